@@ -1,0 +1,170 @@
+/**
+ * The engine that runs a state table (./table.ts) over the crash-safe store, after Mender's
+ * update flow:
+ *  - the record {state, context, storeCount} is persisted *before* a state's handler runs, so
+ *    every side effect happens in a state that a reboot will find again;
+ *  - on boot, `resume()` moves a persisted machine along the table's state→step map;
+ *  - every persist counts; past `maxStoreCount` the loop guard forces the state's `onLoop`
+ *    (failure or rollback), so a handler that crashes the device on every boot cannot loop forever;
+ *  - a handler posting an event its state has no transition for is a bug: `UnhandledEventError`.
+ */
+import type { KeyValueStore } from '../store/index.ts';
+import { getValue, putValue } from '../store/index.ts';
+import type { AbortSignalLike } from '../../hal/types.ts';
+import { MachineRecordError, UnhandledEventError } from './errors.ts';
+import { type MachineTable, validateTable } from './table.ts';
+
+export interface MachineRecord<S extends string, C> {
+  table: string;
+  version: number;
+  state: S;
+  context: C;
+  /** Persists since the job started; never reset while the job lives. */
+  storeCount: number;
+  /** Set once the loop guard has fired for this job. */
+  loopTripped?: boolean;
+}
+
+export interface StepInfo<S extends string> {
+  state: S;
+  storeCount: number;
+  /** This entry came from `resume()` after a boot. */
+  resumed: boolean;
+  /** The loop guard sent the machine here. */
+  loopTripped: boolean;
+}
+
+export type HandlerResult<E extends string, C> =
+  /** Post an event; `context` replaces the job context (persisted with the next state). */
+  | { event: E; context?: C }
+  /** Stop `run()` in this state (e.g. a reboot was requested); the next boot's `resume()` continues. */
+  | { suspend: string; context?: C };
+
+export type StateHandler<S extends string, E extends string, C> = (context: C, step: StepInfo<S>) => Promise<HandlerResult<E, C>>;
+
+export interface MachineOptions<S extends string, E extends string, C> {
+  table: MachineTable<S, E>;
+  handlers: Partial<Record<S, StateHandler<S, E, C>>>;
+  store: KeyValueStore;
+  /** Store key of this job's record. */
+  key: string;
+  /** Called after every persisted transition (for logs and progress). */
+  onTransition?: (transition: { from: S; event: string; to: S; storeCount: number }) => void;
+}
+
+export type MachineOutcome<S extends string, C> =
+  | { kind: 'final'; state: S; context: C }
+  | { kind: 'suspended'; state: S; context: C; reason: string }
+  | { kind: 'stopped'; state: S; context: C };
+
+export class StateMachine<S extends string, E extends string, C> {
+  readonly #table: MachineTable<S, E>;
+  readonly #handlers: Partial<Record<S, StateHandler<S, E, C>>>;
+  readonly #store: KeyValueStore;
+  readonly #key: string;
+  readonly #onTransition: MachineOptions<S, E, C>['onTransition'];
+  #resumed = false;
+
+  constructor(options: MachineOptions<S, E, C>) {
+    this.#table = options.table;
+    this.#handlers = options.handlers;
+    this.#store = options.store;
+    this.#key = options.key;
+    this.#onTransition = options.onTransition;
+    validateTable(options.table, Object.keys(options.handlers));
+  }
+
+  /** The persisted record, if a job exists under this key. */
+  record(): MachineRecord<S, C> | undefined {
+    const record = getValue<MachineRecord<S, C>>(this.#store, this.#key);
+    if (record === undefined) return undefined;
+    if (typeof record !== 'object' || record === null || record.table !== this.#table.name)
+      throw new MachineRecordError(this.#key, `belongs to table ${String((record as { table?: unknown })?.table)}, not ${this.#table.name}`);
+    if (record.version !== this.#table.version) throw new MachineRecordError(this.#key, `version ${record.version}, expected ${this.#table.version}`);
+    if (!(record.state in this.#table.states)) throw new MachineRecordError(this.#key, `unknown state ${record.state}`);
+    return record;
+  }
+
+  /** True while a job exists and has not reached a final state. */
+  active(): boolean {
+    const record = this.record();
+    return record !== undefined && !this.#table.states[record.state].final;
+  }
+
+  /** Starts a new job in the initial state. An unfinished job under the same key is an error. */
+  async start(context: C): Promise<void> {
+    if (this.active()) throw new MachineRecordError(this.#key, 'a job is still in progress');
+    await this.#persist({ table: this.#table.name, version: this.#table.version, state: this.#table.initial, context, storeCount: 1 });
+  }
+
+  /**
+   * Call once per boot: a job persisted in a state with a `resume` entry moves there (counted by
+   * the loop guard, so a job that keeps rebooting the device ends in its loop state).
+   */
+  async resume(): Promise<MachineRecord<S, C> | undefined> {
+    const record = this.record();
+    if (record === undefined || this.#table.states[record.state].final) return record;
+    const target = this.#table.states[record.state].resume ?? record.state;
+    const next = await this.#enter(record, target, 'resume');
+    this.#resumed = true;
+    return next;
+  }
+
+  /** Runs handlers until a final state, a suspend, or `signal` aborts between two states. */
+  async run(options: { signal?: AbortSignalLike } = {}): Promise<MachineOutcome<S, C>> {
+    let record = this.record();
+    if (record === undefined) throw new MachineRecordError(this.#key, 'no job to run: call start() first');
+    for (;;) {
+      const definition = this.#table.states[record.state];
+      if (definition.final) return { kind: 'final', state: record.state, context: record.context };
+      if (options.signal?.aborted) return { kind: 'stopped', state: record.state, context: record.context };
+      const handler = this.#handlers[record.state] as StateHandler<S, E, C>;
+      const result = await handler(record.context, {
+        state: record.state,
+        storeCount: record.storeCount,
+        resumed: this.#resumed,
+        loopTripped: record.loopTripped === true,
+      });
+      this.#resumed = false;
+      const context = result.context ?? record.context;
+      if ('suspend' in result) {
+        if (result.context !== undefined) record = await this.#persist({ ...record, context });
+        return { kind: 'suspended', state: record.state, context, reason: result.suspend };
+      }
+      const target = definition.on?.[result.event];
+      if (target === undefined) throw new UnhandledEventError(this.#table.name, record.state, result.event);
+      record = await this.#enter({ ...record, context }, target, result.event);
+    }
+  }
+
+  /** Forgets the job (after its outcome was reported). */
+  async clear(): Promise<void> {
+    await this.#store.delete(this.#key);
+  }
+
+  /** Persists entry into `target`, applying the loop guard. */
+  async #enter(record: MachineRecord<S, C>, target: S, event: string): Promise<MachineRecord<S, C>> {
+    const storeCount = record.storeCount + 1;
+    let state = target;
+    let loopTripped = record.loopTripped === true;
+    const table = this.#table;
+    if (!table.states[target].final && storeCount > table.maxStoreCount * (loopTripped ? 2 : 1)) {
+      if (loopTripped) {
+        // The failure path itself keeps looping: give up on the job rather than brick the device.
+        state = (Object.keys(table.states) as S[]).find((name) => table.states[name].final) as S;
+      } else {
+        state = table.states[record.state].onLoop ?? table.loopState;
+        loopTripped = true;
+      }
+    }
+    const next: MachineRecord<S, C> = { ...record, state, storeCount, ...(loopTripped ? { loopTripped } : {}) };
+    await this.#persist(next);
+    this.#onTransition?.({ from: record.state, event, to: state, storeCount });
+    return next;
+  }
+
+  async #persist(record: MachineRecord<S, C>): Promise<MachineRecord<S, C>> {
+    await putValue(this.#store, this.#key, record);
+    return record;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A state machine is data: one table lists every state, the events its handler may post and
+ * where each leads, where a machine persisted in that state resumes after a reboot (Mender's
+ * state→step map) and where it goes when the loop guard trips. The engine (./machine.ts) only
+ * interprets the table, so a flow can be read, reviewed and tested in one place.
+ */
+
+export interface StateDefinition<S extends string, E extends string> {
+  /** Events this state's handler may post, and the state each one leads to. */
+  on?: Partial<Record<E, S>>;
+  /**
+   * Where a machine found persisted in this state continues on boot. Default: the state itself
+   * (its handler must then be safe to run again). A state whose side effect cannot be repeated
+   * safely (a post-install command, a reboot) resumes somewhere that checks the outcome instead.
+   */
+  resume?: S;
+  /** Where the loop guard sends a machine that re-entered too often from this state. Default: the table's `loopState`. */
+  onLoop?: S;
+  /** The machine stops here; no handler runs. */
+  final?: boolean;
+}
+
+export interface MachineTable<S extends string, E extends string> {
+  /** Stored with the record: a record of another table is refused instead of misread. */
+  name: string;
+  /** Bump when states are renamed; a record of another version is refused. */
+  version: number;
+  initial: S;
+  states: Record<S, StateDefinition<S, E>>;
+  /** Default destination of the loop guard. */
+  loopState: S;
+  /** Maximum state entries (persists) one job may make before the loop guard trips (Mender: StateDataStoreCount). */
+  maxStoreCount: number;
+}
+
+export class MachineTableError extends Error {
+  readonly code = 'badTable';
+  constructor(table: string, message: string) {
+    super(`state table ${table}: ${message}`);
+    this.name = 'MachineTableError';
+  }
+}
+
+/** Checks a table once, when a machine is built: every target exists, finals are terminal, the guard can act. */
+export function validateTable<S extends string, E extends string>(table: MachineTable<S, E>, handled: readonly string[]): void {
+  const fail = (message: string): never => {
+    throw new MachineTableError(table.name, message);
+  };
+  const states = Object.keys(table.states) as S[];
+  const exists = (state: string | undefined): boolean => state !== undefined && states.includes(state as S);
+  if (!exists(table.initial)) fail(`initial state ${table.initial} is not defined`);
+  if (!exists(table.loopState)) fail(`loopState ${table.loopState} is not defined`);
+  if (!Number.isInteger(table.maxStoreCount) || table.maxStoreCount < 1) fail('maxStoreCount must be a positive integer');
+  if (!states.some((state) => table.states[state].final)) fail('no final state');
+  for (const state of states) {
+    const definition = table.states[state];
+    const targets = Object.entries(definition.on ?? {}) as [string, S][];
+    if (definition.final) {
+      if (targets.length > 0) fail(`final state ${state} has transitions`);
+      continue;
+    }
+    if (targets.length === 0) fail(`state ${state} is neither final nor has transitions`);
+    for (const [event, target] of targets) if (!exists(target)) fail(`${state} --${event}--> ${target}: no such state`);
+    if (definition.resume !== undefined && !exists(definition.resume)) fail(`${state} resumes at unknown state ${definition.resume}`);
+    if (definition.onLoop !== undefined && !exists(definition.onLoop)) fail(`${state} loops to unknown state ${definition.onLoop}`);
+    if (!handled.includes(state)) fail(`state ${state} has no handler`);
+  }
+  for (const name of handled) if (!exists(name)) fail(`handler for unknown state ${name}`);
+}

@@ -1,0 +1,66 @@
+/**
+ * The A/B image update flow, as data. Handlers live with the code that owns the side effects
+ * (firmware family, pipeline); this table is the single place that says what may follow what.
+ *
+ *   downloading ─downloaded→ activating ─activated→ rebooting ⇢(boot)⇢ verifyingBoot ─healthy→ committing ─committed→ reportingSuccess → succeeded
+ *        │failed                │failed                 │rebootFailed        │unhealthy / loop          │failed
+ *        ▼                      ▼                       ▼                    ▼                          ▼
+ *   reportingFailure ←──────────┘              rollingBack ⇢(boot)⇢ verifyingRollback ─rolledBack→ reportingFailure → failed
+ *
+ * Resume map (what a boot does with a persisted job): states whose side effect is safe to repeat
+ * resume in place; `rebooting` resumes in `verifyingBoot` (did the new image come up?),
+ * `rollingBack` in `verifyingRollback` (did the old one?). The loop guard sends pre-install
+ * states to `reportingFailure` and post-install states to `rollingBack`.
+ */
+import type { MachineTable } from './table.ts';
+
+export type UpdateState =
+  | 'downloading'
+  | 'activating'
+  | 'rebooting'
+  | 'verifyingBoot'
+  | 'committing'
+  | 'rollingBack'
+  | 'verifyingRollback'
+  | 'reportingSuccess'
+  | 'reportingFailure'
+  | 'succeeded'
+  | 'failed';
+
+export type UpdateEvent =
+  | 'downloaded'
+  | 'activated'
+  | 'failed'
+  | 'rebootFailed'
+  | 'healthy'
+  | 'unhealthy'
+  | 'notBooted'
+  | 'bootloaderRolledBack'
+  | 'committed'
+  | 'rolledBack'
+  | 'notRolledBack'
+  | 'reported';
+
+export const updateFlow: MachineTable<UpdateState, UpdateEvent> = {
+  name: 'ab-update',
+  version: 1,
+  initial: 'downloading',
+  loopState: 'reportingFailure',
+  maxStoreCount: 30,
+  states: {
+    downloading: { on: { downloaded: 'activating', failed: 'reportingFailure' } },
+    activating: { on: { activated: 'rebooting', failed: 'reportingFailure' } },
+    rebooting: { on: { rebootFailed: 'rollingBack' }, resume: 'verifyingBoot', onLoop: 'rollingBack' },
+    verifyingBoot: {
+      on: { healthy: 'committing', unhealthy: 'rollingBack', notBooted: 'rebooting', bootloaderRolledBack: 'reportingFailure' },
+      onLoop: 'rollingBack',
+    },
+    committing: { on: { committed: 'reportingSuccess', failed: 'rollingBack' }, onLoop: 'rollingBack' },
+    rollingBack: { on: { failed: 'reportingFailure' }, resume: 'verifyingRollback' },
+    verifyingRollback: { on: { rolledBack: 'reportingFailure', notRolledBack: 'rollingBack' } },
+    reportingSuccess: { on: { reported: 'succeeded' }, onLoop: 'succeeded' },
+    reportingFailure: { on: { reported: 'failed' }, onLoop: 'failed' },
+    succeeded: { final: true },
+    failed: { final: true },
+  },
+};

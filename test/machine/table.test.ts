@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { MachineRecordError, MachineTableError, StateMachine, updateFlow, validateTable, type MachineTable } from '../../agent/machine/index.ts';
+import { newMedium } from '../store/workload.ts';
+
+type S = 'a' | 'b' | 'done';
+type E = 'go' | 'finish';
+const good: MachineTable<S, E> = {
+  name: 't', version: 1, initial: 'a', loopState: 'done', maxStoreCount: 5,
+  states: { a: { on: { go: 'b' } }, b: { on: { finish: 'done' } }, done: { final: true } },
+};
+
+describe('state tables are validated when a machine is built', () => {
+  const handled = ['a', 'b'];
+  it('accepts a good table and the shipped update flow', () => {
+    expect(() => validateTable(good, handled)).not.toThrow();
+    expect(() => validateTable(updateFlow, Object.keys(updateFlow.states).filter((s) => !updateFlow.states[s as keyof typeof updateFlow.states].final))).not.toThrow();
+  });
+  it.each([
+    ['unknown target', { ...good, states: { ...good.states, a: { on: { go: 'nowhere' as S } } } }, handled, /no such state/],
+    ['final with transitions', { ...good, states: { ...good.states, done: { final: true, on: { go: 'a' as S } } } }, handled, /final state done has transitions/],
+    ['dead end', { ...good, states: { ...good.states, b: {} } }, handled, /neither final nor has transitions/],
+    ['missing handler', good, ['a'], /state b has no handler/],
+    ['handler for unknown state', good, ['a', 'b', 'c'], /unknown state c/],
+    ['bad resume', { ...good, states: { ...good.states, a: { on: { go: 'b' as S }, resume: 'zz' as S } } }, handled, /resumes at unknown/],
+    ['bad initial', { ...good, initial: 'zz' as S }, handled, /initial state/],
+    ['no final', { ...good, states: { a: { on: { go: 'b' as S } }, b: { on: { go: 'a' as S } }, done: { on: { go: 'a' as S } } } }, handled, /no final state/],
+  ])('rejects %s', (_name, table, handlers, message) => {
+    expect(() => validateTable(table as MachineTable<S, E>, handlers)).toThrow(MachineTableError);
+    expect(() => validateTable(table as MachineTable<S, E>, handlers)).toThrow(message);
+  });
+  it('refuses a record written by another table or version instead of misreading it', async () => {
+    const store = await newMedium().open();
+    const handlers = { a: async () => ({ event: 'go' as const }), b: async () => ({ event: 'finish' as const }) };
+    await new StateMachine({ table: good, handlers, store, key: 'k' }).start({});
+    expect(() => new StateMachine({ table: { ...good, name: 'other' }, handlers, store, key: 'k' }).record()).toThrow(MachineRecordError);
+    expect(() => new StateMachine({ table: { ...good, version: 2 }, handlers, store, key: 'k' }).record()).toThrow(MachineRecordError);
+  });
+});
