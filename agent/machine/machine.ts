@@ -8,8 +8,8 @@
  *    (failure or rollback), so a handler that crashes the device on every boot cannot loop forever;
  *  - a handler posting an event its state has no transition for is a bug: `UnhandledEventError`.
  */
-import type { KeyValueStore } from '../store/index.ts';
-import { getValue, putValue } from '../store/index.ts';
+import type { KeyValueStore, StoreOp } from '../store/index.ts';
+import { getValue, putOp } from '../store/index.ts';
 import type { AbortSignalLike } from '../../hal/types.ts';
 import { MachineRecordError, UnhandledEventError } from './errors.ts';
 import { type MachineTable, validateTable } from './table.ts';
@@ -25,22 +25,31 @@ export interface MachineRecord<S extends string, C> {
   loopTripped?: boolean;
 }
 
-export interface StepInfo<S extends string> {
+export interface StepInfo<S extends string, C = unknown> {
   state: S;
   storeCount: number;
   /** This entry came from `resume()` after a boot. */
   resumed: boolean;
   /** The loop guard sent the machine here. */
   loopTripped: boolean;
+  /**
+   * Persists a new context while staying in this state (progress checkpoints). Not counted by the
+   * loop guard: it is progress, not a re-entry.
+   */
+  save(context: C): Promise<void>;
 }
 
 export type HandlerResult<E extends string, C> =
-  /** Post an event; `context` replaces the job context (persisted with the next state). */
-  | { event: E; context?: C }
+  /**
+   * Post an event; `context` replaces the job context (persisted with the next state). `effects`
+   * are store writes committed in the same atomic batch as entering the next state (e.g. marking
+   * a package installed together with finishing its job: never one without the other).
+   */
+  | { event: E; context?: C; effects?: StoreOp[] }
   /** Stop `run()` in this state (e.g. a reboot was requested); the next boot's `resume()` continues. */
   | { suspend: string; context?: C };
 
-export type StateHandler<S extends string, E extends string, C> = (context: C, step: StepInfo<S>) => Promise<HandlerResult<E, C>>;
+export type StateHandler<S extends string, E extends string, C> = (context: C, step: StepInfo<S, C>) => Promise<HandlerResult<E, C>>;
 
 export interface MachineOptions<S extends string, E extends string, C> {
   table: MachineTable<S, E>;
@@ -119,11 +128,15 @@ export class StateMachine<S extends string, E extends string, C> {
       if (definition.final) return { kind: 'final', state: record.state, context: record.context };
       if (options.signal?.aborted) return { kind: 'stopped', state: record.state, context: record.context };
       const handler = this.#handlers[record.state] as StateHandler<S, E, C>;
+      const entered: MachineRecord<S, C> = record;
       const result = await handler(record.context, {
         state: record.state,
         storeCount: record.storeCount,
         resumed: this.#resumed,
         loopTripped: record.loopTripped === true,
+        save: async (context) => {
+          record = await this.#persist({ ...entered, context });
+        },
       });
       this.#resumed = false;
       const context = result.context ?? record.context;
@@ -133,7 +146,7 @@ export class StateMachine<S extends string, E extends string, C> {
       }
       const target = definition.on?.[result.event];
       if (target === undefined) throw new UnhandledEventError(this.#table.name, record.state, result.event);
-      record = await this.#enter({ ...record, context }, target, result.event);
+      record = await this.#enter({ ...record, context }, target, result.event, result.effects);
     }
   }
 
@@ -143,7 +156,7 @@ export class StateMachine<S extends string, E extends string, C> {
   }
 
   /** Persists entry into `target`, applying the loop guard. */
-  async #enter(record: MachineRecord<S, C>, target: S, event: string): Promise<MachineRecord<S, C>> {
+  async #enter(record: MachineRecord<S, C>, target: S, event: string, effects: StoreOp[] = []): Promise<MachineRecord<S, C>> {
     const storeCount = record.storeCount + 1;
     let state = target;
     let loopTripped = record.loopTripped === true;
@@ -151,20 +164,20 @@ export class StateMachine<S extends string, E extends string, C> {
     if (!table.states[target].final && storeCount > table.maxStoreCount * (loopTripped ? 2 : 1)) {
       if (loopTripped) {
         // The failure path itself keeps looping: give up on the job rather than brick the device.
-        state = (Object.keys(table.states) as S[]).find((name) => table.states[name].final) as S;
+        state = table.giveUpState;
       } else {
         state = table.states[record.state].onLoop ?? table.loopState;
         loopTripped = true;
       }
     }
     const next: MachineRecord<S, C> = { ...record, state, storeCount, ...(loopTripped ? { loopTripped } : {}) };
-    await this.#persist(next);
+    await this.#persist(next, state === target ? effects : []);
     this.#onTransition?.({ from: record.state, event, to: state, storeCount });
     return next;
   }
 
-  async #persist(record: MachineRecord<S, C>): Promise<MachineRecord<S, C>> {
-    await putValue(this.#store, this.#key, record);
+  async #persist(record: MachineRecord<S, C>, effects: StoreOp[] = []): Promise<MachineRecord<S, C>> {
+    await this.#store.batch([putOp(this.#key, record), ...effects]);
     return record;
   }
 }

@@ -29,6 +29,8 @@ export interface MachineTable<S extends string, E extends string> {
   states: Record<S, StateDefinition<S, E>>;
   /** Default destination of the loop guard. */
   loopState: S;
+  /** Final state for a job whose failure path loops too: the loop guard gives up on it here. */
+  giveUpState: S;
   /** Maximum state entries (persists) one job may make before the loop guard trips (Mender: StateDataStoreCount). */
   maxStoreCount: number;
 }
@@ -52,6 +54,7 @@ export function validateTable<S extends string, E extends string>(table: Machine
   if (!exists(table.loopState)) fail(`loopState ${table.loopState} is not defined`);
   if (!Number.isInteger(table.maxStoreCount) || table.maxStoreCount < 1) fail('maxStoreCount must be a positive integer');
   if (!states.some((state) => table.states[state].final)) fail('no final state');
+  if (!exists(table.giveUpState) || !table.states[table.giveUpState].final) fail(`giveUpState ${table.giveUpState} must be a final state`);
   for (const state of states) {
     const definition = table.states[state];
     const targets = Object.entries(definition.on ?? {}) as [string, S][];

@@ -46,6 +46,7 @@ export const updateFlow: MachineTable<UpdateState, UpdateEvent> = {
   version: 1,
   initial: 'downloading',
   loopState: 'reportingFailure',
+  giveUpState: 'failed',
   maxStoreCount: 30,
   states: {
     downloading: { on: { downloaded: 'activating', failed: 'reportingFailure' } },

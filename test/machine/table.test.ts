@@ -5,7 +5,7 @@ import { newMedium } from '../store/workload.ts';
 type S = 'a' | 'b' | 'done';
 type E = 'go' | 'finish';
 const good: MachineTable<S, E> = {
-  name: 't', version: 1, initial: 'a', loopState: 'done', maxStoreCount: 5,
+  name: 't', version: 1, initial: 'a', loopState: 'done', giveUpState: 'done', maxStoreCount: 5,
   states: { a: { on: { go: 'b' } }, b: { on: { finish: 'done' } }, done: { final: true } },
 };
 
@@ -23,6 +23,7 @@ describe('state tables are validated when a machine is built', () => {
     ['handler for unknown state', good, ['a', 'b', 'c'], /unknown state c/],
     ['bad resume', { ...good, states: { ...good.states, a: { on: { go: 'b' as S }, resume: 'zz' as S } } }, handled, /resumes at unknown/],
     ['bad initial', { ...good, initial: 'zz' as S }, handled, /initial state/],
+    ['a give-up state that is not final', { ...good, giveUpState: 'a' as S }, handled, /giveUpState a must be a final state/],
     ['no final', { ...good, states: { a: { on: { go: 'b' as S } }, b: { on: { go: 'a' as S } }, done: { on: { go: 'a' as S } } } }, handled, /no final state/],
   ])('rejects %s', (_name, table, handlers, message) => {
     expect(() => validateTable(table as MachineTable<S, E>, handlers)).toThrow(MachineTableError);

@@ -172,7 +172,7 @@ describe('state machine engine', () => {
       await machine.run().catch((error) => { if (!(error instanceof PowerLoss)) throw error; });
     }
     expect(machine.active()).toBe(false);
-    expect(machine.record()?.state).toBe('succeeded'); // the first final state: the job is abandoned, the device keeps running
+    expect(machine.record()?.state).toBe('failed'); // the job is given up; the device keeps running its old image
   });
 
   it('an event the state has no transition for is a typed error, and the job stays where it was', async () => {
@@ -208,5 +208,47 @@ describe('state machine engine', () => {
     await machine.start({ target: 'b', original: 'a' });
     const outcome = await machine.run({ signal: abort.signal });
     expect(outcome).toMatchObject({ kind: 'stopped', state: 'rebooting' });
+  });
+});
+
+describe('effects', () => {
+  it('commits a handler\'s store writes atomically with entering the next state', async () => {
+    const { putOp } = await import('../../agent/store/index.ts');
+    const handlersWithEffect = (device: FakeAb) => ({
+      ...handlersFor(device),
+      reportingSuccess: async () => ({ event: 'reported' as const, effects: [putOp('firmware/installed', { slot: 'b' })] }),
+    });
+    // A power cut at each write of the run: the effect is visible exactly when the job is final.
+    let checked = 0;
+    for (let n = 1; n < 60; n++) {
+      const device = new FakeAb();
+      const handlers = handlersWithEffect(device);
+      const m = newMedium();
+      const store = await m.open();
+      const machine = new StateMachine({ table: updateFlow, handlers, store, key: 'job' });
+      m.power.cutAfter(n);
+      let cut = false;
+      try {
+        await machine.start({ target: 'b', original: 'a' });
+        for (let boot = 0; boot < 5; boot++) {
+          const outcome = await machine.run();
+          if (outcome.kind === 'final') break;
+          device.boot();
+          await machine.resume();
+        }
+      } catch (error) {
+        if (!(error instanceof PowerCutError)) throw error;
+        cut = true;
+      }
+      m.power.cancel();
+      m.power.restore();
+      const reopened = await m.open();
+      const after = new StateMachine({ table: updateFlow, handlers, store: reopened, key: 'job' });
+      const final = after.record()?.state === 'succeeded';
+      expect(reopened.has('firmware/installed'), `cut ${n}`).toBe(final);
+      checked++;
+      if (!cut) break;
+    }
+    expect(checked).toBeGreaterThan(3);
   });
 });

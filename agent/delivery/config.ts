@@ -1,0 +1,91 @@
+/** Configuration of the pull-model family, validated strictly (a typo must not pass silently). */
+import { type Infer, boolean, httpUrl, integer, object, oneOf, optional, string } from '../transport/schema.ts';
+import { type ScheduleConfig, parseWindow } from './schedule.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+export const deliveryConfigSchema = object(
+  {
+    /** URL of the manager (or scalability server) to poll. */
+    manager: httpUrl(),
+    schedule: optional(
+      object(
+        {
+          intervalMs: optional(integer({ min: 1000 })),
+          jitterMs: optional(integer({ min: 0 })),
+          onBoot: optional(boolean()),
+          requireExternalPower: optional(boolean()),
+          minBatteryPercent: optional(integer({ min: 0, max: 100 })),
+          allowMetered: optional(boolean()),
+          /** "HH:MM-HH:MM" in UTC. */
+          window: optional(string({ max: 11, pattern: /^\d\d:\d\d-\d\d:\d\d$/, label: 'HH:MM-HH:MM' })),
+          backoffInitialMs: optional(integer({ min: 1 })),
+          backoffMaxMs: optional(integer({ min: 1 })),
+          conditionRecheckMs: optional(integer({ min: 1000 })),
+        },
+        { strict: true },
+      ),
+    ),
+    /** `install`: optional packages are installed too; `skip`: only kept (and upgraded) when already installed. */
+    optionalPackages: optional(oneOf(['install', 'skip'] as const)),
+    download: optional(
+      object(
+        {
+          maxAttempts: optional(integer({ min: 1, max: 100 })),
+          /** Per-package byte budget as a multiple of the package size (retries included). */
+          byteBudgetFactor: optional(integer({ min: 1, max: 100 })),
+          checkpointBytes: optional(integer({ min: 4096 })),
+          timeoutMs: optional(integer({ min: 100 })),
+          /** Downloads of a package whose digest did not match, before the job gives up. */
+          corruptRetries: optional(integer({ min: 0, max: 10 })),
+        },
+        { strict: true },
+      ),
+    ),
+    requestTimeoutMs: optional(integer({ min: 100 })),
+    maxAnswerBytes: optional(integer({ min: 1024, max: 64 * 1024 * 1024 })),
+  },
+  { strict: true },
+);
+export type DeliveryConfigInput = Infer<typeof deliveryConfigSchema>;
+
+export interface DeliveryConfig {
+  manager: string;
+  schedule: ScheduleConfig;
+  optionalPackages: 'install' | 'skip';
+  download: { maxAttempts: number; byteBudgetFactor: number; checkpointBytes: number; timeoutMs: number; corruptRetries: number };
+  requestTimeoutMs: number;
+  maxAnswerBytes: number;
+}
+
+export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfig {
+  const s = input.schedule ?? {};
+  const d = input.download ?? {};
+  const window = s.window === undefined ? undefined : parseWindow(s.window);
+  if (s.window !== undefined && window === undefined) throw new Error(`delivery.schedule.window: ${s.window} is not a valid HH:MM-HH:MM UTC window`);
+  return {
+    manager: input.manager,
+    schedule: {
+      intervalMs: s.intervalMs ?? 24 * HOUR,
+      jitterMs: s.jitterMs ?? 5 * MINUTE,
+      onBoot: s.onBoot ?? true,
+      requireExternalPower: s.requireExternalPower ?? false,
+      minBatteryPercent: s.minBatteryPercent ?? 20,
+      allowMetered: s.allowMetered ?? false,
+      ...(window ? { window } : {}),
+      backoff: { initialMs: s.backoffInitialMs ?? 30_000, maxMs: s.backoffMaxMs ?? HOUR, factor: 2 },
+      conditionRecheckMs: s.conditionRecheckMs ?? 5 * MINUTE,
+    },
+    optionalPackages: input.optionalPackages ?? 'install',
+    download: {
+      maxAttempts: d.maxAttempts ?? 5,
+      byteBudgetFactor: d.byteBudgetFactor ?? 3,
+      checkpointBytes: d.checkpointBytes ?? 256 * 1024,
+      timeoutMs: d.timeoutMs ?? 30_000,
+      corruptRetries: d.corruptRetries ?? 1,
+    },
+    requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
+    maxAnswerBytes: input.maxAnswerBytes ?? 4 * 1024 * 1024,
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Removing a package that no longer conforms (seed 000), as its own small state table: run the
+ * uninstall command, report `removeEnd`, then forget the package in the same atomic batch that
+ * ends the job. Like a post-install command, an uninstall interrupted by a power cut is reported
+ * as interrupted, never run a second time by the same job; the package stays in the DB and the
+ * next poll plans its removal again.
+ */
+import type { Exec } from '../../hal/types.ts';
+import { type MachineTable, StateMachine } from '../machine/index.ts';
+import type { KeyValueStore } from '../store/index.ts';
+import { TransportError } from '../transport/http.ts';
+import type { InstalledPackage, PackageDb } from './package-db.ts';
+import { runCommand, type CommandOutcome } from './commands.ts';
+
+type RemovalState = 'removing' | 'recovering' | 'reporting' | 'finishing' | 'done';
+type RemovalEvent = 'ran' | 'interrupted' | 'reported' | 'finished';
+
+export const removalFlow: MachineTable<RemovalState, RemovalEvent> = {
+  name: 'removal',
+  version: 1,
+  initial: 'removing',
+  loopState: 'finishing',
+  giveUpState: 'done',
+  maxStoreCount: 20,
+  states: {
+    removing: { on: { ran: 'reporting' }, resume: 'recovering' },
+    recovering: { on: { interrupted: 'reporting' } },
+    reporting: { on: { reported: 'finishing' } },
+    finishing: { on: { finished: 'done' } },
+    done: { final: true },
+  },
+};
+
+export interface RemovalJob {
+  id: string;
+  package: InstalledPackage;
+  outcome?: CommandOutcome;
+}
+
+export function createRemovalMachine(options: {
+  store: KeyValueStore;
+  key: string;
+  exec: Exec;
+  db: PackageDb;
+  report: (job: RemovalJob) => Promise<void>;
+}): StateMachine<RemovalState, RemovalEvent, RemovalJob> {
+  const { exec, db, report } = options;
+  return new StateMachine<RemovalState, RemovalEvent, RemovalJob>({
+    table: removalFlow,
+    store: options.store,
+    key: options.key,
+    handlers: {
+      removing: async (job) => {
+        const command = job.package.uninstall;
+        // A package installed without an uninstall command has nothing to run: forgetting it is the removal.
+        const outcome: CommandOutcome = command
+          ? await runCommand(exec, command, { name: job.package.name, version: job.package.version, jobId: job.id })
+          : { ok: true, output: 'no uninstall command: package forgotten' };
+        return { event: 'ran', context: { ...job, outcome } };
+      },
+      recovering: async (job) => ({
+        event: 'interrupted',
+        context: { ...job, outcome: { ok: false, interrupted: true, message: 'power was lost while the uninstall command ran; it was not repeated' } },
+      }),
+      reporting: async (job) => {
+        try {
+          await report(job);
+        } catch (error) {
+          if (error instanceof TransportError && error.retryable) return { suspend: 'network' };
+          throw error;
+        }
+        return { event: 'reported' };
+      },
+      finishing: async (job) => ({ event: 'finished', effects: job.outcome?.ok ? [db.forgetOp(job.package.name)] : [] }),
+    },
+  });
+}

@@ -1,0 +1,19 @@
+import type { Device, LogLevel } from '../hal/types.ts';
+
+/** Level-filtered structured logging into the HAL's sink, stamped with the device's UTC. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export function createLogger(device: Pick<Device, 'log' | 'clock'>, level: LogLevel): Logger {
+  const write = (at: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    if (ORDER[at] < ORDER[level]) return;
+    device.log.write({ level: at, message, ...(fields ? { fields } : {}), utcMs: device.clock.utcMs() });
+  };
+  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+}

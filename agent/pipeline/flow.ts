@@ -1,0 +1,66 @@
+/**
+ * The one pipeline every protocol family uses to bring an artifact onto the device, as a state
+ * table (data; the engine is ../machine):
+ *
+ *   locating ─located→ announcing ─reported→ downloading ─downloaded/failed→ reportingDownload ─install→ installing ─installed/failed→ reportingInstall ─reported→ finishing → succeeded
+ *      │failed            (status: begin)      │relocate (URL expired)      (status: end)  │retry (new download) / abandon      (status: post-install end)  │abandon
+ *      └──→ reportingDownload                  └──→ locating                                 └──→ locating / abandoning → failed         └──→ abandoning → failed
+ *
+ * Seed 000's download event is exactly its four phases: location request, status "download
+ * begins", status "download ends" (success triggers the post-install command), status
+ * "post-install ends". Resume map: a download resumes in place (from its last checkpoint, with
+ * Range); an install interrupted by a power cut resumes in `recoveringInstall`, which repeats it
+ * only when the family says that is safe (writing a firmware slot) and otherwise reports it
+ * interrupted — a post-install command never runs twice for one job.
+ */
+import type { MachineTable } from '../machine/index.ts';
+
+export type PipelineState =
+  | 'locating'
+  | 'announcing'
+  | 'downloading'
+  | 'reportingDownload'
+  | 'installing'
+  | 'recoveringInstall'
+  | 'reportingInstall'
+  | 'finishing'
+  | 'abandoning'
+  | 'succeeded'
+  | 'failed';
+
+export type PipelineEvent =
+  | 'located'
+  | 'failed'
+  | 'reported'
+  | 'downloaded'
+  | 'relocate'
+  | 'install'
+  | 'retry'
+  | 'abandon'
+  | 'installed'
+  | 'retryInstall'
+  | 'interrupted'
+  | 'finished'
+  | 'abandoned';
+
+export const pipelineFlow: MachineTable<PipelineState, PipelineEvent> = {
+  name: 'pipeline',
+  version: 1,
+  initial: 'locating',
+  loopState: 'abandoning',
+  giveUpState: 'failed',
+  maxStoreCount: 40,
+  states: {
+    locating: { on: { located: 'announcing', failed: 'reportingDownload' } },
+    announcing: { on: { reported: 'downloading' } },
+    downloading: { on: { downloaded: 'reportingDownload', failed: 'reportingDownload', relocate: 'locating' } },
+    reportingDownload: { on: { install: 'installing', retry: 'locating', abandon: 'abandoning' } },
+    installing: { on: { installed: 'reportingInstall', failed: 'reportingInstall' }, resume: 'recoveringInstall' },
+    recoveringInstall: { on: { retryInstall: 'installing', interrupted: 'reportingInstall' } },
+    reportingInstall: { on: { reported: 'finishing', abandon: 'abandoning' } },
+    finishing: { on: { finished: 'succeeded' } },
+    abandoning: { on: { abandoned: 'failed' } },
+    succeeded: { final: true },
+    failed: { final: true },
+  },
+};

@@ -1,0 +1,109 @@
+/**
+ * One request/answer exchange with a manager: CBOR over HTTP(S) POST through the HAL's HTTP
+ * client. The answer is size-capped while it is read, decoded as exactly one CBOR item and
+ * validated against its schema before the caller sees it, so nothing downstream (and nothing
+ * persisted) ever acts on a malformed or oversized message.
+ */
+import { NetworkError } from '../../hal/errors.ts';
+import type { AbortSignalLike, HttpClient } from '../../hal/types.ts';
+import { CborError, decodeCbor, encodeCbor } from '../util/cbor.ts';
+import { type Schema, SchemaError } from './schema.ts';
+
+export type TransportErrorCode =
+  | 'network' // could not reach the manager or the transfer broke
+  | 'status' // the manager answered with an HTTP error
+  | 'contentType'
+  | 'tooLarge'
+  | 'badMessage'; // undecodable or schema-violating answer
+
+export class TransportError extends Error {
+  readonly code: TransportErrorCode;
+  readonly status?: number;
+  /** Worth trying again later (network trouble, 5xx, 408, 429). */
+  readonly retryable: boolean;
+  /** The manager's error code from an error answer, if it sent one. */
+  readonly managerCode?: string;
+  constructor(code: TransportErrorCode, message: string, options: { status?: number; retryable: boolean; managerCode?: string; cause?: unknown }) {
+    super(message);
+    this.name = 'TransportError';
+    this.code = code;
+    this.retryable = options.retryable;
+    if (options.status !== undefined) this.status = options.status;
+    if (options.managerCode !== undefined) this.managerCode = options.managerCode;
+    if (options.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+export const CBOR_TYPE = 'application/cbor';
+
+export interface ExchangeOptions {
+  maxAnswerBytes: number;
+  timeoutMs: number;
+  signal?: AbortSignalLike;
+  headers?: Record<string, string>;
+}
+
+/** Joins a base URL and a path without the URL class (QuickJS has none). */
+export function joinUrl(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+export async function exchange<T>(http: HttpClient, url: string, request: unknown, answer: Schema<T>, options: ExchangeOptions): Promise<T> {
+  let response;
+  try {
+    response = await http.request({
+      method: 'POST',
+      url,
+      headers: { 'content-type': CBOR_TYPE, accept: CBOR_TYPE, ...options.headers },
+      body: encodeCbor(request),
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    throw wrapNetwork(url, error);
+  }
+  const contentType = (response.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  let body: Uint8Array;
+  try {
+    body = await response.bytes(options.maxAnswerBytes);
+  } catch (error) {
+    if (error instanceof NetworkError && error.code === 'tooLarge')
+      throw new TransportError('tooLarge', `answer from ${url} exceeds ${options.maxAnswerBytes} bytes`, { status: response.status, retryable: false, cause: error });
+    throw wrapNetwork(url, error);
+  }
+  if (response.status < 200 || response.status > 299) {
+    let managerCode: string | undefined;
+    let detail = '';
+    if (contentType === CBOR_TYPE) {
+      try {
+        const decoded = decodeCbor(body) as { code?: unknown; message?: unknown };
+        if (typeof decoded?.code === 'string') managerCode = decoded.code;
+        if (typeof decoded?.message === 'string') detail = `: ${decoded.message.slice(0, 200)}`;
+      } catch {
+        // An undecodable error body changes nothing: the status says enough.
+      }
+    }
+    const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
+    throw new TransportError('status', `${url} answered ${response.status}${managerCode ? ` (${managerCode})` : ''}${detail}`, {
+      status: response.status,
+      retryable,
+      ...(managerCode ? { managerCode } : {}),
+    });
+  }
+  if (contentType !== CBOR_TYPE) throw new TransportError('contentType', `${url} answered ${contentType || 'no content type'}, expected ${CBOR_TYPE}`, { status: response.status, retryable: false });
+  try {
+    return answer.parse(decodeCbor(body));
+  } catch (error) {
+    if (error instanceof SchemaError || error instanceof CborError)
+      throw new TransportError('badMessage', `invalid answer from ${url}: ${error.message}`, { status: response.status, retryable: false, cause: error });
+    throw error;
+  }
+}
+
+function wrapNetwork(url: string, error: unknown): unknown {
+  if (error instanceof NetworkError) {
+    if (error.code === 'aborted') return error;
+    return new TransportError('network', `${url}: ${error.message}`, { retryable: true, cause: error });
+  }
+  return error;
+}

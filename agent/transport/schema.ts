@@ -1,0 +1,171 @@
+/**
+ * Small validation combinators for wire messages and config files. A schema both checks a
+ * decoded value and gives it a TypeScript type (`Infer<typeof schema>`), so the agent and the
+ * reference server share one definition per message. Every bound (string length, array size)
+ * is explicit: a malformed or oversized message is refused before anything acts on it.
+ * Unknown object keys are dropped (forward compatibility) unless `strict` is set (config files,
+ * where a typo must not go unnoticed).
+ */
+
+export class SchemaError extends Error {
+  readonly code = 'badMessage';
+  /** Path of the offending value, e.g. `packages[3].digest`. */
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super(`${path || '(root)'}: ${message}`);
+    this.name = 'SchemaError';
+    this.path = path;
+  }
+}
+
+export interface Schema<T> {
+  parse(value: unknown, path?: string): T;
+  /** Marks the schema optional inside an object. */
+  readonly optional?: boolean;
+}
+
+export type Infer<S> = S extends Schema<infer T> ? T : never;
+
+const describe = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : value instanceof Uint8Array ? 'bytes' : typeof value;
+
+export function string(options: { min?: number; max: number; pattern?: RegExp; label?: string }): Schema<string> {
+  return {
+    parse(value, path = '') {
+      if (typeof value !== 'string') throw new SchemaError(path, `expected a string, got ${describe(value)}`);
+      if (value.length < (options.min ?? 0)) throw new SchemaError(path, `shorter than ${options.min}`);
+      if (value.length > options.max) throw new SchemaError(path, `longer than ${options.max} characters`);
+      if (options.pattern && !options.pattern.test(value)) throw new SchemaError(path, `not ${options.label ?? `matching ${options.pattern}`}`);
+      return value;
+    },
+  };
+}
+
+export function integer(options: { min?: number; max?: number } = {}): Schema<number> {
+  const min = options.min ?? Number.MIN_SAFE_INTEGER;
+  const max = options.max ?? Number.MAX_SAFE_INTEGER;
+  return {
+    parse(value, path = '') {
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw new SchemaError(path, `expected an integer, got ${describe(value)}`);
+      if (value < min || value > max) throw new SchemaError(path, `${value} outside ${min}..${max}`);
+      return value;
+    },
+  };
+}
+
+export function boolean(): Schema<boolean> {
+  return {
+    parse(value, path = '') {
+      if (typeof value !== 'boolean') throw new SchemaError(path, `expected a boolean, got ${describe(value)}`);
+      return value;
+    },
+  };
+}
+
+export function bytes(options: { max: number }): Schema<Uint8Array> {
+  return {
+    parse(value, path = '') {
+      if (!(value instanceof Uint8Array)) throw new SchemaError(path, `expected bytes, got ${describe(value)}`);
+      if (value.length > options.max) throw new SchemaError(path, `more than ${options.max} bytes`);
+      return value;
+    },
+  };
+}
+
+export function literal<const T extends string | number | boolean>(expected: T): Schema<T> {
+  return {
+    parse(value, path = '') {
+      if (value !== expected) throw new SchemaError(path, `expected ${JSON.stringify(expected)}, got ${JSON.stringify(value)}`);
+      return expected;
+    },
+  };
+}
+
+export function oneOf<const T extends string>(values: readonly T[]): Schema<T> {
+  return {
+    parse(value, path = '') {
+      if (typeof value !== 'string' || !values.includes(value as T)) throw new SchemaError(path, `expected one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
+      return value as T;
+    },
+  };
+}
+
+export function array<T>(item: Schema<T>, options: { max: number; min?: number }): Schema<T[]> {
+  return {
+    parse(value, path = '') {
+      if (!Array.isArray(value)) throw new SchemaError(path, `expected an array, got ${describe(value)}`);
+      if (value.length > options.max) throw new SchemaError(path, `more than ${options.max} items`);
+      if (value.length < (options.min ?? 0)) throw new SchemaError(path, `fewer than ${options.min} items`);
+      return value.map((entry, index) => item.parse(entry, `${path}[${index}]`));
+    },
+  };
+}
+
+export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
+  return {
+    optional: true,
+    parse(value, path = '') {
+      return value === undefined || value === null ? undefined : schema.parse(value, path);
+    },
+  };
+}
+
+/** A map with string keys (e.g. environment variables, per-target addresses). */
+export function record<T>(valueSchema: Schema<T>, options: { maxKeys: number; key?: Schema<string> }): Schema<Record<string, T>> {
+  return {
+    parse(value, path = '') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
+        throw new SchemaError(path, `expected a map, got ${describe(value)}`);
+      const entries = Object.entries(value);
+      if (entries.length > options.maxKeys) throw new SchemaError(path, `more than ${options.maxKeys} keys`);
+      const out: Record<string, T> = {};
+      for (const [key, inner] of entries) {
+        options.key?.parse(key, `${path}{${key}}`);
+        out[key] = valueSchema.parse(inner, `${path}.${key}`);
+      }
+      return out;
+    },
+  };
+}
+
+type Shape = Record<string, Schema<unknown>>;
+type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends { optional: true } ? K : undefined extends Infer<S[K]> ? K : never }[keyof S];
+type ObjectOf<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> };
+type Flatten<T> = { [K in keyof T]: T[K] };
+
+export function object<S extends Shape>(shape: S, options: { strict?: boolean } = {}): Schema<Flatten<ObjectOf<S>>> {
+  return {
+    parse(value, path = '') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
+        throw new SchemaError(path, `expected an object, got ${describe(value)}`);
+      const input = value as Record<string, unknown>;
+      if (options.strict)
+        for (const key of Object.keys(input)) if (!(key in shape)) throw new SchemaError(path ? `${path}.${key}` : key, `unknown key (allowed: ${Object.keys(shape).join(', ')})`);
+      const out: Record<string, unknown> = {};
+      for (const [key, schema] of Object.entries(shape)) {
+        const at = path ? `${path}.${key}` : key;
+        if (input[key] === undefined && !schema.optional) throw new SchemaError(at, 'missing');
+        const parsed = schema.parse(input[key], at);
+        if (parsed !== undefined) out[key] = parsed;
+      }
+      return out as Flatten<ObjectOf<S>>;
+    },
+  };
+}
+
+/** A tagged union: `field` picks the member schema. */
+export function union<const K extends string, M extends Record<string, Schema<unknown>>>(field: K, members: M): Schema<Infer<M[keyof M]>> {
+  return {
+    parse(value, path = '') {
+      const tag = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+      const member = typeof tag === 'string' ? members[tag] : undefined;
+      if (!member) throw new SchemaError(path ? `${path}.${field}` : field, `expected one of ${Object.keys(members).join(', ')}, got ${JSON.stringify(tag)}`);
+      return member.parse(value, path) as Infer<M[keyof M]>;
+    },
+  };
+}
+
+/** Common field shapes. */
+export const hexSha256 = () => string({ min: 64, max: 64, pattern: /^[0-9a-f]{64}$/, label: 'a lower-case hex SHA-256' });
+export const httpUrl = () => string({ max: 2048, pattern: /^https?:\/\/[^\s/?#]+[^\s]*$/, label: 'an http(s) URL' });
+export const utcMs = () => integer({ min: 0, max: 8.64e15 });

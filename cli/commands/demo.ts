@@ -1,0 +1,117 @@
+/**
+ * `dm-agent demo` (`npm start`): the reference manager and a simulated `sim` board on this
+ * machine, talking real HTTP on loopback. Three polls show the pull model end to end:
+ *   1. a fresh device converges to its package list (installs, reports),
+ *   2. the operator changes the assignment: one upgrade, one removal, one new package,
+ *   3. nothing left to do.
+ * Everything runs in a temporary directory that is removed afterwards (`--keep` keeps it).
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAgent, type CycleSummary, type DeliveryEvent } from '../../agent/index.ts';
+import { createNodeDevice } from '../../hal/node/index.ts';
+import { loadFleet, startManager } from '../../server/index.ts';
+import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
+import { createProgressPrinter, formatBytes } from '../demo/progress.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions } from '../io.ts';
+
+const DEVICE_ID = 'sim-demo-0001';
+
+export async function run(args: string[], io: CommandIo): Promise<number> {
+  const { options, positional, unknown } = parseOptions(args, ['keep'], []);
+  if (unknown.length > 0 || positional.length > 0) {
+    io.stderr(`${unknown.join('\n')}\nusage: dm-agent demo [--keep]\n`);
+    return EXIT_USAGE;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'dm-agent-demo-'));
+  const installRoot = join(dir, 'device-root');
+  const board = JSON.parse(await readFile(new URL('../../boards/sim.json', import.meta.url), 'utf8'));
+  let server;
+  let agent;
+  let device;
+  try {
+    io.stdout(`dm-agent demo — pull-model delivery (seed 000) with the reference manager\n\n`);
+    const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), installRoot, [DEVICE_ID]), join(dir, 'manager'));
+    server = await startManager({ fleet, host: '127.0.0.1', port: 0 });
+    io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages)\n`);
+    device = await createNodeDevice({ workDir: join(dir, 'sim'), board, identity: { deviceId: DEVICE_ID, model: 'sim', oem: 'dm-agent' }, log: { level: 'warn' } });
+    const progress = createProgressPrinter(io.stdout, process.stdout.isTTY === true);
+    const onEvent = (event: DeliveryEvent) => {
+      const label = 'name' in event ? `${event.name}@${event.version}` : '';
+      if (event.kind === 'jobStart') {
+        if (event.action === 'remove') io.stdout(`  remove ${label.padEnd(19)} `);
+        else progress.start(`${event.action === 'upgrade' ? '↑' : '+'} ${label}`, event.size ?? 0);
+      } else if (event.kind === 'progress') progress.update(labelFor(event), event.offset, event.size);
+      else if (event.kind === 'jobEnd') {
+        if (event.action === 'remove') io.stdout(event.ok ? '✔\n' : '✘\n');
+        else progress.finish(`${event.action === 'upgrade' ? '↑' : '+'} ${label}`, event.ok);
+      } else if (event.kind === 'plan')
+        io.stdout(`  plan: ${event.install} to install, ${event.upgrade} to upgrade, ${event.remove} to remove, ${event.keep} up to date\n`);
+    };
+    const labels = new Map<string, string>();
+    const labelFor = (event: { jobId: string; name: string; version: string }) => labels.get(event.jobId) ?? `+ ${event.name}@${event.version}`;
+    agent = await createAgent(device, board, { delivery: { manager: server.url }, logLevel: 'warn' }, {
+      onDeliveryEvent: (event) => {
+        if (event.kind === 'jobStart') labels.set(event.jobId, `${event.action === 'upgrade' ? '↑' : '+'} ${event.name}@${event.version}`);
+        onEvent(event);
+      },
+    });
+    io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation})\n`);
+
+    const summaries: CycleSummary[] = [];
+    io.stdout(`\n① first poll: a fresh device converges\n`);
+    summaries.push(await agent.pollOnce());
+    printSummary(io, summaries.at(-1) as CycleSummary);
+
+    io.stdout(`\n② the operator reassigns: telemetry 1.0.0 → 1.1.0, diagnostics dropped, maps-eu added\n`);
+    await putJson(`${server.url}/api/devices/${DEVICE_ID}/packages`, [...DEMO_SECOND, { name: 'diagnostics', remove: true }]);
+    summaries.push(await agent.pollOnce());
+    printSummary(io, summaries.at(-1) as CycleSummary);
+
+    io.stdout(`\n③ third poll: nothing left to do\n`);
+    summaries.push(await agent.pollOnce());
+    printSummary(io, summaries.at(-1) as CycleSummary);
+
+    const installedFiles = (await readdir(installRoot)).sort();
+    const record = (await (await fetch(`${server.url}/api/devices/${DEVICE_ID}`)).json()) as { status?: unknown[]; statusHistory?: unknown[] };
+    const statusCount = (record.status ?? record.statusHistory ?? []).length;
+    const total = (key: 'installed' | 'upgraded' | 'removed') => summaries.reduce((n, s) => n + s[key].length, 0);
+    const failures = summaries.reduce((n, s) => n + s.failed.length, 0);
+    io.stdout(`\nsummary\n`);
+    io.stdout(`  installed ${total('installed')}, upgraded ${total('upgraded')}, removed ${total('removed')}, failed ${failures}\n`);
+    io.stdout(`  package DB:   ${agent.delivery?.db.list().map((p) => `${p.name}@${p.version}`).join(', ')}\n`);
+    io.stdout(`  device root:  ${installedFiles.join(', ')}\n`);
+    io.stdout(`  manager got:  ${statusCount} status reports; reference counter ${summaries.at(-1)?.referenceCounter}\n`);
+    io.stdout(`  state store:  ${agent.store.stats().keys} keys, ${formatBytes(agent.store.stats().usedBytes)} of ${formatBytes(agent.store.stats().areaLength)} used, ${agent.store.stats().compactions} compactions\n`);
+    const converged = failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
+    io.stdout(converged ? `\nconverged ✔\n` : `\nnot converged ✘\n`);
+    return converged ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    io.stderr(`dm-agent demo: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILED;
+  } finally {
+    await agent?.close().catch(() => undefined);
+    await device?.close().catch(() => undefined);
+    await server?.close().catch(() => undefined);
+    if (options.keep) io.stdout(`(kept ${dir})\n`);
+    else await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function printSummary(io: CommandIo, summary: CycleSummary): void {
+  const parts = [
+    summary.installed.length ? `installed ${summary.installed.join(', ')}` : '',
+    summary.upgraded.length ? `upgraded ${summary.upgraded.join(', ')}` : '',
+    summary.removed.length ? `removed ${summary.removed.join(', ')}` : '',
+    summary.failed.length ? `FAILED ${summary.failed.map((f) => `${f.name} (${f.reason})`).join(', ')}` : '',
+    `${summary.kept} up to date`,
+    summary.reports.length ? `reports sent: ${summary.reports.join(', ')}` : '',
+  ].filter(Boolean);
+  io.stdout(`  → ${parts.join('; ')} (reference counter ${summary.referenceCounter})\n`);
+}
+
+async function putJson(url: string, body: unknown): Promise<void> {
+  const response = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`PUT ${url} → ${response.status} ${await response.text()}`);
+}

@@ -1,0 +1,34 @@
+/** What every CLI command gets: output sinks, so commands are testable without spawning processes. */
+export interface CommandIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export type Command = (args: string[], io: CommandIo) => Promise<number>;
+
+/** Exit codes: 0 ok, 1 the operation failed, 2 bad usage or bad input. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** Parses `--name value` and `--flag` options; everything else is positional. */
+export function parseOptions(args: string[], flags: readonly string[], valued: readonly string[]): { positional: string[]; options: Record<string, string | true>; unknown: string[] } {
+  const positional: string[] = [];
+  const options: Record<string, string | true> = {};
+  const unknown: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    if (flags.includes(name)) options[name] = true;
+    else if (valued.includes(name)) {
+      const value = inline ?? args[++i];
+      if (value === undefined) unknown.push(`--${name} needs a value`);
+      else options[name] = value;
+    } else unknown.push(`unknown option --${name}`);
+  }
+  return { positional, options, unknown };
+}

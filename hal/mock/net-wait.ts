@@ -1,0 +1,125 @@
+import { InvalidOptionsError, NetworkError } from '../errors.ts';
+import type { AbortSignalLike, Clock } from '../types.ts';
+
+/** The part of a `Clock` the mock network needs: timeouts and latency. */
+export type Timers = Pick<Clock, 'setTimer' | 'clearTimer'>;
+
+interface HostTimerGlobals {
+  setTimeout?: (callback: () => void, delayMs: number) => unknown;
+  clearTimeout?: (handle: unknown) => void;
+}
+
+/**
+ * Real timers of the host, for tests that do not bring a virtual clock. Looked up lazily, so a
+ * runtime without `setTimeout` (plain QuickJS) only fails when a timer is actually needed.
+ */
+export function hostTimers(): Timers {
+  const host = globalThis as unknown as HostTimerGlobals;
+  const handles = new Map<number, unknown>();
+  let nextHandle = 1;
+  return {
+    setTimer(callback, delayMs) {
+      if (typeof host.setTimeout !== 'function') throw new InvalidOptionsError('no host timers here: pass a clock to createMockNetwork');
+      const id = nextHandle++;
+      handles.set(
+        id,
+        host.setTimeout(() => {
+          handles.delete(id);
+          callback();
+        }, delayMs),
+      );
+      return id;
+    },
+    clearTimer(id) {
+      const handle = handles.get(id);
+      if (handle === undefined) return;
+      handles.delete(id);
+      host.clearTimeout?.(handle);
+    },
+  };
+}
+
+/** Resolves after `delayMs` on the given timers (0 → next macrotask of that clock, never sync). */
+export function sleep(timers: Timers, delayMs: number): Promise<void> {
+  return new Promise((resolve) => timers.setTimer(resolve, delayMs));
+}
+
+/** A promise that never settles: what a stalled server looks like from the client. */
+export function never(): Promise<never> {
+  return new Promise<never>(() => {});
+}
+
+/**
+ * The life of one HTTP exchange as the client sees it: every wait on the "server" goes through
+ * `wait()`, which the idle timeout, the caller's abort signal or `fail()` (cancel, net closed)
+ * can end. Once failed, every later wait throws the same error, like a dead socket would.
+ */
+export class Exchange {
+  readonly #timers: Timers;
+  readonly #timeoutMs: number | undefined;
+  #unregisterAbort: () => void = () => {};
+  #failure: NetworkError | undefined;
+  #interrupt: ((error: NetworkError) => void) | undefined;
+  #ended = false;
+  /** Called once when the exchange ends (completed, failed or cancelled). */
+  onEnd: (() => void) | undefined;
+
+  constructor(timers: Timers, timeoutMs: number | undefined, signal: AbortSignalLike | undefined) {
+    this.#timers = timers;
+    this.#timeoutMs = timeoutMs;
+    // An already aborted signal calls back synchronously, before onAbort returns: fail() copes.
+    const unregister = signal?.onAbort((reason) => this.fail(new NetworkError('aborted', 'request aborted', { cause: reason })));
+    if (unregister && !this.#failure && !this.#ended) this.#unregisterAbort = unregister;
+    else unregister?.();
+  }
+
+  get failure(): NetworkError | undefined {
+    return this.#failure;
+  }
+
+  /** Ends the exchange: the pending wait (if any) and all later ones reject with `error`. First failure wins. */
+  fail(error: NetworkError): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#unregisterAbort();
+    const interrupt = this.#interrupt;
+    this.#interrupt = undefined;
+    interrupt?.(error);
+  }
+
+  /** The exchange is over (either way): stop listening to the signal, tell the owner. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#unregisterAbort();
+    this.onEnd?.();
+  }
+
+  /**
+   * Waits for one step of server progress. The idle timer runs only during the wait: a consumer
+   * that is slow to ask for the next chunk is not the server stalling.
+   */
+  async wait<T>(work: Promise<T>, what: string): Promise<T> {
+    if (this.#failure) {
+      work.catch(() => {}); // the step may still reject later; nobody is listening any more
+      throw this.#failure;
+    }
+    let timer: number | undefined;
+    const interrupted = new Promise<never>((_, reject) => {
+      this.#interrupt = reject;
+      if (this.#timeoutMs !== undefined) {
+        timer = this.#timers.setTimer(
+          () => this.fail(new NetworkError('timeout', `no progress for ${this.#timeoutMs} ms (${what})`)),
+          this.#timeoutMs,
+        );
+      }
+    });
+    work.catch(() => {});
+    try {
+      return await Promise.race([work, interrupted]);
+    } finally {
+      this.#interrupt = undefined;
+      if (timer !== undefined) this.#timers.clearTimer(timer);
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The Node HAL: the `device` for Linux boards and QEMU guests (and the `sim` board on a
+ * developer machine). Everything lives under one work directory:
+ *
+ *   <workDir>/flash.img          the board's flash (partitions are offset ranges)
+ *   <workDir>/staging/           staged package files
+ *   <workDir>/boot-record.json   why the next start happens (present only across a reboot)
+ *
+ * Creating the device *is* the boot: the boot record is consumed and the A/B bootloader step
+ * (pending → trial, rollback past the boot-count limit) runs before the promise resolves.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidOptionsError } from '../errors.ts';
+import type { Device, FlashPartition, Random } from '../types.ts';
+import { type BootOutcome, startAbUpdate } from '../shared/ab-update.ts';
+import { Lifecycle, guardFacet } from '../shared/lifecycle.ts';
+import { NodeClock } from './clock.ts';
+import { NodeExec } from './exec.ts';
+import { createNodeFiles } from './files.ts';
+import { FlashImage } from './flash.ts';
+import { createNodeLog } from './log.ts';
+import { createNodeNet } from './net.ts';
+import { type NodeDeviceOptions, validateNodeOptions } from './options.ts';
+import { NodePower, takeBootRecord } from './power.ts';
+import { createNodeStaging } from './staging.ts';
+import { createNodeSystem } from './system.ts';
+import { createNodeWasmHost } from './wasm.ts';
+
+export { REBOOT_EXIT_CODE, BOOT_RECORD_FILE } from './power.ts';
+export type { NodeBoard, NodeBoardPartition, NodeDeviceOptions } from './options.ts';
+export { findPackageRoot } from './wasm.ts';
+
+export const FLASH_IMAGE_FILE = 'flash.img';
+export const STAGING_DIRECTORY = 'staging';
+const MAX_RANDOM_BYTES = 1024 * 1024;
+
+export interface NodeDevice extends Device {
+  readonly workDir: string;
+  /** What the bootloader step did at this start. */
+  readonly bootOutcome: BootOutcome;
+  /** Reports user activity (CLI, demo UI): resets idle time and notifies `onActivity` listeners. */
+  activity(): void;
+  /** Idempotent: clears timers, kills running commands, closes handles and the network. */
+  close(): Promise<void>;
+}
+
+export async function createNodeDevice(options: NodeDeviceOptions): Promise<NodeDevice> {
+  const config = validateNodeOptions(options);
+  const stagingDirectory = join(config.workDir, STAGING_DIRECTORY);
+  await mkdir(stagingDirectory, { recursive: true });
+  const image = await FlashImage.open(join(config.workDir, FLASH_IMAGE_FILE), config.flash, config.rawPartitions);
+  const lifecycle = new Lifecycle();
+  // The image closes last, after everything that may still be writing through it.
+  const closeAll = (): Promise<void> => lifecycle.close().then(() => image.close());
+  try {
+    const lastBoot = await takeBootRecord(config.workDir);
+    const trackPartition = (partition: FlashPartition): FlashPartition => {
+      (partition as { onClose?: () => void }).onClose = () => lifecycle.untrack(partition);
+      return lifecycle.track(partition);
+    };
+    // The update module gets its own (untracked) partitions: it closes them itself.
+    const ab = lifecycle.track(startAbUpdate({ flash: image.facet((p) => p), bootCountLimit: config.bootCountLimit }));
+    const bootOutcome = await ab.booted;
+
+    const clock = lifecycle.track(new NodeClock());
+    const exec = lifecycle.track(new NodeExec({ killGraceMs: config.killGraceMs }));
+    const power = lifecycle.track(
+      new NodePower({
+        workDir: config.workDir,
+        lastBoot,
+        onReboot: config.onReboot,
+        conditions: config.conditions,
+        supplyDirectory: config.supplyDirectory,
+        idleMs: config.idleMs,
+      }),
+    );
+    const net = lifecycle.track(createNodeNet(config.net));
+    const random: Random = {
+      bytes(length: number) {
+        if (!Number.isInteger(length) || length < 0 || length > MAX_RANDOM_BYTES)
+          throw new InvalidOptionsError(`random.bytes: length must be an integer in 0..${MAX_RANDOM_BYTES}`);
+        const bytes = randomBytes(length);
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+    };
+    const staging = createNodeStaging({
+      directory: stagingDirectory,
+      capacity: config.stagingCapacity,
+      track: (handle) => lifecycle.track(handle),
+      untrack: (handle) => lifecycle.untrack(handle),
+    });
+    const system = createNodeSystem({
+      identity: config.identity,
+      workDir: config.workDir,
+      flashImageBytes: image.size,
+      activeVersion: () => ab.activeVersion(),
+    });
+
+    const device: NodeDevice = {
+      platform: 'node',
+      workDir: config.workDir,
+      bootOutcome,
+      clock: guardFacet(clock.facet(), lifecycle, 'clock', ['monotonicMs', 'utcMs', 'setTimer', 'clearTimer']),
+      flash: guardFacet(image.facet(trackPartition), lifecycle, 'flash', ['partitions']),
+      staging: guardFacet(staging, lifecycle, 'staging'),
+      net: {
+        http: guardFacet(net.http, lifecycle, 'net.http'),
+        dns: guardFacet(net.dns, lifecycle, 'net.dns'),
+        mqtt: guardFacet(net.mqtt, lifecycle, 'net.mqtt'),
+      },
+      update: guardFacet(ab.update, lifecycle, 'update'),
+      power: guardFacet(power.facet(), lifecycle, 'power', ['idleMs', 'onActivity']),
+      system: guardFacet(system, lifecycle, 'system'),
+      exec: guardFacet(exec.facet(), lifecycle, 'exec'),
+      files: guardFacet(createNodeFiles(config.fileRoots), lifecycle, 'files', ['roots']),
+      log: guardFacet(createNodeLog({ level: config.logLevel, sink: config.logSink }), lifecycle, 'log', ['write']),
+      random: guardFacet(random, lifecycle, 'random', ['bytes']),
+      wasm: guardFacet(createNodeWasmHost(config.wasmDirectory), lifecycle, 'wasm'),
+      activity: () => {
+        lifecycle.check('activity');
+        power.activity();
+      },
+      close: closeAll,
+    };
+    return device;
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,244 @@
+import http from 'node:http';
+import https from 'node:https';
+import { InvalidOptionsError, NetworkError } from '../errors.ts';
+import type { HttpClient, HttpMethod, HttpRequest, HttpResponse } from '../types.ts';
+import { toNetworkError } from './net-errors.ts';
+import { Transfer } from './net-transfer.ts';
+
+export interface NodeHttpOptions {
+  httpAgent: http.Agent;
+  httpsAgent: https.Agent;
+  userAgent?: string;
+  ensureOpen(): void;
+}
+
+const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'];
+
+/** HTTP(S) over node:http with streaming both ways; every failure is a `NetworkError` with a contract code. */
+export class NodeHttpClient implements HttpClient {
+  readonly #options: NodeHttpOptions;
+  readonly #inflight = new Set<Transfer>();
+
+  constructor(options: NodeHttpOptions) {
+    this.#options = options;
+  }
+
+  async request(request: HttpRequest): Promise<HttpResponse> {
+    this.#options.ensureOpen();
+    const url = validateRequest(request);
+    const headers: Record<string, string> = { ...request.headers };
+    const has = (name: string): boolean => Object.keys(headers).some((key) => key.toLowerCase() === name);
+    if (this.#options.userAgent !== undefined && !has('user-agent')) headers['user-agent'] = this.#options.userAgent;
+    if (request.body instanceof Uint8Array && !has('content-length')) headers['content-length'] = String(request.body.length);
+
+    const transfer = new Transfer(request.timeoutMs, request.signal);
+    if (transfer.failure) throw transfer.failure; // aborted before it started
+    this.#inflight.add(transfer);
+    transfer.onEnd = () => this.#inflight.delete(transfer);
+    const secure = url.protocol === 'https:';
+    const clientRequest = (secure ? https : http).request(url, {
+      method: request.method,
+      headers,
+      agent: secure ? this.#options.httpsAgent : this.#options.httpAgent,
+    });
+    transfer.onFail((error) => clientRequest.destroy(error));
+    transfer.idle('connecting');
+    // A fresh socket's connect is progress; a reused keep-alive socket is connected already.
+    clientRequest.on('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', () => transfer.idle('waiting for response headers'));
+    });
+
+    return new Promise<HttpResponse>((resolve, reject) => {
+      // Stays registered for the whole exchange: an unheard 'error' event would crash the process.
+      clientRequest.on('error', (error) => {
+        transfer.fail(toNetworkError(error, `${request.method} ${request.url}`), false);
+        reject(transfer.failure);
+      });
+      clientRequest.once('response', (response) => {
+        transfer.idle(undefined);
+        resolve(new NodeResponse(response, request.method, transfer));
+      });
+      writeBody(clientRequest, request.body, transfer).catch((error: unknown) =>
+        // The caller's body iterable failed: abort the request with the caller's own error.
+        transfer.fail(error instanceof Error ? error : new Error(String(error)), true),
+      );
+    });
+  }
+
+  /** Fails every in-flight exchange (the net is closing). */
+  abortAll(): void {
+    for (const transfer of [...this.#inflight]) transfer.fail(new NetworkError('aborted', 'net closed'), true);
+  }
+}
+
+async function writeBody(request: http.ClientRequest, body: HttpRequest['body'], transfer: Transfer): Promise<void> {
+  if (body === undefined || body instanceof Uint8Array) {
+    request.end(body);
+    return;
+  }
+  for await (const chunk of body) {
+    if (transfer.failure) return;
+    if (!(chunk instanceof Uint8Array)) throw new InvalidOptionsError('request: body chunks must be Uint8Array');
+    if (!request.write(chunk)) await drained(request);
+    transfer.idle('sending the request body'); // upload progress counts as progress
+  }
+  if (!transfer.failure) request.end();
+}
+
+function drained(request: http.ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      request.off('drain', done);
+      request.off('close', done);
+      resolve();
+    };
+    request.on('drain', done);
+    request.on('close', done);
+  });
+}
+
+/** A response whose body is pulled chunk by chunk: the socket is paused while a chunk waits. */
+class NodeResponse implements HttpResponse {
+  readonly status: number;
+  readonly headers: Record<string, string> = {};
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly #message: http.IncomingMessage;
+  readonly #transfer: Transfer;
+  readonly #contentLength: number | undefined;
+  readonly #queue: Buffer[] = [];
+  #received = 0;
+  #complete = false;
+  #iterated = false;
+  #wake: (() => void) | undefined;
+
+  constructor(message: http.IncomingMessage, method: HttpMethod, transfer: Transfer) {
+    this.#message = message;
+    this.#transfer = transfer;
+    this.status = message.statusCode ?? 0;
+    for (const [name, value] of Object.entries(message.headers)) if (value !== undefined) this.headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    const declared = this.headers['content-length'];
+    const bodiless = method === 'HEAD' || this.status === 204 || this.status === 304;
+    this.#contentLength = !bodiless && declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : undefined;
+
+    message.on('data', (chunk: Buffer) => {
+      this.#queue.push(chunk);
+      this.#received += chunk.length;
+      message.pause(); // backpressure: nothing more until the consumer takes this chunk
+      this.#wakeUp();
+    });
+    message.on('end', () => {
+      // Node's parser knows the framing; the length check is a second guard against short bodies.
+      if (!message.complete || (this.#contentLength !== undefined && this.#received < this.#contentLength))
+        transfer.fail(new NetworkError('reset', `body ended after ${this.#received} of ${this.#contentLength ?? 'unknown'} bytes`), false);
+      else {
+        this.#complete = true;
+        transfer.end();
+      }
+      this.#wakeUp();
+    });
+    message.on('error', (error) => {
+      transfer.fail(toNetworkError(error, 'response body'), false);
+      this.#wakeUp();
+    });
+    message.on('close', () => {
+      if (!this.#complete) transfer.fail(new NetworkError('reset', `connection closed after ${this.#received} body bytes`), false);
+      this.#wakeUp();
+    });
+    transfer.onFail((_error, local) => {
+      if (local) this.#queue.length = 0; // cancelled, aborted or timed out: unread bytes are void
+      message.destroy();
+      this.#wakeUp();
+    });
+
+    const self = this;
+    this.body = {
+      [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+        if (self.#iterated) throw new NetworkError('io', 'response body can only be read once');
+        self.#iterated = true;
+        return {
+          next: () => self.#next(),
+          // `break` out of for-await: the consumer is done with the transfer.
+          return: async () => {
+            self.cancel();
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+  }
+
+  async bytes(maxBytes?: number): Promise<Uint8Array> {
+    if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 0)) throw new InvalidOptionsError('bytes: maxBytes must be a non-negative integer');
+    if (maxBytes !== undefined && this.#contentLength !== undefined && this.#contentLength > maxBytes) {
+      this.cancel();
+      throw new NetworkError('tooLarge', `body of ${this.#contentLength} bytes exceeds ${maxBytes}`);
+    }
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for await (const chunk of this.body) {
+      total += chunk.length;
+      if (maxBytes !== undefined && total > maxBytes) throw new NetworkError('tooLarge', `body exceeds ${maxBytes} bytes`);
+      parts.push(chunk);
+    }
+    const out = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  cancel(): void {
+    this.#transfer.fail(new NetworkError('aborted', 'response cancelled'), true);
+    // A completed body has nothing to stop; a failed one is torn down already. Either way: idempotent.
+  }
+
+  async #next(): Promise<IteratorResult<Uint8Array>> {
+    for (;;) {
+      const chunk = this.#queue.shift();
+      if (chunk) {
+        if (this.#queue.length === 0 && !this.#transfer.ended) this.#message.resume();
+        // A plain Uint8Array view, not a Buffer: the portable agent must not see Node types.
+        return { done: false, value: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) };
+      }
+      if (this.#transfer.failure) throw this.#transfer.failure;
+      if (this.#complete) return { done: true, value: undefined };
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        this.#transfer.idle('waiting for body bytes');
+      });
+      this.#transfer.idle(undefined);
+    }
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+function validateRequest(request: HttpRequest): URL {
+  if (!request || typeof request !== 'object') throw new InvalidOptionsError('request: options object required');
+  if (!METHODS.includes(request.method)) throw new InvalidOptionsError(`request: method must be one of ${METHODS.join(', ')}`);
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    throw new InvalidOptionsError('request: url must be an absolute http: or https: URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionsError('request: url must be an absolute http: or https: URL');
+  if (request.headers !== undefined) {
+    if (typeof request.headers !== 'object' || request.headers === null) throw new InvalidOptionsError('request: headers must be an object');
+    for (const [name, value] of Object.entries(request.headers))
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n]/.test(value))
+        throw new InvalidOptionsError(`request: invalid header ${name}`);
+  }
+  if (request.body !== undefined && !(request.body instanceof Uint8Array) && typeof (request.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function')
+    throw new InvalidOptionsError('request: body must be a Uint8Array or an AsyncIterable<Uint8Array>');
+  if (request.timeoutMs !== undefined && !(Number.isFinite(request.timeoutMs) && request.timeoutMs > 0))
+    throw new InvalidOptionsError('request: timeoutMs must be a positive number');
+  if (request.signal !== undefined && typeof request.signal?.onAbort !== 'function') throw new InvalidOptionsError('request: signal must be an AbortSignalLike');
+  return url;
+}

@@ -1,0 +1,78 @@
+/**
+ * Identity and machine inventory of the Node HAL. Identity defaults come from the machine
+ * (/etc/machine-id, hostname); options override them. The firmware version is the active A/B
+ * slot's image version when one was installed through the update facet, as on the mock.
+ */
+import { readFile, statfs } from 'node:fs/promises';
+import { arch, availableParallelism, cpus, hostname, networkInterfaces, platform, release, totalmem, type } from 'node:os';
+import type { DeviceIdentity, MachineInventory, System } from '../types.ts';
+
+export function createNodeSystem(options: {
+  identity: Partial<DeviceIdentity>;
+  workDir: string;
+  flashImageBytes: number;
+  activeVersion: () => Promise<string | undefined>;
+}): System {
+  let base: Promise<DeviceIdentity> | undefined;
+  return {
+    async identity() {
+      base ??= defaultIdentity().then((defaults) => ({ ...defaults, ...options.identity }));
+      const identity = { ...(await base) };
+      const running = await options.activeVersion();
+      if (running !== undefined) identity.firmwareVersion = running;
+      return identity;
+    },
+    async inventory(): Promise<MachineInventory> {
+      const fs = await statfs(options.workDir);
+      const cpu = cpus()[0];
+      const inventory: MachineInventory = {
+        architecture: arch(),
+        operatingSystem: (await osRelease()) ?? `${type()} (${platform()})`,
+        kernelVersion: release(),
+        cpuCount: availableParallelism(),
+        memoryBytes: totalmem(),
+        storage: [
+          { name: 'workDir', sizeBytes: fs.blocks * fs.bsize, freeBytes: fs.bavail * fs.bsize },
+          { name: 'flash', sizeBytes: options.flashImageBytes },
+        ],
+        network: Object.entries(networkInterfaces()).map(([name, addresses]) => {
+          const list = addresses ?? [];
+          const mac = list.find((a) => a.mac && a.mac !== '00:00:00:00:00:00')?.mac;
+          return { name, ...(mac ? { mac } : {}), addresses: list.map((a) => a.address) };
+        }),
+      };
+      if (cpu?.model) inventory.cpuModel = cpu.model.trim();
+      return inventory;
+    },
+  };
+}
+
+async function defaultIdentity(): Promise<DeviceIdentity> {
+  const machineId = (await readFile('/etc/machine-id', 'utf8').catch(() => '')).trim();
+  const host = hostname();
+  return {
+    deviceId: machineId || host,
+    model: `${platform()}-${arch()}`,
+    oem: 'dm-agent',
+    hardwareId: machineId || host,
+    firmwareVersion: '0.0.0',
+    locale: defaultLocale(),
+  };
+}
+
+function defaultLocale(): string {
+  try {
+    const locale = Intl.DateTimeFormat().resolvedOptions().locale;
+    if (locale && locale !== 'und') return locale;
+  } catch {
+    // Node built without ICU: fall through.
+  }
+  return 'en-US';
+}
+
+/** PRETTY_NAME from os-release (e.g. "Debian GNU/Linux 12 (bookworm)"), when present. */
+async function osRelease(): Promise<string | undefined> {
+  const text = await readFile('/etc/os-release', 'utf8').catch(() => '');
+  const match = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(text);
+  return match?.[1] || undefined;
+}

@@ -1,0 +1,25 @@
+/** What the route modules share: one manager's fleet, clock, state and helpers. */
+import type { ManagerInfo } from '../agent/delivery/messages.ts';
+import type { ArtifactSigner } from './artifacts.ts';
+import type { Devices } from './devices.ts';
+import type { Faults } from './faults.ts';
+import type { Fleet } from './fleet.ts';
+import type { MoveContext } from './move.ts';
+import type { TargetRecords } from './records.ts';
+
+export interface ManagerContext {
+  readonly fleet: Fleet;
+  /** This manager's public base URL, without a trailing slash. */
+  readonly address: string;
+  readonly clockOffsetMs: number;
+  /** This manager's UTC: the host clock plus `clockOffsetMs` (tests run one manager hours behind). */
+  utcMs(): number;
+  managerInfo(): ManagerInfo;
+  readonly devices: Devices;
+  readonly records: TargetRecords;
+  readonly faults: Faults;
+  readonly signer: ArtifactSigner;
+  readonly move: MoveContext;
+  readonly locationTtlMs: number;
+  log(line: string): void;
+}

@@ -1,0 +1,225 @@
+/**
+ * The reference manager, framework-agnostic: `createManager(options).handle(request)` answers one
+ * HTTP exchange given as plain data, so the same manager runs behind node:http (`server/http.ts`)
+ * and on the agent tests' in-process mock network (`hal/mock/net.ts`, same handler shape).
+ *
+ * Routes:
+ *   POST /dm/v1/{identify,connection,instruction,location,status,report}   agent protocol (CBOR)   protocol.ts
+ *   GET  /dm/v1/targets/<id>, POST /dm/v1/targets/<id>/release            manager ↔ manager (CBOR) move.ts
+ *   GET|HEAD /artifacts/<name>/<version>?expires&sig                      signed artifact URLs      artifacts.ts
+ *   /api/...                                                               JSON query/admin/faults   api.ts
+ * Errors: CBOR `errorAnswer` under /dm/, JSON `{error: {code, message}}` elsewhere.
+ */
+import { ENDPOINTS, type Endpoint, type ManagerInfo } from '../agent/delivery/messages.ts';
+import { SchemaError } from '../agent/transport/schema.ts';
+import { CborError } from '../agent/util/cbor.ts';
+import { serveApi } from './api.ts';
+import { ArtifactSigner, serveArtifact } from './artifacts.ts';
+import type { ManagerContext } from './context.ts';
+import { Devices } from './devices.ts';
+import { Faults } from './faults.ts';
+import { type Fleet, FleetError, findPackage, isLoadedFleet } from './fleet.ts';
+import { Journal, type JournalEntry } from './journal.ts';
+import { type FetchPeer, servePeer } from './move.ts';
+import { serveProtocol, readCbor } from './protocol.ts';
+import { TargetRecords } from './records.ts';
+import { HttpError, type ManagerRequest, type ManagerResponse, cborError, jsonError, normaliseAddress, parseUrl } from './wire.ts';
+
+export type { ManagerRequest, ManagerResponse } from './wire.ts';
+export type { FetchPeer, PeerResponse } from './move.ts';
+
+export interface ManagerOptions {
+  /** A fleet from `loadFleet`/`readFleetFile` (digests computed from the files; paths resolved against its directory). */
+  fleet: Fleet;
+  /** This manager's public base URL (`http://127.0.0.1:8080`): every answer's `manager.address`, and the base of artifact URLs. */
+  address: string;
+  /** This manager's UTC is `now() + clockOffsetMs` (default 0). */
+  clockOffsetMs?: number;
+  /** Host clock (default `Date.now`). */
+  now?: () => number;
+  /** How this manager calls a previous manager during a move (default: global fetch). */
+  fetchPeer?: FetchPeer;
+  /** Key for location tokens and artifact URL signatures (default: random per instance). */
+  urlSecret?: string;
+  /** Lifetime of a signed artifact URL (default 10 min). */
+  locationTtlMs?: number;
+  /** Largest request body accepted (default 8 MiB); above it, 413. */
+  maxBodyBytes?: number;
+  /** Timeout of each call to a peer manager during a move (default 5 s). */
+  peerTimeoutMs?: number;
+  /** Persist status reports, inventories, target records and admin changes as JSON lines here, and replay them at start. */
+  dataDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface Manager {
+  readonly address: string;
+  readonly fleet: Fleet;
+  readonly maxBodyBytes: number;
+  /** This manager's UTC. */
+  utcMs(): number;
+  /** Never throws: every failure is an HTTP answer (500 for bugs, logged). */
+  handle(request: ManagerRequest): Promise<ManagerResponse>;
+  /** Resolves once journal writes so far are on disk. */
+  flush(): Promise<void>;
+}
+
+export class ManagerOptionsError extends Error {
+  readonly code = 'badOptions';
+  constructor(message: string) {
+    super(`createManager: ${message}`);
+    this.name = 'ManagerOptionsError';
+  }
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_LOCATION_TTL_MS = 10 * 60_000;
+export const DEFAULT_PEER_TIMEOUT_MS = 5_000;
+
+export function createManager(options: ManagerOptions): Manager {
+  const settings = checkOptions(options);
+  const { fleet, address, clockOffsetMs, log } = settings;
+  const now = options.now ?? Date.now;
+  const utcMs = (): number => Math.trunc(now() + clockOffsetMs);
+
+  let journal: Journal | undefined;
+  let replay: JournalEntry[] = [];
+  if (options.dataDir !== undefined) ({ journal, entries: replay } = Journal.open(options.dataDir, log));
+  const write = (entry: JournalEntry): void => journal?.append(entry);
+
+  const records = new TargetRecords((record) => write({ type: 'record', record }));
+  const devices = new Devices(fleet, write);
+  const context: ManagerContext = {
+    fleet,
+    address,
+    clockOffsetMs,
+    utcMs,
+    managerInfo: (): ManagerInfo => ({ address, utcMs: utcMs() }),
+    devices,
+    records,
+    faults: new Faults(),
+    signer: new ArtifactSigner(fleet, options.urlSecret),
+    move: { address, records, fetchPeer: options.fetchPeer ?? ((url, init) => fetch(url, init)), peerTimeoutMs: settings.peerTimeoutMs, utcMs, log },
+    locationTtlMs: settings.locationTtlMs,
+    log,
+  };
+  restore(context, replay);
+
+  return {
+    address,
+    fleet,
+    maxBodyBytes: settings.maxBodyBytes,
+    utcMs,
+    flush: async () => journal?.flush(),
+    async handle(request) {
+      const started = Date.now();
+      const answer = await route(context, request, settings.maxBodyBytes);
+      if (answer.status >= 500) log(`${request.method} ${request.url} → ${answer.status} (${Date.now() - started} ms)`);
+      return answer;
+    },
+  };
+}
+
+async function route(context: ManagerContext, request: ManagerRequest, maxBodyBytes: number): Promise<ManagerResponse> {
+  let cbor = false;
+  try {
+    const { path, segments, query } = parseUrl(request.url);
+    const method = request.method.toUpperCase();
+    const [root, version, name, ...rest] = segments;
+    cbor = root === 'dm';
+    if (request.body.length > maxBodyBytes) throw new HttpError(413, 'tooLarge', `request body of ${request.body.length} bytes exceeds ${maxBodyBytes}`);
+    const faultCode = context.faults.takeStatus(method, path);
+    if (faultCode !== undefined) throw new HttpError(faultCode, 'fault', `injected fault: ${faultCode} for ${path}`);
+    const normalised = { ...request, method };
+
+    if (root === 'dm' && version === 'v1') {
+      if (name === 'targets') return servePeer(context.move, method, rest, method === 'POST' ? readCbor(normalised) : undefined);
+      if (rest.length === 0 && ENDPOINTS.includes(name as Endpoint)) return await serveProtocol(context, name as Endpoint, normalised);
+    }
+    if (root === 'api') return serveApi(context, normalised, segments.slice(1), query);
+    if (root === 'artifacts' && segments.length === 3) return await artifact(context, normalised, segments[1]!, segments[2]!, query);
+    throw new HttpError(404, 'notFound', `no route for ${path}`);
+  } catch (error) {
+    return errorAnswer(context, error, cbor);
+  }
+}
+
+async function artifact(context: ManagerContext, request: ManagerRequest, name: string, version: string, query: URLSearchParams): Promise<ManagerResponse> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', 'use GET or HEAD', { allow: 'GET, HEAD' });
+  // Signature first: an unsigned request learns nothing, not even whether the package exists.
+  context.signer.verify(name, version, query, context.utcMs());
+  const entry = findPackage(context.fleet, name, version);
+  if (!entry) throw new HttpError(404, 'unknownPackage', `no package ${name}@${version}`);
+  return serveArtifact(entry, request, () => (request.method === 'GET' ? context.faults.takeArtifact(name, version) : undefined));
+}
+
+/** The 413 the node adapter sends without reading an oversized body, in the route family's format. */
+export function tooLargeAnswer(url: string, maxBodyBytes: number): ManagerResponse {
+  const cbor = /^(https?:\/\/[^/]*)?\/dm\//i.test(url);
+  return (cbor ? cborError : jsonError)(413, 'tooLarge', `request body exceeds ${maxBodyBytes} bytes`);
+}
+
+function errorAnswer(context: ManagerContext, error: unknown, cbor: boolean): ManagerResponse {
+  const answer = cbor ? cborError : jsonError;
+  if (error instanceof HttpError) return answer(error.status, error.code, error.message, error.headers);
+  if (error instanceof CborError) return answer(400, error.code, error.message);
+  if (error instanceof SchemaError) return answer(400, error.code, error.message);
+  if (error instanceof FleetError) return answer(400, error.code, error.issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; '));
+  context.log(`BUG: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return answer(500, 'internal', 'internal error');
+}
+
+/** Replays the journal of an earlier run (dataDir), without writing it again. */
+function restore(context: ManagerContext, entries: JournalEntry[]): void {
+  for (const entry of entries) {
+    try {
+      if (entry.type === 'record') {
+        context.records.restore(entry.record);
+        continue;
+      }
+      const device = entry.type === 'enrol' ? context.devices.restoreEnrolment(entry.deviceId, entry.group) : context.devices.get(entry.type === 'status' || entry.type === 'report' ? entry.report.deviceId : entry.deviceId);
+      if (!device) continue; // removed from the fleet since
+      if (entry.type === 'status') context.devices.addStatus(device, entry.report, entry.utcMs, true);
+      if (entry.type === 'report') context.devices.addReport(device, entry.report, entry.utcMs, true);
+      if (entry.type === 'redirect') context.devices.redirect(device, entry.url ?? undefined, true);
+      // Assignments replay only while the catalogue still has what they name.
+      if (entry.type === 'assign' && entry.packages.every((p) => 'remove' in p || findPackage(context.fleet, p.name, p.version)))
+        context.devices.assign(device, entry.packages, true);
+    } catch (error) {
+      context.log(`journal: entry skipped: ${(error as Error).message}`);
+    }
+  }
+}
+
+function checkOptions(options: ManagerOptions): {
+  fleet: Fleet;
+  address: string;
+  clockOffsetMs: number;
+  locationTtlMs: number;
+  maxBodyBytes: number;
+  peerTimeoutMs: number;
+  log: (line: string) => void;
+} {
+  if (typeof options !== 'object' || options === null) throw new ManagerOptionsError('options object required');
+  if (!isLoadedFleet(options.fleet)) throw new ManagerOptionsError('fleet must come from loadFleet() or readFleetFile() (digests are computed there)');
+  if (typeof options.address !== 'string' || !/^https?:\/\/[^\s/?#]+\/?$/i.test(options.address))
+    throw new ManagerOptionsError(`address must be an http(s) base URL without a path, e.g. http://127.0.0.1:8080 (got ${JSON.stringify(options.address)})`);
+  const integerOption = (name: keyof ManagerOptions, fallback: number, min: number): number => {
+    const value = options[name] ?? fallback;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new ManagerOptionsError(`${name} must be an integer ≥ ${min}`);
+    return value;
+  };
+  for (const name of ['now', 'fetchPeer', 'log'] as const)
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new ManagerOptionsError(`${name} must be a function`);
+  if (options.urlSecret !== undefined && (typeof options.urlSecret !== 'string' || options.urlSecret.length < 16)) throw new ManagerOptionsError('urlSecret must be a string of at least 16 characters');
+  if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) throw new ManagerOptionsError('dataDir must be a directory path');
+  return {
+    fleet: options.fleet,
+    address: normaliseAddress(options.address),
+    clockOffsetMs: integerOption('clockOffsetMs', 0, Number.MIN_SAFE_INTEGER),
+    locationTtlMs: integerOption('locationTtlMs', DEFAULT_LOCATION_TTL_MS, 1),
+    maxBodyBytes: integerOption('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1),
+    peerTimeoutMs: integerOption('peerTimeoutMs', DEFAULT_PEER_TIMEOUT_MS, 1),
+    log: options.log ?? (() => {}),
+  };
+}

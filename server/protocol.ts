@@ -1,0 +1,151 @@
+/**
+ * The six agent-facing endpoints, `POST /dm/v1/<endpoint>`: one CBOR item in, validated with the
+ * shared schema from messages.ts, one CBOR item out. Every answer is itself checked against its
+ * schema before it leaves, so the reference server cannot teach an agent a malformed message.
+ */
+import {
+  CBOR_MEDIA_TYPE,
+  type ConnectionAck,
+  type ConnectionReport,
+  EXCHANGES,
+  type Endpoint,
+  type IdentifyRequest,
+  type Instruction,
+  type InstructionRequest,
+  type InventoryReport,
+  type Location,
+  type LocationRequest,
+  type PackageList,
+  type StatusReport,
+} from '../agent/delivery/messages.ts';
+import { decodeCbor } from '../agent/util/cbor.ts';
+import { assignedPackage, packageSpec, resolvePackages, resolveReports } from './assignments.ts';
+import type { ManagerContext } from './context.ts';
+import type { DeviceState } from './devices.ts';
+import { runMove } from './move.ts';
+import { HttpError, type ManagerRequest, type ManagerResponse, cborAnswer, mediaType, sameAddress } from './wire.ts';
+
+/** Decodes and validates a CBOR request body (415 / 400 as HttpError; CborError and SchemaError pass through as 400s). */
+export function readCbor(request: ManagerRequest): unknown {
+  if (mediaType(request.headers) !== CBOR_MEDIA_TYPE)
+    throw new HttpError(415, 'unsupportedMediaType', `content-type must be ${CBOR_MEDIA_TYPE}, got ${JSON.stringify(request.headers['content-type'] ?? '')}`);
+  return decodeCbor(request.body);
+}
+
+export async function serveProtocol(context: ManagerContext, endpoint: Endpoint, request: ManagerRequest): Promise<ManagerResponse> {
+  if (request.method !== 'POST') throw new HttpError(405, 'methodNotAllowed', `${endpoint}: use POST`, { allow: 'POST' });
+  const decoded = readCbor(request);
+  const answer = await dispatch(context, endpoint, decoded);
+  try {
+    EXCHANGES[endpoint].answer.parse(answer);
+  } catch (error) {
+    // A bug here, not bad input: say so loudly rather than send it.
+    context.log(`BUG: ${endpoint} answer fails its schema: ${(error as Error).message}`);
+    throw new HttpError(500, 'internal', `the manager built an invalid ${endpoint} answer`);
+  }
+  return cborAnswer(200, answer);
+}
+
+function dispatch(context: ManagerContext, endpoint: Endpoint, decoded: unknown): Promise<unknown> | unknown {
+  switch (endpoint) {
+    case 'identify':
+      return identify(context, EXCHANGES.identify.request.parse(decoded));
+    case 'connection':
+      return connection(context, EXCHANGES.connection.request.parse(decoded));
+    case 'instruction':
+      return instruction(context, EXCHANGES.instruction.request.parse(decoded));
+    case 'location':
+      return location(context, EXCHANGES.location.request.parse(decoded));
+    case 'status':
+      return status(context, EXCHANGES.status.request.parse(decoded));
+    case 'report':
+      return report(context, EXCHANGES.report.request.parse(decoded));
+  }
+}
+
+function deviceFor(context: ManagerContext, deviceId: string): DeviceState {
+  const device = context.devices.findOrEnrol(deviceId, context.utcMs());
+  if (!device) throw new HttpError(404, 'unknownDevice', `device ${JSON.stringify(deviceId)} is not in this manager's fleet`);
+  return device;
+}
+
+function identify(context: ManagerContext, request: IdentifyRequest): PackageList {
+  const device = deviceFor(context, request.identity.deviceId);
+  context.devices.identified(device, request, context.utcMs());
+  const answer: PackageList = {
+    type: 'packageList',
+    manager: context.managerInfo(),
+    packages: resolvePackages(context.fleet, device.assignments).map(packageSpec),
+    reports: resolveReports(context.fleet, device.assignments),
+  };
+  const nextPollMs = device.assignments.nextPollMs ?? context.fleet.defaults.nextPollMs;
+  if (nextPollMs !== undefined) answer.nextPollMs = nextPollMs;
+  if (device.redirect !== undefined) answer.redirect = device.redirect;
+  return answer;
+}
+
+/**
+ * Stores the stamp and installed list, and runs the move for every target that names another
+ * manager as its previous one (concurrently: a dead peer costs one timeout, not one per target).
+ * A target whose move is `unreachable` keeps its record as it was, so the agent's retry starts the
+ * comparison from the same point (see move.ts).
+ */
+async function connection(context: ManagerContext, request: ConnectionReport): Promise<ConnectionAck> {
+  const device = deviceFor(context, request.deviceId);
+  context.devices.connected(device, request, context.utcMs());
+  const moves = await Promise.all(
+    request.targets.map(async (target): Promise<ConnectionAck['moves'][number] | undefined> => {
+      const from = target.previousManager;
+      let result: ConnectionAck['moves'][number]['result'] | undefined;
+      if (from !== undefined) result = sameAddress(from, context.address) ? 'none' : await runMove(context.move, target.id, from);
+      if (result !== 'unreachable') context.records.applyConnection(target, request, context.utcMs());
+      return from === undefined || result === undefined ? undefined : { target: target.id, from, result };
+    }),
+  );
+  return { type: 'connectionAck', manager: context.managerInfo(), moves: moves.filter((move) => move !== undefined) };
+}
+
+function instruction(context: ManagerContext, request: InstructionRequest): Instruction {
+  const device = deviceFor(context, request.deviceId);
+  context.devices.touched(device, request.referenceCounter, context.utcMs());
+  const assigned = assignedPackage(context.fleet, device.assignments, request.name, request.version);
+  if (!assigned) throw new HttpError(404, 'notAssigned', `${request.name}@${request.version} is not assigned to ${request.deviceId}`);
+  const { entry } = assigned;
+  const answer: Instruction = {
+    type: 'instruction',
+    manager: context.managerInfo(),
+    name: entry.name,
+    version: entry.version,
+    size: entry.size,
+    digest: entry.digest,
+    postInstall: entry.postInstall,
+    locationToken: context.signer.locationToken(request.deviceId, entry),
+  };
+  if (entry.uninstall) answer.uninstall = entry.uninstall;
+  return answer;
+}
+
+function location(context: ManagerContext, request: LocationRequest): Location {
+  const device = deviceFor(context, request.deviceId);
+  const utcMs = context.utcMs();
+  context.devices.touched(device, request.referenceCounter, utcMs);
+  const entry = context.signer.openToken(request.deviceId, request.locationToken);
+  if (!entry) throw new HttpError(403, 'badToken', 'location token is not valid for this device: ask for the instruction again');
+  // The assignment may have changed since the instruction: don't hand out what is no longer wanted.
+  if (!assignedPackage(context.fleet, device.assignments, entry.name, entry.version))
+    throw new HttpError(404, 'notAssigned', `${entry.name}@${entry.version} is no longer assigned to ${request.deviceId}`);
+  const expiresUtcMs = utcMs + context.locationTtlMs;
+  return { type: 'location', manager: context.managerInfo(), url: context.signer.signedUrl(context.address, entry, expiresUtcMs), expiresUtcMs };
+}
+
+function status(context: ManagerContext, request: StatusReport): unknown {
+  const device = deviceFor(context, request.deviceId);
+  context.devices.addStatus(device, request, context.utcMs());
+  return { type: 'ack', manager: context.managerInfo() };
+}
+
+function report(context: ManagerContext, request: InventoryReport): unknown {
+  const device = deviceFor(context, request.deviceId);
+  context.devices.addReport(device, request, context.utcMs());
+  return { type: 'ack', manager: context.managerInfo() };
+}

@@ -1,0 +1,77 @@
+/** Shared set-up for the end-to-end delivery tests: a real manager on loopback, a fleet on disk, Node-HAL devices. */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Agent, type DeliveryEvent, createAgent } from '../../agent/index.ts';
+import { createNodeDevice, type NodeDevice } from '../../hal/node/index.ts';
+import { loadFleet, startManager, type RunningManager } from '../../server/index.ts';
+import { DEMO_FIRST, writeDemoFleet } from '../../cli/demo/fixture.ts';
+
+export const sim = JSON.parse(await readFile(new URL('../../boards/sim.json', import.meta.url), 'utf8'));
+
+export interface Rig {
+  dir: string;
+  installRoot: string;
+  servers: RunningManager[];
+  devices: NodeDevice[];
+  agents: Agent[];
+  cleanup(): Promise<void>;
+}
+
+export async function newRig(): Promise<Rig> {
+  const dir = await mkdtemp(join(tmpdir(), 'dm-e2e-'));
+  const rig: Rig = {
+    dir,
+    installRoot: join(dir, 'device-root'),
+    servers: [],
+    devices: [],
+    agents: [],
+    async cleanup() {
+      for (const agent of rig.agents) await agent.close().catch(() => undefined);
+      for (const device of rig.devices) await device.close().catch(() => undefined);
+      for (const server of rig.servers) await server.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return rig;
+}
+
+export async function startFleetManager(rig: Rig, options: { deviceIds: string[]; name?: string; clockOffsetMs?: number; tls?: { cert: string; key: string }; assignment?: typeof DEMO_FIRST; mutate?: (fleet: Record<string, any>) => void }): Promise<RunningManager> {
+  const fleetDir = join(rig.dir, options.name ?? `manager-${rig.servers.length}`);
+  const json = await writeDemoFleet(fleetDir, rig.installRoot, options.deviceIds, options.assignment);
+  options.mutate?.(json);
+  const fleet = await loadFleet(json, fleetDir);
+  const server = await startManager({ fleet, host: '127.0.0.1', port: 0, ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: options.clockOffsetMs } : {}), ...(options.tls ? { tls: options.tls } : {}) });
+  rig.servers.push(server);
+  return server;
+}
+
+export async function nodeAgent(rig: Rig, options: { deviceId: string; manager: string; config?: Record<string, unknown>; delivery?: Record<string, unknown>; events?: DeliveryEvent[]; ca?: string; fileRoots?: string[] }): Promise<{ agent: Agent; device: NodeDevice }> {
+  const device = await createNodeDevice({
+    workDir: join(rig.dir, `work-${options.deviceId}`),
+    board: sim,
+    identity: { deviceId: options.deviceId, model: 'sim' },
+    log: { level: 'error' },
+    ...(options.ca ? { net: { ca: options.ca } } : {}),
+    ...(options.fileRoots ? { fileRoots: options.fileRoots } : {}),
+  });
+  const agent = await createAgent(
+    device,
+    sim,
+    { logLevel: 'error', ...options.config, delivery: { manager: options.manager, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
+    options.events ? { onDeliveryEvent: (event) => options.events?.push(event) } : {},
+  );
+  rig.devices.push(device);
+  rig.agents.push(agent);
+  return { agent, device };
+}
+
+export async function api<T = any>(server: RunningManager, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} → ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
