@@ -11,11 +11,10 @@
  * previous manager again, retries the move from the same starting point. Retrying is safe: after an
  * adopted record, the retry finds equal counters (`kept`) and only repeats the release.
  *
- * The previous manager keeps answering GET after the release, with `movedTo` set (an extra key
- * the record schema ignores), so a late peer still sees the data and where it went.
+ * The previous manager keeps answering GET after the release, with `movedTo` set, so a late peer
+ * still sees the data and where it went.
  */
-import { CBOR_MEDIA_TYPE, type ConnectionAck, type TargetRecord, targetRecordSchema } from '../agent/delivery/messages.ts';
-import { type Infer, httpUrl, integer, literal, object, string } from '../agent/transport/schema.ts';
+import { CBOR_MEDIA_TYPE, type ConnectionAck, type ReleaseRequest, type TargetRecord, releaseRequestSchema, targetRecordSchema } from '../agent/delivery/messages.ts';
 import { decodeCbor, encodeCbor } from '../agent/util/cbor.ts';
 import type { TargetRecords } from './records.ts';
 import { wireRecord } from './records.ts';
@@ -33,17 +32,6 @@ export type FetchPeer = (
   init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Uint8Array; signal?: AbortSignal },
 ) => Promise<PeerResponse>;
 
-/**
- * Manager ↔ manager release request. Not in messages.ts because no agent ever sends it; the
- * counter is the one of the record the new manager fetched (see `TargetRecords.release`).
- */
-export const releaseRequestSchema = object({
-  type: literal('release'),
-  target: string({ min: 1, max: 128, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }),
-  movedTo: httpUrl(),
-  referenceCounter: integer({ min: 0 }),
-});
-export type ReleaseRequest = Infer<typeof releaseRequestSchema>;
 
 /** A TargetRecord with a thousand-odd packages is well under this. */
 const MAX_PEER_ANSWER = 8 * 1024 * 1024;

@@ -101,9 +101,9 @@ export class TargetRecords {
   }
 }
 
-/** The wire form for the manager ↔ manager GET; `movedTo` rides along (schemas drop unknown keys). */
-export function wireRecord(record: StoredRecord, address: string): TargetRecord & { movedTo?: string } {
-  const wire: TargetRecord & { movedTo?: string } = {
+/** The wire form for the manager ↔ manager GET. */
+export function wireRecord(record: StoredRecord, address: string): TargetRecord {
+  const wire: TargetRecord = {
     type: 'targetRecord',
     target: record.target,
     kind: record.kind,

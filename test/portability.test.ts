@@ -1,6 +1,7 @@
 import { build } from 'esbuild';
 import { getQuickJS } from 'quickjs-emscripten';
 import { describe, expect, it } from 'vitest';
+import { neutralBundle } from '../scripts/agent-bundle.ts';
 
 /**
  * agent/ must run wherever the board's JavaScript engine runs: it imports no node:* module and
@@ -9,19 +10,8 @@ import { describe, expect, it } from 'vitest';
  * this test checks the bundle and then runs agent code inside QuickJS for real.
  */
 async function bundle(entry: string) {
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2020',
-    mainFields: ['module', 'main'],
-    conditions: ['import', 'default'],
-    metafile: true,
-    logLevel: 'silent',
-  });
-  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs) };
+  const result = await build({ ...neutralBundle, entryPoints: [entry], write: false, logLevel: 'silent' });
+  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile!.inputs) };
 }
 
 describe('the agent bundle is portable', () => {

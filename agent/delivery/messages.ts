@@ -13,7 +13,7 @@
  *   status        StatusReport         → Ack           (download begin / download end / post-install end / remove end)
  *   report        InventoryReport      → Ack           (software inventory, machine inventory, file collection)
  * Between managers (the move): GET <previous manager>/dm/v1/targets/<id> → TargetRecord,
- *                              POST <previous manager>/dm/v1/targets/<id>/release → Ack.
+ *                              POST <previous manager>/dm/v1/targets/<id>/release (ReleaseRequest) → Ack.
  */
 import {
   type Infer,
@@ -257,8 +257,23 @@ export const targetRecordSchema = object({
   packages: array(object({ name: name(), version: version(), digest: optional(hexSha256()) }), { max: LIMITS.packages }),
   updatedUtcMs: utcMs(),
   manager: httpUrl(),
+  /** Set once the target was released to another manager (the record stays readable for late peers). */
+  movedTo: optional(httpUrl()),
 });
 export type TargetRecord = Infer<typeof targetRecordSchema>;
+
+/**
+ * The new manager tells the previous one it took a target over, naming the counter of the record
+ * it fetched: a previous manager whose record moved on since (a later connection) refuses (409),
+ * so the move is retried with the newer record instead of losing it.
+ */
+export const releaseRequestSchema = object({
+  type: literal('release'),
+  target: targetId(),
+  movedTo: httpUrl(),
+  referenceCounter: integer({ min: 0 }),
+});
+export type ReleaseRequest = Infer<typeof releaseRequestSchema>;
 
 /** Request and answer schema per endpoint, for the client and the server's router. */
 export const EXCHANGES = {

@@ -13,7 +13,7 @@
  * Every record is one atomic batch: a torn record fails its CRC and none of its ops apply.
  * All integers little endian. Records start at `writeAlign` boundaries; padding is 0x00.
  */
-import { utf8Decode, utf8Encode } from '../util/bytes.ts';
+import { concatBytes, utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { crc32 } from '../util/crc32.ts';
 
 export const AREA_MAGIC = 0x564b4d44; // "DMKV" read as little-endian u32
@@ -52,7 +52,6 @@ export function decodeAreaHeader(bytes: Uint8Array, areaLength: number): number 
 
 export function encodePayload(ops: readonly StoreOp[]): Uint8Array {
   const parts: Uint8Array[] = [];
-  let length = 0;
   for (const op of ops) {
     const key = utf8Encode(op.key);
     const head = new Uint8Array(op.kind === 'put' ? 7 : 3);
@@ -63,19 +62,11 @@ export function encodePayload(ops: readonly StoreOp[]): Uint8Array {
       parts.push(head.subarray(0, 3), key);
       view.setUint32(3, op.value.length, true);
       parts.push(head.subarray(3, 7), op.value);
-      length += 7 + key.length + op.value.length;
     } else {
       parts.push(head, key);
-      length += 3 + key.length;
     }
   }
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Decodes a payload whose CRC already matched; a structural error means a writer bug or tampering. */

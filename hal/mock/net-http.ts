@@ -1,6 +1,7 @@
 import { concatBytes } from '../../agent/util/bytes.ts';
 import { InvalidOptionsError, NetworkError } from '../errors.ts';
 import type { HttpClient, HttpMethod, HttpRequest, HttpResponse } from '../types.ts';
+import { collectBody, singleUseBody, validateRequestOptions } from '../shared/http-body.ts';
 import type { FaultQueue, MockFault, MockFaultKind } from './net-faults.ts';
 import { Exchange, never, sleep, type Timers } from './net-wait.ts';
 
@@ -65,7 +66,6 @@ export interface MockNetSession {
   hold(resource: { close(): void }): () => void;
 }
 
-const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'];
 const URL_PATTERN = /^(https?):\/\/([^/?#@\s]+)([/?#]\S*)?$/i;
 
 /** `scheme://host[:port]` in lower case, default ports dropped, or undefined if not an http(s) URL. */
@@ -146,7 +146,6 @@ class MockResponse implements HttpResponse {
   #pending: Uint8Array | undefined;
   #delivered = 0;
   #done = false;
-  #iterated = false;
   /** Where a body fault strikes, and what happens there. */
   #limit: number | undefined;
   #limitAction: 'reset' | 'truncate' | 'stall' | undefined;
@@ -166,37 +165,11 @@ class MockResponse implements HttpResponse {
     if (fault?.kind === 'reset') [this.#limit, this.#limitAction] = [fault.afterBytes ?? 0, 'reset'];
     if (fault?.kind === 'stall' && fault.afterBytes !== undefined) [this.#limit, this.#limitAction] = [fault.afterBytes, 'stall'];
     if (fault?.kind === 'partialBody') [this.#limit, this.#limitAction] = [fault.bytes ?? Math.floor((this.#contentLength ?? 0) / 2), 'truncate'];
-    const self = this;
-    this.body = {
-      [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-        if (self.#iterated) throw new NetworkError('io', 'response body can only be read once');
-        self.#iterated = true;
-        return {
-          next: () => self.#next(),
-          // `break` out of for-await: the consumer is done with the transfer.
-          return: async () => {
-            self.cancel();
-            return { done: true, value: undefined };
-          },
-        };
-      },
-    };
+    this.body = singleUseBody(() => this.#next(), () => this.cancel());
   }
 
-  async bytes(maxBytes?: number): Promise<Uint8Array> {
-    if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 0)) throw new InvalidOptionsError('bytes: maxBytes must be a non-negative integer');
-    if (maxBytes !== undefined && this.#contentLength !== undefined && this.#contentLength > maxBytes) {
-      this.cancel();
-      throw new NetworkError('tooLarge', `body of ${this.#contentLength} bytes exceeds ${maxBytes}`);
-    }
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of this.body) {
-      total += chunk.length;
-      if (maxBytes !== undefined && total > maxBytes) throw new NetworkError('tooLarge', `body exceeds ${maxBytes} bytes`);
-      parts.push(chunk);
-    }
-    return concatBytes(parts);
+  bytes(maxBytes?: number): Promise<Uint8Array> {
+    return collectBody(this.body, { maxBytes, contentLength: this.#contentLength, cancel: () => this.cancel() });
   }
 
   cancel(): void {
@@ -292,18 +265,6 @@ function errorCode(error: unknown): string {
 }
 
 function validateRequest(request: HttpRequest): void {
-  if (!request || typeof request !== 'object') throw new InvalidOptionsError('request: options object required');
-  if (!METHODS.includes(request.method)) throw new InvalidOptionsError(`request: method must be one of ${METHODS.join(', ')}`);
-  if (typeof request.url !== 'string' || !originOf(request.url)) throw new InvalidOptionsError('request: url must be an absolute http: or https: URL');
-  if (request.headers !== undefined) {
-    if (typeof request.headers !== 'object' || request.headers === null) throw new InvalidOptionsError('request: headers must be an object');
-    for (const [name, value] of Object.entries(request.headers))
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n]/.test(value))
-        throw new InvalidOptionsError(`request: invalid header ${name}`);
-  }
-  if (request.body !== undefined && !(request.body instanceof Uint8Array) && typeof (request.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function')
-    throw new InvalidOptionsError('request: body must be a Uint8Array or an AsyncIterable<Uint8Array>');
-  if (request.timeoutMs !== undefined && !(Number.isFinite(request.timeoutMs) && request.timeoutMs > 0))
-    throw new InvalidOptionsError('request: timeoutMs must be a positive number');
-  if (request.signal !== undefined && typeof request.signal?.onAbort !== 'function') throw new InvalidOptionsError('request: signal must be an AbortSignalLike');
+  validateRequestOptions(request);
+  if (!originOf(request.url)) throw new InvalidOptionsError('request: url must be an absolute http: or https: URL');
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { InvalidOptionsError, NetworkError } from '../errors.ts';
 import type { HttpClient, HttpMethod, HttpRequest, HttpResponse } from '../types.ts';
+import { collectBody, singleUseBody, validateRequestOptions } from '../shared/http-body.ts';
 import { toNetworkError } from './net-errors.ts';
 import { Transfer } from './net-transfer.ts';
 
@@ -12,7 +13,6 @@ export interface NodeHttpOptions {
   ensureOpen(): void;
 }
 
-const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'];
 
 /** HTTP(S) over node:http with streaming both ways; every failure is a `NetworkError` with a contract code. */
 export class NodeHttpClient implements HttpClient {
@@ -108,7 +108,6 @@ class NodeResponse implements HttpResponse {
   readonly #queue: Buffer[] = [];
   #received = 0;
   #complete = false;
-  #iterated = false;
   #wake: (() => void) | undefined;
 
   constructor(message: http.IncomingMessage, method: HttpMethod, transfer: Transfer) {
@@ -150,43 +149,11 @@ class NodeResponse implements HttpResponse {
       this.#wakeUp();
     });
 
-    const self = this;
-    this.body = {
-      [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-        if (self.#iterated) throw new NetworkError('io', 'response body can only be read once');
-        self.#iterated = true;
-        return {
-          next: () => self.#next(),
-          // `break` out of for-await: the consumer is done with the transfer.
-          return: async () => {
-            self.cancel();
-            return { done: true, value: undefined };
-          },
-        };
-      },
-    };
+    this.body = singleUseBody(() => this.#next(), () => this.cancel());
   }
 
-  async bytes(maxBytes?: number): Promise<Uint8Array> {
-    if (maxBytes !== undefined && !(Number.isInteger(maxBytes) && maxBytes >= 0)) throw new InvalidOptionsError('bytes: maxBytes must be a non-negative integer');
-    if (maxBytes !== undefined && this.#contentLength !== undefined && this.#contentLength > maxBytes) {
-      this.cancel();
-      throw new NetworkError('tooLarge', `body of ${this.#contentLength} bytes exceeds ${maxBytes}`);
-    }
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of this.body) {
-      total += chunk.length;
-      if (maxBytes !== undefined && total > maxBytes) throw new NetworkError('tooLarge', `body exceeds ${maxBytes} bytes`);
-      parts.push(chunk);
-    }
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
+  bytes(maxBytes?: number): Promise<Uint8Array> {
+    return collectBody(this.body, { maxBytes, contentLength: this.#contentLength, cancel: () => this.cancel() });
   }
 
   cancel(): void {
@@ -220,8 +187,7 @@ class NodeResponse implements HttpResponse {
 }
 
 function validateRequest(request: HttpRequest): URL {
-  if (!request || typeof request !== 'object') throw new InvalidOptionsError('request: options object required');
-  if (!METHODS.includes(request.method)) throw new InvalidOptionsError(`request: method must be one of ${METHODS.join(', ')}`);
+  validateRequestOptions(request);
   let url: URL;
   try {
     url = new URL(request.url);
@@ -229,16 +195,5 @@ function validateRequest(request: HttpRequest): URL {
     throw new InvalidOptionsError('request: url must be an absolute http: or https: URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionsError('request: url must be an absolute http: or https: URL');
-  if (request.headers !== undefined) {
-    if (typeof request.headers !== 'object' || request.headers === null) throw new InvalidOptionsError('request: headers must be an object');
-    for (const [name, value] of Object.entries(request.headers))
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n]/.test(value))
-        throw new InvalidOptionsError(`request: invalid header ${name}`);
-  }
-  if (request.body !== undefined && !(request.body instanceof Uint8Array) && typeof (request.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function')
-    throw new InvalidOptionsError('request: body must be a Uint8Array or an AsyncIterable<Uint8Array>');
-  if (request.timeoutMs !== undefined && !(Number.isFinite(request.timeoutMs) && request.timeoutMs > 0))
-    throw new InvalidOptionsError('request: timeoutMs must be a positive number');
-  if (request.signal !== undefined && typeof request.signal?.onAbort !== 'function') throw new InvalidOptionsError('request: signal must be an AbortSignalLike');
   return url;
 }
