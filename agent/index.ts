@@ -114,6 +114,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
               poll: () => delivery.cycle(),
               onFailure: (error, retryInMs) =>
                 options.onDeliveryEvent?.({ kind: 'cycleFailed', error: error instanceof Error ? error.message : String(error), retryInMs }),
+              onWait: (reason, delayMs) => options.onDeliveryEvent?.({ kind: 'waiting', reason, delayMs }),
             },
             abort.signal,
           ),

@@ -35,4 +35,6 @@ export type DeliveryEvent =
   | { kind: 'jobEnd'; jobId: string; action: string; name: string; version: string; ok: boolean }
   | { kind: 'report'; report: string }
   | { kind: 'cycleEnd'; summary: CycleSummary }
-  | { kind: 'cycleFailed'; error: string; retryInMs: number };
+  | { kind: 'cycleFailed'; error: string; retryInMs: number }
+  /** The polling loop sleeps: why, and for how long (milliseconds of the HAL clock). */
+  | { kind: 'waiting'; reason: string; delayMs: number };

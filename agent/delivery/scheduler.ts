@@ -20,8 +20,11 @@ export interface SchedulerOptions {
   log: Logger;
   poll: () => Promise<{ nextPollMs?: number }>;
   onFailure?: (error: unknown, retryInMs: number) => void;
-  onWait?: (reason: string, delayMs: number) => void;
+  onWait?: (reason: WaitReason, delayMs: number) => void;
 }
+
+/** What the loop waits for: the schedule, the manager's wish, a backoff, a condition or the window. */
+export type WaitReason = 'boot' | 'interval' | 'manager' | 'backoff' | 'window' | 'networkDown' | 'metered' | 'needsExternalPower' | 'batteryLow';
 
 export function loadScheduleState(store: KeyValueStore): ScheduleState {
   return getValue<ScheduleState>(store, SCHEDULE_KEY) ?? { consecutiveFailures: 0 };
@@ -34,34 +37,38 @@ export async function runScheduler(options: SchedulerOptions, signal: AbortSigna
   const random = () => (device.random.bytes(1)[0] as number) / 256;
   let state = loadScheduleState(store);
   let due = firstPollUtc(config, state, clock.utcMs());
+  // Why the next wait happens, for whoever watches the loop (the demo, tests, a UI).
+  let reason: WaitReason = due > clock.utcMs() ? 'interval' : 'boot';
   while (!signal.aborted) {
     const wait = due - clock.utcMs();
     if (wait > 0) {
-      options.onWait?.('interval', wait);
+      options.onWait?.(reason, wait);
       await sleep(clock, wait, signal).catch(() => undefined);
       continue; // re-evaluate: the wall clock may have jumped while we waited
     }
     const verdict = checkConditions(config, await device.power.conditions());
     if (!verdict.ok) {
       log.info('poll postponed by device conditions', { reason: verdict.reason });
-      options.onWait?.(verdict.reason, config.conditionRecheckMs);
       due = clock.utcMs() + config.conditionRecheckMs;
+      reason = verdict.reason;
       continue;
     }
     const window = windowDelayMs(config.window, clock.utcMs());
     if (window > 0) {
-      options.onWait?.('window', window);
       due = clock.utcMs() + window;
+      reason = 'window';
       continue;
     }
     try {
       const result = await options.poll();
       state = afterPoll(config, state, { ok: true, ...(result.nextPollMs !== undefined ? { nextPollMs: result.nextPollMs } : {}) }, clock.utcMs(), random());
+      reason = result.nextPollMs !== undefined ? 'manager' : 'interval';
     } catch (error) {
       state = afterPoll(config, state, { ok: false }, clock.utcMs(), random());
       const retryInMs = (state.nextPollUtcMs ?? clock.utcMs()) - clock.utcMs();
       log.warn('poll failed', { error: error instanceof Error ? error.message : String(error), failures: state.consecutiveFailures, retryInMs });
       options.onFailure?.(error, retryInMs);
+      reason = 'backoff';
     }
     await putValue(store, SCHEDULE_KEY, state);
     due = state.nextPollUtcMs ?? clock.utcMs() + config.intervalMs;

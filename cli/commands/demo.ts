@@ -10,7 +10,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgent, type CycleSummary, type DeliveryEvent } from '../../agent/index.ts';
-import { createNodeDevice } from '../../hal/node/index.ts';
+import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { createProgressPrinter, formatBytes } from '../demo/progress.ts';
@@ -26,11 +26,12 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'dm-agent-demo-'));
   const installRoot = join(dir, 'device-root');
-  const board = JSON.parse(await readFile(new URL('../../boards/sim.json', import.meta.url), 'utf8'));
   let server;
   let agent;
   let device;
   try {
+    // From the package root: this module also runs bundled as dist/cli.js.
+    const board = JSON.parse(await readFile(join(findPackageRoot(), 'boards', 'sim.json'), 'utf8'));
     io.stdout(`dm-agent demo — pull-model delivery (seed 000) with the reference manager\n\n`);
     const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), installRoot, [DEVICE_ID]), join(dir, 'manager'));
     server = await startManager({ fleet, host: '127.0.0.1', port: 0 });

@@ -36,9 +36,10 @@ export interface MockWorld {
   cleanup(): Promise<void>;
 }
 
-export async function mockWorld(options: { deviceIds: string[]; assignment?: { name: string; version: string; optional?: boolean }[]; catalogue?: DemoPackage[] }): Promise<MockWorld> {
+export async function mockWorld(options: { deviceIds: string[]; assignment?: { name: string; version: string; optional?: boolean }[]; catalogue?: DemoPackage[]; mutate?: (fleet: Record<string, any>) => void }): Promise<MockWorld> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-mock-'));
   const json = await writeDemoFleet(join(dir, 'manager'), '/device-root', options.deviceIds, options.assignment, options.catalogue);
+  options.mutate?.(json);
   const fleet = await loadFleet(json, join(dir, 'manager'));
   const network = createMockNetwork();
   const manager = createManager({ fleet, address: MANAGER });

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench`: every benchmark in one process, peers side by side, medians of interleaved
+ * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
+ * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
+ *
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff]
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadEngines } from '../wasm/index.ts';
+import { createNodeWasmHost } from '../wasm/node-host.ts';
+import { benchDiff } from './diff.ts';
+import { benchHashes } from './hash.ts';
+
+interface Result {
+  name: string;
+  unit: 'MB/s' | 'ms';
+  value: number;
+  peers: Record<string, number>;
+}
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+const rounds = Math.max(5, Number(option('rounds') ?? 7));
+const only = new Set((option('only') ?? 'sha256,md5,diff').split(','));
+
+const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
+const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
+const js = await loadEngines({ engine: 'js' });
+
+const results: Result[] = [];
+if (only.has('sha256') || only.has('md5')) {
+  for (const r of await benchHashes({ wasm, scalar, js }, rounds)) if (only.has(r.name)) results.push({ ...r, unit: 'MB/s' });
+}
+if (only.has('diff')) {
+  for (const r of benchDiff({ wasm, js }, rounds)) results.push({ ...r, unit: 'ms' });
+}
+
+// Table: ratio > 1 means ours is better (faster MB/s, or fewer ms).
+const lines: string[] = [];
+const pad = (s: string, n: number) => s.padEnd(n);
+lines.push(`${pad('benchmark', 13)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
+for (const r of results) {
+  const format = (v: number) => `${v.toFixed(r.unit === 'ms' ? 1 : 0)} ${r.unit}`;
+  lines.push(`${pad(r.name, 13)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
+  for (const [peer, value] of Object.entries(r.peers)) {
+    const ratio = r.unit === 'ms' ? value / r.value : r.value / value;
+    lines.push(`${pad('', 13)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
+  }
+}
+console.log(`median of ${rounds} interleaved rounds (node ${process.version})`);
+console.log(lines.join('\n'));
+
+const out = fileURLToPath(new URL('./results.json', import.meta.url));
+const rounded = results.map((r) => ({
+  name: r.name,
+  unit: r.unit,
+  value: Number(r.value.toFixed(2)),
+  peers: Object.fromEntries(Object.entries(r.peers).map(([k, v]) => [k, Number(v.toFixed(2))])),
+}));
+writeFileSync(out, `${JSON.stringify(rounded, null, 2)}\n`);
+console.log(`wrote ${out}`);

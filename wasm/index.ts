@@ -1,0 +1,37 @@
+/**
+ * Hot-path engines: SHA-256 / MD5 (streaming, resumable), HMAC, and the package-list diff.
+ *
+ * Two interchangeable implementations: WASM (AssemblyScript modules in wasm/assembly, compiled to
+ * dist/wasm/*.wasm, handed over as bytes by the HAL's WasmHost) and JS (@noble/hashes + a TS
+ * diff) for runtimes without WebAssembly such as QuickJS. Portable: no fs, no WebAssembly global,
+ * no TextEncoder requirement (type-checked by agent/tsconfig.json).
+ */
+import { EngineError } from './src/errors.ts';
+import { createJsEngines, createWasmEngines } from './src/engines.ts';
+import type { Engines, LoadEnginesOptions } from './src/types.ts';
+
+export type { DiffPlan, EngineKind, Engines, HashAlgorithm, LoadEnginesOptions, PackageEntry, StreamingHash } from './src/types.ts';
+export { DiffInputError, EngineError, HashError } from './src/errors.ts';
+export type { DiffSide, EngineErrorCode, HashErrorCode } from './src/errors.ts';
+export { STATE_SIZE as HASH_STATE_SIZE } from './src/hash-state.ts';
+
+/**
+ * 'auto' (default): WASM when `options.wasm` is given and its modules instantiate, else JS.
+ * 'wasm': WASM or a typed EngineError ('wasmUnavailable' without a host, 'wasmFailed' when the
+ * host cannot load or instantiate the modules). 'js': always JS.
+ */
+export async function loadEngines(options: LoadEnginesOptions = {}): Promise<Engines> {
+  const engine = options.engine ?? 'auto';
+  if (engine !== 'auto' && engine !== 'wasm' && engine !== 'js') throw new EngineError('invalidOptions', `engine must be 'auto', 'wasm' or 'js', got ${String(engine)}`);
+  if (engine === 'js') return createJsEngines();
+  if (options.wasm === undefined) {
+    if (engine === 'wasm') throw new EngineError('wasmUnavailable', "engine 'wasm' requested but no WasmHost was provided (no WebAssembly on this runtime?)");
+    return createJsEngines();
+  }
+  try {
+    return await createWasmEngines(options.wasm);
+  } catch (error) {
+    if (engine === 'wasm') throw new EngineError('wasmFailed', `WASM engines failed to load: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    return createJsEngines();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The two Engines implementations: JS (always available) and WASM (modules instantiated through
+ * the HAL's WasmHost). Both expose the same surface; HMAC is one construction over either hash.
+ */
+import type { WasmHost } from '../../hal/types.ts';
+import { jsDiff } from './diff-js.ts';
+import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm.ts';
+import { checkAlgorithm } from './hash-state.ts';
+import { hmacWith } from './hmac.ts';
+import { createJsHash, jsHashOnce } from './js-hash.ts';
+import { WasmHashModule, asHashExports } from './wasm-hash.ts';
+import type { Engines } from './types.ts';
+
+export function createJsEngines(): Engines {
+  return {
+    kind: 'js',
+    createHash: (algorithm, state) => createJsHash(checkAlgorithm(algorithm), state),
+    hash: (algorithm, data) => jsHashOnce(checkAlgorithm(algorithm), data),
+    hmac: (algorithm, key, data) => hmacWith(createJsHash, checkAlgorithm(algorithm), key, data),
+    diff: jsDiff,
+  };
+}
+
+// The modules import nothing with --runtime stub and --noAssert; abort is provided in case a
+// future build keeps assertions.
+const IMPORTS = {
+  env: {
+    abort(): never {
+      throw new Error('wasm module aborted');
+    },
+  },
+};
+
+async function instantiate(host: WasmHost, name: string): Promise<Record<string, unknown>> {
+  return host.instantiate(await host.moduleBytes(name), IMPORTS);
+}
+
+/**
+ * `hash` needs WASM SIMD; hosts without it (interpreters, older engines) fail to compile it and
+ * get `hash-scalar`, the same module built without SIMD.
+ */
+async function instantiateHash(host: WasmHost): Promise<Record<string, unknown>> {
+  try {
+    return await instantiate(host, 'hash');
+  } catch (simdError) {
+    try {
+      return await instantiate(host, 'hash-scalar');
+    } catch {
+      throw simdError;
+    }
+  }
+}
+
+export type WasmEngineOptions = WasmDiffOptions;
+
+export async function createWasmEngines(host: WasmHost, options: WasmEngineOptions = {}): Promise<Engines> {
+  const [hashExports, diffExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff')]);
+  const hashes = new WasmHashModule(asHashExports(hashExports));
+  const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
+  return {
+    kind: 'wasm',
+    createHash,
+    hash: (algorithm, data) => hashes.hashOnce(checkAlgorithm(algorithm), data),
+    hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
+    diff: createWasmDiff(asDiffExports(diffExports), options),
+  };
+}
