@@ -31,7 +31,9 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   let device;
   try {
     // From the package root: this module also runs bundled as dist/cli.js.
-    const board = JSON.parse(await readFile(join(findPackageRoot(), 'boards', 'sim.json'), 'utf8'));
+    const root = findPackageRoot();
+    if (!root) throw new Error('cannot find the dm-agent package root (boards/sim.json)');
+    const board = JSON.parse(await readFile(join(root, 'boards', 'sim.json'), 'utf8'));
     io.stdout(`dm-agent demo — pull-model delivery (seed 000) with the reference manager\n\n`);
     const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), installRoot, [DEVICE_ID]), join(dir, 'manager'));
     server = await startManager({ fleet, host: '127.0.0.1', port: 0 });
