@@ -205,7 +205,7 @@ export class DeliveryService {
     const key = `${JOB_PREFIX}${sequence}/package`;
     const id = `${sequence}-${name}@${version}`.slice(0, 128);
     const job = newJob(id, { name, version, size: instruction.size, digest: instruction.digest }, { kind: 'staging', name: `job-${sequence}` }, data);
-    await this.#machineFor(key, undefined).start(job as never);
+    await this.#packageMachine(key, undefined).start(job);
     return key;
   }
 
@@ -213,21 +213,20 @@ export class DeliveryService {
     const sequence = await this.#nextSequence();
     const key = `${JOB_PREFIX}${sequence}/removal`;
     const job: RemovalJob = { id: `${sequence}-remove-${record.name}`.slice(0, 128), package: record };
-    await this.#machineFor(key, undefined).start(job as never);
+    await this.#removalMachine(key, undefined).start(job);
     return key;
   }
 
   #machineFor(key: string, session: Session | undefined) {
-    const { store, device } = this.#o;
-    const needSession = (): Session => {
-      if (!session) throw new DeliveryError('noSession', 'a job tried to talk to the manager before this cycle identified itself');
-      return session;
-    };
-    if (key.endsWith('/removal')) {
-      return createRemovalMachine({
-        store,
+    return key.endsWith('/removal') ? this.#removalMachine(key, session) : this.#packageMachine(key, session);
+  }
+
+  #removalMachine(key: string, session: Session | undefined) {
+    const needSession = sessionGuard(session);
+    return createRemovalMachine({
+        store: this.#o.store,
         key,
-        exec: device.exec,
+        exec: this.#o.device.exec,
         db: this.db,
         report: async (job) => {
           const outcome = job.outcome ?? { ok: false, message: 'no outcome' };
@@ -237,7 +236,11 @@ export class DeliveryService {
           });
         },
       });
-    }
+  }
+
+  #packageMachine(key: string, session: Session | undefined) {
+    const { store, device } = this.#o;
+    const needSession = sessionGuard(session);
     const hooks: PipelineHooks<PackageJobData> = {
       installRepeatable: false,
       locate: async (job) => {
@@ -336,6 +339,14 @@ export class DeliveryService {
     else await this.#client.send('report', { type: 'report', kind: 'fileCollection', ...session, files: await collectFiles(device.files, request.paths, request.maxBytes) });
     this.#o.onEvent?.({ kind: 'report', report: request.kind });
   }
+}
+
+/** Jobs talk to the manager only inside a cycle, with that cycle's reference counter. */
+function sessionGuard(session: Session | undefined): () => Session {
+  return () => {
+    if (!session) throw new DeliveryError('noSession', 'a job tried to talk to the manager before this cycle identified itself');
+    return session;
+  };
 }
 
 function assertUniqueNames(list: PackageList): void {

@@ -105,9 +105,16 @@ export function createPipelineMachine<F>(options: {
     job.sink.kind === 'staging' ? stagingSink(device.staging, job.sink.name) : slotSink(device.update, { size: job.artifact.size, version: job.artifact.version });
 
   /** Network trouble while talking to the manager: stop here and let the family retry later. */
-  const network = <T>(error: unknown, fallback: () => T): T | Result<F> => {
-    if (error instanceof TransportError && error.retryable) return { suspend: 'network' };
-    return fallback();
+  const isTransient = (error: unknown) => error instanceof TransportError && error.retryable;
+  /** Sends a report; undefined when sent, a suspend when the manager is unreachable for now. */
+  const report = async (job: PipelineJob<F>, phase: ReportPhase): Promise<Result<F> | undefined> => {
+    try {
+      await hooks.report(job, phase);
+      return undefined;
+    } catch (error) {
+      if (isTransient(error)) return { suspend: 'network' };
+      throw error;
+    }
   };
 
   const handlers: Record<Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>> = {
@@ -117,20 +124,13 @@ export function createPipelineMachine<F>(options: {
         checkDownloadUrl(location.url, settings.allowedSchemes);
         return { event: 'located', context: { ...job, location } };
       } catch (error) {
-        return network(error, () => failed(job, 'locateFailed', error));
+        return isTransient(error) ? { suspend: 'network' } : failed(job, 'locateFailed', error);
       }
     },
 
     announcing: async (job) => {
       if (job.announced) return { event: 'reported' };
-      try {
-        await hooks.report(job, 'downloadBegin');
-      } catch (error) {
-        return network(error, () => {
-          throw error;
-        });
-      }
-      return { event: 'reported', context: { ...job, announced: true } };
+      return (await report(job, 'downloadBegin')) ?? { event: 'reported', context: { ...job, announced: true } };
     },
 
     downloading: async (job, step) => {
@@ -188,13 +188,8 @@ export function createPipelineMachine<F>(options: {
     },
 
     reportingDownload: async (job) => {
-      try {
-        await hooks.report(job, 'downloadEnd');
-      } catch (error) {
-        return network(error, () => {
-          throw error;
-        });
-      }
+      const suspended = await report(job, 'downloadEnd');
+      if (suspended) return suspended;
       if (job.download?.ok) return { event: 'install' };
       if (job.download?.code === 'digestMismatch' && job.corruptDownloads <= settings.corruptRetries) {
         // A fresh download event: new location, new begin/end reports.
@@ -220,16 +215,7 @@ export function createPipelineMachine<F>(options: {
       };
     },
 
-    reportingInstall: async (job) => {
-      try {
-        await hooks.report(job, 'installEnd');
-      } catch (error) {
-        return network(error, () => {
-          throw error;
-        });
-      }
-      return { event: job.install?.ok ? 'reported' : 'abandon' };
-    },
+    reportingInstall: async (job) => (await report(job, 'installEnd')) ?? { event: job.install?.ok ? 'reported' : 'abandon' },
 
     finishing: async (job) => {
       if (job.sink.kind === 'staging' && !settings.keepArtifact) await device.staging.remove(job.sink.name);

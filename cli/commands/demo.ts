@@ -40,26 +40,24 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages)\n`);
     device = await createNodeDevice({ workDir: join(dir, 'sim'), board, identity: { deviceId: DEVICE_ID, model: 'sim', oem: 'dm-agent' }, log: { level: 'warn' } });
     const progress = createProgressPrinter(io.stdout, process.stdout.isTTY === true);
-    const onEvent = (event: DeliveryEvent) => {
-      const label = 'name' in event ? `${event.name}@${event.version}` : '';
-      if (event.kind === 'jobStart') {
-        if (event.action === 'remove') io.stdout(`  remove ${label.padEnd(19)} `);
-        else progress.start(`${event.action === 'upgrade' ? '↑' : '+'} ${label}`, event.size ?? 0);
-      } else if (event.kind === 'progress') progress.update(labelFor(event), event.offset, event.size);
-      else if (event.kind === 'jobEnd') {
-        if (event.action === 'remove') io.stdout(event.ok ? '✔\n' : '✘\n');
-        else progress.finish(`${event.action === 'upgrade' ? '↑' : '+'} ${label}`, event.ok);
-      } else if (event.kind === 'plan')
-        io.stdout(`  plan: ${event.install} to install, ${event.upgrade} to upgrade, ${event.remove} to remove, ${event.keep} up to date\n`);
-    };
+    // One line per download (`+` install, `↑` upgrade), keyed by job so progress finds its bar.
     const labels = new Map<string, string>();
-    const labelFor = (event: { jobId: string; name: string; version: string }) => labels.get(event.jobId) ?? `+ ${event.name}@${event.version}`;
-    agent = await createAgent(device, board, { delivery: { manager: server.url }, logLevel: 'warn' }, {
-      onDeliveryEvent: (event) => {
-        if (event.kind === 'jobStart') labels.set(event.jobId, `${event.action === 'upgrade' ? '↑' : '+'} ${event.name}@${event.version}`);
-        onEvent(event);
-      },
-    });
+    const onDeliveryEvent = (event: DeliveryEvent) => {
+      if (event.kind === 'plan') {
+        io.stdout(`  plan: ${event.install} to install, ${event.upgrade} to upgrade, ${event.remove} to remove, ${event.keep} up to date\n`);
+      } else if (event.kind === 'jobStart') {
+        const label = `${event.action === 'upgrade' ? '↑' : event.action === 'remove' ? '−' : '+'} ${event.name}@${event.version}`;
+        labels.set(event.jobId, label);
+        if (event.action === 'remove') io.stdout(`  ${label.padEnd(26)} `);
+        else progress.start(label, event.size ?? 0);
+      } else if (event.kind === 'progress') {
+        progress.update(labels.get(event.jobId) ?? event.name, event.offset, event.size);
+      } else if (event.kind === 'jobEnd') {
+        if (event.action === 'remove') io.stdout(event.ok ? '✔\n' : '✘\n');
+        else progress.finish(labels.get(event.jobId) ?? event.name, event.ok);
+      }
+    };
+    agent = await createAgent(device, board, { delivery: { manager: server.url }, logLevel: 'warn' }, { onDeliveryEvent });
     io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation})\n`);
 
     const summaries: CycleSummary[] = [];

@@ -39,18 +39,24 @@ export const DEMO_SECOND: { name: string; version: string; optional?: boolean }[
   { name: 'maps-eu', version: '2026.11' },
 ];
 
-/** Deterministic bytes (xorshift) so artifacts look like binaries and digests are stable. */
+/** Deterministic pseudo-random bytes (xorshift32): binaries that reproduce, and whose every offset differs from its neighbours. */
+export function xorshiftBytes(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** The demo artifact `name@version`: xorshift bytes seeded by an FNV-1a hash of its name, so digests are stable. */
 export function artifactBytes(name: string, version: string, size: number): Uint8Array {
   let seed = 2166136261;
   for (const char of `${name}@${version}`) seed = Math.imul(seed ^ char.charCodeAt(0), 16777619) >>> 0;
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    out[i] = seed & 0xff;
-  }
-  return out;
+  return xorshiftBytes(size, seed);
 }
 
 /**

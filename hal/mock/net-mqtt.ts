@@ -1,4 +1,5 @@
 import { ClosedError, InvalidOptionsError, NetworkError } from '../errors.ts';
+import { validateMqttOptions } from '../shared/mqtt-options.ts';
 import type { MqttClient, MqttConnectOptions, MqttConnection, MqttMessage, MqttQos } from '../types.ts';
 import type { MockNetSession } from './net-http.ts';
 import { topicMatches, validateTopicFilter, validateTopicName } from './net-mqtt-topics.ts';
@@ -253,16 +254,6 @@ export function normalizeBrokerUrl(url: string): string | undefined {
 }
 
 function validateConnectOptions(options: MqttConnectOptions): void {
-  if (!options || typeof options !== 'object') throw new InvalidOptionsError('mqtt.connect: options object required');
+  validateMqttOptions(options);
   if (!normalizeBrokerUrl(options.url)) throw new InvalidOptionsError('mqtt.connect: url must be mqtt://host:port or mqtts://host:port');
-  if (typeof options.clientId !== 'string' || options.clientId.length === 0 || options.clientId.length > 65535)
-    throw new InvalidOptionsError('mqtt.connect: clientId must be a non-empty string');
-  if (options.cleanSession !== undefined && typeof options.cleanSession !== 'boolean') throw new InvalidOptionsError('mqtt.connect: cleanSession must be a boolean');
-  for (const name of ['username', 'password'] as const)
-    if (options[name] !== undefined && typeof options[name] !== 'string') throw new InvalidOptionsError(`mqtt.connect: ${name} must be a string`);
-  if (options.keepAliveMs !== undefined && !(Number.isInteger(options.keepAliveMs) && options.keepAliveMs >= 0))
-    throw new InvalidOptionsError('mqtt.connect: keepAliveMs must be a non-negative integer (0 disables)');
-  if (options.connectTimeoutMs !== undefined && !(Number.isInteger(options.connectTimeoutMs) && options.connectTimeoutMs > 0))
-    throw new InvalidOptionsError('mqtt.connect: connectTimeoutMs must be a positive integer');
-  if (options.keepAliveMs !== undefined && options.keepAliveMs > 65535 * 1000) throw new InvalidOptionsError('mqtt.connect: keepAliveMs above 65535 s');
 }

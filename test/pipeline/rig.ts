@@ -53,18 +53,8 @@ export function progressAt(artifact: Uint8Array, offset: number, extra: Partial<
 export const ORIGIN = 'http://dl.test';
 export const ARTIFACT_URL = `${ORIGIN}/artifacts/pkg.bin`;
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
-export function artifactBytes(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { xorshiftBytes as artifactBytes } from '../../cli/demo/fixture.ts';
+export { artifactBytes };
 
 export function sha256Hex(bytes: Uint8Array): string {
   return toHex(sha256(bytes));

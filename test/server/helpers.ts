@@ -24,18 +24,8 @@ export interface Fixture {
 const utf8 = new TextEncoder();
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-/** Deterministic bytes that differ at every offset's neighbourhood (a shifted range would not compare equal). */
-export function patternBytes(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { xorshiftBytes as patternBytes } from '../../cli/demo/fixture.ts';
+export { patternBytes };
 
 const command = (name: string) => ({ command: '/bin/sh', args: ['-c', `echo ${name}`], timeoutMs: 60_000 });
 
