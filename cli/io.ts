@@ -32,3 +32,19 @@ export function parseOptions(args: string[], flags: readonly string[], valued: r
   }
   return { positional, options, unknown };
 }
+
+/** Why a file could not be read, in words (not-found, directory and permission problems named). */
+export function fileErrorReason(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'is a directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Not-found, directory and permission problems are bad input (exit 2); other I/O errors fail (1). */
+export function fileProblem(file: string, error: unknown): { message: string; code: number } {
+  const code = (error as { code?: string }).code;
+  const badPath = code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES' || code === 'EPERM';
+  return { message: `${file}: cannot read: ${fileErrorReason(error)}`, code: badPath ? EXIT_USAGE : EXIT_FAILED };
+}

@@ -3,8 +3,7 @@
  * is due and allowed, runs one cycle, and persists the outcome so a reboot keeps the rhythm —
  * including the failure backoff, which must survive a crash loop.
  */
-import type { Device } from '../../hal/types.ts';
-import type { AbortSignalLike } from '../../hal/types.ts';
+import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { KeyValueStore } from '../store/index.ts';
 import { getValue, putValue } from '../store/index.ts';
 import type { Logger } from '../log.ts';

@@ -31,7 +31,6 @@ export interface PackageJobData {
   action: PackageAction;
   optional: boolean;
   instruction: Instruction;
-  previousVersion?: string;
 }
 
 const MANAGER_KEY = 'delivery/manager';
@@ -111,6 +110,7 @@ export class DeliveryService {
     const manager = this.#cycleManager as string;
     emit({ kind: 'cycleStart', manager });
     const identity = await device.system.identity();
+    const lastCounter = roaming.state().referenceCounter;
     const list: PackageList = await this.#client.send('identify', {
       type: 'identify',
       protocol: PROTOCOL_VERSION,
@@ -118,7 +118,7 @@ export class DeliveryService {
       platform: device.platform,
       identity,
       targets: [...targets],
-      ...(roaming.state().referenceCounter !== undefined ? { referenceCounter: roaming.state().referenceCounter } : {}),
+      ...(lastCounter !== undefined ? { referenceCounter: lastCounter } : {}),
     });
     // Refuse a list the diff cannot use before anything from it is persisted.
     assertUniqueNames(list);
@@ -163,10 +163,10 @@ export class DeliveryService {
     // Download instructions for every needed package first, then one download event each.
     const created: string[] = [];
     const wanted = [
-      ...plan.install.map((spec) => ({ spec, action: 'install' as const, previousVersion: undefined })),
-      ...plan.upgrade.map(({ from, to }) => ({ spec: to, action: 'upgrade' as const, previousVersion: from.version })),
+      ...plan.install.map((spec) => ({ spec, action: 'install' as const })),
+      ...plan.upgrade.map(({ to }) => ({ spec: to, action: 'upgrade' as const })),
     ];
-    for (const { spec, action, previousVersion } of wanted) {
+    for (const { spec, action } of wanted) {
       const instruction = await this.#client.send('instruction', {
         type: 'instructionRequest',
         ...session,
@@ -180,8 +180,7 @@ export class DeliveryService {
         this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
         continue;
       }
-      const data: PackageJobData = { action, optional: spec.optional, instruction, ...(previousVersion ? { previousVersion } : {}) };
-      created.push(await this.#createPackageJob(spec.name, spec.version, instruction, data));
+      created.push(await this.#createPackageJob({ action, optional: spec.optional, instruction }));
     }
     for (const record of plan.remove) created.push(await this.#createRemovalJob(record));
     for (const key of created) await this.#runJob(key, session, summary);
@@ -200,11 +199,12 @@ export class DeliveryService {
     return String(next).padStart(8, '0');
   }
 
-  async #createPackageJob(name: string, version: string, instruction: Instruction, data: PackageJobData): Promise<string> {
+  async #createPackageJob(data: PackageJobData): Promise<string> {
+    const { name, version, size, digest } = data.instruction;
     const sequence = await this.#nextSequence();
     const key = `${JOB_PREFIX}${sequence}/package`;
     const id = `${sequence}-${name}@${version}`.slice(0, 128);
-    const job = newJob(id, { name, version, size: instruction.size, digest: instruction.digest }, { kind: 'staging', name: `job-${sequence}` }, data);
+    const job = newJob(id, { name, version, size, digest }, { kind: 'staging', name: `job-${sequence}` }, data);
     await this.#packageMachine(key, undefined).start(job);
     return key;
   }

@@ -146,15 +146,13 @@ export class KeyValueStore {
   stats(): StoreStats {
     const { areaLength, dataStart } = this.#geometry;
     const used = this.#liveArea === undefined ? 0 : this.#appendOffset;
-    let liveBytes = dataStart;
-    for (const [key, value] of this.#values) liveBytes += this.#recordLength([{ kind: 'put', key, value }]);
     return {
       keys: this.#values.size,
       generation: this.#generation,
       areaLength,
       usedBytes: used,
       freeBytes: areaLength - Math.max(used, dataStart),
-      liveBytes,
+      liveBytes: this.#liveSetLength(this.#values),
       compactions: this.#compactions,
     };
   }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { checkBoard } from '../../agent/board.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fileErrorReason, parseOptions } from '../io.ts';
 
 const USAGE = 'usage: dm-agent board check <board.json>...';
 
@@ -22,8 +22,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     try {
       json = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-      io.stderr(`${file}: cannot read: ${reason}\n`);
+      io.stderr(`${file}: cannot read: ${fileErrorReason(error)}\n`);
       bad++;
       continue;
     }

@@ -8,8 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { DiffInputError, loadEngines, type DiffPlan, type EngineKind, type PackageEntry } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions } from '../io.ts';
-import { fileProblem } from './hash.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, fileProblem } from '../io.ts';
 
 const USAGE = 'usage: dm-agent diff <installed.json> <desired.json> [--json] [--engine wasm|js]';
 

@@ -6,18 +6,11 @@ import { open } from 'node:fs/promises';
 import { toHex } from '../../agent/util/bytes.ts';
 import { loadEngines, type EngineKind, type HashAlgorithm } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fileProblem, parseOptions } from '../io.ts';
 
 const USAGE = 'usage: dm-agent hash <file> [--algo sha256|md5] [--engine wasm|js]';
 const CHUNK = 1024 * 1024;
 
-/** Not-found, directory and permission problems are bad input (exit 2); other I/O errors fail (1). */
-export function fileProblem(file: string, error: unknown): { message: string; code: number } {
-  const code = (error as { code?: string }).code;
-  const reason =
-    code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
-  return { message: `${file}: cannot read: ${reason}`, code: code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES' || code === 'EPERM' ? EXIT_USAGE : EXIT_FAILED };
-}
 
 export async function run(args: string[], io: CommandIo): Promise<number> {
   const { positional, options, unknown } = parseOptions(args, [], ['algo', 'engine']);

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Agent, createAgent } from '../../agent/index.ts';
 import { createNodeDevice, REBOOT_EXIT_CODE } from '../../hal/node/index.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fileErrorReason, parseOptions } from '../io.ts';
 
 const USAGE = `usage: dm-agent run --board <board.json> --config <config.json> [options]
   --work-dir DIR     flash image, staging and boot record (default .work/<board name>)
@@ -23,8 +23,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new UsageError(`${what} ${file}: ${reason}`);
+    throw new UsageError(`${what} ${file}: ${fileErrorReason(error)}`);
   }
 }
 

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeliveryEvent } from '../../agent/index.ts';
 import { DEMO_SECOND, artifactBytes } from '../../cli/demo/fixture.ts';
 import { generateCertificates } from '../support/tls.ts';
 import { type Rig, api, newRig, nodeAgent, startFleetManager } from './harness.ts';

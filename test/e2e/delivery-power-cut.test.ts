@@ -14,8 +14,7 @@ import type { PipelineJob } from '../../agent/pipeline/runner.ts';
 import { getValue } from '../../agent/store/index.ts';
 import { PowerCutError } from '../../hal/errors.ts';
 import type { MockHardware } from '../../hal/mock/index.ts';
-import { decodeCbor } from '../../agent/util/cbor.ts';
-import { MANAGER, type MockWorld, mockWorld } from './mock-rig.ts';
+import { type MockWorld, mockWorld } from './mock-rig.ts';
 
 const CATALOGUE = [
   { name: 'app', version: '1.0.0', size: 40 * 1024 },
@@ -114,7 +113,6 @@ describe('pull-model delivery survives a power cut at every write (mock HAL)', (
       let interruptedInstalls = 0;
       for (let n = 1; n <= total; n++) {
         const deviceId = `dev-${n}`;
-        const requestsBefore = world.network.requests.length;
         const installsBefore = world.runs.install.length;
         const { agent, cut, resumes } = await scenario(world, deviceId, n);
         expect(cut, `cut point ${n} must interrupt the scenario`).toBe(true);
@@ -135,7 +133,6 @@ describe('pull-model delivery survives a power cut at every write (mock HAL)', (
           expect(next?.headers.range, `cut ${n}: ${resume.artifact} should resume at ${resume.offset}`).toBe(`bytes=${resume.offset}-`);
           resumedDownloads++;
         }
-        void requestsBefore;
         await agent.close();
       }
       console.log(`delivery power-cut test: ${cuts} of ${total} write/erase cut points exercised; ${resumedDownloads} downloads resumed with Range from their checkpoint; ${interruptedInstalls} post-installs interrupted and redone by a new job`);
@@ -154,8 +151,6 @@ describe('pull-model delivery survives a power cut at every write (mock HAL)', (
       const history = JSON.parse(new TextDecoder().decode(answer.body as Uint8Array)) as { phase: string; name: string }[];
       expect(history.filter((s) => s.phase === 'postInstallEnd').map((s) => s.name).sort()).toEqual(['app', 'extra', 'lib', 'lib', 'tool']);
       expect(history.filter((s) => s.phase === 'removeEnd').map((s) => s.name)).toEqual(['extra']);
-      void decodeCbor;
-      void MANAGER;
       await agent.close();
     } finally {
       await world.cleanup();
