@@ -4,11 +4,13 @@
  * {"name", "version", "digest"?, "optional"?}. With --json:
  *   {"install":[{name,version}],"upgrade":[{name,from,to}],"remove":[{name,version}],"keep":[{name,version}]}
  * every list sorted by name in UTF-8 byte order; otherwise a readable listing of the changes.
+ * Files of any size: large lists are read in chunks (cli/json-list.ts) and the plan is written a
+ * batch of entries at a time, so neither side needs one string holding a whole file.
  */
-import { readFile } from 'node:fs/promises';
 import { DiffInputError, loadEngines, type DiffPlan, type EngineKind, type PackageEntry } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, fileProblem } from '../io.ts';
+import { JsonListError, readJsonList } from '../json-list.ts';
 
 const USAGE = 'usage: dm-agent diff <installed.json> <desired.json> [--json] [--engine wasm|js]';
 
@@ -21,18 +23,47 @@ class InputError extends Error {
 }
 
 async function readList(file: string): Promise<unknown> {
-  let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    return await readJsonList(file);
   } catch (error) {
-    const problem = fileProblem(file, error);
-    throw new InputError(problem.message, problem.code);
+    if (!(error instanceof JsonListError)) {
+      const problem = fileProblem(file, error);
+      throw new InputError(problem.message, problem.code);
+    }
+    throw new InputError(error.code === 'malformed' ? `${file}: malformed JSON: ${error.message}` : `${file}: ${error.message}`);
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new InputError(`${file}: malformed JSON: ${(error as Error).message}`);
+}
+
+/** Entries per write: bounded strings however long the plan. */
+const BATCH = 1000;
+
+function* batches<T>(items: readonly T[], format: (item: T) => string, separator: string): Generator<string> {
+  for (let start = 0; start < items.length; start += BATCH) {
+    const end = Math.min(items.length, start + BATCH);
+    const parts: string[] = [];
+    for (let i = start; i < end; i++) parts.push(format(items[i] as T));
+    yield `${parts.join(separator)}${end < items.length ? separator : ''}`;
   }
+}
+
+/** The text of JSON.stringify(planToJson(plan), null, 2), in pieces of at most BATCH entries. */
+export function* planJsonChunks(plan: DiffPlan): Generator<string> {
+  const json = planToJson(plan) as Record<string, unknown[]>;
+  const keys = Object.keys(json);
+  yield '{\n';
+  for (const [k, key] of keys.entries()) {
+    const items = json[key] as unknown[];
+    const after = k < keys.length - 1 ? ',\n' : '\n';
+    if (items.length === 0) {
+      yield `  ${JSON.stringify(key)}: []${after}`;
+      continue;
+    }
+    yield `  ${JSON.stringify(key)}: [\n`;
+    // An item at depth 2: its braces indented by 4, its fields by 6, as JSON.stringify does.
+    yield* batches(items, (item) => `    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}`, ',\n');
+    yield `\n  ]${after}`;
+  }
+  yield '}\n';
 }
 
 export function planToJson(plan: DiffPlan): unknown {
@@ -49,20 +80,17 @@ function shown(text: string): string {
   return /^[^\s\u0000-\u001f\u007f"]+$/.test(text) ? text : JSON.stringify(text);
 }
 
-export function planToText(plan: DiffPlan): string {
-  const lines: string[] = [];
-  const section = (title: string, items: string[]) => {
-    lines.push(`${title} (${items.length})`);
-    for (const item of items) lines.push(`  ${item}`);
+export function* planTextChunks(plan: DiffPlan): Generator<string> {
+  const section = function* <T>(title: string, items: readonly T[], format: (item: T) => string): Generator<string> {
+    yield `${title} (${items.length})\n`;
+    yield* batches(items, (item) => `  ${format(item)}\n`, '');
   };
-  section('install', plan.install.map((e) => `+ ${shown(e.name)} ${shown(e.version)}`));
-  section(
-    'upgrade',
-    plan.upgrade.map((u) => (u.from.version === u.to.version ? `~ ${shown(u.to.name)} ${shown(u.to.version)} (digest changed)` : `~ ${shown(u.to.name)} ${shown(u.from.version)} -> ${shown(u.to.version)}`)),
+  yield* section('install', plan.install, (e) => `+ ${shown(e.name)} ${shown(e.version)}`);
+  yield* section('upgrade', plan.upgrade, (u) =>
+    u.from.version === u.to.version ? `~ ${shown(u.to.name)} ${shown(u.to.version)} (digest changed)` : `~ ${shown(u.to.name)} ${shown(u.from.version)} -> ${shown(u.to.version)}`,
   );
-  section('remove', plan.remove.map((e) => `- ${shown(e.name)} ${shown(e.version)}`));
-  lines.push(`keep (${plan.keep.length}) unchanged`);
-  return `${lines.join('\n')}\n`;
+  yield* section('remove', plan.remove, (e) => `- ${shown(e.name)} ${shown(e.version)}`);
+  yield `keep (${plan.keep.length}) unchanged\n`;
 }
 
 export async function run(args: string[], io: CommandIo): Promise<number> {
@@ -86,7 +114,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
       if (!(error instanceof DiffInputError)) throw error;
       throw new InputError(`${error.side === 'installed' ? installedFile : desiredFile}: ${error.message}`);
     }
-    io.stdout(options['json'] ? `${JSON.stringify(planToJson(plan), null, 2)}\n` : planToText(plan));
+    for (const chunk of options['json'] ? planJsonChunks(plan) : planTextChunks(plan)) io.stdout(chunk);
     return EXIT_OK;
   } catch (error) {
     // Bad input is exit 2; anything else (e.g. --engine wasm without built modules) exit 1, and

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run as diff } from '../../cli/commands/diff.ts';
+import { planJsonChunks, planTextChunks, planToJson, run as diff } from '../../cli/commands/diff.ts';
 import { run as hash } from '../../cli/commands/hash.ts';
+import type { DiffPlan, PackageEntry } from '../../wasm/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let dir: string;
@@ -141,5 +142,28 @@ describe('dm-agent diff', () => {
     const duplicate = spawnCommand(['diff', join(dir, 'dups.json'), join(dir, 'desired.json')]);
     expect(duplicate.status).toBe(2);
     expect(duplicate.stderr).toMatch(/occurs more than once/);
+  });
+
+  it('long plans are written in batches with the same text as one JSON.stringify / one listing', () => {
+    const make = (n: number, tag: string): PackageEntry[] => Array.from({ length: n }, (_, i) => ({ name: `${tag}-${i}`, version: `v${i}` }));
+    const plan: DiffPlan = {
+      install: make(2_500, 'new'),
+      upgrade: make(1_001, 'up').map((to) => ({ from: { ...to, version: '0' }, to })),
+      remove: [],
+      keep: make(1_000, 'same').map((e) => ({ installed: e, desired: e })),
+    };
+    const chunks = [...planJsonChunks(plan)];
+    expect(chunks.join('')).toBe(`${JSON.stringify(planToJson(plan), null, 2)}\n`);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(100_000);
+    const text = [...planTextChunks(plan)].join('').split('\n');
+    expect(text).toEqual([
+      'install (2500)',
+      ...plan.install.map((e) => `  + ${e.name} ${e.version}`),
+      'upgrade (1001)',
+      ...plan.upgrade.map((u) => `  ~ ${u.to.name} 0 -> ${u.to.version}`),
+      'remove (0)',
+      'keep (1000) unchanged',
+      '',
+    ]);
   });
 });

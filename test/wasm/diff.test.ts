@@ -167,6 +167,19 @@ describe.each(DIFF_ENGINES)('diff (%s engine)', (variant) => {
     expectSamePlan(plan, referenceDiff(installed, desired));
   });
 
+  it('names are encoded in chunks: non-ASCII in a late chunk, a surrogate pair split across a chunk boundary', async () => {
+    const e = await engines(variant);
+    const ascii = Array.from({ length: 700 }, (_, i) => entry(`pkg-${i}`));
+    const lateUnicode = ascii.map((x, i) => (i === 300 ? entry('zé') : x));
+    // The WASM loader writes 256 names per encodeInto call: a name ending in a high surrogate at
+    // index 255, 511 and the next one starting with a low surrogate.
+    const split = ascii.map((x, i) => (i % 256 === 255 ? entry(`${x.name}\ud83d`) : i % 256 === 0 && i > 0 ? entry(`\ude00${x.name}`) : x));
+    for (const desired of [lateUnicode, split, [...split].reverse()]) {
+      expectSamePlan(e.diff(ascii, desired), referenceDiff(ascii, desired));
+      expectSamePlan(e.diff(desired, ascii), referenceDiff(desired, ascii));
+    }
+  });
+
   it('memory grown for a large diff is reused correctly by smaller and larger ones', async () => {
     const e = await engines(variant);
     const make = (n: number, tag: string) => Array.from({ length: n }, (_, i) => entry(`${tag}${i}`));
