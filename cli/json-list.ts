@@ -7,7 +7,8 @@
  * escapes and nesting depth only) and each element is parsed on its own by JSON.parse. Only the
  * fields the diff reads are kept, so memory grows with the number of entries, not the file size.
  *
- * Both ways accept the same documents: the scanner checks the top-level grammar
+ * Both ways accept the same arrays (a streamed file whose top level is not an array is refused
+ * with code notArray, without reading on): the scanner checks the top-level grammar
  * ('[' elements separated by ',' ']' and nothing but whitespace around), and JSON.parse checks each
  * element's text, which is everything between two top-level separators. Invalid UTF-8 becomes
  * U+FFFD either way (element boundaries are ASCII bytes, so no sequence is split).
