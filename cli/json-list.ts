@@ -13,7 +13,7 @@
  * element's text, which is everything between two top-level separators. Invalid UTF-8 becomes
  * U+FFFD either way (element boundaries are ASCII bytes, so no sequence is split).
  */
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 
 export const WHOLE_FILE_BYTES = 64 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
@@ -160,9 +160,10 @@ export class JsonArrayScanner {
  * the fs error when the file cannot be read, JsonListError when it is not valid JSON.
  */
 export async function readJsonList(file: string, wholeFileBytes: number = WHOLE_FILE_BYTES): Promise<unknown> {
-  const { size } = await stat(file);
   const handle = await open(file, 'r');
   try {
+    // The size of the file just opened (one path lookup, no window for it to be swapped).
+    const { size } = await handle.stat();
     if (size <= wholeFileBytes) {
       const text = await handle.readFile({ encoding: 'utf8' });
       let value: unknown;
