@@ -124,6 +124,13 @@ export interface HttpRequest {
   body?: Bytes | AsyncIterable<Bytes>;
   /** Fails with `NetworkError` code `timeout` when no progress (connect, header or body bytes) for this long. */
   timeoutMs?: number;
+  /**
+   * Fails with `NetworkError` code `timeout` when the whole exchange (connect, request, headers
+   * and the complete response body) takes longer than this, however steadily bytes arrive: a
+   * server trickling one byte per idle interval cannot hold the caller. Includes time the
+   * consumer spends between body chunks.
+   */
+  deadlineMs?: number;
   signal?: AbortSignalLike;
 }
 

@@ -15,6 +15,8 @@ export interface ManagerClientOptions {
   /** The manager URL to use now (it can change when a manager redirects the device). */
   managerUrl: () => string;
   timeoutMs: number;
+  /** Bound on the whole exchange (headers + body). */
+  deadlineMs?: number;
   maxAnswerBytes: number;
 }
 
@@ -31,6 +33,7 @@ export class ManagerClient {
     return exchange(this.#options.http, joinUrl(this.#options.managerUrl(), `dm/v1/${endpoint}`), request, answer as { parse(value: unknown, path?: string): Answer<E> }, {
       maxAnswerBytes: this.#options.maxAnswerBytes,
       timeoutMs: this.#options.timeoutMs,
+      ...(this.#options.deadlineMs !== undefined ? { deadlineMs: this.#options.deadlineMs } : {}),
     });
   }
 }

@@ -1,6 +1,7 @@
 /** Configuration of the pull-model family, validated strictly (a typo must not pass silently). */
 import { type Infer, boolean, httpUrl, integer, object, oneOf, optional, string } from '../transport/schema.ts';
 import { type ScheduleConfig, parseWindow } from './schedule.ts';
+import { DEFAULT_REDIRECT_MAX_FAILED_POLLS } from './redirect.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -43,7 +44,12 @@ export const deliveryConfigSchema = object(
         { strict: true },
       ),
     ),
+    /** No progress (connect, headers, body bytes) for this long fails a manager exchange. */
     requestTimeoutMs: optional(integer({ min: 100 })),
+    /** Bound on a whole manager exchange (headers + body), so a trickling manager cannot hold a poll. */
+    requestDeadlineMs: optional(integer({ min: 100 })),
+    /** Consecutive failed polls of a manager the device was redirected to, before falling back to `manager`. */
+    redirectMaxFailedPolls: optional(integer({ min: 1, max: 1000 })),
     maxAnswerBytes: optional(integer({ min: 1024, max: 64 * 1024 * 1024 })),
   },
   { strict: true },
@@ -56,6 +62,8 @@ export interface DeliveryConfig {
   optionalPackages: 'install' | 'skip';
   download: { maxAttempts: number; byteBudgetFactor: number; checkpointBytes: number; timeoutMs: number; corruptRetries: number };
   requestTimeoutMs: number;
+  requestDeadlineMs: number;
+  redirectMaxFailedPolls: number;
   maxAnswerBytes: number;
 }
 
@@ -86,6 +94,9 @@ export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfi
       corruptRetries: d.corruptRetries ?? 1,
     },
     requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
+    // Generous (answers are small; a slow link still gets minutes), never shorter than the idle timeout.
+    requestDeadlineMs: input.requestDeadlineMs ?? Math.max(5 * MINUTE, input.requestTimeoutMs ?? 0),
+    redirectMaxFailedPolls: input.redirectMaxFailedPolls ?? DEFAULT_REDIRECT_MAX_FAILED_POLLS,
     maxAnswerBytes: input.maxAnswerBytes ?? 4 * 1024 * 1024,
   };
 }

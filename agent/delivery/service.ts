@@ -25,6 +25,9 @@ import { planPackages } from './plan.ts';
 import { createRemovalMachine, type RemovalJob } from './removal.ts';
 import { collectFiles, machineInventory, softwareInventory } from './reports.ts';
 import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.ts';
+import { RedirectTracker } from './redirect.ts';
+import { TransportError } from '../transport/http.ts';
+import { redactUrl } from '../util/redact.ts';
 
 export type PackageAction = 'install' | 'upgrade';
 export interface PackageJobData {
@@ -33,7 +36,6 @@ export interface PackageJobData {
   instruction: Instruction;
 }
 
-const MANAGER_KEY = 'delivery/manager';
 const SEQUENCE_KEY = 'delivery/jobSequence';
 const JOB_PREFIX = 'job/';
 
@@ -57,6 +59,7 @@ export class DeliveryService {
   readonly db: PackageDb;
   readonly #o: DeliveryServiceOptions;
   readonly #client: ManagerClient;
+  readonly #redirect: RedirectTracker;
   #busy: Promise<unknown> = Promise.resolve();
   /** The manager of the cycle in progress: a redirect learnt mid-cycle applies from the next cycle only. */
   #cycleManager: string | undefined;
@@ -64,22 +67,25 @@ export class DeliveryService {
   constructor(options: DeliveryServiceOptions) {
     this.#o = options;
     this.db = new PackageDb(options.store);
+    this.#redirect = new RedirectTracker({ store: options.store, configured: options.config.manager, maxFailedPolls: options.config.redirectMaxFailedPolls, log: options.log });
     this.#client = new ManagerClient({
       http: options.device.net.http,
       managerUrl: () => this.#cycleManager ?? this.managerUrl(),
       timeoutMs: options.config.requestTimeoutMs,
+      deadlineMs: options.config.requestDeadlineMs,
       maxAnswerBytes: options.config.maxAnswerBytes,
     });
   }
 
   /** The manager polled now: the configured one, or where a manager redirected the device. */
   managerUrl(): string {
-    return getValue<string>(this.#o.store, MANAGER_KEY) ?? this.#o.config.manager;
+    return this.#redirect.current();
   }
 
   /** Once per boot: moves persisted jobs along their resume maps. Returns how many jobs are pending. */
   async boot(): Promise<number> {
     let pending = 0;
+    await this.#redirect.prune();
     for (const key of this.#o.store.keys(JOB_PREFIX)) {
       const machine = this.#machineFor(key, undefined);
       await machine.resume();
@@ -92,9 +98,15 @@ export class DeliveryService {
   /** Runs one poll; concurrent calls queue behind each other. */
   cycle(): Promise<CycleSummary> {
     const cycle = async () => {
-      this.#cycleManager = this.managerUrl();
+      const manager = (this.#cycleManager = this.managerUrl());
       try {
-        return await this.#cycle();
+        const summary = await this.#cycle();
+        await this.#redirect.pollSucceeded(manager);
+        return summary;
+      } catch (error) {
+        // Only the wire counts against a redirect: a failing job is not a dead manager.
+        if (error instanceof TransportError) await this.#redirect.pollFailed(manager).catch(() => undefined);
+        throw error;
       } finally {
         this.#cycleManager = undefined;
       }
@@ -108,7 +120,7 @@ export class DeliveryService {
     const { device, roaming, targets, config, engines } = this.#o;
     const emit = (event: DeliveryEvent) => this.#o.onEvent?.(event);
     const manager = this.#cycleManager as string;
-    emit({ kind: 'cycleStart', manager });
+    emit({ kind: 'cycleStart', manager: redactUrl(manager) });
     const identity = await device.system.identity();
     const lastCounter = roaming.state().referenceCounter;
     const list: PackageList = await this.#client.send('identify', {
@@ -125,10 +137,7 @@ export class DeliveryService {
 
     const stamp = await roaming.onConnection(list.manager, targets);
     const session: Session = { deviceId: identity.deviceId, referenceCounter: stamp.referenceCounter };
-    if (list.redirect && list.redirect !== manager) {
-      await putValue(this.#o.store, MANAGER_KEY, list.redirect);
-      this.#o.log.info('manager redirected the device', { from: manager, to: list.redirect });
-    }
+    if (list.redirect) await this.#redirect.learn(manager, list.redirect);
     const ack = await this.#client.send('connection', {
       type: 'connection',
       ...session,
@@ -138,7 +147,7 @@ export class DeliveryService {
     await roaming.acknowledge(ack.moves);
 
     const summary: CycleSummary = {
-      manager,
+      manager: redactUrl(manager),
       managerAddress: list.manager.address,
       referenceCounter: stamp.referenceCounter,
       moved: stamp.moved,

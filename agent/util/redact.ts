@@ -1,0 +1,107 @@
+/**
+ * Redaction of secrets that ride inside URLs: the userinfo of `scheme://user:pass@host/…` and the
+ * values of query parameters that carry a signature or a credential (`sig=`, `X-Amz-Signature=`,
+ * `token=`, …). Every place that logs, reports or prints a URL — or an error message that may
+ * contain one — passes it through here, so a manager's credentials or a signed artifact URL never
+ * reach a log line, a status report, an error message or the CLI's output. Portable (no URL class:
+ * QuickJS has none), and total: any string in, a string out, never a throw.
+ */
+
+export const REDACTED = 'REDACTED';
+
+/**
+ * Query parameter names whose values are secrets. Matched case-insensitively against the whole
+ * name or a `-`/`_`/`.`-separated part of it, so `X-Amz-Signature`, `access_token` and `api.key` match
+ * while `keyboard` or `tokens_left` does not get mangled.
+ */
+const SECRET_PARTS = new Set([
+  'sig',
+  'signature',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'pass',
+  'pwd',
+  'credential',
+  'credentials',
+  'key',
+  'apikey',
+  'auth',
+  'authorization',
+  'session',
+  'jwt',
+  'code',
+]);
+
+export function isSecretParameter(name: string): boolean {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch {
+    // A malformed escape: judge the raw name.
+  }
+  const lower = decoded.toLowerCase();
+  if (SECRET_PARTS.has(lower)) return true;
+  return lower.split(/[-_.]/).some((part) => SECRET_PARTS.has(part));
+}
+
+/** `scheme://` followed by anything up to whitespace, quotes or angle brackets. */
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+
+/** One URL with its userinfo and secret query values replaced by `REDACTED`. */
+export function redactUrl(url: string): string {
+  const schemeEnd = url.indexOf('://');
+  if (schemeEnd < 0) return redactQuery(url);
+  const authorityStart = schemeEnd + 3;
+  let authorityEnd = url.length;
+  for (const stop of ['/', '?', '#']) {
+    const at = url.indexOf(stop, authorityStart);
+    if (at >= 0 && at < authorityEnd) authorityEnd = at;
+  }
+  const authority = url.slice(authorityStart, authorityEnd);
+  // The last '@' ends the userinfo (a password may contain an unescaped '@').
+  const at = authority.lastIndexOf('@');
+  const host = at >= 0 ? `${REDACTED}@${authority.slice(at + 1)}` : authority;
+  return `${url.slice(0, authorityStart)}${host}${redactQuery(url.slice(authorityEnd))}`;
+}
+
+/** The path/query/fragment part: values of secret parameters replaced, everything else kept. */
+function redactQuery(rest: string): string {
+  const queryStart = rest.indexOf('?');
+  if (queryStart < 0) return rest;
+  const hash = rest.indexOf('#', queryStart);
+  const queryEnd = hash >= 0 ? hash : rest.length;
+  const query = rest
+    .slice(queryStart + 1, queryEnd)
+    .split(/([&;])/)
+    .map((part) => {
+      if (part === '&' || part === ';') return part;
+      const eq = part.indexOf('=');
+      if (eq < 0) return part;
+      return isSecretParameter(part.slice(0, eq)) ? `${part.slice(0, eq)}=${REDACTED}` : part;
+    })
+    .join('');
+  return `${rest.slice(0, queryStart + 1)}${query}${rest.slice(queryEnd)}`;
+}
+
+/** Free text (an error message, a command's output) with every URL in it redacted. */
+export function redactText(text: string): string {
+  return text.replace(URL_IN_TEXT, (url) => redactUrl(url));
+}
+
+/**
+ * A structured value (log fields, a summary) with every string in it redacted; objects and
+ * arrays are copied, bytes and other values kept. Depth-bounded: a cycle cannot hang it.
+ */
+export function redactDeep<T>(value: T, depth = 8): T {
+  if (typeof value === 'string') return redactText(value) as unknown as T;
+  if (depth <= 0 || value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth - 1)) as unknown as T;
+  if (value instanceof Error) return redactText(value.message) as unknown as T;
+  const out: Record<string, unknown> = {};
+  // defineProperty, not assignment: an own `__proto__` key must stay data, not become the prototype.
+  for (const key of Object.keys(value))
+    Object.defineProperty(out, key, { value: redactDeep((value as Record<string, unknown>)[key], depth - 1), enumerable: true, writable: true, configurable: true });
+  return out as T;
+}
