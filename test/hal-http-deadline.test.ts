@@ -145,7 +145,7 @@ describe('whole-request deadline (mock HAL, virtual clock)', () => {
 
   it('fails a trickling body at exactly the deadline, in virtual time', async () => {
     const clock = new VirtualClock();
-    const network = createMockNetwork({ clock });
+    const network = createMockNetwork({ clock: clock.scope().clock });
     network.route('http://slow.test', trickling(clock, 100, 100));
     const request = network.net.http.request({ method: 'GET', url: 'http://slow.test/', timeoutMs: 500, deadlineMs: 2_000 });
     await clock.advance(0);
@@ -164,7 +164,7 @@ describe('whole-request deadline (mock HAL, virtual clock)', () => {
 
   it('counts time waiting for headers too, and leaves no timer behind when the exchange ends in time', async () => {
     const clock = new VirtualClock();
-    const network = createMockNetwork({ clock, latencyMs: 0 });
+    const network = createMockNetwork({ clock: clock.scope().clock, latencyMs: 0 });
     network.route('http://slow.test', () => new Promise((resolve) => clock.setTimer(() => resolve({ status: 200, body: new Uint8Array(1) }), 400)));
     // Headers after 400 ms, idle timeout 1000: only the 300 ms deadline stops it.
     const late = network.net.http.request({ method: 'GET', url: 'http://slow.test/', timeoutMs: 1_000, deadlineMs: 300 }).catch((error: unknown) => error);
