@@ -106,7 +106,7 @@ describe('whole-request deadline (node HAL, loopback)', () => {
     cleanups.push(() => server.close());
     const n = nodeNet();
     for (const deadlineMs of [0, -1, Number.NaN, Infinity, '5' as unknown as number])
-      await expect(n.http.request({ method: 'GET', url: `${server.origin}/`, deadlineMs })).rejects.toMatchObject({ code: 'invalidOptions' });
+      await expect(n.http.request({ method: 'GET', url: `${server.origin}/`, timeoutMs: 500, deadlineMs })).rejects.toMatchObject({ code: 'invalidOptions' });
     expect(connections).toBe(0);
   });
 

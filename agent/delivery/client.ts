@@ -6,6 +6,7 @@ import type { HttpClient } from '../../hal/types.ts';
 import { exchange, joinUrl } from '../transport/http.ts';
 import { EXCHANGES, type Endpoint } from './messages.ts';
 import type { Infer } from '../transport/schema.ts';
+import { redactText } from '../util/redact.ts';
 
 type Request<E extends Endpoint> = Infer<(typeof EXCHANGES)[E]['request']>;
 type Answer<E extends Endpoint> = Infer<(typeof EXCHANGES)[E]['answer']>;
@@ -30,10 +31,25 @@ export class ManagerClient {
   send<E extends Endpoint>(endpoint: E, request: Request<E>): Promise<Answer<E>> {
     const { request: requestSchema, answer } = EXCHANGES[endpoint];
     requestSchema.parse(request);
-    return exchange(this.#options.http, joinUrl(this.#options.managerUrl(), `dm/v1/${endpoint}`), request, answer as { parse(value: unknown, path?: string): Answer<E> }, {
+    return exchange(this.#options.http, joinUrl(this.#options.managerUrl(), `dm/v1/${endpoint}`), redactStatus(request), answer as { parse(value: unknown, path?: string): Answer<E> }, {
       maxAnswerBytes: this.#options.maxAnswerBytes,
       timeoutMs: this.#options.timeoutMs,
       ...(this.#options.deadlineMs !== undefined ? { deadlineMs: this.#options.deadlineMs } : {}),
     });
   }
+}
+
+/**
+ * Status reports carry free text (an error message, a command's output tail) that can quote a
+ * signed artifact URL or a manager URL with credentials: every report leaves the device redacted,
+ * whatever produced the text.
+ */
+function redactStatus<T>(request: T): T {
+  const status = request as { type?: unknown; error?: { code: string; message: string }; output?: string };
+  if (status.type !== 'status') return request;
+  return {
+    ...request,
+    ...(status.error ? { error: { ...status.error, message: redactText(status.error.message) } } : {}),
+    ...(status.output !== undefined ? { output: redactText(status.output) } : {}),
+  };
 }

@@ -27,7 +27,7 @@ import { collectFiles, machineInventory, softwareInventory } from './reports.ts'
 import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.ts';
 import { RedirectTracker } from './redirect.ts';
 import { TransportError } from '../transport/http.ts';
-import { redactUrl } from '../util/redact.ts';
+import { redactText, redactUrl } from '../util/redact.ts';
 
 export type PackageAction = 'install' | 'upgrade';
 export interface PackageJobData {
@@ -367,6 +367,10 @@ function assertUniqueNames(list: PackageList): void {
 }
 
 function failureReason(context: unknown): string {
+  return redactText(rawFailureReason(context));
+}
+
+function rawFailureReason(context: unknown): string {
   const job = context as Partial<PipelineJob> & Partial<RemovalJob>;
   if (job.install && !job.install.ok) return job.install.message ?? 'post-install failed';
   if (job.download && !job.download.ok) return `${job.download.code ?? 'download failed'}${job.download.message ? `: ${job.download.message}` : ''}`;

@@ -18,6 +18,7 @@ import { InvalidOptionsError, NetworkError } from '../../hal/errors.ts';
 import type { AbortSignalLike, Clock, HttpClient, HttpResponse } from '../../hal/types.ts';
 import type { StreamingHash } from '../../wasm/index.ts';
 import { AbortedError, sleep } from '../util/sleep.ts';
+import { redactUrl } from '../util/redact.ts';
 import { backoffDelay, validatePolicy, type BackoffPolicy } from './backoff.ts';
 import { SinkError, type SinkHandle } from './sinks.ts';
 import { VerificationError, checkBudget, checkContentRange, checkDownloadUrl, isSha256Hex, verifyDigest } from './verify.ts';
@@ -376,7 +377,7 @@ class DownloadRun {
       verifyDigest(o.digest, this.#hash.digest());
     } catch (error) {
       // No final checkpoint: resuming a refused artifact could only refuse it again.
-      if (error instanceof VerificationError) return this.#fail({ code: 'digestMismatch', message: `${error.message} (${o.url})` });
+      if (error instanceof VerificationError) return this.#fail({ code: 'digestMismatch', message: `${error.message} (${redactUrl(o.url)})` });
       throw error;
     }
     if (this.#checkpointed < o.size) {

@@ -85,9 +85,22 @@ function redactQuery(rest: string): string {
   return `${rest.slice(0, queryStart + 1)}${query}${rest.slice(queryEnd)}`;
 }
 
+/** `?name=value` / `&name=value` outside a recognisable URL (a scheme-less or truncated one). */
+const PARAMETER_IN_TEXT = /([?&;])([^=\s&;#?"'<>]+)=([^\s&;#"'<>]*)/g;
+
 /** Free text (an error message, a command's output) with every URL in it redacted. */
 export function redactText(text: string): string {
-  return text.replace(URL_IN_TEXT, (url) => redactUrl(url));
+  return text
+    .replace(URL_IN_TEXT, (match) => keepTrail(match, redactUrl))
+    .replace(PARAMETER_IN_TEXT, (whole, separator: string, name: string) =>
+      isSecretParameter(name) ? keepTrail(whole, () => `${separator}${name}=${REDACTED}`) : whole,
+    );
+}
+
+/** Punctuation that closes the sentence around a URL is not part of it: "(see http://x/?a=b)." */
+function keepTrail(match: string, redact: (core: string) => string): string {
+  const trail = /[).,;:!?\]]*$/.exec(match)?.[0] ?? '';
+  return `${redact(match.slice(0, match.length - trail.length))}${trail}`;
 }
 
 /**
