@@ -3,6 +3,7 @@
  * `run(args, io)`; commands are loaded on demand so `dm-agent hash` does not pay for the server.
  */
 import { type Command, type CommandIo, EXIT_USAGE } from './io.ts';
+import { ownValue } from '../agent/util/own.ts';
 
 interface Entry {
   summary: string;
@@ -35,7 +36,7 @@ export async function main(args: string[], io: CommandIo = defaultIo()): Promise
     io.stdout(`${AGENT_VERSION}\n`);
     return 0;
   }
-  const entry = COMMANDS[name];
+  const entry = ownValue(COMMANDS, name); // `dm-agent constructor` is an unknown command, not Object
   if (!entry) {
     io.stderr(`dm-agent: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return EXIT_USAGE;

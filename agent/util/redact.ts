@@ -7,6 +7,8 @@
  * QuickJS has none), and total: any string in, a string out, never a throw.
  */
 
+import { setOwn } from './own.ts';
+
 export const REDACTED = 'REDACTED';
 
 /**
@@ -113,8 +115,6 @@ export function redactDeep<T>(value: T, depth = 8): T {
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth - 1)) as unknown as T;
   if (value instanceof Error) return redactText(value.message) as unknown as T;
   const out: Record<string, unknown> = {};
-  // defineProperty, not assignment: an own `__proto__` key must stay data, not become the prototype.
-  for (const key of Object.keys(value))
-    Object.defineProperty(out, key, { value: redactDeep((value as Record<string, unknown>)[key], depth - 1), enumerable: true, writable: true, configurable: true });
+  for (const key of Object.keys(value)) setOwn(out, key, redactDeep((value as Record<string, unknown>)[key], depth - 1));
   return out as T;
 }
