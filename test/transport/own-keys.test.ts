@@ -80,3 +80,20 @@ describe('roaming with target ids that name prototype members', () => {
     expect(tracker.pendingMoves(targets)).toEqual([{ id, kind: 'device' }]);
   });
 });
+
+describe('persisted machine records naming prototype members', () => {
+  it.each(['constructor', 'toString', '__proto__'])('a record in state %s is a MachineRecordError, not a state', async (state) => {
+    const { MachineRecordError, StateMachine } = await import('../../agent/machine/index.ts');
+    const { getValue, putValue } = await import('../../agent/store/index.ts');
+    const table = {
+      name: 't', version: 1, initial: 'a', loopState: 'done', giveUpState: 'done', maxStoreCount: 5,
+      states: { a: { on: { go: 'done' } }, done: { final: true } },
+    } as const;
+    const store = await newMedium().open();
+    const machine = new StateMachine({ table, handlers: { a: async () => ({ event: 'go' as const }) }, store, key: 'k' });
+    await machine.start({});
+    await putValue(store, 'k', { ...(getValue<Record<string, unknown>>(store, 'k') as object), state });
+    expect(() => machine.record()).toThrow(MachineRecordError);
+    expect(() => machine.active()).toThrow(MachineRecordError);
+  });
+});
