@@ -24,6 +24,7 @@ import { type FetchPeer, servePeer } from './move.ts';
 import { serveProtocol, readCbor } from './protocol.ts';
 import { TargetRecords } from './records.ts';
 import { HttpError, type ManagerRequest, type ManagerResponse, cborError, jsonError, normaliseAddress, parseUrl } from './wire.ts';
+import { redactText } from '../agent/util/redact.ts';
 
 export type { ManagerRequest, ManagerResponse } from './wire.ts';
 export type { FetchPeer, PeerResponse } from './move.ts';
@@ -220,6 +221,11 @@ function checkOptions(options: ManagerOptions): {
     locationTtlMs: integerOption('locationTtlMs', DEFAULT_LOCATION_TTL_MS, 1),
     maxBodyBytes: integerOption('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1),
     peerTimeoutMs: integerOption('peerTimeoutMs', DEFAULT_PEER_TIMEOUT_MS, 1),
-    log: options.log ?? (() => {}),
+    // Every server log line is redacted here: peer URLs from devices may carry credentials, request URLs signatures.
+    log: options.log ? redactingLog(options.log) : () => {},
   };
+}
+
+function redactingLog(log: (line: string) => void): (line: string) => void {
+  return (line) => log(redactText(line));
 }

@@ -93,3 +93,29 @@ describe('no credentials or URL signatures in output', () => {
     expect(printed.join('')).toContain(`127.0.0.1:${deadPort}`);
   });
 });
+
+describe('the reference server logs redacted URLs', () => {
+  it('a previous manager with credentials named by a device appears redacted in the move log', async () => {
+    const { createManager, loadFleet } = await import('../../server/index.ts');
+    const { writeDemoFleet } = await import('../../cli/demo/fixture.ts');
+    const { encodeCbor } = await import('../../agent/util/cbor.ts');
+    const fleetDir = join(rig.dir, 'log-manager');
+    const fleet = await loadFleet(await writeDemoFleet(fleetDir, rig.installRoot, ['sec-4']), fleetDir);
+    const lines: string[] = [];
+    const deadPort = await freePort();
+    const manager = createManager({ fleet, address: 'http://127.0.0.1:9', log: (line) => lines.push(line), peerTimeoutMs: 2000 });
+    const post = (endpoint: string, body: unknown) =>
+      manager.handle({ method: 'POST', url: `http://127.0.0.1:9/dm/v1/${endpoint}`, headers: { 'content-type': 'application/cbor' }, body: encodeCbor(body) });
+    const identity = { deviceId: 'sec-4', model: 'sim', oem: 'o', hardwareId: 'h', firmwareVersion: '1', locale: 'en' };
+    await post('identify', { type: 'identify', protocol: 1, agentVersion: '0.1.0', platform: 'test', identity, targets: [{ id: 'sec-4', kind: 'device' }] });
+    await post('connection', {
+      type: 'connection',
+      deviceId: 'sec-4',
+      referenceCounter: 5,
+      targets: [{ id: 'sec-4', kind: 'device', previousManager: `http://peer:${PASSWORD}@127.0.0.1:${deadPort}/?token=${PASSWORD}` }],
+      installed: [],
+    });
+    expect(lines.join('\n')).toContain(`127.0.0.1:${deadPort}`);
+    expect(lines.join('\n')).not.toContain(PASSWORD);
+  });
+});
