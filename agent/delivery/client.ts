@@ -47,9 +47,14 @@ export class ManagerClient {
 function redactStatus<T>(request: T): T {
   const status = request as { type?: unknown; error?: { code: string; message: string }; output?: string };
   if (status.type !== 'status') return request;
+  // Never longer than before (`sig=a` → `sig=REDACTED` grows): the schema's length caps still hold.
+  // The message keeps its head, the output its tail (where a failing command says why).
+  const message = status.error ? redactText(status.error.message).slice(0, status.error.message.length) : undefined;
+  const redactedOutput = status.output !== undefined ? redactText(status.output) : undefined;
+  const output = redactedOutput?.slice(Math.max(0, redactedOutput.length - (status.output?.length ?? 0)));
   return {
     ...request,
-    ...(status.error ? { error: { ...status.error, message: redactText(status.error.message) } } : {}),
-    ...(status.output !== undefined ? { output: redactText(status.output) } : {}),
+    ...(status.error ? { error: { ...status.error, message } } : {}),
+    ...(output !== undefined ? { output } : {}),
   };
 }

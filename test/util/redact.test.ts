@@ -56,3 +56,31 @@ describe('redactText and redactDeep', () => {
     fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => typeof redactText(text) === 'string' && typeof redactUrl(text) === 'string'), { numRuns: 2000 });
   });
 });
+
+describe('status reports leave the device redacted, within their length caps', () => {
+  it('redacts error messages and output tails without growing them', async () => {
+    const { ManagerClient } = await import('../../agent/delivery/client.ts');
+    const { decodeCbor, encodeCbor } = await import('../../agent/util/cbor.ts');
+    const sent: unknown[] = [];
+    const http = {
+      async request(request: { body?: unknown }) {
+        sent.push(decodeCbor(request.body as Uint8Array));
+        const body = encodeCbor({ type: 'ack', manager: { address: 'http://m.test', utcMs: 1 } });
+        return { status: 200, headers: { 'content-type': 'application/cbor' }, body: (async function* () {})(), bytes: async () => body, cancel() {} };
+      },
+    };
+    const client = new ManagerClient({ http: http as never, managerUrl: () => 'http://m.test', timeoutMs: 1000, maxAnswerBytes: 4096 });
+    const message = `x${'?sig=a'.repeat(600)}`.slice(0, 4096);
+    const output = `GET http://u:hunter2@h.test/f?token=t1 failed\n`.repeat(100).slice(-4096);
+    await client.send('status', {
+      type: 'status', deviceId: 'd', referenceCounter: 1, jobId: 'j', name: 'n', version: '1', phase: 'downloadEnd', outcome: 'failure',
+      error: { code: 'x', message }, output, deviceUtcMs: 1,
+    });
+    const status = sent[0] as { error: { message: string }; output: string };
+    expect(status.error.message.length).toBeLessThanOrEqual(message.length);
+    expect(status.error.message).not.toMatch(/sig=a/);
+    expect(status.output.length).toBeLessThanOrEqual(output.length);
+    expect(status.output).not.toMatch(/hunter2|token=t1/);
+    expect(status.output.endsWith('failed\n')).toBe(true);
+  });
+});
