@@ -148,7 +148,7 @@ export class DeliveryService {
 
     const summary: CycleSummary = {
       manager: redactUrl(manager),
-      managerAddress: list.manager.address,
+      managerAddress: redactUrl(list.manager.address),
       referenceCounter: stamp.referenceCounter,
       moved: stamp.moved,
       installed: [],
