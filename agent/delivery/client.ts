@@ -6,7 +6,7 @@ import type { HttpClient } from '../../hal/types.ts';
 import { exchange, joinUrl } from '../transport/http.ts';
 import { EXCHANGES, type Endpoint } from './messages.ts';
 import type { Infer } from '../transport/schema.ts';
-import { redactText } from '../util/redact.ts';
+import { type StatusText, redactStatusFields } from '../util/redact.ts';
 
 type Request<E extends Endpoint> = Infer<(typeof EXCHANGES)[E]['request']>;
 type Answer<E extends Endpoint> = Infer<(typeof EXCHANGES)[E]['answer']>;
@@ -39,22 +39,7 @@ export class ManagerClient {
   }
 }
 
-/**
- * Status reports carry free text (an error message, a command's output tail) that can quote a
- * signed artifact URL or a manager URL with credentials: every report leaves the device redacted,
- * whatever produced the text.
- */
+/** Status reports leave the device redacted, whatever produced their text (see redactStatusFields). */
 function redactStatus<T>(request: T): T {
-  const status = request as { type?: unknown; error?: { code: string; message: string }; output?: string };
-  if (status.type !== 'status') return request;
-  // Never longer than before (`sig=a` → `sig=REDACTED` grows): the schema's length caps still hold.
-  // The message keeps its head, the output its tail (where a failing command says why).
-  const message = status.error ? redactText(status.error.message).slice(0, status.error.message.length) : undefined;
-  const redactedOutput = status.output !== undefined ? redactText(status.output) : undefined;
-  const output = redactedOutput?.slice(Math.max(0, redactedOutput.length - (status.output?.length ?? 0)));
-  return {
-    ...request,
-    ...(status.error ? { error: { ...status.error, message } } : {}),
-    ...(output !== undefined ? { output } : {}),
-  };
+  return (request as { type?: unknown }).type === 'status' ? redactStatusFields(request as T & StatusText) : request;
 }

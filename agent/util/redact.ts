@@ -118,3 +118,25 @@ export function redactDeep<T>(value: T, depth = 8): T {
   for (const key of Object.keys(value)) setOwn(out, key, redactDeep((value as Record<string, unknown>)[key], depth - 1));
   return out as T;
 }
+
+/** The free-text fields of a status report (or an outbox entry holding one). */
+export interface StatusText {
+  error?: { code: string; message: string };
+  output?: string;
+}
+
+/**
+ * A status report's error message and output tail redacted: they can quote a signed artifact URL
+ * or a manager URL with credentials. Never longer than before (`sig=a` → `sig=REDACTED` grows), so
+ * the schema's length caps still hold; the message keeps its head, the output its tail (where a
+ * failing command says why). Apply where a report is built or queued, and where it is sent.
+ */
+export function redactStatusFields<T extends StatusText>(status: T): T {
+  const out: T = { ...status };
+  if (status.error) out.error = { ...status.error, message: redactText(status.error.message).slice(0, status.error.message.length) };
+  if (status.output !== undefined) {
+    const output = redactText(status.output);
+    out.output = output.slice(Math.max(0, output.length - status.output.length));
+  }
+  return out;
+}
