@@ -108,8 +108,8 @@ describe('dm-agent server (CLI)', () => {
       );
       const server = await started;
       expect(out.join('')).toContain(`manager listening on ${server.url}`);
-      const answer = await httpRequest(`${server.url}/api/manager`, { ca: certs.ca });
-      expect(JSON.parse(answer.body.toString())).toMatchObject({ address: server.url, clockOffsetMs: -7_200_000 });
+      const answer = await getJson(`${server.url}/api/manager`, { ca: certs.ca, token: server.manager.adminToken });
+      expect(answer.json).toMatchObject({ address: server.url, clockOffsetMs: -7_200_000 });
       controller.abort();
       expect(await exit).toBe(0);
       expect(out.join('')).toContain('manager stopped');
@@ -126,7 +126,7 @@ describe('dm-agent server (CLI)', () => {
     const started = new Promise<RunningManager>((resolve) => (listening = resolve));
     const exit = run(['--fleet', fixture.fleetFile, '--port', '0', '--address', 'http://manager.example:8080', '--quiet'], io, { signal: controller.signal, onListening: listening });
     const server = await started;
-    const { json } = await getJson(`${server.url}/api/manager`);
+    const { json } = await getJson(`${server.url}/api/manager`, { token: server.manager.adminToken });
     expect(json.address).toBe('http://manager.example:8080');
     controller.abort();
     expect(await exit).toBe(0);
