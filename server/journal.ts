@@ -51,6 +51,7 @@ export class Journal {
   #snapshotBytes = 0;
   #snapshot: (() => JournalEntry[]) | undefined;
   #compactions = 0;
+  #compactionPending = false;
 
   private constructor(file: string, bytes: number, options: JournalOptions) {
     this.file = file;
@@ -117,13 +118,22 @@ export class Journal {
     const line = `${JSON.stringify(entry, jsonReplacer)}\n`;
     this.#bytes += Buffer.byteLength(line);
     this.#queue(() => appendFile(this.file, line), 'write');
-    this.compactIfDue();
+    // After the current synchronous change is complete (callers journal a change before or after
+    // applying it): the snapshot must hold every change queued so far, and only those.
+    if (!this.#compactionPending) {
+      this.#compactionPending = true;
+      queueMicrotask(() => {
+        this.#compactionPending = false;
+        this.compactIfDue();
+      });
+    }
   }
 
   /**
    * Compacts when the file has grown past `maxBytes` (and past twice the last snapshot, so a
    * state that is itself large does not compact on every line). The snapshot is taken now,
-   * synchronously, so it holds exactly the changes queued so far; the rewrite is queued behind them.
+   * synchronously, so it holds exactly the changes queued so far; the rewrite is queued behind them,
+   * and lines appended later land in the rewritten file.
    */
   compactIfDue(): void {
     if (!this.#snapshot || this.#bytes <= Math.max(this.maxBytes, 2 * this.#snapshotBytes)) return;
