@@ -174,7 +174,8 @@ export function createManager(options: ManagerOptions): Manager {
     async handle(request) {
       const started = Date.now();
       const answer = await route(context, token, request, settings.maxBodyBytes);
-      if (answer.status >= 500) log(`${request.method} ${parseUrl(request.url).path.slice(0, 200)} → ${answer.status} (${Date.now() - started} ms)`);
+      // The path only: a query may hold an artifact signature.
+      if (answer.status >= 500) log(`${request.method} ${request.url.split(/[?#]/)[0]!.slice(0, 200)} → ${answer.status} (${Date.now() - started} ms)`);
       return answer;
     },
   };
