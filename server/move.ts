@@ -22,6 +22,7 @@
  * caller can check every fetched record's owner before anything changes on either side.
  */
 import { CBOR_MEDIA_TYPE, type ConnectionAck, type ReleaseRequest, type TargetRecord, releaseRequestSchema, targetRecordSchema } from '../agent/delivery/messages.ts';
+import { concatBytes } from '../agent/util/bytes.ts';
 import { decodeCbor, encodeCbor } from '../agent/util/cbor.ts';
 import { bearerHeader, checkBearer } from './auth.ts';
 import type { Peers } from './peers.ts';
@@ -161,13 +162,7 @@ export async function readCapped(body: AsyncIterable<Uint8Array> | null, maxByte
   } finally {
     if (!finished) void Promise.resolve(iterator.return?.()).catch(() => undefined);
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
