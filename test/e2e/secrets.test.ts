@@ -94,28 +94,44 @@ describe('no credentials or URL signatures in output', () => {
   });
 });
 
-describe('the reference server logs redacted URLs', () => {
-  it('a previous manager with credentials named by a device appears redacted in the move log', async () => {
+describe('the reference server logs and errors redact URLs', () => {
+  it('a release naming a new manager with credentials is logged redacted', async () => {
     const { createManager, loadFleet } = await import('../../server/index.ts');
     const { writeDemoFleet } = await import('../../cli/demo/fixture.ts');
     const { encodeCbor } = await import('../../agent/util/cbor.ts');
     const fleetDir = join(rig.dir, 'log-manager');
     const fleet = await loadFleet(await writeDemoFleet(fleetDir, rig.installRoot, ['sec-4']), fleetDir);
     const lines: string[] = [];
-    const deadPort = await freePort();
-    const manager = createManager({ fleet, address: 'http://127.0.0.1:9', log: (line) => lines.push(line), peerTimeoutMs: 2000 });
-    const post = (endpoint: string, body: unknown) =>
-      manager.handle({ method: 'POST', url: `http://127.0.0.1:9/dm/v1/${endpoint}`, headers: { 'content-type': 'application/cbor' }, body: encodeCbor(body) });
+    const peerSecret = 'peer-secret-of-32-characters-xxxx';
+    const manager = createManager({ fleet, address: 'http://127.0.0.1:9', log: (line) => lines.push(line), peerSecret });
+    const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const answer = await manager.handle({ method: 'POST', url: `http://127.0.0.1:9/dm/v1/${path}`, headers: { 'content-type': 'application/cbor', ...headers }, body: encodeCbor(body) });
+      expect(answer.status, path).toBe(200);
+    };
     const identity = { deviceId: 'sec-4', model: 'sim', oem: 'o', hardwareId: 'h', firmwareVersion: '1', locale: 'en' };
+    const counter = Date.now();
     await post('identify', { type: 'identify', protocol: 1, agentVersion: '0.1.0', platform: 'test', identity, targets: [{ id: 'sec-4', kind: 'device' }] });
-    await post('connection', {
-      type: 'connection',
-      deviceId: 'sec-4',
-      referenceCounter: 5,
-      targets: [{ id: 'sec-4', kind: 'device', previousManager: `http://peer:${PASSWORD}@127.0.0.1:${deadPort}/?token=${PASSWORD}` }],
-      installed: [],
-    });
-    expect(lines.join('\n')).toContain(`127.0.0.1:${deadPort}`);
+    await post('connection', { type: 'connection', deviceId: 'sec-4', referenceCounter: counter, targets: [{ id: 'sec-4', kind: 'device' }], installed: [] });
+    await post('targets/sec-4/release', { type: 'release', target: 'sec-4', movedTo: `http://peer:${PASSWORD}@127.0.0.1:7/`, referenceCounter: counter }, { authorization: `Bearer ${peerSecret}` });
+    expect(lines.join('\n')).toContain('released sec-4 to http://REDACTED@127.0.0.1:7');
     expect(lines.join('\n')).not.toContain(PASSWORD);
+  });
+
+  it('a peer URL with credentials is refused without repeating them', async () => {
+    const { createManager, loadFleet } = await import('../../server/index.ts');
+    const { writeDemoFleet } = await import('../../cli/demo/fixture.ts');
+    const fleetDir = join(rig.dir, 'peer-manager');
+    const fleet = await loadFleet(await writeDemoFleet(fleetDir, rig.installRoot, ['sec-5']), fleetDir);
+    const error = (() => {
+      try {
+        createManager({ fleet, address: 'http://127.0.0.1:9', peerSecret: 'peer-secret-of-32-characters-xxxx', peers: [`http://peer:${PASSWORD}@127.0.0.1:7`] });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(Error);
+    expect(errorText(error)).toContain('REDACTED@127.0.0.1:7');
+    expect(errorText(error)).not.toContain(PASSWORD);
   });
 });
