@@ -18,7 +18,10 @@ export function ownValue<T>(object: { readonly [key: string]: T }, key: string):
   return has.call(object, key) ? object[key] : undefined;
 }
 
-/** `object[key] = value` as an own data property, whatever the key (`__proto__` included). */
+/** `object[key] = value` as an own data property, whatever the key (`__proto__` included), on a plain object. */
 export function setOwn(object: object, key: string, value: unknown): void {
-  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  // Only `__proto__` is an accessor on Object.prototype; every other key assigns as own data, and
+  // plain assignment is several times faster than defineProperty (CBOR decoding is a hot path).
+  if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else (object as Record<string, unknown>)[key] = value;
 }
