@@ -33,17 +33,36 @@ export interface RunningManager {
 /** Manager options whose `address` may be left out: it is then the URL the server listens at. */
 export type ManagerSetup = Omit<ManagerOptions, 'address'> & { address?: string };
 
-export async function startServer(source: Manager | ManagerSetup, listen: ListenOptions = {}): Promise<RunningManager> {
+/**
+ * What a listener serves: the reference manager, or any other reference service with the same
+ * request/answer shape (the update service, `server/updates/`).
+ */
+export interface HttpHandler {
+  readonly maxBodyBytes: number;
+  handle(request: ManagerRequest): Promise<ManagerResponse>;
+  /** The 413 sent without reading an oversized body (default: the manager's). */
+  tooLarge?(url: string): ManagerResponse;
+}
+
+export interface Listener {
+  url: string;
+  port: number;
+  /** Stops listening and cuts open connections (streams included). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A node:http(s) listener for `handler()`; until it returns one, requests get a 503. */
+export async function listenHttp(handler: () => HttpHandler | undefined, listen: ListenOptions = {}): Promise<Listener> {
   const host = listen.host ?? '127.0.0.1';
   const port = listen.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0..65535, got ${port}`);
-  let manager: Manager | undefined = 'handle' in source ? source : undefined;
   const listener = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    if (!manager) {
+    const current = handler();
+    if (!current) {
       response.writeHead(503, { 'retry-after': '1' }).end();
       return;
     }
-    void exchange(manager, request, response).catch(() => response.destroy());
+    void exchange(current, request, response).catch(() => response.destroy());
   };
   const server = listen.tls ? https.createServer({ cert: listen.tls.cert, key: listen.tls.key }, listener) : http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
@@ -62,6 +81,12 @@ export async function startServer(source: Manager | ManagerSetup, listen: Listen
       // Keep-alive and streaming connections would hold close() open.
       server.closeAllConnections();
     }));
+  return { url, port: bound, close };
+}
+
+export async function startServer(source: Manager | ManagerSetup, listen: ListenOptions = {}): Promise<RunningManager> {
+  let manager: Manager | undefined = 'handle' in source ? source : undefined;
+  const { url, port, close } = await listenHttp(() => manager, listen);
   if (!manager) {
     const setup = source as ManagerSetup;
     try {
@@ -72,7 +97,7 @@ export async function startServer(source: Manager | ManagerSetup, listen: Listen
       throw error;
     }
   }
-  return { url, port: bound, manager, close };
+  return { url, port, manager, close };
 }
 
 export interface StartManagerOptions extends ManagerSetup, ListenOptions {}
@@ -94,7 +119,7 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-async function exchange(manager: Manager, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+async function exchange(manager: HttpHandler, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
   const url = request.url ?? '/';
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -102,7 +127,7 @@ async function exchange(manager: Manager, request: http.IncomingMessage, respons
   let answer: ManagerResponse;
   if (body === undefined) {
     // Don't read the rest of an oversized body; close after answering instead.
-    answer = tooLargeAnswer(url, manager.maxBodyBytes);
+    answer = manager.tooLarge ? manager.tooLarge(url) : tooLargeAnswer(url, manager.maxBodyBytes);
     answer.headers.connection = 'close';
   } else {
     const message: ManagerRequest = { method: request.method ?? 'GET', url, headers, body };
