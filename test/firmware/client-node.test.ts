@@ -61,6 +61,15 @@ describe('over loopback with the Node HAL', () => {
     expect(server.externalUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it('discovery by provisioning, then the check against what it found; without provisioning and with no DHCP domain, a typed result', async () => {
+    const found = await client.discover({ provisioned: server.service.serviceUrls(), everSignedIn: true });
+    expect(found).toEqual({ kind: 'found', source: 'provisioned', urls: server.service.serviceUrls() });
+    if (found.kind !== 'found') throw new Error(found.kind);
+    expect(await client.check({ urls: found.urls, location: 'unknown', identity, testDevice: false })).toMatchObject({ zone: 'internal', location: 'inside' });
+    // The temp resolv.conf does not exist: the Node HAL reports no domain, so DNS is not even asked.
+    expect(await client.discover({ everSignedIn: false })).toMatchObject({ kind: 'none', reason: 'noDomain' });
+  });
+
   it('pending → downloads 0; approved by the admin call → the image, inside and outside', async () => {
     const urls = server.service.serviceUrls();
     expect(await client.check({ urls, location: 'inside', identity, testDevice: false })).toMatchObject({ kind: 'upToDate' });
