@@ -83,7 +83,8 @@ export async function run(args: string[], io: CommandIo, options: UpdatesServerR
     server = await startUpdateServer({
       adminToken,
       dataDir: dataDir!,
-      internal: { ...host('internal-host'), port: internalPort, ...origin('internal-origin') },
+      // One certificate for both listeners: the seeds' devices use HTTPS (port 443) inside too.
+      internal: { ...host('internal-host'), port: internalPort, ...origin('internal-origin'), ...(tls ? { tls } : {}) },
       external: { ...host('external-host'), port: externalPort, ...origin('external-origin'), ...(tls ? { tls } : {}) },
       ...(users ? { users } : {}),
       ...(folder !== undefined ? { importFolders: [folder] } : {}),
@@ -99,7 +100,7 @@ export async function run(args: string[], io: CommandIo, options: UpdatesServerR
   const urls = server.service.serviceUrls();
   io.stdout(`update service: internal ${server.internalUrl}, external ${server.externalUrl}${ruleSummary(server)}\n`);
   io.stdout(`discovery record for ucupdates-r2.<domain>: TXT ${formatDiscoveryRecord(urls).map((chunk) => JSON.stringify(chunk)).join(' ')}\n`);
-  if (!certFile) io.stdout('warning: the external listener is plain HTTP: devices will not send credentials to it (use --tls-cert/--tls-key)\n');
+  if (!certFile) io.stdout('warning: both listeners are plain HTTP: devices will not send credentials to the external one (use --tls-cert/--tls-key)\n');
   options.onListening?.(server);
   await untilStopped(options.signal);
   await server.close();

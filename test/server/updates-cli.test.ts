@@ -8,6 +8,7 @@ import { parseDiscoveryRecords } from '../../agent/firmware/messages.ts';
 import { UpdateClient } from '../../agent/firmware/client.ts';
 import { createNodeNet } from '../../hal/node/net.ts';
 import { Users, type RunningUpdateServer } from '../../server/updates/index.ts';
+import { generateCertificates } from '../support/tls.ts';
 import { ALICE, tempDir, usersJson, writeImageFolder } from './updates-fixture.ts';
 
 let root: string;
@@ -62,6 +63,34 @@ describe('dm-agent updates-server', () => {
     abort.abort();
     await expect.poll(() => out.at(-1)).toBe('exit 0');
     expect(err).toEqual([]);
+  });
+
+  it('--tls-cert/--tls-key: both listeners on HTTPS; a signed-in user checks from outside', async () => {
+    const certs = await generateCertificates();
+    await writeFile(join(root, 'cert.pem'), certs.cert);
+    await writeFile(join(root, 'key.pem'), certs.key);
+    const usersFile = join(root, 'users.json');
+    await writeFile(usersFile, JSON.stringify(await usersJson()));
+    const { io, out } = capture();
+    const abort = new AbortController();
+    const running = await new Promise<RunningUpdateServer>((resolve) => {
+      void run(['--data-dir', join(root, 'data'), '--users', usersFile, '--tls-cert', join(root, 'cert.pem'), '--tls-key', join(root, 'key.pem'), '--quiet'], io, { signal: abort.signal, onListening: resolve }).then((code) =>
+        out.push(`exit ${code}`),
+      );
+    });
+    expect([running.internalUrl, running.externalUrl].every((url) => url.startsWith('https://'))).toBe(true);
+    expect(out.join('')).not.toContain('warning');
+    const net = createNodeNet({ ca: certs.ca });
+    try {
+      const client = new UpdateClient({ net });
+      const identity = { deviceId: 'p', model: 'CX600', hardwareId: 'h', firmwareVersion: '1' };
+      expect(await client.check({ urls: running.service.serviceUrls(), location: 'outside', identity, testDevice: false, user: ALICE })).toMatchObject({ kind: 'upToDate', zone: 'external' });
+      expect(await client.check({ urls: running.service.serviceUrls(), location: 'inside', identity, testDevice: false })).toMatchObject({ kind: 'upToDate', zone: 'internal' });
+    } finally {
+      net.close();
+    }
+    abort.abort();
+    await expect.poll(() => out.at(-1)).toBe('exit 0');
   });
 
   it('--hash-password prints a line the users file accepts', async () => {
