@@ -135,13 +135,19 @@ export type CheckResult =
   | ({ kind: 'update'; image: ImageOffer; serviceUtcMs: number } & Answered)
   | Exclude<ExchangeResult<never>, { kind: 'ok' }>;
 
-/** One way to fetch an offered image: the URL and the headers to send with it (credentials included when due). */
-export interface ImageSource {
+/**
+ * One URL to try and the headers to send with it (credentials included when due): a service base
+ * URL for the exchanges, an image URL for downloads.
+ */
+export interface Contact {
   zone: Zone;
   url: string;
   /** Hand to the HAL request as is; never log it. */
   headers: Record<string, string>;
 }
+
+/** One way to fetch an offered image. */
+export type ImageSource = Contact;
 
 export type ImageSourcesResult = { kind: 'ok'; sources: ImageSource[] } | { kind: 'needsSignIn'; message: string } | { kind: 'failed'; error: UpdateClientError };
 
@@ -269,14 +275,7 @@ export class UpdateClient {
 
 // ───────────────────────────── URL choice and credentials ─────────────────────────────
 
-interface Contact {
-  zone: Zone;
-  /** A service base URL (exchanges) or an image URL (downloads). */
-  url: string;
-  headers: Record<string, string>;
-}
-
-type Plan = { kind: 'ok'; contacts: Contact[]; skippedForSignIn: boolean } | { kind: 'needsSignIn'; message: string } | { kind: 'failed'; error: UpdateClientError };
+export type ContactPlan = { kind: 'ok'; contacts: Contact[]; skippedForSignIn: boolean } | { kind: 'needsSignIn'; message: string } | { kind: 'failed'; error: UpdateClientError };
 
 const USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
 
@@ -284,7 +283,7 @@ const USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
  * The URLs to try, in order, each with its headers. Pure: the rules (who gets credentials, what
  * is refused) are decided here, before any byte is sent.
  */
-export function planContacts(urls: ServiceUrls, input: { location: DeviceLocation; user?: Credentials | undefined }): Plan {
+export function planContacts(urls: ServiceUrls, input: { location: DeviceLocation; user?: Credentials | undefined }): ContactPlan {
   for (const zone of ['internal', 'external'] as const) {
     const url = urls[zone];
     if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) return { kind: 'failed', error: new UpdateClientError('badUrl', `${zone} URL is not http(s)`, { zone }) };
