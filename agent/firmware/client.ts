@@ -248,6 +248,7 @@ export class UpdateClient {
     }
     const { request: requestSchema, answer: answerSchema } = UPDATES_EXCHANGES[endpoint];
     let last: UpdateClientError | undefined;
+    let askedToSignIn = false;
     for (const contact of plan.contacts) {
       const location: Location = contact.zone === 'internal' ? 'inside' : 'outside';
       const request = requestSchema.parse(build(location));
@@ -262,13 +263,20 @@ export class UpdateClient {
         return { kind: 'ok', answer, zone: contact.zone, location };
       } catch (error) {
         const failure = classify(error, contact.zone);
-        if (failure === 'signInRequired') return { kind: 'needsSignIn', message: `${contact.zone} URL requires a signed-in user` };
+        if (failure === 'signInRequired') {
+          // Asked to sign in where no credentials went (a URL that is really the external listener): the next URL may take them.
+          if (contact.headers.authorization === undefined) {
+            askedToSignIn = true;
+            continue;
+          }
+          return { kind: 'failed', error: new UpdateClientError('badCredentials', `${contact.zone} URL asked for a sign-in although credentials were sent`, { zone: contact.zone, status: 401 }) };
+        }
         this.#log?.warn(`update ${endpoint} failed`, { zone: contact.zone, code: failure.code, ...(failure.status !== undefined ? { status: failure.status } : {}), message: failure.message });
         if (!failure.retryable) return { kind: 'failed', error: failure };
         last = failure;
       }
     }
-    if (plan.skippedForSignIn) return { kind: 'needsSignIn', message: 'the internal URL could not be reached and the external one needs a signed-in user' };
+    if (askedToSignIn || plan.skippedForSignIn) return { kind: 'needsSignIn', message: 'no URL answered without a sign-in, and no user is signed in for the external one' };
     return { kind: 'failed', error: last! };
   }
 }

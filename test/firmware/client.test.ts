@@ -168,6 +168,13 @@ describe('the check', () => {
     expect(await client.check({ urls: urls(), location: 'unknown', identity, testDevice: false, user: ALICE })).toMatchObject({ kind: 'upToDate', location: 'outside' });
   });
 
+  it('an "internal" URL that is really the external listener: asked to sign in, the user goes to the external URL; without one, needsSignIn', async () => {
+    network.route(INTERNAL, service.handler({ zone: 'external', tls: true }).handle);
+    expect(await client.check({ urls: urls(), location: 'inside', identity, testDevice: false, user: ALICE })).toMatchObject({ kind: 'upToDate', zone: 'external' });
+    expect(await client.check({ urls: urls(), location: 'inside', identity, testDevice: false })).toMatchObject({ kind: 'needsSignIn' });
+    expect(sent().filter((request) => request.url.startsWith(INTERNAL)).every((request) => request.headers.authorization === undefined)).toBe(true);
+  });
+
   it('both down: a retryable failure', async () => {
     network.unroute(INTERNAL);
     network.unroute(EXTERNAL);
