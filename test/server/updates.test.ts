@@ -349,6 +349,22 @@ describe('users file', () => {
     await expect(Users.read(file)).rejects.not.toThrow(/secret-value/);
   });
 
+  it('accepted credentials are remembered for a while (no second scrypt run); failures never are', async () => {
+    const users = Users.parse(await usersJson());
+    let now = 1_000_000;
+    users.now = () => now;
+    expect(await users.verify(ALICE)).toBe(true);
+    expect(await users.verify(ALICE)).toBe(true);
+    expect(users.derivations).toBe(1);
+    expect(await users.verify({ ...ALICE, password: 'wrong' })).toBe(false);
+    expect(await users.verify({ ...ALICE, password: 'wrong' })).toBe(false);
+    expect(users.derivations).toBe(3);
+    expect(await users.verify({ user: 'alice\0correct', password: 'horse battery staple' })).toBe(false);
+    now += 5 * 60_000 + 1;
+    expect(await users.verify(ALICE)).toBe(true);
+    expect(users.derivations).toBe(5);
+  });
+
   it('hashPassword lines verify', async () => {
     const line = await hashPassword('pw', { N: 1024 });
     expect(line).toMatch(/^scrypt\$1024\$8\$1\$/);
