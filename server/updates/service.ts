@@ -122,9 +122,10 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
   const log = options.log ?? (() => {});
   const users = options.users;
 
-  let file: Journal<UpdateJournalEntry> | undefined;
-  let replay: UpdateJournalEntry[] = [];
-  if (options.dataDir !== undefined) ({ journal: file, entries: replay } = Journal.open<UpdateJournalEntry>(options.dataDir, log, UPDATES_JOURNAL_FILE));
+  // Never compacted (no snapshot): imports and decisions are few, and checks are what a test reads.
+  const file = options.dataDir !== undefined ? Journal.open<UpdateJournalEntry>(options.dataDir, { log, fileName: UPDATES_JOURNAL_FILE }) : undefined;
+  const replay: UpdateJournalEntry[] = [];
+  file?.replay((entry) => replay.push(entry));
   const entries: UpdateJournalEntry[] = [];
 
   const context: UpdateContext = {
@@ -154,7 +155,7 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
       return {
         maxBodyBytes,
         handle: (request) => service.handle(request, listener),
-        tooLarge: (url) => (isServicePath(url) ? cborError : jsonError)(413, 'tooLarge', `request body exceeds ${maxBodyBytes} bytes`),
+        transportError: (url, status, code, message) => (isServicePath(url) ? cborError : jsonError)(status, code, message),
       };
     },
     async importFolder(folder) {
