@@ -78,8 +78,8 @@ describe('manifest import', () => {
     expect(issues[4]!.message).toMatch(/relative path inside the folder/);
   });
 
-  it('concurrent imports of the same folder add each image once', async () => {
-    const service = await testService();
+  it('concurrent imports of the same folder add each image once (copying into the store takes time)', async () => {
+    const service = await testService({ dataDir: join(root, 'data') });
     const { folder } = await writeImageFolder(root, 'cab', [{ model: 'M', version: '1' }, { model: 'M', version: '2' }]);
     const results = await Promise.all([service.importFolder(folder), service.importFolder(folder), service.importFolder(folder)]);
     expect(results.map((result) => [result.imported.length, result.known.length])).toEqual([[2, 0], [0, 2], [0, 2]]);
