@@ -246,7 +246,7 @@ export class KeyValueStore {
       header.set(encodeAreaHeader(this.#generation + 1, areaLength));
       await this.#write('write', () => this.#flash.write(base, header));
       this.#liveArea = target;
-      this.#generation++;
+      this.#generation = (this.#generation + 1) >>> 0;
       this.#appendOffset = offset;
       this.#sequence = sequence;
       this.#values = values;

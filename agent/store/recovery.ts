@@ -65,7 +65,7 @@ export function scanAreas(areas: readonly Uint8Array[], geometry: ScanGeometry):
     // A newer agent's store: refuse rather than compact over it (a downgrade must not lose data).
     if (header.version !== FORMAT_VERSION && header.version !== FORMAT_V1)
       throw new StoreFormatError(`store area ${area} has on-flash format ${header.version}; this agent reads formats 1 and ${FORMAT_VERSION}`, header.version);
-    if (liveArea === undefined || header.generation > (headers[liveArea]?.generation as number)) liveArea = area;
+    if (liveArea === undefined || newer(header.generation, headers[liveArea]?.generation as number)) liveArea = area;
   }
   if (liveArea === undefined) {
     // Blank medium, or a torn header from the very first format: both are a fresh store.
@@ -104,6 +104,12 @@ export function scanAreas(areas: readonly Uint8Array[], geometry: ScanGeometry):
   }
   const needsCompaction = legacy || report.tornTail || report.corruption.length > 0;
   return { values, liveArea, generation: header.generation, appendOffset: report.tornTail ? areaLength : offset, sequence, needsCompaction, report };
+}
+
+/** Serial-number order of u32 generations, so the count may wrap (compaction writes live + 1 mod 2^32). */
+function newer(a: number, b: number): boolean {
+  const distance = (a - b) >>> 0;
+  return distance !== 0 && distance < 0x80000000;
 }
 
 /** The next offset after `from` where a valid record with a higher sequence starts (only 0x00 bytes can start one). */
