@@ -18,6 +18,7 @@ import { encodeAreaHeader, encodePayload, encodeRecord, roundUp, type StoreOp } 
 import { PowerCutError } from '../../hal/errors.ts';
 import { createMockFlash, MockFlashMemory } from '../../hal/mock/flash.ts';
 import { PowerCut } from '../../hal/mock/power-cut.ts';
+import { makeWorkload, runStep } from '../../test/store/workload.ts';
 import type { FuzzTarget } from '../types.ts';
 
 const GEOMETRIES = [
@@ -100,44 +101,24 @@ async function run(bytes: Uint8Array): Promise<void> {
 
 // ───────────────────────────── seeds: images from real workloads ─────────────────────────────
 
-/** mulberry32: deterministic seeds. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** One batch of the store's test workload (test/store/workload.ts), drawn from `random`. */
+function randomOps(random: () => number): StoreOp[] {
+  const [step] = makeWorkload(Math.floor(random() * 2 ** 32), 1);
+  return step?.kind === 'batch' ? step.ops : [{ kind: 'delete', key: 'state' }];
 }
 
-function randomOps(random: () => number, step: number): StoreOp[] {
-  const keys = ['state', 'context', 'pkg/alpha', 'pkg/βeta', 'job/1', 'counter', 'manager'];
-  const count = random() < 0.25 ? 2 + Math.floor(random() * 3) : 1;
-  return Array.from({ length: count }, (): StoreOp => {
-    const key = keys[Math.floor(random() * keys.length)] as string;
-    if (random() < 0.2) return { kind: 'delete', key };
-    const value = new Uint8Array(1 + Math.floor(random() * 48)).map(() => Math.floor(random() * 256));
-    value[0] = step & 0xff;
-    return { kind: 'put', key, value };
-  });
-}
-
-/** Runs a workload on a fresh medium, cut (a prefix of the write landing) at `cutAt` if given. */
+/** Runs the test workload on a fresh medium, cut (a part of the write landing) at `cutAt` if given. */
 async function workloadImage(geometry: number, seed: number, steps: number, cutAt?: number, landFraction = 0.5): Promise<Uint8Array> {
-  const { blockLength } = GEOMETRIES[geometry] as (typeof GEOMETRIES)[number];
-  const memory = new MockFlashMemory({ ...GEOMETRIES[geometry], partitions: [{ name: 'state', size: 4 * blockLength }] } as never);
+  const { blockLength, writeAlign } = GEOMETRIES[geometry] as (typeof GEOMETRIES)[number];
+  const memory = new MockFlashMemory({ blockLength, writeAlign, partitions: [{ name: 'state', size: 4 * blockLength }] });
   const power = new PowerCut();
   power.landFraction = landFraction;
   const flash = createMockFlash(memory, power);
   const store = await KeyValueStore.open(await flash.open({ partition: 'state' }));
   if (cutAt !== undefined) power.cutAfter(cutAt);
-  const random = prng(seed);
-  for (let step = 0; step < steps; step++) {
+  for (const step of makeWorkload(seed, steps)) {
     try {
-      if (random() < 0.05) await store.compact();
-      else await store.batch(randomOps(random, step));
+      await runStep(store, step);
     } catch (error) {
       if (error instanceof PowerCutError) break;
       if (!(error instanceof StoreFullError)) throw error;
@@ -178,7 +159,7 @@ function generate(random: () => number): Uint8Array {
     image.set(encodeAreaHeader(Math.floor(random() * 5), random() < 0.95 ? areaLength : areaLength + 1, version), base);
     let offset = roundUp(16, writeAlign);
     while (offset < areaLength && random() < 0.9) {
-      const ops = randomOps(random, sequence);
+      const ops = randomOps(random);
       const record = encodeRecord(random() < 0.9 ? ++sequence : Math.floor(random() * 2 ** 32), encodePayload(ops), writeAlign);
       const room = Math.min(record.length, areaLength - offset);
       const torn = random() < 0.1;
