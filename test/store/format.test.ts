@@ -94,6 +94,24 @@ describe('stores written by format 1', () => {
   });
 });
 
+describe('area generations', () => {
+  it('keep counting across the u32 wrap: the area written after 0xFFFFFFFF is the live one', async () => {
+    const nor = new TearableNor(256, 4, 8);
+    const store = await KeyValueStore.open(nor);
+    await store.put('a', Uint8Array.of(1));
+    // Pretend four billion compactions happened: the live area (0, the first formatted) is at the last generation.
+    nor.cells.fill(0xff, 0, 16);
+    nor.cells.set(encodeAreaHeader(0xffffffff, 512), 0);
+    const old = await KeyValueStore.open(nor);
+    expect(old.report.generation).toBe(0xffffffff);
+    await old.compact();
+    await old.put('b', Uint8Array.of(2));
+    const again = await KeyValueStore.open(nor);
+    expect(again.report.generation).toBe(0);
+    expect(snapshot(again)).toEqual(new Map([['a', '01'], ['b', '02']]));
+  });
+});
+
 describe('an unknown on-flash format', () => {
   it('is refused with StoreFormatError and the medium is left untouched', async () => {
     const nor = new TearableNor(256, 4, 8);
