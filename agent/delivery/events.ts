@@ -25,6 +25,8 @@ export interface CycleSummary {
   skipped: string[];
   reports: string[];
   nextPollMs?: number;
+  /** Packages of the plan left for a later poll (job limits); absent when none. */
+  deferred?: number;
 }
 
 export type DeliveryEvent =
