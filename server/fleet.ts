@@ -302,7 +302,7 @@ export function findPackage(fleet: Fleet, name: string, version: string): Catalo
  */
 const digestCache = new Map<string, { size: number; mtimeMs: number; digest: string }>();
 
-async function fileDigest(path: string): Promise<{ digest: string; size: number }> {
+export async function fileDigest(path: string): Promise<{ digest: string; size: number }> {
   const info = await stat(path);
   if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'NOTFILE' });
   const cached = digestCache.get(path);

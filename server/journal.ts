@@ -22,7 +22,8 @@ export type JournalEntry =
 
 export const JOURNAL_FILE = 'manager.jsonl';
 
-export class Journal {
+/** One JSON-lines file; the entry type is the owning server's (`E`), the manager's by default. */
+export class Journal<E = JournalEntry> {
   readonly file: string;
   #tail: Promise<void> = Promise.resolve();
   readonly #log: (line: string) => void;
@@ -33,29 +34,29 @@ export class Journal {
   }
 
   /** Creates the directory if needed and reads what an earlier run wrote (synchronously: start-up only). */
-  static open(dir: string, log: (line: string) => void): { journal: Journal; entries: JournalEntry[] } {
+  static open<E = JournalEntry>(dir: string, log: (line: string) => void, fileName = JOURNAL_FILE): { journal: Journal<E>; entries: E[] } {
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, JOURNAL_FILE);
+    const file = join(dir, fileName);
     let text = '';
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    const entries: JournalEntry[] = [];
+    const entries: E[] = [];
     text.split('\n').forEach((line, index) => {
       if (line.trim() === '') return;
       try {
-        entries.push(JSON.parse(line, jsonReviver) as JournalEntry);
+        entries.push(JSON.parse(line, jsonReviver) as E);
       } catch {
         log(`journal ${file}:${index + 1}: unreadable line skipped`);
       }
     });
-    return { journal: new Journal(file, log), entries };
+    return { journal: new Journal<E>(file, log), entries };
   }
 
   /** Queued in order; a failed write is logged, never thrown into a protocol answer. */
-  append(entry: JournalEntry): void {
+  append(entry: E): void {
     const line = `${JSON.stringify(entry, jsonReplacer)}\n`;
     this.#tail = this.#tail.then(() => appendFile(this.file, line)).catch((error: unknown) => this.#log(`journal ${this.file}: write failed: ${(error as Error).message}`));
   }
