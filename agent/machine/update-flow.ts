@@ -33,6 +33,7 @@ export type UpdateEvent =
   | 'activated'
   | 'failed'
   | 'rebootFailed'
+  | 'booted'
   | 'healthy'
   | 'unhealthy'
   | 'notBooted'
@@ -52,7 +53,8 @@ export const updateFlow: MachineTable<UpdateState, UpdateEvent> = {
   states: {
     downloading: { on: { downloaded: 'activating', failed: 'reportingFailure' } },
     activating: { on: { activated: 'rebooting', failed: 'reportingFailure' } },
-    rebooting: { on: { rebootFailed: 'rollingBack' }, resume: 'verifyingBoot', onLoop: 'rollingBack' },
+    // booted: a power cut after activation already booted the new image.
+    rebooting: { on: { rebootFailed: 'rollingBack', booted: 'verifyingBoot' }, resume: 'verifyingBoot', onLoop: 'rollingBack' },
     verifyingBoot: {
       on: { healthy: 'committing', unhealthy: 'rollingBack', notBooted: 'rebooting', bootloaderRolledBack: 'reportingFailure' },
       onLoop: 'rollingBack',

@@ -18,7 +18,7 @@ import type { Clock } from '../../hal/types.ts';
 import type { Logger } from '../log.ts';
 import { backoffDelay, type BackoffPolicy } from '../pipeline/backoff.ts';
 import { type KeyValueStore, type StoreOp, deleteOp, getValue, putOp } from '../store/index.ts';
-import { errorMessage, isTransient } from '../util/retry.ts';
+import { errorMessage } from '../util/retry.ts';
 
 export interface OutboxEntry<B = unknown> {
   /** Stable identity of the report (receivers dedupe on it), e.g. `<job id>/result`. */
@@ -131,7 +131,8 @@ export class Outbox {
       try {
         await transport.send(entry);
       } catch (error) {
-        if (isTransient(error)) {
+        // Only an explicit refusal (`retryable: false`) drops a report; anything else is tried again.
+        if ((error as { retryable?: unknown } | null)?.retryable !== false) {
           const attempts = entry.attempts + 1;
           const delay = backoffDelay(attempts, this.#o.backoff ?? { initialMs: 5_000, maxMs: 3_600_000, factor: 2 }, this.#o.random01());
           await store.batch([putOp(key, { ...entry, attempts, nextUtcMs: clock.utcMs() + delay })]);

@@ -74,8 +74,10 @@ export function createImageStep<F>(options: {
 
     activating: async (job) => {
       const status = await update.status();
-      if (status.pending !== undefined && status.slots.find((s) => s.slot === status.pending)?.version === job.image.version)
-        return { event: 'activated', context: { ...job, target: status.pending } };
+      const holds = (slot: SlotName | undefined) => slot !== undefined && status.slots.find((s) => s.slot === slot)?.version === job.image.version;
+      if (holds(status.pending)) return { event: 'activated', context: { ...job, target: status.pending } };
+      // A power cut right after activation is a reboot: the new image may already run on trial.
+      if (status.active !== job.original && holds(status.active)) return { event: 'activated', context: { ...job, target: status.active } };
       try {
         const writer = await update.openInactive({ size: job.image.size, version: job.image.version, resume: true });
         try {
@@ -89,7 +91,12 @@ export function createImageStep<F>(options: {
       }
     },
 
-    rebooting: async (job) => reboot(job, 'firmware update'),
+    rebooting: async (job) => {
+      const status = await update.status();
+      // Already running the new image (a power cut was the reboot): straight to the boot check.
+      if (status.active === job.target) return { event: 'booted' };
+      return reboot(job, 'firmware update');
+    },
 
     verifyingBoot: async (job) => {
       const status = await update.status();

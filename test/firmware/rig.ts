@@ -57,7 +57,7 @@ export interface UpdateWorld {
 export async function updateWorld(options: { imageBytes?: number; approve?: boolean; testDevices?: string[] } = {}): Promise<UpdateWorld> {
   const temp = await tempDir('dm-fw-');
   const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8, 0, 0));
-  const network = createMockNetwork({ clock: clock.scope().clock });
+  const network = createMockNetwork({ clock: clock.scope().clock, chunkSize: 2048 });
   const service = await testService({ ...(options.testDevices ? { testDevices: options.testDevices } : {}), now: () => clock.utcMs() } as never);
   const size = options.imageBytes ?? 12 * 1024;
   const bytes = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
