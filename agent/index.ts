@@ -150,6 +150,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, families: [...families.keys()], pendingJobs, setAsideJobs });
 
   let closed = false;
+  /** A run started after `stop()` gets a fresh signal (the stop ended the earlier runs). */
+  const renew = () => {
+    if (abort.signal.aborted && !scheduler.running) abort = createAbort();
+  };
   const guard = () => {
     if (closed) throw new AgentError('closed', 'agent is closed');
   };
@@ -172,6 +176,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     log,
     async pollOnce() {
       guard();
+      renew();
       if (!delivery) throw new AgentError('noDelivery', 'the configuration has no delivery section');
       return delivery.service.cycle();
     },
@@ -180,6 +185,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       const family = families.get(name);
       if (!family) throw new AgentError('noFamily', `the configuration has no ${name} section`);
       if (scheduler.wake(name, reason)) return undefined;
+      renew();
       return family.run(reason);
     },
     info() {
@@ -187,7 +193,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     },
     async run() {
       guard();
-      if (abort.signal.aborted) abort = createAbort();
+      renew();
       await scheduler.run(abort.signal);
     },
     stop() {
