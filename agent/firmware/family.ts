@@ -60,9 +60,12 @@ export const firmwareFamily: FamilyDefinition<FirmwareConfig> = {
       contact,
       released: () => released,
       onHold: (decision: { release: boolean; recheckMs?: number }) => {
-        if (!decision.release && decision.recheckMs !== undefined) context.wake('recheck', decision.recheckMs);
+        if (decision.release || decision.recheckMs === undefined) return;
+        context.emit({ kind: 'held', recheckMs: decision.recheckMs });
+        context.wake('recheck', decision.recheckMs);
       },
       signal: context.signal,
+      emit: context.emit,
     };
 
     outbox.declare(FAMILY, STATE_PREFIX);

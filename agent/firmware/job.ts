@@ -57,6 +57,7 @@ export interface FirmwareJobParts {
   /** The hold's last decision (the family wakes the scheduler for its recheck). */
   onHold(decision: HoldDecision): void;
   signal(): AbortSignalLike;
+  emit(event: { kind: string; [field: string]: unknown }): void;
 }
 
 export function imageStep(parts: FirmwareJobParts) {
@@ -154,6 +155,7 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
       },
       install: async () => ({ ok: true }),
       commit: () => [],
+      onProgress: (_job, offset, size) => parts.emit({ kind: 'progress', version: offer.version, offset, size }),
     },
   });
 }
