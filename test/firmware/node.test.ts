@@ -4,11 +4,13 @@
  * reboot played by closing the device and creating it again on the same work directory (which
  * runs the A/B bootloader step), and outside the firewall with a signed-in user over HTTPS.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../../agent/index.ts';
+import { main } from '../../cli/main.ts';
 import { createNodeDevice, type NodeDevice } from '../../hal/node/index.ts';
 import { type RunningUpdateServer, Users, startUpdateServer } from '../../server/updates/index.ts';
 import { ADMIN_TOKEN, ALICE, usersJson, writeImageFolder } from '../server/updates-fixture.ts';
@@ -68,6 +70,18 @@ describe('firmware family on the Node HAL (loopback)', () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ zone: 'internal', report: { outcome: 'installed', toVersion: '4.1.0' } });
     await agent.close();
+    await phone.close();
+
+    // `dm-agent run --info`: the system information, persisted across the restart.
+    const configFile = join(dir, 'config.json');
+    await writeFile(configFile, JSON.stringify(config));
+    let out = '';
+    const io = { stdout: (text: string) => void (out += text), stderr: () => {} };
+    const code = await main(['run', '--board', fileURLToPath(new URL('../../boards/sim.json', import.meta.url)), '--config', configFile, '--work-dir', join(dir, 'phone'), '--device-id', 'node-phone', '--info'], io);
+    expect(code).toBe(0);
+    const info = JSON.parse(out);
+    expect(info.firmware).toMatchObject({ version: '4.1.0', lastUpdateUtcMs: expect.any(Number) });
+    expect(info.families.map((f: { name: string }) => f.name)).toEqual(['firmware']);
   }, 60_000);
 
   it('outside the firewall: nothing without a user; with one, the external listener over HTTPS', async () => {
