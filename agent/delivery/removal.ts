@@ -8,6 +8,7 @@
 import type { Exec } from '../../hal/types.ts';
 import { type MachineTable, StateMachine } from '../machine/index.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
+import { type Logger, logTransitions } from '../log.ts';
 import type { InstalledPackage, PackageDb } from './package-db.ts';
 import { runCommand, type CommandOutcome } from './commands.ts';
 
@@ -45,12 +46,14 @@ export function createRemovalMachine(options: {
   report: (job: RemovalJob) => StoreOp[];
   /** Delivers queued reports (best effort). */
   deliver: () => Promise<unknown>;
+  log: Logger;
 }): StateMachine<RemovalState, RemovalEvent, RemovalJob> {
   const { exec, db, report, deliver } = options;
   return new StateMachine<RemovalState, RemovalEvent, RemovalJob>({
     table: removalFlow,
     store: options.store,
     key: options.key,
+    onTransition: logTransitions(options.log, 'delivery', options.key),
     handlers: {
       removing: async (job) => {
         const command = job.package.uninstall;

@@ -323,6 +323,7 @@ export class DeliveryService {
           return this.#o.outbox.enqueueOp(FAMILY, { id: `${job.id}/removeEnd`, kind: report.kind, body: report.body });
         },
         deliver: () => this.#o.outbox.flush(FAMILY),
+        log: this.#o.log,
       });
   }
 

@@ -10,7 +10,7 @@
  * what "healthy" means, what the report looks like, what to record) comes in as hooks.
  */
 import type { Device, SlotName } from '../../hal/types.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, logTransitions } from '../log.ts';
 import { type HandlerResult, type StateHandler, StateMachine, type UpdateEvent, type UpdateState, updateFlow } from '../machine/index.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
@@ -163,6 +163,6 @@ export function createImageStep<F>(options: {
     handlers,
     store: options.store,
     key: options.key,
-    onTransition: (t) => log.info('job transition', { family: options.outbox.family, job: options.key, from: t.from, event: t.event, to: t.to }),
+    onTransition: logTransitions(log, options.outbox.family, options.key),
   });
 }

@@ -9,7 +9,7 @@ import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
 import { type HandlerResult, type StateHandler, StateMachine } from '../machine/index.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, logTransitions } from '../log.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { isTransient } from '../util/retry.ts';
 import { type DownloadProgress, download } from './download.ts';
@@ -275,7 +275,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
     handlers,
     store: options.store,
     key: options.key,
-    onTransition: (t) => log.info('job transition', { family: options.outbox.family, job: options.key, from: t.from, event: t.event, to: t.to }),
+    onTransition: logTransitions(log, options.outbox.family, options.key),
   });
 }
 
