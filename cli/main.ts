@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Entry> = {
   demo: { summary: 'start the reference server and a simulated board, converge, print a summary', load: () => import('./commands/demo.ts') },
   run: { summary: 'run the agent: dm-agent run --board <board.json> --config <config.json>', load: () => import('./commands/run.ts') },
   server: { summary: 'start the reference server (manager): dm-agent server --fleet <fleet.json> [--port N]', load: () => import('./commands/server.ts') },
+  'updates-server': { summary: 'start the reference device update web service: dm-agent updates-server --data-dir DIR [--import FOLDER]', load: () => import('./commands/updates-server.ts') },
   board: { summary: 'validate board profiles: dm-agent board check <board.json>...', load: () => import('./commands/board.ts') },
   hash: { summary: 'print a file digest: dm-agent hash <file> [--algo sha256|md5] [--engine wasm|js]', load: () => import('./commands/hash.ts') },
   diff: { summary: 'plan a package list change: dm-agent diff <installed.json> <desired.json> [--json]', load: () => import('./commands/diff.ts') },

@@ -135,13 +135,19 @@ export type CheckResult =
   | ({ kind: 'update'; image: ImageOffer; serviceUtcMs: number } & Answered)
   | Exclude<ExchangeResult<never>, { kind: 'ok' }>;
 
-/** One way to fetch an offered image: the URL and the headers to send with it (credentials included when due). */
-export interface ImageSource {
+/**
+ * One URL to try and the headers to send with it (credentials included when due): a service base
+ * URL for the exchanges, an image URL for downloads.
+ */
+export interface Contact {
   zone: Zone;
   url: string;
   /** Hand to the HAL request as is; never log it. */
   headers: Record<string, string>;
 }
+
+/** One way to fetch an offered image. */
+export type ImageSource = Contact;
 
 export type ImageSourcesResult = { kind: 'ok'; sources: ImageSource[] } | { kind: 'needsSignIn'; message: string } | { kind: 'failed'; error: UpdateClientError };
 
@@ -242,6 +248,7 @@ export class UpdateClient {
     }
     const { request: requestSchema, answer: answerSchema } = UPDATES_EXCHANGES[endpoint];
     let last: UpdateClientError | undefined;
+    let askedToSignIn = false;
     for (const contact of plan.contacts) {
       const location: Location = contact.zone === 'internal' ? 'inside' : 'outside';
       const request = requestSchema.parse(build(location));
@@ -256,27 +263,27 @@ export class UpdateClient {
         return { kind: 'ok', answer, zone: contact.zone, location };
       } catch (error) {
         const failure = classify(error, contact.zone);
-        if (failure === 'signInRequired') return { kind: 'needsSignIn', message: `${contact.zone} URL requires a signed-in user` };
+        if (failure === 'signInRequired') {
+          // Asked to sign in where no credentials went (a URL that is really the external listener): the next URL may take them.
+          if (contact.headers.authorization === undefined) {
+            askedToSignIn = true;
+            continue;
+          }
+          return { kind: 'failed', error: new UpdateClientError('badCredentials', `${contact.zone} URL asked for a sign-in although credentials were sent`, { zone: contact.zone, status: 401 }) };
+        }
         this.#log?.warn(`update ${endpoint} failed`, { zone: contact.zone, code: failure.code, ...(failure.status !== undefined ? { status: failure.status } : {}), message: failure.message });
         if (!failure.retryable) return { kind: 'failed', error: failure };
         last = failure;
       }
     }
-    if (plan.skippedForSignIn) return { kind: 'needsSignIn', message: 'the internal URL could not be reached and the external one needs a signed-in user' };
+    if (askedToSignIn || plan.skippedForSignIn) return { kind: 'needsSignIn', message: 'no URL answered without a sign-in, and no user is signed in for the external one' };
     return { kind: 'failed', error: last! };
   }
 }
 
 // ───────────────────────────── URL choice and credentials ─────────────────────────────
 
-interface Contact {
-  zone: Zone;
-  /** A service base URL (exchanges) or an image URL (downloads). */
-  url: string;
-  headers: Record<string, string>;
-}
-
-type Plan = { kind: 'ok'; contacts: Contact[]; skippedForSignIn: boolean } | { kind: 'needsSignIn'; message: string } | { kind: 'failed'; error: UpdateClientError };
+export type ContactPlan = { kind: 'ok'; contacts: Contact[]; skippedForSignIn: boolean } | { kind: 'needsSignIn'; message: string } | { kind: 'failed'; error: UpdateClientError };
 
 const USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
 
@@ -284,7 +291,7 @@ const USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
  * The URLs to try, in order, each with its headers. Pure: the rules (who gets credentials, what
  * is refused) are decided here, before any byte is sent.
  */
-export function planContacts(urls: ServiceUrls, input: { location: DeviceLocation; user?: Credentials | undefined }): Plan {
+export function planContacts(urls: ServiceUrls, input: { location: DeviceLocation; user?: Credentials | undefined }): ContactPlan {
   for (const zone of ['internal', 'external'] as const) {
     const url = urls[zone];
     if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) return { kind: 'failed', error: new UpdateClientError('badUrl', `${zone} URL is not http(s)`, { zone }) };

@@ -12,16 +12,15 @@ import { array, object, string } from '../../agent/transport/schema.ts';
 import { allow, readJson } from '../api.ts';
 import { checkBearer } from '../auth.ts';
 import { HttpError, type ManagerRequest, type ManagerResponse, jsonAnswer } from '../wire.ts';
-import type { UpdateContext } from './service.ts';
+import type { UpdateService } from './service.ts';
 
 const ADMIN_REALM = 'ucupdates-admin';
 
 const importSchema = object({ folder: string({ min: 1, max: 4096 }) }, { strict: true });
 const testDevicesSchema = object({ ids: array(string({ min: 1, max: 128, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }), { max: 100_000 }) }, { strict: true });
 
-export async function serveAdmin(context: UpdateContext, request: ManagerRequest, segments: string[], query: URLSearchParams): Promise<ManagerResponse> {
-  checkBearer(request.headers, context.adminToken, ADMIN_REALM);
-  const { service } = context;
+export async function serveAdmin(service: UpdateService, adminToken: string, request: ManagerRequest, segments: string[], query: URLSearchParams): Promise<ManagerResponse> {
+  checkBearer(request.headers, adminToken, ADMIN_REALM);
   const [first, id, action, ...extra] = segments;
   const method = request.method;
   if (extra.length > 0) throw notFound();

@@ -70,9 +70,9 @@ export class Rules {
 
   /** Adds pending rules (paths already point into the image store). */
   add(images: readonly (ManifestImage & { path: string })[], utcMs: number): Rule[] {
-    return images.map((image) => {
+    return images.map(({ model, version, from, description, sha256, size, path }) => {
       const seq = ++this.#seq;
-      const rule: Rule = { id: `r${seq}`, seq, ...image, state: 'pending', importedUtcMs: utcMs };
+      const rule: Rule = { id: `r${seq}`, seq, model, version, ...(from ? { from } : {}), ...(description !== undefined ? { description } : {}), sha256, size, path, state: 'pending', importedUtcMs: utcMs };
       this.#rules.set(rule.id, rule);
       return rule;
     });

@@ -101,15 +101,14 @@ export class UpdateServiceOptionsError extends Error {
   }
 }
 
-/** What the route modules share. */
-export interface UpdateContext {
+/** What the routes share. */
+interface UpdateContext {
   readonly rules: Rules;
   readonly testDeviceIds: Set<string>;
   readonly reportIds: Set<string>;
   readonly urls: ServiceUrls;
   utcMs(): number;
   record(entry: UpdateJournalEntry): void;
-  service: UpdateService;
   readonly adminToken: string;
 }
 
@@ -139,7 +138,6 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
       file?.append(entry);
     },
     adminToken: options.adminToken,
-    service: undefined as unknown as UpdateService,
   };
   for (const entry of replay) restore(context, entry, log);
   entries.push(...replay);
@@ -148,8 +146,8 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
     maxBodyBytes,
     serviceUrls: () => ({ ...context.urls }),
     async handle(request, listener) {
-      const answer = await route(context, users, request, listener);
-      if (answer.status >= 500) log(`${request.method} ${parseUrlSafe(request.url)} → ${answer.status}`);
+      const answer = await route(context, service, users, request, listener);
+      if (answer.status >= 500) log(`${request.method} ${pathOf(request.url)} → ${answer.status}`);
       return answer;
     },
     handler(listener) {
@@ -182,7 +180,6 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
     journal: () => entries.map((entry) => structuredClone(entry)),
     flush: async () => file?.flush(),
   };
-  context.service = service;
   return service;
 }
 
@@ -198,7 +195,7 @@ async function store(dataDir: string | undefined, path: string, sha256: string):
   return target;
 }
 
-async function route(context: UpdateContext, users: Users | undefined, request: ManagerRequest, listener: ListenerInfo): Promise<ManagerResponse> {
+async function route(context: UpdateContext, service: UpdateService, users: Users | undefined, request: ManagerRequest, listener: ListenerInfo): Promise<ManagerResponse> {
   let cbor = false;
   let path = request.url;
   try {
@@ -210,7 +207,7 @@ async function route(context: UpdateContext, users: Users | undefined, request: 
     if (root === 'api' && rest[0] === 'updates') {
       // Admin lives on the internal listener only: from outside it does not exist.
       if (listener.zone !== 'internal') throw new HttpError(404, 'notFound', `no route for ${path}`);
-      return await serveAdmin(context, normalised, rest.slice(1), parsed.query);
+      return await serveAdmin(service, context.adminToken, normalised, rest.slice(1), parsed.query);
     }
     if (!isServicePath(path)) throw new HttpError(404, 'notFound', `no route for ${path}`);
     cbor = true;
@@ -337,6 +334,6 @@ function checkOrigin(origin: unknown, name: string): string {
   return normaliseAddress(origin);
 }
 
-function parseUrlSafe(url: string): string {
+function pathOf(url: string): string {
   return url.split('?')[0]!.slice(0, 200);
 }

@@ -1,4 +1,5 @@
 // The update service's wire schemas, credentials header and DNS discovery record (agent/firmware/messages.ts).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   CredentialsError,
@@ -103,5 +104,58 @@ describe('discovery record (TXT at ucupdates-r2.<domain>)', () => {
     } catch (error) {
       expect((error as DiscoveryRecordError).code).toBe(code);
     }
+  });
+});
+
+describe('properties', () => {
+  const host = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,40}$/);
+  const path = fc.stringMatching(/^(\/[A-Za-z0-9._~%=&?-]{0,80}){0,5}$/);
+  const url = fc.tuple(fc.constantFrom('http', 'https'), host, fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), path).map(([scheme, name, port, rest]) => `${scheme}://${name}${port ? `:${port}` : ''}${rest}`);
+
+  it('a formatted record parses back to the same URLs, however it is split', () => {
+    fc.assert(
+      fc.property(url, url, fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 6 }), (internal, external, cuts) => {
+        const text = formatDiscoveryRecord({ internal, external }).join('');
+        const chunks: string[] = [];
+        let at = 0;
+        for (const cut of cuts) {
+          chunks.push(text.slice(at, at + cut));
+          at += cut;
+        }
+        chunks.push(text.slice(at));
+        expect(parseDiscoveryRecords([chunks])).toEqual({ internal, external });
+      }),
+    );
+  });
+
+  it('arbitrary TXT data is parsed or refused with a DiscoveryRecordError, nothing else', () => {
+    const piece = fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('v=ucupd1 ', 'internal=', 'external=', 'https://a.test/x', ' ', '='));
+    fc.assert(
+      fc.property(fc.array(fc.array(piece, { maxLength: 8 }), { maxLength: 4 }), (records) => {
+        try {
+          const urls = parseDiscoveryRecords(records);
+          expect(typeof urls.internal).toBe('string');
+        } catch (error) {
+          expect(error).toBeInstanceOf(DiscoveryRecordError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('any valid credentials round-trip through the header; arbitrary headers never throw', () => {
+    const user = fc.string({ minLength: 1, maxLength: 40 }).filter((text) => !text.includes(':') && !/[\x00-\x1f\x7f]/.test(text) && !/[\ud800-\udfff]/.test(text));
+    const password = fc.string({ maxLength: 60 }).filter((text) => !/[\x00-\x1f\x7f]/.test(text) && !/[\ud800-\udfff]/.test(text));
+    fc.assert(
+      fc.property(user, password, (u, p) => {
+        expect(parseBasicAuthorization(basicAuthorization({ user: u, password: p }))).toEqual({ user: u, password: p });
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (header) => {
+        parseBasicAuthorization(header);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
