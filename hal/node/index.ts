@@ -61,7 +61,9 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
   const image = await FlashImage.open(join(config.workDir, FLASH_IMAGE_FILE), config.flash, config.rawPartitions);
   const lifecycle = new Lifecycle();
   // The image closes last, after everything that may still be writing through it.
-  const closeAll = (): Promise<void> => lifecycle.close().then(() => image.close());
+  /** The "someone signed in" marker being written; a close waits for it (the next boot reads it). */
+  let markerWrite: Promise<unknown> = Promise.resolve();
+  const closeAll = (): Promise<void> => markerWrite.then(() => lifecycle.close()).then(() => image.close());
   try {
     const lastBoot = await takeBootRecord(config.workDir);
     const trackPartition = (partition: FlashPartition): FlashPartition => {
@@ -88,7 +90,7 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
     const marker = join(config.workDir, SIGNED_IN_MARKER);
     const users = new UserState({
       everSignedIn: await access(marker).then(() => true, () => false),
-      onFirstSignIn: () => void writeFile(marker, '').catch(() => undefined),
+      onFirstSignIn: () => void (markerWrite = writeFile(marker, '').catch(() => undefined)),
     });
     const random: Random = {
       bytes(length: number) {
