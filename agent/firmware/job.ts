@@ -17,7 +17,8 @@ import { decideHold, type HoldDecision } from '../pipeline/hold.ts';
 import { type ImageJob, createImageStep } from '../pipeline/image-step.ts';
 import { type PipelineJob, createPipelineMachine, newJob } from '../pipeline/runner.ts';
 import { type KeyValueStore, getValue, putOp } from '../store/index.ts';
-import { RetryLaterError } from '../util/retry.ts';
+import { RetryLaterError, errorMessage } from '../util/retry.ts';
+import { setAsideRecord } from '../families/jobs.ts';
 import type { UpdateClient } from './client.ts';
 import type { FirmwareConfig } from './config.ts';
 import type { ImageOffer } from './messages.ts';
@@ -71,6 +72,12 @@ export function imageStep(parts: FirmwareJobParts) {
     hooks: {
       download: async (job) => {
         const machine = downloadMachine(parts, job);
+        try {
+          machine.record();
+        } catch (error) {
+          // A download record this agent cannot read: set it aside and download again.
+          await setAsideRecord(store, { family: FAMILY, key: DOWNLOAD_KEY, reason: errorMessage(error), utcMs: Math.max(0, device.clock.utcMs()) }, log);
+        }
         if (!machine.record()) await machine.start(newJob(job.id, { name: 'firmware', version: job.image.version, size: job.image.size, digest: job.image.sha256 }, { kind: 'slot' }, job.family));
         const outcome = await machine.run({ signal: parts.signal() });
         if (outcome.kind !== 'final') return { kind: 'suspended', reason: outcome.kind === 'suspended' ? outcome.reason : 'stopped' };

@@ -4,6 +4,7 @@
  * reboot, the trial boot, rollback, and what `info` shows.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { putValue } from '../../agent/store/index.ts';
 import { FROM, HOUR, MINUTE, type Phone, TO, type UpdateWorld, settle, updateWorld } from './rig.ts';
 
 let world: UpdateWorld | undefined;
@@ -180,6 +181,21 @@ describe('firmware family: idle reboot, trial boot, rollback', () => {
     expect((await phone.hardware.device!.update.status()).confirmed).toBe(true);
     expect((await phone.agent.firmware!.info()).version).toBe(FROM);
     expect(world.results('phone-dead')).toEqual([expect.objectContaining({ outcome: 'rolledBack', runningVersion: FROM })]);
+    await phone.agent.close();
+  });
+
+  it('a download record this agent cannot read is set aside and the image downloaded again', async () => {
+    world = await updateWorld();
+    let phone = await world.phone('phone-odd');
+    await phone.agent.trigger('firmware', 'manual'); // downloaded and held (the device is not idle)
+    expect(phone.agent.store.has('firmware/job/download')).toBe(true);
+    await putValue(phone.agent.store, 'firmware/job/download', { table: 'pipeline', version: 99, state: 'warping', context: {}, storeCount: 1 });
+    phone = await world.restart(phone);
+    const before = imageRequests(world).length;
+    await phone.agent.trigger('firmware', 'recheck');
+    expect(phone.agent.store.keys('setAside/')).toHaveLength(1);
+    expect(imageRequests(world, 0).length).toBeGreaterThan(before); // downloaded again
+    expect(phone.agent.info().families.find((f) => f.name === 'firmware')?.details).toMatchObject({ update: 'downloading' });
     await phone.agent.close();
   });
 });
