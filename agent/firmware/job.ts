@@ -138,12 +138,14 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
     hooks: {
       // The slot write may be repeated after a power cut; activation is the image step's.
       installRepeatable: true,
-      locate: async () => {
+      // The URL for the current location first; after it failed, the other one (the client's order).
+      locate: async (held) => {
         const sources = parts.client.imageSources(offer, await parts.contact());
         if (sources.kind === 'needsSignIn') throw new RetryLaterError(sources.message);
         if (sources.kind === 'failed') throw sources.error;
-        return { url: (sources.sources[0] as { url: string }).url };
+        return { url: (sources.sources[held.relocations % sources.sources.length] as { url: string }).url };
       },
+      fallback: (held) => held.relocations < 1,
       requestHeaders: async (_job, url) => {
         const sources = parts.client.imageSources(offer, await parts.contact());
         return sources.kind === 'ok' ? (sources.sources.find((s) => s.url === url)?.headers ?? {}) : {};

@@ -198,4 +198,25 @@ describe('firmware family: idle reboot, trial boot, rollback', () => {
     expect(phone.agent.info().families.find((f) => f.name === 'firmware')?.details).toMatchObject({ update: 'downloading' });
     await phone.agent.close();
   });
+
+  it('an image URL that keeps failing falls back to the other one', async () => {
+    world = await updateWorld();
+    const phone = await world.phone('phone-fallback', { config: { firmware: { download: { maxAttempts: 2, checkpointBytes: 4096 } } } });
+    phone.hardware.signIn('alice', 'correct horse battery staple'); // the external URL needs a user
+    world.network.fault({ kind: 'status', status: 503, url: 'http://updates.corp.test/ucupdates/v1/images/', times: Infinity });
+    const before = world.network.requests.length;
+    let done = false;
+    const run = phone.agent.trigger('firmware', 'manual').finally(() => (done = true));
+    for (let step = 0; step < 50 && !done; step++) {
+      await world.clock.advance(30_000); // the download's backoff between attempts
+      await settle(world.clock, 3);
+    }
+    await run;
+    const images = imageRequests(world, before);
+    expect(images.filter((r) => r.url.startsWith('http://updates.corp.test'))).toHaveLength(2); // both attempts on the internal URL
+    expect(images.at(-1)?.url.startsWith('https://updates.example.test')).toBe(true);
+    expect(phone.agent.info().families.find((f) => f.name === 'firmware')?.details).toMatchObject({ update: 'downloading' }); // held, image complete
+    expect(phone.agent.store.get('firmware/job/download')).toBeDefined();
+    await phone.agent.close();
+  });
 });
