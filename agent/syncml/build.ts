@@ -65,6 +65,13 @@ class Builder {
     return message;
   }
 
+  /** Any document as raw elements (a nested WBXML document, whatever its code pages). */
+  document(): XmlElement {
+    if (this.end < RECORD_WORDS || this.t[0] !== OPEN) throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document has no root element');
+    this.p = RECORD_WORDS;
+    return this.raw(0);
+  }
+
   /** Fills `bag` from the children of the element whose Open was just consumed; consumes its Close. */
   private object(schema: Schema, bag: Bag): Bag {
     const t = this.t;
@@ -282,4 +289,10 @@ class Builder {
 export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
   const end = Math.min(tokens.length, count * RECORD_WORDS);
   return new Builder(input, tokens, end, options.mode !== 'lenient').message();
+}
+
+/** Builds raw elements from the token records of any document (lenient: nothing is refused). */
+export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number): XmlElement {
+  const end = Math.min(tokens.length, count * RECORD_WORDS);
+  return new Builder(input, tokens, end, false).document();
 }

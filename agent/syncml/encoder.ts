@@ -94,7 +94,7 @@ export interface WbxmlEncodeOptions extends BudgetOptions {
   stringTable?: boolean;
 }
 
-function frameOf(message: SyncMLMessage): MessageFrame {
+export function frameOf(message: SyncMLMessage): MessageFrame {
   const frame: MessageFrame = {};
   if (message.hdr) frame.hdr = message.hdr;
   if (message.body.extra) frame.bodyExtra = message.body.extra;
