@@ -7,6 +7,7 @@ import { jsDiff } from './diff-js.ts';
 import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm.ts';
 import { checkAlgorithm } from './hash-state.ts';
 import { hmacWith } from './hmac.ts';
+import { tokenizeSyncmlJs } from './syncml-js.ts';
 import { createJsHash, jsHashOnce } from './js-hash.ts';
 import { WasmHashModule, asHashExports } from './wasm-hash.ts';
 import type { Engines } from './types.ts';
@@ -18,6 +19,7 @@ export function createJsEngines(): Engines {
     hash: (algorithm, data) => jsHashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createJsHash, checkAlgorithm(algorithm), key, data),
     diff: jsDiff,
+    syncmlTokenize: tokenizeSyncmlJs,
   };
 }
 
@@ -63,5 +65,7 @@ export async function createWasmEngines(host: WasmHost, options: WasmEngineOptio
     hash: (algorithm, data) => hashes.hashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
     diff: createWasmDiff(asDiffExports(diffExports), options),
+    // TEMPORARY until wasm/assembly/syncml.ts lands on this branch: the JS tokenizer.
+    syncmlTokenize: tokenizeSyncmlJs,
   };
 }
