@@ -7,6 +7,7 @@
  */
 import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
 import { concatBytes, utf8Encode } from '../util/bytes.ts';
+import { namesForPublicId, type TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
 import type { DataValue, SyncMLMessage, XmlContent, XmlElement } from './model.ts';
 import { FieldKind, type Schema, SYNCML } from './schema.ts';
@@ -48,6 +49,7 @@ class Builder {
     private readonly t: Int32Array,
     private readonly end: number,
     private readonly strict: boolean,
+    private readonly names: TagNames = tagName,
   ) {}
 
   message(): SyncMLMessage {
@@ -234,7 +236,7 @@ class Builder {
 
   private nameAt(p: number): string {
     const code = this.t[p + 1] as number;
-    if (code !== TAG_UNKNOWN) return tagName(code) ?? `tag-0x${code.toString(16)}`;
+    if (code !== TAG_UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
     const start = this.t[p + 2] as number;
     const end = this.t[p + 3] as number;
     return end > start ? decodeUtf8Span(this.input, start, end) : 'unknown';
@@ -291,8 +293,12 @@ export function buildMessage(input: Uint8Array, tokens: Int32Array, count: numbe
   return new Builder(input, tokens, end, options.mode !== 'lenient').message();
 }
 
-/** Builds raw elements from the token records of any document (lenient: nothing is refused). */
-export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number): XmlElement {
+/**
+ * Builds raw elements from the token records of any WBXML document (lenient: nothing is refused),
+ * naming elements by the tables of its public id (numeric, or the literal [start,end) of input).
+ */
+export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number, publicId: { id: number; start: number; end: number }): XmlElement {
   const end = Math.min(tokens.length, count * RECORD_WORDS);
-  return new Builder(input, tokens, end, false).document();
+  const names = namesForPublicId(publicId.id, decodeUtf8Span(input, publicId.start, publicId.end));
+  return new Builder(input, tokens, end, false, names).document();
 }

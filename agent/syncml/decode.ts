@@ -11,6 +11,10 @@ export interface TokenStream {
   format: SyncmlEncoding;
   tokens: Int32Array;
   count: number;
+  /** WBXML public id: numeric, or 0 and the span of its literal in the input. */
+  publicId: number;
+  publicIdStart: number;
+  publicIdEnd: number;
 }
 
 export type Tokenize = (bytes: Uint8Array, options: { strict?: boolean; format?: SyncmlEncoding | 'auto' }) => TokenStream;
@@ -42,5 +46,5 @@ export function decodeMessage(bytes: Uint8Array, options: DecodeOptions): Decode
 export function decodeNestedData(data: DataValue | undefined, options: Pick<DecodeOptions, 'tokenize'>): XmlElement | undefined {
   if (!(data instanceof Uint8Array) || data.length < 4 || data[0] === undefined || data[0] < 1 || data[0] > 3) return undefined;
   const stream = options.tokenize(data, { strict: false, format: 'wbxml' });
-  return buildDocument(data, stream.tokens, stream.count);
+  return buildDocument(data, stream.tokens, stream.count, { id: stream.publicId, start: stream.publicIdStart, end: stream.publicIdEnd });
 }

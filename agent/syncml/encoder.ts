@@ -42,7 +42,7 @@ export class MessageEncoder<R> {
     sink.begin(version);
     if (frame.hdr) element(SYNC_HDR, frame.hdr as unknown as Record<string, unknown>, sink);
     sink.start(SYNC_BODY_CODE, 'SyncBody', true);
-    const size = this.sizeIfFinished();
+    const size = this.limit === Number.POSITIVE_INFINITY ? 0 : this.sizeIfFinished();
     if (size > this.limit) throw new SyncmlModelError('budget', -1, `MaxMsgSize ${this.limit} cannot hold the message frame (${size} bytes without commands)`);
   }
 

@@ -13,6 +13,16 @@ import { canonicalModelTree } from './model-tree.ts';
 import { CORPUS_PRESENT, libwbxml, MODEL_ENGINES, tokenizer, wbxmlPairs, xmlCorpus } from './support.ts';
 import { canonicalTree } from './xml-tree.ts';
 
+/**
+ * Two rewrites libwbxml makes on purpose, undone on both sides before comparing: it turns LF into
+ * CRLF in Data text (vCard line ends), and when it encodes an inline XML document inside Data as a
+ * nested WBXML document it renames the sibling `Type` from `…+xml` to `…+wbxml` (and back when it
+ * decodes). Our decode keeps the bytes and the Type as they are on the wire.
+ */
+function peerNormal(tree: string): string {
+  return tree.replace(/\\r\\n/g, '\\n').replace(/^(\s*Type ".*)\+wbxml"$/gm, '$1+xml"');
+}
+
 const xmlFiles = xmlCorpus();
 const pairs = wbxmlPairs();
 
@@ -54,7 +64,7 @@ describe.skipIf(!CORPUS_PRESENT)('SyncML corpus', () => {
           for (const mode of ['lenient', 'strict'] as const) {
             const { message, encoding } = decodeMessage(file.bytes, { tokenize, mode });
             expect(encoding, file.name).toBe('wbxml');
-            expect(canonicalModelTree(message, tokenize), `${file.name} (${mode})`).toBe(expected);
+            expect(peerNormal(canonicalModelTree(message, tokenize)), `${file.name} (${mode})`).toBe(peerNormal(expected));
           }
         }
       });
@@ -92,7 +102,7 @@ describe.skipIf(!CORPUS_PRESENT)('SyncML corpus', () => {
             continue;
           }
           const { message } = decodeMessage(new Uint8Array(peer.output), { tokenize, mode: 'lenient' });
-          expect(canonicalModelTree(message, tokenize), file.name).toBe(canonicalTree(new TextDecoder().decode(file.bytes)));
+          expect(peerNormal(canonicalModelTree(message, tokenize)), file.name).toBe(peerNormal(canonicalTree(new TextDecoder().decode(file.bytes))));
         }
         expect(new Set(refused)).toEqual(XML2WBXML_REFUSES);
       });
@@ -106,7 +116,7 @@ describe.skipIf(!CORPUS_PRESENT)('SyncML corpus', () => {
       for (const stringTable of [false, true]) {
         const peer = libwbxml('wbxml2xml', encodeWbxml(message, { stringTable }));
         if (!peer.ok) throw new Error(`${file.name}: wbxml2xml refused our encoding: ${peer.error}`);
-        expect(canonicalTree(peer.output.toString('utf8')), `${file.name} (string table ${stringTable})`).toBe(canonicalTree(new TextDecoder().decode(file.bytes)));
+        expect(peerNormal(canonicalTree(peer.output.toString('utf8'))), `${file.name} (string table ${stringTable})`).toBe(peerNormal(canonicalTree(new TextDecoder().decode(file.bytes))));
       }
     }
   });
