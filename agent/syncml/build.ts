@@ -1,0 +1,304 @@
+/**
+ * Token stream (wasm/src/syncml-tokens.ts) → typed message model, in one pass over the records:
+ * each element's schema (schema.ts) maps a child's code straight to a model property, and a text
+ * span is decoded once, where it lands. No generic tree is built except for content the model has
+ * no field for, which lenient mode keeps as raw elements (`extra`, or elements inside `Data`) and
+ * strict mode rejects with the byte offset.
+ */
+import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
+import { concatBytes, utf8Encode } from '../util/bytes.ts';
+import { namesForPublicId, type TagNames } from './nested-names.ts';
+import { SyncmlModelError } from './errors.ts';
+import type { DataValue, SyncMLMessage, XmlContent, XmlElement } from './model.ts';
+import { FieldKind, type Schema, SYNCML } from './schema.ts';
+import { decodeUtf8Span, decodeXmlSpan } from './text.ts';
+
+export type DecodeMode = 'strict' | 'lenient';
+
+export interface BuildOptions {
+  /** strict (default): anything outside the model is an error; lenient: kept as raw elements. */
+  mode?: DecodeMode;
+}
+
+const SYNCML_CODE = codeForName('SyncML');
+const OPEN = TokenKind.Open;
+const CLOSE = TokenKind.Close;
+const TEXT = TokenKind.Text;
+const OPAQUE = TokenKind.Opaque;
+const CHAR = TokenKind.Char;
+
+type Bag = Record<string, unknown>;
+
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+function trimString(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+class Builder {
+  private p = 0;
+
+  constructor(
+    private readonly input: Uint8Array,
+    private readonly t: Int32Array,
+    private readonly end: number,
+    private readonly strict: boolean,
+    private readonly names: TagNames = tagName,
+  ) {}
+
+  message(): SyncMLMessage {
+    const t = this.t;
+    if (this.end < RECORD_WORDS || t[0] !== OPEN || t[1] !== SYNCML_CODE) {
+      throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document root is not <SyncML>');
+    }
+    this.p = RECORD_WORDS;
+    const message = this.object(SYNCML, {}) as unknown as SyncMLMessage;
+    if (!message.body) {
+      if (this.strict) throw new SyncmlModelError('badStructure', this.offsetAt(this.p - RECORD_WORDS), '<SyncML> has no <SyncBody>');
+      message.body = { commands: [] };
+    }
+    if (!message.body.commands) message.body.commands = [];
+    return message;
+  }
+
+  /** Any document as raw elements (a nested WBXML document, whatever its code pages). */
+  document(): XmlElement {
+    if (this.end < RECORD_WORDS || this.t[0] !== OPEN) throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document has no root element');
+    this.p = RECORD_WORDS;
+    return this.raw(0);
+  }
+
+  /** Fills `bag` from the children of the element whose Open was just consumed; consumes its Close. */
+  private object(schema: Schema, bag: Bag): Bag {
+    const t = this.t;
+    for (;;) {
+      const p = this.p;
+      if (p >= this.end) throw this.unterminated(schema.name);
+      const kind = t[p] as number;
+      if (kind === CLOSE) {
+        this.p = p + RECORD_WORDS;
+        return bag;
+      }
+      if (kind !== OPEN) {
+        this.strayContent(bag, schema.name);
+        continue;
+      }
+      const code = t[p + 1] as number;
+      const field = code < schema.byCode.length ? schema.byCode[code] : undefined;
+      if (field === undefined) {
+        this.unknown(bag, schema.name);
+        continue;
+      }
+      this.p = p + RECORD_WORDS;
+      switch (field.kind) {
+        case FieldKind.Text:
+          bag[field.prop] = this.text();
+          break;
+        case FieldKind.TextList:
+          ((bag[field.prop] as string[] | undefined) ?? (bag[field.prop] = [] as string[]) as string[]).push(this.text());
+          break;
+        case FieldKind.Flag:
+          this.text();
+          bag[field.prop] = true;
+          break;
+        case FieldKind.Child:
+          bag[field.prop] = this.object(field.schema as Schema, {});
+          break;
+        case FieldKind.ChildList:
+          ((bag[field.prop] as Bag[] | undefined) ?? (bag[field.prop] = [] as Bag[]) as Bag[]).push(this.object(field.schema as Schema, {}));
+          break;
+        case FieldKind.Data:
+          bag[field.prop] = this.data();
+          break;
+        case FieldKind.Command: {
+          const command = this.object(field.schema as Schema, { cmd: (field.schema as Schema).command });
+          ((bag['commands'] as Bag[] | undefined) ?? (bag['commands'] = [] as Bag[]) as Bag[]).push(command);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Trimmed text content of a leaf element; consumes its Close. */
+  private text(): string {
+    const t = this.t;
+    const p = this.p;
+    const kind = t[p];
+    if (kind === CLOSE) {
+      this.p = p + RECORD_WORDS;
+      return '';
+    }
+    if (kind === TEXT && t[p + RECORD_WORDS] === CLOSE) {
+      this.p = p + 2 * RECORD_WORDS;
+      const input = this.input;
+      let start = t[p + 2] as number;
+      let end = t[p + 3] as number;
+      while (start < end && isSpace(input[start] as number)) start++;
+      while (end > start && isSpace(input[end - 1] as number)) end--;
+      return ((t[p + 1] as number) & TEXT_RAW) !== 0 ? decodeXmlSpan(input, start, end, this.strict) : decodeUtf8Span(input, start, end);
+    }
+    const parts = this.content('text');
+    let out = '';
+    for (const part of parts) out += typeof part === 'string' ? part : this.elementText(part);
+    return trimString(out);
+  }
+
+  private elementText(element: XmlElement): string {
+    let out = '';
+    for (const child of element.children) out += typeof child === 'string' ? child : this.elementText(child);
+    return out;
+  }
+
+  /** `Data` content, exactly; consumes its Close. */
+  private data(): DataValue {
+    const t = this.t;
+    const p = this.p;
+    const kind = t[p];
+    if (t[p + RECORD_WORDS] === CLOSE || kind === CLOSE) {
+      if (kind === CLOSE) {
+        this.p = p + RECORD_WORDS;
+        return '';
+      }
+      const start = t[p + 2] as number;
+      const end = t[p + 3] as number;
+      if (kind === TEXT) {
+        this.p = p + 2 * RECORD_WORDS;
+        return ((t[p + 1] as number) & TEXT_RAW) !== 0 ? decodeXmlSpan(this.input, start, end, this.strict) : decodeUtf8Span(this.input, start, end);
+      }
+      if (kind === OPAQUE && t[p + 1] === OPAQUE_WBXML) {
+        this.p = p + 2 * RECORD_WORDS;
+        return this.input.slice(start, end);
+      }
+    }
+    const bytes: Uint8Array[] = [];
+    const parts = this.content('data', bytes);
+    if (parts.some((part) => typeof part !== 'string')) return parts;
+    if (bytes.length > 0) return concatBytes(bytes);
+    return parts.join('');
+  }
+
+  /**
+   * Mixed content up to the Close of the current element, which it consumes: adjacent text merged,
+   * elements as raw XmlElements (strict mode refuses them, naming where). WBXML OPAQUE parts are
+   * also collected into `bytes` when asked (a binary Data value in several pieces).
+   */
+  private content(where: 'text' | 'data' | 'raw', bytes?: Uint8Array[]): XmlContent {
+    const t = this.t;
+    const out: XmlContent = [];
+    let text = '';
+    let hasText = false;
+    for (;;) {
+      const p = this.p;
+      if (p >= this.end) throw this.unterminated('an element');
+      const kind = t[p] as number;
+      if (kind === CLOSE) {
+        this.p = p + RECORD_WORDS;
+        break;
+      }
+      if (kind === OPEN) {
+        if (this.strict && where !== 'raw') throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed inside ${where === 'data' ? '<Data>' : 'a text element'}`);
+        if (hasText) out.push(text);
+        text = '';
+        hasText = false;
+        this.p = p + RECORD_WORDS;
+        out.push(this.raw(p));
+        continue;
+      }
+      const start = t[p + 2] as number;
+      const end = t[p + 3] as number;
+      if (kind === TEXT) text += ((t[p + 1] as number) & TEXT_RAW) !== 0 ? decodeXmlSpan(this.input, start, end, this.strict) : decodeUtf8Span(this.input, start, end);
+      else if (kind === CHAR) text += String.fromCodePoint(t[p + 1] as number);
+      else if (kind === OPAQUE) {
+        if (bytes && t[p + 1] === OPAQUE_WBXML) {
+          if (hasText) bytes.push(utf8Encode(text));
+          text = '';
+          bytes.push(this.input.slice(start, end));
+        } else text += decodeUtf8Span(this.input, start, end);
+      } else throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${kind}`);
+      hasText = true;
+      this.p = p + RECORD_WORDS;
+    }
+    if (hasText && text !== '') out.push(text);
+    else if (hasText && out.length === 0) out.push('');
+    return out;
+  }
+
+  /** A raw element whose Open is at record `openAt` (already consumed). */
+  private raw(openAt: number): XmlElement {
+    return { name: this.nameAt(openAt), children: this.content('raw') };
+  }
+
+  private nameAt(p: number): string {
+    const code = this.t[p + 1] as number;
+    if (code !== TAG_UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
+    const start = this.t[p + 2] as number;
+    const end = this.t[p + 3] as number;
+    return end > start ? decodeUtf8Span(this.input, start, end) : 'unknown';
+  }
+
+  private unknown(bag: Bag, parent: string): void {
+    const p = this.p;
+    if (this.strict) throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed in <${parent}>`);
+    this.p = p + RECORD_WORDS;
+    ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(this.raw(p));
+  }
+
+  /** Text between child elements: white space is layout; anything else is refused or kept. */
+  private strayContent(bag: Bag, parent: string): void {
+    const t = this.t;
+    const p = this.p;
+    const kind = t[p];
+    const start = t[p + 2] as number;
+    const end = t[p + 3] as number;
+    if (kind === TEXT) {
+      let i = start;
+      while (i < end && isSpace(this.input[i] as number)) i++;
+      if (i === end) {
+        this.p = p + RECORD_WORDS;
+        return;
+      }
+    } else if (kind !== OPAQUE && kind !== CHAR) throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${String(kind)}`);
+    if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${parent}>`);
+    this.p = p + RECORD_WORDS;
+    const text = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : kind === TEXT && ((t[p + 1] as number) & TEXT_RAW) !== 0 ? decodeXmlSpan(this.input, start, end, false) : decodeUtf8Span(this.input, start, end);
+    ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(text);
+  }
+
+  private unterminated(name: string): SyncmlModelError {
+    return new SyncmlModelError('badStructure', this.input.length, `the token stream ends inside ${name}`);
+  }
+
+  /** Byte offset for record `p`: its own span, else the end of the nearest span before it. */
+  private offsetAt(p: number): number {
+    const t = this.t;
+    for (let q = p; q >= 0; q -= RECORD_WORDS) {
+      const start = t[q + 2] as number;
+      const end = t[q + 3] as number;
+      if (q === p && end > start) return start;
+      if (q !== p && end > 0) return end;
+    }
+    return 0;
+  }
+}
+
+/** Builds the model from `count` token records over `input`. */
+export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
+  const end = Math.min(tokens.length, count * RECORD_WORDS);
+  return new Builder(input, tokens, end, options.mode !== 'lenient').message();
+}
+
+/**
+ * Builds raw elements from the token records of any WBXML document (lenient: nothing is refused),
+ * naming elements by the tables of its public id (numeric, or the literal [start,end) of input).
+ */
+export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number, publicId: { id: number; start: number; end: number }): XmlElement {
+  const end = Math.min(tokens.length, count * RECORD_WORDS);
+  const names = namesForPublicId(publicId.id, decodeUtf8Span(input, publicId.start, publicId.end));
+  return new Builder(input, tokens, end, false, names).document();
+}
