@@ -2,8 +2,12 @@
  * Test helpers for the SyncML tokenizer: readable token lists, and a small element tree built from
  * a token stream (names, decoded text, children) to compare WBXML against its XML decode.
  */
-import { decodeText, RECORD_WORDS, TAG_UNKNOWN, tagName, TEXT_SPACE, TokenKind, type SyncmlTokens } from '../../wasm/index.ts';
+import { RECORD_WORDS, TAG_UNKNOWN, tagName, TEXT_SPACE, TokenKind, type SyncmlTokens } from '../../wasm/index.ts';
 import { utf8Decode } from '../../agent/util/bytes.ts';
+import { decodeXmlSpan } from '../../agent/syncml/text.ts';
+
+/** Lenient: a bare `&` stays text. */
+const decodeText = (bytes: Uint8Array, start: number, end: number) => decodeXmlSpan(bytes, start, end, false);
 
 function nameOf(bytes: Uint8Array, tag: number, start: number, end: number): string {
   if (tag === TAG_UNKNOWN) return `?${utf8Decode(bytes.subarray(start, end))}`;
@@ -18,7 +22,7 @@ export function describe(bytes: Uint8Array, result: SyncmlTokens): string[] {
     const [kind, tag, start, end] = [t[w], t[w + 1], t[w + 2], t[w + 3]] as [number, number, number, number];
     if (kind === TokenKind.Open) lines.push(`<${nameOf(bytes, tag, start, end)}`);
     else if (kind === TokenKind.Close) lines.push(tag === TAG_UNKNOWN ? '>?' : `>${nameOf(bytes, tag, 0, 0)}`);
-    else if (kind === TokenKind.Text) lines.push(`${tag}${JSON.stringify(decodeText(bytes, start, end, tag))}`);
+    else if (kind === TokenKind.Text) lines.push(`${tag}${JSON.stringify(decodeText(bytes, start, end))}`);
     else if (kind === TokenKind.Opaque) lines.push(`[${tag}:${utf8Decode(bytes.subarray(start, end))}]`);
     else if (kind === TokenKind.Char) lines.push(`&#${tag};`);
     else lines.push(`?kind ${kind}`);
@@ -60,7 +64,7 @@ export function buildTree(bytes: Uint8Array, result: SyncmlTokens, nested?: (spa
       const done = stack.pop() as Building;
       (stack[stack.length - 1] as Building).children.push(finish(done));
     } else if (kind === TokenKind.Text) {
-      top.parts.push({ text: decodeText(bytes, start, end, tag), space: (tag & TEXT_SPACE) !== 0 });
+      top.parts.push({ text: decodeText(bytes, start, end), space: (tag & TEXT_SPACE) !== 0 });
     } else if (kind === TokenKind.Opaque) {
       const tree = nested?.(bytes.subarray(start, end));
       if (tree) top.children.push(tree);
