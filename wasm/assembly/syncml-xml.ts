@@ -38,13 +38,27 @@ let pubEnd: i32 = 0;
 // @ts-ignore: decorator
 @inline function at(i: i32): u32 { return <u32>load<u8>(b + <usize>i); }
 
-// @ts-ignore: decorator
-@inline function isSpace(c: u32): bool { return c == 0x20 || c == 0x0a || c == 0x09 || c == 0x0d; }
+// Byte classes, one table load instead of a chain of compares in the per-byte loops.
+const SPACE: u32 = 1; // XML whitespace
+const ENDS_NAME: u32 = 2; // ends a name: ≤ 0x20 and > / = < " '
+const STOPS_TEXT: u32 = 4; // < and &
+const CLASSES = memory.data(256, 16);
+for (let c: u32 = 0; c < 256; c++) {
+  let k: u32 = 0;
+  if (c == 0x20 || c == 0x0a || c == 0x09 || c == 0x0d) k |= SPACE;
+  if (c <= 0x20 || c == GT || c == SLASH || c == EQUALS || c == LT || c == QUOT || c == APOS) k |= ENDS_NAME;
+  if (c == LT || c == AMP) k |= STOPS_TEXT;
+  store<u8>(CLASSES + c, <u8>k);
+}
 
 // @ts-ignore: decorator
-@inline function endsName(c: u32): bool {
-  return c <= 0x20 || c == GT || c == SLASH || c == EQUALS || c == LT || c == QUOT || c == APOS;
-}
+@inline function classOf(c: u32): u32 { return <u32>load<u8>(CLASSES + <usize>c); }
+
+// @ts-ignore: decorator
+@inline function isSpace(c: u32): bool { return (classOf(c) & SPACE) != 0; }
+
+// @ts-ignore: decorator
+@inline function endsName(c: u32): bool { return (classOf(c) & ENDS_NAME) != 0; }
 
 function isNameStart(c: u32): bool {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c == 0x5f || c == COLON || c >= 0x80;
@@ -255,10 +269,10 @@ export function tokenizeXml(input: usize, length: i32, strict: bool, maxDepth: i
       while (q < n && isSpace(at(q))) q++;
       let p = q;
       let firstAmp = -1;
-      while (p < n) {
-        const d = at(p);
-        if (d == LT) break;
-        if (d == AMP && firstAmp < 0) firstAmp = p;
+      for (;;) {
+        while (p < n && (classOf(at(p)) & STOPS_TEXT) == 0) p++;
+        if (p >= n || at(p) == LT) break;
+        if (firstAmp < 0) firstAmp = p;
         p++;
       }
       if (depth == 0) {
