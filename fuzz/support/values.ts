@@ -30,7 +30,9 @@ export function randomValue(random: () => number, vocabulary: Vocabulary, depth 
       return below(random, 1 << below(random, 31));
     case 4:
     case 5:
-      return random() < 0.7 ? vocabulary.strings[below(random, vocabulary.strings.length)] : STRINGS[below(random, STRINGS.length)];
+      if (random() < 0.7) return vocabulary.strings[below(random, vocabulary.strings.length)];
+      // Hostile keys as values too: a union tag or an enum looked up by value.
+      return random() < 0.8 ? STRINGS[below(random, STRINGS.length)] : HOSTILE_KEYS[below(random, HOSTILE_KEYS.length)];
     case 6:
     case 7: {
       const count = below(random, 6);
