@@ -18,7 +18,6 @@ export { STATE_SIZE as HASH_STATE_SIZE } from './src/hash-state.ts';
 export { SyncmlError, SYNCML_ERROR_CODES } from './src/errors.ts';
 export type { SyncmlErrorCode } from './src/errors.ts';
 export * from './src/syncml-tokens.ts';
-export { decodeText, charText } from './src/syncml-text.ts';
 
 /**
  * 'auto' (default): WASM when `options.wasm` is given and its modules instantiate, else JS.

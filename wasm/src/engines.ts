@@ -8,6 +8,7 @@ import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm
 import { checkAlgorithm } from './hash-state.ts';
 import { hmacWith } from './hmac.ts';
 import { tokenizeSyncmlJs } from './syncml-js.ts';
+import { asSyncmlExports, createWasmSyncml } from './syncml-wasm.ts';
 import { createJsHash, jsHashOnce } from './js-hash.ts';
 import { WasmHashModule, asHashExports } from './wasm-hash.ts';
 import type { Engines } from './types.ts';
@@ -56,7 +57,7 @@ async function instantiateHash(host: WasmHost): Promise<Record<string, unknown>>
 export type WasmEngineOptions = WasmDiffOptions;
 
 export async function createWasmEngines(host: WasmHost, options: WasmEngineOptions = {}): Promise<Engines> {
-  const [hashExports, diffExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff')]);
+  const [hashExports, diffExports, syncmlExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff'), instantiate(host, 'syncml')]);
   const hashes = new WasmHashModule(asHashExports(hashExports));
   const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
   return {
@@ -65,7 +66,6 @@ export async function createWasmEngines(host: WasmHost, options: WasmEngineOptio
     hash: (algorithm, data) => hashes.hashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
     diff: createWasmDiff(asDiffExports(diffExports), options),
-    // TEMPORARY until wasm/assembly/syncml.ts lands on this branch: the JS tokenizer.
-    syncmlTokenize: tokenizeSyncmlJs,
+    syncmlTokenize: createWasmSyncml(asSyncmlExports(syncmlExports)),
   };
 }

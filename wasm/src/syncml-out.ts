@@ -68,8 +68,8 @@ export class TokenOut {
     return this.w;
   }
 
-  /** The records as a fresh exact-length array. */
+  /** The records, exactly: a view of this buffer, which nothing else references afterwards. */
   result(): Int32Array {
-    return this.buf.slice(0, this.w);
+    return this.buf.subarray(0, this.w);
   }
 }

@@ -17,7 +17,7 @@
  * A stream is a flat Int32Array of records of RECORD_WORDS words: [kind, tag, start, end].
  * `start`/`end` are byte offsets into the *input* (the document that was tokenized), so text is
  * never copied by the tokenizer and every token can name its offset in an error; the model builder
- * decodes the spans it needs (syncml-text.ts).
+ * decodes the spans it needs (agent/syncml/text.ts).
  */
 
 /** Words per token record. */
@@ -48,7 +48,7 @@ export const enum TokenKind {
   Char = 5,
 }
 
-/** Text tag flags. TEXT_RAW: the span holds `&` (XML only), so decode references (syncml-text.ts). */
+/** Text tag flags. TEXT_RAW: the span holds `&` (XML only), so decode references (agent/syncml/text.ts). */
 export const TEXT_RAW = 1;
 /** Text tag flag: the span is only XML whitespace (space, tab, CR, LF): indentation between elements, to skip outside leaf elements. */
 export const TEXT_SPACE = 2;

@@ -57,6 +57,7 @@ export function tokenizeWbxmlJs(b: Uint8Array, limits: Limits, out: TokenOut): S
     }
   };
 
+  if (n === 0) fail('unexpectedEnd', 0);
   const version = b[0] as number;
   if (version < 1 || version > 3) fail('badHeader', 0);
   i = 1;

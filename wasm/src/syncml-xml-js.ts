@@ -5,7 +5,7 @@
  *
  * Only what SyncML needs is XML here: attributes are checked for syntax and skipped (namespaces
  * are not resolved: names are matched by local name), DOCTYPE is skipped after reading its PUBLIC
- * literal, references are left in the text (TEXT_RAW) for syncml-text.ts to decode. Text bytes are
+ * literal, references are left in the text (TEXT_RAW) for the model (agent/syncml/text.ts) to decode. Text bytes are
  * not checked for UTF-8 validity (the decoder replaces bad sequences).
  */
 import { SyncmlError, type SyncmlErrorCode } from './errors.ts';
@@ -79,7 +79,7 @@ function isXmlChar(v: number): boolean {
 }
 
 /** End of the reference at b[a] === '&' within [a, limit), or -1 when it is not a valid one. */
-export function referenceEnd(b: Uint8Array, a: number, limit: number): number {
+function referenceEnd(b: Uint8Array, a: number, limit: number): number {
   let q = a + 1;
   if (q < limit && b[q] === HASH) {
     q++;
