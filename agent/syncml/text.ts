@@ -91,7 +91,8 @@ function resolveReference(input: Uint8Array, start: number, end: number): string
       value = value * (hex ? 16 : 10) + digit;
       if (value > 0x10ffff) return undefined;
     }
-    if (value === 0 || (value >= 0xd800 && value <= 0xdfff)) return undefined;
+    // Only characters XML allows (as the tokenizer's strict check): no NUL, controls, surrogates, U+FFFE/FFFF.
+    if (value < 0x20 ? value !== 0x9 && value !== 0xa && value !== 0xd : (value >= 0xd800 && value <= 0xdfff) || value === 0xfffe || value === 0xffff) return undefined;
     return String.fromCodePoint(value);
   }
   switch (asciiSpan(input, start, end)) {

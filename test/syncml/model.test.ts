@@ -142,6 +142,15 @@ describe('strict and lenient decoding', () => {
   });
 });
 
+describe('XML references', () => {
+  it('resolves the five entities and numeric references; lenient keeps a bare or invalid one as written', async () => {
+    const tokenize = await tokenizeJs();
+    const data = (text: string) => (decodeMessage(utf8.encode(`<SyncML><SyncBody><Alert><Data>${text}</Data></Alert></SyncBody></SyncML>`), { tokenize, mode: 'lenient' }).message.body.commands[0] as Alert).data;
+    expect(data('&lt;&gt;&amp;&quot;&apos;&#65;&#x42;&#x1F600;')).toBe('<>&"\'AB😀');
+    expect(data('a & b &bogus; &#1; &#xD800; &#;')).toBe('a & b &bogus; &#1; &#xD800; &#;');
+  });
+});
+
 describe('encoders refuse what their format cannot carry', () => {
   it('U+0000 in WBXML text, control characters in XML text; binary Data goes to XML as text or base64', () => {
     const withText = (data: string | Uint8Array): SyncMLMessage => ({ body: { commands: [{ cmd: 'Alert', cmdID: '1', data }] } });
