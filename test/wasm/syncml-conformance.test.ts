@@ -4,19 +4,13 @@
  * known defects and names their offsets, and every WBXML file gives the element tree and text of its
  * libwbxml (or the source project's own) XML decode.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe as suite, expect, it } from 'vitest';
 import { SyncmlError, type Engines, type SyncmlTokenizeOptions } from '../../wasm/index.ts';
 import { CONFORMANCE_DIR, engines } from './engines.ts';
 import { buildTree, type Element } from './syncml-support.ts';
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
+import { walk } from '../../fuzz/targets/syncml-seeds.ts';
 
 const DIRS = ['syncml-xml', 'syncml-wbxml', 'fumo-generic-alert'];
 const present = DIRS.every((d) => existsSync(join(CONFORMANCE_DIR, d)));
