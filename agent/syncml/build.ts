@@ -5,13 +5,13 @@
  * no field for, which lenient mode keeps as raw elements (`extra`, or elements inside `Data`) and
  * strict mode rejects with the byte offset.
  */
-import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
+import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
 import { concatBytes, utf8Encode } from '../util/bytes.ts';
 import { namesForPublicId, type TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
 import type { DataValue, SyncMLMessage, XmlContent, XmlElement } from './model.ts';
 import { FieldKind, type Schema, SYNCML } from './schema.ts';
-import { decodeUtf8Span, decodeXmlSpan } from './text.ts';
+import { decodeUtf8Span, SpanText } from './text.ts';
 
 export type DecodeMode = 'strict' | 'lenient';
 
@@ -20,7 +20,21 @@ export interface BuildOptions {
   mode?: DecodeMode;
 }
 
+// Imported bindings are read through getters when modules are not bundled (tsx, vitest): the hot
+// loop uses module-local copies.
 const SYNCML_CODE = codeForName('SyncML');
+const WORDS = RECORD_WORDS;
+const RAW = TEXT_RAW;
+const SPACE = TEXT_SPACE;
+const BYTES = OPAQUE_WBXML;
+const UNKNOWN = TAG_UNKNOWN;
+const K_TEXT = FieldKind.Text;
+const K_TEXT_LIST = FieldKind.TextList;
+const K_FLAG = FieldKind.Flag;
+const K_CHILD = FieldKind.Child;
+const K_CHILD_LIST = FieldKind.ChildList;
+const K_DATA = FieldKind.Data;
+const K_COMMAND = FieldKind.Command;
 const OPEN = TokenKind.Open;
 const CLOSE = TokenKind.Close;
 const TEXT = TokenKind.Text;
@@ -43,6 +57,7 @@ function trimString(text: string): string {
 
 class Builder {
   private p = 0;
+  private readonly spans: SpanText;
 
   constructor(
     private readonly input: Uint8Array,
@@ -50,17 +65,24 @@ class Builder {
     private readonly end: number,
     private readonly strict: boolean,
     private readonly names: TagNames = tagName,
-  ) {}
+  ) {
+    this.spans = new SpanText(input, strict);
+  }
+
+  /** The text of a Text token. */
+  private textOf(tag: number, start: number, end: number): string {
+    return (tag & RAW) !== 0 ? this.spans.xml(start, end) : this.spans.plain(start, end);
+  }
 
   message(): SyncMLMessage {
     const t = this.t;
-    if (this.end < RECORD_WORDS || t[0] !== OPEN || t[1] !== SYNCML_CODE) {
+    if (this.end < WORDS || t[0] !== OPEN || t[1] !== SYNCML_CODE) {
       throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document root is not <SyncML>');
     }
-    this.p = RECORD_WORDS;
+    this.p = WORDS;
     const message = this.object(SYNCML, {}) as unknown as SyncMLMessage;
     if (!message.body) {
-      if (this.strict) throw new SyncmlModelError('badStructure', this.offsetAt(this.p - RECORD_WORDS), '<SyncML> has no <SyncBody>');
+      if (this.strict) throw new SyncmlModelError('badStructure', this.offsetAt(this.p - WORDS), '<SyncML> has no <SyncBody>');
       message.body = { commands: [] };
     }
     if (!message.body.commands) message.body.commands = [];
@@ -69,8 +91,8 @@ class Builder {
 
   /** Any document as raw elements (a nested WBXML document, whatever its code pages). */
   document(): XmlElement {
-    if (this.end < RECORD_WORDS || this.t[0] !== OPEN) throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document has no root element');
-    this.p = RECORD_WORDS;
+    if (this.end < WORDS || this.t[0] !== OPEN) throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document has no root element');
+    this.p = WORDS;
     return this.raw(0);
   }
 
@@ -82,11 +104,13 @@ class Builder {
       if (p >= this.end) throw this.unterminated(schema.name);
       const kind = t[p] as number;
       if (kind === CLOSE) {
-        this.p = p + RECORD_WORDS;
+        this.p = p + WORDS;
         return bag;
       }
       if (kind !== OPEN) {
-        this.strayContent(bag, schema.name);
+        // Indentation between elements: the tokenizer already flagged it as white space.
+        if (kind === TEXT && ((t[p + 1] as number) & SPACE) !== 0) this.p = p + WORDS;
+        else this.strayContent(bag, schema.name);
         continue;
       }
       const code = t[p + 1] as number;
@@ -95,28 +119,28 @@ class Builder {
         this.unknown(bag, schema.name);
         continue;
       }
-      this.p = p + RECORD_WORDS;
+      this.p = p + WORDS;
       switch (field.kind) {
-        case FieldKind.Text:
+        case K_TEXT:
           bag[field.prop] = this.text();
           break;
-        case FieldKind.TextList:
+        case K_TEXT_LIST:
           ((bag[field.prop] as string[] | undefined) ?? (bag[field.prop] = [] as string[]) as string[]).push(this.text());
           break;
-        case FieldKind.Flag:
+        case K_FLAG:
           this.text();
           bag[field.prop] = true;
           break;
-        case FieldKind.Child:
+        case K_CHILD:
           bag[field.prop] = this.object(field.schema as Schema, {});
           break;
-        case FieldKind.ChildList:
+        case K_CHILD_LIST:
           ((bag[field.prop] as Bag[] | undefined) ?? (bag[field.prop] = [] as Bag[]) as Bag[]).push(this.object(field.schema as Schema, {}));
           break;
-        case FieldKind.Data:
+        case K_DATA:
           bag[field.prop] = this.data();
           break;
-        case FieldKind.Command: {
+        case K_COMMAND: {
           const command = this.object(field.schema as Schema, { cmd: (field.schema as Schema).command });
           ((bag['commands'] as Bag[] | undefined) ?? (bag['commands'] = [] as Bag[]) as Bag[]).push(command);
           break;
@@ -131,17 +155,17 @@ class Builder {
     const p = this.p;
     const kind = t[p];
     if (kind === CLOSE) {
-      this.p = p + RECORD_WORDS;
+      this.p = p + WORDS;
       return '';
     }
-    if (kind === TEXT && t[p + RECORD_WORDS] === CLOSE) {
-      this.p = p + 2 * RECORD_WORDS;
+    if (kind === TEXT && t[p + WORDS] === CLOSE) {
+      this.p = p + 2 * WORDS;
       const input = this.input;
       let start = t[p + 2] as number;
       let end = t[p + 3] as number;
       while (start < end && isSpace(input[start] as number)) start++;
       while (end > start && isSpace(input[end - 1] as number)) end--;
-      return ((t[p + 1] as number) & TEXT_RAW) !== 0 ? decodeXmlSpan(input, start, end, this.strict) : decodeUtf8Span(input, start, end);
+      return this.textOf(t[p + 1] as number, start, end);
     }
     const parts = this.content('text');
     let out = '';
@@ -160,19 +184,19 @@ class Builder {
     const t = this.t;
     const p = this.p;
     const kind = t[p];
-    if (t[p + RECORD_WORDS] === CLOSE || kind === CLOSE) {
+    if (t[p + WORDS] === CLOSE || kind === CLOSE) {
       if (kind === CLOSE) {
-        this.p = p + RECORD_WORDS;
+        this.p = p + WORDS;
         return '';
       }
       const start = t[p + 2] as number;
       const end = t[p + 3] as number;
       if (kind === TEXT) {
-        this.p = p + 2 * RECORD_WORDS;
-        return ((t[p + 1] as number) & TEXT_RAW) !== 0 ? decodeXmlSpan(this.input, start, end, this.strict) : decodeUtf8Span(this.input, start, end);
+        this.p = p + 2 * WORDS;
+        return this.textOf(t[p + 1] as number, start, end);
       }
-      if (kind === OPAQUE && t[p + 1] === OPAQUE_WBXML) {
-        this.p = p + 2 * RECORD_WORDS;
+      if (kind === OPAQUE && t[p + 1] === BYTES) {
+        this.p = p + 2 * WORDS;
         return this.input.slice(start, end);
       }
     }
@@ -198,7 +222,7 @@ class Builder {
       if (p >= this.end) throw this.unterminated('an element');
       const kind = t[p] as number;
       if (kind === CLOSE) {
-        this.p = p + RECORD_WORDS;
+        this.p = p + WORDS;
         break;
       }
       if (kind === OPEN) {
@@ -206,23 +230,23 @@ class Builder {
         if (hasText) out.push(text);
         text = '';
         hasText = false;
-        this.p = p + RECORD_WORDS;
+        this.p = p + WORDS;
         out.push(this.raw(p));
         continue;
       }
       const start = t[p + 2] as number;
       const end = t[p + 3] as number;
-      if (kind === TEXT) text += ((t[p + 1] as number) & TEXT_RAW) !== 0 ? decodeXmlSpan(this.input, start, end, this.strict) : decodeUtf8Span(this.input, start, end);
+      if (kind === TEXT) text += this.textOf(t[p + 1] as number, start, end);
       else if (kind === CHAR) text += String.fromCodePoint(t[p + 1] as number);
       else if (kind === OPAQUE) {
-        if (bytes && t[p + 1] === OPAQUE_WBXML) {
+        if (bytes && t[p + 1] === BYTES) {
           if (hasText) bytes.push(utf8Encode(text));
           text = '';
           bytes.push(this.input.slice(start, end));
-        } else text += decodeUtf8Span(this.input, start, end);
+        } else text += this.spans.plain(start, end);
       } else throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${kind}`);
       hasText = true;
-      this.p = p + RECORD_WORDS;
+      this.p = p + WORDS;
     }
     if (hasText && text !== '') out.push(text);
     else if (hasText && out.length === 0) out.push('');
@@ -236,16 +260,16 @@ class Builder {
 
   private nameAt(p: number): string {
     const code = this.t[p + 1] as number;
-    if (code !== TAG_UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
+    if (code !== UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
     const start = this.t[p + 2] as number;
     const end = this.t[p + 3] as number;
-    return end > start ? decodeUtf8Span(this.input, start, end) : 'unknown';
+    return end > start ? this.spans.plain(start, end) : 'unknown';
   }
 
   private unknown(bag: Bag, parent: string): void {
     const p = this.p;
     if (this.strict) throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed in <${parent}>`);
-    this.p = p + RECORD_WORDS;
+    this.p = p + WORDS;
     ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(this.raw(p));
   }
 
@@ -260,13 +284,13 @@ class Builder {
       let i = start;
       while (i < end && isSpace(this.input[i] as number)) i++;
       if (i === end) {
-        this.p = p + RECORD_WORDS;
+        this.p = p + WORDS;
         return;
       }
     } else if (kind !== OPAQUE && kind !== CHAR) throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${String(kind)}`);
     if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${parent}>`);
-    this.p = p + RECORD_WORDS;
-    const text = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : kind === TEXT && ((t[p + 1] as number) & TEXT_RAW) !== 0 ? decodeXmlSpan(this.input, start, end, false) : decodeUtf8Span(this.input, start, end);
+    this.p = p + WORDS;
+    const text = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : kind === TEXT ? this.textOf(t[p + 1] as number, start, end) : this.spans.plain(start, end);
     ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(text);
   }
 
@@ -277,7 +301,7 @@ class Builder {
   /** Byte offset for record `p`: its own span, else the end of the nearest span before it. */
   private offsetAt(p: number): number {
     const t = this.t;
-    for (let q = p; q >= 0; q -= RECORD_WORDS) {
+    for (let q = p; q >= 0; q -= WORDS) {
       const start = t[q + 2] as number;
       const end = t[q + 3] as number;
       if (q === p && end > start) return start;
@@ -289,7 +313,7 @@ class Builder {
 
 /** Builds the model from `count` token records over `input`. */
 export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
-  const end = Math.min(tokens.length, count * RECORD_WORDS);
+  const end = Math.min(tokens.length, count * WORDS);
   return new Builder(input, tokens, end, options.mode !== 'lenient').message();
 }
 
@@ -298,7 +322,7 @@ export function buildMessage(input: Uint8Array, tokens: Int32Array, count: numbe
  * naming elements by the tables of its public id (numeric, or the literal [start,end) of input).
  */
 export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number, publicId: { id: number; start: number; end: number }): XmlElement {
-  const end = Math.min(tokens.length, count * RECORD_WORDS);
+  const end = Math.min(tokens.length, count * WORDS);
   const names = namesForPublicId(publicId.id, decodeUtf8Span(input, publicId.start, publicId.end));
   return new Builder(input, tokens, end, false, names).document();
 }

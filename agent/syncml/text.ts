@@ -17,10 +17,18 @@ const CHUNK = 4096;
 
 /** ASCII bytes [start,end) to a string (caller checked they are ASCII). */
 function asciiSpan(input: Uint8Array, start: number, end: number): string {
-  if (end - start < 24) {
-    let out = '';
-    for (let i = start; i < end; i++) out += String.fromCharCode(input[i] as number);
-    return out;
+  // Short spans (most SyncML leaves) as one call: no subarray, no string concatenation.
+  const b = input;
+  const s = start;
+  switch (end - start) {
+    case 0: return '';
+    case 1: return String.fromCharCode(b[s] as number);
+    case 2: return String.fromCharCode(b[s] as number, b[s + 1] as number);
+    case 3: return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number);
+    case 4: return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number);
+    case 5: return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number);
+    case 6: return String.fromCharCode(b[s] as number, b[s + 1] as number, b[s + 2] as number, b[s + 3] as number, b[s + 4] as number, b[s + 5] as number);
+    default: break;
   }
   let out = '';
   for (let i = start; i < end; i += CHUNK) {
@@ -93,6 +101,42 @@ function resolveReference(input: Uint8Array, start: number, end: number): string
     case 'quot': return '"';
     case 'apos': return "'";
     default: return undefined;
+  }
+}
+
+interface ByteDecoder {
+  decode(bytes: Uint8Array): string;
+}
+const SingleByteDecoder = (globalThis as { TextDecoder?: new (label: string) => ByteDecoder }).TextDecoder;
+const singleByte: ByteDecoder | undefined = SingleByteDecoder ? new SingleByteDecoder('latin1') : undefined;
+
+/**
+ * The spans of one input, decoded cheaply: the whole input is turned into a string once, one
+ * character per byte (WHATWG 'latin1' is single-byte), so a span of ASCII bytes is a `slice` of it
+ * (V8 shares the characters instead of copying them); spans with other bytes go through UTF-8.
+ */
+export class SpanText {
+  private readonly whole: string;
+
+  constructor(private readonly input: Uint8Array, private readonly strict: boolean) {
+    this.whole = singleByte ? singleByte.decode(input) : asciiSpan(input, 0, input.length);
+  }
+
+  /** UTF-8 span (WBXML strings, CDATA, names). */
+  plain(start: number, end: number): string {
+    const input = this.input;
+    for (let i = start; i < end; i++) if ((input[i] as number) >= 0x80) return decodeUtf8Span(input, start, end);
+    return this.whole.slice(start, end);
+  }
+
+  /** XML character data: references resolved (strict: a bad one is an error). */
+  xml(start: number, end: number): string {
+    const input = this.input;
+    for (let i = start; i < end; i++) {
+      const c = input[i] as number;
+      if (c >= 0x80 || c === AMP) return decodeXmlSpan(input, start, end, this.strict);
+    }
+    return this.whole.slice(start, end);
   }
 }
 

@@ -112,7 +112,7 @@ export class XmlSink implements EncoderSink<string> {
   data(code: number, name: string, value: DataValue): void {
     let body: string;
     if (typeof value === 'string') body = escapeXmlText(value);
-    else if (value instanceof Uint8Array) body = isUtf8(value) ? escapeXmlText(decodeUtf8Span(value, 0, value.length)) : toBase64(value);
+    else if (value instanceof Uint8Array) body = isXmlText(value) ? escapeXmlText(decodeUtf8Span(value, 0, value.length)) : toBase64(value);
     else body = rawXml(value);
     this.line(code, name, body);
   }
@@ -149,6 +149,15 @@ export class XmlSink implements EncoderSink<string> {
   result(): string {
     return this.parts.join('');
   }
+}
+
+/** Whether bytes are UTF-8 text that XML can carry (no control characters but tab, LF, CR). */
+function isXmlText(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false;
+  }
+  return isUtf8(bytes);
 }
 
 /** Raw elements as compact XML. */
