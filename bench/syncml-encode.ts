@@ -14,7 +14,7 @@
  * fast-xml-parser's XMLBuilder writing the same message from its own object form.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
@@ -23,17 +23,11 @@ import { encodeWbxml, encodeXml } from '../agent/syncml/encoder.ts';
 import type { Command, SyncMLMessage } from '../agent/syncml/model.ts';
 import type { Engines } from '../wasm/index.ts';
 import { measure, median } from './lib.ts';
-import { CONFORMANCE_DIR, type SyncmlResult } from './syncml.ts';
+import { CONFORMANCE_DIR, walk } from '../fuzz/targets/syncml-seeds.ts';
+import type { SyncmlResult } from './syncml.ts';
 
 const WBXML_MIN_BYTES = 400 * 1024;
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
 
 /** The benchmark message, and a one-command message for the peer's start-up. */
 function buildMessage(engines: Engines): { big: SyncMLMessage; tiny: SyncMLMessage } {
