@@ -46,13 +46,13 @@ if (only.has('syncml-encode')) for (const r of benchSyncmlEncode(js, rounds)) re
 // Table: ratio > 1 means ours is better (faster MB/s, or fewer ms).
 const lines: string[] = [];
 const pad = (s: string, n: number) => s.padEnd(n);
-lines.push(`${pad('benchmark', 21)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
+lines.push(`${pad('benchmark', 23)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
 for (const r of results) {
   const format = (v: number) => `${v.toFixed(r.unit === 'ms' ? 1 : 0)} ${r.unit}`;
-  lines.push(`${pad(r.name, 21)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
+  lines.push(`${pad(r.name, 23)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
   for (const [peer, value] of Object.entries(r.peers)) {
     const ratio = r.unit === 'ms' ? value / r.value : r.value / value;
-    lines.push(`${pad('', 21)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
+    lines.push(`${pad('', 23)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
   }
 }
 console.log(`median of ${rounds} interleaved rounds (node ${process.version})`);
