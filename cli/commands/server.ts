@@ -6,10 +6,26 @@ import { readFile } from 'node:fs/promises';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorText } from '../io.ts';
+import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
 
-const USAGE =
-  'usage: dm-agent server --fleet <fleet.json> [--host 127.0.0.1] [--port 8080] [--address URL] [--clock-offset-ms N] [--data-dir DIR] [--tls-cert F --tls-key F] [--quiet]';
+export const spec: CommandSpec = {
+  name: 'server',
+  summary: 'start the reference server (manager): dm-agent server --fleet <fleet.json> [--port N]',
+  args: '--fleet <fleet.json>',
+  options: [
+    { name: 'fleet', value: 'FILE', help: 'fleet file: catalogue, devices and their package lists (required)' },
+    { name: 'host', value: 'ADDR', help: 'listen address (default 127.0.0.1)' },
+    { name: 'port', value: 'N', help: 'listen port (default 8080; 0 picks a free one)' },
+    { name: 'address', value: 'URL', help: 'the URL devices and peer managers know this manager by' },
+    { name: 'clock-offset-ms', value: 'N', help: "offset added to this manager's UTC clock (roaming tests)" },
+    { name: 'data-dir', value: 'DIR', help: 'where the journal lives (default: in memory only)' },
+    { name: 'tls-cert', value: 'FILE', help: 'serve HTTPS with this certificate (PEM; with --tls-key)' },
+    { name: 'tls-key', value: 'FILE', help: 'private key of --tls-cert (PEM)' },
+    { name: 'quiet', help: 'no request log' },
+  ],
+  notes: 'Runs until SIGINT or SIGTERM, then exits 0.',
+};
 
 export interface ServerRunOptions {
   /** Stops the server like SIGINT does. */
@@ -19,8 +35,8 @@ export interface ServerRunOptions {
 }
 
 export async function run(args: string[], io: CommandIo, options: ServerRunOptions = {}): Promise<number> {
-  const { positional, options: opts, unknown } = parseOptions(args, ['quiet'], ['fleet', 'host', 'port', 'address', 'clock-offset-ms', 'data-dir', 'tls-cert', 'tls-key']);
-  const problems = [...unknown, ...positional.map((arg) => `unexpected argument ${JSON.stringify(arg)}`)];
+  const { positional, options: opts, problems } = parseArgs(spec.options, args);
+  problems.push(...positional.map((arg) => `unexpected argument ${JSON.stringify(arg)}`));
   const text = (name: string): string | undefined => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
   const integer = (name: string, min: number, max: number): number | undefined => {
     const value = text(name);
@@ -37,16 +53,13 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   const clockOffsetMs = integer('clock-offset-ms', -(10 ** 12), 10 ** 12) ?? 0;
   const [certFile, keyFile] = [text('tls-cert'), text('tls-key')];
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push('--tls-cert and --tls-key go together');
-  if (problems.length > 0) {
-    io.stderr(`${problems.join('\n')}\n${USAGE}\n`);
-    return EXIT_USAGE;
-  }
+  if (problems.length > 0) return usageError(io, spec, problems);
 
   let tls: { cert: string; key: string } | undefined;
   try {
     if (certFile !== undefined && keyFile !== undefined) tls = { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
   } catch (error) {
-    io.stderr(`cannot read the TLS certificate or key: ${(error as Error).message}\n`);
+    io.stderr(`dm-agent server: cannot read the TLS certificate or key: ${errorText(error)}\n`);
     return EXIT_USAGE;
   }
   let server: RunningManager;
@@ -62,10 +75,10 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     server = await startServer(setup, { host: text('host') ?? '127.0.0.1', port, ...(tls ? { tls } : {}) });
   } catch (error) {
     if (error instanceof FleetError || error instanceof ManagerOptionsError) {
-      io.stderr(`${fleetFile}: ${error.message}\n`);
+      io.stderr(`dm-agent server: ${fleetFile}: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    io.stderr(`cannot start the server: ${(error as Error).message}\n`);
+    io.stderr(`dm-agent server: cannot start: ${errorText(error)}\n`);
     return EXIT_FAILED;
   }
 
