@@ -29,6 +29,8 @@ export interface CampaignOptions {
   replay?: boolean;
   /** Progress and findings as they happen (default: nothing). */
   log?: (line: string) => void;
+  /** Each target's report as soon as it is done (a long campaign shows results as it goes). */
+  onReport?: (report: TargetReport) => void;
 }
 
 export interface TargetReport {
@@ -141,7 +143,9 @@ export async function runCampaign(options: CampaignOptions): Promise<TargetRepor
       for (let next = queue.shift(); next; next = queue.shift()) {
         const replay = options.replay ? saved.filter((s) => s.target === next.name).map((s) => s.bytes) : undefined;
         if (replay && replay.length === 0) continue;
-        reports.push(await runTarget(next, options, replay));
+        const report = await runTarget(next, options, replay);
+        options.onReport?.(report);
+        reports.push(report);
       }
     }),
   );
