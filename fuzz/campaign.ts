@@ -97,7 +97,8 @@ async function runTarget(found: FoundTarget, options: CampaignOptions, replay?: 
   let remaining = total;
   const save = async (finding: Finding) => {
     options.log?.(`${found.name}: ${finding.kind} at input #${finding.index} (${finding.input.length} bytes): ${finding.message.split('\n')[0]}`);
-    if (report.saved.length >= MAX_SAVED) return;
+    // A replayed input is on disk already (and goes on failing from there).
+    if (options.replay || report.saved.length >= MAX_SAVED) return;
     const file = await saveFinding(outDir, finding, options.seed);
     if (!report.saved.includes(file)) report.saved.push(file);
   };
