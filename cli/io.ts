@@ -124,3 +124,19 @@ export function parseOptions(args: string[], flags: readonly string[], valued: r
   const { positional, options, problems } = parseArgsOf([...flags.map((name) => ({ name, help: '' })), ...valued.map((name) => ({ name, value: 'VALUE', help: '' }))], args);
   return { positional, options, unknown: problems };
 }
+
+/** Resolves on SIGINT, SIGTERM or when `signal` aborts (tests), whichever comes first; removes its listeners. */
+export function untilStopped(signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+  });
+}

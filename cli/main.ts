@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./commands/demo.ts'),
   run: () => import('./commands/run.ts'),
   server: () => import('./commands/server.ts'),
+  'updates-server': () => import('./commands/updates-server.ts'),
   board: () => import('./commands/board.ts'),
   hash: () => import('./commands/hash.ts'),
   diff: () => import('./commands/diff.ts'),

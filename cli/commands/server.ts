@@ -12,7 +12,7 @@ import { PeerError, peerAddress } from '../../server/peers.ts';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorText } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorText, untilStopped } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
 
 export const spec: CommandSpec = {
@@ -146,18 +146,7 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   io.stdout(`${describeAdminToken(server)}\n`);
   if (opts.faults === true) io.stdout('fault injection is ON (/api/faults): for tests only\n');
   options.onListening?.(server);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      options.signal?.removeEventListener('abort', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (options.signal?.aborted) stop();
-    else options.signal?.addEventListener('abort', stop, { once: true });
-  });
+  await untilStopped(options.signal);
   await server.close();
   await server.manager.flush();
   io.stdout('manager stopped\n');
