@@ -14,11 +14,24 @@ import { messageVersion } from '../../agent/syncml/model.ts';
 import { toBase64 } from '../../agent/util/bytes.ts';
 import { type EngineKind, loadEngines, SyncmlError } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fileProblem, parseOptions } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fileProblem } from '../io.ts';
+import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
 
-const USAGE = `usage: dm-agent syncml decode <file|-> [--json] [--strict] [--engine wasm|js] [--out <file>]
-       dm-agent syncml encode --wbxml <xml-file|-> [--string-table] [--strict] [--out <file>]
-       dm-agent syncml encode --xml <wbxml-file|-> [--strict] [--out <file>]`;
+export const spec: CommandSpec = {
+  name: 'syncml',
+  summary: 'SyncML codec: dm-agent syncml decode <file|-> [--json] | encode --wbxml <xml> | encode --xml <wbxml>',
+  args: 'decode <file|-> | encode (--wbxml <xml-file|-> | --xml <wbxml-file|->)',
+  options: [
+    { name: 'json', help: 'decode: print the typed model as JSON instead of pretty XML' },
+    { name: 'wbxml', value: 'XML-FILE|-', help: 'encode: XML in, WBXML out' },
+    { name: 'xml', value: 'WBXML-FILE|-', help: 'encode: WBXML in, canonical pretty XML out' },
+    { name: 'string-table', help: 'encode --wbxml: use a libwbxml-style string table' },
+    { name: 'strict', help: 'defects are errors (default lenient, as real messages have them)' },
+    { name: 'engine', value: 'wasm|js', help: 'tokenizer engine (default: wasm when built, else js)' },
+    { name: 'out', value: 'FILE', help: 'write the output there (default stdout)' },
+  ],
+  notes: 'Input is XML or WBXML, detected from its first bytes. Errors name the byte offset of the problem.',
+};
 
 /** The CommandIo of this command, plus binary output and stdin (process streams when absent). */
 export interface SyncmlIo extends CommandIo {
@@ -45,8 +58,7 @@ function problemText(error: unknown): string | undefined {
 
 export async function run(args: string[], io: SyncmlIo): Promise<number> {
   const [sub, ...rest] = args;
-  const { positional, options, unknown } = parseOptions(rest, ['json', 'strict', 'string-table'], ['engine', 'out', 'wbxml', 'xml']);
-  const problems = [...unknown];
+  const { positional, options, problems } = parseArgs(spec.options, rest);
   let input: string | undefined;
   let output: 'pretty' | 'json' | 'wbxml' = 'pretty';
   if (sub === 'decode') {
@@ -67,10 +79,7 @@ export async function run(args: string[], io: SyncmlIo): Promise<number> {
   }
   const engine = options['engine'];
   if (engine !== undefined && engine !== 'wasm' && engine !== 'js') problems.push(`--engine must be wasm or js, got ${String(engine)}`);
-  if (problems.length > 0 || input === undefined) {
-    io.stderr(`dm-agent syncml: ${problems.join('; ')}\n${USAGE}\n`);
-    return EXIT_USAGE;
-  }
+  if (problems.length > 0 || input === undefined) return usageError(io, spec, problems);
 
   let bytes: Uint8Array;
   try {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { SyncmlError } from '../../wasm/index.ts';
 import { checkEngines } from '../../fuzz/targets/syncml-check.ts';
 import { generateWbxml, generateXml } from '../../fuzz/targets/syncml-generate.ts';
-import { mulberry32 } from '../../fuzz/random.ts';
+import { prng as mulberry32 } from '../../bench/lib.ts';
 import { engines } from './engines.ts';
 
 describe('syncml tokenizer engines agree', () => {
