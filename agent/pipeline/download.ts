@@ -5,10 +5,20 @@
  * Durability: progress is checkpointed (offset + exported hash state) only after `sink.sync()`,
  * so a recorded offset always names durable bytes. A later run (after a reset, or a reboot)
  * truncates the sink back to that offset — bytes after it may be torn — and continues hashing
- * from the saved state, never re-reading what is on flash. Transient failures keep what did
- * arrive (sync, checkpoint) and retry from there after an exponential backoff on the HAL clock.
+ * from the saved state. A hash that cannot export its state (the host's native engine) is
+ * checkpointed with an empty state instead, and a resume re-hashes the durable bytes once
+ * (reading them back from the sink). Transient failures keep what did arrive (sync, checkpoint)
+ * and retry from there after an exponential backoff on the HAL clock.
  *
- * Memory: one network chunk at a time; the artifact is never buffered.
+ * Checkpoint policy (the durability promise): a checkpoint is taken once at least
+ * `checkpointBytes` arrived since the last one *and* at least `checkpointMs` passed (whichever
+ * comes later), so a power cut costs at most max(checkpointBytes, what arrives in checkpointMs)
+ * plus the write queue (`chunkBytes × (queueDepth + 1)`) of progress, never correctness.
+ *
+ * Pipeline: socket → hash → write run concurrently (./write-queue.ts): each chunk is hashed on
+ * arrival and queued for the sink, and the socket is read again while the disk writes. Memory:
+ * about `chunkBytes × (queueDepth + 1)` plus one network chunk; the artifact is never buffered.
+ * Room for the whole artifact is reserved in the sink once, not checked per write.
  *
  * What is a result and what throws: every network or server outcome is a `DownloadResult`.
  * Failures of the device itself (sink or store I/O, a power cut, invalid options) throw: they are
@@ -20,10 +30,17 @@ import type { StreamingHash } from '../../wasm/index.ts';
 import { AbortedError, sleep } from '../util/sleep.ts';
 import { backoffDelay, validatePolicy, type BackoffPolicy } from './backoff.ts';
 import { SinkError, type SinkHandle } from './sinks.ts';
+import { WriteQueue } from './write-queue.ts';
 import { VerificationError, checkBudget, checkContentRange, checkDownloadUrl, isSha256Hex, verifyDigest } from './verify.ts';
 
-/** What the stage uses of a streaming SHA-256 (WASM or JS engine of wasm/index.ts). */
-export type DownloadHash = Pick<StreamingHash, 'update' | 'digest' | 'exportState' | 'bytesHashed'>;
+/** What the stage uses of a streaming SHA-256 (native, WASM or JS engine of wasm/index.ts). */
+export type DownloadHash = Pick<StreamingHash, 'update' | 'digest' | 'exportState' | 'bytesHashed' | 'exportable'>;
+
+/** Defaults of the pipeline's shape (the board's `downloadChunkBytes` overrides the chunk). */
+export const DEFAULT_CHUNK_BYTES = 64 * 1024;
+export const DEFAULT_QUEUE_DEPTH = 4;
+/** Bytes read back per step when a native hash is rebuilt from the sink on resume. */
+const REHASH_BYTES = 1024 * 1024;
 
 /** `create()` starts a SHA-256, `create(state)` continues an exported one (e.g. `engines.createHash('sha256', state)`). */
 export interface HasherFactory {
@@ -33,6 +50,7 @@ export interface HasherFactory {
 export interface DownloadProgress {
   /** Bytes of the artifact durable in the sink and absorbed by `hashState`. */
   offset: number;
+  /** Exported hash state; empty when the hash could not export it (re-hash the sink's bytes on resume). */
   hashState: Uint8Array;
   /** Body bytes received for this artifact so far, across attempts and runs (the budget counts these). */
   bytesTransferred: number;
@@ -55,8 +73,14 @@ export interface DownloadOptions {
   sink: SinkHandle;
   /** Persisted progress of an earlier (interrupted) run. */
   resumeFrom?: DownloadProgress;
-  /** Persist progress at least every this many bytes. */
+  /** Persist progress once this many bytes arrived since the last checkpoint (and `checkpointMs` passed). */
   checkpointBytes: number;
+  /** ... and once this much HAL-clock time passed since the last checkpoint (default 0: bytes alone decide). */
+  checkpointMs?: number;
+  /** Bytes per sink write (the board's `downloadChunkBytes`; default 64 KiB). */
+  chunkBytes?: number;
+  /** Sink writes in flight at most (default 4): memory is about chunkBytes × (queueDepth + 1). */
+  queueDepth?: number;
   /** Persists progress in the crash-safe store. Called only after `sink.sync()`. */
   checkpoint: (progress: DownloadProgress) => Promise<void>;
   /**
@@ -144,6 +168,10 @@ class DownloadRun {
   #offset = 0;
   /** Offset of the last checkpoint (durable, recorded). */
   #checkpointed = 0;
+  /** HAL monotonic time of the last checkpoint (or of the start). */
+  #checkpointedAt = 0;
+  /** The writes of the body being streamed, if one is. */
+  #queue: WriteQueue | undefined;
   #bytesTransferred = 0;
   #attempts = 0;
   #etag: string | undefined;
@@ -205,21 +233,26 @@ class DownloadRun {
   /** Picks up the persisted progress, or starts from an empty sink. */
   async #start(): Promise<void> {
     const o = this.#o;
+    this.#checkpointedAt = o.clock.monotonicMs();
+    // Room for the whole artifact, once: writes then need no capacity check of their own.
+    await o.sink.reserve?.(o.size);
     const from = o.resumeFrom;
     if (from) {
       this.#bytesTransferred = from.bytesTransferred;
       this.#attempts = from.attempts;
+      const rehash = from.hashState.length === 0;
       let hash: DownloadHash | undefined;
       try {
-        hash = o.hasher.create(from.hashState);
+        hash = o.hasher.create(rehash ? undefined : from.hashState);
       } catch {
         hash = undefined; // a state this engine cannot read (corrupt, other format): start over
       }
       // A state that did not absorb exactly the recorded bytes belongs to other progress: unusable.
-      if (hash && hash.bytesHashed === from.offset && from.offset <= o.size) {
+      if (hash && (rehash || hash.bytesHashed === from.offset) && from.offset <= o.size) {
         try {
           // Bytes after the checkpoint may be torn (written but not synced when power went).
           await o.sink.truncate(from.offset);
+          if (rehash) await this.#rehash(hash, from.offset);
           this.#hash = hash;
           this.#offset = this.#checkpointed = from.offset;
           this.#etag = from.etag;
@@ -235,6 +268,16 @@ class DownloadRun {
     // A fresh download owns the sink from byte 0 (no-op on a freshly opened sink).
     await o.sink.truncate(0);
     this.#hash = o.hasher.create();
+  }
+
+  /** Feeds the sink's durable bytes below `end` to `hash` (resume after a non-exportable hash). */
+  async #rehash(hash: DownloadHash, end: number): Promise<void> {
+    for (let at = 0; at < end; ) {
+      const bytes = await this.#o.sink.read(at, Math.min(REHASH_BYTES, end - at));
+      if (bytes.length === 0) throw new SinkError('cannotResume', `sink ends at ${at}, checkpoint says ${end}`);
+      hash.update(bytes);
+      at += bytes.length;
+    }
   }
 
   /** One GET from the current offset, streamed into the sink. */
@@ -303,8 +346,34 @@ class DownloadRun {
     return stop('httpStatus', `HTTP ${status}`, status);
   }
 
-  /** Streams the body into the sink until `end` (exclusive), hashing and checkpointing as it goes. */
+  /**
+   * Streams the body into the sink until `end` (exclusive), hashing and checkpointing as it goes.
+   * Every write of this body has landed or failed when it returns (nothing races a truncate).
+   */
   async #stream(response: HttpResponse, end: number): Promise<Outcome> {
+    const o = this.#o;
+    const queue = new WriteQueue(o.sink, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, o.queueDepth ?? DEFAULT_QUEUE_DEPTH);
+    this.#queue = queue;
+    let outcome: Outcome;
+    try {
+      outcome = await this.#pump(response, end, queue);
+    } catch (error) {
+      await queue.settle();
+      throw error;
+    } finally {
+      this.#queue = undefined;
+    }
+    // Bytes after a stop or a retry are still worth keeping: write them (a later #persist syncs).
+    if (outcome.kind !== 'restart') await queue.drain().catch(() => undefined);
+    const failure = await queue.settle();
+    if (failure) {
+      if (failure.error instanceof SinkError) return { kind: 'restart', message: failure.error.message };
+      throw failure.error;
+    }
+    return outcome;
+  }
+
+  async #pump(response: HttpResponse, end: number, queue: WriteQueue): Promise<Outcome> {
     const o = this.#o;
     try {
       for await (const chunk of response.body) {
@@ -314,18 +383,15 @@ class DownloadRun {
         checkBudget(this.#bytesTransferred, o.byteBudget);
         if (this.#offset + chunk.length > o.size) return stop('sizeMismatch', `server sent more than the ${o.size} bytes of the artifact`);
         if (this.#offset + chunk.length > end) return { kind: 'retry', message: `body runs past its Content-Range end ${end - 1}` };
-        try {
-          await o.sink.write(this.#offset, chunk);
-        } catch (error) {
-          if (error instanceof SinkError) return { kind: 'restart', message: error.message };
-          throw error;
-        }
         this.#hash.update(chunk);
+        queue.add(this.#offset, chunk);
         this.#offset += chunk.length;
         o.onProgress?.(this.#offset, o.size);
-        if (this.#offset - this.#checkpointed >= o.checkpointBytes) await this.#persist();
+        if (this.#checkpointDue()) await this.#persist();
+        else await queue.room(); // back-pressure: the next chunk waits for the disk
       }
     } catch (error) {
+      if (error instanceof SinkError) return { kind: 'restart', message: error.message };
       if (error instanceof VerificationError && error.code === 'budgetExceeded') return stop('budgetExceeded', error.message);
       return this.#networkFailure(error);
     }
@@ -341,19 +407,34 @@ class DownloadRun {
     return { kind: 'retry', message: `${error.code}: ${error.message}` };
   }
 
+  /** Enough bytes *and* enough time since the last checkpoint (whichever comes later). */
+  #checkpointDue(): boolean {
+    const o = this.#o;
+    if (this.#offset - this.#checkpointed < o.checkpointBytes) return false;
+    return (o.checkpointMs ?? 0) <= 0 || o.clock.monotonicMs() - this.#checkpointedAt >= (o.checkpointMs ?? 0);
+  }
+
+  /** The state to persist: empty when the engine cannot export it (a resume re-hashes the sink). */
+  #exportState(): Uint8Array {
+    return this.#hash.exportable === false ? new Uint8Array(0) : this.#hash.exportState();
+  }
+
   /** Makes the current offset durable and records it, when it moved (or `force`). */
   async #persist(force = false): Promise<void> {
     if (!force && this.#offset === this.#checkpointed) return;
+    // Every byte below the offset must be in the sink before the sync that makes it durable.
+    await this.#queue?.drain();
     await this.#o.sink.sync();
     const progress: DownloadProgress = {
       offset: this.#offset,
-      hashState: this.#hash.exportState(),
+      hashState: this.#exportState(),
       bytesTransferred: this.#bytesTransferred,
       attempts: this.#attempts,
     };
     if (this.#etag !== undefined) progress.etag = this.#etag;
     await this.#o.checkpoint(progress);
     this.#checkpointed = this.#offset;
+    this.#checkpointedAt = this.#o.clock.monotonicMs();
   }
 
   /**
@@ -373,7 +454,7 @@ class DownloadRun {
   async #finish(): Promise<DownloadResult> {
     const o = this.#o;
     await o.sink.sync();
-    const state = this.#hash.exportState();
+    const state = this.#exportState();
     try {
       verifyDigest(o.digest, this.#hash.digest());
     } catch (error) {
@@ -435,6 +516,9 @@ function validateOptions(o: DownloadOptions): void {
   if (!Number.isSafeInteger(o.size) || o.size < 0) fail('size must be a byte count');
   if (!isSha256Hex(o.digest)) fail('digest must be 64 hex digits (SHA-256)');
   if (!Number.isSafeInteger(o.checkpointBytes) || o.checkpointBytes < 1) fail('checkpointBytes must be a positive integer');
+  if (o.checkpointMs !== undefined && !(Number.isFinite(o.checkpointMs) && o.checkpointMs >= 0)) fail('checkpointMs must be a number >= 0');
+  if (o.chunkBytes !== undefined && (!Number.isSafeInteger(o.chunkBytes) || o.chunkBytes < 1)) fail('chunkBytes must be a positive integer');
+  if (o.queueDepth !== undefined && (!Number.isSafeInteger(o.queueDepth) || o.queueDepth < 1)) fail('queueDepth must be a positive integer');
   if (!Number.isSafeInteger(o.maxAttempts) || o.maxAttempts < 1) fail('maxAttempts must be a positive integer');
   if (!(typeof o.byteBudget === 'number' && o.byteBudget >= 0)) fail('byteBudget must be a number >= 0');
   if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) fail('timeoutMs must be a positive number');

@@ -24,6 +24,8 @@ export interface SinkHandle {
   truncate(length: number): Promise<void>;
   read(offset: number, length: number): Promise<Uint8Array>;
   close(): Promise<void>;
+  /** Sets room aside for `length` bytes once, before the first write (a staging file; a slot is sized already). */
+  reserve?(length: number): Promise<void>;
 }
 
 export interface Sink<H extends SinkHandle = SinkHandle> {
@@ -77,6 +79,10 @@ class StagingSinkHandle implements SinkHandle {
 
   sync(): Promise<void> {
     return this.#file.sync();
+  }
+
+  reserve(length: number): Promise<void> {
+    return this.#file.reserve(length);
   }
 
   async truncate(length: number): Promise<void> {

@@ -1,14 +1,18 @@
 /**
- * `dm-agent hash <file> [--algo sha256|md5] [--engine wasm|js]`: prints the file's lowercase hex
- * digest. Streams through one reused 1 MiB buffer, so files of any size hash in constant memory.
+ * `dm-agent hash <file> [--algo sha256|md5] [--engine native|wasm|js]`: prints the file's lowercase
+ * hex digest. Streams through one reused 1 MiB buffer, so files of any size hash in constant memory.
+ * `dm-agent hash --engine list` prints the engines in the order the agent picks them
+ * (native → WASM → JS) and whether this host has each.
  */
 import { open } from 'node:fs/promises';
 import { toHex } from '../../agent/util/bytes.ts';
 import { loadEngines, type EngineKind, type HashAlgorithm } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
+import { createNodeDigestHost } from '../../hal/node/digest.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fileProblem, parseOptions } from '../io.ts';
 
-const USAGE = 'usage: dm-agent hash <file> [--algo sha256|md5] [--engine wasm|js]';
+const USAGE = 'usage: dm-agent hash <file> [--algo sha256|md5] [--engine native|wasm|js]\n       dm-agent hash --engine list';
+const ENGINES = ['native', 'wasm', 'js'] as const;
 const CHUNK = 1024 * 1024;
 
 
@@ -17,9 +21,10 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   const algorithm = options['algo'] ?? 'sha256';
   const engine = options['engine'];
   const problems = [...unknown];
+  if (engine === 'list' && positional.length === 0 && problems.length === 0) return listEngines(io);
   if (positional.length !== 1) problems.push(positional.length === 0 ? 'missing <file>' : 'expected exactly one <file>');
   if (algorithm !== 'sha256' && algorithm !== 'md5') problems.push(`--algo must be sha256 or md5, got ${String(algorithm)}`);
-  if (engine !== undefined && engine !== 'wasm' && engine !== 'js') problems.push(`--engine must be wasm or js, got ${String(engine)}`);
+  if (engine !== undefined && (typeof engine !== 'string' || !(ENGINES as readonly string[]).includes(engine))) problems.push(`--engine must be native, wasm, js or list, got ${String(engine)}`);
   if (problems.length > 0) {
     io.stderr(`dm-agent hash: ${problems.join('; ')}\n${USAGE}\n`);
     return EXIT_USAGE;
@@ -36,7 +41,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   }
   let engines;
   try {
-    engines = await loadEngines({ wasm: createNodeWasmHost(), engine: (engine as EngineKind | undefined) ?? 'auto' });
+    engines = await loadEngines({ wasm: createNodeWasmHost(), native: createNodeDigestHost(), engine: (engine as EngineKind | undefined) ?? 'auto' });
   } catch (error) {
     await handle.close();
     io.stderr(`dm-agent hash: ${(error as Error).message}\n`);
@@ -59,4 +64,21 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   } finally {
     await handle.close();
   }
+}
+
+/** One line per engine, in the agent's order of preference; the first available one is used. */
+async function listEngines(io: CommandIo): Promise<number> {
+  const native = createNodeDigestHost();
+  const lines: string[] = [];
+  for (const kind of ENGINES) {
+    try {
+      await loadEngines({ wasm: createNodeWasmHost(), native, engine: kind });
+      const detail = kind === 'native' ? `${native.name}: ${native.algorithms.join(', ')}` : kind === 'wasm' ? 'WebAssembly modules: sha256, md5' : 'portable JS: sha256, md5';
+      lines.push(`${kind.padEnd(7)} available  ${detail}`);
+    } catch (error) {
+      lines.push(`${kind.padEnd(7)} missing    ${(error as Error).message}`);
+    }
+  }
+  io.stdout(`${lines.join('\n')}\n`);
+  return EXIT_OK;
 }
