@@ -129,6 +129,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       outbox,
       log,
       config: section as never,
+      downloadChunkBytes: board.downloadChunkBytes,
       targets,
       roaming,
       emit: (event) => emit(definition.name, event),
