@@ -1,0 +1,102 @@
+/**
+ * `download` benchmark (issue 12): seconds to install one package of `size` bytes with
+ * `dm-agent run --once` from the reference manager over loopback — start, poll, download, verify,
+ * post-install, status reports — against peers that only fetch and hash:
+ *   curl-tee-sha256sum  `curl URL | tee file | sha256sum` against the same manager;
+ *   curl-static         the same pipeline against `python3 -m http.server` serving the file.
+ * Every round runs each contender once in a rotating order after `sync`, each in a fresh
+ * directory; values are medians. Also reported: our peak RSS growth over a no-op `run --once`.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { median } from './lib.ts';
+import { agentRunOnce, type Fixture, startFixture, syncDisks, timed } from './download-fixture.ts';
+
+export interface DownloadResult {
+  name: string;
+  unit: 's' | 'MiB';
+  value: number;
+  peers: Record<string, number>;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** `python3 -m http.server` on a free port in `dir`; resolves once it answers. */
+async function staticServer(dir: string): Promise<{ url: string; stop(): void }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return { url, stop: () => void child.kill() };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error('python3 -m http.server did not start');
+}
+
+function label(size: number): string {
+  return size >= 1024 ** 3 ? `${size / 1024 ** 3}GiB` : `${size / 1024 ** 2}MiB`;
+}
+
+export async function benchDownload(size: number, rounds: number, log: (line: string) => void = () => undefined): Promise<DownloadResult[]> {
+  const fixture: Fixture = await startFixture(size);
+  const python = await staticServer(join(fixture.dir, 'artifacts'));
+  try {
+    const digest = await sha256File(fixture.artifactFile);
+    const out = join(fixture.dir, 'curl.out');
+    const curl = async (url: string) => {
+      rmSync(out, { force: true });
+      const run = await timed('/bin/sh', ['-c', 'curl -sSf "$0" | tee "$1" | sha256sum', url, out]);
+      if (!run.stdout.startsWith(digest)) throw new Error(`curl pipeline: wrong digest ${run.stdout}`);
+      return run.ms;
+    };
+    let device = 0;
+    const ours = async () => {
+      const run = await agentRunOnce(fixture, `bench-${device++}`, join(fixture.dir, 'work'));
+      const summary = JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));
+      if (!summary.installed?.includes('big@1.0.0')) throw new Error(`dm-agent did not install the package: ${run.stdout.slice(0, 500)}`);
+      rss.push(run.peakRss ?? 0);
+      return run.ms;
+    };
+    const idle = async () => {
+      const run = await agentRunOnce(fixture, 'idle', join(fixture.dir, 'work-idle'));
+      idleRss.push(run.peakRss ?? 0);
+      return run.ms;
+    };
+    const rss: number[] = [];
+    const idleRss: number[] = [];
+    const contenders: [string, () => Promise<number>][] = [
+      ['ours', ours],
+      ['curl-tee-sha256sum', () => curl(fixture.artifactUrl)],
+      ['curl-static', () => curl(`${python.url}/big.bin`)],
+      ['idle run --once', idle],
+    ];
+    // Warm-up: page cache holds the artifact for every contender alike.
+    for (const [, run] of contenders) await run();
+    rss.length = 0;
+    idleRss.length = 0;
+    const times = contenders.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < contenders.length; k++) {
+        const index = (k + round) % contenders.length;
+        syncDisks();
+        (times[index] as number[]).push(await (contenders[index] as [string, () => Promise<number>])[1]());
+      }
+      log(`  download ${label(size)} round ${round + 1}/${rounds}: ${contenders.map(([name], i) => `${name} ${((times[i] as number[])[round]! / 1000).toFixed(2)} s`).join(', ')}`);
+    }
+    const seconds = times.map((t) => median(t) / 1000);
+    return [
+      { name: `download-${label(size)}`, unit: 's', value: seconds[0]!, peers: { 'curl-tee-sha256sum': seconds[1]!, 'curl-static': seconds[2]! } },
+      { name: `download-${label(size)}-rss`, unit: 'MiB', value: (median(rss) - median(idleRss)) / 1024 ** 2, peers: { 'target (growth ≤)': 16 } },
+    ];
+  } finally {
+    python.stop();
+    await fixture.close();
+  }
+}
