@@ -8,6 +8,7 @@
  *
  * The first failed write stops every later one; it is thrown by the next `room()` or `drain()`.
  */
+import { concatBytes } from '../util/bytes.ts';
 import type { SinkHandle } from './sinks.ts';
 
 export class WriteQueue {
@@ -60,7 +61,7 @@ export class WriteQueue {
 
   #flush(): void {
     if (this.#pendingBytes === 0) return;
-    const batch = this.#pending.length === 1 ? (this.#pending[0] as Uint8Array) : concat(this.#pending, this.#pendingBytes);
+    const batch = this.#pending.length === 1 ? (this.#pending[0] as Uint8Array) : concatBytes(this.#pending);
     const offset = this.#pendingOffset;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -84,12 +85,3 @@ export class WriteQueue {
   }
 }
 
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}

@@ -1,22 +1,13 @@
 /** Engine order native → WASM → JS: the native engine (node:crypto here) gives the same digests. */
 import { describe, expect, it } from 'vitest';
+import { xorshiftBytes } from '../../cli/demo/fixture.ts';
 import { createNodeDigestHost } from '../../hal/node/digest.ts';
 import { EngineError, HashError, loadEngines } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
 
 const native = createNodeDigestHost();
 
-function bytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed | 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+const bytes = (length: number, seed: number) => xorshiftBytes(length, seed);
 
 describe('native digest engine', () => {
   it("'auto' picks native when the host has one, then WASM, then JS", async () => {
