@@ -12,6 +12,8 @@
  *   GET    /api/faults                      active faults
  *   POST   /api/faults                      add one (see faults.ts)
  *   DELETE /api/faults                      clear all
+ * Every route needs the admin token (checked by the router before it gets here); the faults
+ * routes exist only on a manager started with fault injection on (`faults: true`, `--faults`).
  */
 import { httpUrl, object } from '../agent/transport/schema.ts';
 import { packageSpec, resolvePackages, resolveReports } from './assignments.ts';
@@ -84,10 +86,12 @@ function devices(context: ManagerContext, request: ManagerRequest, id: string | 
 }
 
 function faults(context: ManagerContext, request: ManagerRequest): ManagerResponse {
+  const active = context.faults;
+  if (active === undefined) throw new HttpError(404, 'faultsDisabled', 'fault injection is off: start the manager with --faults (faults: true) to use /api/faults');
   allow(request.method, 'GET', 'POST', 'DELETE');
-  if (request.method === 'GET') return jsonAnswer(200, context.faults.list());
-  if (request.method === 'DELETE') return jsonAnswer(200, { cleared: context.faults.clear() });
-  const fault = context.faults.add(readJson(request), (name, version) => findPackage(context.fleet, name, version) !== undefined);
+  if (request.method === 'GET') return jsonAnswer(200, active.list());
+  if (request.method === 'DELETE') return jsonAnswer(200, { cleared: active.clear() });
+  const fault = active.add(readJson(request), (name, version) => findPackage(context.fleet, name, version) !== undefined);
   context.log(`fault added: ${JSON.stringify(fault.spec)}`);
   return jsonAnswer(201, fault);
 }

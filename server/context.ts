@@ -17,7 +17,11 @@ export interface ManagerContext {
   managerInfo(): ManagerInfo;
   readonly devices: Devices;
   readonly records: TargetRecords;
-  readonly faults: Faults;
+  /** Undefined unless the manager was started with fault injection on (`--faults`). */
+  readonly faults: Faults | undefined;
+  /** The highest reference counter accepted: this manager's UTC plus `maxCounterAheadMs`. */
+  maxCounter(): number;
+  readonly maxCounterAheadMs: number;
   readonly signer: ArtifactSigner;
   readonly move: MoveContext;
   readonly locationTtlMs: number;

@@ -34,20 +34,30 @@ export interface DeviceState {
   inventories: Partial<Record<ReportKind, ReportEntry>>;
   /** Every identify answer carries it until cleared. */
   redirect?: string;
+  /** The own package list was set over the admin API (so a journal snapshot keeps it). */
+  assignedByAdmin?: true;
+  /** `defaults.group` at enrolment (auto-enrolled devices). */
+  enrolledInto?: string;
+  enrolledUtcMs?: number;
 }
 
 /** History kept per device: enough for tests, the demo and a person; old entries fall off. */
 export const MAX_STATUS = 1000;
 export const MAX_REPORTS = 50;
+/** Devices enrolled on first contact, at most (default): each costs memory and journal lines. */
+export const DEFAULT_MAX_ENROLMENTS = 10_000;
 
 export class Devices {
   readonly #fleet: Fleet;
   readonly #devices = new Map<string, DeviceState>();
   readonly #journal: (entry: JournalEntry) => void;
+  readonly maxEnrolments: number;
+  #enrolled = 0;
 
-  constructor(fleet: Fleet, journal: (entry: JournalEntry) => void = () => {}) {
+  constructor(fleet: Fleet, journal: (entry: JournalEntry) => void = () => {}, maxEnrolments = DEFAULT_MAX_ENROLMENTS) {
     this.#fleet = fleet;
     this.#journal = journal;
+    this.maxEnrolments = maxEnrolments;
     for (const [id, entry] of fleet.devices) {
       const assignments: DeviceAssignments = { groups: [...entry.groups], packages: [...entry.packages], reports: [...entry.reports] };
       if (entry.nextPollMs !== undefined) assignments.nextPollMs = entry.nextPollMs;
@@ -63,19 +73,27 @@ export class Devices {
     return [...this.#devices.values()];
   }
 
-  /** The device, enrolled into the fleet's default group if it is new and the fleet allows that. */
+  /** Whether enrolling one more device would pass `maxEnrolments`. */
+  enrolmentFull(): boolean {
+    return this.#enrolled >= this.maxEnrolments;
+  }
+
+  /** The device, enrolled into the fleet's default group if it is new and the fleet and the cap allow that. */
   findOrEnrol(id: string, utcMs: number): DeviceState | undefined {
     const known = this.#devices.get(id);
     if (known) return known;
     const group = this.#fleet.defaults.group;
-    if (group === undefined) return undefined;
+    if (group === undefined || this.enrolmentFull()) return undefined;
     this.#journal({ type: 'enrol', deviceId: id, group, utcMs });
-    return this.#enrol(id, group);
+    return this.#enrol(id, group, utcMs);
   }
 
-  #enrol(id: string, group: string): DeviceState {
+  #enrol(id: string, group: string, utcMs: number): DeviceState {
     const device = newDevice(id, 'auto', { groups: [group], packages: [], reports: [] });
+    device.enrolledInto = group;
+    device.enrolledUtcMs = utcMs;
     this.#devices.set(id, device);
+    this.#enrolled++;
     return device;
   }
 
@@ -121,6 +139,7 @@ export class Devices {
 
   assign(device: DeviceState, packages: DeviceAssignment[], replay = false): void {
     device.assignments.packages = packages;
+    device.assignedByAdmin = true;
     if (!replay) this.#journal({ type: 'assign', deviceId: device.id, packages });
   }
 
@@ -130,9 +149,25 @@ export class Devices {
     if (!replay) this.#journal({ type: 'redirect', deviceId: device.id, url: url ?? null });
   }
 
-  /** Journal replay of an enrolment (no new journal line). */
-  restoreEnrolment(id: string, group: string): DeviceState {
-    return this.#devices.get(id) ?? this.#enrol(id, group);
+  /** Journal replay of an enrolment (no new journal line); past the cap (lowered since), the device is not restored. */
+  restoreEnrolment(id: string, group: string, utcMs: number): DeviceState | undefined {
+    return this.#devices.get(id) ?? (this.enrolmentFull() ? undefined : this.#enrol(id, group, utcMs));
+  }
+
+  /** The journal lines that rebuild what this class persists (for a compaction), oldest first per device. */
+  journalEntries(): JournalEntry[] {
+    const entries: JournalEntry[] = [];
+    for (const device of this.#devices.values()) {
+      if (device.enrolledInto !== undefined) entries.push({ type: 'enrol', deviceId: device.id, group: device.enrolledInto, utcMs: device.enrolledUtcMs ?? 0 });
+      if (device.assignedByAdmin) entries.push({ type: 'assign', deviceId: device.id, packages: device.assignments.packages });
+      if (device.redirect !== undefined) entries.push({ type: 'redirect', deviceId: device.id, url: device.redirect });
+      for (const { receivedUtcMs, ...report } of device.statusHistory) entries.push({ type: 'status', utcMs: receivedUtcMs, report: report as StatusReport });
+      // The latest report of a kind may have fallen out of the history; it goes first so the history replays over it.
+      for (const latest of Object.values(device.inventories))
+        if (latest && !device.reportHistory.includes(latest)) entries.push(reportEntry(latest));
+      for (const entry of device.reportHistory) entries.push(reportEntry(entry));
+    }
+    return entries;
   }
 
   #seen(device: DeviceState, referenceCounter: number | undefined, utcMs: number): void {
@@ -140,6 +175,10 @@ export class Devices {
     device.lastSeenUtcMs = utcMs;
     if (referenceCounter !== undefined) device.referenceCounter = Math.max(device.referenceCounter ?? 0, referenceCounter);
   }
+}
+
+function reportEntry({ receivedUtcMs, ...report }: ReportEntry): JournalEntry {
+  return { type: 'report', utcMs: receivedUtcMs, report: report as InventoryReport };
 }
 
 function newDevice(id: string, enrolled: DeviceState['enrolled'], assignments: DeviceAssignments): DeviceState {

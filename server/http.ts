@@ -1,6 +1,7 @@
 /**
  * The manager behind a real node:http(s) listener. Bodies stream both ways: the request body is
- * read up to the manager's cap (a bigger one gets a 413 without being buffered), the answer is
+ * read up to the manager's cap (a bigger one gets a 413 without being buffered) and within a
+ * deadline (`bodyTimeoutMs`: a client trickling its body gets a 408 and the connection closed), the answer is
  * written chunk by chunk waiting for `drain`, so a slow client holds one chunk, not an artifact.
  * An answer stream that throws (the `reset` fault, a failing disk) destroys the socket after the
  * bytes written so far have left: the client sees a connection cut short of its Content-Length.
@@ -9,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Fleet, readFleetFile } from './fleet.ts';
-import { type Manager, type ManagerOptions, createManager, tooLargeAnswer } from './manager.ts';
+import { type Manager, type ManagerOptions, createManager, transportErrorAnswer } from './manager.ts';
 import type { ManagerRequest, ManagerResponse } from './wire.ts';
 
 export interface ListenOptions {
@@ -19,7 +20,11 @@ export interface ListenOptions {
   port?: number;
   /** PEM certificate chain and key: serve HTTPS. */
   tls?: { cert: string; key: string };
+  /** The whole request body must arrive within this many ms of the headers (default 30 s); else 408. */
+  bodyTimeoutMs?: number;
 }
+
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
 export interface RunningManager {
   /** Where the server listens, e.g. `http://127.0.0.1:40123` (loopback for a wildcard host). */
@@ -40,8 +45,8 @@ export type ManagerSetup = Omit<ManagerOptions, 'address'> & { address?: string 
 export interface HttpHandler {
   readonly maxBodyBytes: number;
   handle(request: ManagerRequest): Promise<ManagerResponse>;
-  /** The 413 sent without reading an oversized body (default: the manager's). */
-  tooLarge?(url: string): ManagerResponse;
+  /** How a refusal made before `handle` (413 body too large, 408 body timeout) is answered (default: the manager's format). */
+  transportError?(url: string, status: number, code: string, message: string): ManagerResponse;
 }
 
 export interface Listener {
@@ -56,13 +61,15 @@ export async function listenHttp(handler: () => HttpHandler | undefined, listen:
   const host = listen.host ?? '127.0.0.1';
   const port = listen.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0..65535, got ${port}`);
+  const bodyTimeoutMs = listen.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  if (!Number.isSafeInteger(bodyTimeoutMs) || bodyTimeoutMs < 1) throw new RangeError(`bodyTimeoutMs must be a positive integer, got ${bodyTimeoutMs}`);
   const listener = (request: http.IncomingMessage, response: http.ServerResponse): void => {
     const current = handler();
     if (!current) {
       response.writeHead(503, { 'retry-after': '1' }).end();
       return;
     }
-    void exchange(current, request, response).catch(() => response.destroy());
+    void exchange(current, request, response, bodyTimeoutMs).catch(() => response.destroy());
   };
   const server = listen.tls ? https.createServer({ cert: listen.tls.cert, key: listen.tls.key }, listener) : http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
@@ -104,12 +111,13 @@ export interface StartManagerOptions extends ManagerSetup, ListenOptions {}
 
 /** `startServer` that also reads the fleet: give `fleetFile` (a path) or `fleet` (from `loadFleet`). */
 export async function startManager(options: Omit<StartManagerOptions, 'fleet'> & ({ fleet: Fleet; fleetFile?: undefined } | { fleet?: undefined; fleetFile: string })): Promise<RunningManager> {
-  const { host, port, tls, fleetFile, ...rest } = options;
+  const { host, port, tls, bodyTimeoutMs, fleetFile, ...rest } = options;
   const fleet = options.fleet ?? (await readFleetFile(fleetFile!));
   const listen: ListenOptions = {};
   if (host !== undefined) listen.host = host;
   if (port !== undefined) listen.port = port;
   if (tls !== undefined) listen.tls = tls;
+  if (bodyTimeoutMs !== undefined) listen.bodyTimeoutMs = bodyTimeoutMs;
   return startServer({ ...rest, fleet }, listen);
 }
 
@@ -119,15 +127,19 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-async function exchange(manager: HttpHandler, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+async function exchange(manager: HttpHandler, request: http.IncomingMessage, response: http.ServerResponse, bodyTimeoutMs: number): Promise<void> {
   const url = request.url ?? '/';
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  const body = await readBody(request, manager.maxBodyBytes);
+  const body = await readBody(request, manager.maxBodyBytes, bodyTimeoutMs);
   let answer: ManagerResponse;
-  if (body === undefined) {
-    // Don't read the rest of an oversized body; close after answering instead.
-    answer = manager.tooLarge ? manager.tooLarge(url) : tooLargeAnswer(url, manager.maxBodyBytes);
+  if (body === 'tooLarge' || body === 'timeout') {
+    // Don't read the rest of the body; close after answering instead.
+    const refuse = manager.transportError ?? transportErrorAnswer;
+    answer =
+      body === 'tooLarge'
+        ? refuse(url, 413, 'tooLarge', `request body exceeds ${manager.maxBodyBytes} bytes`)
+        : refuse(url, 408, 'bodyTimeout', `request body not received within ${bodyTimeoutMs} ms`);
     answer.headers.connection = 'close';
   } else {
     const message: ManagerRequest = { method: request.method ?? 'GET', url, headers, body };
@@ -136,16 +148,26 @@ async function exchange(manager: HttpHandler, request: http.IncomingMessage, res
   await send(request, response, answer);
 }
 
-/** The whole body, or undefined once it passes `maxBytes` (declared or counted). */
-async function readBody(request: http.IncomingMessage, maxBytes: number): Promise<Uint8Array | undefined> {
+/** The whole body; `tooLarge` once it passes `maxBytes` (declared or counted); `timeout` if it is not complete within `timeoutMs`. */
+async function readBody(request: http.IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Uint8Array | 'tooLarge' | 'timeout'> {
   const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > maxBytes) return undefined;
+  if (declared > maxBytes) return 'tooLarge';
   const parts: Buffer[] = [];
   let total = 0;
-  for await (const chunk of request) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) return undefined;
-    parts.push(chunk as Buffer);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  const iterator = request[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const step = await Promise.race([iterator.next(), deadline]);
+      if (step === 'timeout') return 'timeout';
+      if (step.done) break;
+      total += (step.value as Buffer).length;
+      if (total > maxBytes) return 'tooLarge';
+      parts.push(step.value as Buffer);
+    }
+  } finally {
+    clearTimeout(timer);
   }
   const joined = Buffer.concat(parts);
   return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);

@@ -4,3 +4,5 @@ export type { FetchPeer, PeerResponse, ManagerRequest, ManagerResponse } from '.
 export { type ListenOptions, type ManagerSetup, type RunningManager, type StartManagerOptions, startManager, startServer } from './http.ts';
 export { type CatalogueEntry, type Fleet, FleetError, type FleetIssue, checkFleet, loadFleet, readFleetFile } from './fleet.ts';
 export { type FaultSpec } from './faults.ts';
+export { AuthError, SecretFileError, bearerHeader, checkBearer, generateSecret, loadOrCreateSecretFile, readSecretFile, secretsEqual } from './auth.ts';
+export { PeerError, Peers } from './peers.ts';

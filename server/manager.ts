@@ -9,18 +9,25 @@
  *   GET|HEAD /artifacts/<name>/<version>?expires&sig                      signed artifact URLs      artifacts.ts
  *   /api/...                                                               JSON query/admin/faults   api.ts
  * Errors: CBOR `errorAnswer` under /dm/, JSON `{error: {code, message}}` elsewhere.
+ *
+ * Who may do what: `/api/*` needs the admin token (auth.ts), the two target routes need the
+ * peer secret, the agent endpoints are open (a device may only write its own targets, with a
+ * counter not far ahead of this manager's clock: protocol.ts), artifacts need a signed URL.
  */
+import { join } from 'node:path';
 import { ENDPOINTS, type Endpoint, type ManagerInfo } from '../agent/delivery/messages.ts';
 import { SchemaError } from '../agent/transport/schema.ts';
 import { CborError } from '../agent/util/cbor.ts';
 import { serveApi } from './api.ts';
+import { AuthError, checkBearer, generateSecret, loadOrCreateSecretFile, secretProblem } from './auth.ts';
 import { ArtifactSigner, serveArtifact } from './artifacts.ts';
 import type { ManagerContext } from './context.ts';
-import { Devices } from './devices.ts';
+import { DEFAULT_MAX_ENROLMENTS, Devices } from './devices.ts';
 import { Faults } from './faults.ts';
 import { type Fleet, FleetError, findPackage, isLoadedFleet } from './fleet.ts';
 import { Journal, type JournalEntry } from './journal.ts';
-import { type FetchPeer, servePeer } from './move.ts';
+import { type FetchPeer, fetchPeerOverHttp, servePeer } from './move.ts';
+import { PeerError, Peers } from './peers.ts';
 import { serveProtocol, readCbor } from './protocol.ts';
 import { TargetRecords } from './records.ts';
 import { HttpError, type ManagerRequest, type ManagerResponse, cborError, jsonError, normaliseAddress, parseUrl } from './wire.ts';
@@ -49,6 +56,23 @@ export interface ManagerOptions {
   peerTimeoutMs?: number;
   /** Persist status reports, inventories, target records and admin changes as JSON lines here, and replay them at start. */
   dataDir?: string;
+  /** Compact the journal once it passes this many bytes (default 64 MiB). */
+  journalMaxBytes?: number;
+  /**
+   * The bearer token every `/api/*` request must carry. Default: read from `<dataDir>/admin-token`,
+   * created there (mode 0600) on first start; without a dataDir, random for this instance.
+   */
+  adminToken?: string;
+  /** Shared by the managers of one deployment: authenticates the move routes both ways. Without it, no moves. */
+  peerSecret?: string;
+  /** Base URLs of the managers this one may call during a move (more with `manager.peers.add`). Needs `peerSecret`. */
+  peers?: string[];
+  /** Enable fault injection (`/api/faults`); off by default, so a production manager cannot be told to corrupt artifacts. */
+  faults?: boolean;
+  /** How far ahead of this manager's clock a reference counter may be (default 24 h: clock skew between managers). */
+  maxCounterAheadMs?: number;
+  /** Devices enrolled on first contact into `defaults.group`, at most (default 10 000); then 403 `enrolmentFull`. */
+  maxEnrolments?: number;
   log?: (line: string) => void;
 }
 
@@ -62,6 +86,14 @@ export interface Manager {
   handle(request: ManagerRequest): Promise<ManagerResponse>;
   /** Resolves once journal writes so far are on disk. */
   flush(): Promise<void>;
+  /** The token `/api/*` needs (a getter: it does not show when the object is printed). */
+  readonly adminToken: string;
+  /** Where the token came from: given, read from `file`, or created in `file` (the caller shows it once). */
+  readonly adminTokenSource: { kind: 'option' | 'random' } | { kind: 'read' | 'created'; file: string };
+  /** The peer allow-list of the move. */
+  readonly peers: Peers;
+  /** The journal, if there is a dataDir (tests look at its size and compactions). */
+  readonly journal: Journal | undefined;
 }
 
 export class ManagerOptionsError extends Error {
@@ -75,20 +107,36 @@ export class ManagerOptionsError extends Error {
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_LOCATION_TTL_MS = 10 * 60_000;
 export const DEFAULT_PEER_TIMEOUT_MS = 5_000;
+export const DEFAULT_MAX_COUNTER_AHEAD_MS = 24 * 3600_000;
+export const ADMIN_TOKEN_FILE = 'admin-token';
+const ADMIN_REALM = 'dm-manager';
 
 export function createManager(options: ManagerOptions): Manager {
   const settings = checkOptions(options);
   const { fleet, address, clockOffsetMs, log } = settings;
   const now = options.now ?? Date.now;
   const utcMs = (): number => Math.trunc(now() + clockOffsetMs);
+  const maxCounter = (): number => utcMs() + settings.maxCounterAheadMs;
 
-  let journal: Journal | undefined;
-  let replay: JournalEntry[] = [];
-  if (options.dataDir !== undefined) ({ journal, entries: replay } = Journal.open(options.dataDir, log));
+  let adminTokenSource: Manager['adminTokenSource'] = { kind: 'option' };
+  let adminToken = options.adminToken;
+  if (adminToken === undefined && options.dataDir !== undefined) {
+    const file = join(options.dataDir, ADMIN_TOKEN_FILE);
+    const loaded = loadOrCreateSecretFile(file);
+    adminToken = loaded.secret;
+    adminTokenSource = { kind: loaded.created ? 'created' : 'read', file };
+  } else if (adminToken === undefined) {
+    adminToken = generateSecret();
+    adminTokenSource = { kind: 'random' };
+  }
+  const token = adminToken;
+
+  const journal = options.dataDir === undefined ? undefined : Journal.open(options.dataDir, { log, ...(options.journalMaxBytes !== undefined ? { maxBytes: options.journalMaxBytes } : {}) });
   const write = (entry: JournalEntry): void => journal?.append(entry);
 
   const records = new TargetRecords((record) => write({ type: 'record', record }));
-  const devices = new Devices(fleet, write);
+  const devices = new Devices(fleet, write, settings.maxEnrolments);
+  const peers = new Peers(settings.peers);
   const context: ManagerContext = {
     fleet,
     address,
@@ -97,13 +145,19 @@ export function createManager(options: ManagerOptions): Manager {
     managerInfo: (): ManagerInfo => ({ address, utcMs: utcMs() }),
     devices,
     records,
-    faults: new Faults(),
+    faults: options.faults === true ? new Faults() : undefined,
+    maxCounter,
+    maxCounterAheadMs: settings.maxCounterAheadMs,
     signer: new ArtifactSigner(fleet, options.urlSecret),
-    move: { address, records, fetchPeer: options.fetchPeer ?? ((url, init) => fetch(url, init)), peerTimeoutMs: settings.peerTimeoutMs, utcMs, log },
+    move: { address, records, fetchPeer: options.fetchPeer ?? fetchPeerOverHttp, peerTimeoutMs: settings.peerTimeoutMs, peers, peerSecret: options.peerSecret, maxCounter, utcMs, log },
     locationTtlMs: settings.locationTtlMs,
     log,
   };
-  restore(context, replay);
+  if (journal) {
+    journal.replay((entry) => restore(context, entry));
+    journal.setSnapshot(() => [...devices.journalEntries(), ...records.list().map((record): JournalEntry => ({ type: 'record', record }))]);
+    journal.compactIfDue();
+  }
 
   return {
     address,
@@ -111,16 +165,23 @@ export function createManager(options: ManagerOptions): Manager {
     maxBodyBytes: settings.maxBodyBytes,
     utcMs,
     flush: async () => journal?.flush(),
+    get adminToken() {
+      return token;
+    },
+    adminTokenSource,
+    peers,
+    journal,
     async handle(request) {
       const started = Date.now();
-      const answer = await route(context, request, settings.maxBodyBytes);
-      if (answer.status >= 500) log(`${request.method} ${request.url} → ${answer.status} (${Date.now() - started} ms)`);
+      const answer = await route(context, token, request, settings.maxBodyBytes);
+      // The path only: a query may hold an artifact signature.
+      if (answer.status >= 500) log(`${request.method} ${request.url.split(/[?#]/)[0]!.slice(0, 200)} → ${answer.status} (${Date.now() - started} ms)`);
       return answer;
     },
   };
 }
 
-async function route(context: ManagerContext, request: ManagerRequest, maxBodyBytes: number): Promise<ManagerResponse> {
+async function route(context: ManagerContext, adminToken: string, request: ManagerRequest, maxBodyBytes: number): Promise<ManagerResponse> {
   let cbor = false;
   try {
     const { path, segments, query } = parseUrl(request.url);
@@ -128,12 +189,14 @@ async function route(context: ManagerContext, request: ManagerRequest, maxBodyBy
     const [root, version, name, ...rest] = segments;
     cbor = root === 'dm';
     if (request.body.length > maxBodyBytes) throw new HttpError(413, 'tooLarge', `request body of ${request.body.length} bytes exceeds ${maxBodyBytes}`);
-    const faultCode = context.faults.takeStatus(method, path);
+    // Before faults: an unauthenticated request must not even consume one.
+    if (root === 'api') checkBearer(request.headers, adminToken, ADMIN_REALM);
+    const faultCode = context.faults?.takeStatus(method, path);
     if (faultCode !== undefined) throw new HttpError(faultCode, 'fault', `injected fault: ${faultCode} for ${path}`);
     const normalised = { ...request, method };
 
     if (root === 'dm' && version === 'v1') {
-      if (name === 'targets') return servePeer(context.move, method, rest, method === 'POST' ? readCbor(normalised) : undefined);
+      if (name === 'targets') return servePeer(context.move, normalised, rest, () => readCbor(normalised));
       if (rest.length === 0 && ENDPOINTS.includes(name as Endpoint)) return await serveProtocol(context, name as Endpoint, normalised);
     }
     if (root === 'api') return serveApi(context, normalised, segments.slice(1), query);
@@ -150,18 +213,18 @@ async function artifact(context: ManagerContext, request: ManagerRequest, name: 
   context.signer.verify(name, version, query, context.utcMs());
   const entry = findPackage(context.fleet, name, version);
   if (!entry) throw new HttpError(404, 'unknownPackage', `no package ${name}@${version}`);
-  return serveArtifact(entry, request, () => (request.method === 'GET' ? context.faults.takeArtifact(name, version) : undefined));
+  return serveArtifact(entry, request, () => (request.method === 'GET' ? context.faults?.takeArtifact(name, version) : undefined));
 }
 
-/** The 413 the node adapter sends without reading an oversized body, in the route family's format. */
-export function tooLargeAnswer(url: string, maxBodyBytes: number): ManagerResponse {
+/** What the node adapter answers without reading a body (413 oversized, 408 too slow), in the route family's format. */
+export function transportErrorAnswer(url: string, status: number, code: string, message: string): ManagerResponse {
   const cbor = /^(https?:\/\/[^/]*)?\/dm\//i.test(url);
-  return (cbor ? cborError : jsonError)(413, 'tooLarge', `request body exceeds ${maxBodyBytes} bytes`);
+  return (cbor ? cborError : jsonError)(status, code, message);
 }
 
 function errorAnswer(context: ManagerContext, error: unknown, cbor: boolean): ManagerResponse {
   const answer = cbor ? cborError : jsonError;
-  if (error instanceof HttpError) return answer(error.status, error.code, error.message, error.headers);
+  if (error instanceof HttpError || error instanceof AuthError) return answer(error.status, error.code, error.message, error.headers);
   if (error instanceof CborError) return answer(400, error.code, error.message);
   if (error instanceof SchemaError) return answer(400, error.code, error.message);
   if (error instanceof FleetError) return answer(400, error.code, error.issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; '));
@@ -169,25 +232,26 @@ function errorAnswer(context: ManagerContext, error: unknown, cbor: boolean): Ma
   return answer(500, 'internal', 'internal error');
 }
 
-/** Replays the journal of an earlier run (dataDir), without writing it again. */
-function restore(context: ManagerContext, entries: JournalEntry[]): void {
-  for (const entry of entries) {
-    try {
-      if (entry.type === 'record') {
-        context.records.restore(entry.record);
-        continue;
-      }
-      const device = entry.type === 'enrol' ? context.devices.restoreEnrolment(entry.deviceId, entry.group) : context.devices.get(entry.type === 'status' || entry.type === 'report' ? entry.report.deviceId : entry.deviceId);
-      if (!device) continue; // removed from the fleet since
-      if (entry.type === 'status') context.devices.addStatus(device, entry.report, entry.utcMs, true);
-      if (entry.type === 'report') context.devices.addReport(device, entry.report, entry.utcMs, true);
-      if (entry.type === 'redirect') context.devices.redirect(device, entry.url ?? undefined, true);
-      // Assignments replay only while the catalogue still has what they name.
-      if (entry.type === 'assign' && entry.packages.every((p) => 'remove' in p || findPackage(context.fleet, p.name, p.version)))
-        context.devices.assign(device, entry.packages, true);
-    } catch (error) {
-      context.log(`journal: entry skipped: ${(error as Error).message}`);
+/** Replays one journal entry of an earlier run, without writing it again. */
+function restore(context: ManagerContext, entry: JournalEntry): void {
+  try {
+    if (entry.type === 'record') {
+      context.records.restore(entry.record);
+      return;
     }
+    const device =
+      entry.type === 'enrol'
+        ? context.devices.restoreEnrolment(entry.deviceId, entry.group, entry.utcMs)
+        : context.devices.get(entry.type === 'status' || entry.type === 'report' ? entry.report.deviceId : entry.deviceId);
+    if (!device) return; // removed from the fleet since, or past a lowered enrolment cap
+    if (entry.type === 'status') context.devices.addStatus(device, entry.report, entry.utcMs, true);
+    if (entry.type === 'report') context.devices.addReport(device, entry.report, entry.utcMs, true);
+    if (entry.type === 'redirect') context.devices.redirect(device, entry.url ?? undefined, true);
+    // Assignments replay only while the catalogue still has what they name.
+    if (entry.type === 'assign' && entry.packages.every((p) => 'remove' in p || findPackage(context.fleet, p.name, p.version)))
+      context.devices.assign(device, entry.packages, true);
+  } catch (error) {
+    context.log(`journal: entry skipped: ${(error as Error).message}`);
   }
 }
 
@@ -198,6 +262,9 @@ function checkOptions(options: ManagerOptions): {
   locationTtlMs: number;
   maxBodyBytes: number;
   peerTimeoutMs: number;
+  maxCounterAheadMs: number;
+  maxEnrolments: number;
+  peers: string[];
   log: (line: string) => void;
 } {
   if (typeof options !== 'object' || options === null) throw new ManagerOptionsError('options object required');
@@ -209,10 +276,25 @@ function checkOptions(options: ManagerOptions): {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new ManagerOptionsError(`${name} must be an integer ≥ ${min}`);
     return value;
   };
+  integerOption('journalMaxBytes', 1, 1);
   for (const name of ['now', 'fetchPeer', 'log'] as const)
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new ManagerOptionsError(`${name} must be a function`);
   if (options.urlSecret !== undefined && (typeof options.urlSecret !== 'string' || options.urlSecret.length < 16)) throw new ManagerOptionsError('urlSecret must be a string of at least 16 characters');
   if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir === '')) throw new ManagerOptionsError('dataDir must be a directory path');
+  for (const name of ['adminToken', 'peerSecret'] as const) {
+    const problem = options[name] === undefined ? undefined : secretProblem(options[name]);
+    if (problem !== undefined) throw new ManagerOptionsError(`${name} ${problem}`);
+  }
+  if (options.faults !== undefined && typeof options.faults !== 'boolean') throw new ManagerOptionsError('faults must be a boolean');
+  const peers = options.peers ?? [];
+  if (!Array.isArray(peers)) throw new ManagerOptionsError('peers must be an array of base URLs');
+  if (peers.length > 0 && options.peerSecret === undefined) throw new ManagerOptionsError('peers need a peerSecret (the managers authenticate each other with it)');
+  try {
+    new Peers(peers);
+  } catch (error) {
+    if (error instanceof PeerError) throw new ManagerOptionsError(`peers: ${error.message}`);
+    throw error;
+  }
   return {
     fleet: options.fleet,
     address: normaliseAddress(options.address),
@@ -220,6 +302,9 @@ function checkOptions(options: ManagerOptions): {
     locationTtlMs: integerOption('locationTtlMs', DEFAULT_LOCATION_TTL_MS, 1),
     maxBodyBytes: integerOption('maxBodyBytes', DEFAULT_MAX_BODY_BYTES, 1),
     peerTimeoutMs: integerOption('peerTimeoutMs', DEFAULT_PEER_TIMEOUT_MS, 1),
+    maxCounterAheadMs: integerOption('maxCounterAheadMs', DEFAULT_MAX_COUNTER_AHEAD_MS, 0),
+    maxEnrolments: integerOption('maxEnrolments', DEFAULT_MAX_ENROLMENTS, 0),
+    peers,
     log: options.log ?? (() => {}),
   };
 }

@@ -17,12 +17,14 @@ import {
   type LocationRequest,
   type PackageList,
   type StatusReport,
+  type Target,
+  type TargetRecord,
 } from '../agent/delivery/messages.ts';
 import { decodeCbor } from '../agent/util/cbor.ts';
 import { assignedPackage, packageSpec, resolvePackages, resolveReports } from './assignments.ts';
 import type { ManagerContext } from './context.ts';
 import type { DeviceState } from './devices.ts';
-import { runMove } from './move.ts';
+import { type MoveResult, type PeerLookup, finishMove, lookUpPeer } from './move.ts';
 import { HttpError, type ManagerRequest, type ManagerResponse, cborAnswer, mediaType, sameAddress } from './wire.ts';
 
 /** Decodes and validates a CBOR request body (415 / 400 as HttpError; CborError and SchemaError pass through as 400s). */
@@ -49,25 +51,59 @@ export async function serveProtocol(context: ManagerContext, endpoint: Endpoint,
 function dispatch(context: ManagerContext, endpoint: Endpoint, decoded: unknown): Promise<unknown> | unknown {
   switch (endpoint) {
     case 'identify':
-      return identify(context, EXCHANGES.identify.request.parse(decoded));
+      return identify(context, counted(context, EXCHANGES.identify.request.parse(decoded)));
     case 'connection':
-      return connection(context, EXCHANGES.connection.request.parse(decoded));
+      return connection(context, counted(context, EXCHANGES.connection.request.parse(decoded)));
     case 'instruction':
-      return instruction(context, EXCHANGES.instruction.request.parse(decoded));
+      return instruction(context, counted(context, EXCHANGES.instruction.request.parse(decoded)));
     case 'location':
-      return location(context, EXCHANGES.location.request.parse(decoded));
+      return location(context, counted(context, EXCHANGES.location.request.parse(decoded)));
     case 'status':
-      return status(context, EXCHANGES.status.request.parse(decoded));
+      return status(context, counted(context, EXCHANGES.status.request.parse(decoded)));
     case 'report':
-      return report(context, EXCHANGES.report.request.parse(decoded));
+      return report(context, counted(context, EXCHANGES.report.request.parse(decoded)));
   }
 }
 
-function deviceFor(context: ManagerContext, deviceId: string): DeviceState {
-  const device = context.devices.findOrEnrol(deviceId, context.utcMs());
-  if (!device) throw new HttpError(404, 'unknownDevice', `device ${JSON.stringify(deviceId)} is not in this manager's fleet`);
-  return device;
+/**
+ * Refuses a reference counter far ahead of this manager's clock. An agent derives its counter from
+ * the managers' UTC (seed 004), so a genuine one is at most the clock skew between managers ahead;
+ * a counter like 2^53−1 would otherwise win every comparison forever and lock the device's real
+ * connections out of its own records.
+ */
+function counted<T extends { referenceCounter?: number }>(context: ManagerContext, request: T): T {
+  const counter = request.referenceCounter;
+  if (counter !== undefined && counter > context.maxCounter())
+    throw new HttpError(400, 'badCounter', `referenceCounter ${counter} is more than ${context.maxCounterAheadMs} ms ahead of this manager's clock (${context.utcMs()})`);
+  return request;
 }
+
+function deviceFor(context: ManagerContext, deviceId: string): DeviceState {
+  const known = context.devices.get(deviceId);
+  if (known) return known;
+  if (context.fleet.defaults.group === undefined) throw new HttpError(404, 'unknownDevice', `device ${JSON.stringify(deviceId)} is not in this manager's fleet`);
+  if (context.devices.enrolmentFull())
+    throw new HttpError(403, 'enrolmentFull', `device ${JSON.stringify(deviceId)} is not in the fleet and this manager has enrolled its maximum of ${context.devices.maxEnrolments} devices`);
+  return context.devices.findOrEnrol(deviceId, context.utcMs())!;
+}
+
+/**
+ * Who may write a target's record: the device that owns it. A device target is the device itself;
+ * any target named like a known device (fleet or enrolled) belongs to that device; otherwise the
+ * device whose connection first created the record here (or whose record was moved in) owns it.
+ */
+function checkOwner(context: ManagerContext, deviceId: string, target: Target, remote?: TargetRecord): void {
+  const owners = [
+    target.kind === 'device' ? target.id : undefined,
+    context.devices.get(target.id) !== undefined ? target.id : undefined,
+    context.records.get(target.id)?.deviceId,
+    remote?.deviceId,
+  ];
+  if (owners.some((owner) => owner !== undefined && owner !== deviceId)) throw notYours(deviceId, target.id);
+}
+
+const notYours = (deviceId: string, targetId: string): HttpError =>
+  new HttpError(403, 'notYourTarget', `target ${JSON.stringify(targetId)} belongs to another device than ${JSON.stringify(deviceId)}`);
 
 function identify(context: ManagerContext, request: IdentifyRequest): PackageList {
   const device = deviceFor(context, request.identity.deviceId);
@@ -87,17 +123,32 @@ function identify(context: ManagerContext, request: IdentifyRequest): PackageLis
 /**
  * Stores the stamp and installed list, and runs the move for every target that names another
  * manager as its previous one (concurrently: a dead peer costs one timeout, not one per target).
- * A target whose move is `unreachable` keeps its record as it was, so the agent's retry starts the
- * comparison from the same point (see move.ts).
+ * Ownership is checked before anything changes: first against what this manager knows, then
+ * against the records fetched from previous managers (a device naming another device's target
+ * gets a 403 and neither manager changes). A target whose move is `unreachable` keeps its record
+ * as it was, so the agent's retry starts the comparison from the same point (see move.ts).
  */
 async function connection(context: ManagerContext, request: ConnectionReport): Promise<ConnectionAck> {
   const device = deviceFor(context, request.deviceId);
+  for (const target of request.targets) checkOwner(context, request.deviceId, target);
+  const lookups = await Promise.all(
+    request.targets.map(async (target): Promise<PeerLookup | undefined> => {
+      const from = target.previousManager;
+      if (from === undefined) return undefined;
+      return sameAddress(from, context.address) ? { result: 'none' } : lookUpPeer(context.move, target.id, from);
+    }),
+  );
+  request.targets.forEach((target, index) => {
+    const lookup = lookups[index];
+    if (lookup?.result === 'record') checkOwner(context, request.deviceId, target, lookup.remote);
+  });
   context.devices.connected(device, request, context.utcMs());
   const moves = await Promise.all(
-    request.targets.map(async (target): Promise<ConnectionAck['moves'][number] | undefined> => {
+    request.targets.map(async (target, index): Promise<ConnectionAck['moves'][number] | undefined> => {
       const from = target.previousManager;
-      let result: ConnectionAck['moves'][number]['result'] | undefined;
-      if (from !== undefined) result = sameAddress(from, context.address) ? 'none' : await runMove(context.move, target.id, from);
+      const lookup = lookups[index];
+      let result: MoveResult | undefined;
+      if (from !== undefined && lookup !== undefined) result = lookup.result === 'record' ? await finishMove(context.move, target.id, from, lookup.remote) : lookup.result;
       if (result !== 'unreachable') context.records.applyConnection(target, request, context.utcMs());
       return from === undefined || result === undefined ? undefined : { target: target.id, from, result };
     }),

@@ -82,8 +82,3 @@ export async function setAsideRecord(store: KeyValueStore, entry: Omit<SetAsideR
   await store.batch(ops);
   log.error('job record set aside: the agent cannot read it', { family: entry.family, key: entry.key, reason: entry.reason });
 }
-
-/** Set-aside records of one family (for its status). */
-export function setAsideCount(store: KeyValueStore, family: string, decode: (key: string) => SetAsideRecord | undefined): number {
-  return store.keys(SET_ASIDE_PREFIX).filter((key) => decode(key)?.family === family).length;
-}

@@ -170,8 +170,8 @@ export class Scheduler {
     const index = entry.wakes.findIndex((w) => w.atMs <= now);
     if (index < 0) return undefined;
     const [wake] = entry.wakes.splice(index, 1);
-    // Several wake-ups due at once are one run.
-    entry.wakes = entry.wakes.filter((w) => w.atMs > now);
+    // Several wake-ups for the same reason due at once are one run (a burst of touches).
+    entry.wakes = entry.wakes.filter((w) => w.atMs > now || w.reason !== wake?.reason);
     return wake;
   }
 

@@ -276,8 +276,10 @@ export class UpdateClient {
         last = failure;
       }
     }
-    if (askedToSignIn || plan.skippedForSignIn) return { kind: 'needsSignIn', message: 'no URL answered without a sign-in, and no user is signed in for the external one' };
-    return { kind: 'failed', error: last! };
+    // Without a user, "sign in and try again" is the useful answer; with one, the network trouble is.
+    if (last === undefined || (input.user === undefined && (askedToSignIn || plan.skippedForSignIn)))
+      return { kind: 'needsSignIn', message: 'no URL answered without a sign-in, and no user is signed in for the external one' };
+    return { kind: 'failed', error: last };
   }
 }
 

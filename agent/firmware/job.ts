@@ -17,7 +17,8 @@ import { decideHold, type HoldDecision } from '../pipeline/hold.ts';
 import { type ImageJob, createImageStep } from '../pipeline/image-step.ts';
 import { type PipelineJob, createPipelineMachine, newJob } from '../pipeline/runner.ts';
 import { type KeyValueStore, getValue, putOp } from '../store/index.ts';
-import { RetryLaterError } from '../util/retry.ts';
+import { RetryLaterError, errorMessage } from '../util/retry.ts';
+import { setAsideRecord } from '../families/jobs.ts';
 import type { UpdateClient } from './client.ts';
 import type { FirmwareConfig } from './config.ts';
 import type { ImageOffer } from './messages.ts';
@@ -73,6 +74,12 @@ export function imageStep(parts: FirmwareJobParts) {
     hooks: {
       download: async (job) => {
         const machine = downloadMachine(parts, job);
+        try {
+          machine.record();
+        } catch (error) {
+          // A download record this agent cannot read: set it aside and download again.
+          await setAsideRecord(store, { family: FAMILY, key: DOWNLOAD_KEY, reason: errorMessage(error), utcMs: Math.max(0, device.clock.utcMs()) }, log);
+        }
         if (!machine.record()) await machine.start(newJob(job.id, { name: 'firmware', version: job.image.version, size: job.image.size, digest: job.image.sha256 }, { kind: 'slot' }, job.family));
         const outcome = await machine.run({ signal: parts.signal() });
         if (outcome.kind !== 'final') return { kind: 'suspended', reason: outcome.kind === 'suspended' ? outcome.reason : 'stopped' };
@@ -135,12 +142,14 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
     hooks: {
       // The slot write may be repeated after a power cut; activation is the image step's.
       installRepeatable: true,
-      locate: async () => {
+      // The URL for the current location first; after it failed, the other one (the client's order).
+      locate: async (held) => {
         const sources = parts.client.imageSources(offer, await parts.contact());
         if (sources.kind === 'needsSignIn') throw new RetryLaterError(sources.message);
         if (sources.kind === 'failed') throw sources.error;
-        return { url: (sources.sources[0] as { url: string }).url };
+        return { url: (sources.sources[held.relocations % sources.sources.length] as { url: string }).url };
       },
+      fallback: (held) => held.relocations < 1,
       requestHeaders: async (_job, url) => {
         const sources = parts.client.imageSources(offer, await parts.contact());
         return sources.kind === 'ok' ? (sources.sources.find((s) => s.url === url)?.headers ?? {}) : {};

@@ -175,9 +175,9 @@ export function basicAuthorization(credentials: Credentials): string {
 
 /** The credentials in an `Authorization` header, or undefined when it is absent or not well-formed Basic. */
 export function parseBasicAuthorization(header: string | undefined): Credentials | undefined {
-  if (header === undefined) return undefined;
+  if (header === undefined || header.length > 4096) return undefined;
   const match = /^\s*basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header);
-  if (!match || header.length > 4096) return undefined;
+  if (!match) return undefined;
   let text: string;
   try {
     text = utf8Decode(fromBase64(match[1]!));

@@ -77,6 +77,8 @@ export interface PipelineHooks<F> {
   locate(job: PipelineJob<F>): Promise<{ url: string; expiresUtcMs?: number }>;
   /** The report for a phase, or undefined when the family reports nothing there. Delivered at least once. */
   report(job: PipelineJob<F>, phase: ReportPhase): PipelineReport | undefined;
+  /** After a source failed for good (attempts exhausted, an error status): may another source be tried? */
+  fallback?(job: PipelineJob<F>): boolean;
   /** Headers for the download request (credentials): asked for each run, never persisted. */
   requestHeaders?(job: PipelineJob<F>, url: string): Promise<Record<string, string>>;
   /** Decides whether a downloaded, verified artifact waits before install (./hold.ts). Absent: no hold. */
@@ -197,10 +199,14 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
         const outcome: DownloadOutcome = result.ok
           ? { ok: true, bytesTransferred: result.bytesTransferred, attempts: result.attempts }
           : { ok: false, code: result.code, message: result.message, bytesTransferred: result.bytesTransferred, attempts: result.attempts };
-        if (!result.ok && result.code === 'relocate') {
+        // A failed source the family can replace (seeds 002/003: the image's other URL) is a relocation too.
+        const fallback = !result.ok && ['attemptsExhausted', 'httpStatus'].includes(result.code) && hooks.fallback?.(current) === true;
+        if (!result.ok && (result.code === 'relocate' || fallback)) {
           if (current.relocations >= settings.maxRelocations) return { event: 'failed', context: { ...current, download: outcome } };
-          const { location: _expired, ...rest } = current;
-          return { event: 'relocate', context: { ...rest, relocations: current.relocations + 1 } };
+          const { location: _expired, progress, ...rest } = current;
+          // The new source gets its own attempts; the bytes already verified stay (the digest decides in the end).
+          const kept = progress && fallback ? (({ etag: _etag, ...p }) => ({ ...p, attempts: 0 }))(progress) : progress;
+          return { event: 'relocate', context: { ...rest, ...(kept ? { progress: kept } : {}), relocations: current.relocations + 1 } };
         }
         if (!result.ok && result.code === 'aborted') return { suspend: 'aborted', context: current };
         if (!result.ok && result.code === 'digestMismatch') {

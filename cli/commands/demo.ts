@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Agent, type CycleSummary, type DeliveryEvent, type FamilyEvent, createAgent } from '../../agent/index.ts';
 import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
+import { bearerHeader } from '../../server/auth.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { DEMO_FIRMWARE, DEMO_IDLE_MS, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
@@ -80,7 +81,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     printSummary(io, summaries.at(-1) as CycleSummary);
 
     io.stdout(`\n② the operator reassigns: telemetry 1.0.0 → 1.1.0, diagnostics dropped, maps-eu added\n`);
-    await putJson(`${server.url}/api/devices/${DEVICE_ID}/packages`, [...DEMO_SECOND, { name: 'diagnostics', remove: true }]);
+    await putJson(`${server.url}/api/devices/${DEVICE_ID}/packages`, server.manager.adminToken, [...DEMO_SECOND, { name: 'diagnostics', remove: true }]);
     summaries.push(await agent.pollOnce());
     printSummary(io, summaries.at(-1) as CycleSummary);
 
@@ -103,7 +104,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     agent = act.agent;
 
     const installedFiles = (await readdir(installRoot)).sort();
-    const record = (await (await fetch(`${server.url}/api/devices/${DEVICE_ID}`)).json()) as { status?: unknown[]; statusHistory?: unknown[] };
+    const record = (await (await fetch(`${server.url}/api/devices/${DEVICE_ID}`, { headers: bearerHeader(server.manager.adminToken) })).json()) as { status?: unknown[]; statusHistory?: unknown[] };
     const statusCount = (record.status ?? record.statusHistory ?? []).length;
     const total = (key: 'installed' | 'upgraded' | 'removed') => summaries.reduce((n, s) => n + s[key].length, 0);
     const failures = summaries.reduce((n, s) => n + s.failed.length, 0);
@@ -143,7 +144,8 @@ function printSummary(io: CommandIo, summary: CycleSummary): void {
   io.stdout(`  → ${parts.join('; ')} (reference counter ${summary.referenceCounter})\n`);
 }
 
-async function putJson(url: string, body: unknown): Promise<void> {
-  const response = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** An admin API call: the demo's manager made its own token (in memory only), the demo hands it back. */
+async function putJson(url: string, adminToken: string, body: unknown): Promise<void> {
+  const response = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', ...bearerHeader(adminToken) }, body: JSON.stringify(body) });
   if (!response.ok) throw new Error(`PUT ${url} → ${response.status} ${await response.text()}`);
 }

@@ -1,15 +1,24 @@
 /**
  * `dm-agent server`: runs the reference manager until SIGINT/SIGTERM (or, in tests, until the
  * `signal` passed as third argument aborts), then closes and exits 0.
+ *
+ * The admin token is shown on stdout once: when it is created in the data dir, or every start when
+ * there is no data dir and no `--admin-token-file` (then it only lives as long as the process).
+ * It never goes through the log function.
  */
 import { readFile } from 'node:fs/promises';
+import { SecretFileError, readSecretFile } from '../../server/auth.ts';
+import { PeerError, peerAddress } from '../../server/peers.ts';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, untilStopped } from '../io.ts';
 
-const USAGE =
-  'usage: dm-agent server --fleet <fleet.json> [--host 127.0.0.1] [--port 8080] [--address URL] [--clock-offset-ms N] [--data-dir DIR] [--tls-cert F --tls-key F] [--quiet]';
+const USAGE = [
+  'usage: dm-agent server --fleet <fleet.json> [--host 127.0.0.1] [--port 8080] [--address URL] [--clock-offset-ms N] [--data-dir DIR] [--tls-cert F --tls-key F] [--quiet]',
+  '         [--admin-token-file F] [--peer-secret-file F] [--peer URL]... [--peers-file F] [--faults]',
+  '         [--max-enrolments N] [--max-counter-ahead-ms N] [--journal-max-bytes N] [--body-timeout-ms N]',
+].join('\n');
 
 export interface ServerRunOptions {
   /** Stops the server like SIGINT does. */
@@ -19,7 +28,11 @@ export interface ServerRunOptions {
 }
 
 export async function run(args: string[], io: CommandIo, options: ServerRunOptions = {}): Promise<number> {
-  const { positional, options: opts, unknown } = parseOptions(args, ['quiet'], ['fleet', 'host', 'port', 'address', 'clock-offset-ms', 'data-dir', 'tls-cert', 'tls-key']);
+  const { peers: peerArgs, rest } = takeRepeated(args, 'peer');
+  const { positional, options: opts, unknown } = parseOptions(rest, ['quiet', 'faults'], [
+    'fleet', 'host', 'port', 'address', 'clock-offset-ms', 'data-dir', 'tls-cert', 'tls-key',
+    'admin-token-file', 'peer-secret-file', 'peers-file', 'max-enrolments', 'max-counter-ahead-ms', 'journal-max-bytes', 'body-timeout-ms',
+  ]);
   const problems = [...unknown, ...positional.map((arg) => `unexpected argument ${JSON.stringify(arg)}`)];
   const text = (name: string): string | undefined => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
   const integer = (name: string, min: number, max: number): number | undefined => {
@@ -37,6 +50,43 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   const clockOffsetMs = integer('clock-offset-ms', -(10 ** 12), 10 ** 12) ?? 0;
   const [certFile, keyFile] = [text('tls-cert'), text('tls-key')];
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push('--tls-cert and --tls-key go together');
+  const limits = {
+    maxEnrolments: integer('max-enrolments', 0, 10 ** 9),
+    maxCounterAheadMs: integer('max-counter-ahead-ms', 0, 10 ** 12),
+    journalMaxBytes: integer('journal-max-bytes', 1024, 2 ** 40),
+  };
+  const bodyTimeoutMs = integer('body-timeout-ms', 1, 3_600_000);
+  const peers: string[] = [];
+  for (const url of peerArgs) {
+    if (url === undefined) problems.push('--peer needs a value');
+    else peers.push(url);
+  }
+  const peersFile = text('peers-file');
+  try {
+    if (peersFile !== undefined) peers.push(...(await readFile(peersFile, 'utf8')).split('\n').map((line) => line.replace(/#.*/, '').trim()).filter((line) => line !== ''));
+  } catch (error) {
+    problems.push(`${peersFile}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  for (const url of peers) {
+    try {
+      peerAddress(url);
+    } catch (error) {
+      if (error instanceof PeerError) problems.push(`--peer: ${error.message}`);
+      else throw error;
+    }
+  }
+  const peerSecretFile = text('peer-secret-file');
+  if (peers.length > 0 && peerSecretFile === undefined) problems.push('--peer/--peers-file need --peer-secret-file (the managers authenticate each other with it)');
+  let adminToken: string | undefined;
+  let peerSecret: string | undefined;
+  try {
+    const tokenFile = text('admin-token-file');
+    if (tokenFile !== undefined) adminToken = readSecretFile(tokenFile);
+    if (peerSecretFile !== undefined) peerSecret = readSecretFile(peerSecretFile);
+  } catch (error) {
+    if (!(error instanceof SecretFileError)) throw error;
+    problems.push(error.message);
+  }
   if (problems.length > 0) {
     io.stderr(`${problems.join('\n')}\n${USAGE}\n`);
     return EXIT_USAGE;
@@ -53,14 +103,21 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   try {
     const fleet = await readFleetFile(fleetFile!);
     const log = opts.quiet ? undefined : (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
-    const setup: Parameters<typeof startServer>[0] = { fleet, clockOffsetMs };
+    const setup: Parameters<typeof startServer>[0] = { fleet, clockOffsetMs, peers, faults: opts.faults === true };
     const address = text('address');
     const dataDir = text('data-dir');
     if (address !== undefined) setup.address = address;
     if (dataDir !== undefined) setup.dataDir = dataDir;
+    if (adminToken !== undefined) setup.adminToken = adminToken;
+    if (peerSecret !== undefined) setup.peerSecret = peerSecret;
+    for (const [name, value] of Object.entries(limits)) if (value !== undefined) setup[name as keyof typeof limits] = value;
     if (log) setup.log = log;
-    server = await startServer(setup, { host: text('host') ?? '127.0.0.1', port, ...(tls ? { tls } : {}) });
+    server = await startServer(setup, { host: text('host') ?? '127.0.0.1', port, ...(tls ? { tls } : {}), ...(bodyTimeoutMs !== undefined ? { bodyTimeoutMs } : {}) });
   } catch (error) {
+    if (error instanceof SecretFileError) {
+      io.stderr(`cannot use the admin token file: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
     if (error instanceof FleetError || error instanceof ManagerOptionsError) {
       io.stderr(`${fleetFile}: ${error.message}\n`);
       return EXIT_USAGE;
@@ -70,10 +127,40 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   }
 
   io.stdout(`manager listening on ${server.url} (address ${server.manager.address}, UTC offset ${clockOffsetMs} ms)\n`);
+  io.stdout(`${describeAdminToken(server)}\n`);
+  if (opts.faults === true) io.stdout('fault injection is ON (/api/faults): for tests only\n');
   options.onListening?.(server);
   await untilStopped(options.signal);
   await server.close();
   await server.manager.flush();
   io.stdout('manager stopped\n');
   return EXIT_OK;
+}
+
+/** The one place the admin token is shown: stdout, once per creation (or per run for a random one). */
+function describeAdminToken(server: RunningManager): string {
+  const source = server.manager.adminTokenSource;
+  switch (source.kind) {
+    case 'created':
+      return `admin token (shown once; stored in ${source.file}, mode 0600): ${server.manager.adminToken}`;
+    case 'random':
+      return `admin token for this run (no --data-dir or --admin-token-file): ${server.manager.adminToken}`;
+    case 'read':
+      return `admin token: in ${source.file}`;
+    case 'option':
+      return 'admin token: from --admin-token-file';
+  }
+}
+
+/** Pulls every `--<name> V` / `--<name>=V` out of `args` (parseOptions keeps only the last of a repeated option). */
+function takeRepeated(args: string[], name: string): { peers: (string | undefined)[]; rest: string[] } {
+  const peers: (string | undefined)[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === `--${name}`) peers.push(args[++i]);
+    else if (arg.startsWith(`--${name}=`)) peers.push(arg.slice(name.length + 3));
+    else rest.push(arg);
+  }
+  return { peers, rest };
 }

@@ -10,14 +10,41 @@ import { SecretFileError, loadOrCreateSecretFile, readSecretFile } from '../../s
 import { ManifestError, type RunningUpdateServer, RuleError, UpdateServiceOptionsError, Users, UsersFileError, hashPassword, startUpdateServer } from '../../server/updates/index.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, untilStopped } from '../io.ts';
 
-const USAGE = [
-  'usage: dm-agent updates-server --data-dir DIR [--users users.json] [--admin-token-file F] [--import FOLDER] [--test-devices id,id]',
-  '         [--internal-host H] [--internal-port N] [--internal-origin URL] [--external-host H] [--external-port N] [--external-origin URL]',
-  '         [--tls-cert F --tls-key F] [--quiet]',
-  '       dm-agent updates-server --hash-password   (password on stdin → a users-file line)',
-].join('\n');
+/**
+ * Name, summary and options, in the shape of the command contract the CLI is moving to
+ * (`CommandSpec` of cli/spec.ts: per-command --help from the same list the parser uses); the
+ * parser below reads its flag and option names from here.
+ */
+export const spec = {
+  name: 'updates-server',
+  summary: 'start the reference device update web service: dm-agent updates-server --data-dir DIR [--import FOLDER]',
+  args: '--data-dir DIR',
+  options: [
+    { name: 'data-dir', value: 'DIR', help: 'journal, image store and the admin token file (required)' },
+    { name: 'users', value: 'FILE', help: 'users file ({"users": {name: scrypt hash}}): who may connect from outside' },
+    { name: 'admin-token-file', value: 'FILE', help: 'admin token (mode 0600; default DIR/admin-token, created on first start)' },
+    { name: 'import', value: 'FOLDER', help: 'import this folder (manifest.json + images) as pending rules at start' },
+    { name: 'test-devices', value: 'IDS', help: 'comma-separated device ids that also get pending updates' },
+    { name: 'internal-host', value: 'ADDR', help: 'internal listener address (default 127.0.0.1)' },
+    { name: 'internal-port', value: 'N', help: 'internal listener port (default 0: a free one)' },
+    { name: 'internal-origin', value: 'URL', help: 'the origin devices use for the internal listener (default: where it listens)' },
+    { name: 'external-host', value: 'ADDR', help: 'external listener address (default 127.0.0.1)' },
+    { name: 'external-port', value: 'N', help: 'external listener port (default 0: a free one)' },
+    { name: 'external-origin', value: 'URL', help: 'the origin devices use for the external listener (default: where it listens)' },
+    { name: 'tls-cert', value: 'FILE', help: 'serve both listeners over HTTPS with this certificate (PEM; with --tls-key)' },
+    { name: 'tls-key', value: 'FILE', help: 'private key of --tls-cert (PEM)' },
+    { name: 'hash-password', help: 'read a password on stdin, print a users-file line, exit' },
+    { name: 'quiet', help: 'no request log' },
+  ],
+  notes: 'Runs until SIGINT or SIGTERM, then exits 0. Prints the DNS TXT discovery record for ucupdates-r2.<domain> at start.',
+} as const;
 
-const VALUED = ['data-dir', 'users', 'admin-token-file', 'import', 'test-devices', 'internal-host', 'internal-port', 'internal-origin', 'external-host', 'external-port', 'external-origin', 'tls-cert', 'tls-key'];
+const USAGE = `usage: dm-agent updates-server ${spec.args} [${spec.options
+  .filter((option) => option.name !== 'data-dir')
+  .map((option) => ('value' in option ? `--${option.name} ${option.value}` : `--${option.name}`))
+  .join('] [')}]`;
+const FLAGS = spec.options.filter((option) => !('value' in option)).map((option) => option.name);
+const VALUED = spec.options.filter((option) => 'value' in option).map((option) => option.name);
 
 export interface UpdatesServerRunOptions {
   signal?: AbortSignal;
@@ -27,7 +54,7 @@ export interface UpdatesServerRunOptions {
 }
 
 export async function run(args: string[], io: CommandIo, options: UpdatesServerRunOptions = {}): Promise<number> {
-  const { positional, options: opts, unknown } = parseOptions(args, ['quiet', 'hash-password'], VALUED);
+  const { positional, options: opts, unknown } = parseOptions(args, FLAGS, VALUED);
   const problems = [...unknown, ...positional.map((arg) => `unexpected argument ${JSON.stringify(arg)}`)];
   const text = (name: string): string | undefined => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
   const port = (name: string): number => {

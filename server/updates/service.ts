@@ -42,6 +42,7 @@ import { Users } from './users.ts';
 
 export const SERVICE_PATH = '/ucupdates/v1';
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const MAX_JOURNAL_ENTRIES_IN_MEMORY = 100_000;
 const BASIC_REALM = { 'www-authenticate': 'Basic realm="ucupdates", charset="UTF-8"' };
 
 export interface UpdateServiceOptions {
@@ -122,25 +123,29 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
   const log = options.log ?? (() => {});
   const users = options.users;
 
-  let file: Journal<UpdateJournalEntry> | undefined;
-  let replay: UpdateJournalEntry[] = [];
-  if (options.dataDir !== undefined) ({ journal: file, entries: replay } = Journal.open<UpdateJournalEntry>(options.dataDir, log, UPDATES_JOURNAL_FILE));
+  // Never compacted (no snapshot): imports and decisions are few, and checks are what a test reads.
+  const file = options.dataDir !== undefined ? Journal.open<UpdateJournalEntry>(options.dataDir, { log, fileName: UPDATES_JOURNAL_FILE }) : undefined;
+  const replay: UpdateJournalEntry[] = [];
+  file?.replay((entry) => replay.push(entry));
   const entries: UpdateJournalEntry[] = [];
 
   const context: UpdateContext = {
     rules: new Rules(),
-    testDeviceIds: new Set(options.testDevices ?? []),
+    testDeviceIds: new Set(),
     reportIds: new Set(),
     urls: { internal: internalOrigin + SERVICE_PATH, external: externalOrigin + SERVICE_PATH },
     utcMs: () => Math.trunc(now()),
     record(entry) {
       entries.push(entry);
+      // The file keeps everything; memory keeps the newest entries (a long-running server sees many checks).
+      if (entries.length > MAX_JOURNAL_ENTRIES_IN_MEMORY) entries.splice(0, entries.length - MAX_JOURNAL_ENTRIES_IN_MEMORY);
       file?.append(entry);
     },
     adminToken: options.adminToken,
   };
   for (const entry of replay) restore(context, entry, log);
-  entries.push(...replay);
+  entries.push(...replay.slice(-MAX_JOURNAL_ENTRIES_IN_MEMORY));
+  let importing: Promise<unknown> = Promise.resolve();
 
   const service: UpdateService = {
     maxBodyBytes,
@@ -154,16 +159,21 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
       return {
         maxBodyBytes,
         handle: (request) => service.handle(request, listener),
-        tooLarge: (url) => (isServicePath(url) ? cborError : jsonError)(413, 'tooLarge', `request body exceeds ${maxBodyBytes} bytes`),
+        transportError: (url, status, code, message) => (isServicePath(url) ? cborError : jsonError)(status, code, message),
       };
     },
-    async importFolder(folder) {
-      const images = await readManifestFolder(folder);
-      const { fresh, known } = context.rules.plan(images);
-      const stored = await Promise.all(fresh.map(async (image) => ({ ...image, path: await store(options.dataDir, image.path, image.sha256) })));
-      const imported = context.rules.add(stored, context.utcMs());
-      context.record({ type: 'import', utcMs: context.utcMs(), folder, rules: imported.map((rule) => ({ ...rule })), known: known.map((rule) => rule.id) });
-      return { imported, known };
+    importFolder(folder) {
+      // One import at a time: two planned against the same rules could both add the same image.
+      const run = importing.then(async (): Promise<ImportResult> => {
+        const images = await readManifestFolder(folder);
+        const { fresh, known } = context.rules.plan(images);
+        const stored = await Promise.all(fresh.map(async (image) => ({ ...image, path: await store(options.dataDir, image.path, image.sha256) })));
+        const imported = context.rules.add(stored, context.utcMs());
+        context.record({ type: 'import', utcMs: context.utcMs(), folder, rules: imported.map((rule) => ({ ...rule })), known: known.map((rule) => rule.id) });
+        return { imported, known };
+      });
+      importing = run.catch(() => undefined);
+      return run;
     },
     decide(id, state) {
       const rule = context.rules.decide(id, state, context.utcMs());
@@ -180,6 +190,8 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
     journal: () => entries.map((entry) => structuredClone(entry)),
     flush: async () => file?.flush(),
   };
+  // Given at start, the test devices are the newest word: they override what the journal replayed.
+  if (options.testDevices !== undefined) service.setTestDevices(options.testDevices);
   return service;
 }
 

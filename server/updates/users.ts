@@ -9,13 +9,20 @@
  * Verification compares in constant time, and an unknown user costs the same scrypt run as a
  * known one, so timing tells neither the password nor whether the account exists. Nothing here
  * puts a password or a hash into an error message or a log line.
+ *
+ * Why a cache: scrypt costs 50–200 ms of CPU, and a device outside sends its credentials with
+ * every request (a check, then each Range request of the download). Credentials that verified are
+ * remembered for a few minutes as an HMAC under a per-process random key — never the password —
+ * so a device's next requests cost one HMAC. Failures are never cached.
  */
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Credentials } from '../../agent/firmware/messages.ts';
 
 const HASH_BYTES = 32;
 const MAX_USERS = 100_000;
+const CACHE_TTL_MS = 5 * 60_000;
+const CACHE_ENTRIES = 4096;
 
 interface ScryptParams {
   N: number;
@@ -76,6 +83,12 @@ export class Users {
   readonly #users: Map<string, StoredHash>;
   /** What an unknown user is checked against: the same work as a real account, never a match. */
   readonly #decoy: StoredHash;
+  readonly #cacheKey = randomBytes(32);
+  /** HMAC of accepted `<user length>:user:password` (unambiguous) → expiry (host ms). Insertion order doubles as age order. */
+  readonly #accepted = new Map<string, number>();
+  /** scrypt runs so far (tests check that the cache saves them). */
+  derivations = 0;
+  now: () => number = Date.now;
 
   private constructor(users: Map<string, StoredHash>) {
     this.#users = users;
@@ -128,9 +141,19 @@ export class Users {
 
   /** True only for a known user with the right password; constant-time in the password, and unknown users cost the same. */
   async verify(credentials: Credentials): Promise<boolean> {
+    const key = createHmac('sha256', this.#cacheKey).update(`${credentials.user.length}:${credentials.user}:${credentials.password}`).digest('base64');
+    const expires = this.#accepted.get(key);
+    if (expires !== undefined && expires > this.now()) return true;
+    this.#accepted.delete(key);
     const stored = this.#users.get(credentials.user);
     const against = stored ?? this.#decoy;
+    this.derivations++;
     const derived = await derive(credentials.password, against.salt, against);
-    return timingSafeEqual(derived, against.hash) && stored !== undefined;
+    const ok = timingSafeEqual(derived, against.hash) && stored !== undefined;
+    if (ok) {
+      if (this.#accepted.size >= CACHE_ENTRIES) this.#accepted.delete(this.#accepted.keys().next().value as string);
+      this.#accepted.set(key, this.now() + CACHE_TTL_MS);
+    }
+    return ok;
   }
 }

@@ -9,7 +9,7 @@ import { mockWorld, type MockWorld } from '../e2e/mock-rig.ts';
 
 async function assign(world: MockWorld, deviceId: string, packages: { name: string; version?: string; remove?: boolean }[]): Promise<void> {
   const body = new TextEncoder().encode(JSON.stringify(packages));
-  const answer = await world.manager.handle({ method: 'PUT', url: `/api/devices/${deviceId}/packages`, headers: { 'content-type': 'application/json' }, body });
+  const answer = await world.manager.handle({ method: 'PUT', url: `/api/devices/${deviceId}/packages`, headers: { 'content-type': 'application/json', authorization: `Bearer ${world.manager.adminToken}` }, body });
   if (answer.status !== 200) throw new Error(`assign failed: ${answer.status} ${new TextDecoder().decode(answer.body as Uint8Array)}`);
 }
 

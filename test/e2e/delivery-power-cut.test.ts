@@ -40,7 +40,7 @@ const CONFIG = { delivery: { download: { checkpointBytes: 16 * 1024, checkpointM
 
 async function assign(world: MockWorld, deviceId: string, packages: typeof SECOND): Promise<void> {
   const body = new TextEncoder().encode(JSON.stringify([...packages, { name: 'extra', remove: true }]));
-  const answer = await world.manager.handle({ method: 'PUT', url: `/api/devices/${deviceId}/packages`, headers: { 'content-type': 'application/json' }, body });
+  const answer = await world.manager.handle({ method: 'PUT', url: `/api/devices/${deviceId}/packages`, headers: { 'content-type': 'application/json', authorization: `Bearer ${world.manager.adminToken}` }, body });
   if (answer.status !== 200) throw new Error(`assign failed: ${answer.status}`);
 }
 
@@ -150,7 +150,7 @@ describe('pull-model delivery survives a power cut at every write (mock HAL)', (
     const world = await mockWorld({ deviceIds: [], assignment: FIRST, catalogue: CATALOGUE });
     try {
       const { agent } = await scenario(world, 'dev-reports');
-      const answer = await world.manager.handle({ method: 'GET', url: '/api/devices/dev-reports/status', headers: {}, body: new Uint8Array() });
+      const answer = await world.manager.handle({ method: 'GET', url: '/api/devices/dev-reports/status', headers: { authorization: `Bearer ${world.manager.adminToken}` }, body: new Uint8Array() });
       const history = JSON.parse(new TextDecoder().decode(answer.body as Uint8Array)) as { phase: string; name: string }[];
       expect(history.filter((s) => s.phase === 'postInstallEnd').map((s) => s.name).sort()).toEqual(['app', 'extra', 'lib', 'lib', 'tool']);
       expect(history.filter((s) => s.phase === 'removeEnd').map((s) => s.name)).toEqual(['extra']);

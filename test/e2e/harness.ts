@@ -36,12 +36,25 @@ export async function newRig(): Promise<Rig> {
   return rig;
 }
 
+/** The managers of one rig share this peer secret and know each other as peers (one deployment). */
+const RIG_PEER_SECRET = 'e2e-rig-peer-secret-0123456789';
+
 export async function startFleetManager(rig: Rig, options: { deviceIds: string[]; name?: string; clockOffsetMs?: number; tls?: { cert: string; key: string }; assignment?: typeof DEMO_FIRST; mutate?: (fleet: Record<string, any>) => void }): Promise<RunningManager> {
   const fleetDir = join(rig.dir, options.name ?? `manager-${rig.servers.length}`);
   const json = await writeDemoFleet(fleetDir, rig.installRoot, options.deviceIds, options.assignment);
   options.mutate?.(json);
   const fleet = await loadFleet(json, fleetDir);
-  const server = await startManager({ fleet, host: '127.0.0.1', port: 0, ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: options.clockOffsetMs } : {}), ...(options.tls ? { tls: options.tls } : {}) });
+  const server = await startManager({
+    fleet,
+    host: '127.0.0.1',
+    port: 0,
+    faults: true,
+    peerSecret: RIG_PEER_SECRET,
+    peers: rig.servers.map((other) => other.url),
+    ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: options.clockOffsetMs } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
+  for (const other of rig.servers) other.manager.peers.add(server.url);
   rig.servers.push(server);
   return server;
 }
@@ -67,9 +80,11 @@ export async function nodeAgent(rig: Rig, options: { deviceId: string; manager: 
 }
 
 export async function api<T = any>(server: RunningManager, method: string, path: string, body?: unknown): Promise<T> {
+  const auth = { authorization: `Bearer ${server.manager.adminToken}` };
   const response = await fetch(`${server.url}${path}`, {
     method,
-    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+    headers: body !== undefined ? { 'content-type': 'application/json', ...auth } : auth,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path} → ${response.status} ${text}`);

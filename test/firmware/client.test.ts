@@ -173,6 +173,8 @@ describe('the check', () => {
     expect(await client.check({ urls: urls(), location: 'inside', identity, testDevice: false, user: ALICE })).toMatchObject({ kind: 'upToDate', zone: 'external' });
     expect(await client.check({ urls: urls(), location: 'inside', identity, testDevice: false })).toMatchObject({ kind: 'needsSignIn' });
     expect(sent().filter((request) => request.url.startsWith(INTERNAL)).every((request) => request.headers.authorization === undefined)).toBe(true);
+    network.unroute(EXTERNAL);
+    expect(await client.check({ urls: urls(), location: 'inside', identity, testDevice: false, user: ALICE })).toMatchObject({ kind: 'failed', error: { code: 'unreachable', zone: 'external' } });
   });
 
   it('both down: a retryable failure', async () => {

@@ -4,6 +4,7 @@
  * reboot, the trial boot, rollback, and what `info` shows.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { putValue } from '../../agent/store/index.ts';
 import { FROM, HOUR, MINUTE, type Phone, TO, type UpdateWorld, settle, updateWorld } from './rig.ts';
 
 let world: UpdateWorld | undefined;
@@ -180,6 +181,42 @@ describe('firmware family: idle reboot, trial boot, rollback', () => {
     expect((await phone.hardware.device!.update.status()).confirmed).toBe(true);
     expect((await phone.agent.firmware!.info()).version).toBe(FROM);
     expect(world.results('phone-dead')).toEqual([expect.objectContaining({ outcome: 'rolledBack', runningVersion: FROM })]);
+    await phone.agent.close();
+  });
+
+  it('a download record this agent cannot read is set aside and the image downloaded again', async () => {
+    world = await updateWorld();
+    let phone = await world.phone('phone-odd');
+    await phone.agent.trigger('firmware', 'manual'); // downloaded and held (the device is not idle)
+    expect(phone.agent.store.has('firmware/job/download')).toBe(true);
+    await putValue(phone.agent.store, 'firmware/job/download', { table: 'pipeline', version: 99, state: 'warping', context: {}, storeCount: 1 });
+    phone = await world.restart(phone);
+    const before = imageRequests(world).length;
+    await phone.agent.trigger('firmware', 'recheck');
+    expect(phone.agent.store.keys('setAside/')).toHaveLength(1);
+    expect(imageRequests(world, 0).length).toBeGreaterThan(before); // downloaded again
+    expect(phone.agent.info().families.find((f) => f.name === 'firmware')?.details).toMatchObject({ update: 'downloading' });
+    await phone.agent.close();
+  });
+
+  it('an image URL that keeps failing falls back to the other one', async () => {
+    world = await updateWorld();
+    const phone = await world.phone('phone-fallback', { config: { firmware: { download: { maxAttempts: 2, checkpointBytes: 4096 } } } });
+    phone.hardware.signIn('alice', 'correct horse battery staple'); // the external URL needs a user
+    world.network.fault({ kind: 'status', status: 503, url: 'http://updates.corp.test/ucupdates/v1/images/', times: Infinity });
+    const before = world.network.requests.length;
+    let done = false;
+    const run = phone.agent.trigger('firmware', 'manual').finally(() => (done = true));
+    for (let step = 0; step < 50 && !done; step++) {
+      await world.clock.advance(30_000); // the download's backoff between attempts
+      await settle(world.clock, 3);
+    }
+    await run;
+    const images = imageRequests(world, before);
+    expect(images.filter((r) => r.url.startsWith('http://updates.corp.test'))).toHaveLength(2); // both attempts on the internal URL
+    expect(images.at(-1)?.url.startsWith('https://updates.example.test')).toBe(true);
+    expect(phone.agent.info().families.find((f) => f.name === 'firmware')?.details).toMatchObject({ update: 'downloading' }); // held, image complete
+    expect(phone.agent.store.get('firmware/job/download')).toBeDefined();
     await phone.agent.close();
   });
 });

@@ -6,7 +6,7 @@ import { EXCHANGES } from '../../agent/delivery/messages.ts';
 import { type Fleet, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { JOURNAL_FILE } from '../../server/journal.ts';
-import { type Fixture, connectionReport, defaultFleet, fileCollection, getJson, httpRequest, identifyRequest, makeFixture, postCbor, softwareInventory, statusReport } from './helpers.ts';
+import { ADMIN, ADMIN_TOKEN, type Fixture, connectionReport, defaultFleet, fileCollection, getJson, httpRequest, identifyRequest, makeFixture, postCbor, softwareInventory, statusReport } from './helpers.ts';
 
 let fixture: Fixture;
 let fleet: Fleet;
@@ -17,7 +17,7 @@ beforeAll(async () => {
   fixture = await makeFixture({ fleet: { ...defaultFleet(), defaults: { group: 'default' } } });
   fleet = await readFleetFile(fixture.fleetFile);
   dataDir = await mkdtemp(join(tmpdir(), 'dm-data-'));
-  server = await startServer({ fleet, dataDir, clockOffsetMs: -5_000 });
+  server = await startServer({ fleet, dataDir, clockOffsetMs: -5_000, adminToken: ADMIN_TOKEN });
 });
 afterAll(async () => {
   await server?.close();
@@ -94,12 +94,12 @@ describe('admin API', () => {
   });
 
   it('refuses what it cannot read: not JSON → 400, wrong content-type → 415, wrong method → 405, no route → 404', async () => {
-    const put = (body: string, type: string) => httpRequest(`${server.url}/api/devices/dev-1/packages`, { method: 'PUT', headers: { 'content-type': type }, body: new TextEncoder().encode(body) });
+    const put = (body: string, type: string) => httpRequest(`${server.url}/api/devices/dev-1/packages`, { method: 'PUT', headers: { 'content-type': type, ...ADMIN }, body: new TextEncoder().encode(body) });
     expect((await put('[{', 'application/json')).status).toBe(400);
     expect((await put('[]', 'text/plain')).status).toBe(415);
-    const wrong = await httpRequest(`${server.url}/api/devices`, { method: 'DELETE' });
+    const wrong = await httpRequest(`${server.url}/api/devices`, { method: 'DELETE', headers: ADMIN });
     expect([wrong.status, wrong.headers.allow]).toEqual([405, 'GET']);
-    expect(JSON.parse((await httpRequest(`${server.url}/api/nothing`)).body.toString()).error.code).toBe('notFound');
+    expect(JSON.parse((await httpRequest(`${server.url}/api/nothing`, { headers: ADMIN })).body.toString()).error.code).toBe('notFound');
   });
 
   it('reports the manager\'s address and clock', async () => {
@@ -124,7 +124,7 @@ describe('persistence (dataDir)', () => {
     await appendFile(join(dataDir, JOURNAL_FILE), '{"type":"status","utc');
 
     const lines: string[] = [];
-    server = await startServer({ fleet, dataDir, log: (line) => lines.push(line) });
+    server = await startServer({ fleet, dataDir, adminToken: ADMIN_TOKEN, log: (line) => lines.push(line) });
     expect(lines.some((line) => /unreadable line skipped/.test(line))).toBe(true);
     expect((await getJson(`${server.url}/api/devices/dev-1/status`)).json).toEqual(before.status);
     expect((await getJson(`${server.url}/api/devices/dev-1/reports`)).json).toEqual(before.reports);

@@ -9,7 +9,7 @@ import { chooseRange } from '../../server/artifacts.ts';
 import { loadFleet, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { type Manager, createManager } from '../../server/manager.ts';
-import { DEFAULT_ARTIFACTS, type Fixture, getJson, httpRequest, instructionRequest, locationRequest, makeFixture, postCbor, sha256 } from './helpers.ts';
+import { ADMIN, ADMIN_TOKEN, DEFAULT_ARTIFACTS, type Fixture, getJson, httpRequest, instructionRequest, locationRequest, makeFixture, postCbor, sha256 } from './helpers.ts';
 
 const HELLO = DEFAULT_ARTIFACTS['artifacts/hello-1.0.0.bin']!;
 const TTL = 60_000;
@@ -21,7 +21,7 @@ let skewMs = 0;
 
 beforeAll(async () => {
   fixture = await makeFixture();
-  server = await startServer({ fleet: await readFleetFile(fixture.fleetFile), now: () => Date.now() + skewMs, locationTtlMs: TTL });
+  server = await startServer({ fleet: await readFleetFile(fixture.fleetFile), now: () => Date.now() + skewMs, locationTtlMs: TTL, adminToken: ADMIN_TOKEN, faults: true });
 });
 afterAll(async () => {
   await server?.close();
@@ -194,10 +194,10 @@ describe('faults', () => {
   });
 
   it('reset in the in-process handler: the body stream ends with a NetworkError reset', async () => {
-    const manager: Manager = createManager({ fleet: await readFleetFile(fixture.fleetFile), address: 'http://manager.test' });
+    const manager: Manager = createManager({ fleet: await readFleetFile(fixture.fleetFile), address: 'http://manager.test', adminToken: ADMIN_TOKEN, faults: true });
     const call = async (method: string, url: string, body?: unknown) => {
       const json = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
-      return manager.handle({ method, url, headers: json ? { 'content-type': 'application/json' } : {}, body: json ?? new Uint8Array(0) });
+      return manager.handle({ method, url, headers: json ? { 'content-type': 'application/json', ...ADMIN } : { ...ADMIN }, body: json ?? new Uint8Array(0) });
     };
     expect((await call('POST', '/api/faults', { kind: 'reset', artifact: 'hello@1.0.0', afterBytes: 1000 })).status).toBe(201);
     const cbor = (path: string, value: unknown) => manager.handle({ method: 'POST', url: path, headers: { 'content-type': 'application/cbor' }, body: encodeCbor(value) });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ConnectionReport, IdentifyRequest, InstructionRequest, InventoryReport, LocationRequest, StatusReport } from '../../agent/delivery/messages.ts';
 import { decodeCbor, encodeCbor } from '../../agent/util/cbor.ts';
+import { bearerHeader } from '../../server/auth.ts';
 
 export interface Fixture {
   dir: string;
@@ -22,6 +23,13 @@ export interface Fixture {
 }
 
 const utf8 = new TextEncoder();
+
+/** The admin token the test servers are started with (`adminToken: ADMIN_TOKEN`); getJson sends it unless told otherwise. */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+/** The peer secret of the test managers that move targets between them. */
+export const PEER_SECRET = 'test-peer-secret-0123456789abcdef';
+/** `{ authorization: 'Bearer <ADMIN_TOKEN>' }`. */
+export const ADMIN = bearerHeader(ADMIN_TOKEN);
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 import { xorshiftBytes as patternBytes } from '../../cli/demo/fixture.ts';
@@ -136,12 +144,18 @@ export async function postCbor(base: string, path: string, value: unknown, optio
   return { status: result.status, headers: result.headers, answer: result.body.length > 0 ? decodeCbor(result.body) : undefined };
 }
 
-export async function getJson(url: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; json: any }> {
+/** A JSON API call with the admin token (`token: null` sends none, a string sends that one). */
+export async function getJson(url: string, init: { method?: string; body?: unknown; token?: string | null; ca?: string } = {}): Promise<{ status: number; json: any; headers: http.IncomingHttpHeaders }> {
+  const token = init.token === undefined ? ADMIN_TOKEN : init.token;
+  const headers: Record<string, string> = token === null ? {} : bearerHeader(token);
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
   const result = await httpRequest(url, {
     method: init.method ?? 'GET',
-    ...(init.body !== undefined ? { headers: { 'content-type': 'application/json' }, body: utf8.encode(JSON.stringify(init.body)) } : {}),
+    headers,
+    ...(init.body !== undefined ? { body: utf8.encode(JSON.stringify(init.body)) } : {}),
+    ...(init.ca !== undefined ? { ca: init.ca } : {}),
   });
-  return { status: result.status, json: JSON.parse(result.body.toString('utf8')) };
+  return { status: result.status, headers: result.headers, json: JSON.parse(result.body.toString('utf8')) };
 }
 
 // ───────────────────────────── valid requests ─────────────────────────────

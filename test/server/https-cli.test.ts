@@ -70,6 +70,13 @@ describe('dm-agent server (CLI)', () => {
       [['--fleet', fixture.fleetFile, 'extra'], /unexpected argument "extra"/],
       [['--fleet', '/nonexistent/fleet.json'], /cannot read: no such file/],
       [['--fleet', fixture.fleetFile, '--address', 'not a url', '--port', '0'], /address must be an http\(s\) base URL/],
+      [['--fleet', fixture.fleetFile, '--max-enrolments', '-1'], /--max-enrolments must be an integer/],
+      [['--fleet', fixture.fleetFile, '--max-counter-ahead-ms', 'soon'], /--max-counter-ahead-ms must be an integer/],
+      [['--fleet', fixture.fleetFile, '--journal-max-bytes', '10'], /--journal-max-bytes must be an integer in 1024/],
+      [['--fleet', fixture.fleetFile, '--body-timeout-ms', '0'], /--body-timeout-ms must be an integer/],
+      [['--fleet', fixture.fleetFile, '--admin-token-file', '/nonexistent/token'], /cannot open: ENOENT/],
+      [['--fleet', fixture.fleetFile, '--peer'], /--peer needs a value/],
+      [['--fleet', fixture.fleetFile, '--peers-file', '/nonexistent/peers'], /cannot read: ENOENT/],
     ];
     for (const [args, message] of cases) {
       const { io, err } = capture();
@@ -108,8 +115,8 @@ describe('dm-agent server (CLI)', () => {
       );
       const server = await started;
       expect(out.join('')).toContain(`manager listening on ${server.url}`);
-      const answer = await httpRequest(`${server.url}/api/manager`, { ca: certs.ca });
-      expect(JSON.parse(answer.body.toString())).toMatchObject({ address: server.url, clockOffsetMs: -7_200_000 });
+      const answer = await getJson(`${server.url}/api/manager`, { ca: certs.ca, token: server.manager.adminToken });
+      expect(answer.json).toMatchObject({ address: server.url, clockOffsetMs: -7_200_000 });
       controller.abort();
       expect(await exit).toBe(0);
       expect(out.join('')).toContain('manager stopped');
@@ -124,10 +131,20 @@ describe('dm-agent server (CLI)', () => {
     const controller = new AbortController();
     let listening: (server: RunningManager) => void = () => {};
     const started = new Promise<RunningManager>((resolve) => (listening = resolve));
-    const exit = run(['--fleet', fixture.fleetFile, '--port', '0', '--address', 'http://manager.example:8080', '--quiet'], io, { signal: controller.signal, onListening: listening });
+    const exit = run(['--fleet', fixture.fleetFile, '--port', '0', '--address', 'http://manager.example:8080', '--quiet', '--faults', '--max-counter-ahead-ms', '1000'], io, {
+      signal: controller.signal,
+      onListening: listening,
+    });
     const server = await started;
-    const { json } = await getJson(`${server.url}/api/manager`);
+    const { json } = await getJson(`${server.url}/api/manager`, { token: server.manager.adminToken });
     expect(json.address).toBe('http://manager.example:8080');
+    expect((await getJson(`${server.url}/api/faults`, { token: server.manager.adminToken })).status).toBe(200);
+    const ahead = await httpRequest(`${server.url}/dm/v1/identify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cbor' },
+      body: encodeCbor({ ...identifyRequest('dev-1'), referenceCounter: server.manager.utcMs() + 60_000 }),
+    });
+    expect(ahead.status).toBe(400);
     controller.abort();
     expect(await exit).toBe(0);
   });

@@ -10,6 +10,7 @@ import { NetworkError } from '../../hal/errors.ts';
 import { type MockHttpHandler, type MockNetwork, createMockNetwork } from '../../hal/mock/net.ts';
 import { readFleetFile } from '../../server/fleet.ts';
 import { type Manager, createManager } from '../../server/manager.ts';
+import { bearerHeader } from '../../server/auth.ts';
 import { DEFAULT_ARTIFACTS, type Fixture, identifyRequest, instructionRequest, locationRequest, makeFixture } from './helpers.ts';
 
 const ORIGIN = 'http://manager.test:8080';
@@ -20,7 +21,7 @@ let network: MockNetwork;
 
 beforeAll(async () => {
   fixture = await makeFixture();
-  manager = createManager({ fleet: await readFleetFile(fixture.fleetFile), address: ORIGIN });
+  manager = createManager({ fleet: await readFleetFile(fixture.fleetFile), address: ORIGIN, faults: true });
   network = createMockNetwork({ chunkSize: 1024 });
   const handler: MockHttpHandler = manager.handle;
   network.route(ORIGIN, handler);
@@ -53,7 +54,7 @@ describe('manager on the mock network', () => {
     const fault = await network.net.http.request({
       method: 'POST',
       url: `${ORIGIN}/api/faults`,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...bearerHeader(manager.adminToken) },
       body: new TextEncoder().encode(JSON.stringify({ kind: 'reset', artifact: 'hello@1.0.0', afterBytes: 3000 })),
     });
     expect(fault.status).toBe(201);

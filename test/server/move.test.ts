@@ -9,7 +9,9 @@ import { decodeCbor, encodeCbor } from '../../agent/util/cbor.ts';
 import { type Fleet, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { type FetchPeer, type Manager, createManager } from '../../server/manager.ts';
-import { type Fixture, connectionReport, defaultFleet, getJson, httpRequest, makeFixture, postCbor } from './helpers.ts';
+import { fetchPeerOverHttp } from '../../server/move.ts';
+import { bearerHeader } from '../../server/auth.ts';
+import { ADMIN_TOKEN, type Fixture, PEER_SECRET, connectionReport, defaultFleet, getJson, httpRequest, makeFixture, postCbor } from './helpers.ts';
 
 const TWO_HOURS = 2 * 3600_000;
 let fixture: Fixture;
@@ -22,13 +24,16 @@ let betweenGetAndRelease: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   fixture = await makeFixture({ fleet: { ...defaultFleet(), defaults: { group: 'default' } } });
   fleet = await readFleetFile(fixture.fleetFile);
-  a = await startServer({ fleet });
+  const trust = { adminToken: ADMIN_TOKEN, peerSecret: PEER_SECRET };
+  a = await startServer({ fleet, ...trust, faults: true });
   const fetchPeer: FetchPeer = async (url, init) => {
-    const answer = await fetch(url, init);
+    const answer = await fetchPeerOverHttp(url, init);
     if (init.method === 'GET' && betweenGetAndRelease) await betweenGetAndRelease();
     return answer;
   };
-  b = await startServer({ fleet, clockOffsetMs: -TWO_HOURS, fetchPeer, peerTimeoutMs: 2_000 });
+  b = await startServer({ fleet, ...trust, clockOffsetMs: -TWO_HOURS, fetchPeer, peerTimeoutMs: 2_000 });
+  a.manager.peers.add(b.url);
+  b.manager.peers.add(a.url);
 });
 afterAll(async () => {
   await a?.close();
@@ -77,7 +82,7 @@ describe('the move between managers with disagreeing clocks', () => {
     expect((await record(b, 'alice@dev-1')).referenceCounter).toBe(onB);
 
     // The old manager still answers the peer GET after the release, saying where the target went.
-    const peer = await httpRequest(`${a.url}/dm/v1/targets/dev-1`);
+    const peer = await httpRequest(`${a.url}/dm/v1/targets/dev-1`, { headers: bearerHeader(PEER_SECRET) });
     expect(peer.status).toBe(200);
     const wire = decodeCbor(peer.body) as { movedTo?: string };
     expect(targetRecordSchema.parse(wire).referenceCounter).toBe(onA);
@@ -113,6 +118,7 @@ describe('the move between managers with disagreeing clocks', () => {
   it('a peer that is down → unreachable, quickly, and the record is left for the retry', async () => {
     const gone = await startServer({ fleet });
     await gone.close();
+    b.manager.peers.add(gone.url);
     const started = Date.now();
     const ack = await connect(b, 'roamer', 10, [{ id: 'roamer', kind: 'device', previousManager: gone.url }]);
     expect(ack.moves).toEqual([{ target: 'roamer', from: gone.url, result: 'unreachable' }]);
@@ -160,12 +166,12 @@ describe('the move between managers with disagreeing clocks', () => {
 
   it('the peer routes validate their input', async () => {
     const release = (value: unknown, id = 'dev-1') =>
-      httpRequest(`${a.url}/dm/v1/targets/${id}/release`, { method: 'POST', headers: { 'content-type': 'application/cbor' }, body: encodeCbor(value) });
+      httpRequest(`${a.url}/dm/v1/targets/${id}/release`, { method: 'POST', headers: { 'content-type': 'application/cbor', ...bearerHeader(PEER_SECRET) }, body: encodeCbor(value) });
     expect((await release({ type: 'release', target: 'other', movedTo: b.url, referenceCounter: 1 })).status).toBe(400);
     expect((await release({ type: 'release', target: 'nobody', movedTo: b.url, referenceCounter: 1 }, 'nobody')).status).toBe(404);
     expect((await release({ type: 'release', target: 'dev-1' })).status).toBe(400);
-    expect((await httpRequest(`${a.url}/dm/v1/targets/nobody`)).status).toBe(404);
-    expect((await httpRequest(`${a.url}/dm/v1/targets/dev-1/release`)).status).toBe(405);
+    expect((await httpRequest(`${a.url}/dm/v1/targets/nobody`, { headers: bearerHeader(PEER_SECRET) })).status).toBe(404);
+    expect((await httpRequest(`${a.url}/dm/v1/targets/dev-1/release`, { headers: bearerHeader(PEER_SECRET) })).status).toBe(405);
   });
 });
 
@@ -178,10 +184,13 @@ describe('the move in-process (as on the mock network)', () => {
       if (!target) throw new TypeError(`fetch failed: ${origin} refused`);
       const answer = await target.handle({ method: init.method, url, headers: init.headers, body: init.body ?? new Uint8Array(0) });
       const body = answer.body as Uint8Array;
-      return { status: answer.status, arrayBuffer: async () => body.slice().buffer };
+      return { status: answer.status, body: (async function* () {
+        yield body;
+      })() };
     };
-    const first = createManager({ fleet, address: 'http://one.test', fetchPeer });
-    const second = createManager({ fleet, address: 'http://two.test', fetchPeer, clockOffsetMs: -TWO_HOURS });
+    const peers = ['http://one.test', 'http://two.test', 'http://three.test'];
+    const first = createManager({ fleet, address: 'http://one.test', fetchPeer, peerSecret: PEER_SECRET, peers });
+    const second = createManager({ fleet, address: 'http://two.test', fetchPeer, clockOffsetMs: -TWO_HOURS, peerSecret: PEER_SECRET, peers });
     managers.set('http://one.test', first).set('http://two.test', second);
     const post = async (manager: Manager, value: unknown) =>
       EXCHANGES.connection.answer.parse(decodeCbor((await manager.handle({ method: 'POST', url: '/dm/v1/connection', headers: { 'content-type': 'application/cbor' }, body: encodeCbor(value) })).body as Uint8Array));

@@ -5,7 +5,9 @@ import { decodeCbor, encodeCbor } from '../../agent/util/cbor.ts';
 import { readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { createManager } from '../../server/manager.ts';
+import { bearerHeader } from '../../server/auth.ts';
 import {
+  ADMIN_TOKEN,
   DEFAULT_ARTIFACTS,
   type Fixture,
   connectionReport,
@@ -28,7 +30,7 @@ let base: string;
 
 beforeAll(async () => {
   fixture = await makeFixture();
-  server = await startServer({ fleet: await readFleetFile(fixture.fleetFile), maxBodyBytes: 64 * 1024 });
+  server = await startServer({ fleet: await readFleetFile(fixture.fleetFile), maxBodyBytes: 64 * 1024, adminToken: ADMIN_TOKEN });
   base = server.url;
 });
 afterAll(async () => {
@@ -190,7 +192,7 @@ describe('enrolment, redirect, and the in-process handler', () => {
       expect(list.manager.address).toBe('http://manager.test:8080');
       expect(list.packages.map((p) => `${p.name}@${p.version}`)).toEqual(['hello@1.0.0']);
       expect(list.nextPollMs).toBeUndefined();
-      const devices = await manager.handle({ method: 'GET', url: '/api/devices', headers: {}, body: new Uint8Array(0) });
+      const devices = await manager.handle({ method: 'GET', url: '/api/devices', headers: bearerHeader(manager.adminToken), body: new Uint8Array(0) });
       const listed = JSON.parse(new TextDecoder().decode(devices.body as Uint8Array)) as { id: string; enrolled: string }[];
       expect(listed.find((device) => device.id === 'newcomer')?.enrolled).toBe('auto');
     } finally {

@@ -78,6 +78,14 @@ describe('manifest import', () => {
     expect(issues[4]!.message).toMatch(/relative path inside the folder/);
   });
 
+  it('concurrent imports of the same folder add each image once (copying into the store takes time)', async () => {
+    const service = await testService({ dataDir: join(root, 'data') });
+    const { folder } = await writeImageFolder(root, 'cab', [{ model: 'M', version: '1' }, { model: 'M', version: '2' }]);
+    const results = await Promise.all([service.importFolder(folder), service.importFolder(folder), service.importFolder(folder)]);
+    expect(results.map((result) => [result.imported.length, result.known.length])).toEqual([[2, 0], [0, 2], [0, 2]]);
+    expect(service.rules()).toHaveLength(2);
+  });
+
   it('a failed import changes nothing; importing the same folder twice is harmless; other bytes for a known version conflict', async () => {
     const service = await testService();
     const { folder: bad } = await writeImageFolder(root, 'bad', [{ model: 'M', version: '1' }, { model: 'M', version: '2', sha256: 'f'.repeat(64) }]);
@@ -308,6 +316,8 @@ describe('persistence', () => {
     const second = await testService({ dataDir });
     expect(second.rules().map((rule) => [rule.id, rule.state])).toEqual([['r1', 'approved'], ['r2', 'pending']]);
     expect(second.testDevices()).toEqual(['phone-test']);
+    // Test devices given at start win over the replayed ones.
+    expect((await testService({ dataDir, testDevices: ['phone-9'] })).testDevices()).toEqual(['phone-9']);
     expect((await post(second, 'report', report)).answer.duplicate).toBe(true);
     const response = await second.handle({ method: 'GET', url: `/ucupdates/v1/images/${sha256Hex(bytes[0]!)}`, headers: {}, body: new Uint8Array() }, { zone: 'internal', tls: false });
     expect(await bodyBytes(response)).toEqual(bytes[0]);
@@ -347,6 +357,22 @@ describe('users file', () => {
     await writeFile(file, '{"users": {"alice": "secret-value" ');
     await expect(Users.read(file)).rejects.toThrow(UsersFileError);
     await expect(Users.read(file)).rejects.not.toThrow(/secret-value/);
+  });
+
+  it('accepted credentials are remembered for a while (no second scrypt run); failures never are', async () => {
+    const users = Users.parse(await usersJson());
+    let now = 1_000_000;
+    users.now = () => now;
+    expect(await users.verify(ALICE)).toBe(true);
+    expect(await users.verify(ALICE)).toBe(true);
+    expect(users.derivations).toBe(1);
+    expect(await users.verify({ ...ALICE, password: 'wrong' })).toBe(false);
+    expect(await users.verify({ ...ALICE, password: 'wrong' })).toBe(false);
+    expect(users.derivations).toBe(3);
+    expect(await users.verify({ user: 'alice\0correct', password: 'horse battery staple' })).toBe(false);
+    now += 5 * 60_000 + 1;
+    expect(await users.verify(ALICE)).toBe(true);
+    expect(users.derivations).toBe(5);
   });
 
   it('hashPassword lines verify', async () => {
