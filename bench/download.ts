@@ -3,7 +3,9 @@
  * `dm-agent run --once` from the reference manager over loopback — start, poll, download, verify,
  * post-install, status reports — against peers that only fetch and hash:
  *   curl-tee-sha256sum  `curl URL | tee file | sha256sum` against the same manager;
- *   curl-static         the same pipeline against `python3 -m http.server` serving the file.
+ *   curl-static         the same pipeline against `python3 -m http.server` serving the file;
+ *   curl-tee-sha256sum+fsync  the first, then `sync FILE` (fsync): what the agent must pay for
+ *                       its durability promise, the bytes on the disk and not only in the page cache.
  * Every round runs each contender once in a rotating order after `sync`, each in a fresh
  * directory; values are medians. Also reported: the increment (ours minus a no-op `run --once` of
  * the same provisioned device) and our peak RSS growth over that no-op run.
@@ -51,9 +53,9 @@ export async function benchDownload(size: number, rounds: number, log: (line: st
   try {
     const digest = await sha256File(fixture.artifactFile);
     const out = join(fixture.dir, 'curl.out');
-    const curl = async (url: string) => {
+    const curl = async (url: string, fsync = false) => {
       rmSync(out, { force: true });
-      const run = await timed('/bin/sh', ['-c', 'curl -sSf "$0" | tee "$1" | sha256sum', url, out]);
+      const run = await timed('/bin/sh', ['-c', `curl -sSf "$0" | tee "$1" | sha256sum${fsync ? ' && sync "$1"' : ''}`, url, out]);
       if (!run.stdout.startsWith(digest)) throw new Error(`curl pipeline: wrong digest ${run.stdout}`);
       return run.ms;
     };
@@ -77,6 +79,7 @@ export async function benchDownload(size: number, rounds: number, log: (line: st
       ['curl-tee-sha256sum', () => curl(fixture.artifactUrl)],
       ['curl-static', () => curl(`${python.url}/big.bin`)],
       ['idle run --once', idle],
+      ['curl-tee-sha256sum+fsync', () => curl(fixture.artifactUrl, true)],
     ];
     // Warm-up: page cache holds the artifact for every contender alike.
     for (const [, run] of contenders) await run();
@@ -93,10 +96,10 @@ export async function benchDownload(size: number, rounds: number, log: (line: st
     }
     const seconds = times.map((t) => median(t) / 1000);
     return [
-      { name: `download-${label(size)}`, unit: 's', value: seconds[0]!, peers: { 'curl-tee-sha256sum': seconds[1]!, 'curl-static': seconds[2]! } },
+      { name: `download-${label(size)}`, unit: 's', value: seconds[0]!, peers: { 'curl-tee-sha256sum': seconds[1]!, 'curl-static': seconds[2]!, 'curl-tee-sha256sum+fsync': seconds[4]! } },
       // The download's own cost: ours minus a no-op `run --once` (process start, agent boot, one poll),
       // which at 16 MiB is most of ours; see the cold-start entries for that fixed part.
-      { name: `download-${label(size)}-increment`, unit: 's', value: seconds[0]! - seconds[3]!, peers: { 'curl-tee-sha256sum': seconds[1]!, 'curl-static': seconds[2]! } },
+      { name: `download-${label(size)}-increment`, unit: 's', value: seconds[0]! - seconds[3]!, peers: { 'curl-tee-sha256sum': seconds[1]!, 'curl-static': seconds[2]!, 'curl-tee-sha256sum+fsync': seconds[4]! } },
       { name: `download-${label(size)}-rss`, unit: 'MiB', value: (median(rss) - median(idleRss)) / 1024 ** 2, peers: { 'target (growth ≤)': 16 } },
     ];
   } finally {
