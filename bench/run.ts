@@ -54,13 +54,13 @@ if (only.has('cold-start')) results.push(...(await benchColdStart(rounds)));
 // Table: ratio > 1 means ours is better (faster MB/s, or fewer ms / s / MiB).
 const lines: string[] = [];
 const pad = (s: string, n: number) => s.padEnd(n);
-lines.push(`${pad('benchmark', 13)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
+lines.push(`${pad('benchmark', 28)}${pad('contender', 27)}${pad('value', 14)}ours vs it`);
 for (const r of results) {
   const format = (v: number) => `${v.toFixed(r.unit === 'ms' ? 1 : r.unit === 'MB/s' ? 0 : 2)} ${r.unit}`;
-  lines.push(`${pad(r.name, 13)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
+  lines.push(`${pad(r.name, 28)}${pad('ours', 27)}${pad(format(r.value), 14)}`);
   for (const [peer, value] of Object.entries(r.peers)) {
     const ratio = r.unit === 'MB/s' ? r.value / value : value / r.value;
-    lines.push(`${pad('', 13)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
+    lines.push(`${pad('', 28)}${pad(peer, 27)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
   }
 }
 console.log(`median of ${rounds} interleaved rounds (node ${process.version})`);

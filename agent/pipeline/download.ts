@@ -179,6 +179,8 @@ class DownloadRun {
   #checkpointedAt = 0;
   /** The writes of the body being streamed, if one is. */
   #queue: WriteQueue | undefined;
+  /** A checkpoint whose sync runs behind the stream (sinks with `syncWhileWriting`); one at a time. */
+  #behind: Promise<void> | undefined;
   #bytesTransferred = 0;
   #attempts = 0;
   #etag: string | undefined;
@@ -366,10 +368,12 @@ class DownloadRun {
       outcome = await this.#pump(response, end, queue);
     } catch (error) {
       await queue.settle();
+      await this.#settleBehind().catch(() => undefined); // the first failure is the one to report
       throw error;
     } finally {
       this.#queue = undefined;
     }
+    await this.#settleBehind();
     // Bytes after a stop or a retry are still worth keeping: write them (a later #persist syncs).
     if (outcome.kind !== 'restart') await queue.drain().catch(() => undefined);
     const failure = await queue.settle();
@@ -394,8 +398,10 @@ class DownloadRun {
         queue.add(this.#offset, chunk);
         this.#offset += chunk.length;
         o.onProgress?.(this.#offset, o.size);
-        if (this.#checkpointDue()) await this.#persist();
-        else await queue.room(); // back-pressure: the next chunk waits for the disk
+        if (this.#behind === undefined && this.#checkpointDue()) {
+          if (o.sink.syncWhileWriting) await this.#checkpointBehind(queue);
+          else await this.#persist();
+        } else await queue.room(); // back-pressure: the next chunk waits for the disk
       }
     } catch (error) {
       if (error instanceof SinkError) return { kind: 'restart', message: error.message };
@@ -426,12 +432,8 @@ class DownloadRun {
     return this.#hash.exportable === false ? new Uint8Array(0) : this.#hash.exportState();
   }
 
-  /** Makes the current offset durable and records it, when it moved (or `force`). */
-  async #persist(force = false): Promise<void> {
-    if (!force && this.#offset === this.#checkpointed) return;
-    // Every byte below the offset must be in the sink before the sync that makes it durable.
-    await this.#queue?.drain();
-    await this.#o.sink.sync();
+  /** The progress to record for the current offset (every byte below it is in the sink). */
+  #progressNow(): DownloadProgress {
     const progress: DownloadProgress = {
       offset: this.#offset,
       hashState: this.#exportState(),
@@ -439,9 +441,55 @@ class DownloadRun {
       attempts: this.#attempts,
     };
     if (this.#etag !== undefined) progress.etag = this.#etag;
+    return progress;
+  }
+
+  /** Syncs, then records `progress` (whose bytes were all written before the sync began). */
+  async #commit(progress: DownloadProgress): Promise<void> {
+    await this.#o.sink.sync();
     await this.#o.checkpoint(progress);
-    this.#checkpointed = this.#offset;
+    this.#checkpointed = progress.offset;
     this.#checkpointedAt = this.#o.clock.monotonicMs();
+  }
+
+  /** Makes the current offset durable and records it, when it moved (or `force`). */
+  async #persist(force = false): Promise<void> {
+    await this.#settleBehind();
+    if (!force && this.#offset === this.#checkpointed) return;
+    // Every byte below the offset must be in the sink before the sync that makes it durable.
+    await this.#queue?.drain();
+    await this.#commit(this.#progressNow());
+  }
+
+  /**
+   * A checkpoint that does not stop the stream: the progress is taken once every byte below the
+   * offset is written, then the sync (an fsync: the disk's write speed, the slowest step of a
+   * download on most hosts) and the store record run while later bytes arrive and are written.
+   * A sync also covers bytes written after it began, which is harmless: the record names only
+   * the offset taken before it.
+   */
+  async #checkpointBehind(queue: WriteQueue): Promise<void> {
+    await queue.drain();
+    const run = this.#commit(this.#progressNow());
+    this.#behind = run;
+    // Cleared when done; a failure stays until #settleBehind() rethrows it.
+    run.then(
+      () => {
+        if (this.#behind === run) this.#behind = undefined;
+      },
+      () => undefined,
+    );
+  }
+
+  /** Waits for a checkpoint running behind the stream; rethrows its failure. */
+  async #settleBehind(): Promise<void> {
+    const behind = this.#behind;
+    if (!behind) return;
+    try {
+      await behind;
+    } finally {
+      if (this.#behind === behind) this.#behind = undefined;
+    }
   }
 
   /**
@@ -449,6 +497,7 @@ class DownloadRun {
    * new bytes were synced would resume the old hash state over the new artifact's bytes.
    */
   async #restartFromZero(): Promise<void> {
+    await this.#settleBehind();
     await this.#o.sink.truncate(0);
     this.#hash = this.#o.hasher.create();
     this.#offset = 0;
@@ -460,6 +509,7 @@ class DownloadRun {
   /** All bytes are in: make them durable, then the digest decides. */
   async #finish(): Promise<DownloadResult> {
     const o = this.#o;
+    await this.#settleBehind();
     await o.sink.sync();
     const state = this.#exportState();
     try {
