@@ -113,6 +113,44 @@ describe('download: bounded pipeline', () => {
     expect(maxAhead).toBeLessThanOrEqual(2000 * (3 + 1) + 500);
   });
 
+  for (const syncWhileWriting of [true, false]) {
+    it(`a checkpoint's sync ${syncWhileWriting ? 'runs behind the stream on a file' : 'stops the writes on a sink that cannot sync while writing'}`, async () => {
+      const rig = new Rig({ size: 40_000, chunkSize: 1000 });
+      const inner = await rig.openStaging(false);
+      const events: string[] = [];
+      let syncing = false;
+      const slowSync: SinkHandle = {
+        location: inner.location,
+        syncWhileWriting,
+        write: async (offset, bytes) => {
+          events.push(syncing ? 'write during sync' : 'write');
+          await inner.write(offset, bytes);
+        },
+        sync: async () => {
+          syncing = true;
+          await sleep(rig.device.clock, 50); // an fsync that takes a while
+          await inner.sync();
+          syncing = false;
+        },
+        truncate: (length) => inner.truncate(length),
+        read: (offset, length) => inner.read(offset, length),
+        close: () => inner.close(),
+      };
+      const result = await rig.run(slowSync, { chunkBytes: 1000, checkpointBytes: 8000 });
+      expect(result).toMatchObject({ ok: true });
+      expect(await stagingContent(rig)).toEqual(rig.artifact);
+      const offsets = rig.checkpoints.map((c) => c.offset);
+      if (syncWhileWriting) {
+        expect(events).toContain('write during sync');
+        // One checkpoint at a time: the body streamed on while the first sync took its 50 ms.
+        expect(offsets).toEqual([8000, 40000]);
+      } else {
+        expect(events).not.toContain('write during sync');
+        expect(offsets).toEqual([8000, 16000, 24000, 32000, 40000]);
+      }
+    });
+  }
+
   it('a failing write stops the stream and reaches the caller (not lost in the queue)', async () => {
     const rig = new Rig({ size: 30_000 });
     const inner = await rig.openStaging(false);
