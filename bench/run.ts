@@ -63,7 +63,7 @@ for (const r of results) {
     lines.push(`${pad('', 28)}${pad(peer, 27)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
   }
 }
-console.log(`median of ${rounds} interleaved rounds (node ${process.version})`);
+console.log(`median of ${rounds} interleaved rounds (download: at most 5, 3 at 1 GiB) (node ${process.version})`);
 console.log(lines.join('\n'));
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));
