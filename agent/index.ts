@@ -96,7 +96,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   if (store.report.corruption.length > 0) log.error('state store damaged; opened with what was readable', { corruption: store.report.corruption });
   else if (store.report.tornTail) log.info('state store: last write was interrupted (power cut); recovered');
 
-  const engines = await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), engine: config.engine });
+  const engines = await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
   const identity = await device.system.identity();
   const targets: ManagedTarget[] = [{ id: identity.deviceId, kind: 'device' }, ...config.users.map((user) => ({ id: `user:${user}`, kind: 'user' as const }))];
   const roaming = new RoamingTracker(store);
@@ -129,6 +129,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       outbox,
       log,
       config: section as never,
+      downloadChunkBytes: board.downloadChunkBytes,
       targets,
       roaming,
       emit: (event) => emit(definition.name, event),

@@ -3,7 +3,8 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start]
+ *        [--download-sizes 16,256,1024] (MiB; `download` and `cold-start` need `npm run build` first)
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +14,12 @@ import { benchDiff } from './diff.ts';
 import { benchHashes } from './hash.ts';
 import { benchSyncml } from './syncml.ts';
 import { benchSyncmlEncode } from './syncml-encode.ts';
+import { benchDownload } from './download.ts';
+import { benchColdStart } from './cold-start.ts';
 
 interface Result {
   name: string;
-  unit: 'MB/s' | 'ms';
+  unit: 'MB/s' | 'ms' | 's' | 'MiB';
   value: number;
   peers: Record<string, number>;
 }
@@ -27,7 +30,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
@@ -43,19 +46,28 @@ if (only.has('diff')) {
 for (const r of benchSyncml({ wasm, js }, rounds, only)) results.push({ ...r, unit: 'MB/s' });
 if (only.has('syncml-encode')) for (const r of benchSyncmlEncode(js, rounds)) results.push({ ...r, unit: 'MB/s' });
 
-// Table: ratio > 1 means ours is better (faster MB/s, or fewer ms).
-const lines: string[] = [];
-const pad = (s: string, n: number) => s.padEnd(n);
-lines.push(`${pad('benchmark', 23)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
-for (const r of results) {
-  const format = (v: number) => `${v.toFixed(r.unit === 'ms' ? 1 : 0)} ${r.unit}`;
-  lines.push(`${pad(r.name, 23)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
-  for (const [peer, value] of Object.entries(r.peers)) {
-    const ratio = r.unit === 'ms' ? value / r.value : r.value / value;
-    lines.push(`${pad('', 23)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
+if (only.has('download')) {
+  for (const mib of (option('download-sizes') ?? '16,256,1024').split(',').map(Number)) {
+    // A 1 GiB round takes tens of seconds per contender on this shared machine: fewer rounds.
+    const sizeRounds = mib >= 1024 ? Math.min(rounds, 3) : Math.min(rounds, 5);
+    results.push(...(await benchDownload(mib * 1024 * 1024, sizeRounds, (line) => console.log(line))));
   }
 }
-console.log(`median of ${rounds} interleaved rounds (node ${process.version})`);
+if (only.has('cold-start')) results.push(...(await benchColdStart(rounds)));
+
+// Table: ratio > 1 means ours is better (faster MB/s, or fewer ms / s / MiB).
+const lines: string[] = [];
+const pad = (s: string, n: number) => s.padEnd(n);
+lines.push(`${pad('benchmark', 28)}${pad('contender', 27)}${pad('value', 14)}ours vs it`);
+for (const r of results) {
+  const format = (v: number) => `${v.toFixed(r.unit === 'ms' ? 1 : r.unit === 'MB/s' ? 0 : 2)} ${r.unit}`;
+  lines.push(`${pad(r.name, 28)}${pad('ours', 27)}${pad(format(r.value), 14)}`);
+  for (const [peer, value] of Object.entries(r.peers)) {
+    const ratio = r.unit === 'MB/s' ? r.value / value : value / r.value;
+    lines.push(`${pad('', 28)}${pad(peer, 27)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
+  }
+}
+console.log(`median of ${rounds} interleaved rounds (download: at most 5, 3 at 1 GiB) (node ${process.version})`);
 console.log(lines.join('\n'));
 
 const out = fileURLToPath(new URL('./results.json', import.meta.url));

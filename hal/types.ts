@@ -95,6 +95,13 @@ export interface StagingFile extends Closable {
   write(offset: number, bytes: Bytes): Promise<void>;
   truncate(length: number): Promise<void>;
   sync(): Promise<void>;
+  /**
+   * Sets room aside once for the file to grow to `length` bytes (a download knows its size up
+   * front), so that writes and truncates up to `length` need no capacity check of their own and
+   * other staging files cannot take that room. Held until `close()`. Throws HalError 'noSpace'
+   * when the room is not there. A smaller `length` than already reserved is a no-op.
+   */
+  reserve(length: number): Promise<void>;
 }
 
 export interface StagingOpenOptions {
@@ -439,6 +446,30 @@ export interface WasmHost {
   instantiate(bytes: Bytes, imports: Record<string, Record<string, unknown>>): Promise<Record<string, unknown>>;
 }
 
+// ───────────────────────────── digest (native hashing) ─────────────────────────────
+
+/** One running hash of the host's own digest engine. */
+export interface NativeHash {
+  update(bytes: Bytes): void;
+  /** Finishes the hash; the object is unusable afterwards. */
+  digest(): Bytes;
+}
+
+/**
+ * The host's own digest engine (Node: `node:crypto`, which uses SHA-NI / ARMv8 crypto
+ * extensions; a board: its crypto accelerator). Optional: without it the agent hashes in WASM or
+ * JS. A native hash cannot export its internal state, so the agent cannot persist it mid-stream;
+ * the download pipeline re-hashes the durable bytes once on resume instead (agent/pipeline/download.ts).
+ */
+export interface DigestHost {
+  /** Human-readable name of the engine, for `dm-agent hash --engine` and logs. */
+  readonly name: string;
+  /** Algorithms this host hashes natively (lowercase, e.g. 'sha256'). */
+  readonly algorithms: readonly string[];
+  /** Throws InvalidOptionsError for an algorithm not in `algorithms`. */
+  createHash(algorithm: string): NativeHash;
+}
+
 // ───────────────────────────── the device ─────────────────────────────
 
 export interface Device extends Closable {
@@ -458,4 +489,6 @@ export interface Device extends Closable {
   log: Log;
   random: Random;
   wasm?: WasmHost;
+  /** The host's native digest engine; absent when it has none. */
+  digest?: DigestHost;
 }

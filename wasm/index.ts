@@ -9,6 +9,7 @@
  */
 import { EngineError } from './src/errors.ts';
 import { createJsEngines, createWasmEngines } from './src/engines.ts';
+import { withNativeHashing } from './src/native.ts';
 import type { Engines, LoadEnginesOptions } from './src/types.ts';
 
 export type { DiffPlan, EngineKind, Engines, HashAlgorithm, LoadEnginesOptions, PackageEntry, StreamingHash } from './src/types.ts';
@@ -20,13 +21,23 @@ export type { SyncmlErrorCode } from './src/errors.ts';
 export * from './src/syncml-tokens.ts';
 
 /**
- * 'auto' (default): WASM when `options.wasm` is given and its modules instantiate, else JS.
+ * Engine order native → WASM → JS, every one with the same output.
+ * 'auto' (default): hashing on `options.native` when given (see src/native.ts), everything else
+ * (and resuming exported hash states) on WASM when `options.wasm` is given and its modules
+ * instantiate, else JS.
+ * 'native': the same, but a typed EngineError 'nativeUnavailable' without `options.native`.
  * 'wasm': WASM or a typed EngineError ('wasmUnavailable' without a host, 'wasmFailed' when the
  * host cannot load or instantiate the modules). 'js': always JS.
  */
 export async function loadEngines(options: LoadEnginesOptions = {}): Promise<Engines> {
   const engine = options.engine ?? 'auto';
-  if (engine !== 'auto' && engine !== 'wasm' && engine !== 'js') throw new EngineError('invalidOptions', `engine must be 'auto', 'wasm' or 'js', got ${String(engine)}`);
+  if (engine !== 'auto' && engine !== 'native' && engine !== 'wasm' && engine !== 'js')
+    throw new EngineError('invalidOptions', `engine must be 'auto', 'native', 'wasm' or 'js', got ${String(engine)}`);
+  if (engine === 'native' || (engine === 'auto' && options.native !== undefined)) {
+    if (options.native === undefined) throw new EngineError('nativeUnavailable', "engine 'native' requested but the host offers no digest engine");
+    const { native, ...portable } = options;
+    return withNativeHashing(await loadEngines({ ...portable, engine: 'auto' }), native);
+  }
   if (engine === 'js') return createJsEngines();
   if (options.wasm === undefined) {
     if (engine === 'wasm') throw new EngineError('wasmUnavailable', "engine 'wasm' requested but no WasmHost was provided (no WebAssembly on this runtime?)");

@@ -1,4 +1,5 @@
 /** Configuration of the pull-model family, validated strictly (a typo must not pass silently). */
+import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download.ts';
 import { type Infer, httpUrl, integer, object, oneOf, optional } from '../transport/schema.ts';
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { DEFAULT_REDIRECT_MAX_FAILED_POLLS } from './redirect.ts';
@@ -17,7 +18,9 @@ export const deliveryConfigSchema = object(
           maxAttempts: optional(integer({ min: 1, max: 100 })),
           /** Per-package byte budget as a multiple of the package size (retries included). */
           byteBudgetFactor: optional(integer({ min: 1, max: 100 })),
+          /** A checkpoint needs this many new bytes *and* `checkpointMs` since the last one (README "Durability"). */
           checkpointBytes: optional(integer({ min: 4096 })),
+          checkpointMs: optional(integer({ min: 0 })),
           timeoutMs: optional(integer({ min: 100 })),
           /** Downloads of a package whose digest did not match, before the job gives up. */
           corruptRetries: optional(integer({ min: 0, max: 10 })),
@@ -41,7 +44,7 @@ export interface DeliveryConfig {
   manager: string;
   schedule: ScheduleConfig;
   optionalPackages: 'install' | 'skip';
-  download: { maxAttempts: number; byteBudgetFactor: number; checkpointBytes: number; timeoutMs: number; corruptRetries: number };
+  download: { maxAttempts: number; byteBudgetFactor: number; checkpointBytes: number; checkpointMs: number; timeoutMs: number; corruptRetries: number };
   requestTimeoutMs: number;
   requestDeadlineMs: number;
   redirectMaxFailedPolls: number;
@@ -57,7 +60,8 @@ export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfi
     download: {
       maxAttempts: d.maxAttempts ?? 5,
       byteBudgetFactor: d.byteBudgetFactor ?? 3,
-      checkpointBytes: d.checkpointBytes ?? 256 * 1024,
+      checkpointBytes: d.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
+      checkpointMs: d.checkpointMs ?? DEFAULT_CHECKPOINT_MS,
       timeoutMs: d.timeoutMs ?? 30_000,
       corruptRetries: d.corruptRetries ?? 1,
     },

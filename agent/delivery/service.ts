@@ -58,6 +58,8 @@ export interface DeliveryServiceOptions {
   store: KeyValueStore;
   engines: Engines;
   config: DeliveryConfig;
+  /** The board's `downloadChunkBytes`. */
+  downloadChunkBytes?: number;
   targets: readonly ManagedTarget[];
   roaming: RoamingTracker;
   log: Logger;
@@ -388,6 +390,8 @@ export class DeliveryService {
         maxAttempts: download.maxAttempts,
         byteBudgetFactor: download.byteBudgetFactor,
         checkpointBytes: download.checkpointBytes,
+        checkpointMs: download.checkpointMs,
+        ...(this.#o.downloadChunkBytes !== undefined ? { chunkBytes: this.#o.downloadChunkBytes } : {}),
         timeoutMs: download.timeoutMs,
         corruptRetries: download.corruptRetries,
         maxRelocations: 3,

@@ -56,6 +56,8 @@ export interface FamilyContext<C> {
   outbox: Outbox;
   log: Logger;
   config: C;
+  /** The board's `downloadChunkBytes`: bytes per staging or slot write of a download. */
+  downloadChunkBytes?: number;
   targets: readonly ManagedTarget[];
   roaming: RoamingTracker;
   /** Progress events for UIs (the demo's bars), tagged with the family name by the agent. */

@@ -1,4 +1,5 @@
 /** Configuration of the device update web service family (seeds 002/003), validated strictly. */
+import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download.ts';
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { type Infer, array, boolean, integer, object, optional, string } from '../transport/schema.ts';
 import { type ServiceUrls, serviceUrlsSchema } from './messages.ts';
@@ -25,6 +26,7 @@ export const firmwareConfigSchema = object(
         {
           maxAttempts: optional(integer({ min: 1, max: 100 })),
           checkpointBytes: optional(integer({ min: 4096 })),
+          checkpointMs: optional(integer({ min: 0 })),
           timeoutMs: optional(integer({ min: 100 })),
         },
         { strict: true },
@@ -42,7 +44,7 @@ export interface FirmwareConfig {
   idleRebootMs: number;
   maxDeferralMs: number;
   healthCheck?: { command: string; args: string[]; timeoutMs: number };
-  download: { maxAttempts: number; checkpointBytes: number; timeoutMs: number };
+  download: { maxAttempts: number; checkpointBytes: number; checkpointMs: number; timeoutMs: number };
   requestTimeoutMs: number;
 }
 
@@ -55,7 +57,7 @@ export function resolveFirmwareConfig(input: Infer<typeof firmwareConfigSchema>)
     idleRebootMs: input.idleRebootMs ?? 5 * MINUTE,
     maxDeferralMs: input.maxDeferralMs ?? 7 * 24 * HOUR,
     ...(input.healthCheck ? { healthCheck: { command: input.healthCheck.command, args: input.healthCheck.args ?? [], timeoutMs: input.healthCheck.timeoutMs ?? 60_000 } } : {}),
-    download: { maxAttempts: d.maxAttempts ?? 5, checkpointBytes: d.checkpointBytes ?? 256 * 1024, timeoutMs: d.timeoutMs ?? 30_000 },
+    download: { maxAttempts: d.maxAttempts ?? 5, checkpointBytes: d.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES, checkpointMs: d.checkpointMs ?? DEFAULT_CHECKPOINT_MS, timeoutMs: d.timeoutMs ?? 30_000 },
     requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
   };
 }

@@ -56,6 +56,7 @@ export const firmwareFamily: FamilyDefinition<FirmwareConfig> = {
       outbox,
       log,
       config,
+      ...(context.downloadChunkBytes !== undefined ? { downloadChunkBytes: context.downloadChunkBytes } : {}),
       client,
       contact,
       released: () => released,

@@ -50,6 +50,8 @@ export interface FirmwareJobParts {
   outbox: Outbox;
   log: Logger;
   config: FirmwareConfig;
+  /** The board's `downloadChunkBytes`. */
+  downloadChunkBytes?: number;
   client: UpdateClient;
   /** The signed-in user's credentials and the location, asked when needed (never stored). */
   contact(): Promise<{ location: 'inside' | 'outside' | 'unknown'; user?: { user: string; password: string } }>;
@@ -129,6 +131,8 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
       maxAttempts: config.download.maxAttempts,
       byteBudgetFactor: 3,
       checkpointBytes: config.download.checkpointBytes,
+      checkpointMs: config.download.checkpointMs,
+      ...(parts.downloadChunkBytes !== undefined ? { chunkBytes: parts.downloadChunkBytes } : {}),
       timeoutMs: config.download.timeoutMs,
       corruptRetries: 1,
       maxRelocations: 3,

@@ -5,104 +5,46 @@
  * Durability: progress is checkpointed (offset + exported hash state) only after `sink.sync()`,
  * so a recorded offset always names durable bytes. A later run (after a reset, or a reboot)
  * truncates the sink back to that offset — bytes after it may be torn — and continues hashing
- * from the saved state, never re-reading what is on flash. Transient failures keep what did
- * arrive (sync, checkpoint) and retry from there after an exponential backoff on the HAL clock.
+ * from the saved state. A hash that cannot export its state (the host's native engine) is
+ * checkpointed with an empty state instead, and a resume re-hashes the durable bytes once
+ * (reading them back from the sink). Transient failures keep what did arrive (sync, checkpoint)
+ * and retry from there after an exponential backoff on the HAL clock.
  *
- * Memory: one network chunk at a time; the artifact is never buffered.
+ * Checkpoint policy (the durability promise): a checkpoint is taken once at least
+ * `checkpointBytes` arrived since the last one *and* at least `checkpointMs` passed (whichever
+ * comes later), so a power cut costs at most max(checkpointBytes, what arrives in checkpointMs)
+ * plus the write queue (`chunkBytes × (queueDepth + 1)`) of progress, never correctness.
+ *
+ * Pipeline: socket → hash → write run concurrently (./write-queue.ts): each chunk is hashed on
+ * arrival and queued for the sink, and the socket is read again while the disk writes. Memory:
+ * about `chunkBytes × (queueDepth + 1)` plus one network chunk; the artifact is never buffered.
+ * Room for the whole artifact is reserved in the sink once, not checked per write.
  *
  * What is a result and what throws: every network or server outcome is a `DownloadResult`.
  * Failures of the device itself (sink or store I/O, a power cut, invalid options) throw: they are
  * not the server's fault and the state machine around us handles them.
  */
-import { InvalidOptionsError, NetworkError } from '../../hal/errors.ts';
-import type { AbortSignalLike, Clock, HttpClient, HttpResponse } from '../../hal/types.ts';
-import type { StreamingHash } from '../../wasm/index.ts';
+import { NetworkError } from '../../hal/errors.ts';
+import type { HttpResponse } from '../../hal/types.ts';
 import { AbortedError, sleep } from '../util/sleep.ts';
+import { backoffDelay } from './backoff.ts';
+import {
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_QUEUE_DEPTH,
+  REHASH_BYTES,
+  type DownloadFailureCode,
+  type DownloadHash,
+  type DownloadOptions,
+  type DownloadProgress,
+  type DownloadResult,
+  validateOptions,
+} from './download-options.ts';
+import { SinkError } from './sinks.ts';
+import { WriteQueue } from './write-queue.ts';
+import { VerificationError, checkBudget, checkContentRange, checkDownloadUrl, verifyDigest } from './verify.ts';
 import { redactUrl } from '../util/redact.ts';
-import { backoffDelay, validatePolicy, type BackoffPolicy } from './backoff.ts';
-import { SinkError, type SinkHandle } from './sinks.ts';
-import { VerificationError, checkBudget, checkContentRange, checkDownloadUrl, isSha256Hex, verifyDigest } from './verify.ts';
 
-/** What the stage uses of a streaming SHA-256 (WASM or JS engine of wasm/index.ts). */
-export type DownloadHash = Pick<StreamingHash, 'update' | 'digest' | 'exportState' | 'bytesHashed'>;
-
-/** `create()` starts a SHA-256, `create(state)` continues an exported one (e.g. `engines.createHash('sha256', state)`). */
-export interface HasherFactory {
-  create(state?: Uint8Array): DownloadHash;
-}
-
-export interface DownloadProgress {
-  /** Bytes of the artifact durable in the sink and absorbed by `hashState`. */
-  offset: number;
-  hashState: Uint8Array;
-  /** Body bytes received for this artifact so far, across attempts and runs (the budget counts these). */
-  bytesTransferred: number;
-  /** Attempts so far, across runs (see `DownloadOptions.maxAttempts`). */
-  attempts: number;
-  /** Validator of the artifact the bytes came from, sent back as `If-Range`. */
-  etag?: string;
-}
-
-export interface DownloadOptions {
-  http: HttpClient;
-  clock: Clock;
-  hasher: HasherFactory;
-  url: string;
-  /** Exact artifact size in bytes. */
-  size: number;
-  /** Expected SHA-256, hex. */
-  digest: string;
-  /** Opened by the caller: empty for a fresh download, opened with `resume: true` with `resumeFrom`. */
-  sink: SinkHandle;
-  /** Persisted progress of an earlier (interrupted) run. */
-  resumeFrom?: DownloadProgress;
-  /** Persist progress at least every this many bytes. */
-  checkpointBytes: number;
-  /** Persists progress in the crash-safe store. Called only after `sink.sync()`. */
-  checkpoint: (progress: DownloadProgress) => Promise<void>;
-  /**
-   * Attempts allowed, counted across runs. An attempt is the first request and every request
-   * after a failure or a restart from byte 0; a request that continues a good partial answer
-   * (the server sent less than the whole remaining range) is part of the same attempt.
-   */
-  maxAttempts: number;
-  /** Body bytes allowed for this artifact, across attempts and runs. */
-  byteBudget: number;
-  /** A request fails when it makes no progress for this long (the HAL's idle timeout). */
-  timeoutMs: number;
-  backoff: BackoffPolicy;
-  /** Schemes the board may fetch from (default http and https). */
-  allowedSchemes?: readonly string[];
-  /** Jitter source in [0, 1) (e.g. from `device.random`); without it the backoff is exact. */
-  random01?: () => number;
-  onProgress?: (offset: number, size: number) => void;
-  signal?: AbortSignalLike;
-  /** Extra request headers (e.g. credentials for an image URL outside the firewall). Never persisted or logged. */
-  headers?: Record<string, string>;
-}
-
-export type DownloadFailureCode =
-  | 'digestMismatch'
-  | 'sizeMismatch'
-  | 'httpStatus'
-  | 'budgetExceeded'
-  | 'attemptsExhausted'
-  | 'relocate'
-  | 'aborted'
-  | 'badUrl';
-
-export type DownloadResult =
-  | { ok: true; bytesTransferred: number; attempts: number }
-  | {
-      ok: false;
-      code: DownloadFailureCode;
-      message: string;
-      status?: number;
-      bytesTransferred: number;
-      attempts: number;
-      /** Whether trying again later (or, for `relocate`, at a new location) can succeed. */
-      retryable: boolean;
-    };
+export * from './download-options.ts';
 
 /** A failed stop, before the counters are attached. */
 interface Stop {
@@ -145,6 +87,12 @@ class DownloadRun {
   #offset = 0;
   /** Offset of the last checkpoint (durable, recorded). */
   #checkpointed = 0;
+  /** HAL monotonic time of the last checkpoint (or of the start). */
+  #checkpointedAt = 0;
+  /** The writes of the body being streamed, if one is. */
+  #queue: WriteQueue | undefined;
+  /** A checkpoint whose sync runs behind the stream (sinks with `syncWhileWriting`); one at a time. */
+  #behind: Promise<void> | undefined;
   #bytesTransferred = 0;
   #attempts = 0;
   #etag: string | undefined;
@@ -206,21 +154,26 @@ class DownloadRun {
   /** Picks up the persisted progress, or starts from an empty sink. */
   async #start(): Promise<void> {
     const o = this.#o;
+    this.#checkpointedAt = o.clock.monotonicMs();
+    // Room for the whole artifact, once: writes then need no capacity check of their own.
+    await o.sink.reserve?.(o.size);
     const from = o.resumeFrom;
     if (from) {
       this.#bytesTransferred = from.bytesTransferred;
       this.#attempts = from.attempts;
+      const rehash = from.hashState.length === 0;
       let hash: DownloadHash | undefined;
       try {
-        hash = o.hasher.create(from.hashState);
+        hash = o.hasher.create(rehash ? undefined : from.hashState);
       } catch {
         hash = undefined; // a state this engine cannot read (corrupt, other format): start over
       }
       // A state that did not absorb exactly the recorded bytes belongs to other progress: unusable.
-      if (hash && hash.bytesHashed === from.offset && from.offset <= o.size) {
+      if (hash && (rehash || hash.bytesHashed === from.offset) && from.offset <= o.size) {
         try {
           // Bytes after the checkpoint may be torn (written but not synced when power went).
           await o.sink.truncate(from.offset);
+          if (rehash) await this.#rehash(hash, from.offset);
           this.#hash = hash;
           this.#offset = this.#checkpointed = from.offset;
           this.#etag = from.etag;
@@ -236,6 +189,16 @@ class DownloadRun {
     // A fresh download owns the sink from byte 0 (no-op on a freshly opened sink).
     await o.sink.truncate(0);
     this.#hash = o.hasher.create();
+  }
+
+  /** Feeds the sink's durable bytes below `end` to `hash` (resume after a non-exportable hash). */
+  async #rehash(hash: DownloadHash, end: number): Promise<void> {
+    for (let at = 0; at < end; ) {
+      const bytes = await this.#o.sink.read(at, Math.min(REHASH_BYTES, end - at));
+      if (bytes.length === 0) throw new SinkError('cannotResume', `sink ends at ${at}, checkpoint says ${end}`);
+      hash.update(bytes);
+      at += bytes.length;
+    }
   }
 
   /** One GET from the current offset, streamed into the sink. */
@@ -304,8 +267,36 @@ class DownloadRun {
     return stop('httpStatus', `HTTP ${status}`, status);
   }
 
-  /** Streams the body into the sink until `end` (exclusive), hashing and checkpointing as it goes. */
+  /**
+   * Streams the body into the sink until `end` (exclusive), hashing and checkpointing as it goes.
+   * Every write of this body has landed or failed when it returns (nothing races a truncate).
+   */
   async #stream(response: HttpResponse, end: number): Promise<Outcome> {
+    const o = this.#o;
+    const queue = new WriteQueue(o.sink, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, o.queueDepth ?? DEFAULT_QUEUE_DEPTH);
+    this.#queue = queue;
+    let outcome: Outcome;
+    try {
+      outcome = await this.#pump(response, end, queue);
+    } catch (error) {
+      await queue.settle();
+      await this.#settleBehind().catch(() => undefined); // the first failure is the one to report
+      throw error;
+    } finally {
+      this.#queue = undefined;
+    }
+    await this.#settleBehind();
+    // Bytes after a stop or a retry are still worth keeping: write them (a later #persist syncs).
+    if (outcome.kind !== 'restart') await queue.drain().catch(() => undefined);
+    const failure = await queue.settle();
+    if (failure) {
+      if (failure.error instanceof SinkError) return { kind: 'restart', message: failure.error.message };
+      throw failure.error;
+    }
+    return outcome;
+  }
+
+  async #pump(response: HttpResponse, end: number, queue: WriteQueue): Promise<Outcome> {
     const o = this.#o;
     try {
       for await (const chunk of response.body) {
@@ -315,18 +306,17 @@ class DownloadRun {
         checkBudget(this.#bytesTransferred, o.byteBudget);
         if (this.#offset + chunk.length > o.size) return stop('sizeMismatch', `server sent more than the ${o.size} bytes of the artifact`);
         if (this.#offset + chunk.length > end) return { kind: 'retry', message: `body runs past its Content-Range end ${end - 1}` };
-        try {
-          await o.sink.write(this.#offset, chunk);
-        } catch (error) {
-          if (error instanceof SinkError) return { kind: 'restart', message: error.message };
-          throw error;
-        }
         this.#hash.update(chunk);
+        queue.add(this.#offset, chunk);
         this.#offset += chunk.length;
         o.onProgress?.(this.#offset, o.size);
-        if (this.#offset - this.#checkpointed >= o.checkpointBytes) await this.#persist();
+        if (this.#behind === undefined && this.#checkpointDue()) {
+          if (o.sink.syncWhileWriting) await this.#checkpointBehind(queue);
+          else await this.#persist();
+        } else await queue.room(); // back-pressure: the next chunk waits for the disk
       }
     } catch (error) {
+      if (error instanceof SinkError) return { kind: 'restart', message: error.message };
       if (error instanceof VerificationError && error.code === 'budgetExceeded') return stop('budgetExceeded', error.message);
       return this.#networkFailure(error);
     }
@@ -342,19 +332,76 @@ class DownloadRun {
     return { kind: 'retry', message: `${error.code}: ${error.message}` };
   }
 
-  /** Makes the current offset durable and records it, when it moved (or `force`). */
-  async #persist(force = false): Promise<void> {
-    if (!force && this.#offset === this.#checkpointed) return;
-    await this.#o.sink.sync();
+  /** Enough bytes *and* enough time since the last checkpoint (whichever comes later). */
+  #checkpointDue(): boolean {
+    const o = this.#o;
+    if (this.#offset - this.#checkpointed < o.checkpointBytes) return false;
+    return (o.checkpointMs ?? 0) <= 0 || o.clock.monotonicMs() - this.#checkpointedAt >= (o.checkpointMs ?? 0);
+  }
+
+  /** The state to persist: empty when the engine cannot export it (a resume re-hashes the sink). */
+  #exportState(): Uint8Array {
+    return this.#hash.exportable === false ? new Uint8Array(0) : this.#hash.exportState();
+  }
+
+  /** The progress to record for the current offset (every byte below it is in the sink). */
+  #progressNow(): DownloadProgress {
     const progress: DownloadProgress = {
       offset: this.#offset,
-      hashState: this.#hash.exportState(),
+      hashState: this.#exportState(),
       bytesTransferred: this.#bytesTransferred,
       attempts: this.#attempts,
     };
     if (this.#etag !== undefined) progress.etag = this.#etag;
+    return progress;
+  }
+
+  /** Syncs, then records `progress` (whose bytes were all written before the sync began). */
+  async #commit(progress: DownloadProgress): Promise<void> {
+    await this.#o.sink.sync();
     await this.#o.checkpoint(progress);
-    this.#checkpointed = this.#offset;
+    this.#checkpointed = progress.offset;
+    this.#checkpointedAt = this.#o.clock.monotonicMs();
+  }
+
+  /** Makes the current offset durable and records it, when it moved (or `force`). */
+  async #persist(force = false): Promise<void> {
+    await this.#settleBehind();
+    if (!force && this.#offset === this.#checkpointed) return;
+    // Every byte below the offset must be in the sink before the sync that makes it durable.
+    await this.#queue?.drain();
+    await this.#commit(this.#progressNow());
+  }
+
+  /**
+   * A checkpoint that does not stop the stream: the progress is taken once every byte below the
+   * offset is written, then the sync (an fsync: the disk's write speed, the slowest step of a
+   * download on most hosts) and the store record run while later bytes arrive and are written.
+   * A sync also covers bytes written after it began, which is harmless: the record names only
+   * the offset taken before it.
+   */
+  async #checkpointBehind(queue: WriteQueue): Promise<void> {
+    await queue.drain();
+    const run = this.#commit(this.#progressNow());
+    this.#behind = run;
+    // Cleared when done; a failure stays until #settleBehind() rethrows it.
+    run.then(
+      () => {
+        if (this.#behind === run) this.#behind = undefined;
+      },
+      () => undefined,
+    );
+  }
+
+  /** Waits for a checkpoint running behind the stream; rethrows its failure. */
+  async #settleBehind(): Promise<void> {
+    const behind = this.#behind;
+    if (!behind) return;
+    try {
+      await behind;
+    } finally {
+      if (this.#behind === behind) this.#behind = undefined;
+    }
   }
 
   /**
@@ -362,6 +409,7 @@ class DownloadRun {
    * new bytes were synced would resume the old hash state over the new artifact's bytes.
    */
   async #restartFromZero(): Promise<void> {
+    await this.#settleBehind();
     await this.#o.sink.truncate(0);
     this.#hash = this.#o.hasher.create();
     this.#offset = 0;
@@ -373,8 +421,9 @@ class DownloadRun {
   /** All bytes are in: make them durable, then the digest decides. */
   async #finish(): Promise<DownloadResult> {
     const o = this.#o;
+    await this.#settleBehind();
     await o.sink.sync();
-    const state = this.#hash.exportState();
+    const state = this.#exportState();
     try {
       verifyDigest(o.digest, this.#hash.digest());
     } catch (error) {
@@ -421,34 +470,4 @@ function retryAfter(header: string | undefined): { retryAfterMs?: number } {
 
 function printable(text: string): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
-}
-
-function validateOptions(o: DownloadOptions): void {
-  const fail = (what: string): never => {
-    throw new InvalidOptionsError(`download: ${what}`);
-  };
-  if (typeof o !== 'object' || o === null) fail('options object required');
-  if (typeof o.http?.request !== 'function') fail('http must be an HttpClient');
-  if (typeof o.clock?.setTimer !== 'function') fail('clock must be a Clock');
-  if (typeof o.hasher?.create !== 'function') fail('hasher must have create()');
-  if (typeof o.sink?.write !== 'function') fail('sink must be a SinkHandle');
-  if (typeof o.checkpoint !== 'function') fail('checkpoint must be a function');
-  if (!Number.isSafeInteger(o.size) || o.size < 0) fail('size must be a byte count');
-  if (!isSha256Hex(o.digest)) fail('digest must be 64 hex digits (SHA-256)');
-  if (!Number.isSafeInteger(o.checkpointBytes) || o.checkpointBytes < 1) fail('checkpointBytes must be a positive integer');
-  if (!Number.isSafeInteger(o.maxAttempts) || o.maxAttempts < 1) fail('maxAttempts must be a positive integer');
-  if (!(typeof o.byteBudget === 'number' && o.byteBudget >= 0)) fail('byteBudget must be a number >= 0');
-  if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) fail('timeoutMs must be a positive number');
-  try {
-    validatePolicy(o.backoff);
-  } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
-  }
-  const from = o.resumeFrom;
-  if (from !== undefined) {
-    if (!Number.isSafeInteger(from.offset) || from.offset < 0) fail('resumeFrom.offset must be a byte count');
-    if (!(from.hashState instanceof Uint8Array)) fail('resumeFrom.hashState must be a Uint8Array');
-    if (!Number.isSafeInteger(from.bytesTransferred) || from.bytesTransferred < 0) fail('resumeFrom.bytesTransferred must be a byte count');
-    if (!Number.isSafeInteger(from.attempts) || from.attempts < 0) fail('resumeFrom.attempts must be a count');
-  }
 }

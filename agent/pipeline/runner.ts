@@ -96,6 +96,10 @@ export interface PipelineSettings {
   maxAttempts: number;
   byteBudgetFactor: number;
   checkpointBytes: number;
+  /** Checkpoint once `checkpointBytes` arrived *and* this long passed (download.ts; default 0). */
+  checkpointMs?: number;
+  /** Bytes per sink write: the board's `downloadChunkBytes` (memory ≈ chunk × (queue depth + 1)). */
+  chunkBytes?: number;
   timeoutMs: number;
   corruptRetries: number;
   maxRelocations: number;
@@ -177,6 +181,8 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
           sink,
           ...(job.progress ? { resumeFrom: job.progress } : {}),
           checkpointBytes: settings.checkpointBytes,
+          ...(settings.checkpointMs !== undefined ? { checkpointMs: settings.checkpointMs } : {}),
+          ...(settings.chunkBytes !== undefined ? { chunkBytes: settings.chunkBytes } : {}),
           checkpoint: async (progress) => {
             current = { ...current, progress };
             await step.save(current);

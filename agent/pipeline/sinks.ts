@@ -24,6 +24,14 @@ export interface SinkHandle {
   truncate(length: number): Promise<void>;
   read(offset: number, length: number): Promise<Uint8Array>;
   close(): Promise<void>;
+  /** Sets room aside for `length` bytes once, before the first write (a staging file; a slot is sized already). */
+  reserve?(length: number): Promise<void>;
+  /**
+   * `sync()` may run while later writes go on (a file: fsync covers at least what was written
+   * before it began). Absent: the download stops writing while it syncs (a slot writer flushes
+   * its partial alignment units in `sync`, which a concurrent write would race).
+   */
+  readonly syncWhileWriting?: boolean;
 }
 
 export interface Sink<H extends SinkHandle = SinkHandle> {
@@ -61,6 +69,7 @@ export function stagingSink(staging: Staging, name: string): Sink {
 }
 
 class StagingSinkHandle implements SinkHandle {
+  readonly syncWhileWriting = true;
   readonly #file: StagingFile;
 
   constructor(file: StagingFile) {
@@ -77,6 +86,10 @@ class StagingSinkHandle implements SinkHandle {
 
   sync(): Promise<void> {
     return this.#file.sync();
+  }
+
+  reserve(length: number): Promise<void> {
+    return this.#file.reserve(length);
   }
 
   async truncate(length: number): Promise<void> {

@@ -3,9 +3,10 @@
  * by the boot's lifecycle (closed device → `ClosedError`) and by the power switch (power cut →
  * `PowerCutError`), so code of a dead boot can neither act nor corrupt the next boot's state.
  */
-import type { Device, DeviceIdentity, Flash, LogRecord, MachineInventory, NetworkInfo, WasmHost } from '../types.ts';
+import type { Device, DeviceIdentity, Flash, LogRecord, MachineInventory, NetworkInfo, WasmHost, DigestHost } from '../types.ts';
 import { type BootOutcome, startAbUpdate } from '../shared/ab-update.ts';
 import { Lifecycle, guardFacet } from '../shared/lifecycle.ts';
+import { guardDigest } from '../shared/digest.ts';
 import { validateLogRecord } from '../shared/log-record.ts';
 import type { VirtualClock } from './clock.ts';
 import type { MockExecScript } from './exec.ts';
@@ -34,6 +35,7 @@ export interface MockDeviceParts {
   net: MockNet;
   bootCountLimit: number | undefined;
   wasm: WasmHost | undefined;
+  digest: DigestHost | undefined;
   users: UserState;
   /** Where the device is now (the hardware's scripted `location`). */
   location: () => NetworkInfo['location'];
@@ -110,5 +112,6 @@ export function assembleMockDevice(parts: MockDeviceParts): MockBoot {
     close,
   };
   if (parts.wasm) device.wasm = guardFacet(parts.wasm, lifecycle, 'wasm');
+  if (parts.digest) device.digest = guardDigest(parts.digest, lifecycle);
   return { device, shutdown: () => void close(), booted: ab.booted };
 }

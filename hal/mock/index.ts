@@ -8,7 +8,8 @@
  * host's file system, is injected through the `wasm` option instead.
  */
 import { InvalidOptionsError, PowerCutError } from '../errors.ts';
-import type { Device, DeviceIdentity, LogRecord, MachineInventory, NetworkInfo, PowerConditions, WasmHost } from '../types.ts';
+import type { Device, DeviceIdentity, LogRecord, MachineInventory, NetworkInfo, PowerConditions, WasmHost, DigestHost } from '../types.ts';
+import { isDigestHost } from '../shared/digest.ts';
 import { type BootOutcome, validateBootCountLimit } from '../shared/ab-update.ts';
 import { optionalInteger, optionalString, rejectUnknownKeys, requireObject } from '../shared/validate.ts';
 import { VirtualClock } from './clock.ts';
@@ -56,11 +57,13 @@ export interface MockHardwareOptions {
   /** Seed of the deterministic `random` facet (default 1). */
   seed?: number;
   wasm?: WasmHost;
+  /** A native digest engine to offer as `device.digest` (tests inject one; a mock has none of its own). */
+  digest?: DigestHost;
 }
 
 const OPTION_KEYS = [
   'flash', 'identity', 'inventory', 'startUtcMs', 'clock', 'network', 'networkName', 'files', 'roots',
-  'stagingCapacity', 'bootCountLimit', 'conditions', 'seed', 'wasm',
+  'stagingCapacity', 'bootCountLimit', 'conditions', 'seed', 'wasm', 'digest',
 ] as const;
 
 export class MockHardware {
@@ -85,6 +88,7 @@ export class MockHardware {
   readonly #random: SeededRandom;
   readonly #networkName: string;
   readonly #wasm: WasmHost | undefined;
+  readonly #digest: DigestHost | undefined;
   #current: { device: Device; shutdown(): void; booted: Promise<BootOutcome> } | undefined;
 
   constructor(options: MockHardwareOptions) {
@@ -106,6 +110,7 @@ export class MockHardware {
       throw invalid('network must be a MockNetwork');
     if (o.wasm !== undefined && (typeof o.wasm !== 'object' || typeof (o.wasm as WasmHost).instantiate !== 'function'))
       throw invalid('wasm must be a WasmHost');
+    if (o.digest !== undefined && !isDigestHost(o.digest)) throw invalid('digest must be a DigestHost');
     this.flashMemory = new MockFlashMemory(flashLayout);
     this.clock = (o.clock as VirtualClock | undefined) ?? new VirtualClock(startUtcMs);
     this.files = new MockFileTree(o.files, o.roots, this.clock.startUtcMs);
@@ -118,6 +123,7 @@ export class MockHardware {
     this.#exec = new MockExecScript(this.clock);
     this.#random = new SeededRandom(seed);
     this.#wasm = o.wasm as WasmHost | undefined;
+    this.#digest = o.digest as DigestHost | undefined;
   }
 
   get now(): number {
@@ -214,6 +220,7 @@ export class MockHardware {
       net: this.network.attach({ name: this.#networkName }),
       bootCountLimit: this.bootCountLimit,
       wasm: this.#wasm,
+      digest: this.#digest,
       users: this.#users,
       location: () => this.location,
     });

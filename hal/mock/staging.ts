@@ -65,6 +65,8 @@ class GrowableBytes {
 export class MockStagingStore {
   readonly capacity: number;
   readonly files = new Map<string, StoredFile>();
+  /** Room set aside by open handles (`StagingFile.reserve`), by name; gone with a reboot. */
+  readonly reserved = new Map<string, number>();
   readonly #power: PowerCut;
 
   constructor(power: PowerCut, capacity: number) {
@@ -74,12 +76,20 @@ export class MockStagingStore {
 
   used(): number {
     let total = 0;
-    for (const file of this.files.values()) total += file.content.length;
+    for (const [name, file] of this.files) total += Math.max(file.content.length, this.reserved.get(name) ?? 0);
     return total;
+  }
+
+  /** Whether `name` may hold `length` bytes: its own reservation counts as its own room. */
+  fits(name: string, length: number): boolean {
+    const file = this.files.get(name);
+    const own = Math.max(file?.content.length ?? 0, this.reserved.get(name) ?? 0);
+    return this.used() - own + Math.max(own, length) <= this.capacity;
   }
 
   /** Power loss: keep synced content plus the deterministic part of the journal. */
   powerLoss(): void {
+    this.reserved.clear();
     for (const file of this.files.values()) {
       const keep = Math.floor(file.journal.length / 2);
       for (const op of file.journal.slice(0, keep)) file.durable.apply(op);
@@ -121,6 +131,7 @@ export class MockStagingStore {
         if (!store.files.has(name)) return; // Idempotent: cleanup after a crash may not know.
         const cut = power.tick('staging.remove');
         store.files.delete(name);
+        store.reserved.delete(name);
         if (cut) power.fail('staging.remove');
       },
       async list(): Promise<string[]> {
@@ -173,8 +184,7 @@ class MockStagingFile implements StagingFile {
     const file = this.#file('write');
     requireInteger(offset, 'staging write: offset');
     if (!(bytes instanceof Uint8Array)) throw new InvalidOptionsError('staging write: bytes must be a Uint8Array');
-    const grows = Math.max(0, offset + bytes.length - file.content.length);
-    if (this.#store.used() + grows > this.#store.capacity)
+    if (!this.#store.fits(this.name, offset + bytes.length))
       throw new HalError('noSpace', `staging full: ${bytes.length} bytes at ${offset} exceed the capacity of ${this.#store.capacity}`);
     const cut = this.#power.tick('staging.write');
     const landed = cut ? bytes.slice(0, Math.floor(bytes.length / 2)) : bytes.slice();
@@ -187,8 +197,7 @@ class MockStagingFile implements StagingFile {
   async truncate(length: number): Promise<void> {
     const file = this.#file('truncate');
     requireInteger(length, 'staging truncate: length');
-    if (length > file.content.length && this.#store.used() + length - file.content.length > this.#store.capacity)
-      throw new HalError('noSpace', `staging full: cannot extend ${this.name} to ${length} bytes`);
+    if (!this.#store.fits(this.name, length)) throw new HalError('noSpace', `staging full: cannot extend ${this.name} to ${length} bytes`);
     const cut = this.#power.tick('staging.truncate');
     const op: Operation = { kind: 'truncate', length };
     file.content.apply(op);
@@ -206,9 +215,19 @@ class MockStagingFile implements StagingFile {
     if (cut) this.#power.fail('staging.sync');
   }
 
+  async reserve(length: number): Promise<void> {
+    this.#file('reserve');
+    requireInteger(length, 'staging reserve: length');
+    if (length <= (this.#store.reserved.get(this.name) ?? 0)) return;
+    if (!this.#store.fits(this.name, length))
+      throw new HalError('noSpace', `staging full: cannot reserve ${length} bytes for ${this.name} (capacity ${this.#store.capacity})`);
+    this.#store.reserved.set(this.name, length);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#store.reserved.delete(this.name);
     this.#onClose();
   }
 

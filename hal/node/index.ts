@@ -28,6 +28,8 @@ import { NodePower, takeBootRecord } from './power.ts';
 import { createNodeStaging } from './staging.ts';
 import { createNodeSystem } from './system.ts';
 import { createNodeWasmHost } from './wasm.ts';
+import { createNodeDigestHost } from './digest.ts';
+import { guardDigest } from '../shared/digest.ts';
 
 export { REBOOT_EXIT_CODE, BOOT_RECORD_FILE } from './power.ts';
 export type { NodeBoard, NodeBoardPartition, NodeDeviceOptions } from './options.ts';
@@ -139,6 +141,7 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
       log: guardFacet(createNodeLog({ level: config.logLevel, sink: config.logSink }), lifecycle, 'log', ['write']),
       random: guardFacet(random, lifecycle, 'random', ['bytes']),
       wasm: guardFacet(createNodeWasmHost(config.wasmDirectory), lifecycle, 'wasm'),
+      digest: guardDigest(createNodeDigestHost(), lifecycle),
       activity: () => {
         lifecycle.check('activity');
         power.activity();

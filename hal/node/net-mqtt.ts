@@ -1,4 +1,5 @@
-import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient as MqttJsClient } from 'mqtt';
+// Types only: mqtt.js (~160 ms to import) is loaded on the first connect, so a board without a push channel never pays for it.
+import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient as MqttJsClient } from 'mqtt';
 import { ClosedError, HalError, InvalidOptionsError, NetworkError } from '../errors.ts';
 import { validateMqttOptions } from '../shared/mqtt-options.ts';
 import type { MqttClient, MqttConnectOptions, MqttConnection, MqttMessage, MqttQos } from '../types.ts';
@@ -45,6 +46,8 @@ export class NodeMqtt implements MqttClient {
     if (url.protocol === 'mqtts:' && this.#options.ca !== undefined)
       settings.ca = typeof this.#options.ca === 'string' ? this.#options.ca : Buffer.from(this.#options.ca);
 
+    const { connect } = await import('mqtt');
+    this.#options.ensureOpen();
     const client = connect(options.url, settings);
     // A resumed session's queued messages can arrive in the same read as the CONNACK, before the
     // connection object exists: catch them from the start and hand them over.

@@ -20,9 +20,14 @@ export function createNodeStaging(options: {
   untrack: (handle: { close(): unknown }) => void;
 }): Staging {
   const { directory, capacity } = options;
+  /** Room set aside by open files (`StagingFile.reserve`), by name: counted as used. */
+  const reserved = new Map<string, number>();
   const used = async (): Promise<number> => {
     let total = 0;
-    for (const name of await readdir(directory)) total += (await stat(join(directory, name)).catch(() => ({ size: 0 }))).size;
+    for (const name of await readdir(directory)) {
+      const size = (await stat(join(directory, name)).catch(() => ({ size: 0 }))).size;
+      total += Math.max(size, reserved.get(name) ?? 0);
+    }
     return total;
   };
   const room = async (): Promise<number> => {
@@ -48,11 +53,12 @@ export function createNodeStaging(options: {
         });
         await fsyncDirectory(directory);
       }
-      const file = new NodeStagingFile(name, path, handle, capacity === undefined ? undefined : room, () => options.untrack(file));
+      const file = new NodeStagingFile(name, path, handle, capacity === undefined ? undefined : room, reserved, () => options.untrack(file));
       return options.track(file);
     },
     async remove(name: string): Promise<void> {
       validateStagingName(name, 'staging.remove');
+      reserved.delete(name);
       try {
         await unlink(join(directory, name));
       } catch (error) {
@@ -74,14 +80,18 @@ class NodeStagingFile implements StagingFile {
   readonly location: string;
   readonly #handle: FileHandle;
   readonly #room: (() => Promise<number>) | undefined;
+  readonly #reserved: Map<string, number>;
   readonly #onClose: () => void;
+  /** The file may grow to this length without asking for room again (`reserve`). */
+  #reservedEnd = 0;
   #closed = false;
 
-  constructor(name: string, location: string, handle: FileHandle, room: (() => Promise<number>) | undefined, onClose: () => void) {
+  constructor(name: string, location: string, handle: FileHandle, room: (() => Promise<number>) | undefined, reserved: Map<string, number>, onClose: () => void) {
     this.name = name;
     this.location = location;
     this.#handle = handle;
     this.#room = room;
+    this.#reserved = reserved;
     this.#onClose = onClose;
   }
 
@@ -124,17 +134,33 @@ class NodeStagingFile implements StagingFile {
     await this.#handle.sync();
   }
 
+  async reserve(length: number): Promise<void> {
+    this.#check('reserve');
+    requireInteger(length, 'staging reserve: length');
+    if (length <= this.#reservedEnd) return;
+    await this.#ensureRoom(length);
+    // Node has no fallocate(2); the file system's free space was checked just now and ENOSPC on
+    // a later write still maps to 'noSpace'. The board's partition budget is what we enforce.
+    this.#reservedEnd = length;
+    this.#reserved.set(this.name, length);
+  }
+
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    if (this.#reservedEnd > 0) this.#reserved.delete(this.name);
     this.#onClose();
     return this.#handle.close();
   }
 
-  /** Enforces the board's staging capacity when the file grows. */
+  /**
+   * Enforces the board's staging capacity when the file grows past its reservation. Inside the
+   * reservation this costs nothing: the per-write fstat/statfs/readdir it replaces was the
+   * largest single cost of a download (issue 12).
+   */
   async #ensureRoom(end: number): Promise<void> {
-    if (!this.#room) return;
-    const grows = end - (await this.#handle.stat()).size;
+    if (!this.#room || end <= this.#reservedEnd) return;
+    const grows = end - Math.max((await this.#handle.stat()).size, this.#reservedEnd);
     if (grows > 0 && grows > (await this.#room()))
       throw new HalError('noSpace', `staging full: growing ${this.name} by ${grows} bytes exceeds the capacity`);
   }

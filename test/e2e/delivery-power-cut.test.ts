@@ -33,7 +33,10 @@ const SECOND = [
   { name: 'lib', version: '2.0.0' },
   { name: 'tool', version: '3.1.0' },
 ];
-const CONFIG = { delivery: { download: { checkpointBytes: 16 * 1024 } } };
+// The mock's virtual clock stands still while bytes stream, so the time half of the checkpoint
+// policy (checkpointMs) is off here: every 16 KiB is a checkpoint, which gives cut points inside
+// downloads. The time gate is tested with a moving clock in test/pipeline/download-pipeline.test.ts.
+const CONFIG = { delivery: { download: { checkpointBytes: 16 * 1024, checkpointMs: 0 } } };
 
 async function assign(world: MockWorld, deviceId: string, packages: typeof SECOND): Promise<void> {
   const body = new TextEncoder().encode(JSON.stringify([...packages, { name: 'extra', remove: true }]));

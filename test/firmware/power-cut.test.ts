@@ -16,7 +16,8 @@ import { putValue } from '../../agent/store/index.ts';
 import { PowerCutError } from '../../hal/errors.ts';
 import { FROM, type Phone, TO, type UpdateWorld, updateWorld } from './rig.ts';
 
-const CONFIG = { firmware: { idleRebootMs: 0, download: { checkpointBytes: 4096 } } };
+// checkpointMs 0: the virtual clock stands still while bytes stream (see test/e2e/delivery-power-cut.test.ts).
+const CONFIG = { firmware: { idleRebootMs: 0, download: { checkpointBytes: 4096, checkpointMs: 0 } } };
 const UNKNOWN_RECORD = { table: 'ab-update', version: 99, state: 'quantumLeap', context: { from: 'a future agent' }, storeCount: 1 };
 
 interface Run {

@@ -50,7 +50,14 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('dm-agent hash', () => {
-  for (const engine of ['wasm', 'js']) {
+  it('--engine list: native (node:crypto), wasm and js, in the order the agent picks them', async () => {
+    const result = await call(hash, ['--engine', 'list']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n').filter(Boolean).map((line) => line.split(/\s+/).slice(0, 2).join(' '))).toEqual(['native available', 'wasm available', 'js available']);
+    expect(result.stdout).toMatch(/node:crypto/);
+  });
+
+  for (const engine of ['native', 'wasm', 'js']) {
     it(`--engine ${engine}: equals sha256sum and md5sum`, async () => {
       for (const file of ['blob.bin', 'empty.bin']) {
         const path = join(dir, file);
@@ -68,7 +75,7 @@ describe('dm-agent hash', () => {
       [[dir], /cannot read: is a directory/],
       [[], /missing <file>/],
       [[join(dir, 'blob.bin'), '--algo', 'sha1'], /--algo must be sha256 or md5/],
-      [[join(dir, 'blob.bin'), '--engine', 'gpu'], /--engine must be wasm or js/],
+      [[join(dir, 'blob.bin'), '--engine', 'gpu'], /--engine must be native, wasm, js or list/],
       [[join(dir, 'blob.bin'), '--frobnicate'], /unknown option --frobnicate/],
     ];
     for (const [args, message] of cases) {

@@ -26,7 +26,8 @@ export class DiffInputError extends Error {
 export type HashErrorCode =
   | 'invalidState' // exportState bytes that are corrupt, from another format version or algorithm
   | 'finished' // a call after digest()
-  | 'invalidInput'; // not a Uint8Array, or an unknown algorithm
+  | 'invalidInput' // not a Uint8Array, or an unknown algorithm
+  | 'cannotExport'; // exportState() on a native hash (the host's engine keeps its state to itself)
 
 export class HashError extends Error {
   readonly code: HashErrorCode;
@@ -40,6 +41,7 @@ export class HashError extends Error {
 export type EngineErrorCode =
   | 'wasmUnavailable' // engine 'wasm' forced without a WasmHost
   | 'wasmFailed' // the host could not provide or instantiate a module
+  | 'nativeUnavailable' // engine 'native' forced without a DigestHost
   | 'invalidOptions';
 
 export class EngineError extends Error {

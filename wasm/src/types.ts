@@ -2,10 +2,11 @@
  * Public types of the hot-path engines (re-exported by wasm/index.ts). Types only, so any module
  * may import them without pulling code into a QuickJS bundle.
  */
-import type { WasmHost } from '../../hal/types.ts';
+import type { DigestHost, WasmHost } from '../../hal/types.ts';
 import type { SyncmlTokenizeOptions, SyncmlTokens } from './syncml-tokens.ts';
 
-export type EngineKind = 'wasm' | 'js';
+/** 'native' hashes with the host's digest engine (and diffs with WASM or JS, whichever loaded). */
+export type EngineKind = 'native' | 'wasm' | 'js';
 export type HashAlgorithm = 'sha256' | 'md5';
 
 export interface PackageEntry {
@@ -44,6 +45,12 @@ export interface StreamingHash {
    * JS-only runtime and vice versa.
    */
   exportState(): Uint8Array;
+  /**
+   * False for a native hash (`device.digest`): `exportState()` throws HashError 'cannotExport',
+   * and a caller that must persist progress re-hashes its durable bytes on resume instead.
+   * Absent or true: exportable.
+   */
+  readonly exportable?: boolean;
 }
 
 export interface Engines {
@@ -63,6 +70,8 @@ export interface Engines {
 export interface LoadEnginesOptions {
   /** WebAssembly as the HAL offers it; absent on QuickJS. */
   wasm?: WasmHost;
-  /** 'auto' (default): WASM when a host is given and the modules instantiate, else JS. */
+  /** The host's native digest engine (`device.digest`); absent on most boards. */
+  native?: DigestHost;
+  /** 'auto' (default): native hashing when `native` is given, else WASM when a host is given and the modules instantiate, else JS. */
   engine?: EngineKind | 'auto';
 }

@@ -66,6 +66,30 @@ export function describeStagingSuite(fixture: HalFixture): void {
       expect(error.code).toBe('noSpace');
     });
 
+    it('reserve sets room aside once: writes inside it need no room of their own, other files cannot take it, close gives it back', async () => {
+      const before = await target.device.staging.available();
+      const file = await target.device.staging.open({ name: 'reserved.bin' });
+      const refused = await expectFailure(() => file.reserve(before + 1), HalError);
+      expect(refused.code).toBe('noSpace');
+      await file.reserve(before - 1000);
+      await file.reserve(10); // smaller than held: no-op
+      expect(await target.device.staging.available()).toBe(1000);
+      // Another file finds only what is left.
+      const other = await target.device.staging.open({ name: 'other.bin' });
+      expect((await expectFailure(() => other.write(0, new Uint8Array(1001)), HalError)).code).toBe('noSpace');
+      await other.write(0, new Uint8Array(1000));
+      // The reserved file fills its room, but not one byte more.
+      await file.write(0, pattern(before - 1000));
+      expect(await file.size()).toBe(before - 1000);
+      expect((await expectFailure(() => file.write(before - 1000, pattern(1)), HalError)).code).toBe('noSpace');
+      await expectFailure(() => file.reserve(-1), InvalidOptionsError);
+      await file.truncate(0);
+      expect(await target.device.staging.available()).toBe(0); // still held while open
+      await file.close();
+      expect(await target.device.staging.available()).toBe(before - 1000);
+      await expectFailure(() => file.reserve(1), ClosedError);
+    });
+
     it('synced content survives a clean reboot', async () => {
       const file = await target.device.staging.open({ name: 'keep.bin' });
       await file.write(0, pattern(5000, 4));

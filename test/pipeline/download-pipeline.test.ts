@@ -1,0 +1,221 @@
+/**
+ * The download as a pipeline (issue 12): checkpoints gated by bytes *and* time, writes queued
+ * behind the hash with back-pressure (bounded memory), room reserved once, and a native hash
+ * that cannot export its state (resume re-hashes the durable bytes).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { describe, expect, it } from 'vitest';
+import type { HasherFactory } from '../../agent/pipeline/download.ts';
+import type { SinkHandle } from '../../agent/pipeline/sinks.ts';
+import { sleep } from '../../agent/util/sleep.ts';
+import type { DigestHost } from '../../hal/types.ts';
+import { loadEngines } from '../../wasm/index.ts';
+import { Rig, stagingContent } from './rig.ts';
+
+/** A host digest engine as a board's accelerator would offer it (here: noble, no state export). */
+const accelerator: DigestHost = {
+  name: 'test accelerator',
+  algorithms: ['sha256'],
+  createHash() {
+    const hash = sha256.create();
+    return { update: (bytes) => void hash.update(bytes), digest: () => hash.digest() };
+  },
+};
+const nativeEngines = await loadEngines({ engine: 'native', native: accelerator });
+const nativeHasher: HasherFactory = { create: (state) => nativeEngines.createHash('sha256', state) };
+
+describe('download: checkpoint policy', () => {
+  /** A clock that moves `msPerChunk` on every body chunk (onProgress), so the time gate is exercised. */
+  async function timedRun(checkpointBytes: number, checkpointMs: number, msPerChunk: number) {
+    const rig = new Rig({ size: 40_000, chunkSize: 1000 });
+    let now = 0;
+    const times: number[] = [];
+    const clock = { ...rig.device.clock, monotonicMs: () => now };
+    const sink = await rig.openStaging(false);
+    const result = await rig.run(sink, {
+      clock,
+      checkpointBytes,
+      checkpointMs,
+      chunkBytes: 1000,
+      onProgress: () => (now += msPerChunk),
+      checkpoint: async (progress) => {
+        times.push(now);
+        rig.checkpoints.push(progress);
+      },
+    });
+    expect(result).toMatchObject({ ok: true });
+    expect(await stagingContent(rig)).toEqual(rig.artifact);
+    const offsets = rig.checkpoints.map((c) => c.offset);
+    return { offsets, times, size: rig.artifact.length };
+  }
+
+  it('time decides when it comes later: one checkpoint per checkpointMs, each after at least checkpointBytes', async () => {
+    const { offsets, times, size } = await timedRun(2000, 1000, 100);
+    expect(offsets[offsets.length - 1]).toBe(size);
+    const mid = offsets.slice(0, -1);
+    expect(mid.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < mid.length; i++) {
+      expect(mid[i]! - mid[i - 1]!).toBeGreaterThanOrEqual(2000);
+      expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
+      // Not later than needed: the first chunk after both gates opened.
+      expect(times[i]! - times[i - 1]!).toBeLessThan(1000 + 100 + 1);
+    }
+  });
+
+  it('bytes decide when they come later: a fast clock does not add checkpoints', async () => {
+    const { offsets } = await timedRun(8000, 10, 100);
+    const mid = offsets.slice(0, -1);
+    expect(mid.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < mid.length; i++) expect(mid[i]! - mid[i - 1]!).toBe(8000);
+  });
+
+  it('a still clock with checkpointMs > 0 records only the final checkpoint (bounded loss is then the whole transfer time)', async () => {
+    const { offsets, size } = await timedRun(2000, 1000, 0);
+    expect(offsets).toEqual([size]);
+  });
+});
+
+describe('download: bounded pipeline', () => {
+  it('hashes ahead of a slow disk, but never more than chunkBytes × (queueDepth + 1) plus one network chunk', async () => {
+    const rig = new Rig({ size: 50_000, chunkSize: 500 });
+    const inner = await rig.openStaging(false);
+    let written = 0;
+    let received = 0;
+    let maxAhead = 0;
+    let writes = 0;
+    const slow: SinkHandle = {
+      ...inner,
+      location: inner.location,
+      write: async (offset, bytes) => {
+        writes++;
+        await sleep(rig.device.clock, 5); // the disk is slower than the network
+        await inner.write(offset, bytes);
+        written = Math.max(written, offset + bytes.length);
+      },
+      sync: () => inner.sync(),
+      truncate: (length) => inner.truncate(length),
+      read: (offset, length) => inner.read(offset, length),
+      close: () => inner.close(),
+    };
+    const result = await rig.run(slow, {
+      chunkBytes: 2000,
+      queueDepth: 3,
+      checkpointBytes: 1_000_000,
+      onProgress: (offset) => {
+        received = offset;
+        maxAhead = Math.max(maxAhead, received - written);
+      },
+    });
+    expect(result).toMatchObject({ ok: true });
+    expect(await stagingContent(rig)).toEqual(rig.artifact);
+    expect(writes).toBe(25); // batched into 2000-byte writes
+    expect(maxAhead).toBeGreaterThan(2000); // the network ran ahead of the disk (overlap)
+    expect(maxAhead).toBeLessThanOrEqual(2000 * (3 + 1) + 500);
+  });
+
+  for (const syncWhileWriting of [true, false]) {
+    it(`a checkpoint's sync ${syncWhileWriting ? 'runs behind the stream on a file' : 'stops the writes on a sink that cannot sync while writing'}`, async () => {
+      const rig = new Rig({ size: 40_000, chunkSize: 1000 });
+      const inner = await rig.openStaging(false);
+      const events: string[] = [];
+      let syncing = false;
+      const slowSync: SinkHandle = {
+        location: inner.location,
+        syncWhileWriting,
+        write: async (offset, bytes) => {
+          events.push(syncing ? 'write during sync' : 'write');
+          await inner.write(offset, bytes);
+        },
+        sync: async () => {
+          syncing = true;
+          await sleep(rig.device.clock, 50); // an fsync that takes a while
+          await inner.sync();
+          syncing = false;
+        },
+        truncate: (length) => inner.truncate(length),
+        read: (offset, length) => inner.read(offset, length),
+        close: () => inner.close(),
+      };
+      const result = await rig.run(slowSync, { chunkBytes: 1000, checkpointBytes: 8000 });
+      expect(result).toMatchObject({ ok: true });
+      expect(await stagingContent(rig)).toEqual(rig.artifact);
+      const offsets = rig.checkpoints.map((c) => c.offset);
+      if (syncWhileWriting) {
+        expect(events).toContain('write during sync');
+        // One checkpoint at a time: the body streamed on while the first sync took its 50 ms.
+        expect(offsets).toEqual([8000, 40000]);
+      } else {
+        expect(events).not.toContain('write during sync');
+        expect(offsets).toEqual([8000, 16000, 24000, 32000, 40000]);
+      }
+    });
+  }
+
+  it('a failing write stops the stream and reaches the caller (not lost in the queue)', async () => {
+    const rig = new Rig({ size: 30_000 });
+    const inner = await rig.openStaging(false);
+    let writes = 0;
+    const failing: SinkHandle = {
+      location: inner.location,
+      write: async (offset, bytes) => {
+        if (++writes === 3) throw new Error('disk on fire');
+        await inner.write(offset, bytes);
+      },
+      sync: () => inner.sync(),
+      truncate: (length) => inner.truncate(length),
+      read: (offset, length) => inner.read(offset, length),
+      close: () => inner.close(),
+    };
+    await expect(rig.run(failing, { chunkBytes: 2048, queueDepth: 2 })).rejects.toThrow('disk on fire');
+    expect(writes).toBe(3); // nothing written after the failure
+  });
+
+  it('reserves room for the whole artifact before the first byte (a full staging fails at once)', async () => {
+    const rig = new Rig({ size: 20_000, stagingCapacity: 10_000 });
+    const sink = await rig.openStaging(false);
+    await expect(rig.run(sink)).rejects.toMatchObject({ code: 'noSpace' });
+    expect(rig.artifactRequests).toHaveLength(0);
+  });
+});
+
+describe('download: native hash (cannot export its state)', () => {
+  it('checkpoints an empty state, and a power cut at every staging operation resumes by re-hashing the sink', async () => {
+    const size = 9_000;
+    const options = { hasher: nativeHasher, checkpointBytes: 2000, chunkBytes: 700 };
+    const probe = new Rig({ size, chunkSize: 700 });
+    const probeSink = await probe.openStaging(false);
+    const before = probe.hw.power.operations;
+    expect(await probe.run(probeSink, options)).toMatchObject({ ok: true });
+    expect(probe.checkpoints.every((c) => c.hashState.length === 0)).toBe(true);
+    const operations = probe.hw.power.operations - before;
+    expect(operations).toBeGreaterThan(15);
+
+    let resumedMidway = 0;
+    for (let cutAt = 1; cutAt <= operations; cutAt++) {
+      const rig = new Rig({ size, chunkSize: 700 });
+      const sink = await rig.openStaging(false);
+      rig.hw.power.cutAfter(cutAt);
+      await expect(rig.run(sink, options), `cut at ${cutAt}`).rejects.toMatchObject({ code: 'powerCut' });
+      rig.reboot();
+      const saved = rig.lastCheckpoint;
+      if (saved && saved.offset > 0) resumedMidway++;
+      const resumed = await rig.openStaging(saved !== undefined);
+      const result = await rig.run(resumed, { ...options, ...(saved ? { resumeFrom: saved } : {}) });
+      expect(result, `cut at ${cutAt}`).toMatchObject({ ok: true });
+      expect(await stagingContent(rig), `cut at ${cutAt}`).toEqual(rig.artifact);
+      if (saved && saved.offset > 0) expect(rig.server.seen.at(-1)?.range, `cut at ${cutAt}`).toBe(`bytes=${saved.offset}-`);
+    }
+    expect(resumedMidway).toBeGreaterThan(operations / 3);
+  });
+
+  it('a resume whose staging file lost bytes below the checkpoint starts over rather than trusting a re-hash', async () => {
+    const rig = new Rig({ size: 10_000 });
+    const sink = await rig.openStaging(false);
+    await sink.write(0, rig.artifact.subarray(0, 3000));
+    await sink.sync();
+    const result = await rig.run(sink, { hasher: nativeHasher, resumeFrom: { offset: 4000, hashState: new Uint8Array(0), bytesTransferred: 4000, attempts: 1 } });
+    expect(result).toMatchObject({ ok: true });
+    expect(rig.server.seen[0]?.range).toBeUndefined();
+    expect(await stagingContent(rig)).toEqual(rig.artifact);
+  });
+});
