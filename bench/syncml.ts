@@ -16,14 +16,14 @@
  * stream alone.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { parseDocument } from 'htmlparser2';
 import { parse as txmlParse } from 'txml';
 import { decodeMessage } from '../agent/syncml/decode.ts';
+import { CONFORMANCE_DIR, walk } from '../fuzz/targets/syncml-seeds.ts';
 import type { Engines } from '../wasm/index.ts';
 import { measure, median, type Contender } from './lib.ts';
 
@@ -33,16 +33,8 @@ export interface SyncmlResult {
   peers: Record<string, number>;
 }
 
-export const CONFORMANCE_DIR = process.env['DM_CONFORMANCE_DIR'] ?? fileURLToPath(new URL('../../shared/conformance/', import.meta.url));
 const XML_TARGET_BYTES = 16 * 1024 * 1024;
 const WBXML_MIN_BYTES = 400 * 1024;
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
 
 function xmlCorpus(): Uint8Array[] {
   const files = walk(join(CONFORMANCE_DIR, 'syncml-xml')).filter((f) => f.endsWith('.xml')).map((f) => new Uint8Array(readFileSync(f)));

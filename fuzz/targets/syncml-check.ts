@@ -4,7 +4,9 @@
  * a well-nested stream with spans inside the input. Anything else throws a plain Error (a finding).
  * Exports no `target`: fuzz discovery skips it.
  */
-import { SyncmlError, RECORD_WORDS, TokenKind, type Engines, type SyncmlTokenizeOptions, type SyncmlTokens } from '../../wasm/index.ts';
+import { loadEngines, SyncmlError, RECORD_WORDS, TokenKind, type Engines, type SyncmlTokenizeOptions, type SyncmlTokens } from '../../wasm/index.ts';
+import { createNodeWasmHost } from '../../wasm/node-host.ts';
+import type { FuzzTarget } from '../types.ts';
 
 type Outcome = { tokens: SyncmlTokens } | { error: SyncmlError };
 
@@ -64,4 +66,20 @@ export function checkEngines(wasm: Engines, js: Engines, input: Uint8Array, form
     }
   }
   return lenient;
+}
+
+/** A fuzz target over one format: both engines (checkEngines) on seeds and generated inputs. */
+export async function syncmlTarget(name: string, format: 'xml' | 'wbxml', seeds: () => Uint8Array[], generate: (random: () => number) => Uint8Array): Promise<FuzzTarget> {
+  const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
+  const js = await loadEngines({ engine: 'js' });
+  return {
+    name,
+    seeds,
+    generate,
+    run(input) {
+      const error = checkEngines(wasm, js, input, format);
+      if (error) throw error;
+    },
+    isExpected: (error) => error instanceof SyncmlError,
+  };
 }

@@ -10,7 +10,8 @@ import { utf8Encode } from '../../agent/util/bytes.ts';
 
 export const CONFORMANCE_DIR = process.env['DM_CONFORMANCE_DIR'] ?? fileURLToPath(new URL('../../../shared/conformance/', import.meta.url));
 
-function walk(dir: string): string[] {
+/** Every file below dir, sorted (test/wasm/syncml-conformance and bench/syncml read the corpus with it too). */
+export function walk(dir: string): string[] {
   return readdirSync(dir).sort().flatMap((f) => {
     const p = join(dir, f);
     return statSync(p).isDirectory() ? walk(p) : [p];

@@ -4,19 +4,13 @@
  * known defects and names their offsets, and every WBXML file gives the element tree and text of its
  * libwbxml (or the source project's own) XML decode.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe as suite, expect, it } from 'vitest';
 import { SyncmlError, type Engines, type SyncmlTokenizeOptions } from '../../wasm/index.ts';
 import { CONFORMANCE_DIR, engines } from './engines.ts';
 import { buildTree, type Element } from './syncml-support.ts';
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-}
+import { walk } from '../../fuzz/targets/syncml-seeds.ts';
 
 const DIRS = ['syncml-xml', 'syncml-wbxml', 'fumo-generic-alert'];
 const present = DIRS.every((d) => existsSync(join(CONFORMANCE_DIR, d)));
@@ -56,8 +50,13 @@ suite.skipIf(!present)('syncml conformance corpus', () => {
     const wasm = await engines('wasm');
     const js = await engines('js');
     const counts = { files: 0, lenient: 0, strict: 0, strictDefects: 0 };
+    /** Per source folder (SOURCES.md sections): files, accepted lenient, accepted strict, strict defects found. */
+    const bySource: Record<string, [number, number, number, number]> = {};
     for (const file of files) {
       const bytes = readFileSync(file);
+      const source = name(file).split('/').slice(0, -1).slice(0, 2).join('/');
+      const row = (bySource[source] ??= [0, 0, 0, 0]);
+      row[0]++;
       for (const strict of [false, true]) {
         const a = run(wasm, bytes, { strict });
         const b = run(js, bytes, { strict });
@@ -67,15 +66,20 @@ suite.skipIf(!present)('syncml conformance corpus', () => {
           expect(a.ok, `${name(file)} strict=${strict}: ${JSON.stringify(a)}`).toBe(true);
           if (a.ok) expect(a.value.format).toBe(file.endsWith('.wbxml') ? 'wbxml' : 'xml');
           counts[strict ? 'strict' : 'lenient']++;
+          row[strict ? 2 : 1]++;
         } else {
           expect(a).toEqual({ ok: false, code: defect.code, offset: defect.offset });
           expect(bytes.subarray(defect.offset, defect.offset + defect.at.length).toString()).toBe(defect.at);
           counts.strictDefects++;
+          row[3]++;
         }
       }
       counts.files++;
     }
-    console.log(`syncml conformance: ${JSON.stringify(counts)} (each in the wasm and js engines)`);
+    console.log(`syncml conformance (identical in the wasm and js engines): ${JSON.stringify(counts)}`);
+    for (const [source, [n, lenient, strict, defects]] of Object.entries(bySource)) {
+      console.log(`  ${source.padEnd(42)} ${n} files, lenient ${lenient}/${n}, strict ${strict}/${n}${defects ? ` + ${defects} defects at their offsets` : ''}`);
+    }
     expect(counts.strictDefects).toBe(Object.keys(STRICT_DEFECTS).length);
   });
 

@@ -9,18 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { SyncmlError } from '../../wasm/index.ts';
 import { checkEngines } from '../../fuzz/targets/syncml-check.ts';
 import { generateWbxml, generateXml } from '../../fuzz/targets/syncml-generate.ts';
+import { mulberry32 } from '../../fuzz/random.ts';
 import { engines } from './engines.ts';
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('syncml tokenizer engines agree', () => {
   const tally = { ok: 0, refused: 0 };

@@ -3,7 +3,7 @@
  * lenient vs strict, typed errors with byte offsets, limits.
  */
 import { describe as suite, expect, it } from 'vitest';
-import { SyncmlError, EngineError, PUBLIC_ID_SYNCML_12, TAG_UNKNOWN, TokenKind, TEXT_RAW, TEXT_SPACE, type SyncmlTokenizeOptions } from '../../wasm/index.ts';
+import { SyncmlError, EngineError, PUBLIC_ID_SYNCML_12, TAG_UNKNOWN, TokenKind, TEXT_RAW, TEXT_SPACE, SYNCML_TAGS, METINF_TAGS, codeForName, DEFAULT_LIMITS, type SyncmlTokenizeOptions } from '../../wasm/index.ts';
 import { utf8Encode } from '../../agent/util/bytes.ts';
 import { ENGINES, engines } from './engines.ts';
 import { describe } from './syncml-support.ts';
@@ -146,6 +146,29 @@ for (const variant of ENGINES) {
       for (const bad of [{ maxDepth: 0 }, { maxTokens: 1.5 }, { maxBytes: -1 }, { format: 'html' }, { strict: 1 }] as SyncmlTokenizeOptions[]) {
         await expect(tokenize(deep, bad)).rejects.toBeInstanceOf(EngineError);
       }
+    });
+
+    it('maps every SyncML and MetInf name to its code, and near misses to TAG_UNKNOWN', async () => {
+      const names = [...SYNCML_TAGS, ...METINF_TAGS];
+      const near = ['add', 'Adds', 'SyncM', 'MetInF', 'Alerts', 'Cm', 'FieldLeve', 'VerDT', 'LocUR'];
+      const input = xml(`<R>${[...names, ...near].map((n) => `<x:${n}/>`).join('')}</R>`);
+      const r = await tokenize(input);
+      const opens = Array.from({ length: r.count }, (_, k) => r.tokens.subarray(k * 4, k * 4 + 4)).filter((t) => t[0] === TokenKind.Open).slice(1);
+      expect(opens.map((t) => t[1])).toEqual([...names.map((n) => codeForName(n)), ...near.map(() => TAG_UNKNOWN)]);
+      expect(new Set(names.map((n) => codeForName(n))).size).toBe(names.length);
+    });
+
+    it('large inputs end in a limit error, not a hang or an unbounded allocation', async () => {
+      expect(await error(xml('<A>'.repeat(200_000)))).toMatchObject({ code: 'tooDeep', offset: DEFAULT_LIMITS.maxDepth * 3 });
+      // 1 + 2 × 600 000 records > 2^20: the record #2^20 is the Close of the 524 288th <a/>.
+      const many = xml(`<R>${'<a/>'.repeat(600_000)}</R>`);
+      expect(await error(many)).toMatchObject({ code: 'tooManyTokens', offset: 3 + 4 * 524_287 + 2 });
+      expect((await tokenize(many, { maxTokens: 1_200_002 })).count).toBe(1_200_002);
+      expect(await error(new Uint8Array(DEFAULT_LIMITS.maxBytes + 1).fill(0x20))).toMatchObject({ code: 'tooLarge', offset: DEFAULT_LIMITS.maxBytes });
+      const text = xml(`<Data>${'x'.repeat(3_000_000)}</Data>`);
+      expect(await lines(text)).toHaveLength(3);
+      // The engine is reusable after large inputs.
+      expect(await lines(xml('<Final/>'))).toEqual(['<Final', '>Final']);
     });
 
     it('detects the format and refuses unknown input', async () => {
