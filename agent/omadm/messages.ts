@@ -74,6 +74,8 @@ export function headerStatus(message: SyncMLMessage, code: number, chal?: Status
 
 export interface Encoded {
   bytes: Uint8Array;
+  /** The commands in this message by the CmdID they got (the caller's objects, for matching Status). */
+  sent: Map<string, Command>;
   /** Commands for the next message (the server asks for it with Alert 1222). */
   remaining: Command[];
 }
@@ -100,7 +102,13 @@ function splitResults(results: Results, size: number): [Results, Results] | unde
  * only when every command went in and `final` is asked.
  */
 export function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncoding, maxMsgSize: number, final: boolean): Encoded {
-  let queue = commands.map((command) => ({ ...command }));
+  // Copies carry the CmdIDs; `origin` maps each back to the caller's command (a chunk to its Results).
+  const origin = new Map<Command, Command>();
+  let queue = commands.map((command) => {
+    const copy = { ...command };
+    origin.set(copy, command);
+    return copy;
+  });
   for (;;) {
     queue.forEach((command, i) => (command.cmdID = String(i + 1)));
     const message: SyncMLMessage = { hdr, body: { commands: queue, final } };
@@ -116,7 +124,9 @@ export function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encodi
       }
     }
     if (result.included === 0 && result.remaining.length > 0) throw new OmaDmError('protocol', `a ${first?.cmd} does not fit MaxMsgSize ${maxMsgSize}`);
-    return { bytes, remaining: result.remaining };
+    const sent = new Map<string, Command>();
+    for (const command of queue.slice(0, result.included)) sent.set(command.cmdID as string, origin.get(command) ?? command);
+    return { bytes, sent, remaining: result.remaining.map((command) => origin.get(command) ?? command) };
   }
 }
 

@@ -68,7 +68,7 @@ const NONCE_BYTES = 16;
 
 interface Sent {
   msgId: number;
-  commands: Command[];
+  commands: Map<string, Command>;
 }
 
 export class DmSession {
@@ -114,8 +114,7 @@ export class DmSession {
         ...(this.#o.maxObjSize ? { maxObjSize: this.#o.maxObjSize } : {}),
       });
       const encoded = encodeMessage(hdr, outgoing, this.#encoding, this.#serverMaxMsgSize, final);
-      const included = outgoing.slice(0, outgoing.length - encoded.remaining.length);
-      sent.push({ msgId: this.#msgId, commands: included });
+      sent.push({ msgId: this.#msgId, commands: encoded.sent });
       summary.messages++;
       const reply = await this.#exchange(encoded.bytes);
       let decoded: Decoded | undefined;
@@ -194,7 +193,7 @@ export class DmSession {
   #recordStatuses(message: SyncMLMessage, sent: readonly Sent[], summary: SessionSummary): void {
     for (const status of message.body.commands) {
       if (status.cmd !== 'Status' || status.cmdRef === '0') continue;
-      const ours = sent.find((s) => String(s.msgId) === status.msgRef)?.commands.find((c) => c.cmdID === status.cmdRef);
+      const ours = sent.find((s) => String(s.msgId) === status.msgRef)?.commands.get(status.cmdRef ?? '');
       if (!ours || ours.cmd === 'Status' || ours.cmd === 'Results') continue;
       const code = Number(dataText(status.data, utf8Decode));
       summary.statuses.push({ cmd: ours.cmd, code });
