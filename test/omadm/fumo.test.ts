@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { policyInteraction } from '../../agent/omadm/alerts.ts';
+import { CommandProcessor } from '../../agent/omadm/commands.ts';
 import { OmaDmClient, type OmaDmConfig } from '../../agent/omadm/client.ts';
 import { FUMO_TABLE, nextState } from '../../agent/omadm/fumo/flow.ts';
 import type { FumoJob, FumoPipeline } from '../../agent/omadm/fumo/manager.ts';
@@ -102,10 +104,9 @@ describe('FUMO', () => {
       const statuses = statusesFor(ex.message).map((s) => (mode === 'refuse' && s.refCmd === 'Alert' ? { ...s, data: '500' } : s));
       return { message: message(serverHeader(ex.message, 1), statuses) };
     });
-    await a.client.tree.change((tx) => tx.put('FUMO/1/DownloadAndUpdate/PkgURL', { ...(tx.get('FUMO/1/DownloadAndUpdate/PkgURL') as never), value: 'https://fw.example/p' }));
-    const processor = await import('../../agent/omadm/commands.ts');
-    const run = new processor.CommandProcessor({ tree: a.client.tree, csps: a.client.csps, serverId: 'srv1', ui: { ask: async () => ({ kind: 'accept' }) } });
-    expect((await run.run([exec('1', './FUMO/1/DownloadAndUpdate', 'c1')], '1'))[0]).toMatchObject({ data: '202' });
+    const run = new CommandProcessor({ tree: a.client.tree, csps: a.client.csps, serverId: 'srv1', ui: policyInteraction('accept') });
+    const out = await run.run([replace('1', './FUMO/1/DownloadAndUpdate/PkgURL', 'https://fw.example/p'), exec('2', './FUMO/1/DownloadAndUpdate', 'c1')], '1');
+    expect(out.map((s) => (s.cmd === 'Status' ? text(s.data) : ''))).toEqual(['200', '202']);
     await a.client.fumo.continue();
     expect(a.pipeline.calls).toEqual(['start downloadandupdate https://fw.example/p through']);
     await a.client.fumo.report('1', 'downloaded');
@@ -125,8 +126,7 @@ describe('FUMO', () => {
 
   it('refuses what FUMO does not allow: State written by a server, a bad PkgURL, Update with nothing downloaded', async () => {
     const a = await open(newMedium(), scripted([]));
-    const processor = await import('../../agent/omadm/commands.ts');
-    const run = new processor.CommandProcessor({ tree: a.client.tree, csps: a.client.csps, serverId: 'srv1', ui: { ask: async () => ({ kind: 'accept' }) } });
+    const run = new CommandProcessor({ tree: a.client.tree, csps: a.client.csps, serverId: 'srv1', ui: policyInteraction('accept') });
     const out = await run.run([replace('1', './FUMO/1/State', '100'), replace('2', './FUMO/1/Download/PkgURL', 'ftp://x'), exec('3', './FUMO/1/Download'), exec('4', './FUMO/1/Update'), exec('5', './FUMO/1/PkgName'), { cmd: 'Add', cmdID: '6', items: [{ target: { locURI: './FUMO/2' }, meta: { format: 'node' } }] }], '1');
     expect(out.map((s) => (s.cmd === 'Status' ? text(s.data) : ''))).toEqual(['425', '200', '400', '405', '405', '425']);
     expect(a.client.fumo.state('1')).toBe(10);
