@@ -1,0 +1,56 @@
+/**
+ * What the reference DM server says in a session: a script of steps, one server message each.
+ * A step is a list of management commands (CmdIDs are assigned when the message is built), so a
+ * test reads like the session it drives: `[get('./DevInfo/Mod')], [replace(...), exec(...)]`.
+ */
+import type { Alert, Command, Container, Exec, ItemCommand } from '../../agent/syncml/model.ts';
+
+export type Step = Command[];
+
+/** Where a node value goes: a LocURI, the data, and optionally its format and type. */
+export interface NodeValue {
+  uri: string;
+  data?: string;
+  format?: string;
+  type?: string;
+}
+
+function item({ uri, data, format, type }: NodeValue): NonNullable<ItemCommand['items']>[number] {
+  const meta = format !== undefined || type !== undefined ? { meta: { ...(format !== undefined ? { format } : {}), ...(type !== undefined ? { type } : {}) } } : {};
+  return { target: { locURI: uri }, ...meta, ...(data !== undefined ? { data } : {}) };
+}
+
+export const get = (...uris: string[]): ItemCommand => ({ cmd: 'Get', items: uris.map((uri) => ({ target: { locURI: uri } })) });
+export const replace = (...values: NodeValue[]): ItemCommand => ({ cmd: 'Replace', items: values.map(item) });
+export const add = (...values: NodeValue[]): ItemCommand => ({ cmd: 'Add', items: values.map(item) });
+export const del = (...uris: string[]): ItemCommand => ({ cmd: 'Delete', items: uris.map((uri) => ({ target: { locURI: uri } })) });
+export const exec = (uri: string, correlator?: string, data?: string): Exec => ({
+  cmd: 'Exec',
+  ...(correlator !== undefined ? { correlator } : {}),
+  items: [{ target: { locURI: uri }, ...(data !== undefined ? { data } : {}) }],
+});
+export const atomic = (...commands: Command[]): Container => ({ cmd: 'Atomic', commands });
+export const sequence = (...commands: Command[]): Container => ({ cmd: 'Sequence', commands });
+
+/** User interaction alerts (DM_Protocol 1.2 §10.1): 1100 display, 1101 confirm, 1102 text input, 1103/1104 choices. */
+export type UserAlertCode = '1100' | '1101' | '1102' | '1103' | '1104';
+
+export function userAlert(code: UserAlertCode, text: string, options: { minDisplayTime?: number; maxDisplayTime?: number; defaultResponse?: string; choices?: string[] } = {}): Alert {
+  const params = [
+    options.minDisplayTime !== undefined ? `MINDT=${options.minDisplayTime}` : '',
+    options.maxDisplayTime !== undefined ? `MAXDT=${options.maxDisplayTime}` : '',
+    options.defaultResponse !== undefined ? `DR=${options.defaultResponse}` : '',
+  ].filter((p) => p !== '');
+  return {
+    cmd: 'Alert',
+    data: code,
+    items: [{ data: params.join('&') }, { data: text }, ...(options.choices ?? []).map((choice) => ({ data: choice }))],
+  };
+}
+
+/** FUMO: set the package URL, then Exec the operation (the correlator comes back in the Generic Alert). */
+export function fumoDownload(instance: string, url: string, correlator: string, operation: 'Download' | 'DownloadAndUpdate' = 'Download'): Command[] {
+  return [replace({ uri: `./FUMO/${instance}/${operation}/PkgURL`, data: url }), exec(`./FUMO/${instance}/${operation}`, correlator)];
+}
+
+export const fumoUpdate = (instance: string, correlator: string): Exec => exec(`./FUMO/${instance}/Update`, correlator);
