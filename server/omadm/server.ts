@@ -159,7 +159,13 @@ export class DmServer implements HttpHandler {
       };
       const hdrStatus: Status = { cmd: 'Status', msgRef, cmdRef: '0', refCmd: 'SyncHdr', targetRefs: [hdr.target?.locURI ?? ''], sourceRefs: [deviceId], ...(chal ? { chal } : {}), data: String(code) };
       const all = [hdrStatus, ...extra];
-      all.forEach((c, i) => (c.cmdID = String(i + 1)));
+      // CmdIDs are unique in a message, commands inside Atomic/Sequence included.
+      let id = 0;
+      const number = (c: Command): void => {
+        c.cmdID = String(++id);
+        if (c.cmd === 'Atomic' || c.cmd === 'Sequence') for (const inner of c.commands ?? []) number(inner);
+      };
+      all.forEach(number);
       for (const c of extra) if (c.cmd !== 'Status') session!.sent.set(`${header.msgID}/${c.cmdID}`, c);
       return { hdr: header, body: { commands: all, final: true } };
     };
