@@ -63,6 +63,8 @@ export function defaultValues(alert: UserAlert): string[] {
 
 /** Status code and answer items for an alert and a user's answer. */
 export function answerStatus(alert: UserAlert, answer: UserAnswer): { status: number; values: string[] } {
+  // A display alert asks nothing: shown for MINDT, it succeeds unless the user cancels the session.
+  if (alert.code === ALERT_DISPLAY && answer.kind !== 'cancel') return { status: 200, values: [] };
   const values = answer.kind === 'accept' ? (answer.values ?? defaultValues(alert)) : answer.kind === 'timeout' ? defaultValues(alert) : [];
   switch (answer.kind) {
     case 'accept':

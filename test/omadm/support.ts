@@ -3,7 +3,7 @@ import { KeyValueStore } from '../../agent/store/index.ts';
 import { createMockFlash, MockFlashMemory } from '../../hal/mock/flash.ts';
 import { PowerCut } from '../../hal/mock/power-cut.ts';
 import { createJsEngines } from '../../wasm/src/engines.ts';
-import { CspRegistry, seedTree } from '../../agent/omadm/csp/api.ts';
+import { type Csp, CspRegistry, seedTree } from '../../agent/omadm/csp/api.ts';
 import { devDetailCsp, devInfoCsp } from '../../agent/omadm/csp/devinfo.ts';
 import { dmAccCsp, type DmAccountConfig } from '../../agent/omadm/csp/dmacc.ts';
 import { DmTree } from '../../agent/omadm/tree.ts';
@@ -33,9 +33,10 @@ export const ACCOUNT: DmAccountConfig = {
 export const FACTS = { devId: 'IMEI:000000011234564', man: 'Acme', mod: 'Widget', fwV: () => '1.0.0' };
 
 /** A tree with DevInfo, DevDetail and DMAcc seeded, plus extra CSPs. */
-export async function seededTree(store: KeyValueStore, extra: import('../../agent/omadm/csp/api.ts').Csp[] = []): Promise<{ tree: DmTree; csps: CspRegistry }> {
+export async function seededTree(store: KeyValueStore, extra: Csp[] = [], facts: Partial<typeof FACTS> = {}): Promise<{ tree: DmTree; csps: CspRegistry }> {
   const csps = new CspRegistry();
-  for (const csp of [devInfoCsp(FACTS), devDetailCsp(FACTS), dmAccCsp([ACCOUNT]), ...extra]) csps.register(csp);
+  const all = { ...FACTS, ...facts };
+  for (const csp of [devInfoCsp(all), devDetailCsp(all), dmAccCsp([ACCOUNT]), ...extra]) csps.register(csp);
   const tree = DmTree.open(store);
   await seedTree(tree, csps);
   return { tree, csps };
