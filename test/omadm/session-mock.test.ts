@@ -6,10 +6,9 @@
  * auth-md5 challenge, the DM 1.1 fallback, Atomic rollback and both encodings.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { listenMqttPush, type MqttPushListener } from '../../agent/omadm/push/mqtt.ts';
-import { notifyTopic } from '../../agent/omadm/push/topic.ts';
+import { notificationTopic, type PushListener, subscribeMqtt } from '../../agent/omadm/push.ts';
 import { add, atomic, del, fumoDownload, fumoUpdate, get, replace, userAlert } from '../../server/omadm/index.ts';
-import { DEVICE_ID, type DmDevice, type MockWorld, mockWorld, notification, openDmDevice } from './session-rig.ts';
+import { DEVICE_ID, type DmDevice, drained, type MockWorld, mockWorld, notification, openDmDevice } from './session-rig.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -23,21 +22,23 @@ async function world(options: Parameters<typeof mockWorld>[0] = {}): Promise<Moc
 }
 
 /** The device's MQTT listener feeding its router, and a publisher on the server's side of the broker. */
-async function mqttPush(w: MockWorld, dev: DmDevice): Promise<{ listener: MqttPushListener; push(bytes: Uint8Array): Promise<void> }> {
-  const listener = await listenMqttPush(w.hardware.device!.net.mqtt, { url: w.network.brokerUrl, deviceId: DEVICE_ID, receive: (b) => dev.client.router.receive(b) });
+async function mqttPush(w: MockWorld, dev: DmDevice): Promise<{ listener: PushListener; push(bytes: Uint8Array): Promise<void> }> {
+  const connection = await w.hardware.device!.net.mqtt.connect({ url: w.network.brokerUrl, clientId: 'omadm-device' });
+  const listener = await subscribeMqtt(connection, notificationTopic(DEVICE_ID), dev.client.router);
   const serverNet = w.network.attach({ name: 'dm-server' });
   const publisher = await serverNet.mqtt.connect({ url: w.network.brokerUrl, clientId: 'dm-server' });
   cleanups.push(async () => {
     await listener.close();
     await publisher.close();
+    await connection.close();
   });
   return {
     listener,
     push: async (bytes) => {
-      await publisher.publish(notifyTopic(DEVICE_ID), bytes, { qos: 1 });
+      await publisher.publish(notificationTopic(DEVICE_ID), bytes, { qos: 1 });
       // Let the broker deliver, then wait for the router and the session it started.
       for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 1));
-      await listener.idle();
+      await drained(dev);
     },
   };
 }

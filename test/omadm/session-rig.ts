@@ -251,3 +251,12 @@ export async function mockWorld(options: Partial<DmServerOptions> = {}): Promise
 export function notification(sessionId: number, secret = SERVER.secret): Uint8Array {
   return packageZero(md5, { serverId: SERVER.serverId, sessionId }, { name: SERVER.name, secret });
 }
+
+/**
+ * Resolves once every package #0 handed to the router so far has been handled, its session and
+ * FUMO work included: the router serialises deliveries, so an empty (malformed, refused at once)
+ * one queued behind them settles after them.
+ */
+export async function drained(dev: DmDevice): Promise<void> {
+  await dev.client.router.receive(new Uint8Array(0));
+}
