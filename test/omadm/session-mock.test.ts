@@ -6,9 +6,9 @@
  * auth-md5 challenge, the DM 1.1 fallback, Atomic rollback and both encodings.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { notificationTopic, type PushListener, subscribeMqtt } from '../../agent/omadm/push.ts';
+import { listenUdp, notificationTopic, type PushListener, subscribeMqtt } from '../../agent/omadm/push.ts';
 import { add, atomic, del, fumoDownload, fumoUpdate, get, replace, userAlert } from '../../server/omadm/index.ts';
-import { DEVICE_ID, type DmDevice, drained, type MockWorld, mockWorld, notification, openDmDevice } from './session-rig.ts';
+import { DEVICE_ID, type DmDevice, drained, waitFor, type MockWorld, mockWorld, notification, openDmDevice } from './session-rig.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -104,19 +104,28 @@ describe('OMA DM sessions against the reference server (mock HAL)', () => {
     expect(dev.client.tree.committed('App/B')).toBeUndefined();
   });
 
-  it('a package #0 with a bad digest starts no session; a replayed one starts none either', async () => {
+  it('a package #0 with a bad digest (over the device\'s UDP listener) starts no session; a replayed one starts none either', async () => {
     const w = await world();
     const dev = await openDmDevice(w.hardware.device!, w.server.url);
+    const listener = await listenUdp(w.hardware.device!.net.udp!, dev.client.router);
+    cleanups.push(() => listener.close());
+    const sender = await w.network.attach({ name: 'dm-server' }).udp!.bind({ port: 0 });
+    cleanups.push(async () => sender.close());
+    await sender.send(notification(0x30, 'not-the-secret'), { address: '127.0.0.1', port: listener.port });
+    await sender.send(notification(0x2f), { address: '127.0.0.1', port: listener.port });
+    await waitFor(() => w.server.journal.of('end').length === 1);
+    await drained(dev);
+    expect(w.server.journal.of('session').map((s) => s.sessionId)).toEqual(['2F']);
     expect(await dev.client.router.receive(notification(0x30, 'not-the-secret'))).toBe(false);
-    expect(w.network.requests).toHaveLength(0);
+    expect(w.server.journal.of('session')).toHaveLength(1);
     const good = notification(0x31);
     expect(await dev.client.router.receive(good)).toBe(true);
-    expect(w.server.journal.of('session')).toHaveLength(1);
+    expect(w.server.journal.of('session')).toHaveLength(2);
     expect(await dev.client.router.receive(good)).toBe(false);
     // Remembered in the store: a reboot does not let the copy in again.
     const again = await openDmDevice(await w.reboot(), w.server.url);
     expect(await again.client.router.receive(good)).toBe(false);
-    expect(w.server.journal.of('session')).toHaveLength(1);
+    expect(w.server.journal.of('session')).toHaveLength(2);
   });
 
   it('auth-md5: a nonce the client does not know → 401 with a Chal; the client retries with the NextNonce → 212', async () => {
@@ -155,3 +164,4 @@ describe('OMA DM sessions against the reference server (mock HAL)', () => {
     expect(dev.client.tree.committed('FUMO/1/PkgName')?.value).toBe(`pkg-${encoding}`);
   });
 });
+

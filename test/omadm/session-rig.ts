@@ -260,3 +260,12 @@ export function notification(sessionId: number, secret = SERVER.secret): Uint8Ar
 export async function drained(dev: DmDevice): Promise<void> {
   await dev.client.router.receive(new Uint8Array(0));
 }
+
+/** Polls (real time) until `condition` holds: for deliveries over real sockets and brokers. */
+export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
