@@ -100,6 +100,11 @@ export class DmServer implements HttpHandler {
     this.#scripts.push(steps);
   }
 
+  /** Drops scripts no session has taken yet (a test re-plans after the device lost power). */
+  resetScripts(): void {
+    this.#scripts.length = 0;
+  }
+
   /** Sets the nonce a client must use next (e.g. one it does not know: the session starts with a 401). */
   setClientNonce(name: string, nonce: Uint8Array): void {
     this.#nonces.set(name, nonce);

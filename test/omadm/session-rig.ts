@@ -222,11 +222,11 @@ export interface MockWorld {
 }
 
 /** The reference server and one phone (64 KiB A/B slots) on the in-process network. */
-export async function mockWorld(options: Partial<DmServerOptions> = {}): Promise<MockWorld> {
+export async function mockWorld(options: Partial<DmServerOptions> = {}, image: Uint8Array = IMAGE): Promise<MockWorld> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-omadm-'));
   const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8, 0, 0));
   const network = createMockNetwork({ clock: clock.scope().clock, chunkSize: 2048 });
-  const pkg = await writePackage(dir, 'fw-2.0.bin', IMAGE);
+  const pkg = await writePackage(dir, 'fw-2.0.bin', image);
   const server = new DmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [pkg], md5, tokenize: engines.syncmlTokenize, ...options });
   mountDmServer(network, ORIGIN, server);
   const hardware = new MockHardware({ ...mockOptionsFromBoard(phoneBoard), clock, network, identity: { deviceId: DEVICE_ID, model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' } });
