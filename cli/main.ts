@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Entry> = {
   board: { summary: 'validate board profiles: dm-agent board check <board.json>...', load: () => import('./commands/board.ts') },
   hash: { summary: 'print a file digest: dm-agent hash <file> [--algo sha256|md5] [--engine wasm|js]', load: () => import('./commands/hash.ts') },
   diff: { summary: 'plan a package list change: dm-agent diff <installed.json> <desired.json> [--json]', load: () => import('./commands/diff.ts') },
+  'omadm-server': { summary: 'start the reference OMA DM 1.2 server: dm-agent omadm-server --server-secret-file FILE [--package FILE] [--notify-udp HOST:PORT]', load: () => import('./commands/omadm-server.ts') },
   syncml: { summary: 'SyncML codec: dm-agent syncml decode <file|-> [--json] | encode --wbxml <xml> | encode --xml <wbxml>', load: () => import('./commands/syncml.ts') },
 };
 

@@ -54,3 +54,28 @@ export function fumoDownload(instance: string, url: string, correlator: string, 
 }
 
 export const fumoUpdate = (instance: string, correlator: string): Exec => exec(`./FUMO/${instance}/Update`, correlator);
+
+const SERVER_COMMANDS = new Set(['Get', 'Add', 'Replace', 'Delete', 'Copy', 'Exec', 'Alert', 'Atomic', 'Sequence']);
+
+/**
+ * A script from JSON (`{ "steps": [[command, …], …] }`, commands in the model's shape, e.g.
+ * `{ "cmd": "Get", "items": [{ "target": { "locURI": "./DevInfo/Mod" } }] }`). Throws a
+ * TypeError naming the first bad place.
+ */
+export function parseScript(json: unknown): Step[] {
+  const steps = (json as { steps?: unknown })?.steps;
+  if (!Array.isArray(steps)) throw new TypeError('script: expected { "steps": [[command, …], …] }');
+  const check = (command: unknown, where: string): void => {
+    const c = command as { cmd?: unknown; commands?: unknown };
+    if (typeof c !== 'object' || c === null || typeof c.cmd !== 'string' || !SERVER_COMMANDS.has(c.cmd)) throw new TypeError(`script: ${where} is not a server command (${[...SERVER_COMMANDS].join(', ')})`);
+    if ((c.cmd === 'Atomic' || c.cmd === 'Sequence') && c.commands !== undefined) {
+      if (!Array.isArray(c.commands)) throw new TypeError(`script: ${where}.commands must be an array`);
+      c.commands.forEach((inner, i) => check(inner, `${where}.commands[${i}]`));
+    }
+  };
+  steps.forEach((step, i) => {
+    if (!Array.isArray(step)) throw new TypeError(`script: steps[${i}] must be an array of commands`);
+    step.forEach((command, j) => check(command, `steps[${i}][${j}]`));
+  });
+  return steps as Step[];
+}
