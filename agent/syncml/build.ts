@@ -18,6 +18,8 @@ export type DecodeMode = 'strict' | 'lenient';
 export interface BuildOptions {
   /** strict (default): anything outside the model is an error; lenient: kept as raw elements. */
   mode?: DecodeMode;
+  /** Decode the input as one string first (pays off for XML, not for WBXML, whose bytes are mostly markup). */
+  wholeText?: boolean;
 }
 
 // Imported bindings are read through getters when modules are not bundled (tsx, vitest): the hot
@@ -65,8 +67,9 @@ class Builder {
     private readonly end: number,
     private readonly strict: boolean,
     private readonly names: TagNames = tagName,
+    wholeText = true,
   ) {
-    this.spans = new SpanText(input, strict);
+    this.spans = new SpanText(input, strict, wholeText);
   }
 
   /** The text of a Text token. */
@@ -314,7 +317,7 @@ class Builder {
 /** Builds the model from `count` token records over `input`. */
 export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
   const end = Math.min(tokens.length, count * WORDS);
-  return new Builder(input, tokens, end, options.mode !== 'lenient').message();
+  return new Builder(input, tokens, end, options.mode !== 'lenient', tagName, options.wholeText !== false).message();
 }
 
 /**
@@ -324,5 +327,5 @@ export function buildMessage(input: Uint8Array, tokens: Int32Array, count: numbe
 export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number, publicId: { id: number; start: number; end: number }): XmlElement {
   const end = Math.min(tokens.length, count * WORDS);
   const names = namesForPublicId(publicId.id, decodeUtf8Span(input, publicId.start, publicId.end));
-  return new Builder(input, tokens, end, false, names).document();
+  return new Builder(input, tokens, end, false, names, false).document();
 }

@@ -36,7 +36,7 @@ export interface Decoded {
 export function decodeMessage(bytes: Uint8Array, options: DecodeOptions): Decoded {
   const mode = options.mode ?? 'strict';
   const stream = options.tokenize(bytes, { strict: mode === 'strict', format: options.format ?? 'auto' });
-  return { message: buildMessage(bytes, stream.tokens, stream.count, { mode }), encoding: stream.format };
+  return { message: buildMessage(bytes, stream.tokens, stream.count, { mode, wholeText: stream.format === 'xml' }), encoding: stream.format };
 }
 
 /**

@@ -91,7 +91,8 @@ function resolveReference(input: Uint8Array, start: number, end: number): string
       value = value * (hex ? 16 : 10) + digit;
       if (value > 0x10ffff) return undefined;
     }
-    if (value === 0 || (value >= 0xd800 && value <= 0xdfff)) return undefined;
+    // Only characters XML allows (as the tokenizer's strict check): no NUL, controls, surrogates, U+FFFE/FFFF.
+    if (value < 0x20 ? value !== 0x9 && value !== 0xa && value !== 0xd : (value >= 0xd800 && value <= 0xdfff) || value === 0xfffe || value === 0xffff) return undefined;
     return String.fromCodePoint(value);
   }
   switch (asciiSpan(input, start, end)) {
@@ -104,39 +105,32 @@ function resolveReference(input: Uint8Array, start: number, end: number): string
   }
 }
 
-interface ByteDecoder {
-  decode(bytes: Uint8Array): string;
-}
-const SingleByteDecoder = (globalThis as { TextDecoder?: new (label: string) => ByteDecoder }).TextDecoder;
-const singleByte: ByteDecoder | undefined = SingleByteDecoder ? new SingleByteDecoder('latin1') : undefined;
-
 /**
- * The spans of one input, decoded cheaply: the whole input is turned into a string once, one
- * character per byte (WHATWG 'latin1' is single-byte), so a span of ASCII bytes is a `slice` of it
- * (V8 shares the characters instead of copying them); spans with other bytes go through UTF-8.
+ * The spans of one input, decoded cheaply. The whole input is decoded once by the host's UTF-8
+ * decoder (a native fast path); when that gives one UTF-16 unit per byte (every byte ASCII, or a
+ * lone invalid byte that any decoding turns into one U+FFFD), byte offsets are character offsets
+ * and a span is a `slice` of that string (V8 shares the characters of longer slices rather than
+ * copying them). Otherwise (non-ASCII text, `whole` off for WBXML, a host without TextDecoder)
+ * each span is decoded on its own.
  */
 export class SpanText {
-  private readonly whole: string;
+  private readonly whole: string | undefined;
 
-  constructor(private readonly input: Uint8Array, private readonly strict: boolean) {
-    this.whole = singleByte ? singleByte.decode(input) : asciiSpan(input, 0, input.length);
+  constructor(private readonly input: Uint8Array, private readonly strict: boolean, whole = true) {
+    const text = whole && hostDecoder ? hostDecoder.decode(input) : undefined;
+    this.whole = text !== undefined && text.length === input.length ? text : undefined;
   }
 
   /** UTF-8 span (WBXML strings, CDATA, names). */
   plain(start: number, end: number): string {
-    const input = this.input;
-    for (let i = start; i < end; i++) if ((input[i] as number) >= 0x80) return decodeUtf8Span(input, start, end);
-    return this.whole.slice(start, end);
+    return this.whole !== undefined ? this.whole.slice(start, end) : decodeUtf8Span(this.input, start, end);
   }
 
   /** XML character data: references resolved (strict: a bad one is an error). */
   xml(start: number, end: number): string {
     const input = this.input;
-    for (let i = start; i < end; i++) {
-      const c = input[i] as number;
-      if (c >= 0x80 || c === AMP) return decodeXmlSpan(input, start, end, this.strict);
-    }
-    return this.whole.slice(start, end);
+    for (let i = start; i < end; i++) if (input[i] === AMP) return decodeXmlSpan(input, start, end, this.strict);
+    return this.plain(start, end);
   }
 }
 

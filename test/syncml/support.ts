@@ -3,10 +3,11 @@
  * the conformance corpus (read in place), and the real libwbxml tools as processes.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Tokenize } from '../../agent/syncml/decode.ts';
+import { walk } from '../../fuzz/targets/syncml-seeds.ts';
 import { CONFORMANCE_DIR, engines } from '../wasm/engines.ts';
 
 export { CONFORMANCE_DIR };
@@ -30,19 +31,9 @@ export interface CorpusFile {
   bytes: Uint8Array;
 }
 
-function walkFiles(dir: string, suffix: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir).sort()) {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) out.push(...walkFiles(path, suffix));
-    else if (entry.endsWith(suffix)) out.push(path);
-  }
-  return out;
-}
-
 export function corpusFiles(dir: string, suffix: string): CorpusFile[] {
   if (!CORPUS_PRESENT) return [];
-  return walkFiles(dir, suffix).map((path) => ({ name: relative(CONFORMANCE_DIR, path), path, bytes: new Uint8Array(readFileSync(path)) }));
+  return walk(dir).filter((path) => path.endsWith(suffix)).map((path) => ({ name: relative(CONFORMANCE_DIR, path), path, bytes: new Uint8Array(readFileSync(path)) }));
 }
 
 /** The XML messages (not the libwbxml decodes stored next to the WBXML files). */
