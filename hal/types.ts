@@ -206,17 +206,6 @@ export interface MqttClient {
   connect(options: MqttConnectOptions): Promise<MqttConnection>;
 }
 
-/** Where the device is, as far as the network tells (seeds 002/003: inside or outside the corporate firewall). */
-export interface NetworkInfo {
-  /** The DNS domain handed out by DHCP, if any (seed 002 `ucupdates-r2.<domain>`). */
-  dhcpDomain?: string;
-  /**
-   * `inside`: on the organisation's network; `outside`: on someone else's; `unknown`: the host
-   * cannot tell (the agent then decides by which service URL answers).
-   */
-  location: 'inside' | 'outside' | 'unknown';
-}
-
 // UDP: connectionless push (OMA DM package #0 over WAP push, port 2948). Optional: not every device has it.
 
 export interface UdpDatagram {
@@ -246,13 +235,24 @@ export interface Udp {
   bind(options: UdpBindOptions): Promise<UdpSocket>;
 }
 
+/** Where the device is, as far as the network tells (seeds 002/003: inside or outside the corporate firewall). */
+export interface NetworkInfo {
+  /** The DNS domain handed out by DHCP, if any (seed 002 `ucupdates-r2.<domain>`). */
+  dhcpDomain?: string;
+  /**
+   * `inside`: on the organisation's network; `outside`: on someone else's; `unknown`: the host
+   * cannot tell (the agent then decides by which service URL answers).
+   */
+  location: 'inside' | 'outside' | 'unknown';
+}
+
 export interface Net {
   http: HttpClient;
   dns: DnsResolver;
   mqtt: MqttClient;
+  udp?: Udp;
   /** Network facts; absent on hosts that cannot tell (treated as `{ location: 'unknown' }`). */
   info?(): Promise<NetworkInfo>;
-  udp?: Udp;
 }
 
 // ───────────────────────────── update (A/B firmware slots) ─────────────────────────────

@@ -3,20 +3,17 @@
  * push router for package #0, sessions, and the delivery of FUMO's Generic Alerts in new
  * client-initiated sessions until the server acknowledges them. One session at a time.
  */
-import type { Clock, HttpClient } from '../../hal/types.ts';
 import type { Logger } from '../log.ts';
 import type { KeyValueStore } from '../store/index.ts';
-import type { Tokenize } from '../syncml/decode.ts';
 import type { Command } from '../syncml/model.ts';
 import { policyInteraction, type UserInteraction, type UserPolicy } from './alerts.ts';
-import type { Md5 } from './crypto.ts';
 import { type Csp, CspRegistry, seedTree } from './csp/api.ts';
 import { type DeviceFacts, devDetailCsp, devInfoCsp } from './csp/devinfo.ts';
 import { type DmAccount, type DmAccountConfig, dmAccCsp, findAccount } from './csp/dmacc.ts';
 import { OmaDmError } from './errors.ts';
 import { FumoManager, type FumoPipeline, genericAlertCommand } from './fumo/manager.ts';
 import { type Notification, NotificationRouter, sessionIdText } from './notification.ts';
-import { DmSession, type SessionOptions, type SessionSummary } from './session.ts';
+import { type DmPlatform, DmSession, type SessionOptions, type SessionSummary } from './session.ts';
 import { DmTree } from './tree.ts';
 
 export interface OmaDmConfig {
@@ -34,12 +31,7 @@ export interface OmaDmConfig {
   fumoInstances?: string[];
 }
 
-export interface OmaDmClientOptions {
-  http: HttpClient;
-  clock: Pick<Clock, 'setTimer' | 'clearTimer'>;
-  random: (length: number) => Uint8Array;
-  md5: Md5;
-  tokenize: Tokenize;
+export interface OmaDmClientOptions extends DmPlatform {
   store: KeyValueStore;
   config: OmaDmConfig;
   facts: DeviceFacts;
@@ -103,6 +95,7 @@ export class OmaDmClient {
       random: this.#o.random,
       md5: this.#o.md5,
       tokenize: this.#o.tokenize,
+      // The rest is the client's: its tree and CSPs, the account, the configured limits.
       tree: this.tree,
       csps: this.csps,
       ui: this.#o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),

@@ -2,23 +2,11 @@
  * The MD5 constructions of OMA DM security (DM_Security 1.2, PROTOCOLS.md): auth-basic, auth-md5,
  * the HMAC header and the package #0 digest. The hash comes from the engines (WASM or JS), injected.
  */
-import { toBase64, utf8Encode } from '../util/bytes.ts';
+import { concatBytes, toBase64, utf8Encode } from '../util/bytes.ts';
 
 export type Md5 = (data: Uint8Array) => Uint8Array;
 
 const COLON = utf8Encode(':');
-
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 function bytesOf(value: string | Uint8Array): Uint8Array {
   return typeof value === 'string' ? utf8Encode(value) : value;
@@ -33,7 +21,7 @@ export function b64md5(md5: Md5, value: string | Uint8Array): string {
 export function md5Digest(md5: Md5, user: string, password: string, nonce: Uint8Array, extra?: Uint8Array): Uint8Array {
   const parts = [utf8Encode(b64md5(md5, `${user}:${password}`)), COLON, nonce];
   if (extra !== undefined) parts.push(COLON, utf8Encode(b64md5(md5, extra)));
-  return md5(join(parts));
+  return md5(concatBytes(parts));
 }
 
 /** `syncml:auth-md5` Cred data. */

@@ -22,12 +22,16 @@ import { OmaDmError } from './errors.ts';
 import { ALERT_ABORT, ALERT_NEXT_MESSAGE, type DmVersion, encodeMessage, header, headerStatus, packageOne } from './messages.ts';
 import type { DmTree } from './tree.ts';
 
-export interface SessionOptions {
+/** What every session needs from the platform: HTTP, timers, randomness, MD5 and the tokenizer. */
+export interface DmPlatform {
   http: HttpClient;
   clock: Pick<Clock, 'setTimer' | 'clearTimer'>;
   random: (length: number) => Uint8Array;
   md5: Md5;
   tokenize: Tokenize;
+}
+
+export interface SessionOptions extends DmPlatform {
   tree: DmTree;
   csps: CspRegistry;
   ui: UserInteraction;

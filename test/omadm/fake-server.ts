@@ -5,6 +5,7 @@
  */
 import type { Clock, HttpClient, HttpRequest, HttpResponse, TimerHandle } from '../../hal/types.ts';
 import { contentTypeFor } from '../../agent/syncml/content-type.ts';
+import type { MockHttpRequest, MockHttpResponse } from '../../hal/mock/net-http.ts';
 import { decodeMessage } from '../../agent/syncml/decode.ts';
 import { encodeWbxml, encodeXml } from '../../agent/syncml/encoder.ts';
 import type { Command, Status, SyncHdr, SyncMLMessage, SyncmlEncoding } from '../../agent/syncml/model.ts';
@@ -24,6 +25,12 @@ export type Reply = { message: SyncMLMessage; encoding?: SyncmlEncoding; headers
 export class ScriptedServer implements HttpClient {
   readonly log: Exchange[] = [];
   constructor(private readonly script: (exchange: Exchange, index: number) => Reply) {}
+
+  /** The same script as a mock-network route (`network.route(origin, server.handler)`). */
+  readonly handler = async (request: MockHttpRequest): Promise<MockHttpResponse> => {
+    const response = await this.request({ method: request.method, url: request.url, headers: request.headers, body: request.body });
+    return { status: response.status, headers: response.headers, body: await response.bytes() };
+  };
 
   async request(request: HttpRequest): Promise<HttpResponse> {
     const bytes = request.body as Uint8Array;

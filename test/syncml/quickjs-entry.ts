@@ -3,8 +3,7 @@
  * the JS tokenizer and no TextDecoder, so the portable text paths are the ones exercised. Takes
  * messages as base64 and returns, per message, what Node computes for the same input.
  */
-import { decodeMessage } from '../../agent/syncml/decode.ts';
-import { encodeWbxml, encodeXml, encodeWithinBudget } from '../../agent/syncml/encoder.ts';
+import { decodeMessage, encodeWbxml, encodeWithinBudget, encodeXml } from '../../agent/syncml/index.ts';
 import { fromBase64, toBase64 } from '../../agent/util/bytes.ts';
 import { tokenizeSyncmlJs } from '../../wasm/src/syncml-js.ts';
 

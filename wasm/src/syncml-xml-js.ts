@@ -32,13 +32,23 @@ function fail(code: SyncmlErrorCode, offset: number): never {
   throw new SyncmlError(code, offset, 'xml');
 }
 
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+// Byte classes: one table load instead of a chain of compares in the per-byte loops.
+const SPACE = 1; // XML whitespace
+const ENDS_NAME = 2; // ends a name: ≤ 0x20 and > / = < " '
+const STOPS_TEXT = 4; // < and &
+const CLASSES = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) CLASSES[c] = SPACE;
+  if (c <= 0x20 || c === GT || c === SLASH || c === EQUALS || c === LT || c === QUOT || c === APOS) CLASSES[c] = (CLASSES[c] as number) | ENDS_NAME;
+  if (c === LT || c === AMP) CLASSES[c] = (CLASSES[c] as number) | STOPS_TEXT;
 }
 
-/** Ends a name: whitespace and the markup bytes that may follow one. */
+function isSpace(c: number): boolean {
+  return ((CLASSES[c] as number) & SPACE) !== 0;
+}
+
 function endsName(c: number): boolean {
-  return c <= 0x20 || c === GT || c === SLASH || c === EQUALS || c === LT || c === QUOT || c === APOS;
+  return ((CLASSES[c] as number) & ENDS_NAME) !== 0;
 }
 
 function isNameStart(c: number): boolean {
@@ -220,34 +230,36 @@ export function tokenizeXmlJs(b: Uint8Array, limits: Limits, out: TokenOut): Syn
   const docStart = n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
   let depth = 0;
   let rootSeen = false;
-  let nextAmp = -1;
   let i = docStart;
 
   while (i < n) {
     const c = b[i] as number;
     if (c !== LT) {
-      const lt = b.indexOf(LT, i);
-      const p = lt < 0 ? n : lt;
+      // Text up to the next '<' (a byte loop: text runs are short, shorter than a native indexOf call costs).
       let q = i;
-      while (q < p && isSpace(b[q] as number)) q++;
+      while (q < n && ((CLASSES[b[q] as number] as number) & SPACE) !== 0) q++;
+      let p = q;
+      let firstAmp = -1;
+      for (;;) {
+        while (p < n && ((CLASSES[b[p] as number] as number) & STOPS_TEXT) === 0) p++;
+        if (p >= n || b[p] === LT) break;
+        if (firstAmp < 0) firstAmp = p;
+        p++;
+      }
       if (depth === 0) {
         if (q < p) fail('malformed', q); // text outside the root element
         i = p;
         continue;
       }
       let tag = q === p ? TEXT_SPACE : 0;
-      if (nextAmp < q) {
-        nextAmp = b.indexOf(AMP, q);
-        if (nextAmp < 0) nextAmp = n;
-      }
-      if (nextAmp < p) {
+      if (firstAmp >= 0) {
         tag = TEXT_RAW;
         if (strict) {
-          while (nextAmp < p) {
-            const e = referenceEnd(b, nextAmp, p);
-            if (e < 0) fail('badReference', nextAmp);
-            nextAmp = b.indexOf(AMP, e);
-            if (nextAmp < 0) nextAmp = n;
+          for (let a = firstAmp; a < p; ) {
+            const e = referenceEnd(b, a, p);
+            if (e < 0) fail('badReference', a);
+            a = e;
+            while (a < p && b[a] !== AMP) a++;
           }
         }
       }

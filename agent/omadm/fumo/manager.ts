@@ -24,6 +24,10 @@ export interface FumoJob {
   serverId: string;
   /** Download and update in one go (no hold). */
   runThrough: boolean;
+  /** The package: PkgVersion, and its exact size and SHA-256 from `Ext/Size`, `Ext/SHA256` (the pipeline verifies them). */
+  version?: string;
+  size?: number;
+  sha256?: string;
 }
 
 /** What FUMO needs from the shared pipeline. Both calls must be idempotent (they are repeated after a reboot). */
@@ -104,6 +108,8 @@ export class FumoManager {
             leaf(`FUMO/${x}/DownloadAndUpdate/PkgURL`, '', 'chr'),
             leaf(`FUMO/${x}/State`, '10', 'int', 'Get=*'),
             interior(`FUMO/${x}/Ext`),
+            leaf(`FUMO/${x}/Ext/Size`, '', 'int'),
+            leaf(`FUMO/${x}/Ext/SHA256`, '', 'chr'),
           );
         }
         return nodes;
@@ -140,7 +146,7 @@ export class FumoManager {
       job = { ...record.job, ...base, operation: record.job.operation === 'downloadandupdate' ? 'downloadandupdate' : 'update', runThrough: true };
     } else {
       const url = urlOf(context.tx, `FUMO/${x}/${node}/PkgURL`);
-      job = { ...base, operation, url, runThrough: operation === 'downloadandupdate' };
+      job = { ...base, operation, url, runThrough: operation === 'downloadandupdate', ...packageOf(context.tx, x) };
     }
     // The decision is persisted before anything happens; `continue()` (after the session) acts on it.
     await this.#write(x, { ...record, state: to, job, sequence: operation === 'update' ? record.sequence : record.sequence + 1 });
@@ -167,7 +173,7 @@ export class FumoManager {
     if (event === 'downloaded') {
       if (job.runThrough) to = nextState(to, 'execUpdate') as FumoState; // DownloadAndUpdate runs through the hold
       else alert = FUMO_RESULT.success;
-    } else if (event === 'downloadFailed') alert = result ?? FUMO_RESULT.downloadNetwork;
+    } else if (to === 'downloadFailed') alert = result ?? FUMO_RESULT.downloadNetwork;
     else if (event === 'updated') alert = FUMO_RESULT.success;
     else alert = result ?? FUMO_RESULT.updateFailed;
     const alerts = alert === undefined ? record.alerts : [...record.alerts, genericAlert(instance, job, alert, record.sequence)];
@@ -192,6 +198,22 @@ function urlOf(tx: TreeTransaction, path: string): string {
   const value = tx.get(path)?.value;
   if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/i.test(value)) throw new DmStatusError(400, 'PkgURL is not an http(s) URL');
   return value;
+}
+
+/** What the server said about the package (all optional here; a pipeline that needs them refuses without). */
+function packageOf(tx: TreeTransaction, x: string): Pick<FumoJob, 'version' | 'size' | 'sha256'> {
+  const text = (path: string) => {
+    const value = tx.get(`FUMO/${x}/${path}`)?.value;
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const size = Number(text('Ext/Size'));
+  const sha256 = text('Ext/SHA256')?.toLowerCase();
+  const version = text('PkgVersion');
+  return {
+    ...(version === undefined ? {} : { version }),
+    ...(Number.isSafeInteger(size) && size > 0 ? { size } : {}),
+    ...(sha256 && /^[0-9a-f]{64}$/.test(sha256) ? { sha256 } : {}),
+  };
 }
 
 function genericAlert(instance: string, job: FumoJob, result: number, sequence: number): GenericAlert {
