@@ -48,9 +48,24 @@ export function userAlert(code: UserAlertCode, text: string, options: { minDispl
   };
 }
 
-/** FUMO: set the package URL, then Exec the operation (the correlator comes back in the Generic Alert). */
-export function fumoDownload(instance: string, url: string, correlator: string, operation: 'Download' | 'DownloadAndUpdate' = 'Download'): Command[] {
-  return [replace({ uri: `./FUMO/${instance}/${operation}/PkgURL`, data: url }), exec(`./FUMO/${instance}/${operation}`, correlator)];
+/** What the device checks the package against (FUMO PkgVersion and the Ext/Size, Ext/SHA256 leaves). */
+export interface PackageFacts {
+  version: string;
+  size: number;
+  /** Lower-case hex SHA-256. */
+  sha256: string;
+}
+
+/**
+ * FUMO: set the package URL (and, when known, its version, size and digest under Ext), then Exec
+ * the operation (the correlator comes back in the Generic Alert).
+ */
+export function fumoDownload(instance: string, url: string, correlator: string, operation: 'Download' | 'DownloadAndUpdate' = 'Download', facts?: PackageFacts): Command[] {
+  const base = `./FUMO/${instance}`;
+  const described = facts
+    ? [replace({ uri: `${base}/PkgVersion`, data: facts.version }, { uri: `${base}/Ext/Size`, data: String(facts.size) }, { uri: `${base}/Ext/SHA256`, data: facts.sha256 })]
+    : [];
+  return [replace({ uri: `${base}/${operation}/PkgURL`, data: url }), ...described, exec(`${base}/${operation}`, correlator)];
 }
 
 export const fumoUpdate = (instance: string, correlator: string): Exec => exec(`./FUMO/${instance}/Update`, correlator);

@@ -95,6 +95,13 @@ export class DmServer implements HttpHandler {
     return this.#url.slice(0, -DM_PATH.length) + FUMO_PATH + encodeURIComponent(name);
   }
 
+  /** The URL, version, size and SHA-256 of a served package (for `fumoDownload`'s facts). */
+  packageFacts(name: string): { url: string; version: string; size: number; sha256: string } {
+    const entry = this.#o.packages?.find((p) => p.name === name);
+    if (!entry) throw new RangeError(`no package ${JSON.stringify(name)}`);
+    return { url: this.packageUrl(name), version: entry.version, size: entry.size, sha256: entry.digest };
+  }
+
   /** Queues the script of the next session. */
   script(...steps: Step[]): void {
     this.#scripts.push(steps);
