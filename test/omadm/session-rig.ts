@@ -6,7 +6,7 @@
 import type { OmaDmConfig } from '../../agent/omadm/client.ts';
 import type { DmAccountConfig } from '../../agent/omadm/csp/dmacc.ts';
 import type { Device } from '../../hal/types.ts';
-import { type DmDevice, openOmaDmDevice } from '../../cli/demo/omadm-device.ts';
+import { type DmDevice, openOmaDmDevice } from './slot-pipeline.ts';
 import { createJsEngines } from '../../wasm/src/engines.ts';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -1,13 +1,14 @@
 /**
- * A device managed over OMA DM for the demo (and the session tests): the client (agent/omadm) with
+ * The standalone client on a device for the session tests: the client (agent/omadm) with
  * its store on the device's state partition, and a FUMO pipeline on the HAL's A/B update facet:
  * download with Range into the inactive slot (resuming from what the slot made durable), hold at
  * State 40 until Exec Update, then verify, mark the slot pending and ask for a reboot; after the
  * boot, confirm the trial image and report (FUMO queues the Generic Alert). Every step is safe to
  * repeat after a power cut: it asks the HAL and the store where things are before acting.
  *
- * This is a stand-in: the OMA DM family's port onto the shared pipeline (agent/pipeline: hold,
- * image step, outbox) replaces it when it lands.
+ * A deliberately small pipeline, so these tests exercise the client (router, sessions, tree, FUMO
+ * records) on its own; the family's real one (shared pipeline, hold, image step, outbox) is what
+ * session-family.test.ts and power-cut-family.test.ts drive.
  */
 import { OmaDmClient, type OmaDmConfig } from '../../agent/omadm/client.ts';
 import type { DmAccountConfig } from '../../agent/omadm/csp/dmacc.ts';
@@ -18,7 +19,7 @@ import { PowerCutError } from '../../hal/errors.ts';
 import type { Device, SlotName, SlotWriter } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
 
-const TARGET_KEY = 'omadm-demo/fumo-target';
+const TARGET_KEY = 'omadm-test/fumo-target';
 interface Target {
   sha256: string;
   size: number;
