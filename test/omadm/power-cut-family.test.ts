@@ -13,7 +13,7 @@ import { type Agent, createAgent } from '../../agent/index.ts';
 import type { OmaDmFamily } from '../../agent/omadm/family.ts';
 import { fumoDownload, fumoUpdate, replace, type Step } from '../../server/omadm/index.ts';
 import { phoneBoard } from '../firmware/rig.ts';
-import { CLIENT, type MockWorld, mockWorld, notification, SERVER } from './session-rig.ts';
+import { CLIENT, type MockWorld, cutEverywhere, notification, SERVER } from './session-rig.ts';
 
 const IMAGE = new Uint8Array(8 * 1024).map((_, i) => (i * 29 + 3) & 0xff);
 
@@ -101,32 +101,7 @@ async function checkEnd(w: MockWorld, run: Run, label: string): Promise<void> {
 
 describe('the OMA DM family survives a power cut at every write of a FUMO update (mock HAL)', () => {
   it('store, FUMO State and slots consistent at every boot; the update\'s Generic Alert acknowledged exactly once', async () => {
-    const clean = await mockWorld({}, IMAGE);
-    let total: number;
-    try {
-      const run = await scenario(clean);
-      expect(run.cut).toBe(false);
-      await checkEnd(clean, run, 'clean run');
-      total = clean.hardware.power.operations - run.opsAtStart;
-      await run.agent.close();
-    } finally {
-      await clean.cleanup();
-    }
-    let cuts = 0;
-    let resends = 0;
-    for (let n = 1; n <= total; n++) {
-      const w = await mockWorld({}, IMAGE);
-      try {
-        const run = await scenario(w, n);
-        expect(run.cut, `cut point ${n} must interrupt the update`).toBe(true);
-        cuts++;
-        await checkEnd(w, run, `cut ${n}`);
-        resends += w.server.journal.of('genericAlert').filter((a) => a.duplicate).length;
-        await run.agent.close();
-      } finally {
-        await w.cleanup();
-      }
-    }
+    const { total, cuts, resends } = await cutEverywhere(IMAGE, scenario, checkEnd, (run) => run.agent.close());
     console.log(`omadm family power-cut test: ${cuts} of ${total} write/erase/sync cut points from package #0 to the acknowledged Generic Alert; ${resends} Generic Alert resends recognised by the server`);
     expect(cuts).toBe(total);
     expect(total).toBeGreaterThan(20);

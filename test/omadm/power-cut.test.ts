@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { FUMO_STATES } from '../../agent/omadm/fumo/flow.ts';
 import type { Device } from '../../hal/types.ts';
 import { fumoDownload, fumoUpdate, replace } from '../../server/omadm/index.ts';
-import { type DmDevice, type MockWorld, mockWorld, notification, openDmDevice } from './session-rig.ts';
+import { type DmDevice, type MockWorld, cutEverywhere, notification, openDmDevice } from './session-rig.ts';
 
 const IMAGE = new Uint8Array(8 * 1024).map((_, i) => (i * 13 + 5) & 0xff);
 const VALID_STATES = new Set<number>(Object.values(FUMO_STATES));
@@ -101,31 +101,7 @@ async function checkEnd(w: MockWorld, run: Run, label: string): Promise<void> {
 
 describe('OMA DM FUMO survives a power cut at every write (mock HAL)', () => {
   it('tree, FUMO State and slots consistent; the Generic Alert acknowledged exactly once', async () => {
-    const clean = await mockWorld({}, IMAGE);
-    let total: number;
-    try {
-      const run = await scenario(clean);
-      expect(run.cut).toBe(false);
-      await checkEnd(clean, run, 'clean run');
-      // Cut points: every mutating operation after the client's store is open.
-      total = clean.hardware.power.operations - run.opsAtStart;
-    } finally {
-      await clean.cleanup();
-    }
-    let cuts = 0;
-    let resends = 0;
-    for (let n = 1; n <= total; n++) {
-      const w = await mockWorld({}, IMAGE);
-      try {
-        const run = await scenario(w, n);
-        expect(run.cut, `cut point ${n} must interrupt the session`).toBe(true);
-        cuts++;
-        await checkEnd(w, run, `cut ${n}`);
-        resends += w.server.journal.of('genericAlert').filter((a) => a.duplicate).length;
-      } finally {
-        await w.cleanup();
-      }
-    }
+    const { total, cuts, resends } = await cutEverywhere(IMAGE, scenario, checkEnd);
     console.log(`omadm power-cut test: ${cuts} of ${total} write/erase/sync cut points from package #0 to the acknowledged Generic Alert; ${resends} Generic Alert resends recognised by the server`);
     expect(cuts).toBe(total);
     expect(total).toBeGreaterThan(20);

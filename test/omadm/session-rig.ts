@@ -9,6 +9,7 @@ import type { Device } from '../../hal/types.ts';
 import { type DmDevice, openOmaDmDevice } from './slot-pipeline.ts';
 import { createJsEngines } from '../../wasm/src/engines.ts';
 import { createHash } from 'node:crypto';
+import { expect } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { MockHardware, VirtualClock, mockOptionsFromBoard } from '../../hal/mock/index.ts';
@@ -124,4 +125,49 @@ export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Pro
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** What one power-cut scenario run returns: where counting began, whether a cut happened. */
+export interface CutRun {
+  opsAtStart: number;
+  cut: boolean;
+}
+
+/**
+ * Runs `scenario` once without a cut to count the mutating operations (the cut points), then once
+ * per cut point in a fresh world, checking each end state. Returns the counts for the report.
+ */
+export async function cutEverywhere<R extends CutRun>(
+  image: Uint8Array,
+  scenario: (w: MockWorld, cutAfter?: number) => Promise<R>,
+  checkEnd: (w: MockWorld, run: R, label: string) => Promise<void>,
+  finish: (run: R) => Promise<void> = async () => undefined,
+): Promise<{ total: number; cuts: number; resends: number }> {
+  const clean = await mockWorld({}, image);
+  let total: number;
+  try {
+    const run = await scenario(clean);
+    expect(run.cut).toBe(false);
+    await checkEnd(clean, run, 'clean run');
+    total = clean.hardware.power.operations - run.opsAtStart;
+    await finish(run);
+  } finally {
+    await clean.cleanup();
+  }
+  let cuts = 0;
+  let resends = 0;
+  for (let n = 1; n <= total; n++) {
+    const w = await mockWorld({}, image);
+    try {
+      const run = await scenario(w, n);
+      expect(run.cut, `cut point ${n} must interrupt the run`).toBe(true);
+      cuts++;
+      await checkEnd(w, run, `cut ${n}`);
+      resends += w.server.journal.of('genericAlert').filter((a) => a.duplicate).length;
+      await finish(run);
+    } finally {
+      await w.cleanup();
+    }
+  }
+  return { total, cuts, resends };
 }
