@@ -153,6 +153,23 @@ describe('OMA DM sessions against the reference server (mock HAL)', () => {
     expect(w.server.journal.of('result')).toMatchObject([{ uri: './DevInfo/Mod', data: 'Widget' }]);
   });
 
+  it('large objects: under the server\'s small MaxMsgSize the client sends a big Results in MoreData chunks, the server asks for each with 1222', async () => {
+    const w = await world({ maxMsgSize: 1024 });
+    const dev = await openDmDevice(w.hardware.device!, w.server.url);
+    const big = 'x'.repeat(2500);
+    w.server.script([add({ uri: './App/Big', data: big })], [get('./App/Big')]);
+    expect(await dev.client.router.receive(notification(0x70))).toBe(true);
+    const chunks = w.server.journal.of('result').filter((r) => r.uri === './App/Big');
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(chunks.slice(0, -1).every((c) => c.moreData)).toBe(true);
+    expect(chunks.at(-1)?.moreData).toBeUndefined();
+    expect(chunks.map((c) => c.data).join('')).toBe(big);
+    const statuses = w.server.journal.statuses('70');
+    expect(statuses.filter((x) => !x.startsWith('Alert:'))).toEqual(['Add:200', 'Get:200']);
+    // One 1222 (next message) per chunk after the first, each acknowledged by the client.
+    expect(statuses.filter((x) => x === 'Alert:200')).toHaveLength(chunks.length - 1);
+  });
+
   it.each(['xml', 'wbxml'] as const)('%s: the session runs in that encoding end to end', async (encoding) => {
     const w = await world({ encoding });
     const dev = await openDmDevice(w.hardware.device!, w.server.url, { encoding });
