@@ -93,7 +93,6 @@ export function assembleMockDevice(parts: MockDeviceParts): MockBoot {
       http: guardFacet(parts.net.http, lifecycle, 'net.http'),
       dns: guardFacet(parts.net.dns, lifecycle, 'net.dns'),
       mqtt: guardFacet(parts.net.mqtt, lifecycle, 'net.mqtt'),
-      // The optional UDP facet (package #0 over connectionless push) goes through the same guard.
       ...(parts.net.udp ? { udp: guardFacet(parts.net.udp, lifecycle, 'net.udp') } : {}),
       info: async () => {
         power.check('net.info');

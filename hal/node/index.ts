@@ -124,7 +124,6 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
         http: guardFacet(net.http, lifecycle, 'net.http'),
         dns: guardFacet(net.dns, lifecycle, 'net.dns'),
         mqtt: guardFacet(net.mqtt, lifecycle, 'net.mqtt'),
-        // The optional UDP facet (package #0 over connectionless push) goes through the same guard.
         ...(net.udp ? { udp: guardFacet(net.udp, lifecycle, 'net.udp') } : {}),
         info: async () => {
           lifecycle.check('net.info');

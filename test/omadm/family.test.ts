@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../../agent/index.ts';
+import { buildNotification } from '../../agent/omadm/notification.ts';
 import type { OmaDmFamily } from '../../agent/omadm/family.ts';
 import type { Alert, Command, Status } from '../../agent/syncml/model.ts';
 import { MockHardware, VirtualClock, mockOptionsFromBoard } from '../../hal/mock/index.ts';
@@ -99,5 +100,27 @@ describe('omadm family on the agent (mock HAL)', () => {
     expect(status.slots.find((s) => s.slot === status.active)?.version).toBe(TO);
     expect(status.confirmed).toBe(true);
     expect((agent.families.get('omadm') as OmaDmFamily).client().fumo.pendingAlerts()).toHaveLength(0);
+  });
+
+  it('package #0 over UDP starts a server-initiated session (Alert 1200, the notification\'s SessionID); a forged one does not', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8, 0, 0));
+    const network = createMockNetwork({ clock: clock.scope().clock });
+    const dm = new ScriptedServer((ex) => ({ message: message(serverHeader(ex.message, 1), statusesFor(ex.message)) }));
+    network.route('http://dm.test', dm.handler);
+    const hardware = new MockHardware({ ...mockOptionsFromBoard(phoneBoard), clock, network, identity: { deviceId: 'dev-2', model: 'M1', hardwareId: 'hw-2', firmwareVersion: FROM } });
+    hardware.boot();
+    await hardware.booted;
+    const account = { id: 'srv1', serverId: 'srv1', addr: 'http://dm.test/dm', authPref: 'DIGEST', client: { name: 'dev-2', secret: 'c' }, server: { name: 'srv1', secret: 's', nonce: 'n0' } };
+    const agent = await createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', omadm: { accounts: [account], retries: 0 } } as never);
+    cleanup = async () => void (await agent.close().catch(() => undefined));
+    const sender = await network.attach({ name: 'server' }).udp!.bind({ port: 0 });
+    const md5 = (b: Uint8Array) => new Uint8Array(createHash('md5').update(b).digest());
+    const cred = { name: 'srv1', secret: 's', nonce: new TextEncoder().encode('n0') };
+    await sender.send(buildNotification(md5, { sessionId: 0xbeef, serverId: 'srv1' }, { ...cred, secret: 'wrong' }), { address: '127.0.0.1', port: 2948 });
+    await sender.send(buildNotification(md5, { sessionId: 0xbeef, serverId: 'srv1' }, cred), { address: '127.0.0.1', port: 2948 });
+    for (let i = 0; i < 200 && dm.log.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(dm.log).toHaveLength(1);
+    expect(dm.log[0]?.message.hdr?.sessionID).toBe('BEEF');
+    expect(dm.log[0]?.message.body.commands.map((c) => (c.cmd === 'Alert' ? `Alert${text(c.data)}` : c.cmd))).toEqual(['Alert1200', 'Replace']);
   });
 });
