@@ -73,4 +73,27 @@ describe('the OMA DM family against the reference server (mock HAL)', () => {
     expect(w.server.journal.genericAlerts().map((a) => `${a.correlator} ${a.type.split('.').at(-1)} ${a.result}`)).toEqual(['corr-dl download 200', 'corr-up update 200']);
     expect(client().fumo.pendingAlerts()).toEqual([]);
   });
+
+  it('Exec DownloadAndUpdate runs through the hold: download, activate, reboot, commit, one Generic Alert', async () => {
+    const w = await mockWorld();
+    cleanups.push(w.cleanup);
+    let agent = await start(w);
+    cleanups.push(() => agent.close());
+    const client = () => (agent.families.get('omadm') as OmaDmFamily).client();
+    const facts = w.server.packageFacts('fw-2.0.bin');
+    w.server.script(fumoDownload('1', facts.url, 'corr-du', 'DownloadAndUpdate', facts));
+    expect(await client().router.receive(notification(0x75))).toBe(true);
+    await agent.trigger('omadm', 'push');
+    expect(w.server.journal.statuses('75')).toEqual(['Replace:200', 'Replace:200', 'Replace:200', 'Replace:200', 'Exec:202']);
+    expect(w.hardware.rebootRequests.length).toBeGreaterThanOrEqual(1);
+    expect(w.server.journal.genericAlerts()).toEqual([]); // nothing to report before the update is done
+
+    await agent.close();
+    await w.reboot();
+    agent = await start(w);
+    await agent.trigger('omadm', 'boot');
+    expect(client().fumo.state('1')).toBe(100);
+    expect(await w.hardware.device!.update.status()).toMatchObject({ active: 'b', confirmed: true });
+    expect(w.server.journal.genericAlerts()).toMatchObject([{ correlator: 'corr-du', type: 'org.openmobilealliance.dm.firmwareupdate.downloadandupdate', result: 200 }]);
+  });
 });
