@@ -140,6 +140,7 @@ export class DmSession {
         continue;
       }
       if (!message || !decoded) throw new OmaDmError('protocol', 'the server\'s reply is not a SyncML message');
+      if (code === 505) throw new OmaDmError('protocol', `the server does not support DM ${this.#version}`);
       this.#encoding = decoded.encoding;
       if (message.hdr?.respURI) this.#url = message.hdr.respURI;
       const theirMax = Number(message.hdr?.meta?.maxMsgSize);

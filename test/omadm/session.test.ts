@@ -88,7 +88,7 @@ describe('DM session', () => {
       expect(utf8Decode(again.bytes)).toContain('SYNCML:SYNCML1.1');
     }
     const strict = await setup((ex) => ({ message: message(serverHeader(ex.message, 1), [{ cmd: 'Status', msgRef: '1', cmdRef: '0', refCmd: 'SyncHdr', data: '505' }]) }), { fallback: false });
-    await expect(strict.session.run({ kind: 'client', sessionId: '5' })).resolves.toMatchObject({ version: '1.2' });
+    await expect(strict.session.run({ kind: 'client', sessionId: '5' })).rejects.toMatchObject({ code: 'protocol' });
     expect(strict.server.log).toHaveLength(1);
   });
 
