@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   hash: () => import('./commands/hash.ts'),
   diff: () => import('./commands/diff.ts'),
   syncml: () => import('./commands/syncml.ts'),
+  'omadm-server': () => import('./commands/omadm-server.ts'),
 };
 
 /** Own entries only: `dm-agent constructor` is an unknown command, not Object. */

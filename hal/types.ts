@@ -213,6 +213,35 @@ export interface MqttClient {
   connect(options: MqttConnectOptions): Promise<MqttConnection>;
 }
 
+// UDP: connectionless push (OMA DM package #0 over WAP push, port 2948). Optional: not every device has it.
+
+export interface UdpDatagram {
+  payload: Bytes;
+  /** The sender's address and port. */
+  address: string;
+  port: number;
+}
+
+export interface UdpBindOptions {
+  /** 0 picks a free port (read it back from `socket.port`). */
+  port: number;
+  /** Local address to bind (default all interfaces on node, loopback on the mock). */
+  address?: string;
+}
+
+export interface UdpSocket extends Closable {
+  readonly port: number;
+  /** Registers a datagram listener; returns an unregister function. */
+  onMessage(listener: (datagram: UdpDatagram) => void): () => void;
+  /** Sends one datagram (delivery is not guaranteed: UDP). */
+  send(payload: Bytes, to: { address: string; port: number }): Promise<void>;
+}
+
+export interface Udp {
+  /** Fails with `NetworkError` code `refused` when the port is taken. */
+  bind(options: UdpBindOptions): Promise<UdpSocket>;
+}
+
 /** Where the device is, as far as the network tells (seeds 002/003: inside or outside the corporate firewall). */
 export interface NetworkInfo {
   /** The DNS domain handed out by DHCP, if any (seed 002 `ucupdates-r2.<domain>`). */
@@ -228,6 +257,7 @@ export interface Net {
   http: HttpClient;
   dns: DnsResolver;
   mqtt: MqttClient;
+  udp?: Udp;
   /** Network facts; absent on hosts that cannot tell (treated as `{ location: 'unknown' }`). */
   info?(): Promise<NetworkInfo>;
 }

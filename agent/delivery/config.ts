@@ -4,6 +4,7 @@ import { type Infer, httpUrl, integer, object, oneOf, optional } from '../transp
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { DEFAULT_REDIRECT_MAX_FAILED_POLLS } from './redirect.ts';
 
+const MINUTE = 60_000;
 
 export const deliveryConfigSchema = object(
   {

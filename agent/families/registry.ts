@@ -5,9 +5,10 @@
  */
 import { deliveryFamily } from '../delivery/family.ts';
 import { firmwareFamily } from '../firmware/family.ts';
+import { omadmFamily } from '../omadm/family.ts';
 import type { FamilyDefinition, FamilyInstance } from './family.ts';
 
-export const FAMILIES: readonly FamilyDefinition<never>[] = [deliveryFamily as FamilyDefinition<never>, firmwareFamily as FamilyDefinition<never>];
+export const FAMILIES: readonly FamilyDefinition<never>[] = [deliveryFamily as FamilyDefinition<never>, firmwareFamily as FamilyDefinition<never>, omadmFamily as FamilyDefinition<never>];
 
 export function familyDefinition(name: string): FamilyDefinition<never> | undefined {
   return FAMILIES.find((family) => family.name === name);

@@ -5,7 +5,9 @@
  *   2. the operator changes the assignment: one upgrade, one removal, one new package,
  *   3. nothing left to do,
  *   4. a firmware update (seeds 002/003): image into the inactive slot, reboot after an idle
- *      wait (shortened), trial boot confirmed, result reported.
+ *      wait (shortened), trial boot confirmed, result reported,
+ *   5. OMA DM 1.2 (issue 14) on a second device: package #0 over UDP, a session, a FUMO download
+ *      held at State 40, Exec Update, reboot, confirmed, Generic Alerts acknowledged.
  * Everything runs in a temporary directory that is removed afterwards (`--keep` keeps it).
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -17,6 +19,7 @@ import { bearerHeader } from '../../server/auth.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { DEMO_FIRMWARE, DEMO_IDLE_MS, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
+import { omadmAct } from '../demo/omadm.ts';
 import { createProgressPrinter, formatBytes } from '../demo/progress.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, errorText } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
@@ -109,6 +112,9 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     device = act.device;
     agent = act.agent;
 
+    io.stdout(`\n⑤ OMA DM 1.2: a second device, a FUMO update driven by the reference DM server\n`);
+    const omadmOk = await omadmAct(io.stdout, dir, board);
+
     const installedFiles = (await readdir(installRoot)).sort();
     const record = (await (await fetch(`${server.url}/api/devices/${DEVICE_ID}`, { headers: bearerHeader(server.manager.adminToken) })).json()) as { status?: unknown[]; statusHistory?: unknown[] };
     const statusCount = (record.status ?? record.statusHistory ?? []).length;
@@ -122,7 +128,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     for (const family of agent.info().families)
       io.stdout(`  family ${family.name.padEnd(9)} ${family.jobs.active} jobs, ${family.outbox} reports queued, ${JSON.stringify(family.details)}\n`);
     io.stdout(`  state store:  ${agent.store.stats().keys} keys, ${formatBytes(agent.store.stats().usedBytes)} of ${formatBytes(agent.store.stats().areaLength)} used, ${agent.store.stats().compactions} compactions\n`);
-    const converged = act.ok && failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
+    const converged = act.ok && omadmOk && failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
     io.stdout(converged ? `\nconverged ✔\n` : `\nnot converged ✘\n`);
     return converged ? EXIT_OK : EXIT_FAILED;
   } catch (error) {

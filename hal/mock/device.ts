@@ -95,6 +95,7 @@ export function assembleMockDevice(parts: MockDeviceParts): MockBoot {
       http: guardFacet(parts.net.http, lifecycle, 'net.http'),
       dns: guardFacet(parts.net.dns, lifecycle, 'net.dns'),
       mqtt: guardFacet(parts.net.mqtt, lifecycle, 'net.mqtt'),
+      ...(parts.net.udp ? { udp: guardFacet(parts.net.udp, lifecycle, 'net.udp') } : {}),
       info: async () => {
         power.check('net.info');
         const dhcpDomain = await parts.net.dns.domain();

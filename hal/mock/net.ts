@@ -13,6 +13,7 @@ import { MockDnsZone, createMockDns } from './net-dns.ts';
 import { FaultQueue, type MockFaultRule } from './net-faults.ts';
 import { createMockHttpClient, originOf, type MockHttpHandler, type MockHttpHost, type MockNetSession, type MockRequestRecord } from './net-http.ts';
 import { MockBroker, createMockMqtt, type MockMqttRecord } from './net-mqtt.ts';
+import { MockUdpHub, createMockUdp } from './net-udp.ts';
 import { hostTimers, type Exchange } from './net-wait.ts';
 
 export type { MockFault, MockFaultKind, MockFaultMatch, MockFaultRule, MockFaultTarget } from './net-faults.ts';
@@ -76,6 +77,7 @@ export function createMockNetwork(options: MockNetworkOptions = {}): MockNetwork
   const faults = new FaultQueue();
   const zone = new MockDnsZone();
   const broker = new MockBroker(options.brokerUrl ?? 'mqtt://broker.test:1883');
+  const udpHub = new MockUdpHub();
   const host: MockHttpHost = {
     timers: options.clock ?? hostTimers(),
     chunkSize: options.chunkSize ?? 16 * 1024,
@@ -94,6 +96,7 @@ export function createMockNetwork(options: MockNetworkOptions = {}): MockNetwork
       http: createMockHttpClient(host, session),
       dns: createMockDns(zone, faults, session),
       mqtt: createMockMqtt(broker, session),
+      udp: createMockUdp(udpHub, () => session.ensureOpen(), (socket) => session.hold(socket)),
       close: () => session.close(),
     };
   };

@@ -126,6 +126,7 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
         http: guardFacet(net.http, lifecycle, 'net.http'),
         dns: guardFacet(net.dns, lifecycle, 'net.dns'),
         mqtt: guardFacet(net.mqtt, lifecycle, 'net.mqtt'),
+        ...(net.udp ? { udp: guardFacet(net.udp, lifecycle, 'net.udp') } : {}),
         info: async () => {
           lifecycle.check('net.info');
           const dhcpDomain = await net.dns.domain();

@@ -11,6 +11,7 @@ import type { Net } from '../types.ts';
 import { NodeDns } from './net-dns.ts';
 import { NodeHttpClient } from './net-http.ts';
 import { NodeMqtt } from './net-mqtt.ts';
+import { NodeUdp } from './net-udp.ts';
 
 export interface NodeNetOptions {
   /**
@@ -50,11 +51,13 @@ export function createNodeNet(options: NodeNetOptions = {}): NodeNet {
   const httpClient = new NodeHttpClient({ httpAgent, httpsAgent, ensureOpen, ...(options.userAgent !== undefined ? { userAgent: options.userAgent } : {}) });
   const dns = new NodeDns({ resolvConfPath: options.resolvConfPath ?? '/etc/resolv.conf', ensureOpen });
   const mqtt = new NodeMqtt({ rejectUnauthorized, ensureOpen, ...(options.mqttCa !== undefined ? { ca: options.mqttCa } : {}) });
+  const udp = new NodeUdp(ensureOpen);
 
   return {
     http: httpClient,
     dns,
     mqtt,
+    udp,
     close() {
       if (closed) return;
       closed = true;
@@ -63,6 +66,7 @@ export function createNodeNet(options: NodeNetOptions = {}): NodeNet {
       httpsAgent.destroy();
       dns.cancel();
       mqtt.closeAll();
+      udp.closeAll();
     },
   };
 }

@@ -1,0 +1,157 @@
+/**
+ * The OMA DM client assembled: DM tree + CSPs (DevInfo, DevDetail, DMAcc, FUMO, custom ones), the
+ * push router for package #0, sessions, and the delivery of FUMO's Generic Alerts in new
+ * client-initiated sessions until the server acknowledges them. One session at a time.
+ */
+import type { Logger } from '../log.ts';
+import type { KeyValueStore } from '../store/index.ts';
+import type { Command } from '../syncml/model.ts';
+import { policyInteraction, type UserInteraction, type UserPolicy } from './alerts.ts';
+import { type Csp, CspRegistry, seedTree } from './csp/api.ts';
+import { type DeviceFacts, devDetailCsp, devInfoCsp } from './csp/devinfo.ts';
+import { type DmAccount, type DmAccountConfig, dmAccCsp, findAccount } from './csp/dmacc.ts';
+import { OmaDmError } from './errors.ts';
+import { FumoManager, type FumoPipeline, genericAlertCommand } from './fumo/manager.ts';
+import { type Notification, NotificationRouter, sessionIdText } from './notification.ts';
+import { type DmPlatform, DmSession, type SessionOptions, type SessionSummary } from './session.ts';
+import { DmTree } from './tree.ts';
+
+export interface OmaDmConfig {
+  accounts: DmAccountConfig[];
+  encoding?: 'xml' | 'wbxml';
+  maxMsgSize?: number;
+  maxObjSize?: number;
+  fallback?: boolean;
+  retries?: number;
+  retryIntervalMs?: number;
+  timeoutMs?: number;
+  authenticateServer?: boolean;
+  /** Headless answer to user interaction alerts when no UI is given. Default `accept`. */
+  userPolicy?: UserPolicy;
+  fumoInstances?: string[];
+}
+
+export interface OmaDmClientOptions extends DmPlatform {
+  store: KeyValueStore;
+  config: OmaDmConfig;
+  facts: DeviceFacts;
+  fumoPipeline: FumoPipeline;
+  ui?: UserInteraction;
+  /** Custom CSPs (see README: the CSP API). */
+  csps?: Csp[];
+  log?: Logger;
+}
+
+export class OmaDmClient {
+  readonly tree: DmTree;
+  readonly csps: CspRegistry;
+  readonly fumo: FumoManager;
+  readonly router: NotificationRouter;
+  readonly #o: OmaDmClientOptions;
+  #busy: Promise<unknown> = Promise.resolve();
+  #sessions = 0;
+
+  private constructor(options: OmaDmClientOptions, tree: DmTree, csps: CspRegistry, fumo: FumoManager) {
+    this.#o = options;
+    this.tree = tree;
+    this.csps = csps;
+    this.fumo = fumo;
+    this.router = new NotificationRouter({
+      md5: options.md5,
+      store: options.store,
+      account: (serverId) => findAccount(tree, serverId),
+      startSession: async (notification, account) => void (await this.serverSession(notification, account)),
+      onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
+    });
+  }
+
+  static async open(options: OmaDmClientOptions): Promise<OmaDmClient> {
+    if (options.config.accounts.length === 0) throw new OmaDmError('config', 'omadm needs at least one DMAcc account');
+    const fumo = new FumoManager({ store: options.store, pipeline: options.fumoPipeline, ...(options.config.fumoInstances ? { instances: options.config.fumoInstances } : {}) });
+    const csps = new CspRegistry();
+    for (const csp of [devInfoCsp(options.facts), devDetailCsp(options.facts), dmAccCsp(options.config.accounts), fumo.csp(), ...(options.csps ?? [])]) csps.register(csp);
+    const tree = DmTree.open(options.store, (path) => options.log?.error('DM tree node unreadable, dropped', { path }));
+    await seedTree(tree, csps);
+    return new OmaDmClient(options, tree, csps, fumo);
+  }
+
+  #account(serverId: string): DmAccount {
+    const account = findAccount(this.tree, serverId);
+    if (!account) throw new OmaDmError('unknownServer', `no DMAcc account for ${serverId}`);
+    return account;
+  }
+
+  #serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#busy.then(work, work);
+    this.#busy = run.catch(() => undefined);
+    return run;
+  }
+
+  #session(account: DmAccount): DmSession {
+    const { config } = this.#o;
+    const options: SessionOptions = {
+      http: this.#o.http,
+      clock: this.#o.clock,
+      random: this.#o.random,
+      md5: this.#o.md5,
+      tokenize: this.#o.tokenize,
+      // The rest is the client's: its tree and CSPs, the account, the configured limits.
+      tree: this.tree,
+      csps: this.csps,
+      ui: this.#o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),
+      account,
+      devId: this.#o.facts.devId,
+      ...(config.encoding ? { encoding: config.encoding } : {}),
+      ...(config.maxMsgSize ? { maxMsgSize: config.maxMsgSize } : {}),
+      ...(config.maxObjSize ? { maxObjSize: config.maxObjSize } : {}),
+      ...(config.fallback === undefined ? {} : { fallback: config.fallback }),
+      ...(config.retries === undefined ? {} : { retries: config.retries }),
+      ...(config.retryIntervalMs === undefined ? {} : { retryIntervalMs: config.retryIntervalMs }),
+      ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
+      ...(config.authenticateServer === undefined ? {} : { authenticateServer: config.authenticateServer }),
+    };
+    return new DmSession(options);
+  }
+
+  /** A verified package #0 → the server-initiated session (Alert 1200, the notification's session id). */
+  serverSession(notification: Notification, account?: DmAccount): Promise<SessionSummary> {
+    return this.#serialize(async () => {
+      const summary = await this.#session(account ?? this.#account(notification.serverId)).run({ kind: 'server', sessionId: sessionIdText(notification.sessionId) });
+      await this.fumo.continue();
+      return summary;
+    });
+  }
+
+  /** A client-initiated session (Alert 1201), e.g. a periodic check-in. */
+  clientSession(serverId: string, commands: Command[] = []): Promise<SessionSummary> {
+    return this.#serialize(() => this.#clientSession(serverId, commands));
+  }
+
+  #clientSession(serverId: string, commands: Command[]): Promise<SessionSummary> {
+    this.#sessions = (this.#sessions + 1) & 0xffff;
+    return this.#session(this.#account(serverId)).run({ kind: 'client', sessionId: (this.#sessions || 1).toString(16).toUpperCase(), commands });
+  }
+
+  /**
+   * Sends the FUMO Generic Alerts waiting for acknowledgement, one client-initiated session per
+   * server; an alert leaves the queue only on a 2xx Status. Returns how many were acknowledged.
+   * A failed session leaves them queued for the next attempt (the caller's backoff).
+   */
+  deliverAlerts(): Promise<number> {
+    return this.#serialize(async () => {
+      const pending = this.fumo.pendingAlerts();
+      let acknowledged = 0;
+      for (const serverId of new Set(pending.map((a) => a.serverId))) {
+        const alerts = pending.filter((a) => a.serverId === serverId);
+        const commands = alerts.map(genericAlertCommand);
+        const summary = await this.#clientSession(serverId, commands);
+        for (const [i, command] of commands.entries()) {
+          if (!summary.acknowledged.includes(command)) continue;
+          await this.fumo.acknowledge((alerts[i] as { id: string }).id);
+          acknowledged++;
+        }
+      }
+      return acknowledged;
+    });
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * The DPU: runs the server's commands of one message against the DM tree and answers each with a
+ * Status (and Get with Results). The ACL check happens here, before a CSP sees the command
+ * (denied → 425). Outside Atomic each command commits its own store batch; an Atomic commits once
+ * or not at all.
+ */
+import type { Alert, Command, Container, DataValue, Exec, Item, ItemCommand, Results, Status } from '../syncml/model.ts';
+import { dataText } from '../syncml/model.ts';
+import { concatBytes, utf8Decode, utf8Encode } from '../util/bytes.ts';
+import { type AclCommand, aclAllows, parseAcl } from './acl.ts';
+import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type UserInteraction } from './alerts.ts';
+import type { CspRegistry } from './csp/api.ts';
+import { DmStatusError } from './errors.ts';
+import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
+
+export interface ProcessorOptions {
+  tree: DmTree;
+  csps: CspRegistry;
+  /** The server of this session (its DMAcc ServerID): the id ACLs are checked against. */
+  serverId: string;
+  ui: UserInteraction;
+}
+
+type Response = Status | Results;
+
+interface Chunked {
+  cmd: string;
+  target: string;
+  parts: Uint8Array[];
+  size?: number;
+}
+
+const ITEM_COMMANDS = new Set(['Add', 'Replace', 'Delete', 'Get', 'Copy']);
+
+function statusOf(error: unknown): number {
+  if (error instanceof DmStatusError) return error.status;
+  return 500;
+}
+
+function isSuccess(code: number): boolean {
+  return code >= 200 && code < 300;
+}
+
+function textOf(data: DataValue | undefined): string | undefined {
+  return dataText(data, utf8Decode);
+}
+
+function valueOf(data: DataValue | undefined, format: string): NodeValue | undefined {
+  if (data === undefined) return undefined;
+  if (data instanceof Uint8Array) return format === 'bin' ? data : utf8Decode(data);
+  return textOf(data);
+}
+
+function bytesOf(value: DataValue | undefined): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  return utf8Encode(textOf(value) ?? '');
+}
+
+const INT = /^[-+]?\d+$/;
+
+/** Light format validation of leaf values (what a server can get wrong and a CSP would choke on). */
+function checkFormat(format: string, value: NodeValue | undefined): void {
+  if (value === undefined || value instanceof Uint8Array) return;
+  if (format === 'int' && !INT.test(value)) throw new DmStatusError(400, 'int value expected');
+  if (format === 'bool' && value !== 'true' && value !== 'false') throw new DmStatusError(400, 'bool value expected');
+  if (format === 'float' && Number.isNaN(Number(value))) throw new DmStatusError(400, 'float value expected');
+}
+
+export class CommandProcessor {
+  readonly #o: ProcessorOptions;
+  #chunk: Chunked | undefined;
+
+  constructor(options: ProcessorOptions) {
+    this.#o = options;
+  }
+
+  /** Answers one message's commands in order (Status and Results only; CmdIDs are the session's). */
+  async run(commands: readonly Command[], msgRef: string): Promise<Response[]> {
+    const out: Response[] = [];
+    for (const command of commands) {
+      if (command.cmd === 'Status' || command.cmd === 'Results') continue;
+      const tx = this.#o.tree.begin();
+      await this.#command(command, msgRef, tx, out);
+      await tx.commit();
+    }
+    return out;
+  }
+
+  async #command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+    switch (command.cmd) {
+      case 'Atomic':
+        return this.#atomic(command, msgRef, tx, out);
+      case 'Sequence':
+        return this.#sequence(command, msgRef, tx, out);
+      case 'Alert':
+        return this.#alert(command, msgRef, out);
+      case 'Exec':
+        return this.#exec(command, msgRef, tx, out);
+      default:
+        if (ITEM_COMMANDS.has(command.cmd)) return this.#items(command as ItemCommand, msgRef, tx, out);
+        out.push(this.#status(command, msgRef, 406));
+        return 406;
+    }
+  }
+
+  #status(command: Command, msgRef: string, code: number, target?: string, items?: Item[]): Status {
+    const status: Status = { cmd: 'Status', msgRef, cmdRef: command.cmdID ?? '0', refCmd: command.cmd, data: String(code) };
+    if (target !== undefined) status.targetRefs = [target];
+    if (items !== undefined && items.length > 0) status.items = items;
+    return status;
+  }
+
+  /** All or nothing: run in a child transaction; any failure discards it (one batch or none). */
+  async #atomic(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+    const child = tx.fork();
+    const own = this.#status(command, msgRef, 200);
+    out.push(own);
+    const inner: Response[] = [];
+    let failed = false;
+    const executed: Status[] = [];
+    for (const sub of command.commands ?? []) {
+      if (failed) {
+        inner.push(this.#notExecuted(sub, msgRef));
+        continue;
+      }
+      const before = inner.length;
+      const code = await this.#command(sub, msgRef, child, inner);
+      if (!isSuccess(code)) failed = true;
+      else for (const r of inner.slice(before)) if (r.cmd === 'Status') executed.push(r);
+    }
+    if (failed) {
+      for (const status of executed) status.data = '216';
+      own.data = '507';
+      for (const r of inner) if (r.cmd !== 'Results') out.push(r);
+      return 507;
+    }
+    tx.absorb(child);
+    out.push(...inner);
+    return 200;
+  }
+
+  #notExecuted(command: Command, msgRef: string): Status {
+    const items = (command as ItemCommand).items;
+    const target = items?.[0]?.target?.locURI;
+    return this.#status(command, msgRef, 215, command.cmd === 'Alert' ? undefined : target);
+  }
+
+  async #sequence(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+    out.push(this.#status(command, msgRef, 200));
+    for (const sub of command.commands ?? []) {
+      const step = tx.fork();
+      const code = await this.#command(sub, msgRef, step, out);
+      if (isSuccess(code)) tx.absorb(step);
+    }
+    return 200;
+  }
+
+  async #alert(command: Alert, msgRef: string, out: Response[]): Promise<number> {
+    const code = Number(textOf(command.data));
+    if (!isUserAlert(code)) {
+      out.push(this.#status(command, msgRef, 200));
+      return 200;
+    }
+    const items = command.items ?? [];
+    const alert: UserAlert = {
+      code,
+      options: parseAlertOptions(textOf(items[0]?.data) ?? ''),
+      text: textOf(items[1]?.data) ?? '',
+      choices: items.slice(2).map((item) => textOf(item.data) ?? ''),
+    };
+    const answer = answerStatus(alert, await this.#o.ui.ask(alert));
+    out.push(this.#status(command, msgRef, answer.status, undefined, answer.values.map((value) => ({ data: value }))));
+    return answer.status;
+  }
+
+  #allowed(tx: TreeTransaction, path: string, command: AclCommand): void {
+    if (!aclAllows(tx.effectiveAcl(path), command, this.#o.serverId)) throw new DmStatusError(425, `${command} not permitted`);
+  }
+
+  async #exec(command: Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+    const item = command.items?.[0];
+    const uri = item?.target?.locURI ?? '';
+    let code: number;
+    try {
+      const path = normalizePath(uri);
+      if (!tx.has(path)) throw new DmStatusError(404, 'no such node');
+      this.#allowed(tx, path, 'Exec');
+      const csp = this.#o.csps.owner(path);
+      if (!csp?.exec) throw new DmStatusError(405, 'node cannot be executed');
+      const context = { serverId: this.#o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) };
+      code = await csp.exec(path, textOf(item?.data), context);
+    } catch (error) {
+      code = statusOf(error);
+    }
+    out.push(this.#status(command, msgRef, code, uri));
+    return code;
+  }
+
+  async #items(command: ItemCommand, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+    let worst = 200;
+    for (const item of command.items ?? []) {
+      const uri = item.target?.locURI ?? '';
+      const results: Results[] = [];
+      let code: number;
+      try {
+        code = await this.#item(command, item, tx, msgRef, results);
+      } catch (error) {
+        code = statusOf(error);
+      }
+      // The Status comes before the Results it announces.
+      out.push(this.#status(command, msgRef, code, uri), ...results);
+      if (!isSuccess(code)) worst = code;
+    }
+    return worst;
+  }
+
+  async #item(command: ItemCommand, item: Item, tx: TreeTransaction, msgRef: string, results: Results[]): Promise<number> {
+    const uri = item.target?.locURI ?? '';
+    const path = normalizePath(uri);
+    const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : '';
+    switch (command.cmd) {
+      case 'Get':
+        results.push(this.#get(command, uri, path, query, tx, msgRef));
+        return 200;
+      case 'Add':
+      case 'Replace': {
+        const whole = this.#assemble(command, item, uri);
+        if (whole === 'chunk') return 213;
+        return this.#write(command, item, whole, path, query, tx);
+      }
+      case 'Delete':
+        return this.#delete(path, tx);
+      case 'Copy':
+        return this.#copy(item, path, tx);
+      default:
+        return 406;
+    }
+  }
+
+  /** Large objects: collects MoreData chunks; returns the whole Data once the last chunk is in. */
+  #assemble(command: ItemCommand, item: Item, uri: string): DataValue | undefined | 'chunk' {
+    const chunk = this.#chunk;
+    if (item.moreData) {
+      if (!chunk || chunk.target !== uri || chunk.cmd !== command.cmd) {
+        const size = item.meta?.size ?? command.meta?.size;
+        this.#chunk = { cmd: command.cmd, target: uri, parts: [], ...(size === undefined ? {} : { size: Number(size) }) };
+      }
+      (this.#chunk as Chunked).parts.push(bytesOf(item.data));
+      return 'chunk';
+    }
+    if (!chunk || chunk.target !== uri) {
+      this.#chunk = undefined;
+      return item.data;
+    }
+    this.#chunk = undefined;
+    const whole = concatBytes([...chunk.parts, bytesOf(item.data)]);
+    if (chunk.size !== undefined && chunk.size !== whole.length) throw new DmStatusError(424, 'large object size mismatch');
+    return item.data instanceof Uint8Array ? whole : utf8Decode(whole);
+  }
+
+  #get(command: ItemCommand, uri: string, path: string, query: string, tx: TreeTransaction, msgRef: string): Results {
+    const node = tx.get(path);
+    if (!node) throw new DmStatusError(404, 'no such node');
+    this.#allowed(tx, path, 'Get');
+    let format = node.format;
+    let data: NodeValue;
+    const prop = query.startsWith('prop=') ? query.slice(5) : undefined;
+    if (prop !== undefined) {
+      format = 'chr';
+      if (prop === 'ACL') data = node.acl ?? '';
+      else if (prop === 'Format') data = node.format;
+      else if (prop === 'Type') data = node.type ?? '';
+      else if (prop === 'Name') data = path.slice(path.lastIndexOf('/') + 1);
+      else throw new DmStatusError(406, 'property not supported');
+    } else if (query !== '') throw new DmStatusError(406, 'query not supported');
+    else if (!node.leaf) data = tx.children(path).join('/');
+    else data = this.#o.csps.owner(path)?.read?.(path, node) ?? node.value ?? '';
+    const size = data instanceof Uint8Array ? data.length : utf8Encode(data).length;
+    return {
+      cmd: 'Results',
+      msgRef,
+      cmdRef: command.cmdID ?? '0',
+      items: [{ source: { locURI: uri }, meta: { format, ...(node.type && prop === undefined ? { type: node.type } : {}), size: String(size) }, data }],
+    };
+  }
+
+  async #write(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction): Promise<number> {
+    const existing = tx.get(path);
+    if (query === 'prop=ACL' && command.cmd === 'Replace') {
+      if (!existing) throw new DmStatusError(404, 'no such node');
+      this.#allowed(tx, path, 'Replace');
+      const acl = textOf(data) ?? '';
+      parseAcl(acl);
+      tx.put(path, { ...existing, acl });
+      return 200;
+    }
+    if (query !== '') throw new DmStatusError(406, 'query not supported');
+    const format = item.meta?.format ?? command.meta?.format ?? existing?.format ?? 'chr';
+    const type = item.meta?.type ?? command.meta?.type ?? existing?.type;
+    const value = valueOf(data, format);
+    const csp = this.#o.csps.owner(path);
+    if (command.cmd === 'Replace') {
+      if (!existing) throw new DmStatusError(404, 'no such node');
+      this.#allowed(tx, path, 'Replace');
+      if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
+      checkFormat(format, value);
+      const node: DmNode = { ...existing, format, ...(type === undefined ? {} : { type }), ...(value === undefined ? {} : { value }) };
+      csp?.check?.('Replace', path, node, tx);
+      tx.put(path, node);
+      return 200;
+    }
+    if (existing) throw new DmStatusError(418, 'node already exists');
+    const parent = parentOf(path);
+    if (parent === undefined) throw new DmStatusError(405, 'the root exists');
+    this.#ensureParent(parent, tx);
+    this.#allowed(tx, parent, 'Add');
+    const leaf = format !== 'node';
+    if (leaf) checkFormat(format, value);
+    const node: DmNode = { leaf, format, scope: 'dynamic', ...(type === undefined ? {} : { type }), ...(leaf && value !== undefined ? { value } : {}) };
+    csp?.check?.('Add', path, node, tx);
+    tx.put(path, node);
+    return 200;
+  }
+
+  /** Add creates missing interior ancestors (DM_Protocol 1.2 §6.6.1), each checked like an Add. */
+  #ensureParent(path: string, tx: TreeTransaction): void {
+    const node = tx.get(path);
+    if (node) {
+      if (node.leaf) throw new DmStatusError(405, 'a leaf has no children');
+      return;
+    }
+    const parent = parentOf(path) as string;
+    this.#ensureParent(parent, tx);
+    this.#allowed(tx, parent, 'Add');
+    const created: DmNode = { leaf: false, format: 'node', scope: 'dynamic' };
+    this.#o.csps.owner(path)?.check?.('Add', path, created, tx);
+    tx.put(path, created);
+  }
+
+  #delete(path: string, tx: TreeTransaction): number {
+    const node = tx.get(path);
+    if (!node) throw new DmStatusError(404, 'no such node');
+    this.#allowed(tx, path, 'Delete');
+    if (node.scope === 'permanent' || path === '') throw new DmStatusError(405, 'permanent node');
+    this.#o.csps.owner(path)?.check?.('Delete', path, node, tx);
+    tx.remove(path);
+    return 200;
+  }
+
+  /** Copy: Get on the source, Add (or Replace when it exists) on the target; leaves only. */
+  #copy(item: Item, target: string, tx: TreeTransaction): number {
+    const source = normalizePath(item.source?.locURI ?? '');
+    const node = tx.get(source);
+    if (!node) throw new DmStatusError(404, 'no such source node');
+    this.#allowed(tx, source, 'Get');
+    if (!node.leaf) throw new DmStatusError(405, 'only leaves are copied');
+    const existing = tx.get(target);
+    if (existing) {
+      this.#allowed(tx, target, 'Replace');
+      if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
+    } else {
+      const parent = parentOf(target) as string;
+      this.#ensureParent(parent, tx);
+      this.#allowed(tx, parent, 'Add');
+    }
+    const copy: DmNode = { ...node, scope: existing?.scope ?? 'dynamic' };
+    delete copy.acl;
+    if (existing?.acl !== undefined) copy.acl = existing.acl;
+    this.#o.csps.owner(target)?.check?.(existing ? 'Replace' : 'Add', target, copy, tx);
+    tx.put(target, copy);
+    return 200;
+  }
+}
+

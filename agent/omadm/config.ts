@@ -1,0 +1,60 @@
+/** The `omadm` config section, validated strictly (a typo must not pass silently). */
+import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
+import { type Infer, array, boolean, httpUrl, integer, object, oneOf, optional, string } from '../transport/schema.ts';
+import { utf8Encode } from '../util/bytes.ts';
+import type { OmaDmConfig } from './client.ts';
+
+const name = () => string({ min: 1, max: 255 });
+const credential = object({ name: name(), secret: string({ max: 1024 }), nonce: optional(string({ max: 255 })) }, { strict: true });
+
+export const omadmConfigSchema = object(
+  {
+    accounts: array(
+      object(
+        {
+          id: string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, label: 'a node name' }),
+          serverId: name(),
+          addr: httpUrl(),
+          authPref: oneOf(['BASIC', 'DIGEST', 'HMAC'] as const),
+          client: credential,
+          server: credential,
+        },
+        { strict: true },
+      ),
+      { min: 1, max: 8 },
+    ),
+    schedule: optional(scheduleSchema),
+    manufacturer: optional(name()),
+    encoding: optional(oneOf(['xml', 'wbxml'] as const)),
+    maxMsgSize: optional(integer({ min: 1024, max: 1024 * 1024 })),
+    maxObjSize: optional(integer({ min: 1024, max: 1024 * 1024 * 1024 })),
+    fallback: optional(boolean()),
+    retries: optional(integer({ min: 0, max: 20 })),
+    retryIntervalMs: optional(integer({ min: 0, max: 3_600_000 })),
+    timeoutMs: optional(integer({ min: 100 })),
+    authenticateServer: optional(boolean()),
+    userPolicy: optional(oneOf(['accept', 'reject', 'timeout'] as const)),
+    /** UDP port of the package #0 listener (0: none). Default 2948. */
+    udpPort: optional(integer({ min: 0, max: 65535 })),
+  },
+  { strict: true },
+);
+
+export interface OmaDmFamilyConfig {
+  client: OmaDmConfig;
+  schedule: ScheduleConfig;
+  manufacturer: string;
+  udpPort: number;
+}
+
+export function resolveOmaDmConfig(input: Infer<typeof omadmConfigSchema>): OmaDmFamilyConfig {
+  const { schedule, manufacturer, udpPort, accounts, ...rest } = input;
+  const client: OmaDmConfig = { accounts: [] };
+  for (const [key, value] of Object.entries(rest)) if (value !== undefined) (client as unknown as Record<string, unknown>)[key] = value;
+  client.accounts = accounts.map((a) => ({
+    ...a,
+    client: { name: a.client.name, secret: a.client.secret, nonce: utf8Encode(a.client.nonce ?? '') },
+    server: { name: a.server.name, secret: a.server.secret, nonce: utf8Encode(a.server.nonce ?? '') },
+  }));
+  return { client, schedule: resolveSchedule(schedule, 'omadm.schedule'), manufacturer: manufacturer ?? 'dm-agent', udpPort: udpPort ?? 2948 };
+}

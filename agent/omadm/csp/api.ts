@@ -1,0 +1,71 @@
+/**
+ * Configuration service providers (CSPs): plugins that own a subtree of the DM tree. The
+ * Configuration Manager (commands.ts) checks the ACL first and only then calls a CSP, so a plugin
+ * never sees a command the server may not run. See agent/omadm/README.md for writing one.
+ */
+import type { DmNode, DmTree, NodeValue, TreeTransaction } from '../tree.ts';
+
+export interface SeedNode {
+  /** Path without `./`, e.g. `DevInfo/DevId`. */
+  path: string;
+  node: DmNode;
+}
+
+export interface ExecContext {
+  /** The server running the Exec (its DMAcc ServerID). */
+  serverId: string;
+  /** Correlator of the Exec (carried back in a Generic Alert). */
+  correlator?: string;
+  /** The open transaction: an Exec may change nodes (e.g. FUMO State) in the same batch. */
+  tx: TreeTransaction;
+}
+
+export type WriteOp = 'Add' | 'Replace' | 'Delete';
+
+export interface Csp {
+  /** The subtree owned, without `./` (`DevInfo`, `FUMO`, `Vendor/Acme`). */
+  readonly root: string;
+  /** Nodes created when missing as the tree opens (structure, defaults, read-only values). */
+  seed?(): SeedNode[];
+  /** Live value of a leaf (battery level, firmware version); undefined = the stored value. */
+  read?(path: string, node: DmNode): NodeValue | undefined;
+  /** Validates a write before it enters the transaction: throw DmStatusError(code) to refuse. */
+  check?(op: WriteOp, path: string, node: DmNode | undefined, tx: TreeTransaction): void;
+  /** Exec on a node of the subtree: the status (200 done, 202 accepted and reported later, 4xx/5xx). */
+  exec?(path: string, data: string | undefined, context: ExecContext): Promise<number> | number;
+}
+
+/** Finds the CSP owning a path: the registered root that is the longest prefix. */
+export class CspRegistry {
+  readonly #csps: Csp[] = [];
+
+  register(csp: Csp): void {
+    if (this.#csps.some((other) => other.root === csp.root)) throw new Error(`a CSP already owns ${csp.root}`);
+    this.#csps.push(csp);
+    this.#csps.sort((a, b) => b.root.length - a.root.length);
+  }
+
+  all(): readonly Csp[] {
+    return this.#csps;
+  }
+
+  owner(path: string): Csp | undefined {
+    return this.#csps.find((csp) => path === csp.root || path.startsWith(`${csp.root}/`));
+  }
+}
+
+/** Builders for seed nodes, so CSPs describe their structure in one line per node. */
+export function interior(path: string, acl?: string, scope: DmNode['scope'] = 'permanent'): SeedNode {
+  return { path, node: { leaf: false, format: 'node', scope, ...(acl === undefined ? {} : { acl }) } };
+}
+
+export function leaf(path: string, value: NodeValue, format = 'chr', acl?: string, scope: DmNode['scope'] = 'permanent'): SeedNode {
+  return { path, node: { leaf: true, format, type: 'text/plain', scope, value, ...(acl === undefined ? {} : { acl }) } };
+}
+
+/** Creates the nodes every CSP seeds that are missing (one batch); existing nodes keep their state. */
+export async function seedTree(tree: DmTree, csps: CspRegistry): Promise<void> {
+  await tree.change((tx) => {
+    for (const csp of csps.all()) for (const { path, node } of csp.seed?.() ?? []) if (!tx.has(path)) tx.put(path, node);
+  });
+}

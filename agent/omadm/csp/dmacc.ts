@@ -1,0 +1,117 @@
+/**
+ * DMAcc (DM_StdObj 1.2 §5.3): the server accounts: ServerID, address, preferred auth, and the
+ * client and server credentials (AppAuth). Secrets are never readable (no Get in their ACL) and the
+ * nonces (AAuthData) persist in the tree, so a reboot keeps the next challenge.
+ */
+import { fromBase64, toBase64 } from '../../util/bytes.ts';
+import { DmStatusError } from '../errors.ts';
+import type { DmTree, TreeTransaction } from '../tree.ts';
+import { type Csp, interior, leaf, type SeedNode } from './api.ts';
+
+export type AuthType = 'BASIC' | 'DIGEST' | 'HMAC';
+export type AuthLevel = 'CLCRED' | 'SRVCRED';
+
+export interface Credential {
+  name: string;
+  secret: string;
+  /** Initial nonce (bytes as base64 in the tree). */
+  nonce?: Uint8Array;
+}
+
+export interface DmAccountConfig {
+  /** The account's node name under ./DMAcc. */
+  id: string;
+  serverId: string;
+  /** The server's URL (AppAddr). */
+  addr: string;
+  authPref: AuthType;
+  client: Credential;
+  server: Credential;
+}
+
+export interface DmAccount extends DmAccountConfig {
+  path: string;
+}
+
+/** Server-side only: a server may replace secrets, never read them. */
+const SECRET_ACL = 'Replace=*';
+const LEVELS: Record<AuthLevel, string> = { CLCRED: '1', SRVCRED: '2' };
+
+function authNodes(base: string, level: AuthLevel, type: AuthType, cred: Credential): SeedNode[] {
+  const at = `${base}/AppAuth/${LEVELS[level]}`;
+  return [
+    interior(at, undefined, 'dynamic'),
+    leaf(`${at}/AAuthLevel`, level),
+    leaf(`${at}/AAuthType`, type),
+    leaf(`${at}/AAuthName`, cred.name),
+    leaf(`${at}/AAuthSecret`, cred.secret, 'chr', SECRET_ACL),
+    leaf(`${at}/AAuthData`, toBase64(cred.nonce ?? new Uint8Array(0)), 'b64', SECRET_ACL),
+  ];
+}
+
+export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
+  return {
+    root: 'DMAcc',
+    seed: () => {
+      const nodes: SeedNode[] = [interior('DMAcc', 'Get=*')];
+      for (const account of accounts) {
+        const base = `DMAcc/${account.id}`;
+        nodes.push(
+          interior(base, undefined, 'dynamic'),
+          leaf(`${base}/AppID`, 'w7'),
+          leaf(`${base}/ServerID`, account.serverId),
+          leaf(`${base}/Name`, account.serverId),
+          interior(`${base}/AppAddr`),
+          interior(`${base}/AppAddr/1`),
+          leaf(`${base}/AppAddr/1/Addr`, account.addr),
+          leaf(`${base}/AppAddr/1/AddrType`, 'URI'),
+          leaf(`${base}/AAuthPref`, account.authPref),
+          interior(`${base}/AppAuth`),
+          ...authNodes(base, 'CLCRED', account.authPref, account.client),
+          ...authNodes(base, 'SRVCRED', account.authPref, account.server),
+        );
+      }
+      return nodes;
+    },
+    check(op, path) {
+      if (op !== 'Replace' && /^DMAcc\/[^/]+\/(ServerID|AppAuth)/.test(path)) throw new DmStatusError(405, 'account structure is fixed');
+    },
+  };
+}
+
+function text(tx: Pick<TreeTransaction, 'get'>, path: string): string | undefined {
+  const value = tx.get(path)?.value;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The account of a ServerID as the tree holds it now (secrets and nonces included: never log it). */
+export function findAccount(tree: DmTree, serverId: string): DmAccount | undefined {
+  const tx = tree.begin();
+  for (const id of tx.children('DMAcc')) {
+    const base = `DMAcc/${id}`;
+    if (text(tx, `${base}/ServerID`) !== serverId) continue;
+    const cred = (level: AuthLevel): Credential => {
+      const at = `${base}/AppAuth/${LEVELS[level]}`;
+      return { name: text(tx, `${at}/AAuthName`) ?? '', secret: text(tx, `${at}/AAuthSecret`) ?? '', nonce: fromBase64(text(tx, `${at}/AAuthData`) ?? '') };
+    };
+    return {
+      id,
+      path: base,
+      serverId,
+      addr: text(tx, `${base}/AppAddr/1/Addr`) ?? '',
+      authPref: (text(tx, `${base}/AAuthPref`) ?? 'DIGEST') as AuthType,
+      client: cred('CLCRED'),
+      server: cred('SRVCRED'),
+    };
+  }
+  return undefined;
+}
+
+/** Persists a new nonce (from Chal / NextNonce) for the client or server credential. */
+export async function storeNonce(tree: DmTree, account: DmAccount, level: AuthLevel, nonce: Uint8Array): Promise<void> {
+  const path = `${account.path}/AppAuth/${LEVELS[level]}/AAuthData`;
+  await tree.change((tx) => {
+    const node = tx.get(path);
+    if (node) tx.put(path, { ...node, value: toBase64(nonce) });
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * The OMA DM family (seed 001) on the seam:
+ *  - triggers: its schedule (a client-initiated session, Alert 1201) and package #0 pushed over UDP
+ *    (port 2948, bound at boot when the HAL has UDP) into the push router;
+ *  - each run first continues FUMO (a download in flight, a held package released by Exec Update,
+ *    the trial boot after the reboot), then delivers Generic Alerts through the outbox;
+ *  - state under `omadm/` (tree, FUMO records, the image step's job, the outbox queue).
+ */
+import type { FamilyDefinition, FamilyInstance, RunResult } from '../families/family.ts';
+import { readableJobs } from '../families/jobs.ts';
+import { RetryLaterError } from '../util/retry.ts';
+import { OmaDmClient } from './client.ts';
+import { type OmaDmFamilyConfig, omadmConfigSchema, resolveOmaDmConfig } from './config.ts';
+import { createFumoPipeline, FAMILY, type FumoResultReport, fumoImageStep, JOB_KEY } from './fumo/pipeline.ts';
+import { listenUdp, type PushListener } from './push.ts';
+
+export const STATE_PREFIX = 'omadm/';
+
+export interface OmaDmFamily extends FamilyInstance {
+  /** The assembled client (after boot): tree, router, sessions, FUMO. */
+  client(): OmaDmClient;
+  close(): Promise<void>;
+}
+
+export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
+  name: FAMILY,
+  parseConfig: (input) => resolveOmaDmConfig(omadmConfigSchema.parse(input, FAMILY)),
+  create(context): OmaDmFamily {
+    const { device, store, log, config, outbox, engines } = context;
+    let client: OmaDmClient | undefined;
+    let udp: PushListener | undefined;
+    let setAside = 0;
+    const parts = {
+      device,
+      store,
+      engines,
+      outbox,
+      log,
+      fumo: () => opened().fumo,
+      signal: context.signal,
+      onHold: (recheckMs: number) => context.emit({ kind: 'held', recheckMs }),
+    };
+    const pipeline = createFumoPipeline(parts);
+    const opened = (): OmaDmClient => {
+      if (!client) throw new RetryLaterError('omadm is not booted yet');
+      return client;
+    };
+
+    outbox.declare(FAMILY, STATE_PREFIX);
+    // A finished image step becomes the FUMO transition and its Generic Alert, which is then sent
+    // until the server acknowledges it (an unacknowledged alert keeps the outbox entry too).
+    outbox.register(FAMILY, async (entry) => {
+      const c = opened();
+      const report = entry.body as FumoResultReport;
+      await c.fumo.report(report.instance, report.ok ? 'updated' : 'updateFailed');
+      await c.deliverAlerts();
+      if (c.fumo.pendingAlerts().length > 0) throw new RetryLaterError('Generic Alert not acknowledged yet');
+    });
+
+    const family: OmaDmFamily = {
+      name: FAMILY,
+      prefixes: [STATE_PREFIX],
+      triggers: [{ kind: 'schedule', schedule: config.schedule }, { kind: 'push', channel: FAMILY }],
+      client: opened,
+      async boot() {
+        const identity = await device.system.identity();
+        client = await OmaDmClient.open({
+          http: device.net.http,
+          clock: device.clock,
+          random: (n) => device.random.bytes(n),
+          md5: (bytes) => engines.hash('md5', bytes),
+          tokenize: engines.syncmlTokenize,
+          store,
+          config: config.client,
+          facts: { devId: identity.deviceId, man: config.manufacturer, mod: identity.model, fwV: () => identity.firmwareVersion },
+          fumoPipeline: pipeline,
+          log,
+        });
+        const jobs = await readableJobs({
+          store,
+          family: FAMILY,
+          jobPrefix: JOB_KEY,
+          log,
+          utcMs: Math.max(0, device.clock.utcMs()),
+          // The download's record is read by its own machine under the image step.
+          open: (key) => (key === JOB_KEY ? fumoImageStep(parts).record() : undefined),
+        });
+        setAside += jobs.setAside;
+        const record = await fumoImageStep(parts).resume();
+        if (config.udpPort > 0 && device.net.udp) {
+          udp = await listenUdp(device.net.udp, client.router, { port: config.udpPort, onError: (error) => log.warn('package #0 session failed', { error: String(error) }) }).catch((error) => {
+            log.warn('package #0 UDP listener not started', { error: String(error) });
+            return undefined;
+          });
+        }
+        return { pending: record && !['succeeded', 'failed'].includes(record.state) ? 1 : 0, setAside: jobs.setAside };
+      },
+      async run(reason): Promise<RunResult> {
+        const c = opened();
+        await c.fumo.continue();
+        await pipeline.runJob();
+        await outbox.flush(FAMILY);
+        if (c.fumo.pendingAlerts().length > 0) await c.deliverAlerts();
+        if (reason === 'schedule' || reason === 'manual') {
+          for (const account of config.client.accounts) await c.clientSession(account.serverId);
+          await c.fumo.continue();
+        }
+        return {};
+      },
+      status: () => ({
+        name: FAMILY,
+        jobs: { active: store.has(JOB_KEY) ? 1 : 0, setAside },
+        outbox: outbox.pending(FAMILY).length,
+        details: client ? { fumo: (config.client.fumoInstances ?? ['1']).map((x) => ({ instance: x, state: client?.fumo.state(x) })), alertsPending: client.fumo.pendingAlerts().length } : {},
+      }),
+      async close() {
+        await udp?.close();
+        udp = undefined;
+      },
+    };
+    return family;
+  },
+};

@@ -1,0 +1,239 @@
+/**
+ * FUMO (OMA-TS-DM-FUMO-V1_0): the `./FUMO/<x>` CSP and the coordinator between the DM server's Exec
+ * commands, the shared pipeline that does the work (a `FumoPipeline`: download into the inactive
+ * slot, verify, hold, activate, reboot) and the Generic Alert 1226 that reports the result.
+ *
+ * One record per instance at `omadm/fumo/<x>` holds the state (the State leaf reads it), the job
+ * and the alerts waiting for the server's acknowledgement; a transition and the alert it decides
+ * are ONE store write, so a power cut can neither lose the alert nor queue it twice.
+ */
+import type { Alert } from '../../syncml/model.ts';
+import { getValue, type KeyValueStore, putValue } from '../../store/index.ts';
+import { type Csp, type ExecContext, interior, leaf, type SeedNode } from '../csp/api.ts';
+import { DmStatusError } from '../errors.ts';
+import { ALERT_GENERIC } from '../messages.ts';
+import type { TreeTransaction } from '../tree.ts';
+import { ALERT_TYPE_PREFIX, FUMO_RESULT, FUMO_STATES, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState } from './flow.ts';
+
+export interface FumoJob {
+  instance: string;
+  operation: FumoOperation;
+  /** Package URL (Download / DownloadAndUpdate), or the data's node for Update/PkgData. */
+  url?: string;
+  correlator?: string;
+  serverId: string;
+  /** Download and update in one go (no hold). */
+  runThrough: boolean;
+  /** The package: PkgVersion, and its exact size and SHA-256 from `Ext/Size`, `Ext/SHA256` (the pipeline verifies them). */
+  version?: string;
+  size?: number;
+  sha256?: string;
+}
+
+/** What FUMO needs from the shared pipeline. Both calls must be idempotent (they are repeated after a reboot). */
+export interface FumoPipeline {
+  /** Bring the package at `job.url` into the inactive slot and verify it; hold unless `runThrough`. */
+  start(job: FumoJob): Promise<void>;
+  /** Exec Update: release the hold (activate, reboot). */
+  release(job: FumoJob): Promise<void>;
+}
+
+export interface GenericAlert {
+  /** Stable id (the server dedupes on the correlator, we on this). */
+  id: string;
+  serverId: string;
+  correlator?: string;
+  source: string;
+  type: string;
+  mark: 'critical' | 'informational';
+  result: number;
+}
+
+export interface FumoRecord {
+  state: FumoState;
+  job?: FumoJob;
+  alerts: GenericAlert[];
+  /** Bumped per job: alert ids stay unique across jobs. */
+  sequence: number;
+}
+
+export const FUMO_PREFIX = 'omadm/fumo/';
+const INSTANCE = /^FUMO\/([^/]+)(?:\/(.*))?$/;
+
+function isRecord(value: unknown): value is FumoRecord {
+  const r = value as FumoRecord;
+  return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number';
+}
+
+export class FumoManager {
+  readonly #store: KeyValueStore;
+  readonly #pipeline: FumoPipeline;
+  readonly #instances: readonly string[];
+
+  constructor(options: { store: KeyValueStore; pipeline: FumoPipeline; instances?: readonly string[] }) {
+    this.#store = options.store;
+    this.#pipeline = options.pipeline;
+    this.#instances = options.instances ?? ['1'];
+  }
+
+  record(instance: string): FumoRecord {
+    const value = getValue<unknown>(this.#store, FUMO_PREFIX + instance);
+    return isRecord(value) ? value : { state: 'idle', alerts: [], sequence: 0 };
+  }
+
+  state(instance: string): number {
+    return FUMO_STATES[this.record(instance).state];
+  }
+
+  async #write(instance: string, record: FumoRecord): Promise<void> {
+    await putValue(this.#store, FUMO_PREFIX + instance, record);
+  }
+
+  /** The CSP owning ./FUMO. */
+  csp(): Csp {
+    return {
+      root: 'FUMO',
+      seed: () => {
+        const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
+        for (const x of this.#instances) {
+          nodes.push(
+            interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'),
+            leaf(`FUMO/${x}/PkgName`, '', 'chr', undefined),
+            leaf(`FUMO/${x}/PkgVersion`, '', 'chr'),
+            interior(`FUMO/${x}/Download`),
+            leaf(`FUMO/${x}/Download/PkgURL`, '', 'chr'),
+            interior(`FUMO/${x}/Update`),
+            leaf(`FUMO/${x}/Update/PkgData`, '', 'bin'),
+            interior(`FUMO/${x}/DownloadAndUpdate`),
+            leaf(`FUMO/${x}/DownloadAndUpdate/PkgURL`, '', 'chr'),
+            leaf(`FUMO/${x}/State`, '10', 'int', 'Get=*'),
+            interior(`FUMO/${x}/Ext`),
+            leaf(`FUMO/${x}/Ext/Size`, '', 'int'),
+            leaf(`FUMO/${x}/Ext/SHA256`, '', 'chr'),
+          );
+        }
+        return nodes;
+      },
+      read: (path) => {
+        const match = INSTANCE.exec(path);
+        return match && match[2] === 'State' ? String(this.state(match[1] as string)) : undefined;
+      },
+      check: (op, path) => {
+        const match = INSTANCE.exec(path);
+        if (!match || match[2] === undefined) throw new DmStatusError(405, 'FUMO instances are fixed');
+        if (match[2] === 'State') throw new DmStatusError(405, 'State is the client\'s');
+        if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
+      },
+      exec: (path, _data, context) => this.#exec(path, context),
+    };
+  }
+
+  async #exec(path: string, context: ExecContext): Promise<number> {
+    const match = INSTANCE.exec(path);
+    const x = match?.[1];
+    const node = match?.[2];
+    if (x === undefined || !this.#instances.includes(x)) throw new DmStatusError(404, 'no such FUMO instance');
+    const operation: FumoOperation | undefined = node === 'Download' ? 'download' : node === 'Update' ? 'update' : node === 'DownloadAndUpdate' ? 'downloadandupdate' : undefined;
+    if (!operation) throw new DmStatusError(405, 'not an executable FUMO node');
+    const record = this.record(x);
+    const event: FumoEvent = operation === 'download' ? 'execDownload' : operation === 'update' ? 'execUpdate' : 'execDownloadAndUpdate';
+    const to = nextState(record.state, event);
+    if (!to) throw new DmStatusError(405, `Exec ${node} not allowed in state ${FUMO_STATES[record.state]}`);
+    const base = { instance: x, serverId: context.serverId, ...(context.correlator === undefined ? {} : { correlator: context.correlator }) };
+    let job: FumoJob;
+    if (operation === 'update') {
+      if (!record.job) throw new DmStatusError(405, 'no package to update');
+      job = { ...record.job, ...base, operation: record.job.operation === 'downloadandupdate' ? 'downloadandupdate' : 'update', runThrough: true };
+    } else {
+      const url = urlOf(context.tx, `FUMO/${x}/${node}/PkgURL`);
+      job = { ...base, operation, url, runThrough: operation === 'downloadandupdate', ...packageOf(context.tx, x) };
+    }
+    // The decision is persisted before anything happens; `continue()` (after the session) acts on it.
+    await this.#write(x, { ...record, state: to, job, sequence: operation === 'update' ? record.sequence : record.sequence + 1 });
+    return 202;
+  }
+
+  /** Acts on every instance's persisted state: starts or resumes downloads, releases held packages. */
+  async continue(): Promise<void> {
+    for (const x of this.#instances) {
+      const { state, job } = this.record(x);
+      if (!job) continue;
+      if (state === 'downloading') await this.#pipeline.start(job);
+      else if (state === 'updating') await this.#pipeline.release(job);
+    }
+  }
+
+  /** The pipeline's outcome: transition, and queue the Generic Alert it decides, in one write. */
+  async report(instance: string, event: 'downloaded' | 'downloadFailed' | 'updated' | 'updateFailed', result?: number): Promise<void> {
+    const record = this.record(instance);
+    const job = record.job;
+    let to = nextState(record.state, event);
+    if (!to || !job) return; // a repeated report after a power cut: already applied
+    let alert: number | undefined;
+    if (event === 'downloaded') {
+      if (job.runThrough) to = nextState(to, 'execUpdate') as FumoState; // DownloadAndUpdate runs through the hold
+      else alert = FUMO_RESULT.success;
+    } else if (to === 'downloadFailed') alert = result ?? FUMO_RESULT.downloadNetwork;
+    else if (event === 'updated') alert = FUMO_RESULT.success;
+    else alert = result ?? FUMO_RESULT.updateFailed;
+    const alerts = alert === undefined ? record.alerts : [...record.alerts, genericAlert(instance, job, alert, record.sequence)];
+    await this.#write(instance, { ...record, state: to, alerts });
+  }
+
+  /** Alerts waiting for acknowledgement, oldest first. */
+  pendingAlerts(): GenericAlert[] {
+    return this.#instances.flatMap((x) => this.record(x).alerts);
+  }
+
+  /** The server acknowledged an alert (Status 200 to the 1226). */
+  async acknowledge(id: string): Promise<void> {
+    for (const x of this.#instances) {
+      const record = this.record(x);
+      if (record.alerts.some((a) => a.id === id)) await this.#write(x, { ...record, alerts: record.alerts.filter((a) => a.id !== id) });
+    }
+  }
+}
+
+function urlOf(tx: TreeTransaction, path: string): string {
+  const value = tx.get(path)?.value;
+  if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/i.test(value)) throw new DmStatusError(400, 'PkgURL is not an http(s) URL');
+  return value;
+}
+
+/** What the server said about the package (all optional here; a pipeline that needs them refuses without). */
+function packageOf(tx: TreeTransaction, x: string): Pick<FumoJob, 'version' | 'size' | 'sha256'> {
+  const text = (path: string) => {
+    const value = tx.get(`FUMO/${x}/${path}`)?.value;
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const size = Number(text('Ext/Size'));
+  const sha256 = text('Ext/SHA256')?.toLowerCase();
+  const version = text('PkgVersion');
+  return {
+    ...(version === undefined ? {} : { version }),
+    ...(Number.isSafeInteger(size) && size > 0 ? { size } : {}),
+    ...(sha256 && /^[0-9a-f]{64}$/.test(sha256) ? { sha256 } : {}),
+  };
+}
+
+function genericAlert(instance: string, job: FumoJob, result: number, sequence: number): GenericAlert {
+  return {
+    id: `fumo-${instance}-${sequence}-${job.operation}`,
+    serverId: job.serverId,
+    ...(job.correlator === undefined ? {} : { correlator: job.correlator }),
+    source: `./FUMO/${instance}`,
+    type: ALERT_TYPE_PREFIX + job.operation,
+    mark: result >= 200 && result < 300 ? 'informational' : 'critical',
+    result,
+  };
+}
+
+/** The Alert 1226 command carrying a Generic Alert (DM_Protocol 1.2 §8.7, FUMO §6.3). */
+export function genericAlertCommand(alert: GenericAlert): Alert {
+  return {
+    cmd: 'Alert',
+    data: ALERT_GENERIC,
+    ...(alert.correlator === undefined ? {} : { correlator: alert.correlator }),
+    items: [{ source: { locURI: alert.source }, meta: { type: alert.type, format: 'int', mark: alert.mark }, data: String(alert.result) }],
+  };
+}

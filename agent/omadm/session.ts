@@ -1,0 +1,234 @@
+/**
+ * The DM transport client: one management session over HTTP(S) through the HAL. Sends package 1
+ * (Alert 1200 after a notification, 1201 otherwise), authenticates (401/407/212 with Chal), runs the
+ * server's commands through the DPU, answers every message with a SyncHdr Status plus the DPU's
+ * Status/Results split under the server's MaxMsgSize, follows RespURI, handles Alert 1222 / 1223 and
+ * falls back to DM 1.1.2 when the server cannot speak 1.2 (505 or an unparseable reply).
+ */
+import type { Clock, HttpClient } from '../../hal/types.ts';
+import { contentTypeFor } from '../syncml/content-type.ts';
+import { type Decoded, decodeMessage, type Tokenize } from '../syncml/decode.ts';
+import type { Alert, Command, Status, SyncMLMessage, SyncmlEncoding } from '../syncml/model.ts';
+import { dataText } from '../syncml/model.ts';
+import { toBase64, utf8Decode } from '../util/bytes.ts';
+import { sleep } from '../util/sleep.ts';
+import type { UserInteraction } from './alerts.ts';
+import { acceptChal, AUTH_MD5, challengeServer, clientCred, clientHmac, HMAC_HEADER, serverAuthenticated } from './auth.ts';
+import { CommandProcessor } from './commands.ts';
+import type { Md5 } from './crypto.ts';
+import type { CspRegistry } from './csp/api.ts';
+import type { AuthType, DmAccount } from './csp/dmacc.ts';
+import { OmaDmError } from './errors.ts';
+import { ALERT_ABORT, ALERT_NEXT_MESSAGE, type DmVersion, encodeMessage, header, headerStatus, packageOne } from './messages.ts';
+import type { DmTree } from './tree.ts';
+
+/** What every session needs from the platform: HTTP, timers, randomness, MD5 and the tokenizer. */
+export interface DmPlatform {
+  http: HttpClient;
+  clock: Pick<Clock, 'setTimer' | 'clearTimer'>;
+  random: (length: number) => Uint8Array;
+  md5: Md5;
+  tokenize: Tokenize;
+}
+
+export interface SessionOptions extends DmPlatform {
+  tree: DmTree;
+  csps: CspRegistry;
+  ui: UserInteraction;
+  account: DmAccount;
+  devId: string;
+  /** Encoding of package 1 (later messages answer in the server's). Default xml. */
+  encoding?: SyncmlEncoding;
+  /** Our MaxMsgSize (what we accept), default 16 KiB; the server's applies to what we send. */
+  maxMsgSize?: number;
+  maxObjSize?: number;
+  /** Resend as DM 1.1.2 when the server cannot speak 1.2. Default true. */
+  fallback?: boolean;
+  /** Transport retries per message and their interval (the seed's configurable retry). */
+  retries?: number;
+  retryIntervalMs?: number;
+  timeoutMs?: number;
+  /** Require the server to authenticate (its Cred or HMAC) before running its commands. */
+  authenticateServer?: boolean;
+  /** Largest server message accepted (bytes). */
+  maxReplyBytes?: number;
+}
+
+export type SessionStart = { kind: 'server'; sessionId: string } | { kind: 'client'; sessionId: string; commands?: Command[] };
+
+export interface SessionSummary {
+  version: DmVersion;
+  messages: number;
+  aborted: boolean;
+  /** Our own commands (beyond package 1's alert and DevInfo) the server answered with 2xx. */
+  acknowledged: Command[];
+  /** Status codes the server gave our commands, by name, in order. */
+  statuses: { cmd: string; code: number }[];
+}
+
+const MAX_MESSAGES = 500;
+const MAX_AUTH_ATTEMPTS = 3;
+const NONCE_BYTES = 16;
+
+interface Sent {
+  msgId: number;
+  commands: Map<string, Command>;
+}
+
+export class DmSession {
+  readonly #o: SessionOptions;
+  readonly #processor: CommandProcessor;
+  #version: DmVersion = '1.2';
+  #authType: AuthType;
+  #clientAuthenticated = false;
+  #serverAuthenticated = false;
+  #url: string;
+  #encoding: SyncmlEncoding;
+  #serverMaxMsgSize: number;
+  #msgId = 0;
+
+  constructor(options: SessionOptions) {
+    this.#o = options;
+    this.#authType = options.account.authPref;
+    this.#url = options.account.addr;
+    this.#encoding = options.encoding ?? 'xml';
+    this.#serverMaxMsgSize = options.maxMsgSize ?? 16 * 1024;
+    this.#processor = new CommandProcessor({ tree: options.tree, csps: options.csps, serverId: options.account.serverId, ui: options.ui });
+  }
+
+  async run(start: SessionStart): Promise<SessionSummary> {
+    const extra = start.kind === 'client' ? (start.commands ?? []) : [];
+    const pkg1 = () => packageOne(this.#o.tree, start.kind, extra);
+    const summary: SessionSummary = { version: '1.2', messages: 0, aborted: false, acknowledged: [], statuses: [] };
+    let outgoing: Command[] = pkg1();
+    // Our package ends with Final unless the server's package goes on (we then ask with 1222).
+    let final = true;
+    let authAttempts = 0;
+    let sent: Sent[] = [];
+    for (let exchange = 0; exchange < MAX_MESSAGES; exchange++) {
+      const hdr = header({
+        version: this.#version,
+        sessionId: start.sessionId,
+        msgId: ++this.#msgId,
+        target: this.#url,
+        source: this.#o.devId,
+        sourceName: this.#o.account.client.name,
+        ...(this.#clientAuthenticated ? {} : { cred: clientCred(this.#o.md5, this.#o.account, this.#authType) }),
+        maxMsgSize: this.#o.maxMsgSize ?? 16 * 1024,
+        ...(this.#o.maxObjSize ? { maxObjSize: this.#o.maxObjSize } : {}),
+      });
+      const encoded = encodeMessage(hdr, outgoing, this.#encoding, this.#serverMaxMsgSize, final);
+      sent.push({ msgId: this.#msgId, commands: encoded.sent });
+      summary.messages++;
+      const reply = await this.#exchange(encoded.bytes);
+      let decoded: Decoded | undefined;
+      try {
+        decoded = decodeMessage(reply.body, { tokenize: this.#o.tokenize, mode: 'lenient' });
+      } catch {
+        decoded = undefined;
+      }
+      const message = decoded?.message;
+      const hdrStatus = message?.body.commands.find((c): c is Status => c.cmd === 'Status' && c.cmdRef === '0');
+      const code = Number(dataText(hdrStatus?.data, utf8Decode));
+      if ((!message || code === 505) && this.#version === '1.2' && this.#o.fallback !== false && this.#msgId <= authAttempts + 1) {
+        // The server cannot speak 1.2: package 1 again, as DM 1.1.2.
+        this.#version = '1.1';
+        summary.version = '1.1';
+        outgoing = pkg1();
+        sent = [];
+        this.#msgId = 0;
+        continue;
+      }
+      if (!message || !decoded) throw new OmaDmError('protocol', 'the server\'s reply is not a SyncML message');
+      if (code === 505) throw new OmaDmError('protocol', `the server does not support DM ${this.#version}`);
+      this.#encoding = decoded.encoding;
+      if (message.hdr?.respURI) this.#url = message.hdr.respURI;
+      const theirMax = Number(message.hdr?.meta?.maxMsgSize);
+      if (Number.isInteger(theirMax) && theirMax > 0) this.#serverMaxMsgSize = theirMax;
+
+      if (code === 401 || code === 407) {
+        if (++authAttempts >= MAX_AUTH_ATTEMPTS) throw new OmaDmError('auth', `the server refused our credentials (${code})`);
+        this.#authType = (await acceptChal(this.#o.tree, this.#o.account, hdrStatus?.chal)) ?? this.#authType;
+        this.#clientAuthenticated = false;
+        outgoing = pkg1();
+        sent = [];
+        continue;
+      }
+      if (hdrStatus?.chal) await acceptChal(this.#o.tree, this.#o.account, hdrStatus.chal);
+      if (code === 212) this.#clientAuthenticated = true;
+      this.#recordStatuses(message, sent, summary);
+
+      const commands = message.body.commands.filter((c) => c.cmd !== 'Status' && c.cmd !== 'Results');
+      const abort = commands.some((c) => c.cmd === 'Alert' && dataText(c.data, utf8Decode) === ALERT_ABORT);
+      if (abort) {
+        summary.aborted = true;
+        return summary;
+      }
+      const replies: Command[] = [];
+      if (this.#o.authenticateServer && !this.#serverAuthenticated) {
+        if (!serverAuthenticated(this.#o.md5, this.#o.account, this.#authType, message, reply.body, reply.hmac)) {
+          // Not who it claims: challenge it and run none of its commands.
+          const nonce = this.#o.random(NONCE_BYTES);
+          await challengeServer(this.#o.tree, this.#o.account, nonce);
+          outgoing = [headerStatus(message, 401, { meta: { type: AUTH_MD5, format: 'b64', nextNonce: toBase64(nonce) } })];
+          if (++authAttempts >= MAX_AUTH_ATTEMPTS) throw new OmaDmError('auth', 'the server did not authenticate');
+          continue;
+        }
+        this.#serverAuthenticated = true;
+        replies.push(headerStatus(message, 212));
+      } else replies.push(headerStatus(message, 200));
+
+      const next = commands.filter((c) => c.cmd === 'Alert' && dataText(c.data, utf8Decode) === ALERT_NEXT_MESSAGE) as Alert[];
+      const work = commands.filter((c) => !next.includes(c as Alert));
+      for (const alert of next) replies.push({ cmd: 'Status', msgRef: message.hdr?.msgID ?? '0', cmdRef: alert.cmdID ?? '0', refCmd: 'Alert', data: '200' });
+      replies.push(...(await this.#processor.run(work, message.hdr?.msgID ?? '0')));
+      const carry = encoded.remaining;
+      final = message.body.final === true;
+      if (!final) {
+        // The server's package goes on: answer and ask for its next message.
+        replies.push({ cmd: 'Alert', data: ALERT_NEXT_MESSAGE, items: [{ target: { locURI: this.#url }, source: { locURI: this.#o.devId } }] } as Alert);
+      } else if (work.length === 0 && carry.length === 0 && next.length === 0) {
+        return summary;
+      }
+      outgoing = [...replies, ...carry];
+    }
+    throw new OmaDmError('protocol', `session exceeded ${MAX_MESSAGES} messages`);
+  }
+
+  #recordStatuses(message: SyncMLMessage, sent: readonly Sent[], summary: SessionSummary): void {
+    for (const status of message.body.commands) {
+      if (status.cmd !== 'Status' || status.cmdRef === '0') continue;
+      const ours = sent.find((s) => String(s.msgId) === status.msgRef)?.commands.get(status.cmdRef ?? '');
+      if (!ours || ours.cmd === 'Status' || ours.cmd === 'Results') continue;
+      const code = Number(dataText(status.data, utf8Decode));
+      summary.statuses.push({ cmd: ours.cmd, code });
+      if (code >= 200 && code < 300 && ours.cmd === 'Alert') summary.acknowledged.push(ours);
+    }
+  }
+
+  /** POSTs one message, retrying transport failures; returns the reply's bytes and HMAC header. */
+  async #exchange(body: Uint8Array): Promise<{ body: Uint8Array; hmac?: string }> {
+    const retries = this.#o.retries ?? 2;
+    const headers: Record<string, string> = { 'content-type': contentTypeFor(this.#encoding), accept: contentTypeFor(this.#encoding) };
+    if (this.#authType === 'HMAC') headers[HMAC_HEADER] = clientHmac(this.#o.md5, this.#o.account, body);
+    let lastError = 'no attempt';
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await sleep(this.#o.clock, this.#o.retryIntervalMs ?? 1000);
+      try {
+        const response = await this.#o.http.request({ method: 'POST', url: this.#url, headers, body, timeoutMs: this.#o.timeoutMs ?? 30_000 });
+        if (response.status !== 200) {
+          response.cancel();
+          lastError = `HTTP ${response.status}`;
+          if (response.status >= 400 && response.status < 500) break;
+          continue;
+        }
+        const bytes = await response.bytes(this.#o.maxReplyBytes ?? 1024 * 1024);
+        const hmac = response.headers[HMAC_HEADER];
+        return hmac === undefined ? { body: bytes } : { body: bytes, hmac };
+      } catch (error) {
+        lastError = error instanceof Error ? error.name : 'error';
+      }
+    }
+    throw new OmaDmError('transport', `DM server unreachable after ${retries + 1} attempts (${lastError})`);
+  }
+}
