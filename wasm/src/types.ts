@@ -3,6 +3,7 @@
  * may import them without pulling code into a QuickJS bundle.
  */
 import type { WasmHost } from '../../hal/types.ts';
+import type { DeltaApplyOptions, DeltaResult, DeltaSink, RangeReader } from './delta-types.ts';
 
 export type EngineKind = 'wasm' | 'js';
 export type HashAlgorithm = 'sha256' | 'md5';
@@ -52,6 +53,12 @@ export interface Engines {
   hmac(algorithm: HashAlgorithm, key: Uint8Array, data: Uint8Array): Uint8Array;
   /** Throws DiffInputError for duplicate names within a side or malformed entries. */
   diff(installed: readonly PackageEntry[], desired: readonly PackageEntry[]): DiffPlan;
+  /**
+   * Applies a VCDIFF or bsdiff patch (wasm/src/delta-apply.ts): source read at random offsets,
+   * target written in order to `sink`, SHA-256 of the result returned. Throws DeltaError.
+   * Applies on one Engines object run one after another.
+   */
+  applyDelta(source: RangeReader, patch: RangeReader, sink: DeltaSink, options?: DeltaApplyOptions): Promise<DeltaResult>;
 }
 
 export interface LoadEnginesOptions {
