@@ -5,13 +5,15 @@
  * verifies the xdelta3 Adler-32 extension and hands the target window to `emit`. Memory: one
  * window (source segment + target window + sections), refused above the budget before reading it.
  *
- * Supported: what xdelta3 writes without secondary compression (application header, VCD_SOURCE
- * windows, VCD_ADLER32, the default code table). Refused with `unsupported`: secondary compressors
- * (DJW, LZMA, FGK), application-defined code tables, VCD_TARGET windows (their source is earlier
- * output, which a streaming decoder no longer holds), open-vcdiff's 'S' format extension.
+ * Supported: what xdelta3 writes by default (application header, VCD_SOURCE windows, VCD_ADLER32,
+ * the default code table, LZMA secondary compression: wasm/src/lzma.ts). Refused with
+ * `unsupported`: the DJW and FGK secondary compressors, application-defined code tables,
+ * VCD_TARGET windows (their source is earlier output, which a streaming decoder no longer holds),
+ * open-vcdiff's 'S' format extension.
  */
 import { PatchInput, readSource } from './delta-input.ts';
 import { DeltaError, windowStatusError, type RangeReader, type VcdiffWindowEngine } from './delta-types.ts';
+import { XzLzma2Stream } from './lzma.ts';
 
 export const VCDIFF_MAGIC = [0xd6, 0xc3, 0xc4] as const;
 
@@ -24,6 +26,7 @@ const VCD_ADLER32 = 0x04;
 
 /** xdelta3's secondary compressor ids (xdelta3.h VCD_DJW_ID etc.). */
 const SECONDARY: Record<number, string> = { 1: 'DJW', 2: 'LZMA', 16: 'FGK' };
+const LZMA_ID = 2;
 
 /** A base-128 integer from the buffered input; at most 2^53 - 1, or `max`. */
 async function varint(input: PatchInput, what: string, max = Number.MAX_SAFE_INTEGER): Promise<number> {
@@ -47,7 +50,8 @@ async function byte(input: PatchInput, what: string): Promise<number> {
   return input.buf[input.pos++] as number;
 }
 
-async function readHeader(input: PatchInput): Promise<void> {
+/** Returns true when sections may be LZMA-compressed (xdelta3's default). */
+async function readHeader(input: PatchInput): Promise<boolean> {
   await input.need(5, 'VCDIFF header');
   const b = input.buf;
   const p = input.pos;
@@ -58,16 +62,36 @@ async function readHeader(input: PatchInput): Promise<void> {
   const indicator = b[p + 4] as number;
   input.pos += 5;
   if (indicator & ~(VCD_DECOMPRESS | VCD_CODETABLE | VCD_APPHEADER)) throw new DeltaError('corrupt', 'VCDIFF header indicator has unknown bits');
+  let lzma = false;
   if (indicator & VCD_DECOMPRESS) {
     const id = await byte(input, 'secondary compressor id');
-    const name = SECONDARY[id];
-    throw new DeltaError('unsupported', `VCDIFF secondary compressor ${name ?? `id ${id}`} is not supported (DJW, LZMA and FGK are refused; create the patch with xdelta3 -S none)`);
+    if (id !== LZMA_ID) {
+      const name = SECONDARY[id];
+      throw new DeltaError('unsupported', `VCDIFF secondary compressor ${name ?? `id ${id}`} is not supported (only LZMA is; DJW and FGK are refused: create the patch with xdelta3 -S lzma or -S none)`);
+    }
+    lzma = true;
   }
   if (indicator & VCD_CODETABLE) throw new DeltaError('unsupported', 'VCDIFF application-defined code tables are not supported');
   if (indicator & VCD_APPHEADER) {
     const length = await varint(input, 'application header length');
     await input.skip(length, 'VCDIFF application header');
   }
+  return lzma;
+}
+
+/** Splits xdelta3's secondary section: size varint (decoded length), then the compressed bytes. */
+function secondarySize(section: Uint8Array, what: string, budget: number): [number, Uint8Array] {
+  let v = 0;
+  for (let k = 0; k < Math.min(section.length, 5); k++) {
+    const b = section[k] as number;
+    v = v * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) {
+      if (v === 0) throw new DeltaError('corrupt', `VCDIFF ${what}: compressed section of size 0`);
+      if (v > budget) throw new DeltaError('windowTooLarge', `VCDIFF ${what}: section of ${v} bytes over the budget of ${budget}`);
+      return [v, section.subarray(k + 1)];
+    }
+  }
+  throw new DeltaError('corrupt', `VCDIFF ${what}: bad compressed section size`);
 }
 
 export interface VcdiffRun {
@@ -77,7 +101,9 @@ export interface VcdiffRun {
 
 export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReader, patchReader: RangeReader, emit: (chunk: Uint8Array) => Promise<void>, budget: number): Promise<VcdiffRun> {
   const input = new PatchInput(patchReader);
-  await readHeader(input);
+  const lzma = await readHeader(input);
+  // One LZMA stream per section type, continued from window to window.
+  const streams = lzma ? [new XzLzma2Stream(budget), new XzLzma2Stream(budget), new XzLzma2Stream(budget)] : [];
   let written = 0;
   let peak = 0;
   for (let index = 0; !(await input.atEnd()); index++) {
@@ -95,7 +121,7 @@ export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReade
     const deltaStart = input.offset;
     const targetLength = await varint(input, `${what} target length`, 0xffffffff);
     const deltaIndicator = await byte(input, `${what} delta indicator`);
-    if (deltaIndicator !== 0) throw new DeltaError('corrupt', `VCDIFF ${what}: compressed sections without a secondary compressor`);
+    if (deltaIndicator !== 0 && (!lzma || deltaIndicator & ~7)) throw new DeltaError('corrupt', `VCDIFF ${what}: invalid delta indicator (compressed sections without a secondary compressor?)`);
     const dataLength = await varint(input, `${what} data length`, 0xffffffff);
     const instLength = await varint(input, `${what} instructions length`, 0xffffffff);
     const addrLength = await varint(input, `${what} addresses length`, 0xffffffff);
@@ -108,15 +134,36 @@ export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReade
       input.pos += 4;
     }
     if (input.offset - deltaStart + dataLength + instLength + addrLength !== deltaLength) throw new DeltaError('corrupt', `VCDIFF ${what}: delta length does not match its sections`);
-    const bytes = segmentLength + targetLength + dataLength + instLength + addrLength;
-    if (bytes > budget) throw new DeltaError('windowTooLarge', `VCDIFF ${what} needs ${bytes} bytes, over the budget of ${budget}`);
+    const lengths = [dataLength, instLength, addrLength];
+    let bytes = segmentLength + targetLength + dataLength + instLength + addrLength;
+    const over = (): DeltaError => new DeltaError('windowTooLarge', `VCDIFF ${what} needs ${bytes} bytes, over the budget of ${budget}`);
+    if (bytes > budget) throw over();
     if (segmentLength + targetLength > 0xffffffff) throw new DeltaError('corrupt', `VCDIFF ${what}: address space over 2^32`);
+    // Compressed windows: read the raw sections first, their decoded sizes come first in each.
+    let raw: Uint8Array[] = [];
+    if (deltaIndicator !== 0) {
+      raw = lengths.map((n) => new Uint8Array(n));
+      for (let k = 0; k < 3; k++) {
+        await input.readInto(raw[k] as Uint8Array, `VCDIFF ${what} section ${k}`);
+        if (deltaIndicator & (1 << k)) {
+          const [size, body] = secondarySize(raw[k] as Uint8Array, what, budget);
+          lengths[k] = size;
+          raw[k] = body;
+          bytes += size;
+        }
+      }
+      if (bytes > budget) throw over();
+    }
     peak = Math.max(peak, bytes);
-    const views = engine.prepare(segmentLength, dataLength, instLength, addrLength, targetLength);
+    const views = engine.prepare(segmentLength, lengths[0] as number, lengths[1] as number, lengths[2] as number, targetLength);
     if ((await readSource(source, segmentPosition, views.source)) < segmentLength) throw new DeltaError('sourceMismatch', `VCDIFF ${what}: source is shorter than the patch needs (${segmentPosition + segmentLength} bytes)`);
-    await input.readInto(views.data, `VCDIFF ${what} data`);
-    await input.readInto(views.inst, `VCDIFF ${what} instructions`);
-    await input.readInto(views.addr, `VCDIFF ${what} addresses`);
+    const sections = [views.data, views.inst, views.addr];
+    for (let k = 0; k < 3; k++) {
+      const into = sections[k] as Uint8Array;
+      if (deltaIndicator === 0) await input.readInto(into, `VCDIFF ${what} section ${k}`);
+      else if (deltaIndicator & (1 << k)) (streams[k] as XzLzma2Stream).decodeSection(raw[k] as Uint8Array, into);
+      else into.set(raw[k] as Uint8Array);
+    }
     const target = engine.run();
     if (typeof target === 'number') throw windowStatusError(target, index);
     if (checksum >= 0 && engine.adler32() !== checksum) throw new DeltaError('checksumMismatch', `VCDIFF ${what}: Adler-32 of the result does not match (wrong source or corrupt patch)`);
