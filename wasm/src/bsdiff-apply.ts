@@ -81,5 +81,11 @@ export async function applyBsdiff(adder: BsdiffAddEngine, source: RangeReader, p
     newPos += copyLength;
     oldPos += seek;
   }
+  // Stricter than bspatch: each block must end here, with its stream CRC, so a damaged tail is
+  // not taken for a complete patch.
+  const probe = new Uint8Array(1);
+  for (const [reader, what] of [[ctrl, 'control'], [diff, 'diff'], [extra, 'extra']] as const) {
+    if ((await reader.read(probe)) !== 0) throw new DeltaError('corrupt', `bsdiff: ${what} block longer than the new file needs`);
+  }
   return { bytesWritten: newPos, peakWindowBytes: 2 * CHUNK + CHUNK };
 }
