@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Entry> = {
   board: { summary: 'validate board profiles: dm-agent board check <board.json>...', load: () => import('./commands/board.ts') },
   hash: { summary: 'print a file digest: dm-agent hash <file> [--algo sha256|md5] [--engine wasm|js]', load: () => import('./commands/hash.ts') },
   diff: { summary: 'plan a package list change: dm-agent diff <installed.json> <desired.json> [--json]', load: () => import('./commands/diff.ts') },
+  delta: { summary: 'apply a VCDIFF/bsdiff patch: dm-agent delta apply <source> <patch> <out> [--format vcdiff|bsdiff]', load: () => import('./commands/delta.ts') },
 };
 
 export function usage(): string {

@@ -46,7 +46,7 @@ const mutation = fc.record({
   insert: fc.option(fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 8 }))),
 });
 
-function mutate(m: fc.RecordValue<{ seed: number; flips: [number, number][]; cut: number | null; insert: [number, Uint8Array] | null }>): Uint8Array {
+function mutate(m: { seed: number; flips: [number, number][]; cut: number | null; insert: [number, Uint8Array] | null }): Uint8Array {
   let p = (seeds[m.seed] as Uint8Array).slice();
   for (const [at, x] of m.flips) p[at % p.length] = (p[at % p.length] as number) ^ x;
   if (m.insert) {
