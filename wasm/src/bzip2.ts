@@ -34,7 +34,7 @@ export class Bzip2Reader {
   private blockMax = 0;
   private started = false;
   private done = false;
-  private tt = new Uint32Array(0);
+  private tt: Uint32Array = new Uint32Array(0);
   private combined = 0;
   // Output state of the current block.
   private left = 0; // BWT bytes not yet produced
@@ -93,7 +93,6 @@ export class Bzip2Reader {
       const level = this.getBits(8) - 0x30;
       if (magic !== 0x425a68 || level < 1 || level > 9) throw corrupt('bad stream header');
       this.blockMax = level * 100000;
-      this.tt = new Uint32Array(this.blockMax);
       this.started = true;
     }
     // Worst case of one block: 20 bits per symbol plus tables.
@@ -160,7 +159,8 @@ export class Bzip2Reader {
       this.makeTables(g, alpha, lo, hi);
     }
     // Huffman → MTF/RLE2 → bytes into tt (low 8 bits).
-    const { tt, unzftab, mtf, seqToUnseq, limit, base, perm } = this;
+    const { unzftab, mtf, seqToUnseq, limit, base, perm } = this;
+    let tt = this.tt;
     unzftab.fill(0);
     for (let i = 0; i < 256; i++) mtf[i] = i;
     const eob = nInUse + 1;
@@ -199,6 +199,7 @@ export class Bzip2Reader {
       if (runN !== 0) {
         const uc = seqToUnseq[mtf[0] as number] as number;
         if (nblock + run > this.blockMax) throw corrupt('block longer than declared');
+        if (nblock + run > tt.length) tt = this.growTt(nblock + run);
         unzftab[uc] = (unzftab[uc] as number) + run;
         tt.fill(uc, nblock, nblock + run);
         nblock += run;
@@ -207,6 +208,7 @@ export class Bzip2Reader {
       }
       if (sym === eob) break;
       if (nblock >= this.blockMax) throw corrupt('block longer than declared');
+      if (nblock >= tt.length) tt = this.growTt(nblock + 1);
       const k = sym - 1;
       const v = mtf[k] as number;
       mtf.copyWithin(1, 0, k);
@@ -216,6 +218,14 @@ export class Bzip2Reader {
       tt[nblock++] = uc;
     }
     return nblock;
+  }
+
+  /** The BWT vector grows with the block (small patches stay small), up to the declared block size. */
+  private growTt(n: number): Uint32Array {
+    const bigger = new Uint32Array(Math.min(this.blockMax, Math.max(n, this.tt.length * 2, 4096)));
+    bigger.set(this.tt);
+    this.tt = bigger;
+    return bigger;
   }
 
   private makeTables(g: number, alpha: number, lo: number, hi: number): void {

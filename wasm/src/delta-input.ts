@@ -31,18 +31,19 @@ export class PatchInput {
   /** Ensures `n` bytes from pos (fewer only at the end); returns how many are available. */
   async fill(n: number): Promise<number> {
     if (this.end - this.pos >= n || this.eof) return this.end - this.pos;
-    if (this.buf.length - this.pos < n + CHUNK) {
-      const bigger = new Uint8Array(Math.max(n + CHUNK, this.buf.length));
-      bigger.set(this.buf.subarray(this.pos, this.end));
-      this.end -= this.pos;
-      this.pos = 0;
-      this.buf = bigger;
-    } else if (this.pos > 0) {
+    if (this.pos > 0) {
       this.buf.copyWithin(0, this.pos, this.end);
       this.end -= this.pos;
       this.pos = 0;
     }
-    while (this.end - this.pos < n && !this.eof) {
+    while (this.end < n && !this.eof) {
+      // Grow as bytes arrive (not to n up front): a small patch keeps a small buffer even when a
+      // parser asks for its worst case.
+      if (this.buf.length - this.end < CHUNK) {
+        const bigger = new Uint8Array(Math.max(this.end + CHUNK, Math.min(this.buf.length * 2, n + CHUNK)));
+        bigger.set(this.buf.subarray(0, this.end));
+        this.buf = bigger;
+      }
       const want = Math.min(this.buf.length - this.end, this.limit - this.next);
       if (want <= 0) {
         this.eof = true;
