@@ -100,31 +100,37 @@ let ip: u32 = 0;
 let ap: u32 = 0;
 let failed: i32 = 0;
 
-/** Base-128 big-endian integer of at most 32 bits from the instruction section. */
-function instVarint(): u32 {
+/**
+ * Base-128 big-endian integer of at most 32 bits at `base + cursor` (cursor < `limit`). Sets
+ * `failed` to `ended` when the section ends inside it, to `overflow` when it exceeds 32 bits.
+ */
+function varint(base: usize, limit: u32, ended: i32, overflow: i32): u32 {
   let v: u64 = 0;
   for (let k = 0; k < 5; k++) {
-    if (ip >= instLen) { failed = INST_OVERFLOW; return 0; }
-    const b = load<u8>(inst + ip++);
+    if (cursor >= limit) { failed = ended; return 0; }
+    const b = load<u8>(base + cursor++);
     v = (v << 7) | <u64>(b & 0x7f);
-    if (v > 0xffffffff) { failed = BAD_INSTRUCTION; return 0; }
+    if (v > 0xffffffff) { failed = overflow; return 0; }
     if ((b & 0x80) == 0) return <u32>v;
   }
-  failed = BAD_INSTRUCTION;
+  failed = overflow;
   return 0;
 }
 
+let cursor: u32 = 0;
+
+function instVarint(): u32 {
+  cursor = ip;
+  const v = varint(inst, instLen, INST_OVERFLOW, BAD_INSTRUCTION);
+  ip = cursor;
+  return v;
+}
+
 function addrVarint(): u32 {
-  let v: u64 = 0;
-  for (let k = 0; k < 5; k++) {
-    if (ap >= addrLen) { failed = ADDR_OVERFLOW; return 0; }
-    const b = load<u8>(addr + ap++);
-    v = (v << 7) | <u64>(b & 0x7f);
-    if (v > 0xffffffff) { failed = ADDR_OVERFLOW; return 0; }
-    if ((b & 0x80) == 0) return <u32>v;
-  }
-  failed = ADDR_OVERFLOW;
-  return 0;
+  cursor = ap;
+  const v = varint(addr, addrLen, ADDR_OVERFLOW, ADDR_OVERFLOW);
+  ap = cursor;
+  return v;
 }
 
 let nearSlot: u32 = 0;

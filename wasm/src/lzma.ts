@@ -7,23 +7,8 @@
  * held as a sliding buffer of at most the declared dictionary size plus one chunk (≤ 2 MiB).
  * Portable TS shared by both engines (written here from the LZMA/xz specifications).
  */
+import { crc32 } from '../../agent/util/crc32.ts';
 import { DeltaError } from './delta-types.ts';
-
-const CRC32_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = (CRC32_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return ~c >>> 0;
-}
 
 const corrupt = (what: string): DeltaError => new DeltaError('corrupt', `LZMA secondary: ${what}`);
 
