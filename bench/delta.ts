@@ -31,7 +31,8 @@ export interface DeltaBenchResult {
   peers: Record<string, number>;
 }
 
-function fixtures(): { src: string; tgt: string; xdelta: string; plain: string; bsdiff: string } {
+/** The image pair, and each patch only when a benchmark asks for it (bsdiff takes minutes). */
+function fixtures(patches: readonly ('xdelta' | 'plain' | 'bsdiff')[]): { src: string; tgt: string; xdelta: string; plain: string; bsdiff: string } {
   const f = { src: join(DIR, 'src'), tgt: join(DIR, 'tgt'), xdelta: join(DIR, 'x.vcdiff'), plain: join(DIR, 'p.vcdiff'), bsdiff: join(DIR, 'b.bsdiff') };
   mkdirSync(DIR, { recursive: true });
   if (!existsSync(f.tgt)) {
@@ -46,9 +47,9 @@ function fixtures(): { src: string; tgt: string; xdelta: string; plain: string; 
     execFileSync(command, [...args, `${out}.tmp`], { stdio: 'ignore' });
     renameSync(`${out}.tmp`, out);
   };
-  make(f.xdelta, 'xdelta3', ['-e', '-f', '-s', f.src, f.tgt]);
-  make(f.plain, 'xdelta3', ['-e', '-f', '-S', 'none', '-A', '-n', '-s', f.src, f.tgt]);
-  make(f.bsdiff, 'bsdiff', [f.src, f.tgt]);
+  if (patches.includes('xdelta')) make(f.xdelta, 'xdelta3', ['-e', '-f', '-s', f.src, f.tgt]);
+  if (patches.includes('plain')) make(f.plain, 'xdelta3', ['-e', '-f', '-S', 'none', '-A', '-n', '-s', f.src, f.tgt]);
+  if (patches.includes('bsdiff')) make(f.bsdiff, 'bsdiff', [f.src, f.tgt]);
   return f;
 }
 
@@ -101,7 +102,7 @@ function memory(engine: 'wasm' | 'js', src: string, patch: string): { riseMB: nu
 }
 
 export async function benchDelta(engines: { wasm: Engines; js: Engines }, count: number, only: ReadonlySet<string>): Promise<DeltaBenchResult[]> {
-  const f = fixtures();
+  const f = fixtures([...(only.has('delta-vcdiff') ? (['xdelta', 'plain'] as const) : []), ...(only.has('delta-bsdiff') ? (['bsdiff'] as const) : [])]);
   const targetBytes = readFileSync(f.tgt).length;
   const mbps = (ms: number): number => targetBytes / 1e6 / (ms / 1000);
   const results: DeltaBenchResult[] = [];
