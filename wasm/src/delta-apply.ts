@@ -4,6 +4,7 @@
  * is written, and the optional check of that digest. The format drivers are shared by both
  * engines; only the window executor and the add loop differ (DeltaEngine).
  */
+import { equalBytes } from '../../agent/util/bytes.ts';
 import { applyBsdiff, BSDIFF_MAGIC } from './bsdiff-apply.ts';
 import { readSource } from './delta-input.ts';
 import { DeltaError, type DeltaApplyOptions, type DeltaEngine, type DeltaFormat, type DeltaResult, type DeltaSink, type RangeReader } from './delta-types.ts';
@@ -19,12 +20,6 @@ export function detectDeltaFormat(head: Uint8Array): DeltaFormat | undefined {
   if (head.length >= 3 && head[0] === VCDIFF_MAGIC[0] && head[1] === VCDIFF_MAGIC[1] && head[2] === VCDIFF_MAGIC[2]) return 'vcdiff';
   if (head.length >= 8 && [...BSDIFF_MAGIC].every((c, k) => head[k] === c.charCodeAt(0))) return 'bsdiff';
   return undefined;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
-  return true;
 }
 
 function checkOptions(options: DeltaApplyOptions): number {
@@ -53,7 +48,7 @@ async function checkSource(source: RangeReader, createHash: () => StreamingHash,
       break;
     }
   }
-  if (!sameBytes(hash.digest(), expected)) throw new DeltaError('sourceMismatch', 'source does not have the expected SHA-256 (not the version this delta was made from)');
+  if (!equalBytes(hash.digest(), expected)) throw new DeltaError('sourceMismatch', 'source does not have the expected SHA-256 (not the version this delta was made from)');
 }
 
 export async function applyDelta(
@@ -80,6 +75,6 @@ export async function applyDelta(
   };
   const run = format === 'vcdiff' ? await applyVcdiff(engine.vcdiff(), source, patch, emit, budget) : await applyBsdiff(engine.bsdiff(), source, patch, emit);
   const sha256 = hash.digest();
-  if (options.targetSha256 !== undefined && !sameBytes(sha256, options.targetSha256)) throw new DeltaError('targetMismatch', 'result does not have the expected SHA-256');
+  if (options.targetSha256 !== undefined && !equalBytes(sha256, options.targetSha256)) throw new DeltaError('targetMismatch', 'result does not have the expected SHA-256');
   return { format, bytesWritten: run.bytesWritten, sha256, peakWindowBytes: run.peakWindowBytes };
 }
