@@ -3,8 +3,9 @@
  * compression + Adler-32, and `-S none -A -n`) and the real bsdiff 4.3 (installed by
  * test/setup/system-deps.sh) apply with ours, in both engines, to the exact target. Most cases
  * are small; one xdelta3 pair is 64 MiB (several windows, source read from a file at random
- * offsets). bsdiff stops at 2 MiB: bsdiff's own suffix sort needs minutes and ~17× the image in
- * memory beyond that.
+ * offsets; WASM engine only, the JS engine's output is compared with it on every smaller case).
+ * bsdiff stops at 1 MiB: bsdiff's own suffix sort gets slow (minutes at 64 MiB) and needs ~17×
+ * the image in memory.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,7 +59,7 @@ const SMALL: [number, number, number][] = [
 for (const tool of ['xdelta3', 'xdelta3-plain', 'bsdiff'] as const) {
   describe(`${tool} patches apply exactly`, () => {
     // bsdiff 4.3 cannot diff from an empty old file (it fails to map it), so it starts at 1 byte.
-    for (const [size, seed, edits] of SMALL.filter(([size]) => tool !== 'bsdiff' || size > 0)) {
+    for (const [size, seed, edits] of SMALL.filter(([size]) => tool !== 'bsdiff' || (size > 0 && size <= 1_000_000))) {
       it(`source ${size} B, seed ${seed}, ${edits} edits`, async () => {
         const { source, target, patch } = pair(size, seed, edits, tool);
         for (const engine of ENGINES) {
@@ -72,9 +73,10 @@ for (const tool of ['xdelta3', 'xdelta3-plain', 'bsdiff'] as const) {
 }
 
 describe('64 MiB image, xdelta3 default options, files read at random offsets', () => {
-  it.each(ENGINES)('%s engine writes the exact target', async (engine) => {
+  it('the WASM engine writes the exact target', async () => {
+    const engine = 'wasm';
     const base = join(dir, 'big');
-    if (engine === ENGINES[0]) {
+    {
       const random = prng(64);
       const source = randomImage(64 << 20, random);
       writeFileSync(`${base}.src`, source);
