@@ -62,7 +62,8 @@ export class DeltaError extends Error {
 
 /**
  * One engine's VCDIFF window executor. `prepare` returns writable views for the inputs (valid
- * until the next prepare); `run` executes the instructions and returns the target window view
+ * until the next prepare); the source view still holds the previous window's source bytes (the
+ * driver reuses the overlap of consecutive segments). `run` executes the instructions and returns the target window view
  * or a status code (VCDIFF_STATUS) on failure.
  */
 export interface VcdiffWindowEngine {

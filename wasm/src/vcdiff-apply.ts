@@ -94,6 +94,32 @@ function secondarySize(section: Uint8Array, what: string, budget: number): [numb
   throw new DeltaError('corrupt', `VCDIFF ${what}: bad compressed section size`);
 }
 
+interface Held {
+  position: number;
+  length: number;
+}
+
+/**
+ * Fills the source segment view. xdelta3's windows name overlapping segments (up to its 64 MiB
+ * source window each), so the part the buffer still holds from the previous window is moved into
+ * place (engines keep the segment's bytes across prepare) and only the rest is read.
+ */
+async function fillSegment(source: RangeReader, view: Uint8Array, position: number, held: Held, what: string): Promise<void> {
+  const end = position + view.length;
+  const from = Math.max(position, held.position);
+  const to = Math.min(end, held.position + held.length);
+  const short = (): DeltaError => new DeltaError('sourceMismatch', `VCDIFF ${what}: source is shorter than the patch needs (${end} bytes)`);
+  // The held bytes start where the view starts but may run past its end (a shorter new segment).
+  const wide = Math.max(view.length, held.length);
+  if (from >= to || view.byteOffset + wide > view.buffer.byteLength) {
+    if ((await readSource(source, position, view)) < view.length) throw short();
+    return;
+  }
+  new Uint8Array(view.buffer, view.byteOffset, wide).copyWithin(from - position, from - held.position, to - held.position);
+  if (from > position && (await readSource(source, position, view.subarray(0, from - position))) < from - position) throw short();
+  if (to < end && (await readSource(source, to, view.subarray(to - position))) < end - to) throw short();
+}
+
 export interface VcdiffRun {
   bytesWritten: number;
   peakWindowBytes: number;
@@ -106,6 +132,8 @@ export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReade
   const streams = lzma ? [new XzLzma2Stream(budget), new XzLzma2Stream(budget), new XzLzma2Stream(budget)] : [];
   let written = 0;
   let peak = 0;
+  // The source segment the engine's buffer still holds from the previous window.
+  let held: Held = { position: 0, length: 0 };
   for (let index = 0; !(await input.atEnd()); index++) {
     const what = `window ${index}`;
     const win = await byte(input, `${what} indicator`);
@@ -156,7 +184,8 @@ export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReade
     }
     peak = Math.max(peak, bytes);
     const views = engine.prepare(segmentLength, lengths[0] as number, lengths[1] as number, lengths[2] as number, targetLength);
-    if ((await readSource(source, segmentPosition, views.source)) < segmentLength) throw new DeltaError('sourceMismatch', `VCDIFF ${what}: source is shorter than the patch needs (${segmentPosition + segmentLength} bytes)`);
+    await fillSegment(source, views.source, segmentPosition, held, what);
+    held = { position: segmentPosition, length: segmentLength };
     const sections = [views.data, views.inst, views.addr];
     for (let k = 0; k < 3; k++) {
       const into = sections[k] as Uint8Array;

@@ -47,8 +47,12 @@ export function adler32(bytes: Uint8Array): number {
   return ((b << 16) | a) >>> 0;
 }
 
+/** A buffer of at least `length` bytes that keeps the old contents (the driver reuses the source segment). */
 function grow(buffer: Uint8Array, length: number): Uint8Array {
-  return buffer.length >= length ? buffer : new Uint8Array(Math.max(length, buffer.length * 2));
+  if (buffer.length >= length) return buffer;
+  const bigger = new Uint8Array(Math.max(length, buffer.length * 2));
+  bigger.set(buffer);
+  return bigger;
 }
 
 class JsVcdiffWindow implements VcdiffWindowEngine {
