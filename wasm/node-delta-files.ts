@@ -11,16 +11,21 @@ export interface OpenDeltaFile {
   close(): Promise<void>;
 }
 
-/** Random-access reads of `path`; each read returns a fresh buffer (the caller copies it anyway). */
+/**
+ * Random-access reads of `path` into one reused buffer: the bytes returned are valid until the
+ * next read (the delta drivers copy them at once), so a 64 MiB apply does not leave megabytes of
+ * garbage per window behind.
+ */
 export async function openRangeFile(path: string): Promise<OpenDeltaFile> {
   const handle = await open(path, 'r');
   const { size } = await handle.stat();
+  let buffer = new Uint8Array(0);
   return {
     size,
     async read(offset, length) {
       const want = Math.max(0, Math.min(length, size - offset));
       if (want === 0) return new Uint8Array(0);
-      const buffer = new Uint8Array(want);
+      if (buffer.length < want) buffer = new Uint8Array(want);
       let at = 0;
       while (at < want) {
         const { bytesRead } = await handle.read(buffer, at, want - at, offset + at);

@@ -101,7 +101,7 @@ export class PatchInput {
  * Reads exactly `into.length` source bytes at `offset` in pieces of at most `piece`; returns how
  * many the source had (fewer at its end).
  */
-export async function readSource(read: RangeReader, offset: number, into: Uint8Array, piece = 4 * 1024 * 1024): Promise<number> {
+export async function readSource(read: RangeReader, offset: number, into: Uint8Array, piece = 256 * 1024): Promise<number> {
   let at = 0;
   while (at < into.length) {
     const want = Math.min(piece, into.length - at);

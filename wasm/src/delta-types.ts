@@ -5,7 +5,10 @@
 
 export type DeltaFormat = 'vcdiff' | 'bsdiff';
 
-/** Random-access reads. Returns fewer bytes than asked only at the end of the data. */
+/**
+ * Random-access reads. Returns fewer bytes than asked only at the end of the data. The bytes are
+ * copied before the next call, so a reader may return a view of a buffer it reuses.
+ */
 export type RangeReader = (offset: number, length: number) => Promise<Uint8Array> | Uint8Array;
 
 /**
