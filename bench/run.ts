@@ -3,7 +3,7 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,delta-vcdiff,delta-bsdiff]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,delta-vcdiff,delta-bsdiff]
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { createNodeWasmHost } from '../wasm/node-host.ts';
 import { benchDelta } from './delta.ts';
 import { benchDiff } from './diff.ts';
 import { benchHashes } from './hash.ts';
+import { benchSyncml } from './syncml.ts';
+import { benchSyncmlEncode } from './syncml-encode.ts';
 
 interface Result {
   name: string;
@@ -26,7 +28,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff,delta-vcdiff,delta-bsdiff').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,delta-vcdiff,delta-bsdiff').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
@@ -39,18 +41,20 @@ if (only.has('sha256') || only.has('md5')) {
 if (only.has('diff')) {
   for (const r of benchDiff({ wasm, js }, rounds)) results.push({ ...r, unit: 'ms' });
 }
+for (const r of benchSyncml({ wasm, js }, rounds, only)) results.push({ ...r, unit: 'MB/s' });
+if (only.has('syncml-encode')) for (const r of benchSyncmlEncode(js, rounds)) results.push({ ...r, unit: 'MB/s' });
 if (only.has('delta-vcdiff') || only.has('delta-bsdiff')) results.push(...(await benchDelta({ wasm, js }, rounds, only)));
 
 // Table: ratio > 1 means ours is better (faster MB/s, or fewer ms or MB).
 const lines: string[] = [];
 const pad = (s: string, n: number) => s.padEnd(n);
-lines.push(`${pad('benchmark', 21)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
+lines.push(`${pad('benchmark', 23)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
 for (const r of results) {
   const format = (v: number) => `${v.toFixed(r.unit === 'MB/s' ? 0 : 1)} ${r.unit}`;
-  lines.push(`${pad(r.name, 21)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
+  lines.push(`${pad(r.name, 23)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
   for (const [peer, value] of Object.entries(r.peers)) {
     const ratio = r.unit === 'MB/s' ? r.value / value : value / r.value;
-    lines.push(`${pad('', 21)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
+    lines.push(`${pad('', 23)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
   }
 }
 console.log(`median of ${rounds} interleaved rounds (node ${process.version})`);

@@ -48,3 +48,19 @@ export function fileProblem(file: string, error: unknown): { message: string; co
   const badPath = code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES' || code === 'EPERM';
   return { message: `${file}: cannot read: ${fileErrorReason(error)}`, code: badPath ? EXIT_USAGE : EXIT_FAILED };
 }
+
+/** Resolves on SIGINT, SIGTERM or when `signal` aborts (tests), whichever comes first; removes its listeners. */
+export function untilStopped(signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+  });
+}

@@ -132,7 +132,7 @@ function detail(context: ManagerContext, device: DeviceState): unknown {
   };
 }
 
-function readJson(request: ManagerRequest): unknown {
+export function readJson(request: ManagerRequest): unknown {
   const type = mediaType(request.headers);
   if (type !== '' && type !== 'application/json') throw new HttpError(415, 'unsupportedMediaType', `content-type must be application/json, got ${JSON.stringify(type)}`);
   try {
@@ -142,7 +142,7 @@ function readJson(request: ManagerRequest): unknown {
   }
 }
 
-function allow(method: string, ...methods: string[]): void {
+export function allow(method: string, ...methods: string[]): void {
   if (!methods.includes(method)) throw new HttpError(405, 'methodNotAllowed', `use ${methods.join(' or ')}`, { allow: methods.join(', ') });
 }
 

@@ -77,7 +77,10 @@ function entryKey(entry: CatalogueEntry): string {
   return base64url(createHash('sha256').update(`${entry.name}\0${entry.version}`).digest()).slice(0, 22);
 }
 
-export const etagOf = (entry: CatalogueEntry): string => `"sha256-${entry.digest}"`;
+/** What serving a file needs: the manager's catalogue entries and the update service's images both have it. */
+export type ServedFile = Pick<CatalogueEntry, 'name' | 'version' | 'path' | 'size' | 'digest'>;
+
+export const etagOf = (entry: ServedFile): string => `"sha256-${entry.digest}"`;
 
 export type RangeChoice = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
@@ -108,7 +111,7 @@ export function chooseRange(header: string | undefined, size: number): RangeChoi
  * probe doesn't use up a fault meant for the download.
  */
 export async function serveArtifact(
-  entry: CatalogueEntry,
+  entry: ServedFile,
   request: { method: string; headers: Record<string, string> },
   takeFault: () => ArtifactFault | undefined,
 ): Promise<ManagerResponse> {

@@ -19,6 +19,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type CommandSpec, type ReportRequest, LIMITS, commandSchema, reportRequestSchema } from '../agent/delivery/messages.ts';
 import { type Schema, SchemaError, array, boolean, integer, literal, object, optional, string } from '../agent/transport/schema.ts';
+import { ownValue } from '../agent/util/own.ts';
 
 export interface FleetIssue {
   /** Path of the offending value, e.g. `devices.dev-1.packages[0].version`. */
@@ -109,7 +110,8 @@ const REPORT_KEYS: Record<string, readonly string[]> = { softwareInventory: ['ki
 const reportSchema: Schema<ReportRequest> = {
   parse(value, path = '') {
     const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
-    return exactKeys(REPORT_KEYS[typeof kind === 'string' ? kind : ''] ?? ['kind', 'paths', 'maxBytes'], reportRequestSchema).parse(value, path);
+    // Own keys only: a kind `constructor` must not find Object.prototype.constructor here.
+    return exactKeys((typeof kind === 'string' ? ownValue(REPORT_KEYS, kind) : undefined) ?? ['kind', 'paths', 'maxBytes'], reportRequestSchema).parse(value, path);
   },
 };
 const strictCommand = exactKeys(['command', 'args', 'timeoutMs'], commandSchema);
@@ -302,7 +304,7 @@ export function findPackage(fleet: Fleet, name: string, version: string): Catalo
  */
 const digestCache = new Map<string, { size: number; mtimeMs: number; digest: string }>();
 
-async function fileDigest(path: string): Promise<{ digest: string; size: number }> {
+export async function fileDigest(path: string): Promise<{ digest: string; size: number }> {
   const info = await stat(path);
   if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'NOTFILE' });
   const cached = digestCache.get(path);

@@ -38,19 +38,38 @@ export interface RunningManager {
 /** Manager options whose `address` may be left out: it is then the URL the server listens at. */
 export type ManagerSetup = Omit<ManagerOptions, 'address'> & { address?: string };
 
-export async function startServer(source: Manager | ManagerSetup, listen: ListenOptions = {}): Promise<RunningManager> {
+/**
+ * What a listener serves: the reference manager, or any other reference service with the same
+ * request/answer shape (the update service, `server/updates/`).
+ */
+export interface HttpHandler {
+  readonly maxBodyBytes: number;
+  handle(request: ManagerRequest): Promise<ManagerResponse>;
+  /** How a refusal made before `handle` (413 body too large, 408 body timeout) is answered (default: the manager's format). */
+  transportError?(url: string, status: number, code: string, message: string): ManagerResponse;
+}
+
+export interface Listener {
+  url: string;
+  port: number;
+  /** Stops listening and cuts open connections (streams included). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A node:http(s) listener for `handler()`; until it returns one, requests get a 503. */
+export async function listenHttp(handler: () => HttpHandler | undefined, listen: ListenOptions = {}): Promise<Listener> {
   const host = listen.host ?? '127.0.0.1';
   const port = listen.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer 0..65535, got ${port}`);
   const bodyTimeoutMs = listen.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   if (!Number.isSafeInteger(bodyTimeoutMs) || bodyTimeoutMs < 1) throw new RangeError(`bodyTimeoutMs must be a positive integer, got ${bodyTimeoutMs}`);
-  let manager: Manager | undefined = 'handle' in source ? source : undefined;
   const listener = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    if (!manager) {
+    const current = handler();
+    if (!current) {
       response.writeHead(503, { 'retry-after': '1' }).end();
       return;
     }
-    void exchange(manager, request, response, bodyTimeoutMs).catch(() => response.destroy());
+    void exchange(current, request, response, bodyTimeoutMs).catch(() => response.destroy());
   };
   const server = listen.tls ? https.createServer({ cert: listen.tls.cert, key: listen.tls.key }, listener) : http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
@@ -69,6 +88,12 @@ export async function startServer(source: Manager | ManagerSetup, listen: Listen
       // Keep-alive and streaming connections would hold close() open.
       server.closeAllConnections();
     }));
+  return { url, port: bound, close };
+}
+
+export async function startServer(source: Manager | ManagerSetup, listen: ListenOptions = {}): Promise<RunningManager> {
+  let manager: Manager | undefined = 'handle' in source ? source : undefined;
+  const { url, port, close } = await listenHttp(() => manager, listen);
   if (!manager) {
     const setup = source as ManagerSetup;
     try {
@@ -79,7 +104,7 @@ export async function startServer(source: Manager | ManagerSetup, listen: Listen
       throw error;
     }
   }
-  return { url, port: bound, manager, close };
+  return { url, port, manager, close };
 }
 
 export interface StartManagerOptions extends ManagerSetup, ListenOptions {}
@@ -102,7 +127,7 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-async function exchange(manager: Manager, request: http.IncomingMessage, response: http.ServerResponse, bodyTimeoutMs: number): Promise<void> {
+async function exchange(manager: HttpHandler, request: http.IncomingMessage, response: http.ServerResponse, bodyTimeoutMs: number): Promise<void> {
   const url = request.url ?? '/';
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -110,10 +135,11 @@ async function exchange(manager: Manager, request: http.IncomingMessage, respons
   let answer: ManagerResponse;
   if (body === 'tooLarge' || body === 'timeout') {
     // Don't read the rest of the body; close after answering instead.
+    const refuse = manager.transportError ?? transportErrorAnswer;
     answer =
       body === 'tooLarge'
-        ? transportErrorAnswer(url, 413, 'tooLarge', `request body exceeds ${manager.maxBodyBytes} bytes`)
-        : transportErrorAnswer(url, 408, 'bodyTimeout', `request body not received within ${bodyTimeoutMs} ms`);
+        ? refuse(url, 413, 'tooLarge', `request body exceeds ${manager.maxBodyBytes} bytes`)
+        : refuse(url, 408, 'bodyTimeout', `request body not received within ${bodyTimeoutMs} ms`);
     answer.headers.connection = 'close';
   } else {
     const message: ManagerRequest = { method: request.method ?? 'GET', url, headers, body };

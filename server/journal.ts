@@ -39,9 +39,12 @@ export interface JournalOptions {
   log: (line: string) => void;
   /** Compact once the file is larger than this (default 64 MiB). */
   maxBytes?: number;
+  /** File name inside the directory (default `manager.jsonl`; the update service uses its own). */
+  fileName?: string;
 }
 
-export class Journal {
+/** One JSON-lines file; the entry type is the owning server's (`E`), the manager's by default. */
+export class Journal<E = JournalEntry> {
   readonly file: string;
   readonly maxBytes: number;
   #tail: Promise<void> = Promise.resolve();
@@ -49,7 +52,7 @@ export class Journal {
   /** Bytes in the file once every queued write has landed. */
   #bytes: number;
   #snapshotBytes = 0;
-  #snapshot: (() => JournalEntry[]) | undefined;
+  #snapshot: (() => E[]) | undefined;
   #compactions = 0;
   #compactionPending = false;
 
@@ -61,9 +64,9 @@ export class Journal {
   }
 
   /** Creates the directory if needed (start-up only, synchronous). */
-  static open(dir: string, options: JournalOptions): Journal {
+  static open<E = JournalEntry>(dir: string, options: JournalOptions): Journal<E> {
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, JOURNAL_FILE);
+    const file = join(dir, options.fileName ?? JOURNAL_FILE);
     let bytes = 0;
     try {
       const fd = openSync(file, 'r');
@@ -72,11 +75,11 @@ export class Journal {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    return new Journal(file, bytes, options);
+    return new Journal<E>(file, bytes, options);
   }
 
   /** Hands every readable entry of an earlier run to `apply`, in order, reading the file chunk by chunk. */
-  replay(apply: (entry: JournalEntry) => void): void {
+  replay(apply: (entry: E) => void): void {
     let fd: number;
     try {
       fd = openSync(this.file, 'r');
@@ -92,9 +95,9 @@ export class Journal {
         return;
       }
       if (bytes.every((byte) => byte === 0x20 || byte === 0x0d || byte === 0x09)) return;
-      let entry: JournalEntry;
+      let entry: E;
       try {
-        entry = JSON.parse(utf8.decode(bytes), jsonReviver) as JournalEntry;
+        entry = JSON.parse(utf8.decode(bytes), jsonReviver) as E;
       } catch {
         this.#log(`journal ${this.file}:${lineNumber}: unreadable line skipped`);
         return;
@@ -109,12 +112,12 @@ export class Journal {
   }
 
   /** What a compaction writes: the manager's current state as entries. Without it, the journal is never compacted. */
-  setSnapshot(snapshot: () => JournalEntry[]): void {
+  setSnapshot(snapshot: () => E[]): void {
     this.#snapshot = snapshot;
   }
 
   /** Queued in order; a failed write is logged, never thrown into a protocol answer. */
-  append(entry: JournalEntry): void {
+  append(entry: E): void {
     const line = `${JSON.stringify(entry, jsonReplacer)}\n`;
     this.#bytes += Buffer.byteLength(line);
     this.#queue(() => appendFile(this.file, line), 'write');

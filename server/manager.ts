@@ -31,6 +31,7 @@ import { PeerError, Peers } from './peers.ts';
 import { serveProtocol, readCbor } from './protocol.ts';
 import { TargetRecords } from './records.ts';
 import { HttpError, type ManagerRequest, type ManagerResponse, cborError, jsonError, normaliseAddress, parseUrl } from './wire.ts';
+import { redactText } from '../agent/util/redact.ts';
 
 export type { ManagerRequest, ManagerResponse } from './wire.ts';
 export type { FetchPeer, PeerResponse } from './move.ts';
@@ -305,6 +306,11 @@ function checkOptions(options: ManagerOptions): {
     maxCounterAheadMs: integerOption('maxCounterAheadMs', DEFAULT_MAX_COUNTER_AHEAD_MS, 0),
     maxEnrolments: integerOption('maxEnrolments', DEFAULT_MAX_ENROLMENTS, 0),
     peers,
-    log: options.log ?? (() => {}),
+    // Every server log line is redacted here: peer URLs from devices may carry credentials, request URLs signatures.
+    log: options.log ? redactingLog(options.log) : () => {},
   };
+}
+
+function redactingLog(log: (line: string) => void): (line: string) => void {
+  return (line) => log(redactText(line));
 }

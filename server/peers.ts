@@ -7,6 +7,7 @@
  * credentials or fragment: the move routes live at `<peer>/dm/v1/targets/…`.
  */
 import { normaliseAddress } from './wire.ts';
+import { redactUrl } from '../agent/util/redact.ts';
 
 export class PeerError extends Error {
   readonly code = 'badPeer';
@@ -20,7 +21,7 @@ const BASE_URL = /^https?:\/\/[^\s/?#@]+\/?$/i;
 
 /** The normalised form of a peer base URL; throws PeerError for anything else. */
 export function peerAddress(url: unknown): string {
-  if (typeof url !== 'string' || !BASE_URL.test(url.trim())) throw new PeerError(`a peer must be an http(s) base URL without path, query or credentials (got ${JSON.stringify(String(url).slice(0, 200))})`);
+  if (typeof url !== 'string' || !BASE_URL.test(url.trim())) throw new PeerError(`a peer must be an http(s) base URL without path, query or credentials (got ${JSON.stringify(redactUrl(String(url)).slice(0, 200))})`);
   return normaliseAddress(url);
 }
 

@@ -6,6 +6,7 @@ import type { HttpClient } from '../../hal/types.ts';
 import { exchange, joinUrl } from '../transport/http.ts';
 import { EXCHANGES, type Endpoint } from './messages.ts';
 import type { Infer } from '../transport/schema.ts';
+import { type StatusText, redactStatusFields } from '../util/redact.ts';
 
 type Request<E extends Endpoint> = Infer<(typeof EXCHANGES)[E]['request']>;
 type Answer<E extends Endpoint> = Infer<(typeof EXCHANGES)[E]['answer']>;
@@ -15,6 +16,8 @@ export interface ManagerClientOptions {
   /** The manager URL to use now (it can change when a manager redirects the device). */
   managerUrl: () => string;
   timeoutMs: number;
+  /** Bound on the whole exchange (headers + body). */
+  deadlineMs?: number;
   maxAnswerBytes: number;
 }
 
@@ -28,9 +31,15 @@ export class ManagerClient {
   send<E extends Endpoint>(endpoint: E, request: Request<E>): Promise<Answer<E>> {
     const { request: requestSchema, answer } = EXCHANGES[endpoint];
     requestSchema.parse(request);
-    return exchange(this.#options.http, joinUrl(this.#options.managerUrl(), `dm/v1/${endpoint}`), request, answer as { parse(value: unknown, path?: string): Answer<E> }, {
+    return exchange(this.#options.http, joinUrl(this.#options.managerUrl(), `dm/v1/${endpoint}`), redactStatus(request), answer as { parse(value: unknown, path?: string): Answer<E> }, {
       maxAnswerBytes: this.#options.maxAnswerBytes,
       timeoutMs: this.#options.timeoutMs,
+      ...(this.#options.deadlineMs !== undefined ? { deadlineMs: this.#options.deadlineMs } : {}),
     });
   }
+}
+
+/** Status reports leave the device redacted, whatever produced their text (see redactStatusFields). */
+function redactStatus<T>(request: T): T {
+  return (request as { type?: unknown }).type === 'status' ? redactStatusFields(request as T & StatusText) : request;
 }

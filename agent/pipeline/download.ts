@@ -18,6 +18,7 @@ import { InvalidOptionsError, NetworkError } from '../../hal/errors.ts';
 import type { AbortSignalLike, Clock, HttpClient, HttpResponse } from '../../hal/types.ts';
 import type { StreamingHash } from '../../wasm/index.ts';
 import { AbortedError, sleep } from '../util/sleep.ts';
+import { redactUrl } from '../util/redact.ts';
 import { backoffDelay, validatePolicy, type BackoffPolicy } from './backoff.ts';
 import { SinkError, type SinkHandle } from './sinks.ts';
 import { VerificationError, checkBudget, checkContentRange, checkDownloadUrl, isSha256Hex, verifyDigest } from './verify.ts';
@@ -76,6 +77,8 @@ export interface DownloadOptions {
   random01?: () => number;
   onProgress?: (offset: number, size: number) => void;
   signal?: AbortSignalLike;
+  /** Extra request headers (e.g. credentials for an image URL outside the firewall). Never persisted or logged. */
+  headers?: Record<string, string>;
 }
 
 export type DownloadFailureCode =
@@ -238,7 +241,7 @@ class DownloadRun {
   /** One GET from the current offset, streamed into the sink. */
   async #request(): Promise<Outcome> {
     const o = this.#o;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     const ranged = this.#offset > 0;
     if (ranged) {
       headers['range'] = `bytes=${this.#offset}-`;
@@ -376,7 +379,7 @@ class DownloadRun {
       verifyDigest(o.digest, this.#hash.digest());
     } catch (error) {
       // No final checkpoint: resuming a refused artifact could only refuse it again.
-      if (error instanceof VerificationError) return this.#fail({ code: 'digestMismatch', message: `${error.message} (${o.url})` });
+      if (error instanceof VerificationError) return this.#fail({ code: 'digestMismatch', message: `${error.message} (${redactUrl(o.url)})` });
       throw error;
     }
     if (this.#checkpointed < o.size) {

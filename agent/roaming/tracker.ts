@@ -12,6 +12,7 @@
 import type { KeyValueStore } from '../store/index.ts';
 import { getValue, putValue } from '../store/index.ts';
 import { nextReferenceCounter } from './counter.ts';
+import { ownValue, setOwn } from '../util/own.ts';
 
 export const ROAMING_KEY = 'roaming';
 
@@ -63,7 +64,8 @@ export class RoamingTracker {
     const previousManagers = { ...state.previousManagers };
     const history = [...state.history];
     if (moved) {
-      for (const target of targets) previousManagers[target.id] = previousAddress;
+      // Target ids come from the config: `__proto__` or `constructor` must be plain keys here.
+      for (const target of targets) setOwn(previousManagers, target.id, previousAddress);
       history.push({ from: previousAddress, to: manager.address, counter: referenceCounter });
     }
     // A move back to the manager a target is waiting to leave needs no move any more.
@@ -81,7 +83,10 @@ export class RoamingTracker {
   /** The previous manager per target still to be forwarded to the current manager. */
   pendingMoves(targets: readonly ManagedTarget[]): (ManagedTarget & { previousManager?: string })[] {
     const previous = this.state().previousManagers;
-    return targets.map((target) => (previous[target.id] ? { ...target, previousManager: previous[target.id] } : { ...target }));
+    return targets.map((target) => {
+      const previousManager = ownValue(previous, target.id);
+      return previousManager ? { ...target, previousManager } : { ...target };
+    });
   }
 
   /** Forgets the previous manager of targets whose move the manager completed (or found unnecessary). */
@@ -91,7 +96,7 @@ export class RoamingTracker {
     let changed = false;
     for (const move of moves) {
       // `unreachable`: the old manager could not be asked; keep it and forward it again next time.
-      if (move.result !== 'unreachable' && previousManagers[move.target] === move.from) {
+      if (move.result !== 'unreachable' && ownValue(previousManagers, move.target) === move.from) {
         delete previousManagers[move.target];
         changed = true;
       }

@@ -7,10 +7,12 @@
 import { NetworkError } from '../../hal/errors.ts';
 import type { AbortSignalLike, HttpClient } from '../../hal/types.ts';
 import { CborError, decodeCbor, encodeCbor } from '../util/cbor.ts';
+import { redactText, redactUrl } from '../util/redact.ts';
 import { type Schema, SchemaError } from './schema.ts';
 
 export type TransportErrorCode =
   | 'network' // could not reach the manager or the transfer broke
+  | 'timeout' // no progress for timeoutMs, or the whole exchange outlasted deadlineMs
   | 'status' // the manager answered with an HTTP error
   | 'contentType'
   | 'tooLarge'
@@ -38,7 +40,10 @@ export const CBOR_TYPE = 'application/cbor';
 
 export interface ExchangeOptions {
   maxAnswerBytes: number;
+  /** Idle bound: no progress for this long fails the exchange. */
   timeoutMs: number;
+  /** Whole-exchange bound (connect, headers and the complete answer body). */
+  deadlineMs?: number;
   signal?: AbortSignalLike;
   headers?: Record<string, string>;
 }
@@ -48,15 +53,21 @@ export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
 }
 
-export async function exchange<T>(http: HttpClient, url: string, request: unknown, answer: Schema<T>, options: ExchangeOptions): Promise<T> {
+/**
+ * Error messages name the manager by its redacted URL: credentials in a manager URL
+ * (`https://user:pass@…`) must not reach a log, a summary or the CLI's output.
+ */
+export async function exchange<T>(http: HttpClient, rawUrl: string, request: unknown, answer: Schema<T>, options: ExchangeOptions): Promise<T> {
+  const url = redactUrl(rawUrl);
   let response;
   try {
     response = await http.request({
       method: 'POST',
-      url,
+      url: rawUrl,
       headers: { 'content-type': CBOR_TYPE, accept: CBOR_TYPE, ...options.headers },
       body: encodeCbor(request),
       timeoutMs: options.timeoutMs,
+      ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (error) {
@@ -78,7 +89,7 @@ export async function exchange<T>(http: HttpClient, url: string, request: unknow
       try {
         const decoded = decodeCbor(body) as { code?: unknown; message?: unknown };
         if (typeof decoded?.code === 'string') managerCode = decoded.code;
-        if (typeof decoded?.message === 'string') detail = `: ${decoded.message.slice(0, 200)}`;
+        if (typeof decoded?.message === 'string') detail = `: ${redactText(decoded.message.slice(0, 200))}`;
       } catch {
         // An undecodable error body changes nothing: the status says enough.
       }
@@ -95,7 +106,7 @@ export async function exchange<T>(http: HttpClient, url: string, request: unknow
     return answer.parse(decodeCbor(body));
   } catch (error) {
     if (error instanceof SchemaError || error instanceof CborError)
-      throw new TransportError('badMessage', `invalid answer from ${url}: ${error.message}`, { status: response.status, retryable: false, cause: error });
+      throw new TransportError('badMessage', `invalid answer from ${url}: ${redactText(error.message)}`, { status: response.status, retryable: false, cause: error });
     throw error;
   }
 }
@@ -103,7 +114,8 @@ export async function exchange<T>(http: HttpClient, url: string, request: unknow
 function wrapNetwork(url: string, error: unknown): unknown {
   if (error instanceof NetworkError) {
     if (error.code === 'aborted') return error;
-    return new TransportError('network', `${url}: ${error.message}`, { retryable: true, cause: error });
+    // The HAL's message may quote the request URL: redact it too.
+    return new TransportError(error.code === 'timeout' ? 'timeout' : 'network', `${url}: ${redactText(error.message)}`, { retryable: true, cause: error });
   }
   return error;
 }

@@ -6,6 +6,7 @@
  * Unknown object keys are dropped (forward compatibility) unless `strict` is set (config files,
  * where a typo must not go unnoticed).
  */
+import { hasOwn, ownValue, setOwn } from '../util/own.ts';
 
 export class SchemaError extends Error {
   readonly code = 'badMessage';
@@ -121,7 +122,7 @@ export function record<T>(valueSchema: Schema<T>, options: { maxKeys: number; ke
       const out: Record<string, T> = {};
       for (const [key, inner] of entries) {
         options.key?.parse(key, `${path}{${key}}`);
-        out[key] = valueSchema.parse(inner, `${path}.${key}`);
+        setOwn(out, key, valueSchema.parse(inner, `${path}.${key}`)); // `__proto__` stays a key
       }
       return out;
     },
@@ -140,12 +141,14 @@ export function object<S extends Shape>(shape: S, options: { strict?: boolean } 
         throw new SchemaError(path, `expected an object, got ${describe(value)}`);
       const input = value as Record<string, unknown>;
       if (options.strict)
-        for (const key of Object.keys(input)) if (!(key in shape)) throw new SchemaError(path ? `${path}.${key}` : key, `unknown key (allowed: ${Object.keys(shape).join(', ')})`);
+        for (const key of Object.keys(input)) if (!hasOwn(shape, key)) throw new SchemaError(path ? `${path}.${key}` : key, `unknown key (allowed: ${Object.keys(shape).join(', ')})`);
       const out: Record<string, unknown> = {};
       for (const [key, schema] of Object.entries(shape)) {
         const at = path ? `${path}.${key}` : key;
-        if (input[key] === undefined && !schema.optional) throw new SchemaError(at, 'missing');
-        const parsed = schema.parse(input[key], at);
+        // Own properties only: an inherited `toString` is not a value the sender gave.
+        const given = hasOwn(input, key) ? input[key] : undefined;
+        if (given === undefined && !schema.optional) throw new SchemaError(at, 'missing');
+        const parsed = schema.parse(given, at);
         if (parsed !== undefined) out[key] = parsed;
       }
       return out as Flatten<ObjectOf<S>>;
@@ -157,8 +160,9 @@ export function object<S extends Shape>(shape: S, options: { strict?: boolean } 
 export function union<const K extends string, M extends Record<string, Schema<unknown>>>(field: K, members: M): Schema<Infer<M[keyof M]>> {
   return {
     parse(value, path = '') {
-      const tag = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
-      const member = typeof tag === 'string' ? members[tag] : undefined;
+      const tag = typeof value === 'object' && value !== null && hasOwn(value, field) ? (value as Record<string, unknown>)[field] : undefined;
+      // Own members only: the tag `constructor` or `toString` must not pick Object.prototype's.
+      const member = typeof tag === 'string' ? ownValue<Schema<unknown>>(members, tag) : undefined;
       if (!member) throw new SchemaError(path ? `${path}.${field}` : field, `expected one of ${Object.keys(members).join(', ')}, got ${JSON.stringify(tag)}`);
       return member.parse(value, path) as Infer<M[keyof M]>;
     },

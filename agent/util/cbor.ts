@@ -4,9 +4,12 @@
  * byte strings stay Uint8Array (hash states, file contents).
  */
 import { Decoder, Encoder } from 'cbor-x';
+import { setOwn } from './own.ts';
 
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+// Maps decode as Map and become objects in `normalise`: cbor-x's own map-to-object conversion
+// renames the key `__proto__` (to `__proto_`), which would silently change data (a target id).
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: false });
 
 export class CborError extends Error {
   readonly code = 'badCbor';
@@ -38,10 +41,24 @@ export function decodeCbor(bytes: Uint8Array): unknown {
 function normalise(value: unknown): unknown {
   if (value instanceof Uint8Array) return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
   if (Array.isArray(value)) return value.map(normalise);
+  if (value instanceof Map) {
+    const out: Record<string, unknown> = {};
+    // setOwn: the key `__proto__` stays data (a plain assignment would replace the prototype).
+    for (const [key, inner] of value) setOwn(out, mapKey(key), normalise(inner));
+    return out;
+  }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = normalise(inner);
+    // setOwn: a map key `__proto__` stays data (a plain assignment would replace the prototype).
+    for (const [key, inner] of Object.entries(value)) setOwn(out, key, normalise(inner));
     return out;
   }
   return value;
+}
+
+/** Map keys as object keys: strings as they are, numbers and booleans spelled out, nothing else. */
+function mapKey(key: unknown): string {
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' || typeof key === 'boolean' || typeof key === 'bigint') return String(key);
+  throw new CborError(`map key of type ${key === null ? 'null' : typeof key} (only text and numbers are allowed)`);
 }

@@ -17,6 +17,7 @@ const USAGE = `usage: dm-agent run --board <board.json> --config <config.json> [
   --file-root DIR    a root readable by file-collection reports (repeatable, comma-separated)
   --ca FILE          extra CA certificate (PEM) trusted for https:// managers
   --once             poll once, print the summary as JSON, exit
+  --info             print the system information (agent, families, firmware version and last update) as JSON, exit
 `;
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -30,7 +31,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
 class UsageError extends Error {}
 
 export async function run(args: string[], io: CommandIo, signal?: AbortSignal): Promise<number> {
-  const { options, positional, unknown } = parseOptions(args, ['once'], ['board', 'config', 'work-dir', 'device-id', 'file-root', 'ca']);
+  const { options, positional, unknown } = parseOptions(args, ['once', 'info'], ['board', 'config', 'work-dir', 'device-id', 'file-root', 'ca']);
   if (unknown.length > 0 || positional.length > 0 || typeof options.board !== 'string' || typeof options.config !== 'string') {
     io.stderr(`${[...unknown, ...positional.map((p) => `unexpected argument ${p}`)].join('\n')}${unknown.length + positional.length ? '\n' : ''}${USAGE}`);
     return EXIT_USAGE;
@@ -56,7 +57,9 @@ export async function run(args: string[], io: CommandIo, signal?: AbortSignal): 
       },
     });
     agent = await createAgent(device, board, config);
-    if (options.once) {
+    if (options.info) {
+      io.stdout(`${JSON.stringify({ ...agent.info(), ...(agent.firmware ? { firmware: await agent.firmware.info() } : {}) }, null, 2)}\n`);
+    } else if (options.once) {
       const summary = await agent.pollOnce();
       io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
     } else {

@@ -12,7 +12,7 @@ import { PeerError, peerAddress } from '../../server/peers.ts';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, untilStopped } from '../io.ts';
 
 const USAGE = [
   'usage: dm-agent server --fleet <fleet.json> [--host 127.0.0.1] [--port 8080] [--address URL] [--clock-offset-ms N] [--data-dir DIR] [--tls-cert F --tls-key F] [--quiet]',
@@ -130,18 +130,7 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   io.stdout(`${describeAdminToken(server)}\n`);
   if (opts.faults === true) io.stdout('fault injection is ON (/api/faults): for tests only\n');
   options.onListening?.(server);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      options.signal?.removeEventListener('abort', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (options.signal?.aborted) stop();
-    else options.signal?.addEventListener('abort', stop, { once: true });
-  });
+  await untilStopped(options.signal);
   await server.close();
   await server.manager.flush();
   io.stdout('manager stopped\n');

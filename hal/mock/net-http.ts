@@ -94,7 +94,7 @@ export function createMockHttpClient(host: MockHttpHost, session: MockNetSession
       const picked = host.faults.pick({ client: session.name, method: request.method, url: request.url, headers });
       const fault = picked.fault;
       if (fault) record.fault = fault.kind;
-      const exchange = new Exchange(host.timers, request.timeoutMs, request.signal);
+      const exchange = new Exchange(host.timers, request.timeoutMs, request.signal, request.deadlineMs);
       const untrack = session.track(exchange);
       exchange.onEnd = untrack;
 

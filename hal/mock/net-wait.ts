@@ -1,5 +1,6 @@
 import { InvalidOptionsError, NetworkError } from '../errors.ts';
 import type { AbortSignalLike, Clock } from '../types.ts';
+import { deadlineError } from '../shared/http-body.ts';
 
 /** The part of a `Clock` the mock network needs: timeouts and latency. */
 export type Timers = Pick<Clock, 'setTimer' | 'clearTimer'>;
@@ -60,13 +61,16 @@ export class Exchange {
   #unregisterAbort: () => void = () => {};
   #failure: NetworkError | undefined;
   #interrupt: ((error: NetworkError) => void) | undefined;
+  #deadline: number | undefined;
   #ended = false;
   /** Called once when the exchange ends (completed, failed or cancelled). */
   onEnd: (() => void) | undefined;
 
-  constructor(timers: Timers, timeoutMs: number | undefined, signal: AbortSignalLike | undefined) {
+  constructor(timers: Timers, timeoutMs: number | undefined, signal: AbortSignalLike | undefined, deadlineMs?: number) {
     this.#timers = timers;
     this.#timeoutMs = timeoutMs;
+    // The whole exchange, progress or not: fails the pending wait, or the next one if the consumer is busy.
+    if (deadlineMs !== undefined) this.#deadline = timers.setTimer(() => this.fail(deadlineError(deadlineMs)), deadlineMs);
     // An already aborted signal calls back synchronously, before onAbort returns: fail() copes.
     const unregister = signal?.onAbort((reason) => this.fail(new NetworkError('aborted', 'request aborted', { cause: reason })));
     if (unregister && !this.#failure && !this.#ended) this.#unregisterAbort = unregister;
@@ -81,6 +85,7 @@ export class Exchange {
   fail(error: NetworkError): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#clearDeadline();
     this.#unregisterAbort();
     const interrupt = this.#interrupt;
     this.#interrupt = undefined;
@@ -91,8 +96,14 @@ export class Exchange {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#clearDeadline();
     this.#unregisterAbort();
     this.onEnd?.();
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline !== undefined) this.#timers.clearTimer(this.#deadline);
+    this.#deadline = undefined;
   }
 
   /**

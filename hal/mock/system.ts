@@ -38,7 +38,7 @@ export function validateInventory(value: unknown, defaults: MachineInventory): M
   if (!Number.isInteger(merged.memoryBytes) || merged.memoryBytes < 0) fail('memoryBytes');
   if (!Array.isArray(merged.storage)) fail('storage');
   if (!Array.isArray(merged.network)) fail('network');
-  for (const key of Object.keys(o)) if (!(key in defaults) && key !== 'kernelVersion' && key !== 'cpuModel') fail(key);
+  for (const key of Object.keys(o)) if (!Object.prototype.hasOwnProperty.call(defaults, key) && key !== 'kernelVersion' && key !== 'cpuModel') fail(key);
   return merged;
 }
 

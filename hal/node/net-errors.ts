@@ -36,7 +36,7 @@ export function networkCodeOf(error: unknown): NetworkErrorCode {
   const code = (error as { code?: unknown } | undefined)?.code;
   const message = error instanceof Error ? error.message : '';
   if (typeof code === 'string') {
-    const mapped = BY_CODE[code];
+    const mapped = Object.prototype.hasOwnProperty.call(BY_CODE, code) ? BY_CODE[code] : undefined;
     if (mapped) return mapped;
     if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || code.startsWith('ERR_OSSL_')) return 'tls';
     if (code === 'EPROTO' && /ssl|tls/i.test(message)) return 'tls';

@@ -4,6 +4,7 @@ import { InvalidOptionsError, NetworkError } from '../errors.ts';
 import type { HttpClient, HttpMethod, HttpRequest, HttpResponse } from '../types.ts';
 import { collectBody, singleUseBody, validateRequestOptions } from '../shared/http-body.ts';
 import { toNetworkError } from './net-errors.ts';
+import { redactUrl } from '../../agent/util/redact.ts';
 import { Transfer } from './net-transfer.ts';
 
 export interface NodeHttpOptions {
@@ -31,7 +32,7 @@ export class NodeHttpClient implements HttpClient {
     if (this.#options.userAgent !== undefined && !has('user-agent')) headers['user-agent'] = this.#options.userAgent;
     if (request.body instanceof Uint8Array && !has('content-length')) headers['content-length'] = String(request.body.length);
 
-    const transfer = new Transfer(request.timeoutMs, request.signal);
+    const transfer = new Transfer(request.timeoutMs, request.signal, request.deadlineMs);
     if (transfer.failure) throw transfer.failure; // aborted before it started
     this.#inflight.add(transfer);
     transfer.onEnd = () => this.#inflight.delete(transfer);
@@ -51,7 +52,8 @@ export class NodeHttpClient implements HttpClient {
     return new Promise<HttpResponse>((resolve, reject) => {
       // Stays registered for the whole exchange: an unheard 'error' event would crash the process.
       clientRequest.on('error', (error) => {
-        transfer.fail(toNetworkError(error, `${request.method} ${request.url}`), false);
+        // Redacted: the message travels into logs and reports (credentials, signed query strings).
+        transfer.fail(toNetworkError(error, `${request.method} ${redactUrl(request.url)}`), false);
         reject(transfer.failure);
       });
       clientRequest.once('response', (response) => {

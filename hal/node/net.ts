@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { ClosedError, InvalidOptionsError } from '../errors.ts';
 import type { Net } from '../types.ts';
 import { NodeDns } from './net-dns.ts';
@@ -12,7 +13,10 @@ import { NodeHttpClient } from './net-http.ts';
 import { NodeMqtt } from './net-mqtt.ts';
 
 export interface NodeNetOptions {
-  /** Extra trust anchor(s) (PEM) for HTTPS, e.g. a private manager CA. */
+  /**
+   * Extra trust anchor(s) (PEM) for HTTPS, e.g. a private manager CA: trusted in addition to the
+   * system roots, not instead of them (a public CDN serving artifacts must still verify).
+   */
   ca?: string | Uint8Array;
   /** Verify server certificates (default true). Only ever false in tests. */
   rejectUnauthorized?: boolean;
@@ -41,7 +45,7 @@ export function createNodeNet(options: NodeNetOptions = {}): NodeNet {
   const httpsAgent = new https.Agent({
     keepAlive: true,
     rejectUnauthorized,
-    ...(options.ca !== undefined ? { ca: typeof options.ca === 'string' ? options.ca : Buffer.from(options.ca) } : {}),
+    ...(options.ca !== undefined ? { ca: withSystemRoots(options.ca) } : {}),
   });
   const httpClient = new NodeHttpClient({ httpAgent, httpsAgent, ensureOpen, ...(options.userAgent !== undefined ? { userAgent: options.userAgent } : {}) });
   const dns = new NodeDns({ resolvConfPath: options.resolvConfPath ?? '/etc/resolv.conf', ensureOpen });
@@ -61,6 +65,14 @@ export function createNodeNet(options: NodeNetOptions = {}): NodeNet {
       mqtt.closeAll();
     },
   };
+}
+
+/**
+ * Node's `ca` option replaces the default trust store; `tls.rootCertificates` (Node's bundled
+ * Mozilla roots) plus the extra anchor(s) is the additive store the option promises.
+ */
+export function withSystemRoots(ca: string | Uint8Array): (string | Buffer)[] {
+  return [...tls.rootCertificates, typeof ca === 'string' ? ca : Buffer.from(ca)];
 }
 
 function validateOptions(options: NodeNetOptions): void {

@@ -33,11 +33,22 @@ export function validateExecOptions(options: ExecOptions): ValidExecOptions {
   const timeoutMs = o.timeoutMs;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)
     throw new InvalidOptionsError('exec.run: timeoutMs must be a positive number of milliseconds');
+  const args = optionalStringArray(o.args, 'exec.run: args') ?? [];
+  const env = optionalStringRecord(o.env, 'exec.run: env');
+  // An OS passes arguments and the environment as C strings: a NUL would cut them (Node refuses
+  // with a raw TypeError at spawn time). Refuse here, before anything runs, with the contract's error.
+  args.forEach((arg, index) => {
+    if (arg.includes('\0')) throw new InvalidOptionsError(`exec.run: args[${index}] must not contain NUL`);
+  });
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (name.length === 0 || name.includes('\0') || name.includes('=')) throw new InvalidOptionsError(`exec.run: env name ${JSON.stringify(name)} must be non-empty, without NUL or '='`);
+    if (value.includes('\0')) throw new InvalidOptionsError(`exec.run: env.${name} must not contain NUL`);
+  }
   return {
     command,
-    args: optionalStringArray(o.args, 'exec.run: args') ?? [],
+    args,
     timeoutMs,
-    env: optionalStringRecord(o.env, 'exec.run: env'),
+    env,
     outputLimit: optionalInteger(o.outputLimit, 'exec.run: outputLimit', 0, 64 * 1024 * 1024) ?? DEFAULT_OUTPUT_LIMIT,
   };
 }

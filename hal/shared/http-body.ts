@@ -45,6 +45,11 @@ export async function collectBody(body: AsyncIterable<Uint8Array>, options: { ma
 
 const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'];
 
+/** The typed error of an exchange that outlasted its `deadlineMs` (same code as the idle timeout). */
+export function deadlineError(deadlineMs: number): NetworkError {
+  return new NetworkError('timeout', `request exceeded its deadline of ${deadlineMs} ms`);
+}
+
 /** Checks everything about a request but its URL (each implementation parses URLs its own way). */
 export function validateRequestOptions(request: HttpRequest): void {
   if (!request || typeof request !== 'object') throw new InvalidOptionsError('request: options object required');
@@ -60,5 +65,7 @@ export function validateRequestOptions(request: HttpRequest): void {
     throw new InvalidOptionsError('request: body must be a Uint8Array or an AsyncIterable<Uint8Array>');
   if (request.timeoutMs !== undefined && !(Number.isFinite(request.timeoutMs) && request.timeoutMs > 0))
     throw new InvalidOptionsError('request: timeoutMs must be a positive number');
+  if (request.deadlineMs !== undefined && !(Number.isFinite(request.deadlineMs) && request.deadlineMs > 0))
+    throw new InvalidOptionsError('request: deadlineMs must be a positive number');
   if (request.signal !== undefined && typeof request.signal?.onAbort !== 'function') throw new InvalidOptionsError('request: signal must be an AbortSignalLike');
 }

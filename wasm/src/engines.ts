@@ -10,6 +10,8 @@ import { jsDiff } from './diff-js.ts';
 import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm.ts';
 import { checkAlgorithm } from './hash-state.ts';
 import { hmacWith } from './hmac.ts';
+import { tokenizeSyncmlJs } from './syncml-js.ts';
+import { asSyncmlExports, createWasmSyncml } from './syncml-wasm.ts';
 import { createJsHash, jsHashOnce } from './js-hash.ts';
 import { WasmHashModule, asHashExports } from './wasm-hash.ts';
 import type { Engines, StreamingHash } from './types.ts';
@@ -36,6 +38,7 @@ export function createJsEngines(): Engines {
     hmac: (algorithm, key, data) => hmacWith(createJsHash, checkAlgorithm(algorithm), key, data),
     diff: jsDiff,
     applyDelta: deltaApplier(createJsDelta(), () => createJsHash('sha256')),
+    syncmlTokenize: tokenizeSyncmlJs,
   };
 }
 
@@ -72,7 +75,7 @@ async function instantiateHash(host: WasmHost): Promise<Record<string, unknown>>
 export type WasmEngineOptions = WasmDiffOptions;
 
 export async function createWasmEngines(host: WasmHost, options: WasmEngineOptions = {}): Promise<Engines> {
-  const [hashExports, diffExports, deltaExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff'), instantiate(host, 'delta')]);
+  const [hashExports, diffExports, syncmlExports, deltaExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff'), instantiate(host, 'syncml'), instantiate(host, 'delta')]);
   const hashes = new WasmHashModule(asHashExports(hashExports));
   const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
   return {
@@ -82,5 +85,6 @@ export async function createWasmEngines(host: WasmHost, options: WasmEngineOptio
     hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
     diff: createWasmDiff(asDiffExports(diffExports), options),
     applyDelta: deltaApplier(createWasmDelta(asDeltaExports(deltaExports)), () => createHash('sha256')),
+    syncmlTokenize: createWasmSyncml(asSyncmlExports(syncmlExports)),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { WasmHost } from '../../hal/types.ts';
 import type { DeltaApplyOptions, DeltaResult, DeltaSink, RangeReader } from './delta-types.ts';
+import type { SyncmlTokenizeOptions, SyncmlTokens } from './syncml-tokens.ts';
 
 export type EngineKind = 'wasm' | 'js';
 export type HashAlgorithm = 'sha256' | 'md5';
@@ -59,6 +60,11 @@ export interface Engines {
    * Applies on one Engines object run one after another.
    */
   applyDelta(source: RangeReader, patch: RangeReader, sink: DeltaSink, options?: DeltaApplyOptions): Promise<DeltaResult>;
+  /**
+   * Tokenizes one SyncML message, XML or WBXML (wasm/src/syncml-tokens.ts). Throws SyncmlError
+   * (code + byte offset) for bad input, EngineError 'invalidOptions' for bad options.
+   */
+  syncmlTokenize(bytes: Uint8Array, options?: SyncmlTokenizeOptions): SyncmlTokens;
 }
 
 export interface LoadEnginesOptions {

@@ -65,6 +65,12 @@ export function describeExecSuite(fixture: HalFixture): void {
         { ...good, env: { A: 1 } },
         { ...good, outputLimit: -1 },
         { ...good, shell: true },
+        // NUL cannot cross into a C string: a typed error before anything runs, not a raw TypeError.
+        { ...good, args: ['ok', 'a\0b'] },
+        { ...good, env: { A: 'x\0y' } },
+        { ...good, env: { 'A\0B': 'x' } },
+        { ...good, env: { 'A=B': 'x' } },
+        { ...good, env: { '': 'x' } },
         undefined,
       ];
       for (const options of bad) await expectFailure(() => target.device.exec.run(options as ExecOptions), InvalidOptionsError);

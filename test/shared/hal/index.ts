@@ -11,6 +11,7 @@ import { describeRandomSuite } from './random.ts';
 import { describeStagingSuite } from './staging.ts';
 import { describeSystemSuite } from './system.ts';
 import { describeUpdateSuite } from './update.ts';
+import { describeUsersSuite } from './users.ts';
 
 export function describeHalSuites(fixture: HalFixture): void {
   describeDeviceSuite(fixture);
@@ -24,4 +25,5 @@ export function describeHalSuites(fixture: HalFixture): void {
   describePowerSuite(fixture);
   describeLogSuite(fixture);
   describeRandomSuite(fixture);
+  describeUsersSuite(fixture);
 }
