@@ -14,6 +14,24 @@ import { fileSink, openRangeFile, type OpenDeltaFile } from '../../wasm/node-del
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fileProblem, parseOptions } from '../io.ts';
 
+/**
+ * The command's declaration in the shape of cli/spec.ts CommandSpec (branch cli-fuzz), so its
+ * registry entry there is `delta: () => import('./commands/delta.ts')`.
+ */
+export const spec = {
+  name: 'delta',
+  summary: 'apply a VCDIFF/bsdiff patch: dm-agent delta apply <source> <patch> <out> [--format vcdiff|bsdiff]',
+  args: 'apply <source> <patch> <out>',
+  options: [
+    { name: 'format', value: 'vcdiff|bsdiff', help: 'patch format (default: detected from its first bytes)' },
+    { name: 'engine', value: 'wasm|js', help: 'engine (default: WASM when it loads, else JS)' },
+    { name: 'window-budget', value: 'BYTES', help: 'largest VCDIFF window held in memory (default 72 MiB)' },
+    { name: 'source-sha256', value: 'HEX', help: 'refuse a source without this SHA-256 (checked before writing)' },
+    { name: 'target-sha256', value: 'HEX', help: 'refuse a result without this SHA-256 (no <out> then)' },
+  ],
+  notes: 'Writes <out>.partial and renames it to <out> only after a complete apply. Exit 2 for a corrupt, unsupported or truncated patch or a wrong source.',
+} as const;
+
 const USAGE = 'usage: dm-agent delta apply <source> <patch> <out> [--format vcdiff|bsdiff] [--engine wasm|js] [--window-budget BYTES] [--source-sha256 HEX] [--target-sha256 HEX]';
 
 function hexDigest(value: string | true | undefined, name: string, problems: string[]): Uint8Array | undefined {
@@ -26,7 +44,7 @@ function hexDigest(value: string | true | undefined, name: string, problems: str
 }
 
 export async function run(args: string[], io: CommandIo): Promise<number> {
-  const { positional, options, unknown } = parseOptions(args, [], ['format', 'engine', 'window-budget', 'source-sha256', 'target-sha256']);
+  const { positional, options, unknown } = parseOptions(args, [], spec.options.map((o) => o.name));
   const problems = [...unknown];
   const [verb, ...files] = positional;
   if (verb !== 'apply') problems.push(verb === undefined ? 'missing subcommand (apply)' : `unknown subcommand ${JSON.stringify(verb)}`);
