@@ -3,13 +3,14 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff]
  *        [--download-sizes 16,256,1024] (MiB; `download` and `cold-start` need `npm run build` first)
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadEngines } from '../wasm/index.ts';
 import { createNodeWasmHost } from '../wasm/node-host.ts';
+import { benchDelta } from './delta.ts';
 import { benchDiff } from './diff.ts';
 import { benchHashes } from './hash.ts';
 import { benchSyncml } from './syncml.ts';
@@ -19,7 +20,7 @@ import { benchColdStart } from './cold-start.ts';
 
 interface Result {
   name: string;
-  unit: 'MB/s' | 'ms' | 's' | 'MiB';
+  unit: 'MB/s' | 'ms' | 's' | 'MiB' | 'MB';
   value: number;
   peers: Record<string, number>;
 }
@@ -30,7 +31,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
@@ -45,6 +46,7 @@ if (only.has('diff')) {
 }
 for (const r of benchSyncml({ wasm, js }, rounds, only)) results.push({ ...r, unit: 'MB/s' });
 if (only.has('syncml-encode')) for (const r of benchSyncmlEncode(js, rounds)) results.push({ ...r, unit: 'MB/s' });
+if (only.has('delta-vcdiff') || only.has('delta-bsdiff')) results.push(...(await benchDelta({ wasm, js }, rounds, only)));
 
 if (only.has('download')) {
   for (const mib of (option('download-sizes') ?? '16,256,1024').split(',').map(Number)) {

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   diff: () => import('./commands/diff.ts'),
   syncml: () => import('./commands/syncml.ts'),
   'omadm-server': () => import('./commands/omadm-server.ts'),
+  delta: () => import('./commands/delta.ts'),
 };
 
 /** Own entries only: `dm-agent constructor` is an unknown command, not Object. */

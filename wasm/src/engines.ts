@@ -3,6 +3,9 @@
  * the HAL's WasmHost). Both expose the same surface; HMAC is one construction over either hash.
  */
 import type { WasmHost } from '../../hal/types.ts';
+import { applyDelta } from './delta-apply.ts';
+import type { DeltaEngine } from './delta-types.ts';
+import { asDeltaExports, createWasmDelta } from './delta-wasm.ts';
 import { jsDiff } from './diff-js.ts';
 import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm.ts';
 import { checkAlgorithm } from './hash-state.ts';
@@ -11,7 +14,21 @@ import { tokenizeSyncmlJs } from './syncml-js.ts';
 import { asSyncmlExports, createWasmSyncml } from './syncml-wasm.ts';
 import { createJsHash, jsHashOnce } from './js-hash.ts';
 import { WasmHashModule, asHashExports } from './wasm-hash.ts';
-import type { Engines } from './types.ts';
+import type { Engines, StreamingHash } from './types.ts';
+import { createJsDelta } from './vcdiff-js.ts';
+
+/**
+ * Engines.applyDelta over one DeltaEngine: the WASM module has one set of buffers, so applies are
+ * chained one after another.
+ */
+function deltaApplier(engine: DeltaEngine, createSha256: () => StreamingHash): Engines['applyDelta'] {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (source, patch, sink, options) => {
+    const run = queue.then(() => applyDelta(engine, createSha256, source, patch, sink, options));
+    queue = run.catch(() => undefined);
+    return run;
+  };
+}
 
 export function createJsEngines(): Engines {
   return {
@@ -20,6 +37,7 @@ export function createJsEngines(): Engines {
     hash: (algorithm, data) => jsHashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createJsHash, checkAlgorithm(algorithm), key, data),
     diff: jsDiff,
+    applyDelta: deltaApplier(createJsDelta(), () => createJsHash('sha256')),
     syncmlTokenize: tokenizeSyncmlJs,
   };
 }
@@ -57,7 +75,7 @@ async function instantiateHash(host: WasmHost): Promise<Record<string, unknown>>
 export type WasmEngineOptions = WasmDiffOptions;
 
 export async function createWasmEngines(host: WasmHost, options: WasmEngineOptions = {}): Promise<Engines> {
-  const [hashExports, diffExports, syncmlExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff'), instantiate(host, 'syncml')]);
+  const [hashExports, diffExports, syncmlExports, deltaExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff'), instantiate(host, 'syncml'), instantiate(host, 'delta')]);
   const hashes = new WasmHashModule(asHashExports(hashExports));
   const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
   return {
@@ -66,6 +84,7 @@ export async function createWasmEngines(host: WasmHost, options: WasmEngineOptio
     hash: (algorithm, data) => hashes.hashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
     diff: createWasmDiff(asDiffExports(diffExports), options),
+    applyDelta: deltaApplier(createWasmDelta(asDeltaExports(deltaExports)), () => createHash('sha256')),
     syncmlTokenize: createWasmSyncml(asSyncmlExports(syncmlExports)),
   };
 }

@@ -3,6 +3,7 @@
  * may import them without pulling code into a QuickJS bundle.
  */
 import type { DigestHost, WasmHost } from '../../hal/types.ts';
+import type { DeltaApplyOptions, DeltaResult, DeltaSink, RangeReader } from './delta-types.ts';
 import type { SyncmlTokenizeOptions, SyncmlTokens } from './syncml-tokens.ts';
 
 /** 'native' hashes with the host's digest engine (and diffs with WASM or JS, whichever loaded). */
@@ -60,6 +61,12 @@ export interface Engines {
   hmac(algorithm: HashAlgorithm, key: Uint8Array, data: Uint8Array): Uint8Array;
   /** Throws DiffInputError for duplicate names within a side or malformed entries. */
   diff(installed: readonly PackageEntry[], desired: readonly PackageEntry[]): DiffPlan;
+  /**
+   * Applies a VCDIFF or bsdiff patch (wasm/src/delta-apply.ts): source read at random offsets,
+   * target written in order to `sink`, SHA-256 of the result returned. Throws DeltaError.
+   * Applies on one Engines object run one after another.
+   */
+  applyDelta(source: RangeReader, patch: RangeReader, sink: DeltaSink, options?: DeltaApplyOptions): Promise<DeltaResult>;
   /**
    * Tokenizes one SyncML message, XML or WBXML (wasm/src/syncml-tokens.ts). Throws SyncmlError
    * (code + byte offset) for bad input, EngineError 'invalidOptions' for bad options.
