@@ -1,12 +1,15 @@
 /**
  * Board profiles (`boards/*.json`): what the agent may assume about the hardware it runs on.
- * The JSON schema (`boards/board.schema.json`) serves editors; this validator is what the agent
- * and `dm-agent board check` trust, because it also checks what a schema cannot say (overlapping
- * partitions, block alignment, required partitions) and words every problem for a person.
+ *
+ * One source of truth: `PROFILE` below describes every field (type, bounds, required or default,
+ * meaning). The validator walks it, and the JSON schema for editors
+ * (`boards/schema/board.schema.json`) is generated from it (`boardJsonSchema()`, written by
+ * `npm run board-schema`, checked by test/boards). The rules a field table cannot say (overlapping
+ * partitions, block alignment, required partitions) are code below, and the Node HAL runs the
+ * same layout checks (`checkLayout`) instead of its own.
  */
 
 export type BoardRuntime = 'node' | 'quickjs';
-export type BoardTransport = 'http' | 'https' | 'mqtt' | 'mqtts';
 
 export interface BoardPartition {
   name: string;
@@ -26,16 +29,23 @@ export interface BoardEmulator {
   nodePackage: string;
 }
 
+export interface BoardFlash {
+  blockLength: number;
+  writeAlign: number;
+  eraseValue: number;
+}
+
 export interface Board {
   name: string;
   description: string;
   runtime: BoardRuntime;
   architecture: 'x86_64' | 'arm64' | 'armv7' | 'any';
-  flash: { blockLength: number; writeAlign: number; eraseValue: number };
+  flash: BoardFlash;
   partitions: BoardPartition[];
+  /** Memory the agent may use on this board (the QuickJS host's heap limit); default DEFAULT_MEMORY_BUDGET_BYTES. */
   memoryBudgetBytes: number;
+  /** Bytes per download read (at most a quarter of the memory budget); default DEFAULT_DOWNLOAD_CHUNK_BYTES. */
   downloadChunkBytes: number;
-  transports: BoardTransport[];
   emulator?: BoardEmulator;
 }
 
@@ -57,129 +67,172 @@ export class BoardError extends Error {
 
 /** Partitions every board needs: the state store, boot control and the two image slots. */
 export const REQUIRED_PARTITIONS = ['state', 'bootctl', 'slot_a', 'slot_b'] as const;
+export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_DOWNLOAD_CHUNK_BYTES = 64 * 1024;
 
-const TOP_KEYS = ['$schema', 'name', 'description', 'runtime', 'architecture', 'flash', 'partitions', 'memoryBudgetBytes', 'downloadChunkBytes', 'transports', 'emulator'];
-const REQUIRED_TOP = ['name', 'description', 'runtime', 'architecture', 'flash', 'partitions', 'memoryBudgetBytes', 'downloadChunkBytes', 'transports'];
-const FLASH_KEYS = ['blockLength', 'writeAlign', 'eraseValue'];
-const PARTITION_KEYS = ['name', 'offset', 'size', 'kind'];
-const EMULATOR_KEYS = ['qemu', 'sysroot', 'nodePackage'];
-const RUNTIMES = ['node', 'quickjs'];
-const ARCHITECTURES = ['x86_64', 'arm64', 'armv7', 'any'];
-const TRANSPORTS = ['http', 'https', 'mqtt', 'mqtts'];
+// ───────────────────────────── the profile, as data ─────────────────────────────
+
+type Spec =
+  | { type: 'string'; pattern?: RegExp; patternHelp?: string }
+  | { type: 'enum'; values: readonly (string | number)[]; help?: string }
+  | { type: 'integer'; min: number }
+  | { type: 'object'; fields: Record<string, Field> }
+  | { type: 'array'; items: Spec; minItems: number };
+
+interface Field {
+  spec: Spec;
+  required?: boolean;
+  default?: number | string;
+  description?: string;
+}
+
+const count = (description: string, extra: Partial<Field> = {}): Field => ({ spec: { type: 'integer', min: 1 }, required: true, description, ...extra });
+
+const PARTITION: Spec = {
+  type: 'object',
+  fields: {
+    name: { spec: { type: 'string', pattern: /^[a-z][a-z0-9_]*$/, patternHelp: 'lower-case letters, digits and underscores' }, required: true },
+    offset: { spec: { type: 'integer', min: 0 }, description: 'byte offset in the flash image (raw partitions only, a multiple of the block length)' },
+    size: count('bytes (raw: a multiple of the block length; staging: the capacity of the staging area)'),
+    kind: {
+      spec: { type: 'enum', values: ['raw', 'staging'] },
+      default: 'raw',
+      description: 'raw: region of the flash image; staging: filesystem area of this capacity for package bytes',
+    },
+  },
+};
+
+export const PROFILE: Record<string, Field> = {
+  $schema: { spec: { type: 'string' }, description: 'path of the JSON schema (editors only)' },
+  name: { spec: { type: 'string', pattern: /^[a-z0-9][a-z0-9-]*$/, patternHelp: 'lower-case letters, digits and dashes' }, required: true },
+  description: { spec: { type: 'string' }, required: true },
+  runtime: { spec: { type: 'enum', values: ['node', 'quickjs'] }, required: true, description: 'JavaScript engine the agent bundle runs on' },
+  architecture: { spec: { type: 'enum', values: ['x86_64', 'arm64', 'armv7', 'any'] }, required: true },
+  flash: {
+    spec: {
+      type: 'object',
+      fields: {
+        blockLength: count('erase block size in bytes'),
+        writeAlign: count('program unit; offsets and lengths of writes are multiples of it'),
+        eraseValue: { spec: { type: 'enum', values: [255], help: 'the state store needs flash that erases to 255 (0xFF)' }, required: true, description: 'byte value after erase (NOR flash: 0xFF)' },
+      },
+    },
+    required: true,
+  },
+  partitions: { spec: { type: 'array', items: PARTITION, minItems: 1 }, required: true, description: `must include ${REQUIRED_PARTITIONS.join(', ')}` },
+  memoryBudgetBytes: count('memory the agent may use (the QuickJS host heap limit)', { required: false, default: DEFAULT_MEMORY_BUDGET_BYTES }),
+  downloadChunkBytes: count('bytes per download read; at most a quarter of memoryBudgetBytes', { required: false, default: DEFAULT_DOWNLOAD_CHUNK_BYTES }),
+  emulator: {
+    spec: {
+      type: 'object',
+      fields: {
+        qemu: { spec: { type: 'string' }, required: true, description: 'QEMU user-mode binary, e.g. qemu-aarch64-static' },
+        sysroot: { spec: { type: 'string' }, required: true, description: 'sysroot passed with -L' },
+        nodePackage: { spec: { type: 'string' }, required: true, description: "npm package carrying the guest's Node binary" },
+      },
+    },
+    description: 'how tests run this board under QEMU user mode',
+  },
+};
+
+// ───────────────────────────── validation ─────────────────────────────
 
 type Json = Record<string, unknown>;
+type Add = (path: string, message: string) => void;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0;
+const has = (object: Json, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+const at = (path: string, key: string) => (path ? `${path}.${key}` : key);
 
-/** Returns every problem found (empty when the profile is good). */
-export function checkBoard(input: unknown): BoardIssue[] {
-  const issues: BoardIssue[] = [];
-  const add = (path: string, message: string) => issues.push({ path, message });
-  if (!isObject(input)) return [{ path: '', message: 'a board profile is a JSON object' }];
-  keys(input, '', TOP_KEYS, REQUIRED_TOP, add);
-
-  if ('name' in input && (typeof input.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(input.name)))
-    add('name', 'must be lower-case letters, digits and dashes');
-  if ('description' in input && typeof input.description !== 'string') add('description', 'must be a string');
-  if ('runtime' in input && !RUNTIMES.includes(input.runtime as string)) add('runtime', `must be one of ${RUNTIMES.join(', ')}`);
-  if ('architecture' in input && !ARCHITECTURES.includes(input.architecture as string)) add('architecture', `must be one of ${ARCHITECTURES.join(', ')}`);
-
-  let blockLength: number | undefined;
-  if ('flash' in input) {
-    const flash = input.flash;
-    if (!isObject(flash)) add('flash', 'must be an object');
-    else {
-      keys(flash, 'flash', FLASH_KEYS, FLASH_KEYS, add);
-      if ('blockLength' in flash && !isCount(flash.blockLength)) add('flash.blockLength', 'must be a positive integer');
-      else blockLength = flash.blockLength as number;
-      if ('writeAlign' in flash) {
-        if (!isCount(flash.writeAlign)) add('flash.writeAlign', 'must be a positive integer');
-        else if (blockLength !== undefined && blockLength % flash.writeAlign !== 0)
-          add('flash.writeAlign', `${flash.writeAlign} does not divide the block length ${blockLength}`);
+/** Checks a value against a field table entry; returns true when it has the right shape. */
+function checkSpec(value: unknown, spec: Spec, path: string, add: Add): boolean {
+  switch (spec.type) {
+    case 'string':
+      if (typeof value !== 'string') return add(path, 'must be a string'), false;
+      if (spec.pattern && !spec.pattern.test(value)) return add(path, `must be ${spec.patternHelp}`), false;
+      return true;
+    case 'enum':
+      if (!spec.values.includes(value as string)) return add(path, spec.help ?? `must be one of ${spec.values.join(', ')}`), false;
+      return true;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < spec.min) return add(path, spec.min === 0 ? 'must be a non-negative integer' : 'must be a positive integer'), false;
+      return true;
+    case 'array': {
+      if (!Array.isArray(value) || value.length < spec.minItems) return add(path, 'must be a non-empty array'), false;
+      let ok = true;
+      value.forEach((item, index) => (ok = checkSpec(item, spec.items, `${path}[${index}]`, add) && ok));
+      return ok;
+    }
+    case 'object': {
+      if (!isObject(value)) return add(path || '', path ? 'must be an object' : 'a board profile is a JSON object'), false;
+      const allowed = Object.keys(spec.fields);
+      let ok = true;
+      for (const key of Object.keys(value))
+        if (!has(spec.fields, key)) (ok = false), add(at(path, key), `unknown key (allowed: ${allowed.filter((k) => k !== '$schema').join(', ')})`);
+      for (const [key, field] of Object.entries(spec.fields)) {
+        if (!has(value, key)) {
+          if (field.required) (ok = false), add(at(path, key), 'missing');
+        } else ok = checkSpec(value[key], field.spec, at(path, key), add) && ok;
       }
-      if ('eraseValue' in flash && flash.eraseValue !== 255 && flash.eraseValue !== 0)
-        add('flash.eraseValue', 'must be 255 (NOR) or 0');
-      else if (flash.eraseValue === 0) add('flash.eraseValue', 'the state store needs flash that erases to 255 (0xFF)');
+      return ok;
     }
   }
+}
 
-  if ('partitions' in input) checkPartitions(input.partitions, blockLength, add);
-
-  if ('memoryBudgetBytes' in input && !isCount(input.memoryBudgetBytes)) add('memoryBudgetBytes', 'must be a positive integer');
-  if ('downloadChunkBytes' in input) {
-    if (!isCount(input.downloadChunkBytes)) add('downloadChunkBytes', 'must be a positive integer');
-    else if (isCount(input.memoryBudgetBytes) && input.downloadChunkBytes * 4 > input.memoryBudgetBytes)
-      add('downloadChunkBytes', `${input.downloadChunkBytes} is more than a quarter of the memory budget ${input.memoryBudgetBytes}`);
+/**
+ * The flash geometry and partition layout: the part of a profile the Node HAL needs to lay out
+ * its flash image. Used by `checkBoard` and by `hal/node/options.ts`.
+ */
+export function checkLayout(input: unknown): BoardIssue[] {
+  const issues: BoardIssue[] = [];
+  const add: Add = (path, message) => issues.push({ path, message });
+  if (!isObject(input)) return [{ path: '', message: 'a board profile is a JSON object' }];
+  const flash = PROFILE.flash as Field;
+  const partitions = PROFILE.partitions as Field;
+  let blockLength: number | undefined;
+  if (!has(input, 'flash')) add('flash', 'missing');
+  else if (checkSpec(input.flash, flash.spec, 'flash', add)) {
+    const { blockLength: block, writeAlign } = input.flash as unknown as BoardFlash;
+    blockLength = block;
+    if (block % writeAlign !== 0) add('flash.writeAlign', `${writeAlign} does not divide the block length ${block}`);
+  } else if (isObject(input.flash) && Number.isSafeInteger(input.flash.blockLength) && (input.flash.blockLength as number) > 0) {
+    blockLength = input.flash.blockLength as number; // still check the partitions' alignment
   }
-  if ('transports' in input) {
-    const transports = input.transports;
-    if (!Array.isArray(transports) || transports.length === 0) add('transports', 'must be a non-empty array');
-    else
-      transports.forEach((transport, index) => {
-        if (!TRANSPORTS.includes(transport as string)) add(`transports[${index}]`, `unknown transport ${JSON.stringify(transport)} (known: ${TRANSPORTS.join(', ')})`);
-      });
-  }
-  if ('emulator' in input) {
-    const emulator = input.emulator;
-    if (!isObject(emulator)) add('emulator', 'must be an object');
-    else {
-      keys(emulator, 'emulator', EMULATOR_KEYS, EMULATOR_KEYS, add);
-      for (const key of EMULATOR_KEYS) if (key in emulator && typeof emulator[key] !== 'string') add(`emulator.${key}`, 'must be a string');
-    }
+  if (!has(input, 'partitions')) add('partitions', 'missing');
+  else {
+    checkSpec(input.partitions, partitions.spec, 'partitions', add);
+    if (Array.isArray(input.partitions)) checkPartitionLayout(input.partitions, blockLength, add);
   }
   return issues;
 }
 
-/** Validates and returns a typed board, or throws `BoardError` listing every problem. */
-export function parseBoard(input: unknown): Board {
-  const issues = checkBoard(input);
-  if (issues.length > 0) throw new BoardError(issues);
-  const board = input as Board;
-  return { ...board, partitions: board.partitions.map((partition) => ({ ...partition, kind: partition.kind ?? 'raw' })) };
-}
-
-export function findPartition(board: Board, name: string): BoardPartition | undefined {
-  return board.partitions.find((partition) => partition.name === name);
-}
-
-function keys(object: Json, path: string, allowed: readonly string[], required: readonly string[], add: (path: string, message: string) => void): void {
-  const at = (key: string) => (path ? `${path}.${key}` : key);
-  for (const key of Object.keys(object)) if (!allowed.includes(key)) add(at(key), `unknown key (allowed: ${allowed.filter((k) => k !== '$schema').join(', ')})`);
-  for (const key of required) if (!(key in object)) add(at(key), 'missing');
-}
-
-function checkPartitions(partitions: unknown, blockLength: number | undefined, add: (path: string, message: string) => void): void {
-  if (!Array.isArray(partitions) || partitions.length === 0) {
-    add('partitions', 'must be a non-empty array');
-    return;
-  }
+function checkPartitionLayout(partitions: unknown[], blockLength: number | undefined, add: Add): void {
   const seen = new Map<string, number>();
   const raw: { name: string; start: number; end: number; index: number }[] = [];
-  partitions.forEach((partition: unknown, index) => {
+  let staging = 0;
+  partitions.forEach((partition, index) => {
+    if (!isObject(partition)) return;
     const path = `partitions[${index}]`;
-    if (!isObject(partition)) {
-      add(path, 'must be an object');
+    const { name, offset, size } = partition;
+    const kind = has(partition, 'kind') ? partition.kind : 'raw';
+    if (typeof name === 'string') {
+      if (seen.has(name)) add(`${path}.name`, `duplicate partition name ${name} (also partitions[${seen.get(name)}])`);
+      else seen.set(name, index);
+    }
+    const validSize = typeof size === 'number' && Number.isSafeInteger(size) && size > 0;
+    if (kind === 'staging') {
+      // Staging is a filesystem area: only its capacity matters, it has no place in the flash image.
+      if (has(partition, 'offset')) add(`${path}.offset`, 'a staging partition has no offset');
+      if (++staging === 2) add(path, 'more than one staging partition');
       return;
     }
-    const kind = partition.kind ?? 'raw';
-    // Staging is a filesystem area: only its capacity matters, it has no place in the flash image.
-    keys(partition, path, PARTITION_KEYS, kind === 'raw' ? ['name', 'offset', 'size'] : ['name', 'size'], add);
-    if (kind === 'staging' && 'offset' in partition) add(`${path}.offset`, 'a staging partition has no offset');
-    const name = partition.name;
-    if (typeof name !== 'string' || !/^[a-z][a-z0-9_]*$/.test(name)) add(`${path}.name`, 'must be lower-case letters, digits and underscores');
-    else if (seen.has(name)) add(`${path}.name`, `duplicate partition name ${name} (also partitions[${seen.get(name)}])`);
-    else seen.set(name, index);
-    if (kind !== 'raw' && kind !== 'staging') add(`${path}.kind`, 'must be raw or staging');
-    const { offset, size } = partition;
-    if ('offset' in partition && !(typeof offset === 'number' && Number.isInteger(offset) && offset >= 0)) add(`${path}.offset`, 'must be a non-negative integer');
-    if ('size' in partition && !isCount(size)) add(`${path}.size`, 'must be a positive integer');
-    if (blockLength !== undefined && kind === 'raw') {
-      if (typeof offset === 'number' && offset % blockLength !== 0) add(`${path}.offset`, `${offset} is not a multiple of the block length ${blockLength}`);
-      if (typeof size === 'number' && size % blockLength !== 0) add(`${path}.size`, `${size} is not a multiple of the block length ${blockLength}`);
+    if (kind !== 'raw') return;
+    if (!has(partition, 'offset')) add(`${path}.offset`, 'missing (a raw partition needs its place in the flash image)');
+    const validOffset = typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0;
+    if (blockLength !== undefined) {
+      if (validOffset && offset % blockLength !== 0) add(`${path}.offset`, `${offset} is not a multiple of the block length ${blockLength}`);
+      if (validSize && size % blockLength !== 0) add(`${path}.size`, `${size} is not a multiple of the block length ${blockLength}`);
     }
-    if (kind === 'raw' && typeof name === 'string' && typeof offset === 'number' && isCount(size)) raw.push({ name, start: offset, end: offset + size, index });
-    if (name === 'state' && blockLength !== undefined && isCount(size) && size < 2 * blockLength)
-      add(`${path}.size`, `the state partition needs at least two erase blocks (${2 * blockLength} bytes)`);
+    if (typeof name === 'string' && validOffset && validSize) raw.push({ name, start: offset, end: offset + size, index });
   });
   raw.sort((a, b) => a.start - b.start);
   for (let i = 1; i < raw.length; i++) {
@@ -188,10 +241,100 @@ function checkPartitions(partitions: unknown, blockLength: number | undefined, a
     if (current.start < previous.end)
       add(`partitions[${current.index}]`, `${current.name} (${current.start}..${current.end}) overlaps ${previous.name} (${previous.start}..${previous.end})`);
   }
-  for (const name of REQUIRED_PARTITIONS) if (!seen.has(name)) add('partitions', `missing required partition ${name}`);
-  for (const name of REQUIRED_PARTITIONS) {
-    const index = seen.get(name);
-    const partition = index === undefined ? undefined : (partitions[index] as Json);
-    if (partition && (partition.kind ?? 'raw') !== 'raw') add(`partitions[${index}].kind`, `${name} must be a raw flash partition`);
+}
+
+/** Returns every problem found (empty when the profile is good). */
+export function checkBoard(input: unknown): BoardIssue[] {
+  if (!isObject(input)) return [{ path: '', message: 'a board profile is a JSON object' }];
+  const issues: BoardIssue[] = [];
+  const add: Add = (path, message) => issues.push({ path, message });
+  // Every field except the layout, which checkLayout covers (with its cross-field rules).
+  const rest: Record<string, Field> = { ...PROFILE };
+  delete rest.flash;
+  delete rest.partitions;
+  const others: Json = { ...input };
+  delete others.flash;
+  delete others.partitions;
+  checkSpec(others, { type: 'object', fields: rest }, '', add);
+  issues.push(...checkLayout(input));
+  checkAgentNeeds(input, add);
+  return issues;
+}
+
+/** What the agent itself needs from the board beyond a well-formed layout. */
+function checkAgentNeeds(input: Json, add: Add): void {
+  const partitions = Array.isArray(input.partitions) ? input.partitions.filter(isObject) : [];
+  const block = isObject(input.flash) && typeof input.flash.blockLength === 'number' ? input.flash.blockLength : undefined;
+  partitions.forEach((partition) => {
+    const index = (input.partitions as unknown[]).indexOf(partition);
+    const kind = has(partition, 'kind') ? partition.kind : 'raw';
+    if (REQUIRED_PARTITIONS.includes(partition.name as never) && kind !== 'raw') add(`partitions[${index}].kind`, `${String(partition.name)} must be a raw flash partition`);
+    if (partition.name === 'state' && block !== undefined && typeof partition.size === 'number' && partition.size < 2 * block)
+      add(`partitions[${index}].size`, `the state partition needs at least two erase blocks (${2 * block} bytes)`);
+  });
+  for (const name of REQUIRED_PARTITIONS) if (!partitions.some((p) => p.name === name)) add('partitions', `missing required partition ${name}`);
+  const budget = has(input, 'memoryBudgetBytes') ? input.memoryBudgetBytes : DEFAULT_MEMORY_BUDGET_BYTES;
+  const chunk = has(input, 'downloadChunkBytes') ? input.downloadChunkBytes : DEFAULT_DOWNLOAD_CHUNK_BYTES;
+  if (typeof chunk === 'number' && typeof budget === 'number' && Number.isSafeInteger(chunk) && Number.isSafeInteger(budget) && chunk * 4 > budget)
+    add('downloadChunkBytes', `${chunk} is more than a quarter of the memory budget ${budget}`);
+}
+
+/** Validates and returns a typed board with defaults filled in, or throws `BoardError` listing every problem. */
+export function parseBoard(input: unknown): Board {
+  const issues = checkBoard(input);
+  if (issues.length > 0) throw new BoardError(issues);
+  const board = input as Board;
+  return {
+    ...board,
+    memoryBudgetBytes: board.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES,
+    downloadChunkBytes: board.downloadChunkBytes ?? DEFAULT_DOWNLOAD_CHUNK_BYTES,
+    partitions: board.partitions.map((partition) => ({ ...partition, kind: partition.kind ?? 'raw' })),
+  };
+}
+
+export function findPartition(board: Board, name: string): BoardPartition | undefined {
+  return board.partitions.find((partition) => partition.name === name);
+}
+
+// ───────────────────────────── the JSON schema, generated ─────────────────────────────
+
+function specSchema(spec: Spec): Json {
+  switch (spec.type) {
+    case 'string':
+      return { type: 'string', ...(spec.pattern ? { pattern: spec.pattern.source } : {}) };
+    case 'enum':
+      return spec.values.length === 1 ? { const: spec.values[0] } : { enum: [...spec.values] };
+    case 'integer':
+      return { type: 'integer', minimum: spec.min };
+    case 'array':
+      return { type: 'array', minItems: spec.minItems, items: specSchema(spec.items) };
+    case 'object': {
+      const properties: Json = {};
+      for (const [key, field] of Object.entries(spec.fields))
+        properties[key] = { ...specSchema(field.spec), ...(field.default !== undefined ? { default: field.default } : {}), ...(field.description ? { description: field.description } : {}) };
+      const required = Object.entries(spec.fields).filter(([, field]) => field.required).map(([key]) => key);
+      return { type: 'object', additionalProperties: false, ...(required.length ? { required } : {}), properties };
+    }
   }
+}
+
+/** The JSON schema editors use for `boards/*.json`, generated from PROFILE. */
+export function boardJsonSchema(): Json {
+  const schema = specSchema({ type: 'object', fields: PROFILE });
+  // What the table cannot say, for editors: a raw partition has an offset, a staging one has none.
+  const partitions = (schema.properties as Json).partitions as { items: Json };
+  partitions.items = {
+    ...partitions.items,
+    if: { properties: { kind: { const: 'staging' } }, required: ['kind'] },
+    then: { not: { required: ['offset'] } },
+    else: { required: ['offset'] },
+  };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://dm-agent.invalid/boards/schema/board.schema.json',
+    title: 'dm-agent board profile',
+    description:
+      'Generated from agent/board.ts (npm run board-schema); do not edit. `dm-agent board check <file>` applies these rules plus the ones a schema cannot express (overlaps, block alignment, required partitions).',
+    ...schema,
+  };
 }

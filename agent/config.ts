@@ -50,3 +50,11 @@ export function parseConfig(input: unknown): AgentConfig {
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
 }
+
+/**
+ * The protocol sections a config turns on. An agent without any has nothing to do, so
+ * `dm-agent run` refuses such a config before it creates anything on disk.
+ */
+export function protocolSections(config: AgentConfig): string[] {
+  return ['delivery'].filter((name) => (config as unknown as Record<string, unknown>)[name] !== undefined);
+}

@@ -1,10 +1,11 @@
 /**
  * Options of `createNodeDevice`, validated in full before the Node HAL touches the disk. The
  * board part is the board profile (boards/*.json) as is: extra profile keys are ignored, the
- * flash geometry and partitions are checked (alignment, overlaps) because the image file layout
- * depends on them.
+ * flash geometry and partitions are checked (alignment, overlaps) by agent/board.ts's
+ * `checkLayout`, because the image file layout depends on them.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { checkLayout } from '../../agent/board.ts';
 import { InvalidOptionsError } from '../errors.ts';
 import type { DeviceIdentity, LogLevel, LogRecord, PowerConditions } from '../types.ts';
 import { validateBootCountLimit } from '../shared/ab-update.ts';
@@ -15,7 +16,6 @@ import {
   optionalInteger,
   optionalStringFields,
   rejectUnknownKeys,
-  requireInteger,
   requireObject,
   requireString,
 } from '../shared/validate.ts';
@@ -97,8 +97,7 @@ export function validateNodeOptions(options: NodeDeviceOptions): NodeConfig {
   rejectUnknownKeys(o, KEYS, 'createNodeDevice');
   const workDir = resolve(requireString(o.workDir, 'createNodeDevice: workDir'));
   const board = requireObject(o.board, 'createNodeDevice: board');
-  const flash = validateFlash(board.flash);
-  const { raw, stagingCapacity } = validatePartitions(board.partitions, flash.blockLength);
+  const { flash, raw, stagingCapacity } = validateLayout(board);
   if (o.fileRoots !== undefined && !Array.isArray(o.fileRoots)) throw new InvalidOptionsError('createNodeDevice: fileRoots must be an array');
   const log = o.log === undefined ? {} : requireObject(o.log, 'createNodeDevice: log');
   rejectUnknownKeys(log, ['level', 'sink'], 'createNodeDevice: log');
@@ -131,44 +130,20 @@ export function validateNodeOptions(options: NodeDeviceOptions): NodeConfig {
   };
 }
 
-function validateFlash(value: unknown): NodeConfig['flash'] {
-  const f = requireObject(value, 'createNodeDevice: board.flash');
-  const blockLength = requireInteger(f.blockLength, 'board.flash.blockLength', 1);
-  const writeAlign = requireInteger(f.writeAlign, 'board.flash.writeAlign', 1);
-  const eraseValue = requireInteger(f.eraseValue, 'board.flash.eraseValue', 0, 255);
-  if (blockLength % writeAlign !== 0) throw new InvalidOptionsError('board.flash.writeAlign must divide blockLength');
-  return { blockLength, writeAlign, eraseValue };
-}
-
-function validatePartitions(value: unknown, blockLength: number): { raw: RawPartition[]; stagingCapacity: number | undefined } {
-  if (!Array.isArray(value) || value.length === 0) throw new InvalidOptionsError('board.partitions must be a non-empty array');
+/**
+ * The flash geometry and partitions, checked by the board module's own layout rules (one profile,
+ * one verdict: what `dm-agent board check` accepts, the HAL accepts), then split into the raw
+ * regions of the image and the staging capacity.
+ */
+function validateLayout(board: Record<string, unknown>): { flash: NodeConfig['flash']; raw: RawPartition[]; stagingCapacity: number | undefined } {
+  const issues = checkLayout(board);
+  if (issues.length > 0) throw new InvalidOptionsError(`createNodeDevice: board: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+  const { flash, partitions } = board as unknown as NodeBoard;
   const raw: RawPartition[] = [];
-  const names = new Set<string>();
   let stagingCapacity: number | undefined;
-  for (const [index, item] of value.entries()) {
-    const p = requireObject(item, `board.partitions[${index}]`);
-    const name = requireString(p.name, `board.partitions[${index}].name`);
-    if (names.has(name)) throw new InvalidOptionsError(`board.partitions: duplicate name ${name}`);
-    names.add(name);
-    const size = requireInteger(p.size, `board partition ${name}: size`, 1);
-    if (p.kind === 'staging') {
-      if (p.offset !== undefined) throw new InvalidOptionsError(`board partition ${name}: a staging partition has no offset`);
-      if (stagingCapacity !== undefined) throw new InvalidOptionsError('board.partitions: more than one staging partition');
-      stagingCapacity = size;
-      continue;
-    }
-    if (p.kind !== undefined && p.kind !== 'raw') throw new InvalidOptionsError(`board partition ${name}: kind must be raw or staging`);
-    const offset = requireInteger(p.offset, `board partition ${name}: offset`, 0);
-    if (offset % blockLength !== 0 || size % blockLength !== 0)
-      throw new InvalidOptionsError(`board partition ${name}: offset and size must be multiples of the block length ${blockLength}`);
-    raw.push({ name, offset, size });
+  for (const { name, offset, size, kind } of partitions) {
+    if (kind === 'staging') stagingCapacity = size;
+    else raw.push({ name, offset: offset as number, size });
   }
-  const sorted = [...raw].sort((x, y) => x.offset - y.offset);
-  for (let i = 1; i < sorted.length; i++) {
-    const previous = sorted[i - 1] as RawPartition;
-    const current = sorted[i] as RawPartition;
-    if (current.offset < previous.offset + previous.size)
-      throw new InvalidOptionsError(`board partitions ${previous.name} and ${current.name} overlap`);
-  }
-  return { raw, stagingCapacity };
+  return { flash: { blockLength: flash.blockLength, writeAlign: flash.writeAlign, eraseValue: flash.eraseValue }, raw, stagingCapacity };
 }
