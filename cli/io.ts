@@ -51,7 +51,6 @@ export function fileProblem(file: string, error: unknown): { message: string; co
   return { message: `${file}: cannot read: ${fileErrorReason(error)}`, code: badPath ? EXIT_USAGE : EXIT_FAILED };
 }
 
-<<<<<<< HEAD
 /** Resolves on SIGINT, SIGTERM or when `signal` aborts (tests), whichever comes first; removes its listeners. */
 export function untilStopped(signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -67,7 +66,7 @@ export function untilStopped(signal?: AbortSignal): Promise<void> {
     else signal?.addEventListener('abort', stop, { once: true });
   });
 }
-=======
+
 /**
  * Opens a regular file for reading. A FIFO would block the open until a writer comes, and a
  * device (/dev/zero) never ends: both are refused (code ENOTREG) instead of hanging. The open is
@@ -141,4 +140,3 @@ export function parseOptions(args: string[], flags: readonly string[], valued: r
   const { positional, options, problems } = parseArgsOf([...flags.map((name) => ({ name, help: '' })), ...valued.map((name) => ({ name, value: 'VALUE', help: '' }))], args);
   return { positional, options, unknown: problems };
 }
->>>>>>> cli-fuzz

@@ -12,12 +12,8 @@ import { PeerError, peerAddress } from '../../server/peers.ts';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
-<<<<<<< HEAD
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, untilStopped } from '../io.ts';
-=======
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorText } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorText, untilStopped } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
->>>>>>> cli-fuzz
 
 export const spec: CommandSpec = {
   name: 'server',
