@@ -231,7 +231,7 @@ function write(value: unknown, out: string[], depth: number): void {
       write(item, out, depth + 1);
     });
     out.push(']');
-  } else if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  } else if (typeof value === 'object' && isPlain(value)) {
     out.push('{');
     const record = value as Record<string, unknown>;
     Object.keys(record)
@@ -243,6 +243,12 @@ function write(value: unknown, out: string[], depth: number): void {
       });
     out.push('}');
   } else throw new TrustError('malformed', `cannot encode ${typeof value} as canonical JSON`);
+}
+
+/** Plain records only (a Date or a Map would silently become `{}`). */
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 function quote(text: string): string {
