@@ -17,7 +17,8 @@ import { createMockFlash, MockFlashMemory } from '../../hal/mock/flash.ts';
 import { PowerCut } from '../../hal/mock/power-cut.ts';
 
 export const DAY = 86_400_000;
-export const NOW = Date.UTC(2026, 11, 1);
+/** Real time (to the second): tuf-js checks expiry against the host clock. */
+export const NOW = Math.floor(Date.now() / 1000) * 1000;
 
 export function newKey(kind: KeyKind = 'ed25519'): SigningKey {
   for (;;) {
