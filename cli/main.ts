@@ -20,6 +20,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   hash: () => import('./commands/hash.ts'),
   diff: () => import('./commands/diff.ts'),
   'updates-server': () => import('./commands/updates-server.ts'),
+  keys: () => import('./commands/keys.ts'),
+  release: () => import('./commands/release.ts'),
+  trust: () => import('./commands/trust.ts'),
 };
 
 /** Own entries only: `dm-agent constructor` is an unknown command, not Object. */

@@ -7,6 +7,7 @@
  */
 import { TrustError } from './errors.ts';
 import type { TargetFile } from './metadata.ts';
+import { canonicalize, type JsonValue } from './canonical-json.ts';
 
 export interface ArtifactFacts {
   /** Bytes received. */
@@ -21,14 +22,14 @@ export interface InstallContext {
   /** Persisted minimum version for this package or image (undefined: none yet). */
   minimumVersion?: string;
   /** A post-install command that arrived outside the signed metadata (e.g. from the manager). */
-  offeredPostInstall?: string;
+  offeredPostInstall?: JsonValue;
 }
 
 export interface Approved {
   path: string;
   version?: string;
   /** The only post-install command to run (from signed metadata), if any. */
-  postInstall?: string;
+  postInstall?: JsonValue;
   /** Whether installing raises the security counter (commit it with `raiseMinimum`). */
   raisesMinimum: boolean;
 }
@@ -38,7 +39,7 @@ export function approveTarget(target: TargetFile | undefined, path: string, cont
   if (!target) throw new TrustError('unknownTarget', `${path} is not in the signed targets`);
   const { custom } = target;
   if (custom.hardware && !custom.hardware.includes(context.hardware)) throw new TrustError('hardware', `${path} is not signed for this hardware`);
-  if (context.offeredPostInstall !== undefined && context.offeredPostInstall !== custom.postInstall)
+  if (context.offeredPostInstall !== undefined && (custom.postInstall === undefined || canonicalize(context.offeredPostInstall) !== canonicalize(custom.postInstall)))
     throw new TrustError('unsignedCommand', `${path}: the offered post-install command is not the signed one`);
   let raisesMinimum = false;
   if (custom.version !== undefined) {
@@ -59,6 +60,14 @@ export function approveTarget(target: TargetFile | undefined, path: string, cont
 export function checkArtifact(target: TargetFile, facts: ArtifactFacts): void {
   if (facts.length !== target.length) throw new TrustError('lengthMismatch', `${target.path} is ${facts.length} bytes, signed length ${target.length}`);
   if (facts.sha256.toLowerCase() !== target.sha256) throw new TrustError('digestMismatch', `${target.path} does not match its signed SHA-256`);
+}
+
+/**
+ * Where a package or an image is named in targets metadata: the release tooling writes these
+ * paths and families look them up with the same function.
+ */
+export function targetPath(kind: 'package' | 'image', name: string, version: string): string {
+  return `${kind === 'package' ? 'packages' : 'images'}/${name}/${version}`;
 }
 
 const VERSION = /^\d{1,15}(\.\d{1,15}){0,7}$/;

@@ -61,13 +61,14 @@ export interface Snapshot extends Common {
  * dm-agent's custom fields of a target (all optional in the file; a family decides which it needs):
  *  - `version`: the artifact's version (dotted numbers), compared with the anti-rollback minimum;
  *  - `hardware`: board ids the artifact is for (absent: any);
- *  - `postInstall`: the only post-install command a device will run for it;
+ *  - `postInstall`: the only post-install command a device will run for it (any JSON: a family's
+ *    command object, e.g. `{command, args, timeoutMs}` for the pull-model packages);
  *  - `allowDowngrade`: the release explicitly allows going below the persisted minimum.
  */
 export interface TargetCustom {
   version?: string;
   hardware?: string[];
-  postInstall?: string;
+  postInstall?: JsonValue;
   allowDowngrade?: boolean;
 }
 
@@ -218,7 +219,7 @@ function custom(v: unknown, where: string): TargetCustom {
   const out: TargetCustom = {};
   if (hasOwn(o, 'version')) out.version = str(o, 'version', where);
   if (hasOwn(o, 'hardware')) out.hardware = strings(field(o, 'hardware'), `${where}.hardware`);
-  if (hasOwn(o, 'postInstall')) out.postInstall = str(o, 'postInstall', where);
+  if (hasOwn(o, 'postInstall')) out.postInstall = field(o, 'postInstall') as JsonValue;
   if (hasOwn(o, 'allowDowngrade')) {
     const allow = field(o, 'allowDowngrade');
     if (typeof allow !== 'boolean') throw new TrustError('malformed', `${where}.allowDowngrade is not a boolean`);
