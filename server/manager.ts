@@ -8,6 +8,7 @@
  *   GET  /dm/v1/targets/<id>, POST /dm/v1/targets/<id>/release            manager ↔ manager (CBOR) move.ts
  *   GET|HEAD /artifacts/<name>/<version>?expires&sig                      signed artifact URLs      artifacts.ts
  *   /api/...                                                               JSON query/admin/faults   api.ts
+ *   GET|HEAD /metadata/<role file>                                          signed TUF metadata       metadata.ts
  * Errors: CBOR `errorAnswer` under /dm/, JSON `{error: {code, message}}` elsewhere.
  *
  * Who may do what: `/api/*` needs the admin token (auth.ts), the two target routes need the
@@ -21,6 +22,7 @@ import { CborError } from '../agent/util/cbor.ts';
 import { serveApi } from './api.ts';
 import { AuthError, checkBearer, generateSecret, loadOrCreateSecretFile, secretProblem } from './auth.ts';
 import { ArtifactSigner, serveArtifact } from './artifacts.ts';
+import { serveMetadata } from './metadata.ts';
 import type { ManagerContext } from './context.ts';
 import { DEFAULT_MAX_ENROLMENTS, Devices } from './devices.ts';
 import { Faults } from './faults.ts';
@@ -57,6 +59,8 @@ export interface ManagerOptions {
   peerTimeoutMs?: number;
   /** Persist status reports, inventories, target records and admin changes as JSON lines here, and replay them at start. */
   dataDir?: string;
+  /** Serve the signed update metadata in this directory at `/metadata/<file>` (public, next to the artifacts). */
+  metadataDir?: string;
   /** Compact the journal once it passes this many bytes (default 64 MiB). */
   journalMaxBytes?: number;
   /**
@@ -174,7 +178,7 @@ export function createManager(options: ManagerOptions): Manager {
     journal,
     async handle(request) {
       const started = Date.now();
-      const answer = await route(context, token, request, settings.maxBodyBytes);
+      const answer = await route(context, token, request, settings.maxBodyBytes, options.metadataDir);
       // The path only: a query may hold an artifact signature.
       if (answer.status >= 500) log(`${request.method} ${request.url.split(/[?#]/)[0]!.slice(0, 200)} → ${answer.status} (${Date.now() - started} ms)`);
       return answer;
@@ -182,7 +186,7 @@ export function createManager(options: ManagerOptions): Manager {
   };
 }
 
-async function route(context: ManagerContext, adminToken: string, request: ManagerRequest, maxBodyBytes: number): Promise<ManagerResponse> {
+async function route(context: ManagerContext, adminToken: string, request: ManagerRequest, maxBodyBytes: number, metadataDir?: string): Promise<ManagerResponse> {
   let cbor = false;
   try {
     const { path, segments, query } = parseUrl(request.url);
@@ -202,6 +206,7 @@ async function route(context: ManagerContext, adminToken: string, request: Manag
     }
     if (root === 'api') return serveApi(context, normalised, segments.slice(1), query);
     if (root === 'artifacts' && segments.length === 3) return await artifact(context, normalised, segments[1]!, segments[2]!, query);
+    if (root === 'metadata' && segments.length === 2 && metadataDir !== undefined) return await serveMetadata(metadataDir, normalised, segments[1]!);
     throw new HttpError(404, 'notFound', `no route for ${path}`);
   } catch (error) {
     return errorAnswer(context, error, cbor);

@@ -136,3 +136,18 @@ export async function readMetadataFile(dir: string, name: string): Promise<Uint8
   if (!METADATA_FILE.test(name)) return undefined;
   return readMaybe(join(dir, name));
 }
+
+/**
+ * GET|HEAD /metadata/<file>: public (the signatures protect it, not the transport), never cached
+ * long (a device must see a fresh timestamp), 404 for anything but a role file.
+ */
+export async function serveMetadata(dir: string, request: { method: string }, name: string): Promise<{ status: number; headers: Record<string, string>; body: Uint8Array }> {
+  const json = (status: number, code: string, message: string) => ({
+    status, headers: { 'content-type': 'application/json' }, body: new TextEncoder().encode(JSON.stringify({ error: { code, message } })),
+  });
+  if (request.method !== 'GET' && request.method !== 'HEAD') return { ...json(405, 'methodNotAllowed', 'use GET or HEAD'), headers: { 'content-type': 'application/json', allow: 'GET, HEAD' } };
+  const bytes = await readMetadataFile(dir, name);
+  if (!bytes) return json(404, 'notFound', `no metadata file ${name.slice(0, 64)}`);
+  const headers = { 'content-type': 'application/json', 'content-length': String(bytes.length), 'cache-control': 'no-cache' };
+  return { status: 200, headers, body: request.method === 'HEAD' ? new Uint8Array() : bytes };
+}
