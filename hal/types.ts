@@ -406,6 +406,20 @@ export interface WasmHost {
   instantiate(bytes: Bytes, imports: Record<string, Record<string, unknown>>): Promise<Record<string, unknown>>;
 }
 
+// ───────────────────────────── keystore ─────────────────────────────
+
+/**
+ * The device's own key pair (Ed25519), created at first use and never leaving the keystore: a
+ * board's secure element, the Node HAL's 0600 file in the work dir, the mock's memory. The agent
+ * authenticates to managers with it.
+ */
+export interface Keystore {
+  /** The public key (32 bytes), creating the key pair the first time. */
+  publicKey(): Promise<{ kind: 'ed25519'; key: Bytes }>;
+  /** An Ed25519 signature (64 bytes) of `message` with the device key. */
+  sign(message: Bytes): Promise<Bytes>;
+}
+
 // ───────────────────────────── the device ─────────────────────────────
 
 export interface Device extends Closable {
@@ -423,4 +437,6 @@ export interface Device extends Closable {
   log: Log;
   random: Random;
   wasm?: WasmHost;
+  /** Absent on a board without a place for a device key. */
+  keystore?: Keystore;
 }

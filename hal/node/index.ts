@@ -10,6 +10,8 @@
  * (pending → trial, rollback past the boot-count limit) runs before the promise resolves.
  */
 import { randomBytes } from 'node:crypto';
+import { createKeystore } from '../shared/keystore.ts';
+import { DEVICE_KEY_FILE, fileSecretSlot } from './keystore.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidOptionsError } from '../errors.ts';
@@ -118,6 +120,7 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
       log: guardFacet(createNodeLog({ level: config.logLevel, sink: config.logSink }), lifecycle, 'log', ['write']),
       random: guardFacet(random, lifecycle, 'random', ['bytes']),
       wasm: guardFacet(createNodeWasmHost(config.wasmDirectory), lifecycle, 'wasm'),
+      keystore: guardFacet(createKeystore(fileSecretSlot(join(config.workDir, DEVICE_KEY_FILE)), random), lifecycle, 'keystore'),
       activity: () => {
         lifecycle.check('activity');
         power.activity();
