@@ -11,6 +11,7 @@ import { parseJson } from '../agent/trust/canonical-json.ts';
 import { TrustError } from '../agent/trust/errors.ts';
 import { AUTH_SIGNATURE_HEADER, type AuthRequestBody } from '../agent/trust/device-auth.ts';
 import { fromHex } from '../agent/util/bytes.ts';
+import { type ManagerResponse, jsonAnswer, jsonError } from './wire.ts';
 
 export type KeyStatus = 'pending' | 'accepted' | 'rejected';
 
@@ -132,4 +133,32 @@ function readBody(value: unknown): AuthRequestBody {
   if (typeof nonce !== 'string' || !/^[0-9a-f]{32}$/.test(nonce)) throw new TrustError('malformed', 'nonce: 32 hex digits');
   if (typeof timeMs !== 'number' || !Number.isSafeInteger(timeMs)) throw new TrustError('malformed', 'timeMs: an integer');
   return { deviceId, publicKey, nonce, timeMs };
+}
+
+/**
+ * Routes: `POST /auth/v1/requests` (devices) and, behind the admin token checked by the router,
+ * `GET /api/auth/devices` and `PUT /api/auth/devices/<deviceId>/<publicKey>` with
+ * `{"status": "accepted" | "rejected"}`.
+ */
+export function serveDeviceAuth(auth: DeviceAuth, request: { method: string; headers: Record<string, string>; body: Uint8Array }, segments: string[]): ManagerResponse {
+  const [root, a, b, deviceId, publicKey, ...rest] = segments;
+  if (root === 'auth' && a === 'v1' && b === 'requests' && segments.length === 3) {
+    if (request.method !== 'POST') return jsonError(405, 'methodNotAllowed', 'use POST', { allow: 'POST' });
+    const answer = auth.request(request.headers, request.body);
+    return jsonAnswer(answer.status, answer.body);
+  }
+  if (root === 'api' && a === 'auth' && b === 'devices' && rest.length === 0) {
+    if (deviceId === undefined && request.method === 'GET') return jsonAnswer(200, { devices: auth.list() });
+    if (deviceId !== undefined && publicKey !== undefined && request.method === 'PUT') {
+      let status: unknown;
+      try {
+        status = (JSON.parse(new TextDecoder().decode(request.body)) as { status?: unknown }).status;
+      } catch {
+        return jsonError(400, 'badJson', 'the body is {"status": "accepted" | "rejected"}');
+      }
+      if (status !== 'accepted' && status !== 'rejected') return jsonError(400, 'badStatus', 'status must be accepted or rejected');
+      return auth.setStatus(deviceId, publicKey, status) ? jsonAnswer(200, { deviceId, publicKey, status }) : jsonError(404, 'unknownKey', 'no authentication request from that device key');
+    }
+  }
+  return jsonError(404, 'notFound', 'no such auth route');
 }

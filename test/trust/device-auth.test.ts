@@ -103,3 +103,35 @@ describe('Node HAL keystore file', () => {
     await expect(createKeystore(fileSecretSlot(file), nodeRandom).publicKey()).rejects.toThrow(/readable by other users/);
   });
 });
+
+describe('device authentication on the reference manager (HTTP)', () => {
+  it('pending → admin accepts → token; the admin routes need the admin token', async () => {
+    const { makeFixture, ADMIN } = await import('../server/helpers.ts');
+    const { readFleetFile } = await import('../../server/fleet.ts');
+    const { startServer } = await import('../../server/http.ts');
+    const fixture = await makeFixture();
+    const server = await startServer({ fleet: await readFleetFile(fixture.fleetFile), adminToken: 'test-admin-token-0123456789abcdef', log: () => undefined });
+    try {
+      const keystore = mockKeystore();
+      const post = async () => {
+        const request = await signedAuthRequest(keystore, 'dev-9', new Uint8Array(randomBytes(16)), Date.now());
+        return fetch(`${server.url}/auth/v1/requests`, { method: 'POST', headers: { [AUTH_SIGNATURE_HEADER]: request.signature }, body: request.body });
+      };
+      const pending = await post();
+      expect(pending.status).toBe(401);
+      expect(await pending.json()).toMatchObject({ status: 'pending' });
+      expect((await fetch(`${server.url}/api/auth/devices`)).status).toBe(401);
+      const list = (await (await fetch(`${server.url}/api/auth/devices`, { headers: ADMIN })).json()) as { devices: { deviceId: string; publicKey: string }[] };
+      const key = list.devices.find((d) => d.deviceId === 'dev-9')!.publicKey;
+      const accept = await fetch(`${server.url}/api/auth/devices/dev-9/${key}`, { method: 'PUT', headers: ADMIN, body: JSON.stringify({ status: 'accepted' }) });
+      expect(accept.status).toBe(200);
+      const ok = await post();
+      expect(ok.status).toBe(200);
+      const { token } = (await ok.json()) as { token: string };
+      expect(server.manager.deviceAuth.verifyToken(token)).toBe('dev-9');
+    } finally {
+      await server.close();
+      await fixture.cleanup();
+    }
+  });
+});
