@@ -14,7 +14,11 @@ import { parseJson } from '../agent/trust/canonical-json.ts';
 import { TrustError } from '../agent/trust/errors.ts';
 import { type KeyKind, type SigningKey, signingKeyFrom } from '../agent/trust/keys.ts';
 import { parseEnvelope, parseSnapshot, parseTargets, parseTimestamp } from '../agent/trust/metadata.ts';
-import { envelopeBytes, signEnvelope, snapshotSigned, timestampSigned } from '../agent/trust/repository.ts';
+import { envelopeBytes, signEnvelope, snapshotSigned, timestampSigned, type TargetSpec } from '../agent/trust/repository.ts';
+import { targetPath } from '../agent/trust/artifact.ts';
+import type { JsonValue } from '../agent/trust/canonical-json.ts';
+import type { Fleet } from './fleet.ts';
+import type { ManifestImage } from './updates/manifest.ts';
 import { fromHex, toHex } from '../agent/util/bytes.ts';
 
 export const KEY_FILE_SUFFIX = '.key.json';
@@ -55,6 +59,22 @@ export async function readKey(file: string): Promise<SigningKey> {
   } catch {
     throw new KeyFileError(`${file}: not a valid ${json.kind} secret key`);
   }
+}
+
+// ───────────────────────────── what a release signs ─────────────────────────────
+
+/** Every package version of a fleet: `packages/<name>/<version>`, with its version and post-install command. */
+export function fleetTargets(fleet: Fleet): TargetSpec[] {
+  const out: TargetSpec[] = [];
+  for (const versions of fleet.catalogue.values())
+    for (const entry of versions.values())
+      out.push({ path: targetPath('package', entry.name, entry.version), length: entry.size, sha256: entry.digest, custom: { version: entry.version, postInstall: entry.postInstall as unknown as JsonValue } });
+  return out;
+}
+
+/** Every image of an import folder: `images/<model>/<version>`, for that model's hardware only. */
+export function imageTargets(images: readonly ManifestImage[]): TargetSpec[] {
+  return images.map((image) => ({ path: targetPath('image', image.model, image.version), length: image.size, sha256: image.sha256, custom: { version: image.version, hardware: [image.model] } }));
 }
 
 // ───────────────────────────── the metadata directory ─────────────────────────────

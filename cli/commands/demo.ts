@@ -14,6 +14,7 @@ import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
 import { bearerHeader } from '../../server/auth.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
+import { showDeviceVerification, signDemoRelease } from '../demo/trust.ts';
 import { createProgressPrinter, formatBytes } from '../demo/progress.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, errorText } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
@@ -43,8 +44,10 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const board = JSON.parse(await readFile(join(root, 'boards', 'sim.json'), 'utf8'));
     io.stdout(`dm-agent demo — pull-model delivery (seed 000) with the reference manager\n\n`);
     const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), installRoot, [DEVICE_ID]), join(dir, 'manager'));
-    server = await startManager({ fleet, host: '127.0.0.1', port: 0 });
-    io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages)\n`);
+    const release = await signDemoRelease(dir, fleet, io.stdout);
+    server = await startManager({ fleet, host: '127.0.0.1', port: 0, metadataDir: release.metadataDir });
+    io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages, signed metadata at /metadata/)\n`);
+    const trusted = await showDeviceVerification(server.url, release.root, fleet, release.metadataDir, io.stdout);
     device = await createNodeDevice({ workDir: join(dir, 'sim'), board, identity: { deviceId: DEVICE_ID, model: 'sim', oem: 'dm-agent' }, log: { level: 'warn' } });
     const progress = createProgressPrinter(io.stdout, process.stdout.isTTY === true);
     // One line per download (`+` install, `↑` upgrade), keyed by job so progress finds its bar.
@@ -92,7 +95,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     io.stdout(`  device root:  ${installedFiles.join(', ')}\n`);
     io.stdout(`  manager got:  ${statusCount} status reports; reference counter ${summaries.at(-1)?.referenceCounter}\n`);
     io.stdout(`  state store:  ${agent.store.stats().keys} keys, ${formatBytes(agent.store.stats().usedBytes)} of ${formatBytes(agent.store.stats().areaLength)} used, ${agent.store.stats().compactions} compactions\n`);
-    const converged = failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
+    const converged = trusted && failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
     io.stdout(converged ? `\nconverged ✔\n` : `\nnot converged ✘\n`);
     return converged ? EXIT_OK : EXIT_FAILED;
   } catch (error) {

@@ -7,12 +7,10 @@
  * server given those keys refreshes them on its own).
  */
 import { join } from 'node:path';
-import { targetPath } from '../../agent/trust/artifact.ts';
-import type { JsonValue } from '../../agent/trust/canonical-json.ts';
 import { envelopeBytes, signEnvelope, targetsSigned, type TargetSpec } from '../../agent/trust/repository.ts';
 import { readFleetFile } from '../../server/fleet.ts';
 import { readManifestFolder } from '../../server/updates/manifest.ts';
-import { KEY_FILE_SUFFIX, readKey, refreshSnapshotAndTimestamp, targetsVersion, writeTargets } from '../../server/metadata.ts';
+import { KEY_FILE_SUFFIX, fleetTargets, imageTargets, readKey, refreshSnapshotAndTimestamp, targetsVersion, writeTargets } from '../../server/metadata.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, errorText } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
 
@@ -44,15 +42,9 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   try {
     const targets: TargetSpec[] = [];
     if (typeof options['fleet'] === 'string') {
-      const fleet = await readFleetFile(options['fleet']);
-      for (const versions of fleet.catalogue.values())
-        for (const entry of versions.values())
-          targets.push({ path: targetPath('package', entry.name, entry.version), length: entry.size, sha256: entry.digest, custom: { version: entry.version, postInstall: entry.postInstall as unknown as JsonValue } });
+      targets.push(...fleetTargets(await readFleetFile(options['fleet'])));
     }
-    if (typeof options['images'] === 'string') {
-      for (const image of await readManifestFolder(options['images']))
-        targets.push({ path: targetPath('image', image.model, image.version), length: image.size, sha256: image.sha256, custom: { version: image.version, hardware: [image.model] } });
-    }
+    if (typeof options['images'] === 'string') targets.push(...imageTargets(await readManifestFolder(options['images'])));
     const targetsKey = await readKey(join(keysDir, `targets${KEY_FILE_SUFFIX}`));
     const version = (await targetsVersion(out)) + 1;
     const now = Date.now();
