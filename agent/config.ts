@@ -1,26 +1,31 @@
 /**
  * The agent's configuration file (`dm-agent run --config <file>`): which families run and how.
- * Validated strictly with readable paths; defaults filled in one place.
+ * One section per family, named after it (./families/registry.ts); each family validates its own
+ * section strictly with readable paths and fills in its defaults.
  */
-import { type DeliveryConfig, deliveryConfigSchema, resolveDeliveryConfig } from './delivery/config.ts';
-import { SchemaError, array, object, oneOf, optional, string, type Infer } from './transport/schema.ts';
+import type { DeliveryConfig } from './delivery/config.ts';
+import { FAMILIES } from './families/registry.ts';
+import type { FirmwareConfig } from './firmware/config.ts';
+import { SchemaError, array, object, oneOf, optional, string, type Infer, type Schema } from './transport/schema.ts';
 
-export const agentConfigSchema = object(
-  {
-    engine: optional(oneOf(['auto', 'wasm', 'js'] as const)),
-    logLevel: optional(oneOf(['debug', 'info', 'warn', 'error'] as const)),
-    /** User profiles the agent manages besides the device itself (seed 004 targets). */
-    users: optional(array(string({ min: 1, max: 120, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }), { max: 63 })),
-    delivery: optional(deliveryConfigSchema),
-  },
-  { strict: true },
-);
+/** A family section passes through here; the family's own schema checks it. */
+const section: Schema<unknown> = { parse: (value) => value };
+
+const baseShape = {
+  engine: optional(oneOf(['auto', 'wasm', 'js'] as const)),
+  logLevel: optional(oneOf(['debug', 'info', 'warn', 'error'] as const)),
+  /** User profiles the agent manages besides the device itself (seed 004 targets). */
+  users: optional(array(string({ min: 1, max: 120, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }), { max: 63 })),
+};
+
+export const agentConfigSchema = object({ ...baseShape, ...Object.fromEntries(FAMILIES.map((family) => [family.name, optional(section)])) }, { strict: true });
 
 export interface AgentConfig {
   engine: 'auto' | 'wasm' | 'js';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   users: string[];
   delivery?: DeliveryConfig;
+  firmware?: FirmwareConfig;
 }
 
 export class ConfigError extends Error {
@@ -32,23 +37,23 @@ export class ConfigError extends Error {
 }
 
 export function parseConfig(input: unknown): AgentConfig {
-  let parsed: Infer<typeof agentConfigSchema>;
+  let parsed: Infer<ReturnType<typeof object<typeof baseShape>>> & Record<string, unknown>;
   try {
-    parsed = agentConfigSchema.parse(input);
+    parsed = agentConfigSchema.parse(input) as typeof parsed;
   } catch (error) {
     if (error instanceof SchemaError) throw new ConfigError(error.message);
     throw error;
   }
-  try {
-    return {
-      engine: parsed.engine ?? 'auto',
-      logLevel: parsed.logLevel ?? 'info',
-      users: parsed.users ?? [],
-      ...(parsed.delivery ? { delivery: resolveDeliveryConfig(parsed.delivery) } : {}),
-    };
-  } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  const config: AgentConfig & Record<string, unknown> = { engine: parsed.engine ?? 'auto', logLevel: parsed.logLevel ?? 'info', users: parsed.users ?? [] };
+  for (const family of FAMILIES) {
+    if (parsed[family.name] === undefined) continue;
+    try {
+      config[family.name] = family.parseConfig(parsed[family.name] as never);
+    } catch (error) {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    }
   }
+  return config;
 }
 
 /**

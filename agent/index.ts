@@ -2,29 +2,51 @@
  * dm-agent: `createAgent(device, board, config)` is the whole public entry point. The host hands
  * in its HAL (`device`, see hal/types.ts), the board profile and the configuration; the agent
  * never imports a platform module, so this file's bundle (dist/agent.js) runs on Node and QuickJS.
+ *
+ * The agent builds the families the config names (./families/registry.ts), gives them the shared
+ * parts (store, outbox, scheduler, pipeline engines) and runs their triggers on one scheduler.
  */
 import type { Device } from '../hal/types.ts';
 import { type Engines, loadEngines } from '../wasm/index.ts';
 import { type Board, parseBoard } from './board.ts';
 import { type AgentConfig, parseConfig } from './config.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
-import { DeliveryService } from './delivery/service.ts';
-import { runScheduler } from './delivery/scheduler.ts';
+import type { DeliveryFamily } from './delivery/family.ts';
+import type { DeliveryService } from './delivery/service.ts';
+import type { FamilyInstance, FamilyStatus, RunReason, RunResult } from './families/family.ts';
+import { FAMILIES, checkPrefixes } from './families/registry.ts';
+import { Scheduler } from './families/scheduler.ts';
+import type { FirmwareFamily } from './firmware/family.ts';
 import { createLogger, type Logger } from './log.ts';
+import { Outbox } from './outbox/outbox.ts';
 import { type ManagedTarget, RoamingTracker } from './roaming/index.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
 import { AGENT_VERSION } from './version.ts';
 
+/** Any family's progress event, tagged with the family's name. */
+export type FamilyEvent = { family: string; kind: string; [field: string]: unknown };
+
 export interface AgentOptions {
   /** Progress of the pull-model family (for UIs such as the demo's progress bars). */
   onDeliveryEvent?: (event: DeliveryEvent) => void;
+  /** Progress of every family (including the scheduler's waits). */
+  onFamilyEvent?: (event: FamilyEvent) => void;
 }
 
 export interface BootReport {
   store: StoreOpenReport;
   engine: Engines['kind'];
   pendingJobs: number;
+  /** Job records set aside at boot because this agent cannot read them. */
+  setAsideJobs: number;
+}
+
+export interface AgentInfo {
+  version: string;
+  board: string;
+  platform: string;
+  families: FamilyStatus[];
 }
 
 export interface Agent {
@@ -34,20 +56,28 @@ export interface Agent {
   readonly store: KeyValueStore;
   readonly engines: Engines;
   readonly roaming: RoamingTracker;
+  readonly outbox: Outbox;
+  /** The families the config named, by name. */
+  readonly families: ReadonlyMap<string, FamilyInstance>;
   readonly delivery?: DeliveryService;
+  readonly firmware?: FirmwareFamily;
   readonly targets: readonly ManagedTarget[];
   readonly boot: BootReport;
   readonly log: Logger;
   /** One poll of the pull-model manager now. */
   pollOnce(): Promise<CycleSummary>;
-  /** Runs the schedulers until `stop()` or `close()`. */
+  /** Runs a family now (through the scheduler when it runs, so runs never overlap). */
+  trigger(family: string, reason?: RunReason): Promise<RunResult | undefined>;
+  /** What `dm-agent info` shows: versions and each family's status. */
+  info(): AgentInfo;
+  /** Runs the scheduler until `stop()` or `close()`. */
   run(): Promise<void>;
   stop(): void;
   close(): Promise<void>;
 }
 
 export class AgentError extends Error {
-  readonly code: 'noDelivery' | 'closed';
+  readonly code: 'noDelivery' | 'noFamily' | 'closed';
   constructor(code: AgentError['code'], message: string) {
     super(message);
     this.name = 'AgentError';
@@ -70,18 +100,65 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const identity = await device.system.identity();
   const targets: ManagedTarget[] = [{ id: identity.deviceId, kind: 'device' }, ...config.users.map((user) => ({ id: `user:${user}`, kind: 'user' as const }))];
   const roaming = new RoamingTracker(store);
-  const delivery = config.delivery
-    ? new DeliveryService({ device, store, engines, config: config.delivery, targets, roaming, log, ...(options.onDeliveryEvent ? { onEvent: options.onDeliveryEvent } : {}) })
-    : undefined;
-  const pendingJobs = delivery ? await delivery.boot() : 0;
-  const boot: BootReport = { store: store.report, engine: engines.kind, pendingJobs };
-  log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, pendingJobs });
+  const random01 = () => (device.random.bytes(1)[0] as number) / 256;
+  const outbox = new Outbox({ store, clock: device.clock, log, random01 });
 
   let abort = createAbort();
+  const emit = (family: string, event: { kind: string; [field: string]: unknown }) => {
+    if (family === 'delivery') options.onDeliveryEvent?.(event as DeliveryEvent);
+    options.onFamilyEvent?.({ ...event, family });
+  };
+  const scheduler = new Scheduler({
+    device,
+    store,
+    log,
+    hooks: {
+      onWait: (family, reason, delayMs) => emit(family, { kind: 'waiting', reason, delayMs }),
+      onFailure: (family, error, retryInMs) => emit(family, { kind: 'cycleFailed', error: error instanceof Error ? error.message : String(error), retryInMs }),
+    },
+  });
+
+  const families = new Map<string, FamilyInstance>();
+  for (const definition of FAMILIES) {
+    const section = (config as unknown as Record<string, unknown>)[definition.name];
+    if (section === undefined) continue;
+    const family = definition.create({
+      device,
+      store,
+      engines,
+      outbox,
+      log,
+      config: section as never,
+      targets,
+      roaming,
+      emit: (event) => emit(definition.name, event),
+      wake: (reason, delayMs) => void scheduler.wake(definition.name, reason, delayMs),
+      signal: () => abort.signal,
+    });
+    families.set(family.name, family);
+  }
+  checkPrefixes([...families.values()]);
+  let pendingJobs = 0;
+  let setAsideJobs = 0;
+  for (const family of families.values()) {
+    const booted = await family.boot();
+    pendingJobs += booted.pending;
+    setAsideJobs += booted.setAside;
+    scheduler.add(family);
+  }
+  const boot: BootReport = { store: store.report, engine: engines.kind, pendingJobs, setAsideJobs };
+  log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, families: [...families.keys()], pendingJobs, setAsideJobs });
+
   let closed = false;
+  /** A run started after `stop()` gets a fresh signal (the stop ended the earlier runs). */
+  const renew = () => {
+    if (abort.signal.aborted && !scheduler.running) abort = createAbort();
+  };
   const guard = () => {
     if (closed) throw new AgentError('closed', 'agent is closed');
   };
+  const delivery = families.get('delivery') as DeliveryFamily | undefined;
+  const firmware = families.get('firmware') as FirmwareFamily | undefined;
 
   return {
     version: AGENT_VERSION,
@@ -90,36 +167,34 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     store,
     engines,
     roaming,
-    ...(delivery ? { delivery } : {}),
+    outbox,
+    families,
+    ...(delivery ? { delivery: delivery.service } : {}),
+    ...(firmware ? { firmware } : {}),
     targets,
     boot,
     log,
     async pollOnce() {
       guard();
+      renew();
       if (!delivery) throw new AgentError('noDelivery', 'the configuration has no delivery section');
-      return delivery.cycle();
+      return delivery.service.cycle();
+    },
+    async trigger(name, reason = 'manual') {
+      guard();
+      const family = families.get(name);
+      if (!family) throw new AgentError('noFamily', `the configuration has no ${name} section`);
+      if (scheduler.wake(name, reason)) return undefined;
+      renew();
+      return family.run(reason);
+    },
+    info() {
+      return { version: AGENT_VERSION, board: board.name, platform: device.platform, families: [...families.values()].map((family) => family.status()) };
     },
     async run() {
       guard();
-      if (abort.signal.aborted) abort = createAbort();
-      const loops: Promise<void>[] = [];
-      if (delivery && config.delivery)
-        loops.push(
-          runScheduler(
-            {
-              device,
-              store,
-              config: config.delivery.schedule,
-              log,
-              poll: () => delivery.cycle(),
-              onFailure: (error, retryInMs) =>
-                options.onDeliveryEvent?.({ kind: 'cycleFailed', error: error instanceof Error ? error.message : String(error), retryInMs }),
-              onWait: (reason, delayMs) => options.onDeliveryEvent?.({ kind: 'waiting', reason, delayMs }),
-            },
-            abort.signal,
-          ),
-        );
-      await Promise.all(loops);
+      renew();
+      await scheduler.run(abort.signal);
     },
     stop() {
       abort.abort('stopped');
@@ -137,5 +212,5 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
 export type { Board } from './board.ts';
 export type { AgentConfig } from './config.ts';
 export type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
+export type { FamilyStatus, RunReason } from './families/family.ts';
 export { AGENT_VERSION } from './version.ts';
-

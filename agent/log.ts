@@ -19,3 +19,8 @@ export function createLogger(device: Pick<Device, 'log' | 'clock'>, level: LogLe
   };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
+
+/** One structured line per job transition (the seam's observability rule), for a machine's `onTransition`. */
+export function logTransitions(log: Logger, family: string, job: string): (t: { from: string; event: string; to: string; storeCount: number }) => void {
+  return (t) => log.info('job transition', { family, job, from: t.from, event: t.event, to: t.to, storeCount: t.storeCount });
+}

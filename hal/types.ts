@@ -206,10 +206,23 @@ export interface MqttClient {
   connect(options: MqttConnectOptions): Promise<MqttConnection>;
 }
 
+/** Where the device is, as far as the network tells (seeds 002/003: inside or outside the corporate firewall). */
+export interface NetworkInfo {
+  /** The DNS domain handed out by DHCP, if any (seed 002 `ucupdates-r2.<domain>`). */
+  dhcpDomain?: string;
+  /**
+   * `inside`: on the organisation's network; `outside`: on someone else's; `unknown`: the host
+   * cannot tell (the agent then decides by which service URL answers).
+   */
+  location: 'inside' | 'outside' | 'unknown';
+}
+
 export interface Net {
   http: HttpClient;
   dns: DnsResolver;
   mqtt: MqttClient;
+  /** Network facts; absent on hosts that cannot tell (treated as `{ location: 'unknown' }`). */
+  info?(): Promise<NetworkInfo>;
 }
 
 // ───────────────────────────── update (A/B firmware slots) ─────────────────────────────
@@ -299,6 +312,26 @@ export interface Power {
   requestReboot(options: RebootOptions): Promise<void>;
   /** Why the device booted last: a requested reboot (with its reason), power-on, or a crash. */
   lastBoot(): Promise<{ cause: 'requested' | 'powerOn' | 'unknown'; reason?: string }>;
+}
+
+// ───────────────────────────── users (sign-in) ─────────────────────────────
+
+/** The user signed in on the device, with the credentials the host keeps for them. */
+export interface SignedInUser {
+  /** Sign-in name (e.g. a SIP URI or user principal name). */
+  name: string;
+  /** Secret: only ever sent over HTTPS, never logged (seeds 002/003). */
+  password: string;
+}
+
+/** Who uses the device (a desk phone, a kiosk). Absent on headless boards. */
+export interface Users {
+  /** The user signed in now, if any. */
+  current(): Promise<SignedInUser | undefined>;
+  /** True once any user has signed in on this device (persisted by the host). */
+  everSignedIn(): Promise<boolean>;
+  /** Registers a sign-in listener (called with the user's name only); returns an unregister function. */
+  onSignIn(listener: (name: string) => void): () => void;
 }
 
 // ───────────────────────────── system ─────────────────────────────
@@ -432,6 +465,8 @@ export interface Device extends Closable {
   update: Update;
   power: Power;
   system: System;
+  /** Signed-in users; absent on boards without users. */
+  users?: Users;
   exec: Exec;
   files: Files;
   log: Log;

@@ -44,6 +44,8 @@ function target(hw: MockHardware): HalTarget {
     elapse: (ms) => hw.clock.advance(ms),
     logs: () => hw.logs,
     activity: () => hw.activity(),
+    signIn: (name, password) => hw.signIn(name, password),
+    setLocation: (location) => void (hw.location = location),
     power: {
       cutAfter: (n) => hw.power.cutAfter(n),
       cancel: () => hw.power.cancel(),

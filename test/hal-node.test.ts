@@ -70,6 +70,8 @@ async function createTarget(options: CreateOptions & Partial<NodeDeviceOptions> 
     elapse: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     logs: () => logs,
     activity: () => device.activity(),
+    signIn: (name, password) => device.signIn(name, password),
+    setLocation: (location) => void (device.location = location),
     async dispose() {
       await device.close();
       await rm(workDir, { recursive: true, force: true });

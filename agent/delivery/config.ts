@@ -1,33 +1,14 @@
 /** Configuration of the pull-model family, validated strictly (a typo must not pass silently). */
-import { type Infer, boolean, httpUrl, integer, object, oneOf, optional, string } from '../transport/schema.ts';
-import { type ScheduleConfig, parseWindow } from './schedule.ts';
+import { type Infer, httpUrl, integer, object, oneOf, optional } from '../transport/schema.ts';
+import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { DEFAULT_REDIRECT_MAX_FAILED_POLLS } from './redirect.ts';
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
 
 export const deliveryConfigSchema = object(
   {
     /** URL of the manager (or scalability server) to poll. */
     manager: httpUrl(),
-    schedule: optional(
-      object(
-        {
-          intervalMs: optional(integer({ min: 1000 })),
-          jitterMs: optional(integer({ min: 0 })),
-          onBoot: optional(boolean()),
-          requireExternalPower: optional(boolean()),
-          minBatteryPercent: optional(integer({ min: 0, max: 100 })),
-          allowMetered: optional(boolean()),
-          /** "HH:MM-HH:MM" in UTC. */
-          window: optional(string({ max: 11, pattern: /^\d\d:\d\d-\d\d:\d\d$/, label: 'HH:MM-HH:MM' })),
-          backoffInitialMs: optional(integer({ min: 1 })),
-          backoffMaxMs: optional(integer({ min: 1 })),
-          conditionRecheckMs: optional(integer({ min: 1000 })),
-        },
-        { strict: true },
-      ),
-    ),
+    schedule: optional(scheduleSchema),
     /** `install`: optional packages are installed too; `skip`: only kept (and upgraded) when already installed. */
     optionalPackages: optional(oneOf(['install', 'skip'] as const)),
     download: optional(
@@ -68,23 +49,10 @@ export interface DeliveryConfig {
 }
 
 export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfig {
-  const s = input.schedule ?? {};
   const d = input.download ?? {};
-  const window = s.window === undefined ? undefined : parseWindow(s.window);
-  if (s.window !== undefined && window === undefined) throw new Error(`delivery.schedule.window: ${s.window} is not a valid HH:MM-HH:MM UTC window`);
   return {
     manager: input.manager,
-    schedule: {
-      intervalMs: s.intervalMs ?? 24 * HOUR,
-      jitterMs: s.jitterMs ?? 5 * MINUTE,
-      onBoot: s.onBoot ?? true,
-      requireExternalPower: s.requireExternalPower ?? false,
-      minBatteryPercent: s.minBatteryPercent ?? 20,
-      allowMetered: s.allowMetered ?? false,
-      ...(window ? { window } : {}),
-      backoff: { initialMs: s.backoffInitialMs ?? 30_000, maxMs: s.backoffMaxMs ?? HOUR, factor: 2 },
-      conditionRecheckMs: s.conditionRecheckMs ?? 5 * MINUTE,
-    },
+    schedule: resolveSchedule(input.schedule, 'delivery.schedule'),
     optionalPackages: input.optionalPackages ?? 'install',
     download: {
       maxAttempts: d.maxAttempts ?? 5,
@@ -95,7 +63,7 @@ export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfi
     },
     requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
     // Generous (answers are small; a slow link still gets minutes), never shorter than the idle timeout.
-    requestDeadlineMs: input.requestDeadlineMs ?? Math.max(5 * MINUTE, input.requestTimeoutMs ?? 0),
+    requestDeadlineMs: input.requestDeadlineMs ?? Math.max(5 * 60_000, input.requestTimeoutMs ?? 0),
     redirectMaxFailedPolls: input.redirectMaxFailedPolls ?? DEFAULT_REDIRECT_MAX_FAILED_POLLS,
     maxAnswerBytes: input.maxAnswerBytes ?? 4 * 1024 * 1024,
   };

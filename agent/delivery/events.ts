@@ -1,7 +1,7 @@
 /** What a poll cycle tells its caller: progress events while it runs and a summary at the end. */
 
 export class DeliveryError extends Error {
-  readonly code: 'badPackageList' | 'suspended' | 'noSession';
+  readonly code: 'badPackageList' | 'suspended';
   constructor(code: DeliveryError['code'], message: string) {
     super(message);
     this.name = 'DeliveryError';
@@ -25,6 +25,8 @@ export interface CycleSummary {
   skipped: string[];
   reports: string[];
   nextPollMs?: number;
+  /** Packages of the plan left for a later poll (job limits); absent when none. */
+  deferred?: number;
 }
 
 export type DeliveryEvent =

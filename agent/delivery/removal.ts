@@ -7,8 +7,8 @@
  */
 import type { Exec } from '../../hal/types.ts';
 import { type MachineTable, StateMachine } from '../machine/index.ts';
-import type { KeyValueStore } from '../store/index.ts';
-import { TransportError } from '../transport/http.ts';
+import type { KeyValueStore, StoreOp } from '../store/index.ts';
+import { type Logger, logTransitions } from '../log.ts';
 import type { InstalledPackage, PackageDb } from './package-db.ts';
 import { runCommand, type CommandOutcome } from './commands.ts';
 
@@ -42,13 +42,18 @@ export function createRemovalMachine(options: {
   key: string;
   exec: Exec;
   db: PackageDb;
-  report: (job: RemovalJob) => Promise<void>;
+  /** The store ops that queue the `removeEnd` report (committed with the transition). */
+  report: (job: RemovalJob) => StoreOp[];
+  /** Delivers queued reports (best effort). */
+  deliver: () => Promise<unknown>;
+  log: Logger;
 }): StateMachine<RemovalState, RemovalEvent, RemovalJob> {
-  const { exec, db, report } = options;
+  const { exec, db, report, deliver } = options;
   return new StateMachine<RemovalState, RemovalEvent, RemovalJob>({
     table: removalFlow,
     store: options.store,
     key: options.key,
+    onTransition: logTransitions(options.log, 'delivery', options.key),
     handlers: {
       removing: async (job) => {
         const command = job.package.uninstall;
@@ -62,16 +67,11 @@ export function createRemovalMachine(options: {
         event: 'interrupted',
         context: { ...job, outcome: { ok: false, interrupted: true, message: 'power was lost while the uninstall command ran; it was not repeated' } },
       }),
-      reporting: async (job) => {
-        try {
-          await report(job);
-        } catch (error) {
-          if (error instanceof TransportError && error.retryable) return { suspend: 'network' };
-          throw error;
-        }
-        return { event: 'reported' };
+      reporting: async (job) => ({ event: 'reported', effects: report(job) }),
+      finishing: async (job) => {
+        await deliver();
+        return { event: 'finished', effects: job.outcome?.ok ? [db.forgetOp(job.package.name)] : [] };
       },
-      finishing: async (job) => ({ event: 'finished', effects: job.outcome?.ok ? [db.forgetOp(job.package.name)] : [] }),
     },
   });
 }

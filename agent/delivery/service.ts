@@ -1,16 +1,22 @@
 /**
  * One poll of the pull model (seed 000), in the seed's order:
- *   identify → package list (+ roaming stamp, seed 004) → finish jobs left from before
- *   → diff → download instruction per needed package → download events (the shared pipeline)
- *   → removal of non-conforming packages → requested reports.
+ *   identify → package list (+ roaming stamp, seed 004) → deliver queued reports → finish jobs
+ *   left from before → diff → download instruction per needed package → download events (the
+ *   shared pipeline) → removal of non-conforming packages → requested reports.
  * Every job is persisted before its first side effect, so a power cut anywhere resumes the job
  * (at the next boot's `boot()` and the next cycle), never repeats a post-install, never marks a
- * half package installed.
+ * half package installed. Jobs are created lazily, a bounded batch at a time (../families/jobs.ts),
+ * and their status reports go through the outbox, sent with the session of the cycle that
+ * delivers them.
  */
-import type { Device } from '../../hal/types.ts';
+import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
-import { createPipelineMachine, newJob, type PipelineHooks, type PipelineJob } from '../pipeline/runner.ts';
-import { checkInstruction } from '../pipeline/verify.ts';
+import { DEFAULT_JOB_LIMITS, type JobLimits, jobRoom, readableJobs } from '../families/jobs.ts';
+import type { Outbox, OutboxEntry } from '../outbox/outbox.ts';
+import { createPipelineMachine, newJob, type PipelineHooks, type PipelineJob, type PipelineReport } from '../pipeline/runner.ts';
+import { StoreFullError } from '../store/index.ts';
+import { RetryLaterError } from '../util/retry.ts';
+import { checkInstruction } from './instruction.ts';
 import type { KeyValueStore } from '../store/index.ts';
 import { getValue, putValue } from '../store/index.ts';
 import type { Logger } from '../log.ts';
@@ -27,7 +33,7 @@ import { collectFiles, machineInventory, softwareInventory } from './reports.ts'
 import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.ts';
 import { RedirectTracker } from './redirect.ts';
 import { TransportError } from '../transport/http.ts';
-import { redactText, redactUrl } from '../util/redact.ts';
+import { redactStatusFields, redactText, redactUrl } from '../util/redact.ts';
 
 export type PackageAction = 'install' | 'upgrade';
 export interface PackageJobData {
@@ -36,8 +42,11 @@ export interface PackageJobData {
   instruction: Instruction;
 }
 
+export const FAMILY = 'delivery';
 const SEQUENCE_KEY = 'delivery/jobSequence';
-const JOB_PREFIX = 'job/';
+/** Where this family's jobs live: `job/` from before the seam, kept so jobs in flight survive the agent update. */
+export const JOB_PREFIX = 'job/';
+export const STATE_PREFIX = 'delivery/';
 
 interface Session {
   deviceId: string;
@@ -52,8 +61,15 @@ export interface DeliveryServiceOptions {
   targets: readonly ManagedTarget[];
   roaming: RoamingTracker;
   log: Logger;
+  outbox: Outbox;
+  /** Stops downloads at once (agent stop / Ctrl-C). */
+  signal?: () => AbortSignalLike;
+  limits?: JobLimits;
   onEvent?: (event: DeliveryEvent) => void;
 }
+
+/** A status report as queued: the session fields are added by the cycle that sends it. */
+type QueuedStatus = Omit<StatusReport, 'deviceId' | 'referenceCounter'>;
 
 export class DeliveryService {
   readonly db: PackageDb;
@@ -63,6 +79,10 @@ export class DeliveryService {
   #busy: Promise<unknown> = Promise.resolve();
   /** The manager of the cycle in progress: a redirect learnt mid-cycle applies from the next cycle only. */
   #cycleManager: string | undefined;
+  /** The session of the cycle in progress: queued reports go out only inside one. */
+  #session: Session | undefined;
+  /** Records set aside at boot or since. */
+  setAside = 0;
 
   constructor(options: DeliveryServiceOptions) {
     this.#o = options;
@@ -75,6 +95,15 @@ export class DeliveryService {
       deadlineMs: options.config.requestDeadlineMs,
       maxAnswerBytes: options.config.maxAnswerBytes,
     });
+    options.outbox.declare(FAMILY, STATE_PREFIX);
+    options.outbox.register(FAMILY, (entry) => this.#deliver(entry));
+  }
+
+  /** The outbox transport: a queued status report goes out with the current cycle's session. */
+  async #deliver(entry: OutboxEntry): Promise<void> {
+    const session = this.#session;
+    if (!session) throw new RetryLaterError('reports go out inside a poll cycle');
+    await this.#client.send('status', { ...(entry.body as QueuedStatus), ...session });
   }
 
   /** The manager polled now: the configured one, or where a manager redirected the device. */
@@ -86,8 +115,8 @@ export class DeliveryService {
   async boot(): Promise<number> {
     let pending = 0;
     await this.#redirect.prune();
-    for (const key of this.#o.store.keys(JOB_PREFIX)) {
-      const machine = this.#machineFor(key, undefined);
+    for (const key of await this.#readableJobs()) {
+      const machine = this.#machineFor(key);
       await machine.resume();
       if (machine.active()) pending++;
       else await machine.clear();
@@ -109,6 +138,7 @@ export class DeliveryService {
         throw error;
       } finally {
         this.#cycleManager = undefined;
+        this.#session = undefined;
       }
     };
     const run = this.#busy.then(cycle, cycle);
@@ -145,6 +175,9 @@ export class DeliveryService {
       installed: this.db.list().map(({ name, version, digest }) => ({ name, version, digest })),
     });
     await roaming.acknowledge(ack.moves);
+    this.#session = session;
+    // Reports queued before (a power cut, an unreachable manager) go first, in order.
+    await this.#o.outbox.flush(FAMILY, { force: true });
 
     const summary: CycleSummary = {
       manager: redactUrl(manager),
@@ -162,44 +195,92 @@ export class DeliveryService {
     };
 
     // Jobs from an earlier cycle (or boot) come first: their package state decides the diff.
-    for (const key of this.#o.store.keys(JOB_PREFIX)) await this.#runJob(key, session, summary);
+    for (const key of await this.#readableJobs()) await this.#runJob(key, summary);
 
     const plan = planPackages(engines, this.db.list(), list.packages, config.optionalPackages);
     summary.kept = plan.keep.length;
     summary.skipped = plan.skipped.map((spec) => spec.name);
     emit({ kind: 'plan', install: plan.install.length, upgrade: plan.upgrade.length, remove: plan.remove.length, keep: plan.keep.length, skipped: plan.skipped.length });
 
-    // Download instructions for every needed package first, then one download event each.
-    const created: string[] = [];
+    // Jobs are created lazily, a bounded batch at a time: download instructions for the batch,
+    // then one download event each. What does not fit waits for the next poll.
     const wanted = [
       ...plan.install.map((spec) => ({ spec, action: 'install' as const })),
       ...plan.upgrade.map(({ to }) => ({ spec: to, action: 'upgrade' as const })),
     ];
-    for (const { spec, action } of wanted) {
-      const instruction = await this.#client.send('instruction', {
-        type: 'instructionRequest',
-        ...session,
-        name: spec.name,
-        version: spec.version,
-      });
-      try {
-        checkInstruction(instruction, spec);
-      } catch (error) {
-        summary.failed.push({ name: spec.name, version: spec.version, action, reason: error instanceof Error ? error.message : String(error) });
-        this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
-        continue;
+    const limits = this.#o.limits ?? DEFAULT_JOB_LIMITS;
+    let next = 0;
+    while (next < wanted.length) {
+      const room = jobRoom(this.#o.store, JOB_PREFIX, limits);
+      if (room === 0) break;
+      const created: string[] = [];
+      for (const { spec, action } of wanted.slice(next, next + room)) {
+        next++;
+        const instruction = await this.#client.send('instruction', { type: 'instructionRequest', ...session, name: spec.name, version: spec.version });
+        try {
+          checkInstruction(instruction, spec);
+        } catch (error) {
+          summary.failed.push({ name: spec.name, version: spec.version, action, reason: error instanceof Error ? error.message : String(error) });
+          this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
+          continue;
+        }
+        const key = await this.#create(() => this.#createPackageJob({ action, optional: spec.optional, instruction }));
+        if (key) created.push(key);
+        else break;
       }
-      created.push(await this.#createPackageJob({ action, optional: spec.optional, instruction }));
+      for (const key of created) await this.#runJob(key, summary);
+      if (created.length === 0) break;
     }
-    for (const record of plan.remove) created.push(await this.#createRemovalJob(record));
-    for (const key of created) await this.#runJob(key, session, summary);
+    const deferred = wanted.length - next;
+    if (deferred > 0) {
+      summary.deferred = deferred;
+      this.#o.log.info('packages left for a later poll (job limits)', { deferred });
+    }
+    // Removals free space: they only need a job slot, never a share of the store.
+    for (let i = 0; i < plan.remove.length; ) {
+      const room = Math.max(0, limits.maxJobs - this.#o.store.keys(JOB_PREFIX).length);
+      const created: string[] = [];
+      for (const record of plan.remove.slice(i, i + Math.max(1, room))) {
+        i++;
+        const key = await this.#create(() => this.#createRemovalJob(record));
+        if (key) created.push(key);
+      }
+      for (const key of created) await this.#runJob(key, summary);
+      if (created.length === 0) break;
+    }
 
     for (const request of list.reports) {
       await this.#sendReport(request, session);
       summary.reports.push(request.kind);
     }
+    await this.#o.outbox.flush(FAMILY, { force: true });
     emit({ kind: 'cycleEnd', summary });
     return summary;
+  }
+
+  /** Creates one job; a full store ends the batch (logged) instead of failing the poll. */
+  async #create(create: () => Promise<string>): Promise<string | undefined> {
+    try {
+      return await create();
+    } catch (error) {
+      if (!(error instanceof StoreFullError)) throw error;
+      this.#o.log.warn('state store full: no new job this poll', { error: error.message });
+      return undefined;
+    }
+  }
+
+  /** The family's job keys; records it cannot read are set aside (never fatal). */
+  async #readableJobs(): Promise<string[]> {
+    const { keys, setAside } = await readableJobs({
+      store: this.#o.store,
+      family: FAMILY,
+      jobPrefix: JOB_PREFIX,
+      log: this.#o.log,
+      utcMs: Math.max(0, this.#o.device.clock.utcMs()),
+      open: (key) => this.#open(key),
+    });
+    this.setAside += setAside;
+    return keys;
   }
 
   async #nextSequence(): Promise<string> {
@@ -214,7 +295,7 @@ export class DeliveryService {
     const key = `${JOB_PREFIX}${sequence}/package`;
     const id = `${sequence}-${name}@${version}`.slice(0, 128);
     const job = newJob(id, { name, version, size, digest }, { kind: 'staging', name: `job-${sequence}` }, data);
-    await this.#packageMachine(key, undefined).start(job);
+    await this.#packageMachine(key).start(job);
     return key;
   }
 
@@ -222,49 +303,58 @@ export class DeliveryService {
     const sequence = await this.#nextSequence();
     const key = `${JOB_PREFIX}${sequence}/removal`;
     const job: RemovalJob = { id: `${sequence}-remove-${record.name}`.slice(0, 128), package: record };
-    await this.#removalMachine(key, undefined).start(job);
+    await this.#removalMachine(key).start(job);
     return key;
   }
 
-  #machineFor(key: string, session: Session | undefined) {
-    return key.endsWith('/removal') ? this.#removalMachine(key, session) : this.#packageMachine(key, session);
+  /** Reads a job record (throws when this agent cannot: unknown kind, table, version or state). */
+  #open(key: string): unknown {
+    if (!key.endsWith('/removal') && !key.endsWith('/package')) throw new Error(`unknown job kind in ${key}`);
+    return this.#machineFor(key).record();
   }
 
-  #removalMachine(key: string, session: Session | undefined) {
-    const needSession = sessionGuard(session);
+  #machineFor(key: string) {
+    return key.endsWith('/removal') ? this.#removalMachine(key) : this.#packageMachine(key);
+  }
+
+  #removalMachine(key: string) {
     return createRemovalMachine({
         store: this.#o.store,
         key,
         exec: this.#o.device.exec,
         db: this.db,
-        report: async (job) => {
+        report: (job) => {
           const outcome = job.outcome ?? { ok: false, message: 'no outcome' };
-          await this.#status(needSession(), job.id, job.package.name, job.package.version, 'removeEnd', { ...outcome, ...(outcome.interrupted ? { code: 'interrupted' } : {}) }, {
+          const report = this.#status(job.id, job.package.name, job.package.version, 'removeEnd', { ...outcome, ...(outcome.interrupted ? { code: 'interrupted' } : {}) }, {
             ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
             ...(outcome.output !== undefined ? { output: outcome.output } : {}),
           });
+          return this.#o.outbox.enqueueOp(FAMILY, { id: `${job.id}/removeEnd`, kind: report.kind, body: report.body });
         },
+        deliver: () => this.#o.outbox.flush(FAMILY),
+        log: this.#o.log,
       });
   }
 
-  #packageMachine(key: string, session: Session | undefined) {
+  #packageMachine(key: string) {
     const { store, device } = this.#o;
-    const needSession = sessionGuard(session);
     const hooks: PipelineHooks<PackageJobData> = {
       installRepeatable: false,
       locate: async (job) => {
-        const location = await this.#client.send('location', { type: 'locationRequest', ...needSession(), locationToken: job.family.instruction.locationToken });
+        const session = this.#session;
+        if (!session) throw new RetryLaterError('a job asks for its location inside a poll cycle');
+        const location = await this.#client.send('location', { type: 'locationRequest', ...session, locationToken: job.family.instruction.locationToken });
         return { url: location.url, ...(location.expiresUtcMs !== undefined ? { expiresUtcMs: location.expiresUtcMs } : {}) };
       },
-      report: async (job, phase) => {
+      report: (job, phase) => {
         const { name, version } = job.artifact;
-        if (phase === 'downloadBegin') return this.#status(needSession(), job.id, name, version, 'downloadBegin', { ok: true });
+        if (phase === 'downloadBegin') return this.#status(job.id, name, version, 'downloadBegin', { ok: true });
         if (phase === 'downloadEnd') {
           const d = job.download ?? { ok: false, bytesTransferred: 0, attempts: 0 };
-          return this.#status(needSession(), job.id, name, version, 'downloadEnd', { ok: d.ok, ...(d.code ? { code: d.code } : {}), ...(d.message ? { message: d.message } : {}) }, { bytes: d.bytesTransferred, attempts: d.attempts });
+          return this.#status(job.id, name, version, 'downloadEnd', { ok: d.ok, ...(d.code ? { code: d.code } : {}), ...(d.message ? { message: d.message } : {}) }, { bytes: d.bytesTransferred, attempts: d.attempts });
         }
         const i = job.install ?? { ok: false };
-        return this.#status(needSession(), job.id, name, version, 'postInstallEnd', {
+        return this.#status(job.id, name, version, 'postInstallEnd', {
           ok: i.ok,
           ...(i.interrupted ? { code: 'interrupted' } : i.timedOut ? { code: 'timeout' } : !i.ok ? { code: 'postInstallFailed' } : {}),
           ...(i.message ? { message: i.message } : {}),
@@ -291,6 +381,9 @@ export class DeliveryService {
       store,
       key,
       hooks,
+      outbox: { outbox: this.#o.outbox, family: FAMILY },
+      log: this.#o.log,
+      ...(this.#o.signal ? { signal: this.#o.signal() } : {}),
       settings: {
         maxAttempts: download.maxAttempts,
         byteBudgetFactor: download.byteBudgetFactor,
@@ -304,8 +397,8 @@ export class DeliveryService {
     });
   }
 
-  async #runJob(key: string, session: Session, summary: CycleSummary): Promise<void> {
-    const machine = this.#machineFor(key, session);
+  async #runJob(key: string, summary: CycleSummary): Promise<void> {
+    const machine = this.#machineFor(key);
     const record = machine.record();
     if (!record) return;
     const emit = (event: DeliveryEvent) => this.#o.onEvent?.(event);
@@ -324,10 +417,10 @@ export class DeliveryService {
     await machine.clear();
   }
 
-  async #status(session: Session, jobId: string, name: string, version: string, phase: StatusReport['phase'], result: { ok: boolean; code?: string; message?: string }, extra: Partial<StatusReport> = {}): Promise<void> {
-    await this.#client.send('status', {
+  /** A status report for the outbox (the session is added when it is sent). */
+  #status(jobId: string, name: string, version: string, phase: StatusReport['phase'], result: { ok: boolean; code?: string; message?: string }, extra: Partial<StatusReport> = {}): PipelineReport {
+    const body: QueuedStatus = {
       type: 'status',
-      ...session,
       jobId,
       name,
       version,
@@ -337,7 +430,9 @@ export class DeliveryService {
       ...extra,
       ...(extra.output !== undefined ? { output: extra.output.slice(-4096) } : {}),
       deviceUtcMs: Math.max(0, this.#o.device.clock.utcMs()),
-    });
+    };
+    // Redacted before it is queued: the outbox persists it, and its text can quote a signed URL.
+    return { kind: 'status', body: redactStatusFields(body) };
   }
 
   async #sendReport(request: ReportRequest, session: Session): Promise<void> {
@@ -348,14 +443,6 @@ export class DeliveryService {
     else await this.#client.send('report', { type: 'report', kind: 'fileCollection', ...session, files: await collectFiles(device.files, request.paths, request.maxBytes) });
     this.#o.onEvent?.({ kind: 'report', report: request.kind });
   }
-}
-
-/** Jobs talk to the manager only inside a cycle, with that cycle's reference counter. */
-function sessionGuard(session: Session | undefined): () => Session {
-  return () => {
-    if (!session) throw new DeliveryError('noSession', 'a job tried to talk to the manager before this cycle identified itself');
-    return session;
-  };
 }
 
 function assertUniqueNames(list: PackageList): void {

@@ -90,7 +90,16 @@ export class StateMachine<S extends string, E extends string, C> {
     if (record === undefined) return undefined;
     if (typeof record !== 'object' || record === null || record.table !== this.#table.name)
       throw new MachineRecordError(this.#key, `belongs to table ${String((record as { table?: unknown })?.table)}, not ${this.#table.name}`);
-    if (record.version !== this.#table.version) throw new MachineRecordError(this.#key, `version ${record.version}, expected ${this.#table.version}`);
+    if (record.version !== this.#table.version) {
+      const migrated = record.version < this.#table.version ? this.#table.migrate?.(record) : undefined;
+      if (!migrated) throw new MachineRecordError(this.#key, `version ${record.version}, expected ${this.#table.version}`);
+      // Kept in memory only: the next persist writes it in the current version.
+      return this.#checkState({ ...record, version: this.#table.version, state: migrated.state, context: migrated.context as C });
+    }
+    return this.#checkState(record);
+  }
+
+  #checkState(record: MachineRecord<S, C>): MachineRecord<S, C> {
     // Own states only: a damaged record naming `constructor` or `toString` must not pass as a state.
     if (typeof record.state !== 'string' || !hasOwn(this.#table.states, record.state)) throw new MachineRecordError(this.#key, `unknown state ${String(record.state)}`);
     return record;

@@ -23,8 +23,14 @@ export interface StateDefinition<S extends string, E extends string> {
 export interface MachineTable<S extends string, E extends string> {
   /** Stored with the record: a record of another table is refused instead of misread. */
   name: string;
-  /** Bump when states are renamed; a record of another version is refused. */
+  /** Bump when states or the context change; a record of another version goes through `migrate` or is refused. */
   version: number;
+  /**
+   * Migration hook: turns a record written by an older version of this table into a current one
+   * (same table name, `record.version` < `version`), or returns undefined when it cannot. The
+   * agent sets a record it cannot read aside (see agent/families/jobs.ts) instead of refusing to boot.
+   */
+  migrate?: (record: { version: number; state: string; context: unknown; storeCount: number }) => { state: S; context: unknown } | undefined;
   initial: S;
   states: Record<S, StateDefinition<S, E>>;
   /** Default destination of the loop guard. */

@@ -1,6 +1,7 @@
 /**
- * The A/B image update flow, as data. Handlers live with the code that owns the side effects
- * (firmware family, pipeline); this table is the single place that says what may follow what.
+ * The A/B image update flow, as data. Its production handlers are the pipeline's image step
+ * (../pipeline/image-step.ts, on `device.update`); this table is the single place that says what
+ * may follow what.
  *
  *   downloading ─downloaded→ activating ─activated→ rebooting ⇢(boot)⇢ verifyingBoot ─healthy→ committing ─committed→ reportingSuccess → succeeded
  *        │failed                │failed                 │rebootFailed        │unhealthy / loop          │failed
@@ -32,6 +33,7 @@ export type UpdateEvent =
   | 'activated'
   | 'failed'
   | 'rebootFailed'
+  | 'booted'
   | 'healthy'
   | 'unhealthy'
   | 'notBooted'
@@ -51,13 +53,15 @@ export const updateFlow: MachineTable<UpdateState, UpdateEvent> = {
   states: {
     downloading: { on: { downloaded: 'activating', failed: 'reportingFailure' } },
     activating: { on: { activated: 'rebooting', failed: 'reportingFailure' } },
-    rebooting: { on: { rebootFailed: 'rollingBack' }, resume: 'verifyingBoot', onLoop: 'rollingBack' },
+    // booted: a power cut after activation already booted the new image.
+    rebooting: { on: { rebootFailed: 'rollingBack', booted: 'verifyingBoot' }, resume: 'verifyingBoot', onLoop: 'rollingBack' },
     verifyingBoot: {
       on: { healthy: 'committing', unhealthy: 'rollingBack', notBooted: 'rebooting', bootloaderRolledBack: 'reportingFailure' },
       onLoop: 'rollingBack',
     },
     committing: { on: { committed: 'reportingSuccess', failed: 'rollingBack' }, onLoop: 'rollingBack' },
-    rollingBack: { on: { failed: 'reportingFailure' }, resume: 'verifyingRollback' },
+    // rolledBack: a pending image that never booted is dropped without a reboot.
+    rollingBack: { on: { failed: 'reportingFailure', rolledBack: 'reportingFailure' }, resume: 'verifyingRollback' },
     verifyingRollback: { on: { rolledBack: 'reportingFailure', notRolledBack: 'rollingBack' } },
     reportingSuccess: { on: { reported: 'succeeded' }, onLoop: 'succeeded' },
     reportingFailure: { on: { reported: 'failed' }, onLoop: 'failed' },

@@ -77,6 +77,8 @@ export interface DownloadOptions {
   random01?: () => number;
   onProgress?: (offset: number, size: number) => void;
   signal?: AbortSignalLike;
+  /** Extra request headers (e.g. credentials for an image URL outside the firewall). Never persisted or logged. */
+  headers?: Record<string, string>;
 }
 
 export type DownloadFailureCode =
@@ -239,7 +241,7 @@ class DownloadRun {
   /** One GET from the current offset, streamed into the sink. */
   async #request(): Promise<Outcome> {
     const o = this.#o;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     const ranged = this.#offset > 0;
     if (ranged) {
       headers['range'] = `bytes=${this.#offset}-`;

@@ -3,8 +3,14 @@
  * table (data; the engine is ../machine):
  *
  *   locating ─located→ announcing ─reported→ downloading ─downloaded/failed→ reportingDownload ─install→ installing ─installed/failed→ reportingInstall ─reported→ finishing → succeeded
- *      │failed            (status: begin)      │relocate (URL expired)      (status: end)  │retry (new download) / abandon      (status: post-install end)  │abandon
- *      └──→ reportingDownload                  └──→ locating                                 └──→ locating / abandoning → failed         └──→ abandoning → failed
+ *      │failed            (status: begin)      │relocate (URL expired)      (status: end)  │hold    ↑released   (status: post-install end)  │abandon
+ *      └──→ reportingDownload                  └──→ locating                                 ├──→ holding                 └──→ abandoning → failed
+ *                                                                                            └──→ locating (retry) / abandoning → failed
+ *
+ * `holding` (./hold.ts) is the point where a verified artifact waits for a command (FUMO Exec
+ * Update), a consent, a condition (five idle minutes) or a deadline; a family without a hold goes
+ * straight to `installing`. Reports are outbox entries (../outbox) committed with the transition
+ * that decided them, so each is queued exactly once and delivered at least once.
  *
  * Seed 000's download event is exactly its four phases: location request, status "download
  * begins", status "download ends" (success triggers the post-install command), status
@@ -20,6 +26,7 @@ export type PipelineState =
   | 'announcing'
   | 'downloading'
   | 'reportingDownload'
+  | 'holding'
   | 'installing'
   | 'recoveringInstall'
   | 'reportingInstall'
@@ -35,6 +42,8 @@ export type PipelineEvent =
   | 'downloaded'
   | 'relocate'
   | 'install'
+  | 'hold'
+  | 'released'
   | 'retry'
   | 'abandon'
   | 'installed'
@@ -45,7 +54,9 @@ export type PipelineEvent =
 
 export const pipelineFlow: MachineTable<PipelineState, PipelineEvent> = {
   name: 'pipeline',
-  version: 1,
+  // 2: `holding` added. A version-1 record is a valid version-2 record (no state was renamed).
+  version: 2,
+  migrate: (record) => (record.version === 1 ? { state: record.state as PipelineState, context: record.context } : undefined),
   initial: 'locating',
   loopState: 'abandoning',
   giveUpState: 'failed',
@@ -54,7 +65,8 @@ export const pipelineFlow: MachineTable<PipelineState, PipelineEvent> = {
     locating: { on: { located: 'announcing', failed: 'reportingDownload' } },
     announcing: { on: { reported: 'downloading' } },
     downloading: { on: { downloaded: 'reportingDownload', failed: 'reportingDownload', relocate: 'locating' } },
-    reportingDownload: { on: { install: 'installing', retry: 'locating', abandon: 'abandoning' } },
+    reportingDownload: { on: { install: 'installing', hold: 'holding', retry: 'locating', abandon: 'abandoning' } },
+    holding: { on: { released: 'installing', abandon: 'abandoning' } },
     installing: { on: { installed: 'reportingInstall', failed: 'reportingInstall' }, resume: 'recoveringInstall' },
     recoveringInstall: { on: { retryInstall: 'installing', interrupted: 'reportingInstall' } },
     reportingInstall: { on: { reported: 'finishing', abandon: 'abandoning' } },

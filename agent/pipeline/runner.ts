@@ -1,16 +1,20 @@
 /**
  * Runs one artifact job through the pipeline table (./flow.ts). What differs between protocol
- * families — how to get the URL, how to report, what "install" means, what to record at the
- * end — comes in as `PipelineHooks`; everything else (resumable verified download, checkpoints,
- * retries, cleanup, exactly-once install) is here once.
+ * families — how to get the URL, what to report, whether and how long to hold, what "install"
+ * means, what to record at the end — comes in as `PipelineHooks`; everything else (resumable
+ * verified download, checkpoints, retries, the hold, queued reports, cleanup, exactly-once
+ * install) is here once. An image is installed by the image step (./image-step.ts) around this.
  */
-import type { Device } from '../../hal/types.ts';
+import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
 import { type HandlerResult, type StateHandler, StateMachine } from '../machine/index.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
-import { TransportError } from '../transport/http.ts';
+import { type Logger, logTransitions } from '../log.ts';
+import type { Outbox } from '../outbox/outbox.ts';
+import { isTransient } from '../util/retry.ts';
 import { type DownloadProgress, download } from './download.ts';
 import { type PipelineEvent, type PipelineState, pipelineFlow } from './flow.ts';
+import type { HoldDecision, HoldRecord } from './hold.ts';
 import { type Sink, slotSink, stagingSink } from './sinks.ts';
 import { VerificationError, checkArtifactSize, checkDownloadUrl } from './verify.ts';
 
@@ -53,6 +57,8 @@ export interface PipelineJob<F = unknown> {
   relocations: number;
   corruptDownloads: number;
   download?: DownloadOutcome;
+  /** Set while (and after) the job was held before installing. */
+  hold?: HoldRecord;
   install?: InstallOutcome;
   /** Family-specific data (e.g. the manager's instruction). */
   family: F;
@@ -60,11 +66,23 @@ export interface PipelineJob<F = unknown> {
 
 export type ReportPhase = 'downloadBegin' | 'downloadEnd' | 'installEnd';
 
+/** A report the pipeline queues in the family's outbox (its id is `<job id>/<phase>`). */
+export interface PipelineReport {
+  kind: string;
+  body: unknown;
+}
+
 export interface PipelineHooks<F> {
   /** Current download URL (seed 000: package location request). */
   locate(job: PipelineJob<F>): Promise<{ url: string; expiresUtcMs?: number }>;
-  /** Status report; must be safe to repeat (at-least-once). */
-  report(job: PipelineJob<F>, phase: ReportPhase): Promise<void>;
+  /** The report for a phase, or undefined when the family reports nothing there. Delivered at least once. */
+  report(job: PipelineJob<F>, phase: ReportPhase): PipelineReport | undefined;
+  /** After a source failed for good (attempts exhausted, an error status): may another source be tried? */
+  fallback?(job: PipelineJob<F>): boolean;
+  /** Headers for the download request (credentials): asked for each run, never persisted. */
+  requestHeaders?(job: PipelineJob<F>, url: string): Promise<Record<string, string>>;
+  /** Decides whether a downloaded, verified artifact waits before install (./hold.ts). Absent: no hold. */
+  hold?(job: PipelineJob<F>, hold: HoldRecord): Promise<HoldDecision>;
   /** Applies the artifact (post-install command, slot completion). */
   install(job: PipelineJob<F>, location: string): Promise<InstallOutcome>;
   /** The install may run again after a power cut during it (a slot write: yes; a command: no). */
@@ -91,33 +109,35 @@ type Handler<F> = StateHandler<PipelineState, PipelineEvent, PipelineJob<F>>;
 type Result<F> = HandlerResult<PipelineEvent, PipelineJob<F>>;
 
 /** The machine for one job stored under `key`. Call `start(job)` for a new job, `resume()` once per boot. */
-export function createPipelineMachine<F>(options: {
+export interface PipelineMachineOptions<F> {
   device: Device;
   engines: Engines;
   store: KeyValueStore;
   key: string;
   hooks: PipelineHooks<F>;
   settings: PipelineSettings;
-  onTransition?: (transition: { from: PipelineState; event: string; to: PipelineState }) => void;
-}): StateMachine<PipelineState, PipelineEvent, PipelineJob<F>> {
-  const { device, engines, hooks, settings } = options;
+  /** Where reports go: the family's queue in the outbox. */
+  outbox: { outbox: Outbox; family: string };
+  log: Logger;
+  /** Stops a download at once (also during a retry backoff): the job suspends and resumes later. */
+  signal?: AbortSignalLike;
+}
+
+/** The store ops that queue the report of `phase` (none when the family reports nothing there). */
+function reportOps<F>(options: PipelineMachineOptions<F>, job: PipelineJob<F>, phase: ReportPhase) {
+  const report = options.hooks.report(job, phase);
+  if (!report) return [];
+  return options.outbox.outbox.enqueueOp(options.outbox.family, { id: `${job.id}/${phase}`, kind: report.kind, body: report.body });
+}
+
+/** The machine for one job stored under `key`. Call `start(job)` for a new job, `resume()` once per boot. */
+export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): StateMachine<PipelineState, PipelineEvent, PipelineJob<F>> {
+  const { device, engines, hooks, settings, log } = options;
   const sinkFor = (job: PipelineJob<F>): Sink =>
     job.sink.kind === 'staging' ? stagingSink(device.staging, job.sink.name) : slotSink(device.update, { size: job.artifact.size, version: job.artifact.version });
+  const random01 = () => (device.random.bytes(1)[0] as number) / 256;
 
-  /** Network trouble while talking to the manager: stop here and let the family retry later. */
-  const isTransient = (error: unknown) => error instanceof TransportError && error.retryable;
-  /** Sends a report; undefined when sent, a suspend when the manager is unreachable for now. */
-  const report = async (job: PipelineJob<F>, phase: ReportPhase): Promise<Result<F> | undefined> => {
-    try {
-      await hooks.report(job, phase);
-      return undefined;
-    } catch (error) {
-      if (isTransient(error)) return { suspend: 'network' };
-      throw error;
-    }
-  };
-
-  const handlers: Record<Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>> = {
+  const stages: Record<Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>> = {
     locating: async (job) => {
       try {
         const location = await hooks.locate(job);
@@ -130,7 +150,7 @@ export function createPipelineMachine<F>(options: {
 
     announcing: async (job) => {
       if (job.announced) return { event: 'reported' };
-      return (await report(job, 'downloadBegin')) ?? { event: 'reported', context: { ...job, announced: true } };
+      return { event: 'reported', context: { ...job, announced: true }, effects: reportOps(options, job, 'downloadBegin') };
     },
 
     downloading: async (job, step) => {
@@ -143,6 +163,7 @@ export function createPipelineMachine<F>(options: {
           return failed(job, 'noSpace', error);
         }
       }
+      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, job.location.url) : undefined;
       const sink = await sinkFor(job).open({ resume: job.progress !== undefined });
       let current = job;
       try {
@@ -164,15 +185,22 @@ export function createPipelineMachine<F>(options: {
           byteBudget: Math.max(job.artifact.size * settings.byteBudgetFactor, job.artifact.size + settings.checkpointBytes),
           timeoutMs: settings.timeoutMs,
           backoff: settings.backoff,
+          random01,
+          ...(headers ? { headers } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
           onProgress: (offset, size) => hooks.onProgress?.(current, offset, size),
         });
         const outcome: DownloadOutcome = result.ok
           ? { ok: true, bytesTransferred: result.bytesTransferred, attempts: result.attempts }
           : { ok: false, code: result.code, message: result.message, bytesTransferred: result.bytesTransferred, attempts: result.attempts };
-        if (!result.ok && result.code === 'relocate') {
+        // A failed source the family can replace (seeds 002/003: the image's other URL) is a relocation too.
+        const fallback = !result.ok && ['attemptsExhausted', 'httpStatus'].includes(result.code) && hooks.fallback?.(current) === true;
+        if (!result.ok && (result.code === 'relocate' || fallback)) {
           if (current.relocations >= settings.maxRelocations) return { event: 'failed', context: { ...current, download: outcome } };
-          const { location: _expired, ...rest } = current;
-          return { event: 'relocate', context: { ...rest, relocations: current.relocations + 1 } };
+          const { location: _expired, progress, ...rest } = current;
+          // The new source gets its own attempts; the bytes already verified stay (the digest decides in the end).
+          const kept = progress && fallback ? (({ etag: _etag, ...p }) => ({ ...p, attempts: 0 }))(progress) : progress;
+          return { event: 'relocate', context: { ...rest, ...(kept ? { progress: kept } : {}), relocations: current.relocations + 1 } };
         }
         if (!result.ok && result.code === 'aborted') return { suspend: 'aborted', context: current };
         if (!result.ok && result.code === 'digestMismatch') {
@@ -188,15 +216,25 @@ export function createPipelineMachine<F>(options: {
     },
 
     reportingDownload: async (job) => {
-      const suspended = await report(job, 'downloadEnd');
-      if (suspended) return suspended;
-      if (job.download?.ok) return { event: 'install' };
+      const effects = reportOps(options, job, 'downloadEnd');
+      if (job.download?.ok) return hooks.hold ? { event: 'hold', context: { ...job, hold: { sinceUtcMs: device.clock.utcMs() } }, effects } : { event: 'install', effects };
       if (job.download?.code === 'digestMismatch' && job.corruptDownloads <= settings.corruptRetries) {
         // A fresh download event: new location, new begin/end reports.
         const { progress: _p, location: _l, download: _d, ...rest } = job;
-        return { event: 'retry', context: { ...rest, announced: false } };
+        return { event: 'retry', context: { ...rest, announced: false }, effects };
       }
-      return { event: 'abandon' };
+      return { event: 'abandon', effects };
+    },
+
+    holding: async (job) => {
+      const hold = job.hold ?? { sinceUtcMs: device.clock.utcMs() };
+      const decision = hooks.hold ? await hooks.hold(job, hold) : ({ release: true, by: 'policy' } as const);
+      if (decision.release) {
+        log.info('hold released', { job: job.id, by: decision.by });
+        return { event: 'released', context: { ...job, hold: { ...hold, releasedBy: decision.by } } };
+      }
+      // The family's hook knows what it waits for and when to look again (it wakes the scheduler).
+      return { suspend: 'held', ...(job.hold ? {} : { context: { ...job, hold } }) };
     },
 
     installing: async (job) => {
@@ -215,7 +253,7 @@ export function createPipelineMachine<F>(options: {
       };
     },
 
-    reportingInstall: async (job) => (await report(job, 'installEnd')) ?? { event: job.install?.ok ? 'reported' : 'abandon' },
+    reportingInstall: async (job) => ({ event: job.install?.ok ? 'reported' : 'abandon', effects: reportOps(options, job, 'installEnd') }),
 
     finishing: async (job) => {
       if (job.sink.kind === 'staging' && !settings.keepArtifact) await device.staging.remove(job.sink.name);
@@ -228,12 +266,22 @@ export function createPipelineMachine<F>(options: {
     },
   };
 
+  // Every stage first delivers what earlier stages queued (best effort: a report that cannot go
+  // now stays queued and never holds the job up), so the server hears "download begins" before
+  // the download and "download ends" before the install, as seed 000 orders them.
+  const handlers = {} as Record<Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>>;
+  for (const [state, stage] of Object.entries(stages) as [Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>][])
+    handlers[state] = async (job, step) => {
+      await options.outbox.outbox.flush(options.outbox.family);
+      return stage(job, step);
+    };
+
   return new StateMachine({
     table: pipelineFlow,
     handlers,
     store: options.store,
     key: options.key,
-    ...(options.onTransition ? { onTransition: options.onTransition } : {}),
+    onTransition: logTransitions(log, options.outbox.family, options.key),
   });
 }
 

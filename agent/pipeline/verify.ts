@@ -180,47 +180,12 @@ export function checkBudget(bytesTransferred: number, budget: number): void {
     throw new VerificationError('budgetExceeded', `transferred ${bytesTransferred} bytes, over the budget of ${budget} bytes`);
 }
 
-// ───────────────────────────── instruction vs. package list ─────────────────────────────
-
-export interface InstructionFacts {
-  name: string;
-  version: string;
-  size: number;
-  digest: string;
-}
-
-export interface ListedPackage {
-  name: string;
-  version: string;
-  digest: string;
-  size?: number;
-}
-
-/**
- * The download instruction describes the package the list asked for. The two come from separate
- * server answers; if they disagree the server is inconsistent or hostile and the device must not
- * pick either side, so every field is compared (digests as hex, case-insensitively).
- */
-export function checkInstruction(instruction: InstructionFacts, listed: ListedPackage): void {
-  if (instruction.name !== listed.name) throw mismatch('name', instruction.name, listed.name);
-  if (instruction.version !== listed.version) throw mismatch('version', instruction.version, listed.version);
-  if (!isSha256Hex(instruction.digest)) throw new VerificationError('mismatch', `instruction digest for ${listed.name} is not a SHA-256 hex digest`);
-  if (!isSha256Hex(listed.digest)) throw new VerificationError('mismatch', `package list digest for ${listed.name} is not a SHA-256 hex digest`);
-  if (instruction.digest.toLowerCase() !== listed.digest.toLowerCase()) throw mismatch('digest', instruction.digest, listed.digest);
-  if (!isByteCount(instruction.size)) throw new VerificationError('mismatch', `instruction size for ${listed.name} is not a byte count`);
-  if (listed.size !== undefined && instruction.size !== listed.size) throw mismatch('size', String(instruction.size), String(listed.size));
-
-  function mismatch(field: string, got: string, want: string): VerificationError {
-    return new VerificationError('mismatch', `instruction ${field} ${printable(got)} disagrees with the package list (${printable(want)}) for ${printable(listed.name)}`);
-  }
-}
-
-function isByteCount(value: unknown): value is number {
+export function isByteCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 /** Server text quoted in a message: bounded, control characters made visible. */
-function printable(text: string): string {
+export function printable(text: string): string {
   const short = text.length > 80 ? `${text.slice(0, 80)}…` : text;
   return JSON.stringify(short);
 }

@@ -1,15 +1,22 @@
-/** Typed store errors. Corruption is never thrown: it is reported by `KeyValueStore.report`. */
+/**
+ * Typed store errors: the store throws nothing else (the mock HAL's PowerCutError, which stands for
+ * the process dying, passes through). Corruption is never thrown: `KeyValueStore.report` lists it.
+ */
 
 export class StoreError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message);
     this.name = new.target.name;
     this.code = code;
+    if (options && 'cause' in options) (this as { cause?: unknown }).cause = options.cause;
   }
 }
 
-/** The live set (after the write) would not fit one area; nothing was written. */
+/**
+ * The live set after the write would not fit one area once compacted; nothing was written.
+ * A batch of deletes only is never refused for lack of room.
+ */
 export class StoreFullError extends StoreError {
   constructor(message: string) {
     super('storeFull', message);
@@ -33,5 +40,21 @@ export class StoreUsageError extends StoreError {
 export class StoreValueError extends StoreError {
   constructor(key: string, message: string) {
     super('badValue', `value of ${key}: ${message}`);
+  }
+}
+
+/** The flash refused a read, write or erase; `cause` holds the HAL's error. A failed write is never appended after. */
+export class StoreIoError extends StoreError {
+  constructor(message: string, cause: unknown) {
+    super('io', message, { cause });
+  }
+}
+
+/** The partition holds a store in an on-flash format this agent does not know (written by a newer one); nothing was touched. */
+export class StoreFormatError extends StoreError {
+  readonly version: number;
+  constructor(message: string, version: number) {
+    super('format', message);
+    this.version = version;
   }
 }

@@ -1,27 +1,41 @@
 /**
- * On-flash format of the journaled key-value store. Pure encode/decode, no I/O.
+ * On-flash format (version 2) of the journaled key-value store. Pure encode/decode, no I/O.
  *
  * The partition is split into two areas of whole erase blocks. An area starts with a header
- * (magic, generation, CRC) and holds an append-only log of records; the valid area with the
- * highest generation is the live one. Compaction writes the live set into the other area and
- * programs that area's header *last*, so a power cut at any point leaves one complete area.
+ * (magic, format version, generation, CRC) and holds an append-only log of records; the valid
+ * area with the highest generation is the live one. Compaction writes the live set into the other
+ * area and programs that area's header *last*, so a power cut at any point leaves one complete area.
  *
- *   area header: "DMKV" | u32 generation | u32 areaLength | u32 crc32(previous 12 bytes)
- *   record:      u8 0xA5 | u8 version | u16 0 | u32 sequence | u32 payloadLength | payload | u32 crc32
+ *   area header: "DMK" | u8 formatVersion | u32 generation | u32 areaLength | u32 crc32(previous 12 bytes)
+ *   record:      u8 0x00 | zeroFree(u32 sequence | u32 payloadLength | payload | u32 crc32(sequence..payload)) | 0xFF padding
  *   payload:     ops, each  u8 kind (1 put, 2 delete) | u16 keyLength | key | [u32 valueLength | value]
  *
  * Every record is one atomic batch: a torn record fails its CRC and none of its ops apply.
- * All integers little endian. Records start at `writeAlign` boundaries; padding is 0x00.
+ * Records start at `writeAlign` boundaries; all integers are little endian.
+ *
+ * Why the record is framed this way: values come from outside (a manager can choose them), so a
+ * value may contain bytes that look like a whole valid record. A torn write must never make
+ * recovery parse from inside a record's payload. Here the only 0x00 byte of a record is its first
+ * one (the rest is zero-free encoded, ./zero-free.ts), padding is 0xFF, and recovery only tries to
+ * read a record where a 0x00 byte is. Since NOR programming only clears bits, no torn state of a
+ * non-zero byte is 0x00, so this holds for any partially programmed write, not only for a prefix.
+ *
+ * Format 1 (header "DMKV", 0xA5-marked records with raw payloads, ./format-v1.ts) is still read,
+ * so stores in the field open; their next write rewrites them in format 2.
  */
 import { concatBytes, utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { crc32 } from '../util/crc32.ts';
+import { ZeroFreeReader, encodeZeroFree, zeroFreeBound } from './zero-free.ts';
 
-export const AREA_MAGIC = 0x564b4d44; // "DMKV" read as little-endian u32
+export const AREA_MAGIC = [0x44, 0x4d, 0x4b] as const; // "DMK"
+export const FORMAT_VERSION = 2;
+/** Format 1 had "DMKV": its version byte reads as 'V'. */
+export const FORMAT_V1 = 0x56;
 export const AREA_HEADER_LENGTH = 16;
-export const RECORD_MARKER = 0xa5;
-export const RECORD_VERSION = 1;
-export const RECORD_HEADER_LENGTH = 12;
-export const RECORD_TRAILER_LENGTH = 4;
+export const RECORD_START = 0x00;
+/** sequence + payloadLength, before zero-free encoding. */
+const RECORD_HEAD = 8;
+const RECORD_CRC = 4;
 export const MAX_KEY_BYTES = 1024;
 
 export type StoreOp = { kind: 'put'; key: string; value: Uint8Array } | { kind: 'delete'; key: string };
@@ -30,24 +44,37 @@ export function roundUp(value: number, align: number): number {
   return Math.ceil(value / align) * align;
 }
 
-export function encodeAreaHeader(generation: number, areaLength: number): Uint8Array {
+export function encodeAreaHeader(generation: number, areaLength: number, version = FORMAT_VERSION): Uint8Array {
   const out = new Uint8Array(AREA_HEADER_LENGTH);
   const view = new DataView(out.buffer);
-  view.setUint32(0, AREA_MAGIC, true);
+  out.set(AREA_MAGIC);
+  out[3] = version;
   view.setUint32(4, generation >>> 0, true);
   view.setUint32(8, areaLength >>> 0, true);
   view.setUint32(12, crc32(out.subarray(0, 12)), true);
   return out;
 }
 
-/** The generation of a valid header, or undefined for an erased, torn or foreign one. */
-export function decodeAreaHeader(bytes: Uint8Array, areaLength: number): number | undefined {
+export interface AreaHeader {
+  generation: number;
+  /** Format version byte: FORMAT_VERSION, FORMAT_V1 or one this code does not know. */
+  version: number;
+}
+
+/** A header with a valid magic and CRC for this area length, or undefined (erased, torn, foreign). */
+export function decodeAreaHeader(bytes: Uint8Array, areaLength: number): AreaHeader | undefined {
   if (bytes.length < AREA_HEADER_LENGTH) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, AREA_HEADER_LENGTH);
-  if (view.getUint32(0, true) !== AREA_MAGIC) return undefined;
+  if (bytes[0] !== AREA_MAGIC[0] || bytes[1] !== AREA_MAGIC[1] || bytes[2] !== AREA_MAGIC[2]) return undefined;
   if (view.getUint32(12, true) !== crc32(bytes.subarray(0, 12))) return undefined;
   if (view.getUint32(8, true) !== areaLength) return undefined;
-  return view.getUint32(4, true);
+  return { generation: view.getUint32(4, true), version: bytes[3] as number };
+}
+
+/** Encoded length of one op, without building it. */
+export function opLength(op: StoreOp): number {
+  const key = utf8Encode(op.key).length;
+  return op.kind === 'put' ? 7 + key + op.value.length : 3 + key;
 }
 
 export function encodePayload(ops: readonly StoreOp[]): Uint8Array {
@@ -79,8 +106,10 @@ export function decodePayload(payload: Uint8Array): StoreOp[] | undefined {
     const kind = view.getUint8(offset);
     const keyLength = view.getUint16(offset + 1, true);
     offset += 3;
-    if (offset + keyLength > payload.length) return undefined;
+    if (keyLength === 0 || keyLength > MAX_KEY_BYTES || offset + keyLength > payload.length) return undefined;
     const key = utf8Decode(payload.subarray(offset, offset + keyLength));
+    // Our writer only stores valid UTF-8; malformed bytes would decode to a longer key (U+FFFD).
+    if (utf8Encode(key).length !== keyLength) return undefined;
     offset += keyLength;
     if (kind === 2) {
       ops.push({ kind: 'delete', key });
@@ -96,44 +125,56 @@ export function decodePayload(payload: Uint8Array): StoreOp[] | undefined {
   return ops;
 }
 
-/** A whole record, padded with zeros to `writeAlign`. */
+/** A whole record, padded with 0xFF (left erased) to `writeAlign`. */
 export function encodeRecord(sequence: number, payload: Uint8Array, writeAlign: number): Uint8Array {
-  const length = RECORD_HEADER_LENGTH + payload.length + RECORD_TRAILER_LENGTH;
-  const out = new Uint8Array(roundUp(length, writeAlign));
-  const view = new DataView(out.buffer);
-  view.setUint8(0, RECORD_MARKER);
-  view.setUint8(1, RECORD_VERSION);
-  view.setUint32(4, sequence >>> 0, true);
-  view.setUint32(8, payload.length, true);
-  out.set(payload, RECORD_HEADER_LENGTH);
-  view.setUint32(RECORD_HEADER_LENGTH + payload.length, crc32(out.subarray(0, RECORD_HEADER_LENGTH + payload.length)), true);
+  const body = new Uint8Array(RECORD_HEAD + payload.length + RECORD_CRC);
+  const view = new DataView(body.buffer);
+  view.setUint32(0, sequence >>> 0, true);
+  view.setUint32(4, payload.length, true);
+  body.set(payload, RECORD_HEAD);
+  view.setUint32(RECORD_HEAD + payload.length, crc32(body.subarray(0, RECORD_HEAD + payload.length)), true);
+  const encoded = encodeZeroFree(body);
+  const out = new Uint8Array(roundUp(1 + encoded.length, writeAlign)).fill(0xff);
+  out[0] = RECORD_START;
+  out.set(encoded, 1);
   return out;
 }
 
-export interface RecordHeader {
+/**
+ * The most bytes a record with a payload of `payloadLength` bytes can take, whatever its
+ * sequence number and CRC (their zero bytes change the encoded length by a little).
+ */
+export function recordBound(payloadLength: number, writeAlign: number): number {
+  return roundUp(1 + zeroFreeBound(RECORD_HEAD + payloadLength + RECORD_CRC), writeAlign);
+}
+
+export interface DecodedRecord {
+  ops: StoreOp[];
   sequence: number;
-  payloadLength: number;
   /** Record length including padding. */
-  paddedLength: number;
+  length: number;
 }
 
-/** Parses a record header; undefined when it cannot start a record that fits in `room` bytes. */
-export function parseRecordHeader(bytes: Uint8Array, writeAlign: number, room: number): RecordHeader | undefined {
-  if (bytes.length < RECORD_HEADER_LENGTH) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, RECORD_HEADER_LENGTH);
-  if (view.getUint8(0) !== RECORD_MARKER || view.getUint8(1) !== RECORD_VERSION || view.getUint16(2, true) !== 0) return undefined;
-  const payloadLength = view.getUint32(8, true);
-  const paddedLength = roundUp(RECORD_HEADER_LENGTH + payloadLength + RECORD_TRAILER_LENGTH, writeAlign);
-  if (paddedLength > room) return undefined;
-  return { sequence: view.getUint32(4, true), payloadLength, paddedLength };
-}
-
-/** True when `record` (header + payload + crc, padding allowed after) carries a matching CRC. */
-export function recordCrcMatches(record: Uint8Array, payloadLength: number): boolean {
-  const end = RECORD_HEADER_LENGTH + payloadLength;
-  if (record.length < end + RECORD_TRAILER_LENGTH) return false;
-  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
-  return view.getUint32(end, true) === crc32(record.subarray(0, end));
+/** The record starting at `offset` (a `writeAlign` multiple), or undefined when none valid starts there. */
+export function decodeRecord(bytes: Uint8Array, offset: number, writeAlign: number): DecodedRecord | undefined {
+  if (bytes[offset] !== RECORD_START) return undefined;
+  const reader = new ZeroFreeReader(bytes, offset + 1, bytes.length);
+  const head = new Uint8Array(RECORD_HEAD);
+  if (!reader.read(head)) return undefined;
+  const headView = new DataView(head.buffer);
+  const payloadLength = headView.getUint32(4, true);
+  // Every encoded byte is at most one decoded byte: reject lengths the rest of the area cannot hold.
+  if (payloadLength + RECORD_CRC > bytes.length - reader.offset) return undefined;
+  const rest = new Uint8Array(payloadLength + RECORD_CRC);
+  if (!reader.read(rest) || !reader.finish()) return undefined;
+  const crc = new DataView(rest.buffer).getUint32(payloadLength, true);
+  if (crc !== crc32(rest.subarray(0, payloadLength), crc32(head))) return undefined;
+  const length = roundUp(reader.offset - offset, writeAlign);
+  if (offset + length > bytes.length) return undefined;
+  // Padding is never programmed: anything else there means this is not what the writer wrote.
+  for (let i = reader.offset; i < offset + length; i++) if (bytes[i] !== 0xff) return undefined;
+  const ops = decodePayload(rest.subarray(0, payloadLength));
+  return ops ? { ops, sequence: headView.getUint32(0, true), length } : undefined;
 }
 
 export function isErased(bytes: Uint8Array, eraseValue: number): boolean {

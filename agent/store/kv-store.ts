@@ -1,8 +1,9 @@
 /**
  * Journaled key-value store on one flash partition: the only way the agent persists anything.
  *
- * Crash safety comes from three rules (format in ./format.ts):
- *  1. a record is one CRC-protected batch, so a torn write applies nothing;
+ * Crash safety comes from three rules (format in ./format.ts, recovery in ./recovery.ts):
+ *  1. a record is one CRC-protected batch, so a torn write applies nothing, and its framing keeps
+ *     recovery from ever parsing a record out of a torn record's payload;
  *  2. nothing is ever appended after a torn or damaged record: the next write compacts first;
  *  3. compaction programs the new area's header after all its records, so until that last write
  *     the old area stays the live one.
@@ -10,45 +11,23 @@
  * for the batch in flight, the new one. Damage that a power cut cannot explain (a bad record
  * followed by good ones, headers that are neither valid nor erased) is reported in
  * `report.corruption`, never thrown: the store opens with everything it could still read.
+ *
+ * Room: compaction writes one record per key, so a write is admitted only when the live set after
+ * it, framed that way (its *compacted size*, with the worst-case record length), fits one area.
+ * The log may hold a batch as one denser record, but every compaction is then known to fit, so
+ * the store never fills up in a way a reboot or a delete cannot undo. A batch of deletes only is
+ * always admitted: it never grows the compacted size (and it is folded into the compaction when
+ * the area is full). A live set already over the limit (an old agent's store, a damaged medium)
+ * is compacted into a single packed record, so deletes work there too.
  */
 import type { FlashPartition, FlashStatus } from '../../hal/types.ts';
+import { PowerCutError } from '../../hal/errors.ts';
 import { utf8Encode } from '../util/bytes.ts';
-import {
-  AREA_HEADER_LENGTH,
-  MAX_KEY_BYTES,
-  RECORD_HEADER_LENGTH,
-  type StoreOp,
-  decodeAreaHeader,
-  decodePayload,
-  encodeAreaHeader,
-  encodePayload,
-  encodeRecord,
-  isErased,
-  parseRecordHeader,
-  recordCrcMatches,
-  roundUp,
-} from './format.ts';
-import { StoreClosedError, StoreFullError, StoreUsageError } from './errors.ts';
+import { AREA_HEADER_LENGTH, MAX_KEY_BYTES, type StoreOp, encodeAreaHeader, encodePayload, encodeRecord, opLength, recordBound, roundUp } from './format.ts';
+import { StoreClosedError, StoreError, StoreFullError, StoreIoError, StoreUsageError } from './errors.ts';
+import { type ScanResult, type StoreCorruption, type StoreOpenReport, applyOps, scanAreas } from './recovery.ts';
 
-export interface StoreCorruption {
-  kind: 'damagedRecord' | 'noValidArea';
-  area: number;
-  offset: number;
-  detail: string;
-}
-
-export interface StoreOpenReport {
-  /** The medium was blank: a new store. */
-  fresh: boolean;
-  /** Generation of the live area (0 when fresh). */
-  generation: number;
-  /** Records replayed from the live area. */
-  records: number;
-  /** The log ended in a torn record (an interrupted write): normal after a power cut. */
-  tornTail: boolean;
-  /** Damage a power cut cannot explain. Empty on a healthy medium. */
-  corruption: StoreCorruption[];
-}
+export type { StoreCorruption, StoreOpenReport };
 
 export interface StoreStats {
   keys: number;
@@ -56,7 +35,7 @@ export interface StoreStats {
   areaLength: number;
   usedBytes: number;
   freeBytes: number;
-  /** Bytes the live values would take after compaction. */
+  /** Bytes the live values take at most after compaction (header included): never above areaLength for a writable store. */
   liveBytes: number;
   compactions: number;
 }
@@ -66,6 +45,8 @@ interface Geometry {
   areaLength: number;
   areaBlocks: number;
   dataStart: number;
+  /** Bytes of an area available to records. */
+  capacity: number;
 }
 
 export class KeyValueStore {
@@ -73,6 +54,9 @@ export class KeyValueStore {
   #flash: FlashPartition;
   #geometry: Geometry;
   #values: Map<string, Uint8Array>;
+  /** Per key, the most bytes its record takes after compaction; `#liveSize` is their sum. */
+  #bounds = new Map<string, number>();
+  #liveSize = 0;
   #liveArea: number | undefined;
   #generation: number;
   #appendOffset: number;
@@ -86,23 +70,30 @@ export class KeyValueStore {
     this.#flash = flash;
     this.#geometry = geometry;
     this.#values = scan.values;
+    for (const [key, value] of this.#values) this.#setBound(this.#bounds, key, value);
+    this.#liveSize = sum(this.#bounds);
     this.#liveArea = scan.liveArea;
     this.#generation = scan.generation;
     this.#appendOffset = scan.appendOffset;
     this.#sequence = scan.sequence;
-    this.#needsCompaction = scan.report.tornTail || scan.report.corruption.length > 0;
+    this.#needsCompaction = scan.needsCompaction;
     this.report = scan.report;
   }
 
   /** Opens (read only until the first write) the store on a partition of at least two blocks. */
   static async open(flash: FlashPartition): Promise<KeyValueStore> {
-    const status = flash.status();
-    if (status.blocks < 2) throw new StoreUsageError(`partition ${flash.name} needs at least 2 erase blocks, has ${status.blocks}`);
-    if (status.eraseValue !== 0xff) throw new StoreUsageError(`partition ${flash.name}: only flash erasing to 0xFF is supported`);
+    const name = flash?.name;
+    const status = await io(name, 'status', async () => flash.status());
+    if (status.blocks < 2) throw new StoreUsageError(`partition ${name} needs at least 2 erase blocks, has ${status.blocks}`);
+    if (status.eraseValue !== 0xff) throw new StoreUsageError(`partition ${name}: only flash erasing to 0xFF is supported`);
     const areaBlocks = Math.floor(status.blocks / 2);
     const areaLength = areaBlocks * status.blockLength;
-    const geometry: Geometry = { status, areaLength, areaBlocks, dataStart: roundUp(AREA_HEADER_LENGTH, status.writeAlign) };
-    return new KeyValueStore(flash, geometry, await scan(flash, geometry));
+    const dataStart = roundUp(AREA_HEADER_LENGTH, status.writeAlign);
+    if (dataStart >= areaLength) throw new StoreUsageError(`partition ${name}: an area of ${areaLength} bytes cannot hold its header`);
+    const geometry: Geometry = { status, areaLength, areaBlocks, dataStart, capacity: areaLength - dataStart };
+    const areas = [await io(name, 'read', () => flash.read(0, areaLength)), await io(name, 'read', () => flash.read(areaLength, areaLength))];
+    const scan = scanAreas(areas, { areaLength, dataStart, writeAlign: status.writeAlign, eraseValue: status.eraseValue });
+    return new KeyValueStore(flash, geometry, scan);
   }
 
   get(key: string): Uint8Array | undefined {
@@ -133,14 +124,16 @@ export class KeyValueStore {
   /** Applies all ops atomically: after a power cut either all of them or none are visible. */
   async batch(ops: readonly StoreOp[]): Promise<void> {
     this.#checkOpen();
+    if (!Array.isArray(ops)) throw new StoreUsageError('batch expects an array of ops');
     for (const op of ops) validateOp(op);
-    return this.#serialize(() => this.#append(ops));
+    const copy = ops.map((op): StoreOp => (op.kind === 'put' ? { kind: 'put', key: op.key, value: op.value.slice() } : { kind: 'delete', key: op.key }));
+    return this.#serialize(() => this.#append(copy));
   }
 
   /** Rewrites the live set into the other area. Runs by itself when an area fills up. */
   async compact(): Promise<void> {
     this.#checkOpen();
-    return this.#serialize(() => this.#compact());
+    return this.#serialize(() => this.#compact(this.#values, this.#bounds));
   }
 
   stats(): StoreStats {
@@ -152,7 +145,7 @@ export class KeyValueStore {
       areaLength,
       usedBytes: used,
       freeBytes: areaLength - Math.max(used, dataStart),
-      liveBytes: this.#liveSetLength(this.#values),
+      liveBytes: dataStart + this.#liveSize,
       compactions: this.#compactions,
     };
   }
@@ -174,73 +167,91 @@ export class KeyValueStore {
     return run;
   }
 
-  #recordLength(ops: readonly StoreOp[]): number {
-    return encodeRecord(0, encodePayload(ops), this.#geometry.status.writeAlign).length;
+  #setBound(bounds: Map<string, number>, key: string, value: Uint8Array): void {
+    bounds.set(key, recordBound(opLength({ kind: 'put', key, value }), this.#geometry.status.writeAlign));
   }
 
   async #append(ops: readonly StoreOp[]): Promise<void> {
-    if (ops.length === 0) return;
-    const payload = encodePayload(ops);
-    const length = encodeRecord(0, payload, this.#geometry.status.writeAlign).length;
-    const { areaLength, dataStart } = this.#geometry;
-    if (length > areaLength - dataStart) throw new StoreFullError(`a record of ${length} bytes can never fit an area of ${areaLength - dataStart}`);
-    if (this.#liveArea === undefined || this.#needsCompaction || this.#appendOffset + length > areaLength) {
-      // Size check on the state after the batch, so a batch that frees space still goes through.
-      const after = new Map(this.#values);
-      applyOps(after, ops);
-      if (this.#liveSetLength(after) > areaLength) throw new StoreFullError(`store ${this.#flash.name} is full: the live set would exceed ${areaLength} bytes`);
-      await this.#compact();
-      if (this.#appendOffset + length > areaLength) {
-        // The current live set plus this record does not fit, but the result does: fold the batch into a compaction.
-        await this.#compact(after);
-        this.#values = after;
-        return;
+    const deletesOnly = ops.every((op) => op.kind === 'delete');
+    // Nothing to change (also keeps a full, over-limit store from needing room for a no-op).
+    if (deletesOnly && !ops.some((op) => this.#values.has(op.key))) return;
+    const { areaLength, capacity, status } = this.#geometry;
+    const changed = new Map<string, number>();
+    for (const op of ops) changed.set(op.key, op.kind === 'put' ? recordBound(opLength(op), status.writeAlign) : 0);
+    let sizeAfter = this.#liveSize;
+    for (const [key, bound] of changed) sizeAfter += bound - (this.#bounds.get(key) ?? 0);
+    if (!deletesOnly && sizeAfter > capacity)
+      throw new StoreFullError(`store ${this.#flash.name} is full: after this write the live set would need ${sizeAfter} of ${capacity} bytes once compacted`);
+
+    // A blank medium is formatted first (an empty area), so a torn first write still leaves a header.
+    if (this.#liveArea === undefined) await this.#compact(new Map(), new Map());
+    const record = encodeRecord(this.#sequence + 1, encodePayload(ops), status.writeAlign);
+    if (this.#liveArea !== undefined && !this.#needsCompaction && this.#appendOffset + record.length <= areaLength) {
+      const area = this.#liveArea;
+      await this.#write('write', () => this.#flash.write(area * areaLength + this.#appendOffset, record));
+      this.#appendOffset += record.length;
+      this.#sequence++;
+      applyOps(this.#values, ops);
+      for (const [key] of changed) {
+        const value = this.#values.get(key);
+        if (value === undefined) this.#bounds.delete(key);
+        else this.#setBound(this.#bounds, key, value);
       }
+      this.#liveSize = sizeAfter;
+      return;
     }
-    // Encoded only now: a compaction above renumbers the log, and sequences must keep rising.
-    const record = encodeRecord(this.#sequence + 1, payload, this.#geometry.status.writeAlign);
-    const area = this.#liveArea as number;
-    try {
-      await this.#flash.write(area * areaLength + this.#appendOffset, record);
-    } catch (error) {
-      // Part of the record may have landed: never append after it.
-      this.#needsCompaction = true;
-      throw error;
+    // No room behind the log (or it must be rewritten): the batch goes into the compaction itself,
+    // which is as atomic as an append (the new area only counts once its header is written).
+    const values = new Map(this.#values);
+    applyOps(values, ops);
+    const bounds = new Map(this.#bounds);
+    for (const [key] of changed) {
+      const value = values.get(key);
+      if (value === undefined) bounds.delete(key);
+      else this.#setBound(bounds, key, value);
     }
-    this.#appendOffset += record.length;
-    this.#sequence++;
-    applyOps(this.#values, ops);
+    await this.#compact(values, bounds);
   }
 
-  #liveSetLength(values: Map<string, Uint8Array>): number {
-    let length = this.#geometry.dataStart;
-    for (const [key, value] of values) length += this.#recordLength([{ kind: 'put', key, value }]);
-    return length;
-  }
-
-  /** Writes `values` (default: the current live set) into the other area and switches to it. */
-  async #compact(values: Map<string, Uint8Array> = this.#values): Promise<void> {
-    const { areaLength, areaBlocks, dataStart, status } = this.#geometry;
+  /** Writes `values` into the other area and switches to it; nothing is erased unless it fits. */
+  async #compact(values: Map<string, Uint8Array>, bounds: Map<string, number>): Promise<void> {
+    const { areaLength, areaBlocks, dataStart, capacity, status } = this.#geometry;
+    const size = sum(bounds);
+    const keys = [...values.keys()].sort();
+    let sequence = this.#sequence;
+    // One record per key: the same framing admission counts, so a store that admitted a write can
+    // always compact. Only a live set that is already over the limit is packed into one record.
+    let packed: Uint8Array | undefined;
+    if (size > capacity) {
+      packed = encodeRecord(sequence + 1, encodePayload(keys.map((key) => ({ kind: 'put', key, value: values.get(key) as Uint8Array }))), status.writeAlign);
+      if (packed.length > capacity)
+        throw new StoreFullError(`store ${this.#flash.name} holds more than an area can take (${packed.length} of ${capacity} bytes): delete keys in one batch`);
+    }
     const target = this.#liveArea === undefined ? 0 : 1 - this.#liveArea;
     const base = target * areaLength;
     try {
       // Block 0 first: it holds the header, so an interrupted erase can only invalidate the target.
-      for (let block = 0; block < areaBlocks; block++) await this.#flash.eraseBlock(target * areaBlocks + block);
+      for (let block = 0; block < areaBlocks; block++) await this.#write('erase', () => this.#flash.eraseBlock(target * areaBlocks + block));
       let offset = dataStart;
-      let sequence = this.#sequence;
-      // One record per key: the same bytes a later append would write, so sizes stay predictable.
-      for (const key of [...values.keys()].sort()) {
-        const record = encodeRecord(++sequence, encodePayload([{ kind: 'put', key, value: values.get(key) as Uint8Array }]), status.writeAlign);
-        await this.#flash.write(base + offset, record);
+      const records = packed ? [packed] : keys;
+      for (const item of records) {
+        const record =
+          typeof item === 'string' ? encodeRecord(sequence + 1, encodePayload([{ kind: 'put', key: item, value: values.get(item) as Uint8Array }]), status.writeAlign) : item;
+        if (offset + record.length > areaLength) throw new StoreFullError(`compaction of ${this.#flash.name} overran its area (bound ${size} of ${capacity})`);
+        await this.#write('write', () => this.#flash.write(base + offset, record));
         offset += record.length;
+        sequence++;
       }
-      const header = new Uint8Array(dataStart);
+      const header = new Uint8Array(dataStart).fill(0xff);
       header.set(encodeAreaHeader(this.#generation + 1, areaLength));
-      await this.#flash.write(base, header);
+      await this.#write('write', () => this.#flash.write(base, header));
       this.#liveArea = target;
-      this.#generation++;
+      this.#generation = (this.#generation + 1) >>> 0;
       this.#appendOffset = offset;
       this.#sequence = sequence;
+      this.#values = values;
+      this.#bounds = bounds;
+      this.#liveSize = size;
       this.#needsCompaction = false;
       this.#compactions++;
     } catch (error) {
@@ -248,6 +259,33 @@ export class KeyValueStore {
       throw error;
     }
   }
+
+  /** A flash mutation; if it fails, part of it may have landed: never append after it. */
+  async #write(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await io(this.#flash.name, what, work);
+    } catch (error) {
+      this.#needsCompaction = true;
+      throw error;
+    }
+  }
+}
+
+/** Runs a flash call; its errors become StoreIoError (a PowerCutError, the mock's "process died", passes). */
+async function io<T>(name: string | undefined, what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StoreError || error instanceof PowerCutError) throw error;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new StoreIoError(`flash ${what} on partition ${name} failed: ${detail}`, error);
+  }
+}
+
+function sum(bounds: Map<string, number>): number {
+  let total = 0;
+  for (const bound of bounds.values()) total += bound;
+  return total;
 }
 
 function validateOp(op: StoreOp): void {
@@ -255,86 +293,4 @@ function validateOp(op: StoreOp): void {
   if (typeof op.key !== 'string' || op.key.length === 0) throw new StoreUsageError('keys are non-empty strings');
   if (utf8Encode(op.key).length > MAX_KEY_BYTES) throw new StoreUsageError(`key longer than ${MAX_KEY_BYTES} bytes`);
   if (op.kind === 'put' && !(op.value instanceof Uint8Array)) throw new StoreUsageError(`value for ${op.key} must be a Uint8Array`);
-}
-
-function applyOps(values: Map<string, Uint8Array>, ops: readonly StoreOp[]): void {
-  for (const op of ops) {
-    if (op.kind === 'put') values.set(op.key, op.value.slice());
-    else values.delete(op.key);
-  }
-}
-
-// ───────────────────────────── opening: find the live area, replay its log ─────────────────────────────
-
-interface ScanResult {
-  values: Map<string, Uint8Array>;
-  liveArea: number | undefined;
-  generation: number;
-  appendOffset: number;
-  sequence: number;
-  report: StoreOpenReport;
-}
-
-async function scan(flash: FlashPartition, geometry: Geometry): Promise<ScanResult> {
-  const { areaLength, dataStart, status } = geometry;
-  const areas = [await flash.read(0, areaLength), await flash.read(areaLength, areaLength)];
-  const generations = areas.map((bytes) => decodeAreaHeader(bytes, areaLength));
-  const report: StoreOpenReport = { fresh: false, generation: 0, records: 0, tornTail: false, corruption: [] };
-  const values = new Map<string, Uint8Array>();
-
-  let liveArea: number | undefined;
-  for (let area = 0; area < 2; area++) {
-    const generation = generations[area];
-    if (generation === undefined) continue;
-    if (liveArea === undefined || generation > (generations[liveArea] as number)) liveArea = area;
-  }
-  if (liveArea === undefined) {
-    // Blank medium, or a torn header from the very first format: both are a fresh store.
-    const explained = areas.every((bytes) => isErased(bytes.subarray(dataStart), status.eraseValue));
-    report.fresh = explained;
-    if (!explained) report.corruption.push({ kind: 'noValidArea', area: 0, offset: 0, detail: 'no area has a valid header but the medium holds data' });
-    return { values, liveArea: undefined, generation: 0, appendOffset: dataStart, sequence: 0, report };
-  }
-
-  const bytes = areas[liveArea] as Uint8Array;
-  report.generation = generations[liveArea] as number;
-  let offset = dataStart;
-  let sequence = 0;
-  while (offset < areaLength) {
-    const record = readRecordAt(bytes, offset, status.writeAlign, sequence);
-    if (record) {
-      applyOps(values, record.ops);
-      sequence = record.sequence;
-      offset += record.length;
-      report.records++;
-      continue;
-    }
-    if (isErased(bytes.subarray(offset, offset + RECORD_HEADER_LENGTH), status.eraseValue) && isErased(bytes.subarray(offset), status.eraseValue)) break;
-    // Not a valid record and not blank. If a valid record follows, the medium was damaged
-    // (a power cut only ever tears the last record): report it and resume after the damage.
-    const resume = findNextRecord(bytes, offset + status.writeAlign, status.writeAlign, sequence);
-    if (resume === undefined) {
-      report.tornTail = true;
-      break;
-    }
-    report.corruption.push({ kind: 'damagedRecord', area: liveArea, offset, detail: `${resume - offset} bytes unreadable before the next valid record` });
-    offset = resume;
-  }
-  return { values, liveArea, generation: report.generation, appendOffset: report.tornTail ? areaLength : offset, sequence, report };
-}
-
-function readRecordAt(bytes: Uint8Array, offset: number, writeAlign: number, previousSequence: number): { ops: StoreOp[]; sequence: number; length: number } | undefined {
-  const header = parseRecordHeader(bytes.subarray(offset, offset + RECORD_HEADER_LENGTH), writeAlign, bytes.length - offset);
-  if (!header || header.sequence <= previousSequence) return undefined;
-  const record = bytes.subarray(offset, offset + header.paddedLength);
-  if (!recordCrcMatches(record, header.payloadLength)) return undefined;
-  const ops = decodePayload(record.subarray(RECORD_HEADER_LENGTH, RECORD_HEADER_LENGTH + header.payloadLength));
-  return ops ? { ops, sequence: header.sequence, length: header.paddedLength } : undefined;
-}
-
-function findNextRecord(bytes: Uint8Array, from: number, writeAlign: number, previousSequence: number): number | undefined {
-  for (let offset = from; offset + RECORD_HEADER_LENGTH <= bytes.length; offset += writeAlign) {
-    if (readRecordAt(bytes, offset, writeAlign, previousSequence)) return offset;
-  }
-  return undefined;
 }

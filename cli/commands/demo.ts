@@ -1,20 +1,23 @@
 /**
- * `dm-agent demo` (`npm start`): the reference manager and a simulated `sim` board on this
- * machine, talking real HTTP on loopback. Three polls show the pull model end to end:
+ * `dm-agent demo` (`npm start`): the reference manager, the reference update service and a
+ * simulated `sim` board on this machine, talking real HTTP on loopback. One agent, two families:
  *   1. a fresh device converges to its package list (installs, reports),
  *   2. the operator changes the assignment: one upgrade, one removal, one new package,
- *   3. nothing left to do.
+ *   3. nothing left to do,
+ *   4. a firmware update (seeds 002/003): image into the inactive slot, reboot after an idle
+ *      wait (shortened), trial boot confirmed, result reported.
  * Everything runs in a temporary directory that is removed afterwards (`--keep` keeps it).
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAgent, type CycleSummary, type DeliveryEvent } from '../../agent/index.ts';
+import { type Agent, type CycleSummary, type DeliveryEvent, type FamilyEvent, createAgent } from '../../agent/index.ts';
 import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
 import { bearerHeader } from '../../server/auth.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { showDeviceVerification, signDemoRelease } from '../demo/trust.ts';
+import { DEMO_FIRMWARE, DEMO_IDLE_MS, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
 import { createProgressPrinter, formatBytes } from '../demo/progress.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, errorText } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
@@ -35,7 +38,8 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-agent-demo-'));
   const installRoot = join(dir, 'device-root');
   let server;
-  let agent;
+  let updates;
+  let agent: Agent | undefined;
   let device;
   try {
     // From the package root: this module also runs bundled as dist/cli.js.
@@ -48,7 +52,12 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     server = await startManager({ fleet, host: '127.0.0.1', port: 0, metadataDir: release.metadataDir });
     io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages, signed metadata at /metadata/)\n`);
     const trusted = await showDeviceVerification(server.url, release.root, fleet, release.metadataDir, io.stdout);
-    device = await createNodeDevice({ workDir: join(dir, 'sim'), board, identity: { deviceId: DEVICE_ID, model: 'sim', oem: 'dm-agent' }, log: { level: 'warn' } });
+    updates = await startDemoUpdates(dir);
+    io.stdout(`updates   ${updates.internalUrl}   (one approved image: ${DEMO_FIRMWARE.model} ${DEMO_FIRMWARE.from} → ${DEMO_FIRMWARE.to})\n`);
+    let rebootRequested = false;
+    const boot = (onReboot: () => void) =>
+      createNodeDevice({ workDir: join(dir, 'sim'), board, identity: { deviceId: DEVICE_ID, model: DEMO_FIRMWARE.model, oem: 'dm-agent', firmwareVersion: DEMO_FIRMWARE.from }, log: { level: 'warn' }, location: 'inside', onReboot });
+    device = await boot(() => void (rebootRequested = true));
     const progress = createProgressPrinter(io.stdout, process.stdout.isTTY === true);
     // One line per download (`+` install, `↑` upgrade), keyed by job so progress finds its bar.
     const labels = new Map<string, string>();
@@ -67,7 +76,12 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
         else progress.finish(labels.get(event.jobId) ?? event.name, event.ok);
       }
     };
-    agent = await createAgent(device, board, { delivery: { manager: server.url }, logLevel: 'warn' }, { onDeliveryEvent });
+    const firmwareLabel = `⇪ firmware ${DEMO_FIRMWARE.to}`;
+    const onFamilyEvent = (event: FamilyEvent) => {
+      if (event.family === 'firmware' && event.kind === 'progress') progress.update(firmwareLabel, event.offset as number, event.size as number);
+    };
+    const config = { delivery: { manager: server.url }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
+    agent = await createAgent(device, board, config, { onDeliveryEvent, onFamilyEvent });
     io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation})\n`);
 
     const summaries: CycleSummary[] = [];
@@ -84,6 +98,20 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     summaries.push(await agent.pollOnce());
     printSummary(io, summaries.at(-1) as CycleSummary);
 
+    io.stdout(`\n④ the firmware family: a device update web service check (seeds 002/003)\n`);
+    const act = await firmwareAct(
+      {
+        say: io.stdout,
+        progress,
+        server: updates,
+        boot,
+        start: (next, onEvent) => createAgent(next, board, config, { onDeliveryEvent, onFamilyEvent: (event) => (onFamilyEvent(event), onEvent(event)) }),
+      },
+      { device, agent, rebootRequested: () => rebootRequested },
+    );
+    device = act.device;
+    agent = act.agent;
+
     const installedFiles = (await readdir(installRoot)).sort();
     const record = (await (await fetch(`${server.url}/api/devices/${DEVICE_ID}`, { headers: bearerHeader(server.manager.adminToken) })).json()) as { status?: unknown[]; statusHistory?: unknown[] };
     const statusCount = (record.status ?? record.statusHistory ?? []).length;
@@ -94,8 +122,10 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     io.stdout(`  package DB:   ${agent.delivery?.db.list().map((p) => `${p.name}@${p.version}`).join(', ')}\n`);
     io.stdout(`  device root:  ${installedFiles.join(', ')}\n`);
     io.stdout(`  manager got:  ${statusCount} status reports; reference counter ${summaries.at(-1)?.referenceCounter}\n`);
+    for (const family of agent.info().families)
+      io.stdout(`  family ${family.name.padEnd(9)} ${family.jobs.active} jobs, ${family.outbox} reports queued, ${JSON.stringify(family.details)}\n`);
     io.stdout(`  state store:  ${agent.store.stats().keys} keys, ${formatBytes(agent.store.stats().usedBytes)} of ${formatBytes(agent.store.stats().areaLength)} used, ${agent.store.stats().compactions} compactions\n`);
-    const converged = trusted && failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
+    const converged = trusted && act.ok && failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
     io.stdout(converged ? `\nconverged ✔\n` : `\nnot converged ✘\n`);
     return converged ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
@@ -105,6 +135,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     await agent?.close().catch(() => undefined);
     await device?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
+    await updates?.close().catch(() => undefined);
     if (options.keep) io.stdout(`(kept ${dir})\n`);
     else await rm(dir, { recursive: true, force: true });
   }

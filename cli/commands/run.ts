@@ -28,6 +28,7 @@ export const spec: CommandSpec = {
     { name: 'file-root', value: 'DIR', help: 'a root readable by file-collection reports (repeatable, comma-separated)', repeatable: true },
     { name: 'ca', value: 'FILE', help: 'extra CA certificate (PEM) trusted for https:// managers, besides the system roots' },
     { name: 'once', help: 'poll once, print the summary as JSON, exit' },
+    { name: 'info', help: 'print the system information (agent, families, firmware version and last update) as JSON, exit' },
   ],
   notes:
     'Without --once the agent keeps running until SIGINT/SIGTERM and logs to stderr what it waits for\n(poll window, battery, external power, network) and each install, upgrade, removal and failure.\nExit 75 means the agent asked for a reboot.',
@@ -88,8 +89,10 @@ export async function run(args: string[], io: CommandIo, signal?: AbortSignal): 
         stopped.abort();
       },
     });
-    agent = await createAgent(device, board, config, options.once ? {} : { onDeliveryEvent: createRunLog(io.stderr) });
-    if (options.once) {
+    agent = await createAgent(device, board, config, options.once || options.info ? {} : { onDeliveryEvent: createRunLog(io.stderr) });
+    if (options.info) {
+      io.stdout(`${JSON.stringify({ ...agent.info(), ...(agent.firmware ? { firmware: await agent.firmware.info() } : {}) }, null, 2)}\n`);
+    } else if (options.once) {
       const summary = await agent.pollOnce();
       io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
     } else {

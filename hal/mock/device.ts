@@ -3,7 +3,7 @@
  * by the boot's lifecycle (closed device → `ClosedError`) and by the power switch (power cut →
  * `PowerCutError`), so code of a dead boot can neither act nor corrupt the next boot's state.
  */
-import type { Device, DeviceIdentity, Flash, LogRecord, MachineInventory, WasmHost } from '../types.ts';
+import type { Device, DeviceIdentity, Flash, LogRecord, MachineInventory, NetworkInfo, WasmHost } from '../types.ts';
 import { type BootOutcome, startAbUpdate } from '../shared/ab-update.ts';
 import { Lifecycle, guardFacet } from '../shared/lifecycle.ts';
 import { validateLogRecord } from '../shared/log-record.ts';
@@ -13,6 +13,7 @@ import type { MockFileTree } from './files.ts';
 import { type MockFlashMemory, createMockFlash } from './flash.ts';
 import type { MockNet } from './net.ts';
 import type { MockPowerState } from './power.ts';
+import type { UserState } from '../shared/users.ts';
 import type { PowerCut } from './power-cut.ts';
 import type { SeededRandom } from './random.ts';
 import type { MockStagingStore } from './staging.ts';
@@ -34,6 +35,9 @@ export interface MockDeviceParts {
   net: MockNet;
   bootCountLimit: number | undefined;
   wasm: WasmHost | undefined;
+  users: UserState;
+  /** Where the device is now (the hardware's scripted `location`). */
+  location: () => NetworkInfo['location'];
 }
 
 export interface MockBoot {
@@ -109,10 +113,16 @@ export function assembleMockDevice(parts: MockDeviceParts): MockBoot {
       http: guardFacet(parts.net.http, lifecycle, 'net.http'),
       dns: guardFacet(parts.net.dns, lifecycle, 'net.dns'),
       mqtt: guardFacet(parts.net.mqtt, lifecycle, 'net.mqtt'),
+      info: async () => {
+        power.check('net.info');
+        const dhcpDomain = await parts.net.dns.domain();
+        return { location: parts.location(), ...(dhcpDomain !== undefined ? { dhcpDomain } : {}) };
+      },
     },
     update: guardFacet(ab.update, lifecycle, 'update'),
     power: guardFacet(parts.powerState.facet(), lifecycle, 'power', ['idleMs', 'onActivity']),
     system: guardFacet(system, lifecycle, 'system'),
+    users: guardFacet(parts.users.facet(), lifecycle, 'users', ['onSignIn']),
     exec: guardFacet(parts.exec.facet(timers.clock), lifecycle, 'exec'),
     files: guardFacet(parts.files.facet(), lifecycle, 'files', ['roots']),
     log: guardFacet(log, lifecycle, 'log', ['write']),

@@ -8,7 +8,7 @@
  * host's file system, is injected through the `wasm` option instead.
  */
 import { InvalidOptionsError, PowerCutError } from '../errors.ts';
-import type { Device, DeviceIdentity, LogRecord, MachineInventory, PowerConditions, WasmHost } from '../types.ts';
+import type { Device, DeviceIdentity, LogRecord, MachineInventory, NetworkInfo, PowerConditions, WasmHost } from '../types.ts';
 import { type BootOutcome, validateBootCountLimit } from '../shared/ab-update.ts';
 import { optionalInteger, optionalString, rejectUnknownKeys, requireObject } from '../shared/validate.ts';
 import { VirtualClock } from './clock.ts';
@@ -23,6 +23,7 @@ import { SeededRandom } from './random.ts';
 import { MockStagingStore, validateStagingCapacity } from './staging.ts';
 import { defaultInventory, validateIdentity, validateInventory } from './system.ts';
 import { assembleMockDevice } from './device.ts';
+import { UserState } from '../shared/users.ts';
 
 export { VirtualClock } from './clock.ts';
 export type { ExecHandler, ExecHandlerResult, ExecLogEntry } from './exec.ts';
@@ -74,9 +75,12 @@ export class MockHardware {
   readonly identity: DeviceIdentity;
   readonly inventory: MachineInventory;
   readonly bootCountLimit: number | undefined;
+  /** Inside or outside the corporate firewall, as `net.info()` reports it; mutate freely. */
+  location: NetworkInfo['location'] = 'inside';
   /** Boots so far (1 after the first `boot()`). */
   boots = 0;
   readonly #powerState: MockPowerState;
+  readonly #users = new UserState();
   readonly #exec: MockExecScript;
   readonly #random: SeededRandom;
   readonly #networkName: string;
@@ -142,6 +146,15 @@ export class MockHardware {
     this.#powerState.activity();
   }
 
+  /** A user signs in on the device: `users.current()` returns them and sign-in listeners hear it. */
+  signIn(name: string, password: string): void {
+    this.#users.signIn(name, password);
+  }
+
+  signOut(): void {
+    this.#users.signOut();
+  }
+
   /** Scripts a command; a later call for the same command replaces the handler. */
   onExec(command: string, handler: ExecHandler): void {
     if (typeof command !== 'string' || command.length === 0) throw invalid('onExec: command must be a non-empty string');
@@ -183,6 +196,7 @@ export class MockHardware {
     if (this.power.isCut) throw new PowerCutError('boot (power is off: call reboot())');
     this.#current?.shutdown();
     this.#powerState.resetListeners();
+    this.#users.resetListeners();
     this.#powerState.requestedThisBoot = undefined;
     this.boots++;
     this.#current = assembleMockDevice({
@@ -200,6 +214,8 @@ export class MockHardware {
       net: this.network.attach({ name: this.#networkName }),
       bootCountLimit: this.bootCountLimit,
       wasm: this.#wasm,
+      users: this.#users,
+      location: () => this.location,
     });
     return this.#current.device;
   }

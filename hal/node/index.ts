@@ -12,12 +12,13 @@
 import { randomBytes } from 'node:crypto';
 import { createKeystore } from '../shared/keystore.ts';
 import { DEVICE_KEY_FILE, fileSecretSlot } from './keystore.ts';
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidOptionsError } from '../errors.ts';
-import type { Device, FlashPartition, Random } from '../types.ts';
+import type { Device, FlashPartition, NetworkInfo, Random } from '../types.ts';
 import { type BootOutcome, startAbUpdate } from '../shared/ab-update.ts';
 import { Lifecycle, guardFacet } from '../shared/lifecycle.ts';
+import { UserState } from '../shared/users.ts';
 import { NodeClock } from './clock.ts';
 import { NodeExec } from './exec.ts';
 import { createNodeFiles } from './files.ts';
@@ -36,6 +37,8 @@ export { findPackageRoot } from './wasm.ts';
 
 export const FLASH_IMAGE_FILE = 'flash.img';
 export const STAGING_DIRECTORY = 'staging';
+/** Present once a user signed in on this device (seed 002: DNS discovery only before that). */
+export const SIGNED_IN_MARKER = 'signed-in';
 const MAX_RANDOM_BYTES = 1024 * 1024;
 
 export interface NodeDevice extends Device {
@@ -44,6 +47,11 @@ export interface NodeDevice extends Device {
   readonly bootOutcome: BootOutcome;
   /** Reports user activity (CLI, demo UI): resets idle time and notifies `onActivity` listeners. */
   activity(): void;
+  /** A user signed in (the phone's UI): `users.current()` returns them, `onSignIn` listeners hear it. */
+  signIn(name: string, password: string): void;
+  signOut(): void;
+  /** Inside or outside the corporate firewall, as `net.info()` reports it (default from the options, else unknown). */
+  location: NetworkInfo['location'];
   /** Idempotent: clears timers, kills running commands, closes handles and the network. */
   close(): Promise<void>;
 }
@@ -55,7 +63,9 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
   const image = await FlashImage.open(join(config.workDir, FLASH_IMAGE_FILE), config.flash, config.rawPartitions);
   const lifecycle = new Lifecycle();
   // The image closes last, after everything that may still be writing through it.
-  const closeAll = (): Promise<void> => lifecycle.close().then(() => image.close());
+  /** The "someone signed in" marker being written; a close waits for it (the next boot reads it). */
+  let markerWrite: Promise<unknown> = Promise.resolve();
+  const closeAll = (): Promise<void> => markerWrite.then(() => lifecycle.close()).then(() => image.close());
   try {
     const lastBoot = await takeBootRecord(config.workDir);
     const trackPartition = (partition: FlashPartition): FlashPartition => {
@@ -79,6 +89,11 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
       }),
     );
     const net = lifecycle.track(createNodeNet(config.net));
+    const marker = join(config.workDir, SIGNED_IN_MARKER);
+    const users = new UserState({
+      everSignedIn: await access(marker).then(() => true, () => false),
+      onFirstSignIn: () => void (markerWrite = writeFile(marker, '').catch(() => undefined)),
+    });
     const random: Random = {
       bytes(length: number) {
         if (!Number.isInteger(length) || length < 0 || length > MAX_RANDOM_BYTES)
@@ -111,10 +126,16 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
         http: guardFacet(net.http, lifecycle, 'net.http'),
         dns: guardFacet(net.dns, lifecycle, 'net.dns'),
         mqtt: guardFacet(net.mqtt, lifecycle, 'net.mqtt'),
+        info: async () => {
+          lifecycle.check('net.info');
+          const dhcpDomain = await net.dns.domain();
+          return { location: device.location, ...(dhcpDomain !== undefined ? { dhcpDomain } : {}) };
+        },
       },
       update: guardFacet(ab.update, lifecycle, 'update'),
       power: guardFacet(power.facet(), lifecycle, 'power', ['idleMs', 'onActivity']),
       system: guardFacet(system, lifecycle, 'system'),
+      users: guardFacet(users.facet(), lifecycle, 'users', ['onSignIn']),
       exec: guardFacet(exec.facet(), lifecycle, 'exec'),
       files: guardFacet(createNodeFiles(config.fileRoots), lifecycle, 'files', ['roots']),
       log: guardFacet(createNodeLog({ level: config.logLevel, sink: config.logSink }), lifecycle, 'log', ['write']),
@@ -125,6 +146,12 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
         lifecycle.check('activity');
         power.activity();
       },
+      signIn: (name, password) => {
+        lifecycle.check('signIn');
+        users.signIn(name, password);
+      },
+      signOut: () => users.signOut(),
+      location: config.location,
       close: closeAll,
     };
     return device;

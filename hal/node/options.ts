@@ -61,6 +61,8 @@ export interface NodeDeviceOptions {
     idleMs?: () => number;
   };
   exec?: { killGraceMs?: number };
+  /** Inside or outside the corporate firewall (`net.info()`), when the host knows; default unknown. */
+  location?: 'inside' | 'outside' | 'unknown';
 }
 
 export interface RawPartition {
@@ -87,9 +89,10 @@ export interface NodeConfig {
   supplyDirectory: string;
   idleMs: (() => number) | undefined;
   killGraceMs: number;
+  location: 'inside' | 'outside' | 'unknown';
 }
 
-const KEYS = ['workDir', 'board', 'identity', 'fileRoots', 'net', 'bootCountLimit', 'wasmDirectory', 'onReboot', 'log', 'power', 'exec'];
+const KEYS = ['workDir', 'board', 'identity', 'fileRoots', 'net', 'bootCountLimit', 'wasmDirectory', 'onReboot', 'log', 'power', 'exec', 'location'];
 const IDENTITY_KEYS = ['deviceId', 'model', 'oem', 'hardwareId', 'firmwareVersion', 'locale'] as const;
 
 export function validateNodeOptions(options: NodeDeviceOptions): NodeConfig {
@@ -107,6 +110,8 @@ export function validateNodeOptions(options: NodeDeviceOptions): NodeConfig {
   const exec = o.exec === undefined ? {} : requireObject(o.exec, 'createNodeDevice: exec');
   rejectUnknownKeys(exec, ['killGraceMs'], 'createNodeDevice: exec');
   if (o.net !== undefined) requireObject(o.net, 'createNodeDevice: net');
+  if (o.location !== undefined && !['inside', 'outside', 'unknown'].includes(o.location as string))
+    throw new InvalidOptionsError('createNodeDevice: location must be inside, outside or unknown');
   const wasmDirectory = o.wasmDirectory === undefined ? undefined : resolve(requireString(o.wasmDirectory, 'createNodeDevice: wasmDirectory'));
   const supplyDirectory = power.supplyDirectory === undefined ? '/sys/class/power_supply' : requireString(power.supplyDirectory, 'createNodeDevice: power.supplyDirectory');
   if (!isAbsolute(supplyDirectory)) throw new InvalidOptionsError('createNodeDevice: power.supplyDirectory must be absolute');
@@ -127,6 +132,7 @@ export function validateNodeOptions(options: NodeDeviceOptions): NodeConfig {
     supplyDirectory,
     idleMs: optionalFunction(power.idleMs, 'createNodeDevice: power.idleMs'),
     killGraceMs: optionalInteger(exec.killGraceMs, 'createNodeDevice: exec.killGraceMs', 0, 60_000) ?? 2000,
+    location: (o.location as NodeConfig['location'] | undefined) ?? 'unknown',
   };
 }
 

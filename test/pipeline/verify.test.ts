@@ -6,9 +6,9 @@ import {
   checkBudget,
   checkContentRange,
   checkDownloadUrl,
-  checkInstruction,
   verifyDigest,
 } from '../../agent/pipeline/verify.ts';
+import { checkInstruction } from '../../agent/delivery/instruction.ts';
 import { fromHex } from '../../agent/util/bytes.ts';
 import { artifactBytes, sha256Hex } from './rig.ts';
 

@@ -59,7 +59,7 @@ describe('KeyValueStore', () => {
     const store = await medium.open();
     await store.put('keep', bytes(7));
     await expect(store.put('huge', new Uint8Array(600))).rejects.toBeInstanceOf(StoreFullError);
-    for (let i = 0; i < 7; i++) await store.put(`fill${i}`, new Uint8Array(30)); // 7 × 64 + 32 + 16 = 496 of 512 bytes
+    for (let i = 0; i < 7; i++) await store.put(`fill${i}`, new Uint8Array(30)); // compacted: 16 + 32 + 7 × 56 = 440 of 512 bytes
     await expect(store.put('more', new Uint8Array(100))).rejects.toBeInstanceOf(StoreFullError);
     const again = await medium.open();
     expect(again.get('keep')).toEqual(bytes(7));

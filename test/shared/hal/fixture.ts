@@ -76,6 +76,10 @@ export interface HalTarget {
   logs(): readonly LogRecord[];
   /** Simulated user activity. */
   activity(): void;
+  /** A user signs in on the device (the host's UI). */
+  signIn(name: string, password: string): void;
+  /** Inside or outside the corporate firewall, as `net.info()` should report it. */
+  setLocation(location: 'inside' | 'outside'): void;
   /** Present when `capabilities.powerCut`. */
   power?: PowerControl;
   dispose(): Promise<void>;

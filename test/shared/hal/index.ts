@@ -12,6 +12,7 @@ import { describeRandomSuite } from './random.ts';
 import { describeStagingSuite } from './staging.ts';
 import { describeSystemSuite } from './system.ts';
 import { describeUpdateSuite } from './update.ts';
+import { describeUsersSuite } from './users.ts';
 
 export function describeHalSuites(fixture: HalFixture): void {
   describeDeviceSuite(fixture);
@@ -26,4 +27,5 @@ export function describeHalSuites(fixture: HalFixture): void {
   describeLogSuite(fixture);
   describeRandomSuite(fixture);
   describeKeystoreSuite(fixture);
+  describeUsersSuite(fixture);
 }

@@ -1,0 +1,61 @@
+/** Configuration of the device update web service family (seeds 002/003), validated strictly. */
+import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
+import { type Infer, array, boolean, integer, object, optional, string } from '../transport/schema.ts';
+import { type ServiceUrls, serviceUrlsSchema } from './messages.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+export const firmwareConfigSchema = object(
+  {
+    /** In-band provisioning: the service's internal and external URLs. Without it: DNS discovery. */
+    service: optional(serviceUrlsSchema),
+    /** This device is a test device (it also gets pending updates, if the service agrees). */
+    testDevice: optional(boolean()),
+    /** Checks at boot and every `intervalMs` (default 24 h); sign-in always triggers one too. */
+    schedule: optional(scheduleSchema),
+    /** Reboot into the new image after this long without user activity (default 5 min). */
+    idleRebootMs: optional(integer({ min: 0 })),
+    /** Reboot anyway this long after the image was ready (default 7 days). */
+    maxDeferralMs: optional(integer({ min: 0 })),
+    /** Health check of a trial boot: a command that must exit 0 (default: the agent came up). */
+    healthCheck: optional(object({ command: string({ min: 1, max: 4096 }), args: optional(array(string({ max: 4096 }), { max: 64 })), timeoutMs: optional(integer({ min: 100 })) }, { strict: true })),
+    download: optional(
+      object(
+        {
+          maxAttempts: optional(integer({ min: 1, max: 100 })),
+          checkpointBytes: optional(integer({ min: 4096 })),
+          timeoutMs: optional(integer({ min: 100 })),
+        },
+        { strict: true },
+      ),
+    ),
+    requestTimeoutMs: optional(integer({ min: 100 })),
+  },
+  { strict: true },
+);
+
+export interface FirmwareConfig {
+  service?: ServiceUrls;
+  testDevice: boolean;
+  schedule: ScheduleConfig;
+  idleRebootMs: number;
+  maxDeferralMs: number;
+  healthCheck?: { command: string; args: string[]; timeoutMs: number };
+  download: { maxAttempts: number; checkpointBytes: number; timeoutMs: number };
+  requestTimeoutMs: number;
+}
+
+export function resolveFirmwareConfig(input: Infer<typeof firmwareConfigSchema>): FirmwareConfig {
+  const d = input.download ?? {};
+  return {
+    ...(input.service ? { service: input.service } : {}),
+    testDevice: input.testDevice ?? false,
+    schedule: resolveSchedule(input.schedule, 'firmware.schedule', { intervalMs: 24 * HOUR, onBoot: true }),
+    idleRebootMs: input.idleRebootMs ?? 5 * MINUTE,
+    maxDeferralMs: input.maxDeferralMs ?? 7 * 24 * HOUR,
+    ...(input.healthCheck ? { healthCheck: { command: input.healthCheck.command, args: input.healthCheck.args ?? [], timeoutMs: input.healthCheck.timeoutMs ?? 60_000 } } : {}),
+    download: { maxAttempts: d.maxAttempts ?? 5, checkpointBytes: d.checkpointBytes ?? 256 * 1024, timeoutMs: d.timeoutMs ?? 30_000 },
+    requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
+  };
+}

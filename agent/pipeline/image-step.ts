@@ -1,0 +1,168 @@
+/**
+ * The image step: the production handlers of the A/B update table (../machine/update-flow.ts)
+ * on the HAL's `device.update`. The pipeline (./runner.ts) brings the image into the inactive
+ * slot and holds it; this step then
+ *   activates it (marks it pending) → asks for a reboot → after the boot verifies that the new
+ *   image runs on trial and is healthy → commits it (confirm) — or rolls back, and after the
+ *   boot verifies that the old image is back → queues the result in the outbox.
+ * Each handler is safe to run again after a power cut at any point: it first asks the HAL where
+ * the slots are and only then acts. What differs between families (how the image is fetched,
+ * what "healthy" means, what the report looks like, what to record) comes in as hooks.
+ */
+import type { Device, SlotName } from '../../hal/types.ts';
+import { type Logger, logTransitions } from '../log.ts';
+import { type HandlerResult, type StateHandler, StateMachine, type UpdateEvent, type UpdateState, updateFlow } from '../machine/index.ts';
+import type { Outbox } from '../outbox/outbox.ts';
+import type { KeyValueStore, StoreOp } from '../store/index.ts';
+import { errorMessage } from '../util/retry.ts';
+
+export interface ImageJob<F = unknown> {
+  id: string;
+  /** The image: version, exact size and lower-case hex SHA-256. */
+  image: { version: string; size: number; sha256: string };
+  /** Version running when the job started. */
+  fromVersion: string;
+  /** Slot the device ran from when the job started (the fallback). */
+  original: SlotName;
+  /** Slot the image went to (set when it is activated). */
+  target?: SlotName;
+  outcome?: { ok: boolean; code: 'installed' | 'rolledBack' | 'failed'; message?: string; utcMs: number };
+  family: F;
+}
+
+export type ImageDownloadResult = { kind: 'done' } | { kind: 'failed'; message: string } | { kind: 'suspended'; reason: string };
+
+export interface ImageStepHooks<F> {
+  /** Brings the image into the inactive slot (the pipeline: locate, download, verify, hold). */
+  download(job: ImageJob<F>): Promise<ImageDownloadResult>;
+  /** Is the trial image healthy? (services up, the family's server reachable, …) */
+  healthy(job: ImageJob<F>): Promise<boolean>;
+  /** The result report for the outbox. */
+  report(job: ImageJob<F>): { kind: string; body: unknown };
+  /** Store writes committed atomically with the commit (e.g. "current version, last update"). */
+  committed(job: ImageJob<F>): StoreOp[];
+}
+
+type Handler<F> = StateHandler<UpdateState, UpdateEvent, ImageJob<F>>;
+type Result<F> = HandlerResult<UpdateEvent, ImageJob<F>>;
+
+export function createImageStep<F>(options: {
+  device: Device;
+  store: KeyValueStore;
+  key: string;
+  hooks: ImageStepHooks<F>;
+  outbox: { outbox: Outbox; family: string };
+  log: Logger;
+}): StateMachine<UpdateState, UpdateEvent, ImageJob<F>> {
+  const { device, hooks, log } = options;
+  const update = device.update;
+  const reboot = async (job: ImageJob<F>, why: string): Promise<Result<F>> => {
+    await device.power.requestReboot({ reason: `${why} (${job.image.version})` });
+    return { suspend: 'reboot' };
+  };
+  const finish = (job: ImageJob<F>, outcome: NonNullable<ImageJob<F>['outcome']>): ImageJob<F> => ({ ...job, outcome });
+  const failure = (job: ImageJob<F>, code: 'rolledBack' | 'failed', message: string): ImageJob<F> =>
+    finish(job, { ok: false, code, message: message.slice(0, 512), utcMs: Math.max(0, device.clock.utcMs()) });
+
+  const handlers: Record<Exclude<UpdateState, 'succeeded' | 'failed'>, Handler<F>> = {
+    downloading: async (job) => {
+      const result = await hooks.download(job);
+      if (result.kind === 'suspended') return { suspend: result.reason };
+      if (result.kind === 'failed') return { event: 'failed', context: failure(job, 'failed', result.message) };
+      return { event: 'downloaded' };
+    },
+
+    activating: async (job) => {
+      const status = await update.status();
+      const holds = (slot: SlotName | undefined) => slot !== undefined && status.slots.find((s) => s.slot === slot)?.version === job.image.version;
+      if (holds(status.pending)) return { event: 'activated', context: { ...job, target: status.pending } };
+      // A power cut right after activation is a reboot: the new image may already run on trial.
+      if (status.active !== job.original && holds(status.active)) return { event: 'activated', context: { ...job, target: status.active } };
+      try {
+        const writer = await update.openInactive({ size: job.image.size, version: job.image.version, resume: true });
+        try {
+          await writer.complete({ sha256: job.image.sha256 });
+        } finally {
+          await writer.close();
+        }
+        return { event: 'activated', context: { ...job, target: writer.slot } };
+      } catch (error) {
+        return { event: 'failed', context: failure(job, 'failed', `activating the image: ${errorMessage(error)}`) };
+      }
+    },
+
+    rebooting: async (job) => {
+      const status = await update.status();
+      // Already running the new image (a power cut was the reboot): straight to the boot check.
+      if (status.active === job.target) return { event: 'booted' };
+      return reboot(job, 'firmware update');
+    },
+
+    verifyingBoot: async (job) => {
+      const status = await update.status();
+      if (status.active === job.target) {
+        if (status.confirmed) return { event: 'healthy' }; // committed before a power cut; committing repeats it harmlessly
+        let healthy = false;
+        try {
+          healthy = await hooks.healthy(job);
+        } catch (error) {
+          log.warn('health check failed', { job: job.id, error: errorMessage(error) });
+        }
+        return healthy ? { event: 'healthy' } : { event: 'unhealthy', context: failure(job, 'rolledBack', 'the new image failed its health check') };
+      }
+      if (status.pending === job.target) return { event: 'notBooted' };
+      // Neither running nor pending: the bootloader gave up on the trial (boot-count limit).
+      return { event: 'bootloaderRolledBack', context: failure(job, 'rolledBack', `the new image did not come up within the boot-count limit (${status.bootCount} boots)`) };
+    },
+
+    committing: async (job) => {
+      try {
+        await update.confirm();
+      } catch (error) {
+        return { event: 'failed', context: failure(job, 'rolledBack', `confirm failed: ${errorMessage(error)}`) };
+      }
+      const done = finish(job, { ok: true, code: 'installed', utcMs: Math.max(0, device.clock.utcMs()) });
+      return { event: 'committed', context: done, effects: hooks.committed(done) };
+    },
+
+    rollingBack: async (job) => {
+      const status = await update.status();
+      const context = job.outcome ? job : failure(job, 'rolledBack', 'rolled back');
+      if (status.active === job.original && status.confirmed && status.pending === undefined) return { event: 'rolledBack', context };
+      try {
+        await update.rollback();
+      } catch (error) {
+        return { event: 'failed', context: failure(job, 'failed', `rollback failed: ${errorMessage(error)}`) };
+      }
+      const after = await update.status();
+      // A pending image that never booted is simply dropped: no reboot needed.
+      if (after.active === job.original && after.confirmed && after.pending === undefined) return { event: 'rolledBack', context };
+      await device.power.requestReboot({ reason: `firmware rollback (${job.image.version})` });
+      return { suspend: 'reboot', context };
+    },
+
+    verifyingRollback: async (job) => {
+      const status = await update.status();
+      return status.active === job.original && status.confirmed ? { event: 'rolledBack' } : { event: 'notRolledBack' };
+    },
+
+    reportingSuccess: async (job) => ({ event: 'reported', effects: enqueue(job) }),
+    reportingFailure: async (job) => {
+      const reported = job.outcome ? job : failure(job, 'failed', 'the update failed');
+      return { event: 'reported', context: reported, effects: enqueue(reported) };
+    },
+  };
+
+  function enqueue(job: ImageJob<F>): StoreOp[] {
+    const report = hooks.report(job);
+    return options.outbox.outbox.enqueueOp(options.outbox.family, { id: `${job.id}/result`, kind: report.kind, body: report.body });
+  }
+
+  return new StateMachine({
+    table: updateFlow,
+    handlers,
+    store: options.store,
+    key: options.key,
+    onTransition: logTransitions(log, options.outbox.family, options.key),
+  });
+}
