@@ -88,10 +88,21 @@ export class TrustState {
 
   /** Called at commit (the install is confirmed): the minimum only ever goes up. */
   async raiseMinimum(kind: ArtifactKind, name: string, version: string): Promise<boolean> {
-    const current = this.minimum(kind, name);
-    if (current !== undefined && compareVersions(version, current) <= 0) return false;
-    await this.#store.batch([putOp(minKey(kind, name), version)]);
+    const ops = this.raiseMinimumOps(kind, name, version);
+    if (ops.length === 0) return false;
+    await this.#store.batch(ops);
     return true;
+  }
+
+  /**
+   * The same as store ops, for a pipeline to commit in the batch that records the job's success
+   * (the package DB entry and the raised minimum land together or not at all). Empty when the
+   * version does not raise the minimum.
+   */
+  raiseMinimumOps(kind: ArtifactKind, name: string, version: string): StoreOp[] {
+    const current = this.minimum(kind, name);
+    if (current !== undefined && compareVersions(version, current) <= 0) return [];
+    return [putOp(minKey(kind, name), version)];
   }
 }
 

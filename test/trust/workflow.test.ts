@@ -219,6 +219,10 @@ describe('the TUF attack list: each refused, nothing trusted or installed', () =
     expect(approveTarget(fw, 'fw', { hardware: 'sim', minimumVersion: state.minimum('image', 'fw') }).raisesMinimum).toBe(false);
     expect(await state.raiseMinimum('package', 'app', '1.0.9')).toBe(false); // the minimum never goes down
     expect(state.minimum('package', 'app')).toBe('1.1.0');
+    // as ops for a pipeline's commit batch: none for a lower or equal version, one put for a higher
+    expect(state.raiseMinimumOps('package', 'app', '1.1.0')).toEqual([]);
+    expect(state.raiseMinimumOps('package', 'app', '1.2.0')).toEqual([expect.objectContaining({ kind: 'put', key: 'trust/min/package/app' })]);
+    expect(state.raiseMinimumOps('image', 'other', '0.1')).toHaveLength(1);
   });
 
   it('wrong hardware and an unsigned post-install command', async () => {
