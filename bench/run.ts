@@ -3,7 +3,7 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode]
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { loadEngines } from '../wasm/index.ts';
 import { createNodeWasmHost } from '../wasm/node-host.ts';
 import { benchDiff } from './diff.ts';
 import { benchHashes } from './hash.ts';
+import { benchSyncml } from './syncml.ts';
+import { benchSyncmlEncode } from './syncml-encode.ts';
 
 interface Result {
   name: string;
@@ -25,7 +27,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
@@ -38,17 +40,19 @@ if (only.has('sha256') || only.has('md5')) {
 if (only.has('diff')) {
   for (const r of benchDiff({ wasm, js }, rounds)) results.push({ ...r, unit: 'ms' });
 }
+for (const r of benchSyncml({ wasm, js }, rounds, only)) results.push({ ...r, unit: 'MB/s' });
+if (only.has('syncml-encode')) for (const r of benchSyncmlEncode(js, rounds)) results.push({ ...r, unit: 'MB/s' });
 
 // Table: ratio > 1 means ours is better (faster MB/s, or fewer ms).
 const lines: string[] = [];
 const pad = (s: string, n: number) => s.padEnd(n);
-lines.push(`${pad('benchmark', 13)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
+lines.push(`${pad('benchmark', 23)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
 for (const r of results) {
   const format = (v: number) => `${v.toFixed(r.unit === 'ms' ? 1 : 0)} ${r.unit}`;
-  lines.push(`${pad(r.name, 13)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
+  lines.push(`${pad(r.name, 23)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
   for (const [peer, value] of Object.entries(r.peers)) {
     const ratio = r.unit === 'ms' ? value / r.value : r.value / value;
-    lines.push(`${pad('', 13)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
+    lines.push(`${pad('', 23)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
   }
 }
 console.log(`median of ${rounds} interleaved rounds (node ${process.version})`);

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   keys: () => import('./commands/keys.ts'),
   release: () => import('./commands/release.ts'),
   trust: () => import('./commands/trust.ts'),
+  syncml: () => import('./commands/syncml.ts'),
 };
 
 /** Own entries only: `dm-agent constructor` is an unknown command, not Object. */

@@ -73,6 +73,12 @@ describe('the agent bundle is portable', () => {
       expect(result.sha256).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
       expect(result.md5).toBe('900150983cd24fb0d6963f7d28e17f72');
       expect(result.diff).toEqual({ install: ['ñ'], upgrade: ['a'], remove: ['gone'] });
+      expect(result.syncml).toEqual({
+        xml: [1, 0x2d, 1, 7, 1, 0x0f, 34, 38, 3, 1, 39, 46, 2, 0x0f, 46, 53, 1, 0x12, 54, 59, 2, 0x12, 59, 61, 2, 0x2d, 61, 70],
+        wbxml: [1, 0x2d, 5, 6, 1, 0x12, 6, 7, 2, 0x12, 7, 7, 2, 0x2d, 7, 8],
+        publicId: 0x1201,
+        error: 'SyncmlError badReference 10',
+      });
       expect(result.machine).toBe('failed');
       expect(result.agent).toMatchObject({ engine: 'js', targets: ['qjs-1', 'user:alice'], fresh: true });
       // setMemoryLimit is not a real cap in this build: measure instead (compared with the board budget).

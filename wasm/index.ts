@@ -1,5 +1,6 @@
 /**
- * Hot-path engines: SHA-256 / MD5 (streaming, resumable), HMAC, and the package-list diff.
+ * Hot-path engines: SHA-256 / MD5 (streaming, resumable), HMAC, the package-list diff and the
+ * SyncML tokenizer (XML and WBXML → the token stream of src/syncml-tokens.ts).
  *
  * Two interchangeable implementations: WASM (AssemblyScript modules in wasm/assembly, compiled to
  * dist/wasm/*.wasm, handed over as bytes by the HAL's WasmHost) and JS (@noble/hashes + a TS
@@ -14,6 +15,9 @@ export type { DiffPlan, EngineKind, Engines, HashAlgorithm, LoadEnginesOptions, 
 export { DiffInputError, EngineError, HashError } from './src/errors.ts';
 export type { DiffSide, EngineErrorCode, HashErrorCode } from './src/errors.ts';
 export { STATE_SIZE as HASH_STATE_SIZE } from './src/hash-state.ts';
+export { SyncmlError, SYNCML_ERROR_CODES } from './src/errors.ts';
+export type { SyncmlErrorCode } from './src/errors.ts';
+export * from './src/syncml-tokens.ts';
 
 /**
  * 'auto' (default): WASM when `options.wasm` is given and its modules instantiate, else JS.

@@ -40,6 +40,16 @@ export async function run(): Promise<Record<string, unknown>> {
   out.md5 = toHex(engines.hash('md5', utf8Encode('abc')));
   const plan = engines.diff([{ name: 'a', version: '1' }, { name: 'gone', version: '1' }], [{ name: 'a', version: '2' }, { name: 'ñ', version: '1' }]);
   out.diff = { install: plan.install.map((p) => p.name), upgrade: plan.upgrade.map((p) => p.to.name), remove: plan.remove.map((p) => p.name) };
+  // SyncML tokenizer, JS engine: XML and WBXML (<SyncML><Final/></SyncML>, WBXML 1.2, SyncML 1.2), and a typed error.
+  const xml = engines.syncmlTokenize(utf8Encode('<SyncML xmlns="SYNCML:SYNCML1.2"><Data>a&amp;b</Data><Final/></SyncML>'));
+  const wbxml = engines.syncmlTokenize(Uint8Array.from([0x02, 0xa4, 0x01, 0x6a, 0x00, 0x6d, 0x12, 0x01]));
+  let syncmlError = '';
+  try {
+    engines.syncmlTokenize(utf8Encode('<SyncML>a & b</SyncML>'), { strict: true });
+  } catch (error) {
+    syncmlError = `${(error as Error).name} ${(error as { code?: string }).code} ${(error as { offset?: number }).offset}`;
+  }
+  out.syncml = { xml: Array.from(xml.tokens), wbxml: Array.from(wbxml.tokens), publicId: wbxml.publicId, error: syncmlError };
 
   // The state machine engine with a trivial handler set.
   const machine = new StateMachine({

@@ -7,6 +7,8 @@ import { jsDiff } from './diff-js.ts';
 import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm.ts';
 import { checkAlgorithm } from './hash-state.ts';
 import { hmacWith } from './hmac.ts';
+import { tokenizeSyncmlJs } from './syncml-js.ts';
+import { asSyncmlExports, createWasmSyncml } from './syncml-wasm.ts';
 import { createJsHash, jsHashOnce } from './js-hash.ts';
 import { WasmHashModule, asHashExports } from './wasm-hash.ts';
 import type { Engines } from './types.ts';
@@ -18,6 +20,7 @@ export function createJsEngines(): Engines {
     hash: (algorithm, data) => jsHashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createJsHash, checkAlgorithm(algorithm), key, data),
     diff: jsDiff,
+    syncmlTokenize: tokenizeSyncmlJs,
   };
 }
 
@@ -54,7 +57,7 @@ async function instantiateHash(host: WasmHost): Promise<Record<string, unknown>>
 export type WasmEngineOptions = WasmDiffOptions;
 
 export async function createWasmEngines(host: WasmHost, options: WasmEngineOptions = {}): Promise<Engines> {
-  const [hashExports, diffExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff')]);
+  const [hashExports, diffExports, syncmlExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff'), instantiate(host, 'syncml')]);
   const hashes = new WasmHashModule(asHashExports(hashExports));
   const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
   return {
@@ -63,5 +66,6 @@ export async function createWasmEngines(host: WasmHost, options: WasmEngineOptio
     hash: (algorithm, data) => hashes.hashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
     diff: createWasmDiff(asDiffExports(diffExports), options),
+    syncmlTokenize: createWasmSyncml(asSyncmlExports(syncmlExports)),
   };
 }

@@ -51,3 +51,59 @@ export class EngineError extends Error {
     if (options && 'cause' in options) (this as { cause?: unknown }).cause = options.cause;
   }
 }
+
+/**
+ * SyncML tokenizer errors (wasm/src/syncml-*.ts). Both engines report the same code and offset for
+ * the same input; the WASM module returns the code's index in SYNCML_ERROR_CODES (+1).
+ */
+export const SYNCML_ERROR_CODES = [
+  'tooLarge', // input longer than maxBytes (offset = maxBytes)
+  'tooDeep', // element nesting beyond maxDepth (offset = the element's start)
+  'tooManyTokens', // more than maxTokens records (offset = the token's start)
+  'unexpectedEnd', // truncated: an open element, comment, string, … at the end (offset = input length)
+  'malformed', // syntax error
+  'mismatchedTag', // XML end tag that does not close the open element
+  'badReference', // strict XML: `&` that is not one of the five entities or a valid numeric reference
+  'badComment', // strict XML: `--` inside a comment (including the `--!>` ending)
+  'unknownFormat', // neither XML nor WBXML 1.1–1.3 by its first byte
+  'badHeader', // WBXML header unreadable
+  'unsupportedCharset', // WBXML charset whose strings are not NUL-terminated bytes (e.g. UTF-16)
+  'badStringRef', // WBXML string-table index outside the table (or, strict, an unterminated string)
+  'wbxmlAttributes', // WBXML attributes: SyncML has none
+  'unsupportedToken', // WBXML extension tokens and processing instructions
+  'trailingData', // strict: bytes after the root element
+] as const;
+
+export type SyncmlErrorCode = (typeof SYNCML_ERROR_CODES)[number];
+
+const SYNCML_ERROR_TEXT: Record<SyncmlErrorCode, string> = {
+  tooLarge: 'message larger than the maxBytes limit',
+  tooDeep: 'elements nested deeper than the maxDepth limit',
+  tooManyTokens: 'more tokens than the maxTokens limit',
+  unexpectedEnd: 'message ends inside an element, string or markup',
+  malformed: 'malformed markup',
+  mismatchedTag: 'end tag does not match the open element',
+  badReference: 'invalid entity or character reference',
+  badComment: "'--' inside an XML comment",
+  unknownFormat: 'neither SyncML XML nor WBXML 1.1-1.3',
+  badHeader: 'invalid WBXML header',
+  unsupportedCharset: 'unsupported WBXML charset',
+  badStringRef: 'invalid WBXML string-table reference',
+  wbxmlAttributes: 'WBXML attributes are not used by SyncML',
+  unsupportedToken: 'unsupported WBXML token (extension or processing instruction)',
+  trailingData: 'bytes after the root element',
+};
+
+export class SyncmlError extends Error {
+  readonly code: SyncmlErrorCode;
+  /** Byte offset in the input where the problem was found. */
+  readonly offset: number;
+  readonly format: 'xml' | 'wbxml' | undefined;
+  constructor(code: SyncmlErrorCode, offset: number, format?: 'xml' | 'wbxml') {
+    super(`${format === undefined ? 'SyncML' : format === 'xml' ? 'SyncML XML' : 'SyncML WBXML'}: ${SYNCML_ERROR_TEXT[code]} at byte ${offset}`);
+    this.name = 'SyncmlError';
+    this.code = code;
+    this.offset = offset;
+    this.format = format;
+  }
+}

@@ -3,6 +3,7 @@
  * may import them without pulling code into a QuickJS bundle.
  */
 import type { WasmHost } from '../../hal/types.ts';
+import type { SyncmlTokenizeOptions, SyncmlTokens } from './syncml-tokens.ts';
 
 export type EngineKind = 'wasm' | 'js';
 export type HashAlgorithm = 'sha256' | 'md5';
@@ -52,6 +53,11 @@ export interface Engines {
   hmac(algorithm: HashAlgorithm, key: Uint8Array, data: Uint8Array): Uint8Array;
   /** Throws DiffInputError for duplicate names within a side or malformed entries. */
   diff(installed: readonly PackageEntry[], desired: readonly PackageEntry[]): DiffPlan;
+  /**
+   * Tokenizes one SyncML message, XML or WBXML (wasm/src/syncml-tokens.ts). Throws SyncmlError
+   * (code + byte offset) for bad input, EngineError 'invalidOptions' for bad options.
+   */
+  syncmlTokenize(bytes: Uint8Array, options?: SyncmlTokenizeOptions): SyncmlTokens;
 }
 
 export interface LoadEnginesOptions {

@@ -1,0 +1,331 @@
+/**
+ * Token stream (wasm/src/syncml-tokens.ts) → typed message model, in one pass over the records:
+ * each element's schema (schema.ts) maps a child's code straight to a model property, and a text
+ * span is decoded once, where it lands. No generic tree is built except for content the model has
+ * no field for, which lenient mode keeps as raw elements (`extra`, or elements inside `Data`) and
+ * strict mode rejects with the byte offset.
+ */
+import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
+import { concatBytes, utf8Encode } from '../util/bytes.ts';
+import { namesForPublicId, type TagNames } from './nested-names.ts';
+import { SyncmlModelError } from './errors.ts';
+import type { DataValue, SyncMLMessage, XmlContent, XmlElement } from './model.ts';
+import { FieldKind, type Schema, SYNCML } from './schema.ts';
+import { decodeUtf8Span, SpanText } from './text.ts';
+
+export type DecodeMode = 'strict' | 'lenient';
+
+export interface BuildOptions {
+  /** strict (default): anything outside the model is an error; lenient: kept as raw elements. */
+  mode?: DecodeMode;
+  /** Decode the input as one string first (pays off for XML, not for WBXML, whose bytes are mostly markup). */
+  wholeText?: boolean;
+}
+
+// Imported bindings are read through getters when modules are not bundled (tsx, vitest): the hot
+// loop uses module-local copies.
+const SYNCML_CODE = codeForName('SyncML');
+const WORDS = RECORD_WORDS;
+const RAW = TEXT_RAW;
+const SPACE = TEXT_SPACE;
+const BYTES = OPAQUE_WBXML;
+const UNKNOWN = TAG_UNKNOWN;
+const K_TEXT = FieldKind.Text;
+const K_TEXT_LIST = FieldKind.TextList;
+const K_FLAG = FieldKind.Flag;
+const K_CHILD = FieldKind.Child;
+const K_CHILD_LIST = FieldKind.ChildList;
+const K_DATA = FieldKind.Data;
+const K_COMMAND = FieldKind.Command;
+const OPEN = TokenKind.Open;
+const CLOSE = TokenKind.Close;
+const TEXT = TokenKind.Text;
+const OPAQUE = TokenKind.Opaque;
+const CHAR = TokenKind.Char;
+
+type Bag = Record<string, unknown>;
+
+function isSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+function trimString(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+class Builder {
+  private p = 0;
+  private readonly spans: SpanText;
+
+  constructor(
+    private readonly input: Uint8Array,
+    private readonly t: Int32Array,
+    private readonly end: number,
+    private readonly strict: boolean,
+    private readonly names: TagNames = tagName,
+    wholeText = true,
+  ) {
+    this.spans = new SpanText(input, strict, wholeText);
+  }
+
+  /** The text of a Text token. */
+  private textOf(tag: number, start: number, end: number): string {
+    return (tag & RAW) !== 0 ? this.spans.xml(start, end) : this.spans.plain(start, end);
+  }
+
+  message(): SyncMLMessage {
+    const t = this.t;
+    if (this.end < WORDS || t[0] !== OPEN || t[1] !== SYNCML_CODE) {
+      throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document root is not <SyncML>');
+    }
+    this.p = WORDS;
+    const message = this.object(SYNCML, {}) as unknown as SyncMLMessage;
+    if (!message.body) {
+      if (this.strict) throw new SyncmlModelError('badStructure', this.offsetAt(this.p - WORDS), '<SyncML> has no <SyncBody>');
+      message.body = { commands: [] };
+    }
+    if (!message.body.commands) message.body.commands = [];
+    return message;
+  }
+
+  /** Any document as raw elements (a nested WBXML document, whatever its code pages). */
+  document(): XmlElement {
+    if (this.end < WORDS || this.t[0] !== OPEN) throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document has no root element');
+    this.p = WORDS;
+    return this.raw(0);
+  }
+
+  /** Fills `bag` from the children of the element whose Open was just consumed; consumes its Close. */
+  private object(schema: Schema, bag: Bag): Bag {
+    const t = this.t;
+    for (;;) {
+      const p = this.p;
+      if (p >= this.end) throw this.unterminated(schema.name);
+      const kind = t[p] as number;
+      if (kind === CLOSE) {
+        this.p = p + WORDS;
+        return bag;
+      }
+      if (kind !== OPEN) {
+        // Indentation between elements: the tokenizer already flagged it as white space.
+        if (kind === TEXT && ((t[p + 1] as number) & SPACE) !== 0) this.p = p + WORDS;
+        else this.strayContent(bag, schema.name);
+        continue;
+      }
+      const code = t[p + 1] as number;
+      const field = code < schema.byCode.length ? schema.byCode[code] : undefined;
+      if (field === undefined) {
+        this.unknown(bag, schema.name);
+        continue;
+      }
+      this.p = p + WORDS;
+      switch (field.kind) {
+        case K_TEXT:
+          bag[field.prop] = this.text();
+          break;
+        case K_TEXT_LIST:
+          ((bag[field.prop] as string[] | undefined) ?? (bag[field.prop] = [] as string[]) as string[]).push(this.text());
+          break;
+        case K_FLAG:
+          this.text();
+          bag[field.prop] = true;
+          break;
+        case K_CHILD:
+          bag[field.prop] = this.object(field.schema as Schema, {});
+          break;
+        case K_CHILD_LIST:
+          ((bag[field.prop] as Bag[] | undefined) ?? (bag[field.prop] = [] as Bag[]) as Bag[]).push(this.object(field.schema as Schema, {}));
+          break;
+        case K_DATA:
+          bag[field.prop] = this.data();
+          break;
+        case K_COMMAND: {
+          const command = this.object(field.schema as Schema, { cmd: (field.schema as Schema).command });
+          ((bag['commands'] as Bag[] | undefined) ?? (bag['commands'] = [] as Bag[]) as Bag[]).push(command);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Trimmed text content of a leaf element; consumes its Close. */
+  private text(): string {
+    const t = this.t;
+    const p = this.p;
+    const kind = t[p];
+    if (kind === CLOSE) {
+      this.p = p + WORDS;
+      return '';
+    }
+    if (kind === TEXT && t[p + WORDS] === CLOSE) {
+      this.p = p + 2 * WORDS;
+      const input = this.input;
+      let start = t[p + 2] as number;
+      let end = t[p + 3] as number;
+      while (start < end && isSpace(input[start] as number)) start++;
+      while (end > start && isSpace(input[end - 1] as number)) end--;
+      return this.textOf(t[p + 1] as number, start, end);
+    }
+    const parts = this.content('text');
+    let out = '';
+    for (const part of parts) out += typeof part === 'string' ? part : this.elementText(part);
+    return trimString(out);
+  }
+
+  private elementText(element: XmlElement): string {
+    let out = '';
+    for (const child of element.children) out += typeof child === 'string' ? child : this.elementText(child);
+    return out;
+  }
+
+  /** `Data` content, exactly; consumes its Close. */
+  private data(): DataValue {
+    const t = this.t;
+    const p = this.p;
+    const kind = t[p];
+    if (t[p + WORDS] === CLOSE || kind === CLOSE) {
+      if (kind === CLOSE) {
+        this.p = p + WORDS;
+        return '';
+      }
+      const start = t[p + 2] as number;
+      const end = t[p + 3] as number;
+      if (kind === TEXT) {
+        this.p = p + 2 * WORDS;
+        return this.textOf(t[p + 1] as number, start, end);
+      }
+      if (kind === OPAQUE && t[p + 1] === BYTES) {
+        this.p = p + 2 * WORDS;
+        return this.input.slice(start, end);
+      }
+    }
+    const bytes: Uint8Array[] = [];
+    const parts = this.content('data', bytes);
+    if (parts.some((part) => typeof part !== 'string')) return parts;
+    if (bytes.length > 0) return concatBytes(bytes);
+    return parts.join('');
+  }
+
+  /**
+   * Mixed content up to the Close of the current element, which it consumes: adjacent text merged,
+   * elements as raw XmlElements (strict mode refuses them, naming where). WBXML OPAQUE parts are
+   * also collected into `bytes` when asked (a binary Data value in several pieces).
+   */
+  private content(where: 'text' | 'data' | 'raw', bytes?: Uint8Array[]): XmlContent {
+    const t = this.t;
+    const out: XmlContent = [];
+    let text = '';
+    let hasText = false;
+    for (;;) {
+      const p = this.p;
+      if (p >= this.end) throw this.unterminated('an element');
+      const kind = t[p] as number;
+      if (kind === CLOSE) {
+        this.p = p + WORDS;
+        break;
+      }
+      if (kind === OPEN) {
+        if (this.strict && where !== 'raw') throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed inside ${where === 'data' ? '<Data>' : 'a text element'}`);
+        if (hasText) out.push(text);
+        text = '';
+        hasText = false;
+        this.p = p + WORDS;
+        out.push(this.raw(p));
+        continue;
+      }
+      const start = t[p + 2] as number;
+      const end = t[p + 3] as number;
+      if (kind === TEXT) text += this.textOf(t[p + 1] as number, start, end);
+      else if (kind === CHAR) text += String.fromCodePoint(t[p + 1] as number);
+      else if (kind === OPAQUE) {
+        if (bytes && t[p + 1] === BYTES) {
+          if (hasText) bytes.push(utf8Encode(text));
+          text = '';
+          bytes.push(this.input.slice(start, end));
+        } else text += this.spans.plain(start, end);
+      } else throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${kind}`);
+      hasText = true;
+      this.p = p + WORDS;
+    }
+    if (hasText && text !== '') out.push(text);
+    else if (hasText && out.length === 0) out.push('');
+    return out;
+  }
+
+  /** A raw element whose Open is at record `openAt` (already consumed). */
+  private raw(openAt: number): XmlElement {
+    return { name: this.nameAt(openAt), children: this.content('raw') };
+  }
+
+  private nameAt(p: number): string {
+    const code = this.t[p + 1] as number;
+    if (code !== UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
+    const start = this.t[p + 2] as number;
+    const end = this.t[p + 3] as number;
+    return end > start ? this.spans.plain(start, end) : 'unknown';
+  }
+
+  private unknown(bag: Bag, parent: string): void {
+    const p = this.p;
+    if (this.strict) throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed in <${parent}>`);
+    this.p = p + WORDS;
+    ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(this.raw(p));
+  }
+
+  /** Text between child elements: white space is layout; anything else is refused or kept. */
+  private strayContent(bag: Bag, parent: string): void {
+    const t = this.t;
+    const p = this.p;
+    const kind = t[p];
+    const start = t[p + 2] as number;
+    const end = t[p + 3] as number;
+    if (kind === TEXT) {
+      let i = start;
+      while (i < end && isSpace(this.input[i] as number)) i++;
+      if (i === end) {
+        this.p = p + WORDS;
+        return;
+      }
+    } else if (kind !== OPAQUE && kind !== CHAR) throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${String(kind)}`);
+    if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${parent}>`);
+    this.p = p + WORDS;
+    const text = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : kind === TEXT ? this.textOf(t[p + 1] as number, start, end) : this.spans.plain(start, end);
+    ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(text);
+  }
+
+  private unterminated(name: string): SyncmlModelError {
+    return new SyncmlModelError('badStructure', this.input.length, `the token stream ends inside ${name}`);
+  }
+
+  /** Byte offset for record `p`: its own span, else the end of the nearest span before it. */
+  private offsetAt(p: number): number {
+    const t = this.t;
+    for (let q = p; q >= 0; q -= WORDS) {
+      const start = t[q + 2] as number;
+      const end = t[q + 3] as number;
+      if (q === p && end > start) return start;
+      if (q !== p && end > 0) return end;
+    }
+    return 0;
+  }
+}
+
+/** Builds the model from `count` token records over `input`. */
+export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
+  const end = Math.min(tokens.length, count * WORDS);
+  return new Builder(input, tokens, end, options.mode !== 'lenient', tagName, options.wholeText !== false).message();
+}
+
+/**
+ * Builds raw elements from the token records of any WBXML document (lenient: nothing is refused),
+ * naming elements by the tables of its public id (numeric, or the literal [start,end) of input).
+ */
+export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number, publicId: { id: number; start: number; end: number }): XmlElement {
+  const end = Math.min(tokens.length, count * WORDS);
+  const names = namesForPublicId(publicId.id, decodeUtf8Span(input, publicId.start, publicId.end));
+  return new Builder(input, tokens, end, false, names, false).document();
+}

@@ -1,0 +1,9 @@
+/**
+ * SyncML XML tokenizer, WASM vs JS engine (fuzz/targets/syncml-check.ts): same output or same typed
+ * error for every input, lenient and strict. Seeds: the conformance XML corpus when present.
+ */
+import { syncmlTarget } from './syncml-check.ts';
+import { generateXml } from './syncml-generate.ts';
+import { corpusSeeds } from './syncml-seeds.ts';
+
+export const target = await syncmlTarget('syncml-xml', 'xml', () => corpusSeeds(/\.xml$/), generateXml);
