@@ -61,6 +61,5 @@ export function parseConfig(input: unknown): AgentConfig {
  * `dm-agent run` refuses such a config before it creates anything on disk.
  */
 export function protocolSections(config: AgentConfig): string[] {
-  // Every registered family is a protocol section (cli-fuzz was written when only `delivery` existed).
   return FAMILIES.map((family) => family.name).filter((name) => (config as unknown as Record<string, unknown>)[name] !== undefined);
 }

@@ -51,22 +51,6 @@ export function fileProblem(file: string, error: unknown): { message: string; co
   return { message: `${file}: cannot read: ${fileErrorReason(error)}`, code: badPath ? EXIT_USAGE : EXIT_FAILED };
 }
 
-/** Resolves on SIGINT, SIGTERM or when `signal` aborts (tests), whichever comes first; removes its listeners. */
-export function untilStopped(signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      signal?.removeEventListener('abort', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (signal?.aborted) stop();
-    else signal?.addEventListener('abort', stop, { once: true });
-  });
-}
-
 /**
  * Opens a regular file for reading. A FIFO would block the open until a writer comes, and a
  * device (/dev/zero) never ends: both are refused (code ENOTREG) instead of hanging. The open is
@@ -139,4 +123,20 @@ export function quietOnClosedPipe(stream: NodeJS.WriteStream, exit: (code: numbe
 export function parseOptions(args: string[], flags: readonly string[], valued: readonly string[]): { positional: string[]; options: Record<string, string | true>; unknown: string[] } {
   const { positional, options, problems } = parseArgsOf([...flags.map((name) => ({ name, help: '' })), ...valued.map((name) => ({ name, value: 'VALUE', help: '' }))], args);
   return { positional, options, unknown: problems };
+}
+
+/** Resolves on SIGINT, SIGTERM or when `signal` aborts (tests), whichever comes first; removes its listeners. */
+export function untilStopped(signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+  });
 }
