@@ -67,6 +67,7 @@ describe('power cuts in trust state changes', () => {
       expect(set.root.version).toBe(2);
     });
     expect(writes).toBeGreaterThan(2);
+    console.log(`trust power-cut test: root rotation, ${writes - 1} write cut points exercised`);
   });
 
   it('raising a security counter: every cut leaves the old or the new minimum, never none', async () => {
@@ -94,5 +95,6 @@ describe('power cuts in trust state changes', () => {
       expect(approveTarget(newer, 'app2', { hardware: 'sim', minimumVersion: minimum }).version).toBe('2.0.0');
     });
     expect(writes).toBeGreaterThanOrEqual(1);
+    console.log(`trust power-cut test: security counter commit, ${writes - 1} write cut points exercised`);
   });
 });
