@@ -23,6 +23,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   syncml: () => import('./commands/syncml.ts'),
   'omadm-server': () => import('./commands/omadm-server.ts'),
   delta: () => import('./commands/delta.ts'),
+  keys: () => import('./commands/keys.ts'),
+  release: () => import('./commands/release.ts'),
+  trust: () => import('./commands/trust.ts'),
 };
 
 /** Own entries only: `dm-agent constructor` is an unknown command, not Object. */

@@ -500,6 +500,20 @@ export interface DigestHost {
   createHash(algorithm: string): NativeHash;
 }
 
+// ───────────────────────────── keystore ─────────────────────────────
+
+/**
+ * The device's own key pair (Ed25519), created at first use and never leaving the keystore: a
+ * board's secure element, the Node HAL's 0600 file in the work dir, the mock's memory. The agent
+ * authenticates to managers with it.
+ */
+export interface Keystore {
+  /** The public key (32 bytes), creating the key pair the first time. */
+  publicKey(): Promise<{ kind: 'ed25519'; key: Bytes }>;
+  /** An Ed25519 signature (64 bytes) of `message` with the device key. */
+  sign(message: Bytes): Promise<Bytes>;
+}
+
 // ───────────────────────────── the device ─────────────────────────────
 
 export interface Device extends Closable {
@@ -521,4 +535,6 @@ export interface Device extends Closable {
   wasm?: WasmHost;
   /** The host's native digest engine; absent when it has none. */
   digest?: DigestHost;
+  /** Absent on a board without a place for a device key. */
+  keystore?: Keystore;
 }

@@ -8,6 +8,8 @@
  *   GET  /dm/v1/targets/<id>, POST /dm/v1/targets/<id>/release            manager ↔ manager (CBOR) move.ts
  *   GET|HEAD /artifacts/<name>/<version>?expires&sig                      signed artifact URLs      artifacts.ts
  *   /api/...                                                               JSON query/admin/faults   api.ts
+ *   GET|HEAD /metadata/<role file>                                          signed TUF metadata       metadata.ts
+ *   POST /auth/v1/requests, /api/auth/devices[/<id>/<key>]                  device keys and tokens    device-auth.ts
  * Errors: CBOR `errorAnswer` under /dm/, JSON `{error: {code, message}}` elsewhere.
  *
  * Who may do what: `/api/*` needs the admin token (auth.ts), the two target routes need the
@@ -21,6 +23,14 @@ import { CborError } from '../agent/util/cbor.ts';
 import { serveApi } from './api.ts';
 import { AuthError, checkBearer, generateSecret, loadOrCreateSecretFile, secretProblem } from './auth.ts';
 import { ArtifactSigner, serveArtifact } from './artifacts.ts';
+import { serveMetadata } from './metadata.ts';
+import { DeviceAuth, serveDeviceAuth } from './device-auth.ts';
+
+/** What the trust routes need: the metadata directory (if served) and the device keys. */
+interface TrustRoutes {
+  metadataDir?: string;
+  deviceAuth: DeviceAuth;
+}
 import type { ManagerContext } from './context.ts';
 import { DEFAULT_MAX_ENROLMENTS, Devices } from './devices.ts';
 import { Faults } from './faults.ts';
@@ -57,6 +67,8 @@ export interface ManagerOptions {
   peerTimeoutMs?: number;
   /** Persist status reports, inventories, target records and admin changes as JSON lines here, and replay them at start. */
   dataDir?: string;
+  /** Serve the signed update metadata in this directory at `/metadata/<file>` (public, next to the artifacts). */
+  metadataDir?: string;
   /** Compact the journal once it passes this many bytes (default 64 MiB). */
   journalMaxBytes?: number;
   /**
@@ -93,6 +105,8 @@ export interface Manager {
   readonly adminTokenSource: { kind: 'option' | 'random' } | { kind: 'read' | 'created'; file: string };
   /** The peer allow-list of the move. */
   readonly peers: Peers;
+  /** Device keys (pending until an admin accepts them) and their tokens. */
+  readonly deviceAuth: DeviceAuth;
   /** The journal, if there is a dataDir (tests look at its size and compactions). */
   readonly journal: Journal | undefined;
 }
@@ -138,6 +152,7 @@ export function createManager(options: ManagerOptions): Manager {
   const records = new TargetRecords((record) => write({ type: 'record', record }));
   const devices = new Devices(fleet, write, settings.maxEnrolments);
   const peers = new Peers(settings.peers);
+  const trust: TrustRoutes = { deviceAuth: new DeviceAuth({ now: () => utcMs() }), ...(options.metadataDir !== undefined ? { metadataDir: options.metadataDir } : {}) };
   const context: ManagerContext = {
     fleet,
     address,
@@ -171,10 +186,11 @@ export function createManager(options: ManagerOptions): Manager {
     },
     adminTokenSource,
     peers,
+    deviceAuth: trust.deviceAuth,
     journal,
     async handle(request) {
       const started = Date.now();
-      const answer = await route(context, token, request, settings.maxBodyBytes);
+      const answer = await route(context, token, request, settings.maxBodyBytes, trust);
       // The path only: a query may hold an artifact signature.
       if (answer.status >= 500) log(`${request.method} ${request.url.split(/[?#]/)[0]!.slice(0, 200)} → ${answer.status} (${Date.now() - started} ms)`);
       return answer;
@@ -182,7 +198,7 @@ export function createManager(options: ManagerOptions): Manager {
   };
 }
 
-async function route(context: ManagerContext, adminToken: string, request: ManagerRequest, maxBodyBytes: number): Promise<ManagerResponse> {
+async function route(context: ManagerContext, adminToken: string, request: ManagerRequest, maxBodyBytes: number, trust: TrustRoutes): Promise<ManagerResponse> {
   let cbor = false;
   try {
     const { path, segments, query } = parseUrl(request.url);
@@ -200,8 +216,10 @@ async function route(context: ManagerContext, adminToken: string, request: Manag
       if (name === 'targets') return servePeer(context.move, normalised, rest, () => readCbor(normalised));
       if (rest.length === 0 && ENDPOINTS.includes(name as Endpoint)) return await serveProtocol(context, name as Endpoint, normalised);
     }
+    if (root === 'auth' || (root === 'api' && version === 'auth')) return serveDeviceAuth(trust.deviceAuth, normalised, segments);
     if (root === 'api') return serveApi(context, normalised, segments.slice(1), query);
     if (root === 'artifacts' && segments.length === 3) return await artifact(context, normalised, segments[1]!, segments[2]!, query);
+    if (root === 'metadata' && segments.length === 2 && trust.metadataDir !== undefined) return await serveMetadata(trust.metadataDir, normalised, segments[1]!);
     throw new HttpError(404, 'notFound', `no route for ${path}`);
   } catch (error) {
     return errorAnswer(context, error, cbor);

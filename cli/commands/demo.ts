@@ -18,6 +18,7 @@ import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
 import { bearerHeader } from '../../server/auth.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
+import { showDeviceVerification, signDemoRelease } from '../demo/trust.ts';
 import { DEMO_FIRMWARE, DEMO_IDLE_MS, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
 import { omadmAct } from '../demo/omadm.ts';
 import { createProgressPrinter, formatBytes } from '../demo/progress.ts';
@@ -50,8 +51,10 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const board = JSON.parse(await readFile(join(root, 'boards', 'sim.json'), 'utf8'));
     io.stdout(`dm-agent demo — pull-model delivery (seed 000) with the reference manager\n\n`);
     const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), installRoot, [DEVICE_ID]), join(dir, 'manager'));
-    server = await startManager({ fleet, host: '127.0.0.1', port: 0 });
-    io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages)\n`);
+    const release = await signDemoRelease(dir, fleet, io.stdout);
+    server = await startManager({ fleet, host: '127.0.0.1', port: 0, metadataDir: release.metadataDir });
+    io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages, signed metadata at /metadata/)\n`);
+    const trusted = await showDeviceVerification(server.url, release.root, fleet, release.metadataDir, io.stdout);
     updates = await startDemoUpdates(dir);
     io.stdout(`updates   ${updates.internalUrl}   (one approved image: ${DEMO_FIRMWARE.model} ${DEMO_FIRMWARE.from} → ${DEMO_FIRMWARE.to})\n`);
     let rebootRequested = false;
@@ -128,7 +131,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     for (const family of agent.info().families)
       io.stdout(`  family ${family.name.padEnd(9)} ${family.jobs.active} jobs, ${family.outbox} reports queued, ${JSON.stringify(family.details)}\n`);
     io.stdout(`  state store:  ${agent.store.stats().keys} keys, ${formatBytes(agent.store.stats().usedBytes)} of ${formatBytes(agent.store.stats().areaLength)} used, ${agent.store.stats().compactions} compactions\n`);
-    const converged = act.ok && omadmOk && failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
+    const converged = trusted && act.ok && omadmOk && failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
     io.stdout(converged ? `\nconverged ✔\n` : `\nnot converged ✘\n`);
     return converged ? EXIT_OK : EXIT_FAILED;
   } catch (error) {

@@ -12,6 +12,8 @@ import { PeerError, peerAddress } from '../../server/peers.ts';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
+import { KEY_FILE_SUFFIX, readKey, refreshSnapshotAndTimestamp } from '../../server/metadata.ts';
+import { join } from 'node:path';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorText, untilStopped } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
 
@@ -38,6 +40,8 @@ export const spec: CommandSpec = {
     { name: 'max-counter-ahead-ms', value: 'N', help: "refuse reference counters this far beyond the server's clock" },
     { name: 'journal-max-bytes', value: 'N', help: 'compact the journal beyond this size' },
     { name: 'body-timeout-ms', value: 'N', help: 'deadline for a whole request body' },
+    { name: 'metadata', value: 'DIR', help: 'serve this signed update metadata directory at /metadata/ (dm-agent release sign)' },
+    { name: 'metadata-keys', value: 'DIR', help: 'snapshot.key.json and timestamp.key.json: refresh snapshot/timestamp at start and every 6 h' },
   ],
   notes: 'Runs until SIGINT or SIGTERM, then exits 0.',
 };
@@ -116,6 +120,7 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     return EXIT_USAGE;
   }
   let server: RunningManager;
+  let stopRefresh = (): void => undefined;
   try {
     const fleet = await readFleetFile(fleetFile!);
     const log = opts.quiet ? undefined : (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
@@ -124,6 +129,12 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     const dataDir = text('data-dir');
     if (address !== undefined) setup.address = address;
     if (dataDir !== undefined) setup.dataDir = dataDir;
+    const metadataDir = text('metadata');
+    if (metadataDir !== undefined) {
+      setup.metadataDir = metadataDir;
+      const keysDir = text('metadata-keys');
+      if (keysDir !== undefined) stopRefresh = await startMetadataRefresh(metadataDir, keysDir, io);
+    }
     if (adminToken !== undefined) setup.adminToken = adminToken;
     if (peerSecret !== undefined) setup.peerSecret = peerSecret;
     for (const [name, value] of Object.entries(limits)) if (value !== undefined) setup[name as keyof typeof limits] = value;
@@ -147,10 +158,21 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   if (opts.faults === true) io.stdout('fault injection is ON (/api/faults): for tests only\n');
   options.onListening?.(server);
   await untilStopped(options.signal);
+  stopRefresh();
   await server.close();
   await server.manager.flush();
   io.stdout('manager stopped\n');
   return EXIT_OK;
+}
+
+/** Signs a fresh snapshot/timestamp now and every 6 hours (timestamps live a day). */
+async function startMetadataRefresh(dir: string, keysDir: string, io: CommandIo): Promise<() => void> {
+  const keys = { snapshot: await readKey(join(keysDir, `snapshot${KEY_FILE_SUFFIX}`)), timestamp: await readKey(join(keysDir, `timestamp${KEY_FILE_SUFFIX}`)) };
+  const refresh = async () => io.stdout(`metadata: timestamp version ${await refreshSnapshotAndTimestamp(dir, keys, Date.now())}\n`);
+  await refresh();
+  const timer = setInterval(() => void refresh().catch((error: unknown) => io.stderr(`dm-agent server: metadata refresh: ${errorText(error)}\n`)), 6 * 3600_000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** The one place the admin token is shown: stdout, once per creation (or per run for a random one). */

@@ -19,6 +19,7 @@ import type { PowerCut } from './power-cut.ts';
 import type { SeededRandom } from './random.ts';
 import type { MockStagingStore } from './staging.ts';
 import { createMockSystem } from './system.ts';
+import { createKeystore, type SecretSlot } from '../shared/keystore.ts';
 
 export interface MockDeviceParts {
   power: PowerCut;
@@ -46,6 +47,25 @@ export interface MockBoot {
   /** Closes the device now (the hardware is booting again). */
   shutdown(): void;
   booted: Promise<BootOutcome>;
+}
+
+/** The mock's key slot lives with its flash cells: it survives reboots of the same hardware. */
+const keySlots = new WeakMap<MockFlashMemory, { secret?: Uint8Array }>();
+
+function memorySlot(memory: MockFlashMemory, power: PowerCut): SecretSlot {
+  if (!keySlots.has(memory)) keySlots.set(memory, {});
+  const slot = keySlots.get(memory)!;
+  return {
+    load: async () => {
+      power.check('keystore.load');
+      return slot.secret?.slice();
+    },
+    create: async (secret) => {
+      if (power.tick('keystore.create')) power.fail('keystore.create');
+      if (slot.secret) throw new Error('keystore: a device key exists already');
+      slot.secret = secret.slice();
+    },
+  };
 }
 
 export function assembleMockDevice(parts: MockDeviceParts): MockBoot {
@@ -110,6 +130,7 @@ export function assembleMockDevice(parts: MockDeviceParts): MockBoot {
     files: guardFacet(parts.files.facet(), lifecycle, 'files', ['roots']),
     log: guardFacet(log, lifecycle, 'log', ['write']),
     random: guardFacet(parts.random.facet(), lifecycle, 'random', ['bytes']),
+    keystore: guardFacet(createKeystore(memorySlot(parts.memory, power), parts.random.facet()), lifecycle, 'keystore'),
     close,
   };
   if (parts.wasm) device.wasm = guardFacet(parts.wasm, lifecycle, 'wasm');

@@ -10,6 +10,8 @@
  * (pending → trial, rollback past the boot-count limit) runs before the promise resolves.
  */
 import { randomBytes } from 'node:crypto';
+import { createKeystore } from '../shared/keystore.ts';
+import { DEVICE_KEY_FILE, fileSecretSlot } from './keystore.ts';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidOptionsError } from '../errors.ts';
@@ -143,6 +145,7 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
       random: guardFacet(random, lifecycle, 'random', ['bytes']),
       wasm: guardFacet(createNodeWasmHost(config.wasmDirectory), lifecycle, 'wasm'),
       digest: guardDigest(createNodeDigestHost(), lifecycle),
+      keystore: guardFacet(createKeystore(fileSecretSlot(join(config.workDir, DEVICE_KEY_FILE)), random), lifecycle, 'keystore'),
       activity: () => {
         lifecycle.check('activity');
         power.activity();

@@ -87,6 +87,8 @@ describe('dm-agent demo (npm start)', () => {
     expect(await main(['demo'], io), out.stderr).toBe(0);
     expect(out.stdout).toContain('installed 5, upgraded 1, removed 1, failed 0');
     expect(out.stdout).toContain('converged ✔');
+    expect(out.stdout).toMatch(/artifacts match their signed entries ✔/);
+    expect(out.stdout).toMatch(/tampered .*refused \(hashMismatch\) ✔/);
     expect(out.stdout).toMatch(/manager got: {2}19 status reports/);
     const dir = out.stdout.match(/\(kept (.*)\)/);
     expect(dir).toBeNull(); // cleaned up without --keep

@@ -63,6 +63,9 @@ describe('dm-agent <command> --help', () => {
     diff: ['--json', '--engine wasm|js'],
     demo: ['--keep'],
     board: ['board check <board.json>...'],
+    keys: ['--out DIR', '--type ed25519|ecdsa', '--keys DIR', '--sign-with FILE'],
+    release: ['--fleet FILE', '--images FOLDER', '--keys DIR', '--out DIR'],
+    trust: ['verify <metadata dir>', '--root FILE', '--artifacts DIR'],
   };
   it.each(Object.entries(expected))('%s --help lists its options and exits 0', async (name, options) => {
     const { out, io } = capture();

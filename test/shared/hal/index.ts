@@ -5,6 +5,7 @@ import { describeExecSuite } from './exec.ts';
 import type { HalFixture } from './fixture.ts';
 import { describeFilesSuite } from './files.ts';
 import { describeFlashSuite } from './flash.ts';
+import { describeKeystoreSuite } from './keystore.ts';
 import { describeLogSuite } from './log.ts';
 import { describePowerSuite } from './power.ts';
 import { describeRandomSuite } from './random.ts';
@@ -25,5 +26,6 @@ export function describeHalSuites(fixture: HalFixture): void {
   describePowerSuite(fixture);
   describeLogSuite(fixture);
   describeRandomSuite(fixture);
+  describeKeystoreSuite(fixture);
   describeUsersSuite(fixture);
 }

@@ -1,0 +1,115 @@
+/**
+ * What trust remembers across reboots, in the crash-safe store under `trust/`:
+ *
+ *   trust/root                the trusted root (bytes as signed)
+ *   trust/role/<name>         the last accepted timestamp, snapshot and targets (rollback baseline)
+ *   trust/clock               the trusted time reached so far (ms): the clock never goes back
+ *   trust/min/<kind>/<name>   anti-rollback minimum version of a package or an image
+ *
+ * Every change is one store batch, so a power cut leaves either the old or the new state: a root
+ * rotation writes the new root and drops the baseline it invalidates in one record, and raising a
+ * minimum is a single put. Neither can produce a state that accepts a downgrade (the minimum only
+ * goes up, and it goes up only at commit) or refuses all updates (the root is always a complete,
+ * verified one).
+ */
+import type { KeyValueStore } from '../store/kv-store.ts';
+import { getValue, putOp, deleteOp } from '../store/typed.ts';
+import type { StoreOp } from '../store/format.ts';
+import { compareVersions } from './artifact.ts';
+
+export const TRUST_PREFIX = 'trust/';
+const ROOT_KEY = 'trust/root';
+const CLOCK_KEY = 'trust/clock';
+const roleKey = (name: string) => `trust/role/${name}`;
+const minKey = (kind: ArtifactKind, name: string) => `trust/min/${kind}/${name}`;
+
+export type ArtifactKind = 'package' | 'image';
+export type BaselineRole = 'timestamp' | 'snapshot' | 'targets';
+const BASELINE: readonly BaselineRole[] = ['timestamp', 'snapshot', 'targets'];
+
+export interface ClockSources {
+  /** The HAL's real-time clock (ms since the epoch); may be wrong or reset. */
+  rtcMs: number;
+  /** The roaming reference counter (seconds, derived from managers' UTC; never goes back). */
+  referenceCounter?: number;
+}
+
+export class TrustState {
+  readonly #store: KeyValueStore;
+
+  constructor(store: KeyValueStore) {
+    this.#store = store;
+  }
+
+  rootBytes(): Uint8Array | undefined {
+    return this.#store.get(ROOT_KEY);
+  }
+
+  /** Installs the shipped root once; an existing (possibly rotated) root is kept. */
+  async provision(shippedRoot: Uint8Array): Promise<void> {
+    if (!this.#store.has(ROOT_KEY)) await this.#store.put(ROOT_KEY, shippedRoot);
+  }
+
+  role(name: BaselineRole): Uint8Array | undefined {
+    return this.#store.get(roleKey(name));
+  }
+
+  /**
+   * A new root: with `keysChanged` (the timestamp or snapshot keys rotated) the old timestamp and
+   * snapshot are dropped in the same record, so a fast-forward attack made with leaked old keys
+   * cannot pin the device (TUF 5.3.11).
+   */
+  async saveRoot(bytes: Uint8Array, keysChanged: boolean): Promise<void> {
+    const ops: StoreOp[] = [{ kind: 'put', key: ROOT_KEY, value: bytes }];
+    if (keysChanged) ops.push(deleteOp(roleKey('timestamp')), deleteOp(roleKey('snapshot')));
+    await this.#store.batch(ops);
+  }
+
+  async saveRole(name: BaselineRole, bytes: Uint8Array): Promise<void> {
+    if (!BASELINE.includes(name)) throw new Error(`not a baseline role: ${name}`);
+    await this.#store.put(roleKey(name), bytes);
+  }
+
+  /** The trusted time: the largest of the RTC, the persisted trusted time and the reference counter. */
+  now(sources: ClockSources): number {
+    const persisted = getValue<number>(this.#store, CLOCK_KEY, isTime) ?? 0;
+    return trustedTime(sources, persisted);
+  }
+
+  /** Persists the trusted time after a successful verification, when it moved forward. */
+  async advanceClock(ms: number): Promise<void> {
+    const persisted = getValue<number>(this.#store, CLOCK_KEY, isTime) ?? 0;
+    if (isTime(ms) && ms > persisted) await this.#store.batch([putOp(CLOCK_KEY, ms)]);
+  }
+
+  minimum(kind: ArtifactKind, name: string): string | undefined {
+    return getValue<string>(this.#store, minKey(kind, name), (v): v is string => typeof v === 'string');
+  }
+
+  /** Called at commit (the install is confirmed): the minimum only ever goes up. */
+  async raiseMinimum(kind: ArtifactKind, name: string, version: string): Promise<boolean> {
+    const ops = this.raiseMinimumOps(kind, name, version);
+    if (ops.length === 0) return false;
+    await this.#store.batch(ops);
+    return true;
+  }
+
+  /**
+   * The same as store ops, for a pipeline to commit in the batch that records the job's success
+   * (the package DB entry and the raised minimum land together or not at all). Empty when the
+   * version does not raise the minimum.
+   */
+  raiseMinimumOps(kind: ArtifactKind, name: string, version: string): StoreOp[] {
+    const current = this.minimum(kind, name);
+    if (current !== undefined && compareVersions(version, current) <= 0) return [];
+    return [putOp(minKey(kind, name), version)];
+  }
+}
+
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+export function trustedTime(sources: ClockSources, persistedMs: number): number {
+  const counterMs = sources.referenceCounter !== undefined && Number.isSafeInteger(sources.referenceCounter) ? sources.referenceCounter * 1000 : 0;
+  const rtc = Number.isFinite(sources.rtcMs) ? sources.rtcMs : 0;
+  return Math.max(rtc, persistedMs, counterMs);
+}
