@@ -59,7 +59,7 @@ describe('dm-agent <command> --help', () => {
   const expected: Record<string, string[]> = {
     run: ['--board FILE', '--config FILE', '--work-dir DIR', '--device-id ID', '--file-root DIR', '--ca FILE', '--once'],
     server: ['--fleet FILE', '--port N', '--data-dir DIR', '--tls-cert FILE', '--tls-key FILE', '--quiet'],
-    hash: ['--algo sha256|md5', '--engine wasm|js'],
+    hash: ['--algo sha256|md5', '--engine native|wasm|js|list'],
     diff: ['--json', '--engine wasm|js'],
     demo: ['--keep'],
     board: ['board check <board.json>...'],
