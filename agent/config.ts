@@ -55,3 +55,11 @@ export function parseConfig(input: unknown): AgentConfig {
   }
   return config;
 }
+
+/**
+ * The protocol sections a config turns on. An agent without any has nothing to do, so
+ * `dm-agent run` refuses such a config before it creates anything on disk.
+ */
+export function protocolSections(config: AgentConfig): string[] {
+  return FAMILIES.map((family) => family.name).filter((name) => (config as unknown as Record<string, unknown>)[name] !== undefined);
+}

@@ -13,7 +13,7 @@
  * element's text, which is everything between two top-level separators. Invalid UTF-8 becomes
  * U+FFFD either way (element boundaries are ASCII bytes, so no sequence is split).
  */
-import { open } from 'node:fs/promises';
+import { openRegularFile } from './io.ts';
 
 export const WHOLE_FILE_BYTES = 64 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
@@ -157,10 +157,11 @@ export class JsonArrayScanner {
 /**
  * The file's JSON value, array elements reduced to the diff's fields (keepDiffFields): parsed
  * whole when small, else streamed (then it must be an array). Throws
- * the fs error when the file cannot be read, JsonListError when it is not valid JSON.
+ * the fs error when the file cannot be read (code ENOTREG for a FIFO or device, which is never
+ * waited on), JsonListError when it is not valid JSON.
  */
 export async function readJsonList(file: string, wholeFileBytes: number = WHOLE_FILE_BYTES): Promise<unknown> {
-  const handle = await open(file, 'r');
+  const handle = await openRegularFile(file);
   try {
     // The size of the file just opened (one path lookup, no window for it to be swapped).
     const { size } = await handle.stat();

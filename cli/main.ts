@@ -1,36 +1,50 @@
 /**
- * `dm-agent` command dispatcher. Each command lives in cli/commands/<name>.ts and exports
- * `run(args, io)`; commands are loaded on demand so `dm-agent hash` does not pay for the server.
+ * `dm-agent` command dispatcher. Each command lives in cli/commands/<name>.ts and exports `spec`
+ * (name, summary, arguments, options with their help: cli/spec.ts) and `run(args, io)`. Adding a
+ * command is one line in COMMANDS. Modules are loaded on demand, so `dm-agent hash` does not
+ * load the server.
  */
-import { type Command, type CommandIo, EXIT_USAGE } from './io.ts';
-import { ownValue } from '../agent/util/own.ts';
+import { type Command, type CommandIo, EXIT_USAGE, quietOnClosedPipe } from './io.ts';
+import { type CommandSpec, formatHelp } from './spec.ts';
 
-interface Entry {
-  summary: string;
-  load: () => Promise<{ run: Command }>;
+export interface CommandModule {
+  spec: CommandSpec;
+  run: Command;
 }
 
-const COMMANDS: Record<string, Entry> = {
-  demo: { summary: 'start the reference server and a simulated board, converge, print a summary', load: () => import('./commands/demo.ts') },
-  run: { summary: 'run the agent: dm-agent run --board <board.json> --config <config.json>', load: () => import('./commands/run.ts') },
-  server: { summary: 'start the reference server (manager): dm-agent server --fleet <fleet.json> [--port N]', load: () => import('./commands/server.ts') },
-  'updates-server': { summary: 'start the reference device update web service: dm-agent updates-server --data-dir DIR [--import FOLDER]', load: () => import('./commands/updates-server.ts') },
-  board: { summary: 'validate board profiles: dm-agent board check <board.json>...', load: () => import('./commands/board.ts') },
-  hash: { summary: 'print a file digest: dm-agent hash <file> [--algo sha256|md5] [--engine wasm|js]', load: () => import('./commands/hash.ts') },
-  diff: { summary: 'plan a package list change: dm-agent diff <installed.json> <desired.json> [--json]', load: () => import('./commands/diff.ts') },
-  syncml: { summary: 'SyncML codec: dm-agent syncml decode <file|-> [--json] | encode --wbxml <xml> | encode --xml <wbxml>', load: () => import('./commands/syncml.ts') },
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  demo: () => import('./commands/demo.ts'),
+  run: () => import('./commands/run.ts'),
+  server: () => import('./commands/server.ts'),
+  'updates-server': () => import('./commands/updates-server.ts'),
+  board: () => import('./commands/board.ts'),
+  hash: () => import('./commands/hash.ts'),
+  diff: () => import('./commands/diff.ts'),
+  // From main, before its command spec exists (merge of cli-fuzz into pkgdb): a spec here so the
+  // table stays one shape; its own USAGE text still lists the sub-commands' options.
+  syncml: async () => ({
+    spec: { name: 'syncml', summary: 'SyncML codec: dm-agent syncml decode <file|-> [--json] | encode --wbxml <xml> | encode --xml <wbxml>', args: 'decode <file|-> | encode --wbxml <xml|-> | encode --xml <wbxml|->', options: [] },
+    run: (await import('./commands/syncml.ts')).run,
+  }),
 };
 
-export function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
-  const lines = Object.entries(COMMANDS).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
-  return `dm-agent — device-management and firmware-update agent\n\nusage: dm-agent <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n  --help     this text\n  --version  print the agent version\n`;
+/** Own entries only: `dm-agent constructor` is an unknown command, not Object. */
+const lookup = (name: string) => (Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined);
+
+export async function usage(): Promise<string> {
+  const specs = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).spec));
+  const width = Math.max(...specs.map((spec) => spec.name.length));
+  const lines = specs.map((spec) => `  ${spec.name.padEnd(width)}  ${spec.summary}`);
+  return `dm-agent — device-management and firmware-update agent\n\nusage: dm-agent <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n  --help     this text (dm-agent <command> --help: that command's options)\n  --version  print the agent version\n\nexit codes: 0 ok, 1 the operation failed, 2 bad usage or unusable input (see README)\n`;
 }
 
 export async function main(args: string[], io: CommandIo = defaultIo()): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout(usage());
+    // `dm-agent help <command>` is `dm-agent <command> --help`.
+    const topic = name === 'help' && rest[0] !== undefined ? lookup(rest[0]) : undefined;
+    if (topic) io.stdout(formatHelp((await topic()).spec));
+    else (name === undefined ? io.stderr : io.stdout)(await usage());
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === '--version') {
@@ -38,19 +52,23 @@ export async function main(args: string[], io: CommandIo = defaultIo()): Promise
     io.stdout(`${AGENT_VERSION}\n`);
     return 0;
   }
-  const entry = ownValue(COMMANDS, name); // `dm-agent constructor` is an unknown command, not Object
-  if (!entry) {
-    io.stderr(`dm-agent: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+  const load = lookup(name);
+  if (!load) {
+    io.stderr(`dm-agent: unknown command ${JSON.stringify(name)}\n\n${await usage()}`);
     return EXIT_USAGE;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(`dm-agent ${name}: ${entry.summary}\n`);
+  const command = await load();
+  // Help wins over everything else on the line, before any option is parsed (`--` ends options).
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (options.includes('--help') || options.includes('-h')) {
+    io.stdout(formatHelp(command.spec));
     return 0;
   }
-  const command = await entry.load();
   return command.run(rest, io);
 }
 
 function defaultIo(): CommandIo {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   return { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
 }

@@ -29,6 +29,8 @@ export interface CampaignOptions {
   replay?: boolean;
   /** Progress and findings as they happen (default: nothing). */
   log?: (line: string) => void;
+  /** Each target's report as soon as it is done (a long campaign shows results as it goes). */
+  onReport?: (report: TargetReport) => void;
 }
 
 export interface TargetReport {
@@ -50,9 +52,9 @@ function runWorker(job: WorkerJob, timeoutMs: number, onMessage: (message: Worke
   const header = new Int32Array(job.shared, 0, SLOT.headerInts);
   const startedAt = new Float64Array(job.shared, SLOT.timeOffset, 1);
   header.fill(0);
-  // The in-worker timer reports slow asynchronous inputs; the watchdog only has to stop a
-  // thread that no longer returns to its event loop, so it waits a little longer.
-  const limit = Math.max(2 * timeoutMs, timeoutMs + 1000);
+  // The in-worker check reports slow inputs (confirmed by a second run); the watchdog only has
+  // to stop a thread that never returns, so it leaves room for a starved thread on a busy machine.
+  const limit = Math.max(5 * timeoutMs, timeoutMs + 1000);
   return new Promise((resolve) => {
     let settled = false;
     const worker = new Worker(WORKER_BOOT, { eval: true, workerData: job });
@@ -95,7 +97,8 @@ async function runTarget(found: FoundTarget, options: CampaignOptions, replay?: 
   let remaining = total;
   const save = async (finding: Finding) => {
     options.log?.(`${found.name}: ${finding.kind} at input #${finding.index} (${finding.input.length} bytes): ${finding.message.split('\n')[0]}`);
-    if (report.saved.length >= MAX_SAVED) return;
+    // A replayed input is on disk already (and goes on failing from there).
+    if (options.replay || report.saved.length >= MAX_SAVED) return;
     const file = await saveFinding(outDir, finding, options.seed);
     if (!report.saved.includes(file)) report.saved.push(file);
   };
@@ -141,7 +144,9 @@ export async function runCampaign(options: CampaignOptions): Promise<TargetRepor
       for (let next = queue.shift(); next; next = queue.shift()) {
         const replay = options.replay ? saved.filter((s) => s.target === next.name).map((s) => s.bytes) : undefined;
         if (replay && replay.length === 0) continue;
-        reports.push(await runTarget(next, options, replay));
+        const report = await runTarget(next, options, replay);
+        options.onReport?.(report);
+        reports.push(report);
       }
     }),
   );

@@ -4,17 +4,8 @@
  * --inputs 1`) and a worker restarted after a hang continues the same sequence.
  */
 
-/** mulberry32: small, fast, good enough to drive mutations (not for anything secret). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (shared with the benchmarks): small, fast, good enough to drive mutations. */
+import { prng as mulberry32 } from '../bench/lib.ts';
 
 /** The generator for input `index` of a campaign started with `seed`. */
 export function inputRandom(seed: number, index: number): () => number {

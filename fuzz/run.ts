@@ -42,6 +42,7 @@ async function main(args: string[]): Promise<number> {
     jobs: integer('jobs', 1),
     replay: options['replay'] === true,
     log: (line) => process.stderr.write(`${line}\n`),
+    onReport: (report) => process.stdout.write(`${formatReport(report)}\n`),
   };
   if (typeof options['only'] === 'string') campaign.only = options['only'].split(',').filter(Boolean);
   if (typeof options['targets'] === 'string') campaign.targetsDir = options['targets'];
@@ -59,7 +60,6 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write(`fuzz: ${(error as Error).message}\n`);
     return 2;
   }
-  for (const report of reports) process.stdout.write(`${formatReport(report)}\n`);
   const bad = reports.filter((r) => r.fatal !== undefined || findings(r.counts) > 0);
   for (const report of bad) for (const file of report.saved) process.stdout.write(`  saved ${file}\n`);
   process.stdout.write(bad.length === 0 ? 'fuzz: clean\n' : `fuzz: findings in ${bad.map((r) => r.name).join(', ')}\n`);

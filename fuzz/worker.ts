@@ -60,6 +60,7 @@ try {
   Atomics.store(header, SLOT.state, 0);
   // Give late errors of the last input a moment to surface before reporting.
   await new Promise((resolve) => setTimeout(resolve, 10));
+  afterInput(counts); // the final counts, late errors included, where the runner reads them
   post({ type: 'done', counts: { ...counts, uncaught } });
 } catch (error) {
   post({ type: 'fatal', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });

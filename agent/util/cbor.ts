@@ -39,6 +39,9 @@ export function decodeCbor(bytes: Uint8Array): unknown {
 
 /** Buffers become plain Uint8Arrays, so values look the same on Node and QuickJS. */
 function normalise(value: unknown): unknown {
+  // An integer beyond ±(2^53 − 1) decodes as a BigInt, which no schema accepts and which breaks
+  // JSON.stringify in any error message or log that quotes it: refuse it here, typed.
+  if (typeof value === 'bigint') throw new CborError(`integer ${value} is outside ±(2^53 - 1)`);
   if (value instanceof Uint8Array) return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
   if (Array.isArray(value)) return value.map(normalise);
   if (value instanceof Map) {

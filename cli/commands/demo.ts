@@ -18,16 +18,22 @@ import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { DEMO_FIRMWARE, DEMO_IDLE_MS, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
 import { createProgressPrinter, formatBytes } from '../demo/progress.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, errorText } from '../io.ts';
+import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
 
 const DEVICE_ID = 'sim-demo-0001';
 
+export const spec: CommandSpec = {
+  name: 'demo',
+  summary: 'start the reference server and a simulated board, converge, print a summary',
+  args: '',
+  options: [{ name: 'keep', help: 'keep the temporary directory (manager data, device work dir) and print its path' }],
+};
+
 export async function run(args: string[], io: CommandIo): Promise<number> {
-  const { options, positional, unknown } = parseOptions(args, ['keep'], []);
-  if (unknown.length > 0 || positional.length > 0) {
-    io.stderr(`${unknown.join('\n')}\nusage: dm-agent demo [--keep]\n`);
-    return EXIT_USAGE;
-  }
+  const { options, positional, problems } = parseArgs(spec.options, args);
+  problems.push(...positional.map((arg) => `unexpected argument ${JSON.stringify(arg)}`));
+  if (problems.length > 0) return usageError(io, spec, problems);
   const dir = await mkdtemp(join(tmpdir(), 'dm-agent-demo-'));
   const installRoot = join(dir, 'device-root');
   let server;
@@ -120,7 +126,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     io.stdout(converged ? `\nconverged ✔\n` : `\nnot converged ✘\n`);
     return converged ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
-    io.stderr(`dm-agent demo: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`dm-agent demo: ${errorText(error)}\n`);
     return EXIT_FAILED;
   } finally {
     await agent?.close().catch(() => undefined);

@@ -9,18 +9,20 @@
  */
 import { DiffInputError, loadEngines, type DiffPlan, type EngineKind, type PackageEntry } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, fileProblem } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, errorText, fileProblem, InputError, malformedJson } from '../io.ts';
+import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
 import { JsonListError, readJsonList } from '../json-list.ts';
 
-const USAGE = 'usage: dm-agent diff <installed.json> <desired.json> [--json] [--engine wasm|js]';
-
-class InputError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode: number = EXIT_USAGE) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
+export const spec: CommandSpec = {
+  name: 'diff',
+  summary: 'plan a package list change: dm-agent diff <installed.json> <desired.json> [--json]',
+  args: '<installed.json> <desired.json>',
+  options: [
+    { name: 'json', help: 'print the plan as JSON (install, upgrade, remove, keep; sorted by name)' },
+    { name: 'engine', value: 'wasm|js', help: 'diff engine (default: wasm when built, else js)' },
+  ],
+  notes: 'Each file is a JSON array of {"name", "version", "digest"?, "optional"?}, of any size.',
+};
 
 async function readList(file: string): Promise<unknown> {
   try {
@@ -30,7 +32,7 @@ async function readList(file: string): Promise<unknown> {
       const problem = fileProblem(file, error);
       throw new InputError(problem.message, problem.code);
     }
-    throw new InputError(error.code === 'malformed' ? `${file}: malformed JSON: ${error.message}` : `${file}: ${error.message}`);
+    throw error.code === 'malformed' ? malformedJson(file, error.message) : new InputError(`${file}: ${error.message}`);
   }
 }
 
@@ -94,15 +96,11 @@ export function* planTextChunks(plan: DiffPlan): Generator<string> {
 }
 
 export async function run(args: string[], io: CommandIo): Promise<number> {
-  const { positional, options, unknown } = parseOptions(args, ['json'], ['engine']);
+  const { positional, options, problems } = parseArgs(spec.options, args);
   const engine = options['engine'];
-  const problems = [...unknown];
   if (positional.length !== 2) problems.push('expected <installed.json> and <desired.json>');
   if (engine !== undefined && engine !== 'wasm' && engine !== 'js') problems.push(`--engine must be wasm or js, got ${String(engine)}`);
-  if (problems.length > 0) {
-    io.stderr(`dm-agent diff: ${problems.join('; ')}\n${USAGE}\n`);
-    return EXIT_USAGE;
-  }
+  if (problems.length > 0) return usageError(io, spec, problems);
   const [installedFile, desiredFile] = positional as [string, string];
   try {
     const [installed, desired] = await Promise.all([readList(installedFile), readList(desiredFile)]);
@@ -119,7 +117,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   } catch (error) {
     // Bad input is exit 2; anything else (e.g. --engine wasm without built modules) exit 1, and
     // never a stack trace.
-    io.stderr(`dm-agent diff: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`dm-agent diff: ${errorText(error)}\n`);
     return error instanceof InputError ? error.exitCode : EXIT_FAILED;
   }
 }

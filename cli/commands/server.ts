@@ -12,13 +12,35 @@ import { PeerError, peerAddress } from '../../server/peers.ts';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
-import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, untilStopped } from '../io.ts';
+import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorText, untilStopped } from '../io.ts';
+import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
 
-const USAGE = [
-  'usage: dm-agent server --fleet <fleet.json> [--host 127.0.0.1] [--port 8080] [--address URL] [--clock-offset-ms N] [--data-dir DIR] [--tls-cert F --tls-key F] [--quiet]',
-  '         [--admin-token-file F] [--peer-secret-file F] [--peer URL]... [--peers-file F] [--faults]',
-  '         [--max-enrolments N] [--max-counter-ahead-ms N] [--journal-max-bytes N] [--body-timeout-ms N]',
-].join('\n');
+export const spec: CommandSpec = {
+  name: 'server',
+  summary: 'start the reference server (manager): dm-agent server --fleet <fleet.json> [--port N]',
+  args: '--fleet <fleet.json>',
+  options: [
+    { name: 'fleet', value: 'FILE', help: 'fleet file: catalogue, devices and their package lists (required)' },
+    { name: 'host', value: 'ADDR', help: 'listen address (default 127.0.0.1)' },
+    { name: 'port', value: 'N', help: 'listen port (default 8080; 0 picks a free one)' },
+    { name: 'address', value: 'URL', help: 'the URL devices and peer managers know this manager by' },
+    { name: 'clock-offset-ms', value: 'N', help: "offset added to this manager's UTC clock (roaming tests)" },
+    { name: 'data-dir', value: 'DIR', help: 'where the journal lives (default: in memory only)' },
+    { name: 'tls-cert', value: 'FILE', help: 'serve HTTPS with this certificate (PEM; with --tls-key)' },
+    { name: 'tls-key', value: 'FILE', help: 'private key of --tls-cert (PEM)' },
+    { name: 'quiet', help: 'no request log' },
+    { name: 'admin-token-file', value: 'FILE', help: 'admin token for /api/* (default: generated into the data dir at first start, printed)' },
+    { name: 'peer-secret-file', value: 'FILE', help: 'shared secret the peer managers authenticate moves with' },
+    { name: 'peer', value: 'URL', help: 'a peer manager this one may contact (repeatable; needs --peer-secret-file)', repeatable: true },
+    { name: 'peers-file', value: 'FILE', help: 'peer manager URLs, one a line (# comments)' },
+    { name: 'faults', help: 'enable the fault-injection API (tests only)' },
+    { name: 'max-enrolments', value: 'N', help: 'cap on devices enrolled automatically' },
+    { name: 'max-counter-ahead-ms', value: 'N', help: "refuse reference counters this far beyond the server's clock" },
+    { name: 'journal-max-bytes', value: 'N', help: 'compact the journal beyond this size' },
+    { name: 'body-timeout-ms', value: 'N', help: 'deadline for a whole request body' },
+  ],
+  notes: 'Runs until SIGINT or SIGTERM, then exits 0.',
+};
 
 export interface ServerRunOptions {
   /** Stops the server like SIGINT does. */
@@ -29,11 +51,8 @@ export interface ServerRunOptions {
 
 export async function run(args: string[], io: CommandIo, options: ServerRunOptions = {}): Promise<number> {
   const { peers: peerArgs, rest } = takeRepeated(args, 'peer');
-  const { positional, options: opts, unknown } = parseOptions(rest, ['quiet', 'faults'], [
-    'fleet', 'host', 'port', 'address', 'clock-offset-ms', 'data-dir', 'tls-cert', 'tls-key',
-    'admin-token-file', 'peer-secret-file', 'peers-file', 'max-enrolments', 'max-counter-ahead-ms', 'journal-max-bytes', 'body-timeout-ms',
-  ]);
-  const problems = [...unknown, ...positional.map((arg) => `unexpected argument ${JSON.stringify(arg)}`)];
+  const { positional, options: opts, problems } = parseArgs(spec.options, rest);
+  problems.push(...positional.map((arg) => `unexpected argument ${JSON.stringify(arg)}`));
   const text = (name: string): string | undefined => (typeof opts[name] === 'string' ? (opts[name] as string) : undefined);
   const integer = (name: string, min: number, max: number): number | undefined => {
     const value = text(name);
@@ -87,16 +106,13 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     if (!(error instanceof SecretFileError)) throw error;
     problems.push(error.message);
   }
-  if (problems.length > 0) {
-    io.stderr(`${problems.join('\n')}\n${USAGE}\n`);
-    return EXIT_USAGE;
-  }
+  if (problems.length > 0) return usageError(io, spec, problems);
 
   let tls: { cert: string; key: string } | undefined;
   try {
     if (certFile !== undefined && keyFile !== undefined) tls = { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
   } catch (error) {
-    io.stderr(`cannot read the TLS certificate or key: ${(error as Error).message}\n`);
+    io.stderr(`dm-agent server: cannot read the TLS certificate or key: ${errorText(error)}\n`);
     return EXIT_USAGE;
   }
   let server: RunningManager;
@@ -115,14 +131,14 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     server = await startServer(setup, { host: text('host') ?? '127.0.0.1', port, ...(tls ? { tls } : {}), ...(bodyTimeoutMs !== undefined ? { bodyTimeoutMs } : {}) });
   } catch (error) {
     if (error instanceof SecretFileError) {
-      io.stderr(`cannot use the admin token file: ${error.message}\n`);
+      io.stderr(`dm-agent server: cannot use the admin token file: ${error.message}\n`);
       return EXIT_USAGE;
     }
     if (error instanceof FleetError || error instanceof ManagerOptionsError) {
-      io.stderr(`${fleetFile}: ${error.message}\n`);
+      io.stderr(`dm-agent server: ${fleetFile}: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    io.stderr(`cannot start the server: ${(error as Error).message}\n`);
+    io.stderr(`dm-agent server: cannot start: ${errorText(error)}\n`);
     return EXIT_FAILED;
   }
 

@@ -1,4 +1,7 @@
 /** Seeds and a generator of HTTP/1.x responses with bent framing, shared by the HTTP targets. */
+import { NetworkError } from '../../hal/errors.ts';
+import type { HttpClient } from '../../hal/types.ts';
+import type { FuzzTarget } from '../types.ts';
 import { below } from '../random.ts';
 
 export const encoder = new TextEncoder();
@@ -25,3 +28,23 @@ export function generateAnswer(random: () => number): Uint8Array {
 
 /** True once `head` holds a whole request head (the answer may go). */
 export const requestHeadDone = (head: string): boolean => head.includes('\r\n\r\n');
+
+/**
+ * A target that sends one GET through `client` to `url`, whose server answers with the input
+ * (`setAnswer` hands it over): the response must parse or fail with a NetworkError in time.
+ */
+export function httpTarget(name: string, client: HttpClient, url: string, setAnswer: (input: Uint8Array) => void): FuzzTarget {
+  return {
+    name,
+    timeoutMs: 3000,
+    seeds: () => ANSWERS.map((text) => encoder.encode(text)),
+    generate: generateAnswer,
+    async run(input) {
+      setAnswer(input);
+      const response = await client.request({ method: 'GET', url, timeoutMs: 1000 });
+      if (!Number.isInteger(response.status)) throw new Error(`status ${String(response.status)} is not an integer`);
+      await response.bytes(1 << 20);
+    },
+    isExpected: (error) => error instanceof NetworkError,
+  };
+}

@@ -6,10 +6,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Duplex } from 'node:stream';
-import { NetworkError } from '../../hal/errors.ts';
 import { NodeHttpClient } from '../../hal/node/net-http.ts';
-import type { FuzzTarget } from '../types.ts';
-import { ANSWERS, encoder, generateAnswer, requestHeadDone } from '../support/http-answers.ts';
+import { httpTarget, requestHeadDone } from '../support/http-answers.ts';
 
 let answer: Uint8Array = new Uint8Array(0);
 
@@ -39,16 +37,4 @@ class MemoryAgent extends http.Agent {
 
 const client = new NodeHttpClient({ httpAgent: new MemoryAgent({ keepAlive: false }), httpsAgent: new https.Agent(), ensureOpen: () => undefined });
 
-export const target: FuzzTarget = {
-  name: 'http-memory',
-  timeoutMs: 3000,
-  seeds: () => ANSWERS.map((text) => encoder.encode(text)),
-  generate: generateAnswer,
-  async run(input) {
-    answer = input;
-    const response = await client.request({ method: 'GET', url: 'http://device.invalid/dm/v1/identify', timeoutMs: 1000 });
-    if (!Number.isInteger(response.status)) throw new Error(`status ${String(response.status)} is not an integer`);
-    await response.bytes(1 << 20);
-  },
-  isExpected: (error) => error instanceof NetworkError,
-};
+export const target = httpTarget('http-memory', client, 'http://device.invalid/dm/v1/identify', (input) => (answer = input));

@@ -8,10 +8,8 @@
  * in-memory connection for the million-input campaign.
  */
 import { createServer, type Socket } from 'node:net';
-import { NetworkError } from '../../hal/errors.ts';
 import { createNodeNet } from '../../hal/node/net.ts';
-import type { FuzzTarget } from '../types.ts';
-import { ANSWERS, encoder, generateAnswer, requestHeadDone } from '../support/http-answers.ts';
+import { httpTarget, requestHeadDone } from '../support/http-answers.ts';
 
 let answer: Uint8Array = new Uint8Array(0);
 const server = createServer({ noDelay: true }, (socket: Socket) => {
@@ -29,16 +27,4 @@ const address = server.address();
 const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/dm/v1/identify`;
 const net = createNodeNet({ userAgent: 'dm-agent-fuzz' });
 
-export const target: FuzzTarget = {
-  name: 'http-response',
-  timeoutMs: 3000,
-  seeds: () => ANSWERS.map((text) => encoder.encode(text)),
-  generate: generateAnswer,
-  async run(input) {
-    answer = input;
-    const response = await net.http.request({ method: 'GET', url, timeoutMs: 1000 });
-    if (!Number.isInteger(response.status)) throw new Error(`status ${String(response.status)} is not an integer`);
-    await response.bytes(1 << 20);
-  },
-  isExpected: (error) => error instanceof NetworkError,
-};
+export const target = httpTarget('http-response', net.http, url, (input) => (answer = input));

@@ -123,11 +123,12 @@ describe('dm-agent board check', () => {
     expect(out.stderr).toMatch(/bad\.json: 2 problems/);
     expect(out.stderr).toMatch(/colour: unknown key/);
     expect(out.stderr).toMatch(/slot_a .* overlaps state/);
+    // Unusable input is exit 2 here as in every command (README "Exit codes").
     const junk = capture();
-    expect(await boardCommand(['check', join(dir, 'junk.json')], junk.io)).toBe(1);
-    expect(junk.out.stderr).toMatch(/junk\.json: cannot read/);
+    expect(await boardCommand(['check', join(dir, 'junk.json')], junk.io)).toBe(2);
+    expect(junk.out.stderr).toMatch(/junk\.json: malformed JSON/);
     const missing = capture();
-    expect(await boardCommand(['check', join(dir, 'nope.json')], missing.io)).toBe(1);
+    expect(await boardCommand(['check', join(dir, 'nope.json')], missing.io)).toBe(2);
     expect(missing.out.stderr).toMatch(/no such file/);
     expect(await boardCommand(['verify'], capture().io)).toBe(2);
   });

@@ -53,7 +53,7 @@ describe('dm-agent run', () => {
     expect(missing.out.stderr).toContain('usage: dm-agent run');
     const noBoard = capture();
     expect(await runCommand(['--board', join(rig.dir, 'nope.json'), '--config', join(rig.dir, 'nope.json')], noBoard.io)).toBe(2);
-    expect(noBoard.out.stderr).toMatch(/board .*nope\.json: no such file/);
+    expect(noBoard.out.stderr).toMatch(/nope\.json: cannot read: no such file/);
     const config = join(rig.dir, 'bad-config.json');
     await writeFile(config, JSON.stringify({ delivery: { manager: 'http://m.test', schedul: {} } }));
     const badConfig = capture();
