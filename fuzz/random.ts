@@ -6,6 +6,7 @@
 
 /** mulberry32 (shared with the benchmarks): small, fast, good enough to drive mutations. */
 import { prng as mulberry32 } from '../bench/lib.ts';
+export { mulberry32 }; // kept for its importers (test/wasm/syncml-engines.property.test.ts) after the merge
 
 /** The generator for input `index` of a campaign started with `seed`. */
 export function inputRandom(seed: number, index: number): () => number {
