@@ -67,6 +67,13 @@ export class BoardError extends Error {
 
 /** Partitions every board needs: the state store, boot control and the two image slots. */
 export const REQUIRED_PARTITIONS = ['state', 'bootctl', 'slot_a', 'slot_b'] as const;
+/**
+ * Partitions that hold a crash-safe store: `state` (jobs, outbox, small state) and the optional
+ * `pkgdb` (the installed-package database, sized for the device's package count so a long
+ * package list never competes with jobs for the small state store; without it the DB lives in
+ * `state`). Each needs two erase blocks: the store compacts from one into the other.
+ */
+export const STORE_PARTITIONS = ['state', 'pkgdb'] as const;
 export const DEFAULT_MEMORY_BUDGET_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_DOWNLOAD_CHUNK_BYTES = 64 * 1024;
 
@@ -268,9 +275,10 @@ function checkAgentNeeds(input: Json, add: Add): void {
   partitions.forEach((partition) => {
     const index = (input.partitions as unknown[]).indexOf(partition);
     const kind = has(partition, 'kind') ? partition.kind : 'raw';
-    if (REQUIRED_PARTITIONS.includes(partition.name as never) && kind !== 'raw') add(`partitions[${index}].kind`, `${String(partition.name)} must be a raw flash partition`);
-    if (partition.name === 'state' && block !== undefined && typeof partition.size === 'number' && partition.size < 2 * block)
-      add(`partitions[${index}].size`, `the state partition needs at least two erase blocks (${2 * block} bytes)`);
+    const raw = [...REQUIRED_PARTITIONS, ...STORE_PARTITIONS].includes(partition.name as never);
+    if (raw && kind !== 'raw') add(`partitions[${index}].kind`, `${String(partition.name)} must be a raw flash partition`);
+    if (STORE_PARTITIONS.includes(partition.name as never) && block !== undefined && typeof partition.size === 'number' && partition.size < 2 * block)
+      add(`partitions[${index}].size`, `the ${String(partition.name)} partition needs at least two erase blocks (${2 * block} bytes)`);
   });
   for (const name of REQUIRED_PARTITIONS) if (!partitions.some((p) => p.name === name)) add('partitions', `missing required partition ${name}`);
   const budget = has(input, 'memoryBudgetBytes') ? input.memoryBudgetBytes : DEFAULT_MEMORY_BUDGET_BYTES;

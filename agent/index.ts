@@ -8,7 +8,7 @@
  */
 import type { Device } from '../hal/types.ts';
 import { type Engines, loadEngines } from '../wasm/index.ts';
-import { type Board, parseBoard } from './board.ts';
+import { type Board, findPartition, parseBoard } from './board.ts';
 import { type AgentConfig, parseConfig } from './config.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 import type { DeliveryFamily } from './delivery/family.ts';
@@ -92,9 +92,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const log = createLogger(device, config.logLevel);
 
   const partition = await device.flash.open({ partition: 'state' });
-  const store = await KeyValueStore.open(partition);
-  if (store.report.corruption.length > 0) log.error('state store damaged; opened with what was readable', { corruption: store.report.corruption });
-  else if (store.report.tornTail) log.info('state store: last write was interrupted (power cut); recovered');
+  const store = await openStore(partition, 'state', log);
+  // The package DB gets its own store when the board sizes one for its package count (board.ts).
+  const pkgdbPartition = findPartition(board, 'pkgdb') ? await device.flash.open({ partition: 'pkgdb' }) : undefined;
+  const packageStore = pkgdbPartition ? await openStore(pkgdbPartition, 'pkgdb', log) : undefined;
 
   const engines = await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
   const identity = await device.system.identity();
@@ -125,6 +126,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     const family = definition.create({
       device,
       store,
+      ...(packageStore ? { packageStore } : {}),
       engines,
       outbox,
       log,
@@ -206,8 +208,17 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       abort.abort('closed');
       await store.close();
       partition.close();
+      await packageStore?.close();
+      pkgdbPartition?.close();
     },
   };
+}
+
+async function openStore(partition: Parameters<typeof KeyValueStore.open>[0], name: string, log: Logger): Promise<KeyValueStore> {
+  const store = await KeyValueStore.open(partition);
+  if (store.report.corruption.length > 0) log.error(`${name} store damaged; opened with what was readable`, { corruption: store.report.corruption });
+  else if (store.report.tornTail) log.info(`${name} store: last write was interrupted (power cut); recovered`);
+  return store;
 }
 
 export type { Board } from './board.ts';

@@ -1,13 +1,27 @@
 /**
- * The local package database: one store key per installed package. Only the pipeline's final
- * step writes it, in the same atomic batch that finishes the job (see ../pipeline/flow.ts), so a
- * package is never recorded installed without its post-install having succeeded.
+ * The local package database: one store key per installed package, in its own crash-safe store
+ * (the board's `pkgdb` partition, sized for the device's package count; the `state` store when
+ * the board has none). The job/state store stays small: a long package list never competes with
+ * jobs and reports for its space.
+ *
+ * Two stores cannot share one atomic batch, so "package installed" is a hand-over in a fixed
+ * order (../delivery/service.ts `#settle`):
+ *   1. the job reaches its final state in the state store (`succeeded`, or a removal `done` with
+ *      outcome ok), atomically with its last status report: that record says "committing X";
+ *   2. the DB write for X (put of the entry, or delete) in this store;
+ *   3. the job record is cleared.
+ * A power cut between 1 and 3 leaves the job record; at the next boot (or poll) the same write is
+ * applied again: a put of the same entry and a delete are both idempotent. So a package is never
+ * recorded installed before its post-install succeeded, and never lost once it did.
  */
-import type { KeyValueStore, StoreOp } from '../store/index.ts';
-import { deleteOp, getValue, putOp } from '../store/index.ts';
+import type { KeyValueStore } from '../store/index.ts';
+import { getValue, putValue, StoreFullError } from '../store/index.ts';
+import { DeliveryError } from './events.ts';
 import type { CommandSpec } from './messages.ts';
 
 export const PACKAGE_PREFIX = 'pkg/';
+/** Room an entry may take, uninstall command included: a typical one is ~250 bytes. */
+export const ENTRY_RESERVE_BYTES = 2048;
 
 export interface InstalledPackage {
   name: string;
@@ -22,28 +36,71 @@ export interface InstalledPackage {
   jobId: string;
 }
 
+/** The package DB cannot take another entry: the package is installed but not recorded yet. */
+export class PackageDbFullError extends DeliveryError {
+  constructor(name: string, cause: StoreFullError) {
+    super('packageDbFull', `package database full: ${name} cannot be recorded (${cause.message})`);
+    this.name = 'PackageDbFullError';
+  }
+}
+
 export class PackageDb {
-  readonly #store: KeyValueStore;
+  readonly store: KeyValueStore;
+  /** Decoded entries by name: `list()` runs several times a poll, over up to the whole DB. */
+  #cache: Map<string, InstalledPackage> | undefined;
 
   constructor(store: KeyValueStore) {
-    this.#store = store;
+    this.store = store;
+  }
+
+  #entries(): Map<string, InstalledPackage> {
+    if (!this.#cache) {
+      this.#cache = new Map();
+      for (const key of this.store.keys(PACKAGE_PREFIX)) {
+        const entry = getValue<InstalledPackage>(this.store, key);
+        if (entry) this.#cache.set(entry.name, entry);
+      }
+    }
+    return this.#cache;
   }
 
   list(): InstalledPackage[] {
-    return this.#store.keys(PACKAGE_PREFIX).map((key) => getValue<InstalledPackage>(this.#store, key) as InstalledPackage);
+    return [...this.#entries().values()];
   }
 
   get(name: string): InstalledPackage | undefined {
-    return getValue<InstalledPackage>(this.#store, PACKAGE_PREFIX + name);
+    return this.#entries().get(name);
   }
 
-  /** The store op that records `entry` as installed (for a job's final atomic batch). */
-  recordOp(entry: InstalledPackage): StoreOp {
-    return putOp(PACKAGE_PREFIX + entry.name, entry);
+  /**
+   * Whether another entry surely fits (checked before a job starts, so a full DB costs no
+   * download and no post-install). The exact check is the store's, at record time.
+   */
+  hasRoom(reserveBytes = ENTRY_RESERVE_BYTES): boolean {
+    const stats = this.store.stats();
+    return stats.liveBytes + reserveBytes <= stats.areaLength;
   }
 
-  /** The store op that forgets a removed package. */
-  forgetOp(name: string): StoreOp {
-    return deleteOp(PACKAGE_PREFIX + name);
+  /** Records `entry` as installed (idempotent). A full DB is a `PackageDbFullError`. */
+  async record(entry: InstalledPackage): Promise<void> {
+    try {
+      await putValue(this.store, PACKAGE_PREFIX + entry.name, entry);
+    } catch (error) {
+      this.#cache = undefined; // re-read from the store: it holds what was really written
+      if (error instanceof StoreFullError) throw new PackageDbFullError(entry.name, error);
+      throw error;
+    }
+    this.#cache?.set(entry.name, entry);
+  }
+
+  /** Forgets a removed package (idempotent; a delete never needs more room than a full store keeps for it). */
+  async forget(name: string): Promise<void> {
+    try {
+      if (this.store.has(PACKAGE_PREFIX + name)) await this.store.delete(PACKAGE_PREFIX + name);
+    } catch (error) {
+      this.#cache = undefined;
+      throw error;
+    }
+    this.#cache?.delete(name);
   }
 }

@@ -1,15 +1,15 @@
 /**
  * Removing a package that no longer conforms (seed 000), as its own small state table: run the
- * uninstall command, report `removeEnd`, then forget the package in the same atomic batch that
- * ends the job. Like a post-install command, an uninstall interrupted by a power cut is reported
- * as interrupted, never run a second time by the same job; the package stays in the DB and the
+ * uninstall command, report `removeEnd`; once the job is done the package is forgotten (the DB
+ * is its own store: the delete follows the job's final transition, package-db.ts). Like a
+ * post-install command, an uninstall interrupted by a power cut is reported as interrupted, never run a second time by the same job; the package stays in the DB and the
  * next poll plans its removal again.
  */
 import type { Exec } from '../../hal/types.ts';
 import { type MachineTable, StateMachine } from '../machine/index.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import { type Logger, logTransitions } from '../log.ts';
-import type { InstalledPackage, PackageDb } from './package-db.ts';
+import type { InstalledPackage } from './package-db.ts';
 import { runCommand, type CommandOutcome } from './commands.ts';
 
 type RemovalState = 'removing' | 'recovering' | 'reporting' | 'finishing' | 'done';
@@ -41,14 +41,13 @@ export function createRemovalMachine(options: {
   store: KeyValueStore;
   key: string;
   exec: Exec;
-  db: PackageDb;
   /** The store ops that queue the `removeEnd` report (committed with the transition). */
   report: (job: RemovalJob) => StoreOp[];
   /** Delivers queued reports (best effort). */
   deliver: () => Promise<unknown>;
   log: Logger;
 }): StateMachine<RemovalState, RemovalEvent, RemovalJob> {
-  const { exec, db, report, deliver } = options;
+  const { exec, report, deliver } = options;
   return new StateMachine<RemovalState, RemovalEvent, RemovalJob>({
     table: removalFlow,
     store: options.store,
@@ -70,7 +69,7 @@ export function createRemovalMachine(options: {
       reporting: async (job) => ({ event: 'reported', effects: report(job) }),
       finishing: async (job) => {
         await deliver();
-        return { event: 'finished', effects: job.outcome?.ok ? [db.forgetOp(job.package.name)] : [] };
+        return { event: 'finished' };
       },
     },
   });

@@ -26,7 +26,7 @@ import { ManagerClient } from './client.ts';
 import { runCommand } from './commands.ts';
 import type { DeliveryConfig } from './config.ts';
 import { type Instruction, type PackageList, PROTOCOL_VERSION, type ReportRequest, type StatusReport } from './messages.ts';
-import { type InstalledPackage, PackageDb } from './package-db.ts';
+import { type InstalledPackage, PackageDb, PackageDbFullError } from './package-db.ts';
 import { planPackages } from './plan.ts';
 import { createRemovalMachine, type RemovalJob } from './removal.ts';
 import { collectFiles, machineInventory, softwareInventory } from './reports.ts';
@@ -56,6 +56,8 @@ interface Session {
 export interface DeliveryServiceOptions {
   device: Device;
   store: KeyValueStore;
+  /** The installed-package DB's own store (the board's `pkgdb` partition); `store` when absent. */
+  packageStore?: KeyValueStore;
   engines: Engines;
   config: DeliveryConfig;
   /** The board's `downloadChunkBytes`. */
@@ -88,7 +90,7 @@ export class DeliveryService {
 
   constructor(options: DeliveryServiceOptions) {
     this.#o = options;
-    this.db = new PackageDb(options.store);
+    this.db = new PackageDb(options.packageStore ?? options.store);
     this.#redirect = new RedirectTracker({ store: options.store, configured: options.config.manager, maxFailedPolls: options.config.redirectMaxFailedPolls, log: options.log });
     this.#client = new ManagerClient({
       http: options.device.net.http,
@@ -120,8 +122,8 @@ export class DeliveryService {
     for (const key of await this.#readableJobs()) {
       const machine = this.#machineFor(key);
       await machine.resume();
-      if (machine.active()) pending++;
-      else await machine.clear();
+      // A job left in its final state is a DB write to apply again (package-db.ts), then cleared.
+      if (machine.active() || !(await this.#settle(key, machine))) pending++;
     }
     return pending;
   }
@@ -212,11 +214,17 @@ export class DeliveryService {
     ];
     const limits = this.#o.limits ?? DEFAULT_JOB_LIMITS;
     let next = 0;
-    while (next < wanted.length) {
+    let dbFull = false;
+    while (next < wanted.length && !dbFull) {
       const room = jobRoom(this.#o.store, JOB_PREFIX, limits);
       if (room === 0) break;
       const created: string[] = [];
       for (const { spec, action } of wanted.slice(next, next + room)) {
+        if (!this.db.hasRoom()) {
+          await this.#refuseDbFull(spec, action, summary);
+          dbFull = true;
+          break;
+        }
         next++;
         const instruction = await this.#client.send('instruction', { type: 'instructionRequest', ...session, name: spec.name, version: spec.version });
         try {
@@ -258,6 +266,19 @@ export class DeliveryService {
     await this.#o.outbox.flush(FAMILY, { force: true });
     emit({ kind: 'cycleEnd', summary });
     return summary;
+  }
+
+  /**
+   * The package DB has no room: no job starts (no download, no post-install to waste), the
+   * manager hears it once a poll (a failed `downloadBegin`, code packageDbFull, through the
+   * outbox) and the rest waits; removals still run and free room.
+   */
+  async #refuseDbFull(spec: { name: string; version: string }, action: PackageAction, summary: CycleSummary): Promise<void> {
+    const reason = `package database full (${this.db.store.stats().liveBytes} of ${this.db.store.stats().areaLength} bytes): ${spec.name}@${spec.version} not started`;
+    summary.failed.push({ name: spec.name, version: spec.version, action, reason });
+    this.#o.log.warn('package database full: no new install this poll', { name: spec.name });
+    const report = this.#status(`dbfull-${spec.name}@${spec.version}`.slice(0, 128), spec.name, spec.version, 'downloadBegin', { ok: false, code: 'packageDbFull', message: reason });
+    await this.#o.outbox.enqueue(FAMILY, { id: `${FAMILY}/packageDbFull/${this.#o.device.clock.utcMs()}`, kind: report.kind, body: report.body });
   }
 
   /** Creates one job; a full store ends the batch (logged) instead of failing the poll. */
@@ -324,7 +345,6 @@ export class DeliveryService {
         store: this.#o.store,
         key,
         exec: this.#o.device.exec,
-        db: this.db,
         report: (job) => {
           const outcome = job.outcome ?? { ok: false, message: 'no outcome' };
           const report = this.#status(job.id, job.package.name, job.package.version, 'removeEnd', { ...outcome, ...(outcome.interrupted ? { code: 'interrupted' } : {}) }, {
@@ -363,17 +383,9 @@ export class DeliveryService {
         }, { ...(i.exitCode !== undefined ? { exitCode: i.exitCode } : {}), ...(i.output !== undefined ? { output: i.output } : {}) });
       },
       install: (job, location) => runCommand(device.exec, job.family.instruction.postInstall, { name: job.artifact.name, version: job.artifact.version, jobId: job.id, artifact: location }),
-      commit: (job) => [
-        this.db.recordOp({
-          name: job.artifact.name,
-          version: job.artifact.version,
-          digest: job.artifact.digest,
-          optional: job.family.optional,
-          installedUtcMs: device.clock.utcMs(),
-          ...(job.family.instruction.uninstall ? { uninstall: job.family.instruction.uninstall } : {}),
-          jobId: job.id,
-        }),
-      ],
+      // The DB entry is written after the job's final transition (#settle, package-db.ts): the
+      // DB is another store, so it cannot join this batch.
+      commit: () => [],
       onProgress: (job, offset, size) => this.#o.onEvent?.({ kind: 'progress', jobId: job.id, name: job.artifact.name, version: job.artifact.version, offset, size }),
     };
     const download = this.#o.config.download;
@@ -418,7 +430,41 @@ export class DeliveryService {
     if (ok) (action === 'remove' ? summary.removed : action === 'upgrade' ? summary.upgraded : summary.installed).push(`${name}@${version}`);
     else summary.failed.push({ name, version, action, reason: failureReason(outcome.context) });
     emit({ kind: 'jobEnd', jobId: context.id, action, name, version, ok });
+    if (!(await this.#settle(key, machine))) summary.failed.push({ name, version, action, reason: `package database full: ${name} is installed but not recorded yet (retried next poll)` });
+  }
+
+  /**
+   * Step 2 and 3 of the hand-over (package-db.ts): the DB write a finished job stands for, then
+   * the job is cleared. Idempotent, so boot and the next poll simply apply it again. A full DB
+   * keeps the job (it says "committing X") and returns false: removals still run and free room.
+   */
+  async #settle(key: string, machine: { record(): { state: string; context: unknown } | undefined; active(): boolean; clear(): Promise<void> }): Promise<boolean> {
+    const record = machine.record();
+    if (record && !machine.active()) {
+      try {
+        if (key.endsWith('/removal')) {
+          const job = record.context as RemovalJob;
+          if (job.outcome?.ok) await this.db.forget(job.package.name);
+        } else if (record.state === 'succeeded') {
+          const job = record.context as PipelineJob<PackageJobData>;
+          await this.db.record({
+            name: job.artifact.name,
+            version: job.artifact.version,
+            digest: job.artifact.digest,
+            optional: job.family.optional,
+            installedUtcMs: this.#o.device.clock.utcMs(),
+            ...(job.family.instruction.uninstall ? { uninstall: job.family.instruction.uninstall } : {}),
+            jobId: job.id,
+          });
+        }
+      } catch (error) {
+        if (!(error instanceof PackageDbFullError)) throw error;
+        this.#o.log.warn('package database full: job kept until there is room', { key, error: error.message });
+        return false;
+      }
+    }
     await machine.clear();
+    return true;
   }
 
   /** A status report for the outbox (the session is added when it is sent). */

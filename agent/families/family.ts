@@ -52,6 +52,8 @@ export interface FamilyStatus {
 export interface FamilyContext<C> {
   device: Device;
   store: KeyValueStore;
+  /** The installed-package DB's store (the board's `pkgdb` partition), when the board has one. */
+  packageStore?: KeyValueStore;
   engines: Engines;
   outbox: Outbox;
   log: Logger;

@@ -77,7 +77,7 @@ describe('board profiles', () => {
     ['a wrong type', (b) => { b.downloadChunkBytes = '64k'; }, /downloadChunkBytes: must be a positive integer/],
     ['a chunk size beyond the memory budget', (b) => { b.downloadChunkBytes = b.memoryBudgetBytes; }, /quarter of the memory budget/],
     ['flash erasing to zero', (b) => { b.flash.eraseValue = 0; }, /erases to 255/],
-    ['an offset on a staging partition', (b) => { b.partitions[4].offset = 0; }, /staging partition has no offset/],
+    ['an offset on a staging partition', (b) => { b.partitions.find((p: any) => p.kind === 'staging')!.offset = 0; }, /staging partition has no offset/],
   ];
   it.each(broken)('rejects %s with a readable message', async (_name, mutate, message) => {
     const board = structuredClone(await load('sim.json'));

@@ -1,9 +1,11 @@
 /**
  * Jobs on the seam (agent/families/jobs.ts) with the pull-model family on the sim board (64 KiB
- * state store): a record this agent cannot read never stops it, and a long package list can no
- * longer fill the store with jobs and lock the agent up for good.
+ * state store, package DB in its own pkgdb partition): a record this agent cannot read never
+ * stops it, and a long package list converges without filling the state store with jobs.
  */
 import { describe, expect, it } from 'vitest';
+import type { DeliveryEvent } from '../../agent/index.ts';
+import { DEFAULT_JOB_LIMITS } from '../../agent/families/jobs.ts';
 import { putValue } from '../../agent/store/index.ts';
 import { mockWorld, type MockWorld } from '../e2e/mock-rig.ts';
 
@@ -78,7 +80,7 @@ describe('a long package list on the sim board', () => {
     }
   }, 120_000);
 
-  it('10 000 desired packages: every poll succeeds, progress stops at the store budget, and removing the assignments still works', async () => {
+  it('10 000 desired packages converge over successive polls (bounded jobs, the DB in its own pkgdb store), all can be removed, then new work runs', async () => {
     const catalogue = many(10_000);
     // One artifact file serves every catalogue entry (same bytes, own names): the set-up stays quick.
     const world = await mockWorld({
@@ -91,26 +93,40 @@ describe('a long package list on the sim board', () => {
       },
     });
     try {
-      const agent = await world.agent(world.hardware('dev-10k'));
+      // Watches the job records at every job start: never more than the limit in flight.
+      let agent: Awaited<ReturnType<MockWorld['agent']>> | undefined;
+      let maxJobs = 0;
+      let jobStarts = 0;
+      const watch = { push: (event: DeliveryEvent) => event.kind === 'jobStart' && (jobStarts++, (maxJobs = Math.max(maxJobs, agent!.store.keys('job/').length))) } as unknown as DeliveryEvent[];
+      agent = await world.agent(world.hardware('dev-10k'), {}, watch);
+      const db = agent.delivery!.db;
+      expect(db.store).not.toBe(agent.store); // the board's pkgdb partition
       const counts: number[] = [];
-      for (let poll = 0; poll < 3; poll++) {
-        const summary = await agent.pollOnce(); // never throws "store state is full"
+      for (let poll = 0; poll < 10 && db.list().length < 10_000; poll++) {
+        const summary = await agent.pollOnce();
         expect(summary.failed).toEqual([]);
-        counts.push(agent.delivery!.db.list().length);
-        expect(summary.deferred).toBe(10_000 - counts.at(-1)!);
+        counts.push(db.list().length);
+        expect(summary.deferred ?? 0).toBe(10_000 - counts.at(-1)!);
       }
-      // Converged: as many as the store budget holds, then a steady state (no lock-up, no churn).
-      expect(counts[0]).toBeGreaterThan(20);
-      expect(counts.at(-1)).toBe(counts.at(-2));
-      const stats = agent.store.stats();
-      expect(stats.liveBytes).toBeLessThan(stats.areaLength);
-      console.log(`10 000 packages on the sim board: installed per poll ${counts.join(' → ')}, store ${stats.liveBytes} of ${stats.areaLength} bytes live`);
+      expect(counts.at(-1)).toBe(10_000);
+      expect(maxJobs).toBeGreaterThan(0);
+      expect(maxJobs).toBeLessThanOrEqual(DEFAULT_JOB_LIMITS.maxJobs);
+      expect(agent.store.keys('job/')).toEqual([]);
+      // The job/state store stays small; the DB holds the 10 000 entries within its partition.
+      const state = agent.store.stats();
+      const pkgdb = db.store.stats();
+      expect(state.liveBytes).toBeLessThan(state.areaLength * DEFAULT_JOB_LIMITS.maxStoreShare);
+      expect(pkgdb.keys).toBe(10_000);
+      expect(pkgdb.liveBytes).toBeLessThan(pkgdb.areaLength);
+      console.log(`10 000 packages on the sim board: installed after each poll ${counts.join(' → ')}; ${jobStarts} jobs, at most ${maxJobs} in flight; state store ${state.liveBytes} of ${state.areaLength} bytes live, pkgdb ${pkgdb.liveBytes} of ${pkgdb.areaLength}`);
 
-      // The manager removes every assignment: the full store still lets them go.
+      // The manager removes every assignment: all go, with the same bounded jobs.
       await assign(world, 'dev-10k', catalogue.map(({ name }) => ({ name, remove: true })));
-      for (let poll = 0; poll < 3 && agent.delivery!.db.list().length > 0; poll++) await agent.pollOnce();
-      expect(agent.delivery!.db.list()).toEqual([]);
-      // And new work is possible again.
+      for (let poll = 0; poll < 10 && db.list().length > 0; poll++) expect((await agent.pollOnce()).failed).toEqual([]);
+      expect(db.list()).toEqual([]);
+      expect(db.store.keys()).toEqual([]);
+      expect(maxJobs).toBeLessThanOrEqual(DEFAULT_JOB_LIMITS.maxJobs);
+      // And new work is possible again: the first five are assigned once more.
       await assign(world, 'dev-10k', catalogue.slice(5).map(({ name }) => ({ name, remove: true })));
       const after = await agent.pollOnce();
       expect(after.installed).toHaveLength(5);
@@ -118,5 +134,5 @@ describe('a long package list on the sim board', () => {
     } finally {
       await world.cleanup();
     }
-  }, 300_000);
+  }, 900_000);
 });

@@ -36,7 +36,8 @@ export interface MockWorld {
   cleanup(): Promise<void>;
 }
 
-export async function mockWorld(options: { deviceIds: string[]; assignment?: { name: string; version: string; optional?: boolean }[]; catalogue?: DemoPackage[]; mutate?: (fleet: Record<string, any>) => void }): Promise<MockWorld> {
+export async function mockWorld(options: { deviceIds: string[]; assignment?: { name: string; version: string; optional?: boolean }[]; catalogue?: DemoPackage[]; mutate?: (fleet: Record<string, any>) => void; board?: typeof sim }): Promise<MockWorld> {
+  const board = options.board ?? sim;
   const dir = await mkdtemp(join(tmpdir(), 'dm-mock-'));
   const json = await writeDemoFleet(join(dir, 'manager'), '/device-root', options.deviceIds, options.assignment, options.catalogue);
   options.mutate?.(json);
@@ -56,7 +57,7 @@ export async function mockWorld(options: { deviceIds: string[]; assignment?: { n
     runs,
     installedOnDisk,
     hardware(deviceId) {
-      const hardware = new MockHardware({ ...mockOptionsFromBoard(sim), identity: { deviceId, model: 'mock' }, network });
+      const hardware = new MockHardware({ ...mockOptionsFromBoard(board), identity: { deviceId, model: 'mock' }, network });
       hardware.onExec('/bin/sh', async (exec) => {
         const env = exec.env ?? {};
         const name = env.DM_PACKAGE as string;
@@ -82,7 +83,7 @@ export async function mockWorld(options: { deviceIds: string[]; assignment?: { n
     async agent(hardware, config = {}, events) {
       const device = hardware.device ?? hardware.boot();
       await hardware.booted;
-      return createAgent(device, sim, { engine: 'js', logLevel: 'error', ...config, delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...(config.delivery as object) } }, events ? { onDeliveryEvent: (event) => events.push(event) } : {});
+      return createAgent(device, board, { engine: 'js', logLevel: 'error', ...config, delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...(config.delivery as object) } }, events ? { onDeliveryEvent: (event) => events.push(event) } : {});
     },
     async cleanup() {
       await rm(dir, { recursive: true, force: true });
