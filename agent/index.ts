@@ -214,3 +214,5 @@ export type { AgentConfig } from './config.ts';
 export type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 export type { FamilyStatus, RunReason } from './families/family.ts';
 export { AGENT_VERSION } from './version.ts';
+// The HAL's typed errors, so a host bridge (hal/quickjs/) can rebuild errors as the classes this bundle checks with instanceof.
+export { AccessDeniedError, ClosedError, FlashError, HalError, InvalidOptionsError, NetworkError, NotFoundError, PowerCutError, UpdateError } from '../hal/errors.ts';

@@ -1,0 +1,70 @@
+/**
+ * The guest side of the QuickJS host (bundled by hal/quickjs/bundle.ts, run inside QuickJS next to
+ * dist/agent.js: the bundle maps the agent/index.ts import to the module 'dm-agent', i.e. that file). It connects a bridge endpoint to the
+ * host functions `__dmHost`, and offers the host one root object: `start(device, board, config)`
+ * creates the agent on the bridged device and answers with a small facade (the agent object itself
+ * is a graph of stores and engines that must not cross the bridge).
+ */
+import * as agentModule from '../../agent/index.ts';
+import { Endpoint, type Packed } from './wire.ts';
+
+type Wire = [string, ...ArrayBuffer[]];
+interface HostFunctions {
+  invoke(id: number, json: string, ...buffers: ArrayBuffer[]): Wire;
+  settle(promiseId: number, ok: boolean, json: string, ...buffers: ArrayBuffer[]): void;
+}
+
+const host = (globalThis as unknown as { __dmHost: HostFunctions }).__dmHost;
+const toWire = (packed: Packed): Wire => [packed.json, ...packed.buffers];
+const fromWire = (wire: Wire): Packed => ({ json: wire[0], buffers: wire.slice(1) as ArrayBuffer[] });
+
+// Errors from the host come back as the agent bundle's own classes, so its instanceof checks hold.
+const errorClasses: Record<string, { prototype: object }> = {
+  HalError: agentModule.HalError,
+  InvalidOptionsError: agentModule.InvalidOptionsError,
+  ClosedError: agentModule.ClosedError,
+  FlashError: agentModule.FlashError,
+  PowerCutError: agentModule.PowerCutError,
+  NetworkError: agentModule.NetworkError,
+  AccessDeniedError: agentModule.AccessDeniedError,
+  NotFoundError: agentModule.NotFoundError,
+  UpdateError: agentModule.UpdateError,
+};
+
+const endpoint = new Endpoint((shape) => {
+  const cls = errorClasses[shape.name];
+  const error: Error = cls ? (Object.create(cls.prototype) as Error) : new Error(shape.message);
+  Object.defineProperty(error, 'message', { value: shape.message, writable: true, configurable: true });
+  Object.defineProperty(error, 'stack', { value: `${shape.name}: ${shape.message}\n    at <host>`, writable: true, configurable: true });
+  return Object.assign(error, shape);
+});
+endpoint.connect({
+  invoke: (id, args) => fromWire(host.invoke(id, args.json, ...args.buffers)),
+  settle: (promiseId, ok, value) => host.settle(promiseId, ok, value.json, ...value.buffers),
+});
+
+const root = {
+  async start(device: Parameters<typeof agentModule.createAgent>[0], board: unknown, config: unknown) {
+    const agent = await agentModule.createAgent(device as never, board, config);
+    return {
+      version: agent.version,
+      boot: { engine: agent.boot.engine, fresh: agent.boot.store.fresh, pendingJobs: agent.boot.pendingJobs },
+      pollOnce: () => agent.pollOnce(),
+      trigger: async (family: string, reason?: string) => plain(await agent.trigger(family, reason as never)),
+      info: () => plain(agent.info()),
+      firmwareStatus: () => plain(agent.firmware?.status()),
+      close: () => agent.close(),
+    };
+  },
+};
+
+/** Data only (results and statuses may hold class instances the bridge must not walk). */
+function plain(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+(globalThis as unknown as { __dmGuest: unknown }).__dmGuest = {
+  root: () => toWire(endpoint.pack(root)),
+  invoke: (id: number, json: string, ...buffers: ArrayBuffer[]) => toWire(endpoint.invoke(id, { json, buffers })),
+  settle: (promiseId: number, ok: boolean, json: string, ...buffers: ArrayBuffer[]) => endpoint.settle(promiseId, ok, { json, buffers }),
+};
