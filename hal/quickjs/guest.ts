@@ -6,7 +6,7 @@
  * is a graph of stores and engines that must not cross the bridge).
  */
 import * as agentModule from '../../agent/index.ts';
-import { Endpoint, type Packed } from './wire.ts';
+import { Endpoint, type Packed, classReviver } from './wire.ts';
 
 type Wire = [string, ...ArrayBuffer[]];
 interface HostFunctions {
@@ -31,19 +31,15 @@ const errorClasses: Record<string, { prototype: object }> = {
   UpdateError: agentModule.UpdateError,
 };
 
-const endpoint = new Endpoint((shape) => {
-  const cls = errorClasses[shape.name];
-  const error: Error = cls ? (Object.create(cls.prototype) as Error) : new Error(shape.message);
-  Object.defineProperty(error, 'message', { value: shape.message, writable: true, configurable: true });
-  Object.defineProperty(error, 'stack', { value: `${shape.name}: ${shape.message}\n    at <host>`, writable: true, configurable: true });
-  return Object.assign(error, shape);
-});
+const endpoint = new Endpoint(classReviver(errorClasses));
 endpoint.connect({
   invoke: (id, args) => fromWire(host.invoke(id, args.json, ...args.buffers)),
   settle: (promiseId, ok, value) => host.settle(promiseId, ok, value.json, ...value.buffers),
 });
 
 const root = {
+  /** Hands a value back as the guest sees it: the host then calls the guest's proxies (the HAL suites run through the bridge this way). */
+  echo: (value: unknown) => value,
   async start(device: Parameters<typeof agentModule.createAgent>[0], board: unknown, config: unknown) {
     const agent = await agentModule.createAgent(device as never, board, config);
     return {

@@ -13,7 +13,8 @@ import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntim
 import type { Device } from '../types.ts';
 import { loadGuestCode } from './bundle.ts';
 import { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
-import { Endpoint, type Packed } from './wire.ts';
+import { Endpoint, type Packed, classReviver } from './wire.ts';
+import * as halErrors from '../errors.ts';
 
 export interface QuickJsHostOptions {
   /** The guest heap budget (a board's `memoryBudgetBytes`). */
@@ -38,13 +39,13 @@ export interface GuestAgent {
  * memory through views, and a view cannot cross the bridge (the guest would get a copy), so the
  * guest runs the JS engines.
  */
-function guestView(device: Device): Device {
+export function guestView(device: Device): Device {
   const { platform, clock, flash, staging, net, update, power, system, users, exec, files, log, random } = device;
   return { platform: `quickjs/${platform}`, clock, flash, staging, net, update, power, system, ...(users ? { users } : {}), exec, files, log, random, close: () => device.close() };
 }
 
 export class QuickJsHost {
-  readonly endpoint = new Endpoint();
+  readonly endpoint = new Endpoint(classReviver(halErrors));
   private readonly runtime: QuickJSRuntime;
   private readonly vm: QuickJSContext;
   private readonly guest: QuickJSHandle;
@@ -84,10 +85,21 @@ export class QuickJsHost {
     return { peakBytes: this.peak, lastBytes: this.last, budgetBytes: this.budgetBytes };
   }
 
+  /**
+   * `value` as the guest sees it, handed back: every call on the result crosses into the guest and
+   * from there back to the host. How the shared HAL suites test the bridge.
+   */
+  mirror<T>(value: T): T {
+    return this.root().echo(value) as T;
+  }
+
+  private root(): { start(...args: unknown[]): Promise<GuestAgent>; echo(value: unknown): unknown } {
+    return this.endpoint.unpack(this.fromGuest(this.callGuestRaw('root', []))) as never;
+  }
+
   /** Creates the agent inside QuickJS on `device` (which stays on the host). */
   async start(device: Device, board: unknown, config: unknown): Promise<GuestAgent> {
-    const root = this.endpoint.unpack(this.fromGuest(this.callGuestRaw('root', []))) as { start(...args: unknown[]): Promise<GuestAgent> };
-    return this.guarded(root.start(guestView(device), board, config));
+    return this.guarded(this.root().start(guestView(device), board, config));
   }
 
   /** Runs a guest promise to its end, or fails with the host's failure (memory budget). */

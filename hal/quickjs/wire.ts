@@ -27,6 +27,16 @@ export type ErrorReviver = (shape: { name: string; message: string; [field: stri
 
 const plainError: ErrorReviver = (shape) => Object.assign(new Error(shape.message), shape);
 
+/** A reviver that rebuilds errors as the given classes (by name), so `instanceof` holds on this side. */
+export function classReviver(classes: Record<string, { prototype: object }>): ErrorReviver {
+  return (shape) => {
+    const cls = classes[shape.name];
+    if (!cls) return plainError(shape);
+    const error = Object.create(cls.prototype) as Error;
+    for (const key of ['message', 'stack']) Object.defineProperty(error, key, { value: shape[key] ?? '', writable: true, configurable: true });
+    return Object.assign(error, shape);
+  };
+}
 
 export class Endpoint {
   private readonly functions = new Map<number, (...args: unknown[]) => unknown>();
@@ -149,6 +159,12 @@ export class Endpoint {
     // prototype chain, bound to the object. A HAL object is an interface, so this is its whole surface.
     const out: Record<string, unknown> = {};
     for (const key of propertyNames(value)) {
+      // Getters stay live (a writer's durableLength changes after sync): they cross as functions.
+      const getter = findGetter(value, key);
+      if (getter) {
+        out[key] = { $g: this.exportFunction(getter, value) };
+        continue;
+      }
       let field: unknown;
       try {
         field = (value as Record<string, unknown>)[key];
@@ -183,7 +199,11 @@ export class Endpoint {
     if ('$o' in tagged) {
       const fields = tagged.$o as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(fields)) out[key] = this.decode(fields[key], buffers);
+      for (const key of Object.keys(fields)) {
+        const field = fields[key] as { $g?: number } | null;
+        if (field !== null && typeof field === 'object' && typeof field.$g === 'number') Object.defineProperty(out, key, { get: this.remote(field.$g), enumerable: true });
+        else out[key] = this.decode(field, buffers);
+      }
       return out;
     }
     // Answer envelopes ($value / $throw / $pending) are plain objects of the protocol itself.
@@ -195,6 +215,14 @@ export class Endpoint {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function findGetter(value: object, key: string): (() => unknown) | undefined {
+  for (let proto: object | null = value; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+    if (descriptor) return descriptor.get;
+  }
+  return undefined;
 }
 
 /** Own enumerable keys, then methods and getters of every prototype below Object.prototype. */
