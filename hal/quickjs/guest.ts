@@ -48,7 +48,7 @@ const root = {
       pollOnce: () => agent.pollOnce(),
       trigger: async (family: string, reason?: string) => plain(await agent.trigger(family, reason as never)),
       info: () => plain(agent.info()),
-      firmwareStatus: () => plain(agent.firmware?.status()),
+      firmware: async () => (agent.firmware ? plain({ last: agent.firmware.last, info: await agent.firmware.info() }) : undefined),
       close: () => agent.close(),
     };
   },

@@ -30,7 +30,8 @@ export interface GuestAgent {
   pollOnce(): Promise<any>;
   trigger(family: string, reason?: string): Promise<any>;
   info(): any;
-  firmwareStatus(): any;
+  /** The firmware family's last check and the system information (absent without the family). */
+  firmware(): Promise<{ last: any; info: any } | undefined>;
   close(): Promise<void>;
 }
 
