@@ -3,20 +3,21 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,bundle,wasm]
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadEngines } from '../wasm/index.ts';
 import { createNodeWasmHost } from '../wasm/node-host.ts';
 import { benchDiff } from './diff.ts';
+import { benchFootprint } from './footprint.ts';
 import { benchHashes } from './hash.ts';
 import { benchSyncml } from './syncml.ts';
 import { benchSyncmlEncode } from './syncml-encode.ts';
 
 interface Result {
   name: string;
-  unit: 'MB/s' | 'ms';
+  unit: 'MB/s' | 'ms' | 'KB' | 's';
   value: number;
   peers: Record<string, number>;
 }
@@ -27,7 +28,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,bundle,wasm').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
@@ -42,16 +43,18 @@ if (only.has('diff')) {
 }
 for (const r of benchSyncml({ wasm, js }, rounds, only)) results.push({ ...r, unit: 'MB/s' });
 if (only.has('syncml-encode')) for (const r of benchSyncmlEncode(js, rounds)) results.push({ ...r, unit: 'MB/s' });
+// Footprint: sizes, not speeds (peer `target`: the issue's budget; smaller is better, like ms).
+for (const r of await benchFootprint(only)) results.push({ ...r, unit: 'KB' });
 
-// Table: ratio > 1 means ours is better (faster MB/s, or fewer ms).
+// Table: ratio > 1 means ours is better (faster MB/s; fewer ms, s or KB).
 const lines: string[] = [];
 const pad = (s: string, n: number) => s.padEnd(n);
 lines.push(`${pad('benchmark', 23)}${pad('contender', 22)}${pad('value', 14)}ours vs it`);
 for (const r of results) {
-  const format = (v: number) => `${v.toFixed(r.unit === 'ms' ? 1 : 0)} ${r.unit}`;
+  const format = (v: number) => `${v.toFixed(r.unit === 'MB/s' ? 0 : 1)} ${r.unit}`;
   lines.push(`${pad(r.name, 23)}${pad('ours', 22)}${pad(format(r.value), 14)}`);
   for (const [peer, value] of Object.entries(r.peers)) {
-    const ratio = r.unit === 'ms' ? value / r.value : r.value / value;
+    const ratio = r.unit === 'MB/s' ? r.value / value : value / r.value;
     lines.push(`${pad('', 23)}${pad(peer, 22)}${pad(format(value), 14)}${ratio.toFixed(2)}×`);
   }
 }
