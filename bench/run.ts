@@ -3,7 +3,7 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,bundle,wasm]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,bundle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7]
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { loadEngines } from '../wasm/index.ts';
 import { createNodeWasmHost } from '../wasm/node-host.ts';
 import { benchDiff } from './diff.ts';
 import { benchFootprint } from './footprint.ts';
+import { benchQuickJsHeap } from './footprint-quickjs.ts';
+import { benchQemu } from './qemu.ts';
 import { benchHashes } from './hash.ts';
 import { benchSyncml } from './syncml.ts';
 import { benchSyncmlEncode } from './syncml-encode.ts';
@@ -28,7 +30,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,bundle,wasm').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,bundle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
@@ -45,6 +47,9 @@ for (const r of benchSyncml({ wasm, js }, rounds, only)) results.push({ ...r, un
 if (only.has('syncml-encode')) for (const r of benchSyncmlEncode(js, rounds)) results.push({ ...r, unit: 'MB/s' });
 // Footprint: sizes, not speeds (peer `target`: the issue's budget; smaller is better, like ms).
 for (const r of await benchFootprint(only)) results.push({ ...r, unit: 'KB' });
+if (only.has('quickjs-heap')) results.push({ ...(await benchQuickJsHeap()), unit: 'KB' });
+// QEMU cycles are tens of seconds each: three rounds whatever --rounds says.
+for (const r of await benchQemu(only, 3)) results.push({ ...r, unit: 's' });
 
 // Table: ratio > 1 means ours is better (faster MB/s; fewer ms, s or KB).
 const lines: string[] = [];
