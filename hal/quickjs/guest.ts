@@ -29,6 +29,10 @@ const errorClasses: Record<string, { prototype: object }> = {
   AccessDeniedError: agentModule.AccessDeniedError,
   NotFoundError: agentModule.NotFoundError,
   UpdateError: agentModule.UpdateError,
+  DiffInputError: agentModule.DiffInputError,
+  EngineError: agentModule.EngineError,
+  HashError: agentModule.HashError,
+  SyncmlError: agentModule.SyncmlError,
 };
 
 const endpoint = new Endpoint(classReviver(errorClasses));
@@ -40,8 +44,8 @@ endpoint.connect({
 const root = {
   /** Hands a value back as the guest sees it: the host then calls the guest's proxies (the HAL suites run through the bridge this way). */
   echo: (value: unknown) => value,
-  async start(device: Parameters<typeof agentModule.createAgent>[0], board: unknown, config: unknown) {
-    const agent = await agentModule.createAgent(device as never, board, config);
+  async start(device: Parameters<typeof agentModule.createAgent>[0], board: unknown, config: unknown, engines?: agentModule.AgentOptions['engines']) {
+    const agent = await agentModule.createAgent(device as never, board, config, engines ? { engines } : {});
     return {
       version: agent.version,
       boot: { engine: agent.boot.engine, fresh: agent.boot.store.fresh, pendingJobs: agent.boot.pendingJobs },

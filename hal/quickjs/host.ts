@@ -11,6 +11,7 @@
  */
 import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
 import type { Device } from '../types.ts';
+import { DiffInputError, EngineError, type Engines, HashError, SyncmlError } from '../../wasm/index.ts';
 import { loadGuestCode } from './bundle.ts';
 import { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
 import { Endpoint, type Packed, classReviver } from './wire.ts';
@@ -46,7 +47,7 @@ export function guestView(device: Device): Device {
 }
 
 export class QuickJsHost {
-  readonly endpoint = new Endpoint(classReviver(halErrors));
+  readonly endpoint = new Endpoint(classReviver({ ...halErrors, DiffInputError, EngineError, HashError, SyncmlError }));
   private readonly runtime: QuickJSRuntime;
   private readonly vm: QuickJSContext;
   private readonly guest: QuickJSHandle;
@@ -98,9 +99,13 @@ export class QuickJsHost {
     return this.endpoint.unpack(this.fromGuest(this.callGuestRaw('root', []))) as never;
   }
 
-  /** Creates the agent inside QuickJS on `device` (which stays on the host). */
-  async start(device: Device, board: unknown, config: unknown): Promise<GuestAgent> {
-    return this.guarded(this.root().start(guestView(device), board, config));
+  /**
+   * Creates the agent inside QuickJS on `device` (which stays on the host). `engines`: hashing,
+   * diffing and SyncML tokenizing run on the host (its WASM engines) through host functions, as a
+   * board without WebAssembly offers them natively; without it the guest runs the JS engines.
+   */
+  async start(device: Device, board: unknown, config: unknown, engines?: Engines): Promise<GuestAgent> {
+    return this.guarded(this.root().start(guestView(device), board, config, engines));
   }
 
   /** Runs a guest promise to its end, or fails with the host's failure (memory budget). */

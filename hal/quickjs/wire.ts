@@ -136,6 +136,12 @@ export class Endpoint {
       buffers.push(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer);
       return { $b: buffers.length - 1 };
     }
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      // Other typed arrays (token streams are Uint32Array) keep their type.
+      const view = value as unknown as { buffer: ArrayBuffer; byteOffset: number; byteLength: number; constructor: { name: string } };
+      buffers.push(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+      return { $ta: view.constructor.name, i: buffers.length - 1 };
+    }
     if (value instanceof ArrayBuffer) {
       buffers.push(value.slice(0));
       return { $ab: buffers.length - 1 };
@@ -186,6 +192,11 @@ export class Endpoint {
     if ('$f' in tagged) return this.remote(tagged.$f as number);
     if ('$b' in tagged) return new Uint8Array(buffers[tagged.$b as number]!);
     if ('$ab' in tagged) return buffers[tagged.$ab as number];
+    if ('$ta' in tagged) {
+      const type = TYPED_ARRAYS[tagged.$ta as string];
+      if (!type) throw new Error(`bridge: unknown typed array ${String(tagged.$ta)}`);
+      return new type(buffers[tagged.i as number]!);
+    }
     if ('$e' in tagged) {
       const fields = tagged.$e as Record<string, unknown>;
       const shape: { name: string; message: string; [field: string]: unknown } = { name: String(fields.name), message: String(fields.message) };
@@ -212,6 +223,17 @@ export class Endpoint {
     return out;
   }
 }
+
+const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => unknown> = {
+  Int8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+};
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';

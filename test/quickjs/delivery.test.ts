@@ -4,6 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNodeDevice } from '../../hal/node/index.ts';
 import { QuickJsHost, QuickJsMemoryError } from '../../hal/quickjs/index.ts';
 import { type Rig, api, newRig, sim, startFleetManager } from '../e2e/harness.ts';
+import { SyncmlError, loadEngines } from '../../wasm/index.ts';
+import { createNodeWasmHost } from '../../wasm/node-host.ts';
+import { utf8Encode } from '../../agent/util/bytes.ts';
 
 const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
 
@@ -54,4 +57,32 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
     expect((error as QuickJsMemoryError).usedBytes).toBeGreaterThan(600 * 1024);
     expect(host.memory.peakBytes).toBeGreaterThan(600 * 1024);
   }, 60_000);
+
+  it('runs on the host WASM engines offered through the bridge (the guest has no WebAssembly)', async () => {
+    const engines = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
+    host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
+    // The engines as the guest sees them, handed back: results, typed arrays and typed errors cross.
+    const bridged = host.mirror(engines);
+    expect(bridged.kind).toBe('wasm');
+    const bytes = utf8Encode('abc'.repeat(1000));
+    expect(bridged.hash('sha256', bytes)).toEqual(engines.hash('sha256', bytes));
+    const streaming = bridged.createHash('md5');
+    streaming.update(bytes.subarray(0, 100));
+    streaming.update(bytes.subarray(100));
+    expect(streaming.digest()).toEqual(engines.hash('md5', bytes));
+    const xml = utf8Encode('<SyncML xmlns="SYNCML:SYNCML1.2"><Final/></SyncML>');
+    const tokens = bridged.syncmlTokenize(xml);
+    const local = engines.syncmlTokenize(xml);
+    expect(tokens.tokens.constructor).toBe(local.tokens.constructor); // a typed array keeps its type
+    expect(tokens.tokens).toEqual(local.tokens);
+    expect(() => bridged.syncmlTokenize(utf8Encode('<SyncML>a & b</SyncML>'), { strict: true })).toThrow(SyncmlError);
+
+    const server = await startFleetManager(rig, { deviceIds: ['qjs-3'] });
+    const agent = await host.start(await device('qjs-3'), sim, { logLevel: 'error', delivery: { manager: server.url } }, engines);
+    expect(agent.boot.engine).toBe('wasm');
+    const summary = await host.guarded(agent.pollOnce());
+    expect(summary.installed).toHaveLength(4);
+    expect(summary.failed).toEqual([]);
+    await host.guarded(agent.close());
+  }, 120_000);
 });
