@@ -16,6 +16,17 @@ export default defineConfig({
           pool: 'forks',
         },
       },
+      {
+        // dist/agent.js inside QuickJS with a host-side HAL (hal/quickjs/); needs `npm run build` first.
+        test: {
+          name: 'quickjs',
+          include: ['test/quickjs/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
     ],
   },
 });

@@ -32,6 +32,11 @@ export interface AgentOptions {
   onDeliveryEvent?: (event: DeliveryEvent) => void;
   /** Progress of every family (including the scheduler's waits). */
   onFamilyEvent?: (event: FamilyEvent) => void;
+  /**
+   * Engines the host runs for the agent (a QuickJS host without WebAssembly offers its own WASM
+   * engines through host functions, hal/quickjs/). Used unless the config asks for 'js'.
+   */
+  engines?: Engines;
 }
 
 export interface BootReport {
@@ -97,7 +102,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const pkgdbPartition = findPartition(board, 'pkgdb') ? await device.flash.open({ partition: 'pkgdb' }) : undefined;
   const packageStore = pkgdbPartition ? await openStore(pkgdbPartition, 'pkgdb', log) : undefined;
 
-  const engines = await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
+  const engines = options.engines && config.engine !== 'js' ? options.engines : await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
   const identity = await device.system.identity();
   const targets: ManagedTarget[] = [{ id: identity.deviceId, kind: 'device' }, ...config.users.map((user) => ({ id: `user:${user}`, kind: 'user' as const }))];
   const roaming = new RoamingTracker(store);
@@ -226,3 +231,6 @@ export type { AgentConfig } from './config.ts';
 export type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 export type { FamilyStatus, RunReason } from './families/family.ts';
 export { AGENT_VERSION } from './version.ts';
+// The HAL's typed errors, so a host bridge (hal/quickjs/) can rebuild errors as the classes this bundle checks with instanceof.
+export { DiffInputError, EngineError, HashError, SyncmlError } from '../wasm/index.ts';
+export { AccessDeniedError, ClosedError, FlashError, HalError, InvalidOptionsError, NetworkError, NotFoundError, PowerCutError, UpdateError } from '../hal/errors.ts';

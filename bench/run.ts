@@ -3,7 +3,7 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7]
  *        [--download-sizes 16,256,1024] (MiB; `download` and `cold-start` need `npm run build` first)
  */
 import { writeFileSync } from 'node:fs';
@@ -12,6 +12,9 @@ import { loadEngines } from '../wasm/index.ts';
 import { createNodeWasmHost } from '../wasm/node-host.ts';
 import { benchDelta } from './delta.ts';
 import { benchDiff } from './diff.ts';
+import { benchFootprint } from './footprint.ts';
+import { benchQuickJsHeap } from './footprint-quickjs.ts';
+import { benchQemu } from './qemu.ts';
 import { benchHashes } from './hash.ts';
 import { benchSyncml } from './syncml.ts';
 import { benchSyncmlEncode } from './syncml-encode.ts';
@@ -20,7 +23,7 @@ import { benchColdStart } from './cold-start.ts';
 
 interface Result {
   name: string;
-  unit: 'MB/s' | 'ms' | 's' | 'MiB' | 'MB';
+  unit: 'MB/s' | 'ms' | 's' | 'MiB' | 'MB' | 'KB';
   value: number;
   peers: Record<string, number>;
 }
@@ -31,7 +34,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
@@ -47,6 +50,12 @@ if (only.has('diff')) {
 for (const r of benchSyncml({ wasm, js }, rounds, only)) results.push({ ...r, unit: 'MB/s' });
 if (only.has('syncml-encode')) for (const r of benchSyncmlEncode(js, rounds)) results.push({ ...r, unit: 'MB/s' });
 if (only.has('delta-vcdiff') || only.has('delta-bsdiff')) results.push(...(await benchDelta({ wasm, js }, rounds, only)));
+
+// Footprint: sizes, not speeds (peer `target`: the issue's budget; smaller is better, like ms).
+for (const r of await benchFootprint(only)) results.push({ ...r, unit: 'KB' });
+if (only.has('quickjs-heap')) results.push({ ...(await benchQuickJsHeap()), unit: 'KB' });
+// QEMU cycles are tens of seconds each: three rounds whatever --rounds says.
+for (const r of await benchQemu(only, 3)) results.push({ ...r, unit: 's' });
 
 if (only.has('download')) {
   for (const mib of (option('download-sizes') ?? '16,256,1024').split(',').map(Number)) {

@@ -1,0 +1,260 @@
+/**
+ * The QuickJS host: runs dist/agent.js inside quickjs-emscripten (the *sync* build: the asyncify
+ * build's dispose() has upstream bug #261) and hands it a HAL that lives on the host — any
+ * `Device` (the Node HAL, the mock HAL), so the simulated flash stays out of the guest heap.
+ *
+ * Calls cross through two bridge endpoints (./wire.ts), one each side; promises never block: a
+ * host promise settles the guest's later, and the host runs the guest's job queue after anything
+ * that can have queued work. `setMemoryLimit` is no real cap in this build, so after every job
+ * the host reads `computeMemoryUsage()`, records the peak and fails the run with
+ * `QuickJsMemoryError` once the board's budget is exceeded.
+ */
+import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
+import type { Device } from '../types.ts';
+import { DiffInputError, EngineError, type Engines, HashError, SyncmlError } from '../../wasm/index.ts';
+import { loadGuestCode } from './bundle.ts';
+import { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
+import { Endpoint, type Packed, classReviver } from './wire.ts';
+import * as halErrors from '../errors.ts';
+
+export interface QuickJsHostOptions {
+  /** The guest heap budget (a board's `memoryBudgetBytes`). */
+  budgetBytes: number;
+  /** Path of the agent bundle (default dist/agent.js). */
+  agentPath?: string;
+}
+
+/** What the guest's root offers (see ./guest.ts). */
+export interface GuestAgent {
+  version: string;
+  boot: { engine: string; fresh: boolean; pendingJobs: number };
+  pollOnce(): Promise<any>;
+  trigger(family: string, reason?: string): Promise<any>;
+  info(): any;
+  /** The firmware family's last check and the system information (absent without the family). */
+  firmware(): Promise<{ last: any; info: any } | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * The device as the guest sees it. `wasm` stays behind: the engines read and write a module's
+ * memory through views, and a view cannot cross the bridge (the guest would get a copy), so the
+ * guest runs the JS engines.
+ */
+export function guestView(device: Device): Device {
+  const { platform, clock, flash, staging, net, update, power, system, users, exec, files, log, random } = device;
+  return { platform: `quickjs/${platform}`, clock, flash, staging, net, update, power, system, ...(users ? { users } : {}), exec, files, log, random, close: () => device.close() };
+}
+
+export class QuickJsHost {
+  readonly endpoint = new Endpoint(classReviver({ ...halErrors, DiffInputError, EngineError, HashError, SyncmlError }));
+  private readonly runtime: QuickJSRuntime;
+  private readonly vm: QuickJSContext;
+  private readonly guest: QuickJSHandle;
+  private depth = 0;
+  private disposed = false;
+  private failure: Error | undefined;
+  private peak = 0;
+  private last = 0;
+  private readonly failureListeners = new Set<(error: Error) => void>();
+
+  static async create(options: QuickJsHostOptions): Promise<QuickJsHost> {
+    if (!Number.isInteger(options.budgetBytes) || options.budgetBytes <= 0) throw new RangeError('budgetBytes must be a positive integer');
+    const code = await loadGuestCode(options.agentPath);
+    const QuickJS = await getQuickJS();
+    return new QuickJsHost(QuickJS.newRuntime(), code, options.budgetBytes);
+  }
+
+  private constructor(runtime: QuickJSRuntime, code: { agent: string; guest: string }, private readonly budgetBytes: number) {
+    this.runtime = runtime;
+    runtime.setModuleLoader((name) => (name === 'dm-agent' ? code.agent : { error: new Error(`no module ${name}`) }));
+    this.vm = runtime.newContext();
+    this.installHostFunctions();
+    const evaluated = this.vm.evalCode(code.guest, 'guest.js', { type: 'module' });
+    if (evaluated.error) throw new QuickJsGuestError(`guest did not load: ${JSON.stringify(this.dumpAndDispose(evaluated.error))}`);
+    evaluated.value.dispose();
+    this.pump();
+    this.guest = this.vm.getProp(this.vm.global, '__dmGuest');
+    if (this.vm.typeof(this.guest) !== 'object') throw new QuickJsGuestError('guest did not install its bridge');
+    this.endpoint.connect({
+      invoke: (id, args) => this.callGuest('invoke', [this.vm.newNumber(id), ...this.toGuest(args)], true)!,
+      settle: (promiseId, ok, value) => void this.callGuest('settle', [this.vm.newNumber(promiseId), ok ? this.vm.true : this.vm.false, ...this.toGuest(value)], false),
+    });
+  }
+
+  /** Peak and latest guest heap use (`memory_used_size`, bytes). */
+  get memory(): { peakBytes: number; lastBytes: number; budgetBytes: number } {
+    return { peakBytes: this.peak, lastBytes: this.last, budgetBytes: this.budgetBytes };
+  }
+
+  /**
+   * `value` as the guest sees it, handed back: every call on the result crosses into the guest and
+   * from there back to the host. How the shared HAL suites test the bridge.
+   */
+  mirror<T>(value: T): T {
+    return this.root().echo(value) as T;
+  }
+
+  private root(): { start(...args: unknown[]): Promise<GuestAgent>; echo(value: unknown): unknown } {
+    return this.endpoint.unpack(this.fromGuest(this.callGuestRaw('root', []))) as never;
+  }
+
+  /**
+   * Creates the agent inside QuickJS on `device` (which stays on the host). `engines`: hashing,
+   * diffing and SyncML tokenizing run on the host (its WASM engines) through host functions, as a
+   * board without WebAssembly offers them natively; without it the guest runs the JS engines.
+   */
+  async start(device: Device, board: unknown, config: unknown, engines?: Engines): Promise<GuestAgent> {
+    return this.guarded(this.root().start(guestView(device), board, config, engines));
+  }
+
+  /** Runs a guest promise to its end, or fails with the host's failure (memory budget). */
+  guarded<T>(promise: Promise<T>): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<T>((resolve, reject) => {
+      const onFailure = (error: Error) => reject(error);
+      this.failureListeners.add(onFailure);
+      promise.then(resolve, reject).finally(() => this.failureListeners.delete(onFailure));
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.guest.dispose();
+    this.vm.dispose();
+    this.runtime.dispose();
+  }
+
+  // ── guest → host ──
+
+  private installHostFunctions(): void {
+    const vm = this.vm;
+    const hostObject = vm.newObject();
+    const invoke = vm.newFunction('invoke', (idHandle, jsonHandle, ...buffers) => {
+      const answer = this.endpoint.invoke(vm.getNumber(idHandle), this.readPacked(jsonHandle, buffers));
+      const array = vm.newArray();
+      this.toGuest(answer).forEach((handle, index) => {
+        vm.setProp(array, index, handle);
+        handle.dispose();
+      });
+      return array;
+    });
+    const settle = vm.newFunction('settle', (idHandle, okHandle, jsonHandle, ...buffers) => {
+      this.endpoint.settle(vm.getNumber(idHandle), vm.dump(okHandle) === true, this.readPacked(jsonHandle, buffers));
+    });
+    vm.setProp(hostObject, 'invoke', invoke);
+    vm.setProp(hostObject, 'settle', settle);
+    vm.setProp(vm.global, '__dmHost', hostObject);
+    invoke.dispose();
+    settle.dispose();
+    hostObject.dispose();
+  }
+
+  private readPacked(jsonHandle: QuickJSHandle, bufferHandles: QuickJSHandle[]): Packed {
+    return { json: this.vm.getString(jsonHandle), buffers: bufferHandles.map((handle) => this.copyBuffer(handle)) };
+  }
+
+  private copyBuffer(handle: QuickJSHandle): ArrayBuffer {
+    const view = this.vm.getArrayBuffer(handle);
+    try {
+      return view.value.slice().buffer as ArrayBuffer;
+    } finally {
+      view.dispose();
+    }
+  }
+
+  // ── host → guest ──
+
+  private toGuest(packed: Packed): QuickJSHandle[] {
+    return [this.vm.newString(packed.json), ...packed.buffers.map((buffer) => this.vm.newArrayBuffer(buffer))];
+  }
+
+  private fromGuest(array: QuickJSHandle): Packed {
+    try {
+      const lengthHandle = this.vm.getProp(array, 'length');
+      const length = this.vm.getNumber(lengthHandle);
+      lengthHandle.dispose();
+      const items = Array.from({ length }, (_, index) => this.vm.getProp(array, index));
+      try {
+        return { json: this.vm.getString(items[0]!), buffers: items.slice(1).map((handle) => this.copyBuffer(handle)) };
+      } finally {
+        for (const item of items) item.dispose();
+      }
+    } finally {
+      array.dispose();
+    }
+  }
+
+  private callGuest(method: 'invoke' | 'settle', args: QuickJSHandle[], answer: boolean): Packed | undefined {
+    const result = this.callGuestRaw(method, args);
+    if (!answer) {
+      result.dispose();
+      return undefined;
+    }
+    return this.fromGuest(result);
+  }
+
+  private callGuestRaw(method: string, args: QuickJSHandle[]): QuickJSHandle {
+    if (this.disposed) throw new QuickJsGuestError('the QuickJS host is disposed');
+    if (this.failure) throw this.failure;
+    const fn = this.vm.getProp(this.guest, method);
+    this.depth++;
+    let result;
+    try {
+      result = this.vm.callFunction(fn, this.vm.undefined, ...args);
+    } finally {
+      this.depth--;
+      fn.dispose();
+      for (const arg of args) if (arg.alive && arg !== this.vm.true && arg !== this.vm.false) arg.dispose();
+    }
+    // Whatever the call queued runs now (unless this call is itself nested inside a guest job).
+    queueMicrotask(() => this.pump());
+    if (result.error) throw new QuickJsGuestError(`guest ${method} failed: ${JSON.stringify(this.dumpAndDispose(result.error))}`);
+    return result.value;
+  }
+
+  /** Runs the guest's pending jobs, checking the heap after each one. */
+  private pump(): void {
+    if (this.depth > 0 || this.disposed || this.failure) return;
+    this.depth++;
+    try {
+      while (this.runtime.hasPendingJob()) {
+        const result = this.runtime.executePendingJobs(1);
+        if (result.error) {
+          // A job threw outside any promise chain the host waits on: the guest's bug, reported once.
+          const error = this.dumpAndDispose(result.error);
+          this.fail(new QuickJsGuestError(`guest job failed: ${JSON.stringify(error)}`));
+          return;
+        }
+        this.checkMemory();
+        if (this.failure) return;
+      }
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private checkMemory(): void {
+    const usage = this.runtime.computeMemoryUsage();
+    const used = (this.vm.dump(usage) as { memory_used_size: number }).memory_used_size;
+    usage.dispose();
+    this.last = used;
+    if (used > this.peak) this.peak = used;
+    if (used > this.budgetBytes) this.fail(new QuickJsMemoryError(used, this.budgetBytes));
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    for (const listener of this.failureListeners) listener(error);
+  }
+
+  private dumpAndDispose(handle: QuickJSHandle): unknown {
+    try {
+      return this.vm.dump(handle);
+    } finally {
+      handle.dispose();
+    }
+  }
+}

@@ -1,0 +1,4 @@
+/** The QuickJS host: dist/agent.js inside quickjs-emscripten, with a host-side HAL. */
+export { QuickJsHost, type GuestAgent, type QuickJsHostOptions } from './host.ts';
+export { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
+export { Endpoint, type Packed, type Peer } from './wire.ts';

@@ -1,0 +1,257 @@
+/**
+ * The QuickJS bridge protocol, written once and run on both sides (the Node host and the guest
+ * inside QuickJS), so it is portable code: no node:* import, ES2020 only.
+ *
+ * A value crosses as `Packed`: JSON text plus the byte buffers it refers to (bytes never go
+ * through JSON). Functions cross by reference: each side keeps the functions it exported in a
+ * table and the other side gets a proxy that `invoke`s them by id. A call answers at once with a
+ * value, a thrown error, or `{ $p }` (a pending promise), settled later with `settle` — so neither
+ * side ever blocks on the other and the host needs no asyncify build.
+ */
+
+export interface Packed {
+  json: string;
+  buffers: ArrayBuffer[];
+}
+
+/** What one side can ask of the other. */
+export interface Peer {
+  invoke(id: number, args: Packed): Packed;
+  settle(promiseId: number, ok: boolean, value: Packed): void;
+  /** The other side no longer needs function `id` (a proxy was released); best effort. */
+  release?(id: number): void;
+}
+
+/** Turns an error received from the other side back into a local one (typed classes by name). */
+export type ErrorReviver = (shape: { name: string; message: string; [field: string]: unknown }) => Error;
+
+const plainError: ErrorReviver = (shape) => Object.assign(new Error(shape.message), shape);
+
+/** A reviver that rebuilds errors as the given classes (by name), so `instanceof` holds on this side. */
+export function classReviver(classes: Record<string, { prototype: object }>): ErrorReviver {
+  return (shape) => {
+    const cls = classes[shape.name];
+    if (!cls) return plainError(shape);
+    const error = Object.create(cls.prototype) as Error;
+    for (const key of ['message', 'stack']) Object.defineProperty(error, key, { value: shape[key] ?? '', writable: true, configurable: true });
+    return Object.assign(error, shape);
+  };
+}
+
+export class Endpoint {
+  private readonly functions = new Map<number, (...args: unknown[]) => unknown>();
+  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  private nextFunction = 1;
+  private nextPromise = 1;
+  private peer: Peer | undefined;
+
+  constructor(private readonly reviveError: ErrorReviver = plainError) {}
+
+  connect(peer: Peer): void {
+    this.peer = peer;
+  }
+
+  /** How many exported functions and pending calls are alive (leak checks in tests). */
+  get sizes(): { functions: number; pending: number } {
+    return { functions: this.functions.size, pending: this.pending.size };
+  }
+
+  // ── the peer calls these ──
+
+  invoke(id: number, args: Packed): Packed {
+    const fn = this.functions.get(id);
+    if (!fn) return this.pack({ $throw: new Error(`bridge: unknown function ${id}`) });
+    let result: unknown;
+    try {
+      result = fn(...(this.unpack(args) as unknown[]));
+    } catch (error) {
+      return this.pack({ $throw: error });
+    }
+    if (!isThenable(result)) return this.pack({ $value: result });
+    const promiseId = this.nextPromise++;
+    result.then(
+      (value) => this.requirePeer().settle(promiseId, true, this.pack(value)),
+      (error) => this.requirePeer().settle(promiseId, false, this.pack(error)),
+    );
+    return this.pack({ $pending: promiseId });
+  }
+
+  settle(promiseId: number, ok: boolean, value: Packed): void {
+    const waiter = this.pending.get(promiseId);
+    if (!waiter) return;
+    this.pending.delete(promiseId);
+    const decoded = this.unpack(value);
+    if (ok) waiter.resolve(decoded);
+    else waiter.reject(decoded);
+  }
+
+  release(id: number): void {
+    this.functions.delete(id);
+  }
+
+  // ── local side ──
+
+  /** Exports a local value (typically the root object: a device, or an agent). */
+  pack(value: unknown): Packed {
+    const buffers: ArrayBuffer[] = [];
+    const json = JSON.stringify(this.encode(value, buffers, undefined, 0));
+    return { json, buffers };
+  }
+
+  unpack(packed: Packed): unknown {
+    return this.decode(JSON.parse(packed.json), packed.buffers);
+  }
+
+  /** A proxy calling the peer's function `id`. */
+  remote(id: number): (...args: unknown[]) => unknown {
+    return (...args: unknown[]) => {
+      const answer = this.unpack(this.requirePeer().invoke(id, this.pack(args))) as { $value?: unknown; $throw?: unknown; $pending?: number };
+      if ('$throw' in answer) throw answer.$throw;
+      if (answer.$pending === undefined) return answer.$value;
+      const promiseId = answer.$pending;
+      return new Promise((resolve, reject) => this.pending.set(promiseId, { resolve, reject }));
+    };
+  }
+
+  private requirePeer(): Peer {
+    if (!this.peer) throw new Error('bridge: endpoint not connected');
+    return this.peer;
+  }
+
+  private exportFunction(fn: (...args: unknown[]) => unknown, owner: unknown): number {
+    const id = this.nextFunction++;
+    this.functions.set(id, (...args) => fn.apply(owner, args));
+    return id;
+  }
+
+  private encode(value: unknown, buffers: ArrayBuffer[], owner: unknown, depth: number): unknown {
+    if (depth > 64) throw new Error('bridge: value nested too deeply');
+    if (value === undefined) return { $u: 1 };
+    if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+    if (typeof value === 'number') return Number.isFinite(value) ? value : { $n: String(value) };
+    if (typeof value === 'bigint') return { $big: value.toString() };
+    if (typeof value === 'function') return { $f: this.exportFunction(value as (...args: unknown[]) => unknown, owner) };
+    if (typeof value !== 'object') return { $u: 1 };
+    if (value instanceof Uint8Array) {
+      buffers.push(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer);
+      return { $b: buffers.length - 1 };
+    }
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      // Other typed arrays (token streams are Uint32Array) keep their type.
+      const view = value as unknown as { buffer: ArrayBuffer; byteOffset: number; byteLength: number; constructor: { name: string } };
+      buffers.push(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+      return { $ta: view.constructor.name, i: buffers.length - 1 };
+    }
+    if (value instanceof ArrayBuffer) {
+      buffers.push(value.slice(0));
+      return { $ab: buffers.length - 1 };
+    }
+    if (Array.isArray(value)) return value.map((item) => this.encode(item, buffers, value, depth + 1));
+    if (value instanceof Error) {
+      const fields: Record<string, unknown> = { name: value.name, message: value.message, ...(typeof value.stack === 'string' ? { stack: value.stack } : {}) };
+      for (const key of Object.keys(value)) if (key !== 'cause') fields[key] = this.encode((value as unknown as Record<string, unknown>)[key], buffers, value, depth + 1);
+      return { $e: fields };
+    }
+    const iterable = (value as { [Symbol.asyncIterator]?: () => AsyncIterator<unknown> })[Symbol.asyncIterator];
+    if (typeof iterable === 'function') {
+      // Streams (HTTP bodies) cross as next/return: one iterator, made on the first pull.
+      let iterator: AsyncIterator<unknown> | undefined;
+      const open = () => (iterator ??= iterable.call(value));
+      const next = () => open().next();
+      const stop = () => (open().return ? open().return!() : Promise.resolve({ done: true, value: undefined }));
+      return { $ai: { next: this.encode(next, buffers, value, depth + 1), return: this.encode(stop, buffers, value, depth + 1) } };
+    }
+    // Plain objects and class instances alike: own data (getters read now) plus every method up the
+    // prototype chain, bound to the object. A HAL object is an interface, so this is its whole surface.
+    const out: Record<string, unknown> = {};
+    for (const key of propertyNames(value)) {
+      // Getters stay live (a writer's durableLength changes after sync): they cross as functions.
+      const getter = findGetter(value, key);
+      if (getter) {
+        out[key] = { $g: this.exportFunction(getter, value) };
+        continue;
+      }
+      let field: unknown;
+      try {
+        field = (value as Record<string, unknown>)[key];
+      } catch {
+        continue;
+      }
+      out[key] = this.encode(field, buffers, value, depth + 1);
+    }
+    return { $o: out };
+  }
+
+  private decode(value: unknown, buffers: ArrayBuffer[]): unknown {
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map((item) => this.decode(item, buffers));
+    const tagged = value as Record<string, unknown>;
+    if ('$u' in tagged) return undefined;
+    if ('$n' in tagged) return Number(tagged.$n);
+    if ('$big' in tagged) return BigInt(tagged.$big as string);
+    if ('$f' in tagged) return this.remote(tagged.$f as number);
+    if ('$b' in tagged) return new Uint8Array(buffers[tagged.$b as number]!);
+    if ('$ab' in tagged) return buffers[tagged.$ab as number];
+    if ('$ta' in tagged) {
+      const type = TYPED_ARRAYS[tagged.$ta as string];
+      if (!type) throw new Error(`bridge: unknown typed array ${String(tagged.$ta)}`);
+      return new type(buffers[tagged.i as number]!);
+    }
+    if ('$e' in tagged) {
+      const fields = tagged.$e as Record<string, unknown>;
+      const shape: { name: string; message: string; [field: string]: unknown } = { name: String(fields.name), message: String(fields.message) };
+      for (const key of Object.keys(fields)) if (key !== 'name' && key !== 'message') shape[key] = this.decode(fields[key], buffers);
+      return this.reviveError(shape);
+    }
+    if ('$ai' in tagged) {
+      const methods = this.decode(tagged.$ai, buffers) as { next(): Promise<IteratorResult<unknown>>; return(): Promise<IteratorResult<unknown>> };
+      return { [Symbol.asyncIterator]: () => ({ next: () => methods.next(), return: () => methods.return() }) };
+    }
+    if ('$o' in tagged) {
+      const fields = tagged.$o as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(fields)) {
+        const field = fields[key] as { $g?: number } | null;
+        if (field !== null && typeof field === 'object' && typeof field.$g === 'number') Object.defineProperty(out, key, { get: this.remote(field.$g), enumerable: true });
+        else out[key] = this.decode(field, buffers);
+      }
+      return out;
+    }
+    // Answer envelopes ($value / $throw / $pending) are plain objects of the protocol itself.
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(tagged)) out[key] = this.decode(tagged[key], buffers);
+    return out;
+  }
+}
+
+const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => unknown> = {
+  Int8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+};
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function findGetter(value: object, key: string): (() => unknown) | undefined {
+  for (let proto: object | null = value; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+    if (descriptor) return descriptor.get;
+  }
+  return undefined;
+}
+
+/** Own enumerable keys, then methods and getters of every prototype below Object.prototype. */
+function propertyNames(value: object): string[] {
+  const names = new Set(Object.keys(value));
+  for (let proto = Object.getPrototypeOf(value); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const key of Object.getOwnPropertyNames(proto)) if (key !== 'constructor' && !key.startsWith('#')) names.add(key);
+  }
+  return [...names];
+}

@@ -1,0 +1,88 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createNodeDevice } from '../../hal/node/index.ts';
+import { QuickJsHost, QuickJsMemoryError } from '../../hal/quickjs/index.ts';
+import { type Rig, api, newRig, sim, startFleetManager } from '../e2e/harness.ts';
+import { SyncmlError, loadEngines } from '../../wasm/index.ts';
+import { createNodeWasmHost } from '../../wasm/node-host.ts';
+import { utf8Encode } from '../../agent/util/bytes.ts';
+
+const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
+
+let rig: Rig;
+let host: QuickJsHost | undefined;
+beforeEach(async () => {
+  rig = await newRig();
+});
+afterEach(async () => {
+  host?.dispose();
+  host = undefined;
+  await rig.cleanup();
+});
+
+async function device(id: string) {
+  const node = await createNodeDevice({ workDir: join(rig.dir, `work-${id}`), board: sim, identity: { deviceId: id, model: 'sim' }, log: { level: 'error' } });
+  rig.devices.push(node);
+  return node;
+}
+
+describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
+  it('converges against the reference manager (pull model), within the quickjs-small memory budget', async () => {
+    const server = await startFleetManager(rig, { deviceIds: ['qjs-1'] });
+    host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
+    const agent = await host.start(await device('qjs-1'), sim, { logLevel: 'error', delivery: { manager: server.url, download: { checkpointBytes: 64 * 1024 } } });
+    expect(agent.boot).toMatchObject({ engine: 'js', fresh: true });
+    const summary = await host.guarded(agent.pollOnce());
+    expect([...summary.installed].sort()).toEqual(['base-config@1.0.0', 'diagnostics@0.9.0', 'telemetry@1.0.0', 'ui-fonts@2.3.0']);
+    expect(summary.failed).toEqual([]);
+    const history = await api<any[]>(server, 'GET', '/api/devices/qjs-1/status');
+    expect(history.filter((s) => s.name === 'telemetry').map((s) => `${s.phase}:${s.outcome}`)).toEqual(['downloadBegin:success', 'downloadEnd:success', 'postInstallEnd:success']);
+    expect(await readdir(join(rig.dir, 'work-qjs-1', 'staging'))).toEqual([]);
+    const again = await host.guarded(agent.pollOnce());
+    expect(again.kept).toBe(4);
+    await host.guarded(agent.close());
+    const memory = host.memory;
+    console.log(`QuickJS pull-model cycle: guest heap peak ${(memory.peakBytes / 1024).toFixed(0)} KiB (budget ${memory.budgetBytes / 1024} KiB)`);
+    expect(memory.peakBytes).toBeGreaterThan(0);
+    expect(memory.peakBytes).toBeLessThanOrEqual(memory.budgetBytes);
+  }, 60_000);
+
+  it('fails the run with QuickJsMemoryError when the guest heap passes the budget', async () => {
+    const server = await startFleetManager(rig, { deviceIds: ['qjs-2'] });
+    host = await QuickJsHost.create({ budgetBytes: 600 * 1024 });
+    const started = host.start(await device('qjs-2'), sim, { logLevel: 'error', delivery: { manager: server.url } }).then((agent) => host!.guarded(agent.pollOnce()));
+    const error = await started.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(QuickJsMemoryError);
+    expect((error as QuickJsMemoryError).usedBytes).toBeGreaterThan(600 * 1024);
+    expect(host.memory.peakBytes).toBeGreaterThan(600 * 1024);
+  }, 60_000);
+
+  it('runs on the host WASM engines offered through the bridge (the guest has no WebAssembly)', async () => {
+    const engines = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
+    host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
+    // The engines as the guest sees them, handed back: results, typed arrays and typed errors cross.
+    const bridged = host.mirror(engines);
+    expect(bridged.kind).toBe('wasm');
+    const bytes = utf8Encode('abc'.repeat(1000));
+    expect(bridged.hash('sha256', bytes)).toEqual(engines.hash('sha256', bytes));
+    const streaming = bridged.createHash('md5');
+    streaming.update(bytes.subarray(0, 100));
+    streaming.update(bytes.subarray(100));
+    expect(streaming.digest()).toEqual(engines.hash('md5', bytes));
+    const xml = utf8Encode('<SyncML xmlns="SYNCML:SYNCML1.2"><Final/></SyncML>');
+    const tokens = bridged.syncmlTokenize(xml);
+    const local = engines.syncmlTokenize(xml);
+    expect(tokens.tokens.constructor).toBe(local.tokens.constructor); // a typed array keeps its type
+    expect(tokens.tokens).toEqual(local.tokens);
+    expect(() => bridged.syncmlTokenize(utf8Encode('<SyncML>a & b</SyncML>'), { strict: true })).toThrow(SyncmlError);
+
+    const server = await startFleetManager(rig, { deviceIds: ['qjs-3'] });
+    const agent = await host.start(await device('qjs-3'), sim, { logLevel: 'error', delivery: { manager: server.url } }, engines);
+    expect(agent.boot.engine).toBe('wasm');
+    const summary = await host.guarded(agent.pollOnce());
+    expect(summary.installed).toHaveLength(4);
+    expect(summary.failed).toEqual([]);
+    await host.guarded(agent.close());
+  }, 120_000);
+});
