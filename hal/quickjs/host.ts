@@ -42,8 +42,8 @@ export interface GuestAgent {
  * guest runs the JS engines.
  */
 export function guestView(device: Device): Device {
-  const { platform, clock, flash, staging, net, update, power, system, users, exec, files, log, random } = device;
-  return { platform: `quickjs/${platform}`, clock, flash, staging, net, update, power, system, ...(users ? { users } : {}), exec, files, log, random, close: () => device.close() };
+  const { platform, clock, flash, staging, net, update, power, system, users, exec, files, log, random, keystore } = device;
+  return { platform: `quickjs/${platform}`, clock, flash, staging, net, update, power, system, ...(users ? { users } : {}), ...(keystore ? { keystore } : {}), exec, files, log, random, close: () => device.close() };
 }
 
 export class QuickJsHost {

@@ -12,7 +12,6 @@ import { QuickJsHost } from '../../hal/quickjs/index.ts';
 import { Users, startUpdateServer } from '../../server/updates/index.ts';
 import { ADMIN_TOKEN, usersJson, writeImageFolder } from '../server/updates-fixture.ts';
 
-const sim = JSON.parse(await readFile(new URL('../../boards/sim.json', import.meta.url), 'utf8'));
 const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -33,7 +32,7 @@ describe('firmware update inside QuickJS (host-side Node HAL, loopback update se
     const boot = async (): Promise<{ phone: NodeDevice; host: QuickJsHost }> => {
       const phone = await createNodeDevice({
         workDir: join(dir, 'phone'),
-        board: sim,
+        board: small,
         identity: { deviceId: 'qjs-phone', model: 'CX600', hardwareId: 'hw-1', firmwareVersion: '4.0.1' },
         log: { level: 'error' },
         location: 'inside',
@@ -45,7 +44,7 @@ describe('firmware update inside QuickJS (host-side Node HAL, loopback update se
     };
 
     let { phone, host } = await boot();
-    let agent = await host.start(phone, sim, config);
+    let agent = await host.start(phone, small, config);
     await host.guarded(agent.trigger('firmware', 'boot'));
     expect((await host.guarded(agent.firmware()))?.last.check).toBe('update');
     expect(await phone.update.status()).toMatchObject({ pending: 'b' });
@@ -56,7 +55,7 @@ describe('firmware update inside QuickJS (host-side Node HAL, loopback update se
 
     ({ phone, host } = await boot()); // the reboot: the bootloader starts the trial from the same flash image
     expect(phone.bootOutcome.kind).toBe('trial');
-    agent = await host.start(phone, sim, config);
+    agent = await host.start(phone, small, config);
     await host.guarded(agent.trigger('firmware', 'boot'));
     expect(await phone.update.status()).toMatchObject({ active: 'b', confirmed: true });
     expect((await host.guarded(agent.firmware()))?.info).toMatchObject({ version: '4.1.0' });
