@@ -15,7 +15,8 @@ import type { Logger } from '../log.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { decideHold, type HoldDecision } from '../pipeline/hold.ts';
 import { type ImageJob, createImageStep } from '../pipeline/image-step.ts';
-import { type PipelineJob, createPipelineMachine, newJob } from '../pipeline/runner.ts';
+import { createImageDownload } from '../pipeline/image-download.ts';
+import { type PipelineJob, newJob } from '../pipeline/runner.ts';
 import { type KeyValueStore, getValue, putOp } from '../store/index.ts';
 import { RetryLaterError, errorMessage } from '../util/retry.ts';
 import { setAsideRecord } from '../families/jobs.ts';
@@ -119,58 +120,46 @@ export function imageStep(parts: FirmwareJobParts) {
 function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>) {
   const { device, config } = parts;
   const offer = job.family.offer;
-  return createPipelineMachine<FirmwareJobData>({
-    device,
-    engines: parts.engines,
-    store: parts.store,
-    key: DOWNLOAD_KEY,
-    outbox: { outbox: parts.outbox, family: FAMILY },
-    log: parts.log,
-    signal: parts.signal(),
-    settings: {
-      maxAttempts: config.download.maxAttempts,
-      byteBudgetFactor: 3,
-      checkpointBytes: config.download.checkpointBytes,
-      checkpointMs: config.download.checkpointMs,
-      ...(parts.downloadChunkBytes !== undefined ? { chunkBytes: parts.downloadChunkBytes } : {}),
-      timeoutMs: config.download.timeoutMs,
-      corruptRetries: 1,
-      maxRelocations: 3,
-      allowedSchemes: ['http', 'https'],
-      backoff: { initialMs: 1000, maxMs: 60_000, factor: 2 },
+  return createImageDownload<FirmwareJobData>(
+    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal() },
+    {
+      key: DOWNLOAD_KEY,
+      family: FAMILY,
+      limits: {
+        maxAttempts: config.download.maxAttempts,
+        checkpointBytes: config.download.checkpointBytes,
+        checkpointMs: config.download.checkpointMs,
+        ...(parts.downloadChunkBytes !== undefined ? { chunkBytes: parts.downloadChunkBytes } : {}),
+        timeoutMs: config.download.timeoutMs,
+        maxRelocations: 3,
+      },
+      hooks: {
+        // The URL for the current location first; after it failed, the other one (the client's order).
+        locate: async (held) => {
+          const sources = parts.client.imageSources(offer, await parts.contact());
+          if (sources.kind === 'needsSignIn') throw new RetryLaterError(sources.message);
+          if (sources.kind === 'failed') throw sources.error;
+          return { url: (sources.sources[held.relocations % sources.sources.length] as { url: string }).url };
+        },
+        fallback: (held) => held.relocations < 1,
+        requestHeaders: async (_job, url) => {
+          const sources = parts.client.imageSources(offer, await parts.contact());
+          return sources.kind === 'ok' ? (sources.sources.find((s) => s.url === url)?.headers ?? {}) : {};
+        },
+        hold: async (held: PipelineJob<FirmwareJobData>, hold) => {
+          const decision = decideHold(
+            { idleMs: config.idleRebootMs, maxDeferralMs: config.maxDeferralMs },
+            hold,
+            { nowUtcMs: device.clock.utcMs(), idleMs: device.power.idleMs(), ...(parts.released() ? { released: parts.released() } : {}) },
+          );
+          if (!decision.release) parts.log.info('update ready; waiting before the reboot', { job: held.id, waitingFor: decision.waitingFor, recheckMs: Math.round(decision.recheckMs) });
+          parts.onHold(decision);
+          return decision;
+        },
+        onProgress: (_job, offset, size) => parts.emit({ kind: 'progress', version: offer.version, offset, size }),
+      },
     },
-    hooks: {
-      // The slot write may be repeated after a power cut; activation is the image step's.
-      installRepeatable: true,
-      // The URL for the current location first; after it failed, the other one (the client's order).
-      locate: async (held) => {
-        const sources = parts.client.imageSources(offer, await parts.contact());
-        if (sources.kind === 'needsSignIn') throw new RetryLaterError(sources.message);
-        if (sources.kind === 'failed') throw sources.error;
-        return { url: (sources.sources[held.relocations % sources.sources.length] as { url: string }).url };
-      },
-      fallback: (held) => held.relocations < 1,
-      requestHeaders: async (_job, url) => {
-        const sources = parts.client.imageSources(offer, await parts.contact());
-        return sources.kind === 'ok' ? (sources.sources.find((s) => s.url === url)?.headers ?? {}) : {};
-      },
-      // The family reports the result of the whole update, not the download's phases.
-      report: () => undefined,
-      hold: async (held: PipelineJob<FirmwareJobData>, hold) => {
-        const decision = decideHold(
-          { idleMs: config.idleRebootMs, maxDeferralMs: config.maxDeferralMs },
-          hold,
-          { nowUtcMs: device.clock.utcMs(), idleMs: device.power.idleMs(), ...(parts.released() ? { released: parts.released() } : {}) },
-        );
-        if (!decision.release) parts.log.info('update ready; waiting before the reboot', { job: held.id, waitingFor: decision.waitingFor, recheckMs: Math.round(decision.recheckMs) });
-        parts.onHold(decision);
-        return decision;
-      },
-      install: async () => ({ ok: true }),
-      commit: () => [],
-      onProgress: (_job, offset, size) => parts.emit({ kind: 'progress', version: offer.version, offset, size }),
-    },
-  });
+  );
 }
 
 export function readInfo(store: KeyValueStore): FirmwareInfo {

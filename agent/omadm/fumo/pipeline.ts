@@ -12,7 +12,8 @@ import type { Logger } from '../../log.ts';
 import type { Outbox } from '../../outbox/outbox.ts';
 import { decideHold } from '../../pipeline/hold.ts';
 import { createImageStep, type ImageJob } from '../../pipeline/image-step.ts';
-import { createPipelineMachine, newJob } from '../../pipeline/runner.ts';
+import { createImageDownload } from '../../pipeline/image-download.ts';
+import { newJob } from '../../pipeline/runner.ts';
 import type { KeyValueStore } from '../../store/index.ts';
 import { FUMO_RESULT } from './flow.ts';
 import type { FumoJob, FumoManager, FumoPipeline } from './manager.ts';
@@ -72,41 +73,31 @@ export function fumoImageStep(parts: FumoPipelineParts) {
 function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>) {
   const { device } = parts;
   const instance = job.family.fumo.instance;
-  return createPipelineMachine<FumoImageData>({
-    device,
-    engines: parts.engines,
-    store: parts.store,
-    key: DOWNLOAD_KEY,
-    outbox: { outbox: parts.outbox, family: FAMILY },
-    log: parts.log,
-    signal: parts.signal(),
-    settings: {
-      maxAttempts: parts.download?.maxAttempts ?? 5,
-      byteBudgetFactor: 3,
-      checkpointBytes: parts.download?.checkpointBytes ?? 64 * 1024,
-      timeoutMs: parts.download?.timeoutMs ?? 30_000,
-      corruptRetries: 1,
-      maxRelocations: 0,
-      allowedSchemes: ['http', 'https'],
-      backoff: { initialMs: 1000, maxMs: 60_000, factor: 2 },
-    },
-    hooks: {
-      installRepeatable: true,
-      locate: async (held) => ({ url: held.family.fumo.url as string }),
-      report: () => undefined,
-      // Downloaded and verified: FUMO State 40 (Generic Alert for Exec Download) or, for
-      // DownloadAndUpdate, straight on; only an Exec Update (State 60) releases the hold.
-      hold: async (_held, hold) => {
-        await parts.fumo().report(instance, 'downloaded');
-        const released = parts.fumo().record(instance).state === 'updating';
-        const decision = decideHold({ requireRelease: 'command', recheckMs: 60 * 60_000 }, hold, { nowUtcMs: device.clock.utcMs(), idleMs: device.power.idleMs(), ...(released ? { released: 'command' as const } : {}) });
-        if (!decision.release) parts.onHold?.(decision.recheckMs);
-        return decision;
+  return createImageDownload<FumoImageData>(
+    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal() },
+    {
+      key: DOWNLOAD_KEY,
+      family: FAMILY,
+      limits: {
+        maxAttempts: parts.download?.maxAttempts ?? 5,
+        checkpointBytes: parts.download?.checkpointBytes ?? 64 * 1024,
+        timeoutMs: parts.download?.timeoutMs ?? 30_000,
+        maxRelocations: 0,
       },
-      install: async () => ({ ok: true }),
-      commit: () => [],
+      hooks: {
+        locate: async (held) => ({ url: held.family.fumo.url as string }),
+        // Downloaded and verified: FUMO State 40 (Generic Alert for Exec Download) or, for
+        // DownloadAndUpdate, straight on; only an Exec Update (State 60) releases the hold.
+        hold: async (_held, hold) => {
+          await parts.fumo().report(instance, 'downloaded');
+          const released = parts.fumo().record(instance).state === 'updating';
+          const decision = decideHold({ requireRelease: 'command', recheckMs: 60 * 60_000 }, hold, { nowUtcMs: device.clock.utcMs(), idleMs: device.power.idleMs(), ...(released ? { released: 'command' as const } : {}) });
+          if (!decision.release) parts.onHold?.(decision.recheckMs);
+          return decision;
+        },
+      },
     },
-  });
+  );
 }
 
 /** The `FumoPipeline` over the image step: start = create the job (once) and run; release = run again. */

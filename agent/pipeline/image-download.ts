@@ -1,0 +1,59 @@
+/**
+ * The download half of an image step, as every image family configures it: the artifact goes
+ * to the inactive slot (a repeatable write: a power cut during it just writes again), the family
+ * reports the update's result rather than the download's phases, and activation is the image
+ * step's, so "install" and "commit" do nothing here. A family gives only what differs: where the
+ * bytes come from, its hold, and its download limits.
+ */
+import type { AbortSignalLike, Device } from '../../hal/types.ts';
+import type { Engines } from '../../wasm/index.ts';
+import type { Logger } from '../log.ts';
+import type { Outbox } from '../outbox/outbox.ts';
+import type { KeyValueStore } from '../store/index.ts';
+import { type PipelineHooks, type PipelineSettings, createPipelineMachine } from './runner.ts';
+
+export interface ImageDownloadParts {
+  device: Device;
+  engines: Engines;
+  store: KeyValueStore;
+  outbox: Outbox;
+  log: Logger;
+  signal?: AbortSignalLike;
+}
+
+/** The limits a family sets; the rest of `PipelineSettings` is the same for every image download. */
+export type ImageDownloadLimits = Pick<PipelineSettings, 'maxAttempts' | 'checkpointBytes' | 'checkpointMs' | 'chunkBytes' | 'timeoutMs' | 'maxRelocations'>;
+
+export type ImageDownloadHooks<F> = Pick<PipelineHooks<F>, 'locate' | 'fallback' | 'requestHeaders' | 'hold' | 'onProgress'>;
+
+export function createImageDownload<F>(parts: ImageDownloadParts, options: { key: string; family: string; limits: ImageDownloadLimits; hooks: ImageDownloadHooks<F> }) {
+  const { limits } = options;
+  return createPipelineMachine<F>({
+    device: parts.device,
+    engines: parts.engines,
+    store: parts.store,
+    key: options.key,
+    outbox: { outbox: parts.outbox, family: options.family },
+    log: parts.log,
+    ...(parts.signal ? { signal: parts.signal } : {}),
+    settings: {
+      maxAttempts: limits.maxAttempts,
+      byteBudgetFactor: 3,
+      checkpointBytes: limits.checkpointBytes,
+      ...(limits.checkpointMs !== undefined ? { checkpointMs: limits.checkpointMs } : {}),
+      ...(limits.chunkBytes !== undefined ? { chunkBytes: limits.chunkBytes } : {}),
+      timeoutMs: limits.timeoutMs,
+      corruptRetries: 1,
+      maxRelocations: limits.maxRelocations,
+      allowedSchemes: ['http', 'https'],
+      backoff: { initialMs: 1000, maxMs: 60_000, factor: 2 },
+    },
+    hooks: {
+      ...options.hooks,
+      installRepeatable: true,
+      report: () => undefined,
+      install: async () => ({ ok: true }),
+      commit: () => [],
+    },
+  });
+}
