@@ -6,11 +6,14 @@
  */
 import type { Alert, Command, Container, DataValue, Exec, Item, ItemCommand, Results, Status } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
-import { concatBytes, utf8Decode, utf8Encode } from '../util/bytes.ts';
+import { utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { type AclCommand, aclAllows, parseAcl } from './acl.ts';
 import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type UserInteraction } from './alerts.ts';
 import type { CspRegistry } from './csp/api.ts';
+import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
+import { LargeObjectAssembler } from './large-object.ts';
+import { type ListContext, listItems, parseListQuery, TNDS_TYPE, tnds } from './list.ts';
 import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 
 export interface ProcessorOptions {
@@ -19,16 +22,11 @@ export interface ProcessorOptions {
   /** The server of this session (its DMAcc ServerID): the id ACLs are checked against. */
   serverId: string;
   ui: UserInteraction;
+  /** The MaxObjSize this client advertises: larger incoming objects get 413. */
+  maxObjSize?: number;
 }
 
 type Response = Status | Results;
-
-interface Chunked {
-  cmd: string;
-  target: string;
-  parts: Uint8Array[];
-  size?: number;
-}
 
 const ITEM_COMMANDS = new Set(['Add', 'Replace', 'Delete', 'Get', 'Copy']);
 
@@ -51,11 +49,6 @@ function valueOf(data: DataValue | undefined, format: string): NodeValue | undef
   return textOf(data);
 }
 
-function bytesOf(value: DataValue | undefined): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  return utf8Encode(textOf(value) ?? '');
-}
-
 const INT = /^[-+]?\d+$/;
 
 /** Light format validation of leaf values (what a server can get wrong and a CSP would choke on). */
@@ -68,10 +61,11 @@ function checkFormat(format: string, value: NodeValue | undefined): void {
 
 export class CommandProcessor {
   readonly #o: ProcessorOptions;
-  #chunk: Chunked | undefined;
+  readonly #large: LargeObjectAssembler;
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
+    this.#large = new LargeObjectAssembler(options.maxObjSize);
   }
 
   /** Answers one message's commands in order (Status and Results only; CmdIDs are the session's). */
@@ -177,6 +171,11 @@ export class CommandProcessor {
     if (!aclAllows(tx.effectiveAcl(path), command, this.#o.serverId)) throw new DmStatusError(425, `${command} not permitted`);
   }
 
+  /** The node description's verdict (ddf.ts), after the ACL and before any CSP. */
+  #described(tx: TreeTransaction, op: AccessType, path: string, node: DmNode | undefined, withParent = false): void {
+    checkDescription(this.#o.csps, tx, op, path, node, withParent ? parentOf(path) : undefined);
+  }
+
   async #exec(command: Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     const item = command.items?.[0];
     const uri = item?.target?.locURI ?? '';
@@ -185,6 +184,7 @@ export class CommandProcessor {
       const path = normalizePath(uri);
       if (!tx.has(path)) throw new DmStatusError(404, 'no such node');
       this.#allowed(tx, path, 'Exec');
+      this.#described(tx, 'Exec', path, tx.get(path));
       const csp = this.#o.csps.owner(path);
       if (!csp?.exec) throw new DmStatusError(405, 'node cannot be executed');
       const context = { serverId: this.#o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) };
@@ -224,7 +224,7 @@ export class CommandProcessor {
         return 200;
       case 'Add':
       case 'Replace': {
-        const whole = this.#assemble(command, item, uri);
+        const whole = this.#large.accept(command, item, uri);
         if (whole === 'chunk') return 213;
         return this.#write(command, item, whole, path, query, tx);
       }
@@ -237,31 +237,13 @@ export class CommandProcessor {
     }
   }
 
-  /** Large objects: collects MoreData chunks; returns the whole Data once the last chunk is in. */
-  #assemble(command: ItemCommand, item: Item, uri: string): DataValue | undefined | 'chunk' {
-    const chunk = this.#chunk;
-    if (item.moreData) {
-      if (!chunk || chunk.target !== uri || chunk.cmd !== command.cmd) {
-        const size = item.meta?.size ?? command.meta?.size;
-        this.#chunk = { cmd: command.cmd, target: uri, parts: [], ...(size === undefined ? {} : { size: Number(size) }) };
-      }
-      (this.#chunk as Chunked).parts.push(bytesOf(item.data));
-      return 'chunk';
-    }
-    if (!chunk || chunk.target !== uri) {
-      this.#chunk = undefined;
-      return item.data;
-    }
-    this.#chunk = undefined;
-    const whole = concatBytes([...chunk.parts, bytesOf(item.data)]);
-    if (chunk.size !== undefined && chunk.size !== whole.length) throw new DmStatusError(424, 'large object size mismatch');
-    return item.data instanceof Uint8Array ? whole : utf8Decode(whole);
-  }
-
   #get(command: ItemCommand, uri: string, path: string, query: string, tx: TreeTransaction, msgRef: string): Results {
     const node = tx.get(path);
     if (!node) throw new DmStatusError(404, 'no such node');
     this.#allowed(tx, path, 'Get');
+    this.#described(tx, 'Get', path, node);
+    const list = parseListQuery(query);
+    if (list) return this.#list(command, uri, path, list, tx, msgRef);
     let format = node.format;
     let data: NodeValue;
     const prop = query.startsWith('prop=') ? query.slice(5) : undefined;
@@ -274,7 +256,7 @@ export class CommandProcessor {
       else throw new DmStatusError(406, 'property not supported');
     } else if (query !== '') throw new DmStatusError(406, 'query not supported');
     else if (!node.leaf) data = tx.children(path).join('/');
-    else data = this.#o.csps.owner(path)?.read?.(path, node) ?? node.value ?? '';
+    else data = this.#value(path, node);
     const size = data instanceof Uint8Array ? data.length : utf8Encode(data).length;
     return {
       cmd: 'Results',
@@ -282,6 +264,19 @@ export class CommandProcessor {
       cmdRef: command.cmdID ?? '0',
       items: [{ source: { locURI: uri }, meta: { format, ...(node.type && prop === undefined ? { type: node.type } : {}), size: String(size) }, data }],
     };
+  }
+
+  #value(path: string, node: DmNode): NodeValue {
+    return this.#o.csps.owner(path)?.read?.(path, node) ?? node.value ?? '';
+  }
+
+  /** Get ?list=Struct|StructData|TNDS (list.ts): the subtree, readable nodes only. */
+  #list(command: ItemCommand, uri: string, path: string, list: NonNullable<ReturnType<typeof parseListQuery>>, tx: TreeTransaction, msgRef: string): Results {
+    const context: ListContext = { tx, serverId: this.#o.serverId, value: (at, node) => this.#value(at, node) };
+    const cmdRef = command.cmdID ?? '0';
+    if (list.kind !== 'TNDS') return { cmd: 'Results', msgRef, cmdRef, items: listItems(context, path, list.kind === 'StructData') };
+    const doc = tnds(context, path, list.properties);
+    return { cmd: 'Results', msgRef, cmdRef, items: [{ source: { locURI: uri }, meta: { format: 'xml', type: TNDS_TYPE, size: String(utf8Encode(doc).length) }, data: doc }] };
   }
 
   async #write(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction): Promise<number> {
@@ -303,8 +298,9 @@ export class CommandProcessor {
       if (!existing) throw new DmStatusError(404, 'no such node');
       this.#allowed(tx, path, 'Replace');
       if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
-      checkFormat(format, value);
       const node: DmNode = { ...existing, format, ...(type === undefined ? {} : { type }), ...(value === undefined ? {} : { value }) };
+      this.#described(tx, 'Replace', path, node);
+      checkFormat(format, value);
       csp?.check?.('Replace', path, node, tx);
       tx.put(path, node);
       return 200;
@@ -315,8 +311,9 @@ export class CommandProcessor {
     this.#ensureParent(parent, tx);
     this.#allowed(tx, parent, 'Add');
     const leaf = format !== 'node';
-    if (leaf) checkFormat(format, value);
     const node: DmNode = { leaf, format, scope: 'dynamic', ...(type === undefined ? {} : { type }), ...(leaf && value !== undefined ? { value } : {}) };
+    this.#described(tx, 'Add', path, node, true);
+    if (leaf) checkFormat(format, value);
     csp?.check?.('Add', path, node, tx);
     tx.put(path, node);
     return 200;
@@ -333,6 +330,7 @@ export class CommandProcessor {
     this.#ensureParent(parent, tx);
     this.#allowed(tx, parent, 'Add');
     const created: DmNode = { leaf: false, format: 'node', scope: 'dynamic' };
+    this.#described(tx, 'Add', path, created, true);
     this.#o.csps.owner(path)?.check?.('Add', path, created, tx);
     tx.put(path, created);
   }
@@ -342,6 +340,7 @@ export class CommandProcessor {
     if (!node) throw new DmStatusError(404, 'no such node');
     this.#allowed(tx, path, 'Delete');
     if (node.scope === 'permanent' || path === '') throw new DmStatusError(405, 'permanent node');
+    this.#described(tx, 'Delete', path, node, true);
     this.#o.csps.owner(path)?.check?.('Delete', path, node, tx);
     tx.remove(path);
     return 200;
@@ -366,6 +365,7 @@ export class CommandProcessor {
     const copy: DmNode = { ...node, scope: existing?.scope ?? 'dynamic' };
     delete copy.acl;
     if (existing?.acl !== undefined) copy.acl = existing.acl;
+    this.#described(tx, existing ? 'Replace' : 'Add', target, copy, !existing);
     this.#o.csps.owner(target)?.check?.(existing ? 'Replace' : 'Add', target, copy, tx);
     tx.put(target, copy);
     return 200;

@@ -116,8 +116,9 @@ export function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encodi
     const bytes = typeof result.encoded === 'string' ? utf8Encode(result.encoded) : result.encoded;
     const first = result.remaining[0];
     if (first?.cmd === 'Results') {
-      // The Results that did not fit: send a chunk of it now (large object) if a chunk fits.
-      const split = shrinkToFit(hdr, queue.slice(0, result.included), first, encoding, maxMsgSize);
+      // The Results that did not fit: its first items now (a ?list= answer), or a chunk of its one item (large object).
+      const before = queue.slice(0, result.included);
+      const split = (first as Results).items!.length > 1 ? splitItems(hdr, before, first as Results, encoding, maxMsgSize) : shrinkToFit(hdr, before, first, encoding, maxMsgSize);
       if (split) {
         queue = [...queue.slice(0, result.included), split[0], split[1], ...result.remaining.slice(1)];
         continue;
@@ -135,6 +136,16 @@ function fits(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncodi
   const message: SyncMLMessage = { hdr, body: { commands: commands.map((c, i) => ({ ...c, cmdID: String(i + 1) })), final: false } };
   const result = encoding === 'xml' ? encodeWithinBudget(message, 'xml', { maxMsgSize }) : encodeWithinBudget(message, 'wbxml', { maxMsgSize });
   return result.remaining.length === 0;
+}
+
+/** A Results of several items that does not fit: as many whole items as fit now, the rest (same CmdRef) later. */
+function splitItems(hdr: SyncHdr, before: Command[], results: Results, encoding: SyncmlEncoding, maxMsgSize: number): [Results, Results] | undefined {
+  const items = results.items ?? [];
+  const part = (from: number, to: number): Results => ({ ...results, items: items.slice(from, to) });
+  let count = 0;
+  while (count + 1 < items.length && fits(hdr, [...before, part(0, count + 1)], encoding, maxMsgSize)) count++;
+  // Not even one item fits beside `before`: split off the first alone (the next round chunks it or sends it next message).
+  return [part(0, Math.max(1, count)), part(Math.max(1, count), items.length)];
 }
 
 /** The largest first chunk of `results` that fits after `before`: halve until it fits, then bisect up. */

@@ -93,7 +93,7 @@ export class DmSession {
     this.#url = options.account.addr;
     this.#encoding = options.encoding ?? 'xml';
     this.#serverMaxMsgSize = options.maxMsgSize ?? 16 * 1024;
-    this.#processor = new CommandProcessor({ tree: options.tree, csps: options.csps, serverId: options.account.serverId, ui: options.ui });
+    this.#processor = new CommandProcessor({ tree: options.tree, csps: options.csps, serverId: options.account.serverId, ui: options.ui, ...(options.maxObjSize ? { maxObjSize: options.maxObjSize } : {}) });
   }
 
   async run(start: SessionStart): Promise<SessionSummary> {

@@ -159,6 +159,8 @@ export async function openOmaDmDevice(device: Device, options: { engines: Engine
     config: { accounts: [account], retries: 0, retryIntervalMs: 0, ...config },
     facts,
     fumoPipeline: pipeline,
+    // The session tests' application area: a custom CSP without a node description (open subtree).
+    csps: [{ root: 'App' }],
   });
   pipeline.attach(client.fumo);
   return { client, pipeline, store };

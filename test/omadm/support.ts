@@ -32,11 +32,17 @@ export const ACCOUNT: DmAccountConfig = {
 
 export const FACTS = { devId: 'IMEI:000000011234564', man: 'Acme', mod: 'Widget', fwV: () => '1.0.0' };
 
-/** A tree with DevInfo, DevDetail and DMAcc seeded, plus extra CSPs. */
+/**
+ * Subtrees the command tests write freely: custom CSPs without a node description (ddf.ts: the
+ * root only takes the registered CSPs' roots, an undescribed CSP keeps its subtree open).
+ */
+export const OPEN_AREAS: Csp[] = ['App', 'S', 'Big'].map((root) => ({ root }));
+
+/** A tree with DevInfo, DevDetail, DMAcc and the open areas seeded, plus extra CSPs. */
 export async function seededTree(store: KeyValueStore, extra: Csp[] = [], facts: Partial<typeof FACTS> = {}): Promise<{ tree: DmTree; csps: CspRegistry }> {
   const csps = new CspRegistry();
   const all = { ...FACTS, ...facts };
-  for (const csp of [devInfoCsp(all), devDetailCsp(all), dmAccCsp([ACCOUNT]), ...extra]) csps.register(csp);
+  for (const csp of [devInfoCsp(all), devDetailCsp(all), dmAccCsp([ACCOUNT]), ...OPEN_AREAS, ...extra]) csps.register(csp);
   const tree = DmTree.open(store);
   await seedTree(tree, csps);
   return { tree, csps };

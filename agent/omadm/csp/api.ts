@@ -3,6 +3,7 @@
  * Configuration Manager (commands.ts) checks the ACL first and only then calls a CSP, so a plugin
  * never sees a command the server may not run. See agent/omadm/README.md for writing one.
  */
+import type { NodeDescription } from '../ddf.ts';
 import type { DmNode, DmTree, NodeValue, TreeTransaction } from '../tree.ts';
 
 export interface SeedNode {
@@ -27,6 +28,8 @@ export interface Csp {
   readonly root: string;
   /** Nodes created when missing as the tree opens (structure, defaults, read-only values). */
   seed?(): SeedNode[];
+  /** The subtree's node description (its DDF, ../ddf.ts), from `root` down; absent = an open subtree. */
+  describe?(): NodeDescription;
   /** Live value of a leaf (battery level, firmware version); undefined = the stored value. */
   read?(path: string, node: DmNode): NodeValue | undefined;
   /** Validates a write before it enters the transaction: throw DmStatusError(code) to refuse. */

@@ -2,6 +2,7 @@
  * DevInfo and DevDetail (DM_StdObj 1.2): read-only device facts, seeded from the device's
  * description. Get is open to every server; nothing may be added, replaced or deleted.
  */
+import { describeInterior, describeLeaf, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import { type Csp, interior, leaf, type SeedNode } from './api.ts';
 
@@ -19,6 +20,21 @@ export interface DeviceFacts {
 }
 
 const READ_ONLY = 'Get=*';
+
+/** DM_StdObj 1.2 §5.1/§5.2: every node Get-only; `Ext` an optional vendor area. */
+const fact = (format = 'chr') => describeLeaf(['Get'], format);
+const EXT = describeInterior(['Get'], {}, ZERO_OR_ONE, true);
+const DEV_INFO = describeInterior(['Get'], { DevId: fact(), Man: fact(), Mod: fact(), DmV: fact(), Lang: fact(), Ext: EXT });
+const DEV_DETAIL = describeInterior(['Get'], {
+  DevTyp: fact(),
+  OEM: fact(),
+  FwV: fact(),
+  SwV: fact(),
+  HwV: fact(),
+  LrgObj: fact('bool'),
+  URI: describeInterior(['Get'], { MaxDepth: fact('int'), MaxTotLen: fact('int'), MaxSegLen: fact('int') }),
+  Ext: EXT,
+});
 
 function readOnly(root: string): Pick<Csp, 'check'> {
   return {
@@ -39,6 +55,7 @@ export function devInfoCsp(facts: DeviceFacts): Csp {
       leaf('DevInfo/DmV', '1.2'),
       leaf('DevInfo/Lang', facts.lang ?? 'en-US'),
     ],
+    describe: () => DEV_INFO,
     ...readOnly('DevInfo'),
   };
 }
@@ -60,6 +77,7 @@ export function devDetailCsp(facts: DeviceFacts): Csp {
       leaf('DevDetail/URI/MaxSegLen', '255', 'int'),
     ],
     read: (path) => (path === 'DevDetail/FwV' ? facts.fwV() : undefined),
+    describe: () => DEV_DETAIL,
     ...readOnly('DevDetail'),
   };
 }

@@ -4,6 +4,7 @@
  * nonces (AAuthData) persist in the tree, so a reboot keeps the next challenge.
  */
 import { fromBase64, toBase64 } from '../../util/bytes.ts';
+import { type AccessType, describeInterior, describeLeaf, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import type { DmTree, TreeTransaction } from '../tree.ts';
 import { type Csp, interior, leaf, type SeedNode } from './api.ts';
@@ -49,6 +50,24 @@ function authNodes(base: string, level: AuthLevel, type: AuthType, cred: Credent
   ];
 }
 
+/** DM_StdObj 1.2 §5.3 (the DMAcc MO): accounts are `<x>` nodes a server may add and remove. */
+const RW: AccessType[] = ['Add', 'Delete', 'Get', 'Replace'];
+const text = (occurs = ZERO_OR_ONE) => describeLeaf(RW, 'chr', occurs);
+const DMACC = describeInterior(['Get'], {
+  '*': describeInterior(RW, {
+    AppID: text(),
+    ServerID: text(),
+    Name: text(),
+    PrefConRef: text(),
+    AppAddr: describeInterior(RW, { '*': describeInterior(RW, { Addr: text(), AddrType: text(), Port: describeInterior(RW, {}, ZERO_OR_ONE, true) }, ZERO_OR_MORE) }, ZERO_OR_ONE),
+    AAuthPref: text(),
+    AppAuth: describeInterior(RW, {
+      '*': describeInterior(RW, { AAuthLevel: text(), AAuthType: text(), AAuthName: text(), AAuthSecret: text(), AAuthData: describeLeaf(RW, ['b64', 'bin'], ZERO_OR_ONE) }, ZERO_OR_MORE),
+    }, ZERO_OR_ONE),
+    Ext: describeInterior(RW, {}, ZERO_OR_ONE, true),
+  }, ZERO_OR_MORE),
+});
+
 export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
   return {
     root: 'DMAcc',
@@ -73,13 +92,14 @@ export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
       }
       return nodes;
     },
+    describe: () => DMACC,
     check(op, path) {
       if (op !== 'Replace' && /^DMAcc\/[^/]+\/(ServerID|AppAuth)/.test(path)) throw new DmStatusError(405, 'account structure is fixed');
     },
   };
 }
 
-function text(tx: Pick<TreeTransaction, 'get'>, path: string): string | undefined {
+function textOf(tx: Pick<TreeTransaction, 'get'>, path: string): string | undefined {
   const value = tx.get(path)?.value;
   return typeof value === 'string' ? value : undefined;
 }
@@ -89,17 +109,17 @@ export function findAccount(tree: DmTree, serverId: string): DmAccount | undefin
   const tx = tree.begin();
   for (const id of tx.children('DMAcc')) {
     const base = `DMAcc/${id}`;
-    if (text(tx, `${base}/ServerID`) !== serverId) continue;
+    if (textOf(tx, `${base}/ServerID`) !== serverId) continue;
     const cred = (level: AuthLevel): Credential => {
       const at = `${base}/AppAuth/${LEVELS[level]}`;
-      return { name: text(tx, `${at}/AAuthName`) ?? '', secret: text(tx, `${at}/AAuthSecret`) ?? '', nonce: fromBase64(text(tx, `${at}/AAuthData`) ?? '') };
+      return { name: textOf(tx, `${at}/AAuthName`) ?? '', secret: textOf(tx, `${at}/AAuthSecret`) ?? '', nonce: fromBase64(textOf(tx, `${at}/AAuthData`) ?? '') };
     };
     return {
       id,
       path: base,
       serverId,
-      addr: text(tx, `${base}/AppAddr/1/Addr`) ?? '',
-      authPref: (text(tx, `${base}/AAuthPref`) ?? 'DIGEST') as AuthType,
+      addr: textOf(tx, `${base}/AppAddr/1/Addr`) ?? '',
+      authPref: (textOf(tx, `${base}/AAuthPref`) ?? 'DIGEST') as AuthType,
       client: cred('CLCRED'),
       server: cred('SRVCRED'),
     };
