@@ -12,6 +12,7 @@ import { type DeviceFacts, devDetailCsp, devInfoCsp } from './csp/devinfo.ts';
 import { type DmAccount, type DmAccountConfig, dmAccCsp, findAccount } from './csp/dmacc.ts';
 import { OmaDmError } from './errors.ts';
 import { FumoManager, type FumoPipeline, genericAlertCommand } from './fumo/manager.ts';
+import type { PkgDataStore } from './fumo/pkgdata.ts';
 import { type Notification, NotificationRouter, sessionIdText } from './notification.ts';
 import { type DmPlatform, DmSession, type SessionOptions, type SessionSummary } from './session.ts';
 import { DmTree } from './tree.ts';
@@ -37,6 +38,8 @@ export interface OmaDmClientOptions extends DmPlatform {
   facts: DeviceFacts;
   fumoPipeline: FumoPipeline;
   ui?: UserInteraction;
+  /** Where inline FUMO packages (Update/PkgData) go; without it a Replace of PkgData is 406. */
+  pkgData?: PkgDataStore;
   /** Custom CSPs (see README: the CSP API). */
   csps?: Csp[];
   log?: Logger;
@@ -67,7 +70,7 @@ export class OmaDmClient {
 
   static async open(options: OmaDmClientOptions): Promise<OmaDmClient> {
     if (options.config.accounts.length === 0) throw new OmaDmError('config', 'omadm needs at least one DMAcc account');
-    const fumo = new FumoManager({ store: options.store, pipeline: options.fumoPipeline, ...(options.config.fumoInstances ? { instances: options.config.fumoInstances } : {}) });
+    const fumo = new FumoManager({ store: options.store, pipeline: options.fumoPipeline, ...(options.config.fumoInstances ? { instances: options.config.fumoInstances } : {}), ...(options.pkgData ? { pkgData: options.pkgData } : {}) });
     const csps = new CspRegistry();
     for (const csp of [devInfoCsp(options.facts), devDetailCsp(options.facts), dmAccCsp(options.config.accounts), fumo.csp(), ...(options.csps ?? [])]) csps.register(csp);
     const tree = DmTree.open(options.store, (path) => options.log?.error('DM tree node unreadable, dropped', { path }));

@@ -302,7 +302,7 @@ export class CommandProcessor {
       this.#described(tx, 'Replace', path, node);
       checkFormat(format, value);
       csp?.check?.('Replace', path, node, tx);
-      tx.put(path, node);
+      tx.put(path, csp?.write ? await csp.write('Replace', path, node) : node);
       return 200;
     }
     if (existing) throw new DmStatusError(418, 'node already exists');

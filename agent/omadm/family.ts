@@ -8,10 +8,11 @@
  */
 import type { FamilyDefinition, FamilyInstance, RunResult } from '../families/family.ts';
 import { readableJobs } from '../families/jobs.ts';
+import { utf8Encode } from '../util/bytes.ts';
 import { RetryLaterError } from '../util/retry.ts';
 import { OmaDmClient } from './client.ts';
 import { type OmaDmFamilyConfig, omadmConfigSchema, resolveOmaDmConfig } from './config.ts';
-import { createFumoPipeline, FAMILY, type FumoResultReport, fumoImageStep, JOB_KEY } from './fumo/pipeline.ts';
+import { createFumoPipeline, FAMILY, type FumoResultReport, fumoImageStep, type InstallNotify, JOB_KEY, pkgDataOf } from './fumo/pipeline.ts';
 import { listenUdp, type PushListener } from './push.ts';
 
 export const STATE_PREFIX = 'omadm/';
@@ -39,6 +40,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       fumo: () => opened().fumo,
       signal: context.signal,
       onHold: (recheckMs: number) => context.emit({ kind: 'held', recheckMs }),
+      download: { ...config.download, ...(context.downloadChunkBytes !== undefined ? { chunkBytes: context.downloadChunkBytes } : {}) },
     };
     const pipeline = createFumoPipeline(parts);
     const opened = (): OmaDmClient => {
@@ -49,9 +51,17 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
     outbox.declare(FAMILY, STATE_PREFIX);
     // A finished image step becomes the FUMO transition and its Generic Alert, which is then sent
     // until the server acknowledges it (an unacknowledged alert keeps the outbox entry too).
+    // A download descriptor's status report: POSTed as text until the DD's server answers 2xx.
+    const installNotify = async (notify: InstallNotify): Promise<void> => {
+      const response = await device.net.http.request({ method: 'POST', url: notify.url, headers: { 'content-type': 'text/plain' }, body: utf8Encode(notify.status), timeoutMs: config.download.timeoutMs });
+      response.cancel();
+      if (response.status < 200 || response.status >= 300) throw new RetryLaterError(`installNotifyURI answered ${response.status}`);
+    };
     outbox.register(FAMILY, async (entry) => {
+      if (entry.kind === 'ddNotify') return installNotify(entry.body as InstallNotify);
       const c = opened();
       const report = entry.body as FumoResultReport;
+      if (report.notify) await installNotify(report.notify);
       await c.fumo.report(report.instance, report.ok ? 'updated' : 'updateFailed');
       await c.deliverAlerts();
       if (c.fumo.pendingAlerts().length > 0) throw new RetryLaterError('Generic Alert not acknowledged yet');
@@ -74,6 +84,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
           config: config.client,
           facts: { devId: identity.deviceId, man: config.manufacturer, mod: identity.model, fwV: () => identity.firmwareVersion },
           fumoPipeline: pipeline,
+          pkgData: pkgDataOf(parts),
           log,
         });
         const jobs = await readableJobs({

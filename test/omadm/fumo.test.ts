@@ -50,7 +50,9 @@ describe('FUMO', () => {
     expect(nextState('downloadComplete', 'execUpdate')).toBe('updating');
     expect(nextState('downloading', 'execDownload')).toBeUndefined();
     expect(nextState('updateSuccessNoData', 'execDownload')).toBe('downloading');
-    expect(Object.keys(FUMO_TABLE)).toHaveLength(7);
+    expect(nextState('idle', 'execUpdatePkgData')).toBe('updating'); // the package came inline (Update/PkgData)
+    expect(nextState('downloadComplete', 'execUpdatePkgData')).toBeUndefined();
+    expect(Object.keys(FUMO_TABLE)).toHaveLength(8);
   });
 
   it('Download → 202, held at 40 with a Generic Alert; Update → 202, reboot keeps State 60; success → 100 and an acknowledged 1226', async () => {

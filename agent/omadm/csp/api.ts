@@ -34,6 +34,11 @@ export interface Csp {
   read?(path: string, node: DmNode): NodeValue | undefined;
   /** Validates a write before it enters the transaction: throw DmStatusError(code) to refuse. */
   check?(op: WriteOp, path: string, node: DmNode | undefined, tx: TreeTransaction): void;
+  /**
+   * Takes a validated Add/Replace value before it enters the tree and returns the node to store
+   * instead (e.g. FUMO PkgData: the bytes go to a staging file, the leaf keeps none of them).
+   */
+  write?(op: 'Add' | 'Replace', path: string, node: DmNode): Promise<DmNode>;
   /** Exec on a node of the subtree: the status (200 done, 202 accepted and reported later, 4xx/5xx). */
   exec?(path: string, data: string | undefined, context: ExecContext): Promise<number> | number;
 }

@@ -18,7 +18,7 @@ export const FUMO_STATES = {
 
 export type FumoState = keyof typeof FUMO_STATES;
 export type FumoOperation = 'download' | 'update' | 'downloadandupdate';
-export type FumoEvent = 'execDownload' | 'execDownloadAndUpdate' | 'execUpdate' | 'downloaded' | 'downloadFailed' | 'updated' | 'updateFailed';
+export type FumoEvent = 'execDownload' | 'execDownloadAndUpdate' | 'execUpdate' | 'execUpdatePkgData' | 'downloaded' | 'downloadFailed' | 'updated' | 'updateFailed';
 
 /** States where a new Exec Download / DownloadAndUpdate may begin (nothing in flight). */
 const RESTING: readonly FumoState[] = ['idle', 'downloadFailed', 'updateFailedHaveData', 'updateFailedNoData', 'updateSuccessHaveData', 'updateSuccessNoData'];
@@ -35,6 +35,8 @@ export const FUMO_TABLE: Record<FumoEvent, Partial<Record<FumoState, FumoState>>
   downloaded: { downloading: 'downloadComplete' },
   downloadFailed: { downloading: 'downloadFailed' },
   execUpdate: { downloadComplete: 'updating', readyToUpdate: 'updating' },
+  // Exec Update on a package the server delivered in Update/PkgData: nothing to download, straight to 60.
+  execUpdatePkgData: fromResting('updating'),
   updated: { updating: 'updateSuccessNoData' },
   updateFailed: { updating: 'updateFailedNoData', downloading: 'downloadFailed' },
 };

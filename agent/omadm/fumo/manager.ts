@@ -13,19 +13,23 @@ import { type Csp, type ExecContext, interior, leaf, type SeedNode } from '../cs
 import { describeInterior, describeLeaf, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import { ALERT_GENERIC } from '../messages.ts';
-import type { TreeTransaction } from '../tree.ts';
+import type { DmNode, TreeTransaction } from '../tree.ts';
+import { fromBase64, utf8Encode } from '../../util/bytes.ts';
+import type { PkgDataStore } from './pkgdata.ts';
 import { ALERT_TYPE_PREFIX, FUMO_RESULT, FUMO_STATES, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState } from './flow.ts';
 
 export interface FumoJob {
   instance: string;
   operation: FumoOperation;
-  /** Package URL (Download / DownloadAndUpdate), or the data's node for Update/PkgData. */
+  /** Package URL (Download / DownloadAndUpdate; it may point at a download descriptor). */
   url?: string;
+  /** The package came inline in `Update/PkgData` (kept by the PkgDataStore). */
+  source?: 'pkgData';
   correlator?: string;
   serverId: string;
   /** Download and update in one go (no hold). */
   runThrough: boolean;
-  /** The package: PkgVersion, and its exact size and SHA-256 from `Ext/Size`, `Ext/SHA256` (the pipeline verifies them). */
+  /** The package: PkgVersion, and (optional) its size and SHA-256 from `Ext/Size`, `Ext/SHA256`; the pipeline may learn them elsewhere. */
   version?: string;
   size?: number;
   sha256?: string;
@@ -85,11 +89,13 @@ export class FumoManager {
   readonly #store: KeyValueStore;
   readonly #pipeline: FumoPipeline;
   readonly #instances: readonly string[];
+  readonly #pkgData: PkgDataStore | undefined;
 
-  constructor(options: { store: KeyValueStore; pipeline: FumoPipeline; instances?: readonly string[] }) {
+  constructor(options: { store: KeyValueStore; pipeline: FumoPipeline; instances?: readonly string[]; pkgData?: PkgDataStore }) {
     this.#store = options.store;
     this.#pipeline = options.pipeline;
     this.#instances = options.instances ?? ['1'];
+    this.#pkgData = options.pkgData;
   }
 
   record(instance: string): FumoRecord {
@@ -141,8 +147,23 @@ export class FumoManager {
         if (match[2] === 'State') throw new DmStatusError(405, 'State is the client\'s');
         if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
       },
+      write: (_op, path, node) => this.#writePkgData(path, node),
       exec: (path, _data, context) => this.#exec(path, context),
     };
+  }
+
+  /** Replace Update/PkgData: the bytes go to the PkgDataStore (durably, before the 200); the leaf keeps none. */
+  async #writePkgData(path: string, node: DmNode): Promise<DmNode> {
+    const match = INSTANCE.exec(path);
+    if (!match || match[2] !== 'Update/PkgData') return node;
+    if (!this.#pkgData) throw new DmStatusError(406, 'inline packages (PkgData) are not supported here');
+    const x = match[1] as string;
+    const state = this.record(x).state;
+    if (state === 'downloading' || state === 'updating') throw new DmStatusError(405, 'a package is being processed');
+    const value = node.value ?? '';
+    const bytes = typeof value !== 'string' ? value : node.format === 'b64' ? fromBase64(value) : utf8Encode(value);
+    await this.#pkgData.put(x, bytes);
+    return { ...node, value: '' };
   }
 
   async #exec(path: string, context: ExecContext): Promise<number> {
@@ -153,12 +174,15 @@ export class FumoManager {
     const operation: FumoOperation | undefined = node === 'Download' ? 'download' : node === 'Update' ? 'update' : node === 'DownloadAndUpdate' ? 'downloadandupdate' : undefined;
     if (!operation) throw new DmStatusError(405, 'not an executable FUMO node');
     const record = this.record(x);
-    const event: FumoEvent = operation === 'download' ? 'execDownload' : operation === 'update' ? 'execUpdate' : 'execDownloadAndUpdate';
+    // Exec Update without a downloaded package in the hold: the package the server put in PkgData.
+    const inline = operation === 'update' && !(record.state === 'downloadComplete' || record.state === 'readyToUpdate') && (await this.#pkgData?.size(x)) !== undefined;
+    const event: FumoEvent = operation === 'download' ? 'execDownload' : inline ? 'execUpdatePkgData' : operation === 'update' ? 'execUpdate' : 'execDownloadAndUpdate';
     const to = nextState(record.state, event);
     if (!to) throw new DmStatusError(405, `Exec ${node} not allowed in state ${FUMO_STATES[record.state]}`);
     const base = { instance: x, serverId: context.serverId, ...(context.correlator === undefined ? {} : { correlator: context.correlator }) };
     let job: FumoJob;
-    if (operation === 'update') {
+    if (inline) job = { ...base, operation, source: 'pkgData', runThrough: true, ...packageOf(context.tx, x) };
+    else if (operation === 'update') {
       if (!record.job) throw new DmStatusError(405, 'no package to update');
       job = { ...record.job, ...base, operation: record.job.operation === 'downloadandupdate' ? 'downloadandupdate' : 'update', runThrough: true };
     } else {
@@ -166,7 +190,7 @@ export class FumoManager {
       job = { ...base, operation, url, runThrough: operation === 'downloadandupdate', ...packageOf(context.tx, x) };
     }
     // The decision is persisted before anything happens; `continue()` (after the session) acts on it.
-    await this.#write(x, { ...record, state: to, job, sequence: operation === 'update' ? record.sequence : record.sequence + 1 });
+    await this.#write(x, { ...record, state: to, job, sequence: operation === 'update' && !inline ? record.sequence : record.sequence + 1 });
     return 202;
   }
 

@@ -1,7 +1,9 @@
 /**
  * FUMO on the shared pipeline (the `FumoPipeline` the manager calls): the image step (key
- * `omadm/job`) whose download is the pipeline (key `omadm/job/download`): locate = the PkgURL,
- * download into the inactive slot, verify size and SHA-256 (`Ext/Size`, `Ext/SHA256`), then the
+ * `omadm/job`) whose download is the pipeline (key `omadm/job/download`): locate = the package's
+ * URL as ./source.ts resolved it (the PkgURL, a download descriptor's objectURI, or the inline
+ * PkgData served from staging by ./pkgdata.ts), download into the inactive slot, verify size and
+ * SHA-256 (signed metadata through `expected`, else `Ext/Size`, `Ext/SHA256`), then the
  * pipeline's hold, released only by a command — Exec Update (FUMO State 60) — or at once for
  * DownloadAndUpdate; then activate, reboot, trial boot, commit or roll back. The image step's
  * result goes into the outbox; its transport turns it into the FUMO transition and Generic Alert.
@@ -15,8 +17,10 @@ import { createImageStep, type ImageJob } from '../../pipeline/image-step.ts';
 import { createImageDownload } from '../../pipeline/image-download.ts';
 import { newJob } from '../../pipeline/runner.ts';
 import type { KeyValueStore } from '../../store/index.ts';
-import { FUMO_RESULT } from './flow.ts';
+import { INSTALL_STATUS } from './descriptor.ts';
 import type { FumoJob, FumoManager, FumoPipeline } from './manager.ts';
+import { type PkgDataStore, pkgDataHttp, stagingPkgData } from './pkgdata.ts';
+import { type PackageExpectation, type ResolvedPackage, resolvePackage } from './source.ts';
 
 export const FAMILY = 'omadm';
 export const JOB_KEY = 'omadm/job';
@@ -24,6 +28,8 @@ export const DOWNLOAD_KEY = 'omadm/job/download';
 
 export interface FumoImageData {
   fumo: FumoJob;
+  /** Where the bytes come from and what they must be (absent in jobs persisted before descriptors). */
+  source?: ResolvedPackage;
 }
 
 /** The outbox body of a finished image step. */
@@ -31,6 +37,14 @@ export interface FumoResultReport {
   instance: string;
   ok: boolean;
   code: string;
+  /** A download descriptor's status report still owed for a download that failed. */
+  notify?: InstallNotify;
+}
+
+/** Outbox body `ddNotify`: POST `status` (`900 Success`, `9xx …`) to a DD's installNotifyURI. */
+export interface InstallNotify {
+  url: string;
+  status: string;
 }
 
 export interface FumoPipelineParts {
@@ -41,8 +55,16 @@ export interface FumoPipelineParts {
   log: Logger;
   fumo(): FumoManager;
   signal(): AbortSignalLike;
-  download?: { maxAttempts?: number; checkpointBytes?: number; timeoutMs?: number };
+  download?: { maxAttempts?: number; checkpointBytes?: number; checkpointMs?: number; timeoutMs?: number; chunkBytes?: number };
   onHold?(recheckMs: number): void;
+  /** Where inline packages (Update/PkgData) are kept; default: the device's staging files. */
+  pkgData?: PkgDataStore;
+  /** The package's size and digest from signed metadata (trust verification); undefined: not known there. */
+  expected?(job: FumoJob): Promise<PackageExpectation | undefined>;
+}
+
+export function pkgDataOf(parts: Pick<FumoPipelineParts, 'device' | 'pkgData'>): PkgDataStore {
+  return parts.pkgData ?? stagingPkgData(parts.device.staging);
 }
 
 export function fumoImageStep(parts: FumoPipelineParts) {
@@ -64,15 +86,27 @@ export function fumoImageStep(parts: FumoPipelineParts) {
         return ok ? { kind: 'done' } : { kind: 'failed', message };
       },
       healthy: async () => true,
-      report: (job): { kind: string; body: FumoResultReport } => ({ kind: 'fumoResult', body: { instance: job.family.fumo.instance, ok: job.outcome?.ok === true, code: job.outcome?.code ?? 'failed' } }),
+      report: (job): { kind: string; body: FumoResultReport } => {
+        const ok = job.outcome?.ok === true;
+        const installNotify = job.family.source?.installNotify;
+        // Never activated: the download failed, and the DD's server has not heard of it yet.
+        const notify = !ok && installNotify && job.target === undefined ? { notify: { url: installNotify, status: downloadStatus(job.outcome?.message ?? '') } } : {};
+        return { kind: 'fumoResult', body: { instance: job.family.fumo.instance, ok, code: job.outcome?.code ?? 'failed', ...notify } };
+      },
       committed: () => [],
     },
   });
 }
 
+/** The 9xx of a failed download (OMA Download OTA §6.2.2) from the pipeline's failure message. */
+function downloadStatus(message: string): string {
+  return /digest|size|mismatch/i.test(message) ? INSTALL_STATUS.attributeMismatch : INSTALL_STATUS.lossOfService;
+}
+
 function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>) {
-  const { device } = parts;
   const instance = job.family.fumo.instance;
+  // The same download stage reads inline packages from staging (pkgdata.ts): one path for every source.
+  const device = { ...parts.device, net: { ...parts.device.net, http: pkgDataHttp(parts.device.staging, parts.device.net.http) } };
   return createImageDownload<FumoImageData>(
     { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal() },
     {
@@ -81,14 +115,20 @@ function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>)
       limits: {
         maxAttempts: parts.download?.maxAttempts ?? 5,
         checkpointBytes: parts.download?.checkpointBytes ?? 64 * 1024,
+        ...(parts.download?.checkpointMs !== undefined ? { checkpointMs: parts.download.checkpointMs } : {}),
+        ...(parts.download?.chunkBytes !== undefined ? { chunkBytes: parts.download.chunkBytes } : {}),
         timeoutMs: parts.download?.timeoutMs ?? 30_000,
         maxRelocations: 0,
       },
       hooks: {
-        locate: async (held) => ({ url: held.family.fumo.url as string }),
+        locate: async (held) => ({ url: held.family.source?.url ?? (held.family.fumo.url as string) }),
         // Downloaded and verified: FUMO State 40 (Generic Alert for Exec Download) or, for
         // DownloadAndUpdate, straight on; only an Exec Update (State 60) releases the hold.
-        hold: async (_held, hold) => {
+        hold: async (held, hold) => {
+          const installNotify = held.family.source?.installNotify;
+          // The DD's 900 once, when the package is in (queued before the transition that makes this pass the first).
+          if (installNotify && parts.fumo().record(instance).state === 'downloading')
+            await parts.outbox.enqueue(FAMILY, { id: `${held.id}/ddNotify`, kind: 'ddNotify', body: { url: installNotify, status: INSTALL_STATUS.success } satisfies InstallNotify });
           await parts.fumo().report(instance, 'downloaded');
           const released = parts.fumo().record(instance).state === 'updating';
           const decision = decideHold({ requireRelease: 'command', recheckMs: 60 * 60_000 }, hold, { nowUtcMs: device.clock.utcMs(), idleMs: device.power.idleMs(), ...(released ? { released: 'command' as const } : {}) });
@@ -107,7 +147,9 @@ export function createFumoPipeline(parts: FumoPipelineParts): FumoPipeline & { r
     if (!machine.record()) return 'idle';
     const outcome = await machine.run({ signal: parts.signal() });
     if (outcome.kind !== 'final') return 'busy';
+    const fumoJob = machine.record()?.context.family.fumo;
     await machine.clear();
+    if (fumoJob?.source === 'pkgData') await pkgDataOf(parts).remove(fumoJob.instance);
     await parts.outbox.flush(FAMILY);
     return 'finished';
   };
@@ -116,24 +158,29 @@ export function createFumoPipeline(parts: FumoPipelineParts): FumoPipeline & { r
     async start(job) {
       const machine = fumoImageStep(parts);
       if (!machine.record()) {
-        if (job.size === undefined || job.sha256 === undefined) {
-          // Nothing to verify the package against: refused, reported as "not acceptable".
-          await parts.fumo().report(job.instance, 'downloadFailed', FUMO_RESULT.notAcceptable);
+        const http = pkgDataHttp(parts.device.staging, parts.device.net.http);
+        const resolved = await resolvePackage({ http, pkgData: pkgDataOf(parts), timeoutMs: parts.download?.timeoutMs ?? 30_000, ...(parts.expected ? { expected: parts.expected } : {}) }, job);
+        if (resolved.kind === 'refused') {
+          parts.log.warn('FUMO package refused', { instance: job.instance, reason: resolved.message });
+          if (resolved.notify) await parts.outbox.enqueue(FAMILY, { id: `fumo-${job.instance}-refused-${parts.device.clock.utcMs()}`, kind: 'ddNotify', body: resolved.notify });
+          await parts.fumo().report(job.instance, job.source === 'pkgData' ? 'updateFailed' : 'downloadFailed', resolved.result);
           return;
         }
         const status = await parts.device.update.status();
         const identity = await parts.device.system.identity();
         await machine.start({
           id: `fumo-${job.instance}-${Math.max(0, parts.device.clock.utcMs()).toString(36)}`,
-          image: { version: job.version ?? 'unknown', size: job.size, sha256: job.sha256 },
+          image: { version: job.version ?? 'unknown', size: resolved.pkg.size, sha256: resolved.pkg.sha256 },
           fromVersion: identity.firmwareVersion,
           original: status.active,
-          family: { fumo: job },
+          family: { fumo: job, source: resolved.pkg },
         });
       }
       await runJob();
     },
-    async release() {
+    async release(job) {
+      // An inline package has no download step before Exec Update: its job starts here.
+      if (job.source === 'pkgData') return this.start(job);
       await runJob();
     },
   };

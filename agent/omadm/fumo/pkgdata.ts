@@ -1,0 +1,129 @@
+/**
+ * FUMO `Update/PkgData`: the package the server delivers inline (Replace, usually as a large object
+ * in MoreData chunks). It is kept out of the DM tree (the store is small): the CSP writes it to a
+ * staging file, synced before the Replace is answered, and the tree's leaf only says how big it is.
+ *
+ * The shared pipeline then takes it from there like any package — same download stage (chunks,
+ * checkpoints, SHA-256 verification), same slot sink, hold, activation — by reading it from a
+ * reserved origin that this module's HttpClient serves from the staging file (with Range, so a
+ * power cut resumes like a network download). There is no second download path.
+ */
+import type { Bytes, HttpClient, HttpRequest, HttpResponse, Staging } from '../../../hal/types.ts';
+import { NetworkError } from '../../../hal/errors.ts';
+
+/** `.invalid` never resolves (RFC 2606): nothing else can answer on this origin. */
+export const PKGDATA_ORIGIN = 'http://pkgdata.fumo.invalid/';
+const READ_BYTES = 64 * 1024;
+
+export function pkgDataFile(instance: string): string {
+  return `omadm-pkgdata-${instance}`;
+}
+
+export function pkgDataUrl(instance: string): string {
+  return `${PKGDATA_ORIGIN}${encodeURIComponent(instance)}`;
+}
+
+/** Where FUMO keeps inline packages (the staging files below, or a test's stand-in). */
+export interface PkgDataStore {
+  /** Stores the package durably (replacing an earlier one); returns its size. */
+  put(instance: string, bytes: Uint8Array): Promise<number>;
+  /** Size of the stored package, undefined when there is none. */
+  size(instance: string): Promise<number | undefined>;
+  remove(instance: string): Promise<void>;
+}
+
+export function stagingPkgData(staging: Staging): PkgDataStore {
+  return {
+    put: (instance, bytes) => storePkgData(staging, instance, bytes),
+    async size(instance) {
+      if (!(await staging.list()).includes(pkgDataFile(instance))) return undefined;
+      const file = await staging.open({ name: pkgDataFile(instance), create: false });
+      try {
+        const size = await file.size();
+        return size > 0 ? size : undefined;
+      } finally {
+        await file.close();
+      }
+    },
+    remove: (instance) => staging.remove(pkgDataFile(instance)),
+  };
+}
+
+/** Writes the inline package to its staging file, durably; returns its size. */
+export async function storePkgData(staging: Staging, instance: string, bytes: Uint8Array): Promise<number> {
+  const file = await staging.open({ name: pkgDataFile(instance), create: true });
+  try {
+    await file.truncate(0);
+    await file.reserve(bytes.length);
+    for (let at = 0; at < bytes.length; at += READ_BYTES) await file.write(at, bytes.subarray(at, Math.min(bytes.length, at + READ_BYTES)));
+    await file.sync();
+    return bytes.length;
+  } finally {
+    await file.close();
+  }
+}
+
+function response(status: number, headers: Record<string, string>, body: AsyncIterable<Bytes>): HttpResponse {
+  let cancelled = false;
+  const guarded: AsyncIterable<Bytes> = {
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of body) {
+        if (cancelled) return;
+        yield chunk;
+      }
+    },
+  };
+  return {
+    status,
+    headers,
+    body: guarded,
+    async bytes(maxBytes = Number.POSITIVE_INFINITY) {
+      const parts: Bytes[] = [];
+      let total = 0;
+      for await (const chunk of guarded) {
+        total += chunk.length;
+        if (total > maxBytes) throw new NetworkError('tooLarge', 'response larger than allowed');
+        parts.push(chunk);
+      }
+      const out = new Uint8Array(total);
+      let at = 0;
+      for (const part of parts) {
+        out.set(part, at);
+        at += part.length;
+      }
+      return out;
+    },
+    cancel() {
+      cancelled = true;
+    },
+  };
+}
+
+/** `inner` for every URL but the PkgData origin, which is served from the staging files (GET, Range `bytes=N-`). */
+export function pkgDataHttp(staging: Staging, inner: HttpClient): HttpClient {
+  return {
+    async request(request: HttpRequest): Promise<HttpResponse> {
+      if (!request.url.startsWith(PKGDATA_ORIGIN)) return inner.request(request);
+      const instance = decodeURIComponent(request.url.slice(PKGDATA_ORIGIN.length));
+      if (!(await staging.list()).includes(pkgDataFile(instance))) return response(404, {}, (async function* () {})());
+      const file = await staging.open({ name: pkgDataFile(instance), create: false });
+      const size = await file.size();
+      const range = /^bytes=(\d+)-$/.exec(request.headers?.['range'] ?? '');
+      const from = range ? Number(range[1]) : 0;
+      if (from > size || (range && from === size && size > 0)) {
+        await file.close();
+        return response(416, { 'content-range': `bytes */${size}` }, (async function* () {})());
+      }
+      const body = async function* () {
+        try {
+          for (let at = from; at < size; at += READ_BYTES) yield await file.read(at, Math.min(READ_BYTES, size - at));
+        } finally {
+          await file.close();
+        }
+      };
+      const headers: Record<string, string> = { 'content-length': String(size - from), 'content-type': 'application/octet-stream' };
+      if (range) headers['content-range'] = `bytes ${from}-${size - 1}/${size}`;
+      return response(range ? 206 : 200, headers, body());
+    },
+  };
+}
