@@ -23,6 +23,8 @@ export type JournalEntry =
   | { kind: 'result'; sessionId: string; deviceId: string; uri: string; data: string; moreData?: true }
   | { kind: 'end'; sessionId: string; deviceId: string }
   | { kind: 'download'; name: string; range?: string }
+  | { kind: 'descriptor'; name: string }
+  | { kind: 'installNotify'; name: string; status: string }
   | { kind: 'malformed'; reason: string }
   | { kind: 'notify'; transport: 'udp' | 'mqtt'; sessionId: number; to: string }
   | ({ kind: 'genericAlert'; duplicate: boolean } & GenericAlertRecord);

@@ -68,6 +68,37 @@ export function fumoDownload(instance: string, url: string, correlator: string, 
   return [replace({ uri: `${base}/${operation}/PkgURL`, data: url }), ...described, exec(`${base}/${operation}`, correlator)];
 }
 
+/**
+ * FUMO with the package inline: Replace `Update/PkgData` (Format bin) as a large object, one
+ * MoreData chunk per server message (the first carries the whole Size), then Exec Update in the
+ * last message. `facts` adds PkgVersion, Ext/Size and Ext/SHA256 first.
+ */
+export function fumoPkgData(instance: string, pkg: Uint8Array, correlator: string, chunkBytes: number, facts?: Partial<PackageFacts>): Step[] {
+  const base = `./FUMO/${instance}`;
+  const described = facts
+    ? [
+        replace(
+          ...(facts.version !== undefined ? [{ uri: `${base}/PkgVersion`, data: facts.version }] : []),
+          ...(facts.size !== undefined ? [{ uri: `${base}/Ext/Size`, data: String(facts.size) }] : []),
+          ...(facts.sha256 !== undefined ? [{ uri: `${base}/Ext/SHA256`, data: facts.sha256 }] : []),
+        ),
+      ]
+    : [];
+  const steps: Step[] = [];
+  for (let at = 0; at < pkg.length || at === 0; at += chunkBytes) {
+    const last = at + chunkBytes >= pkg.length;
+    const item = {
+      target: { locURI: `${base}/Update/PkgData` },
+      meta: { format: 'bin', ...(at === 0 ? { size: String(pkg.length) } : {}) },
+      data: pkg.slice(at, at + chunkBytes),
+      ...(last ? {} : { moreData: true }),
+    };
+    steps.push([...(at === 0 ? described : []), { cmd: 'Replace', items: [item] } as ItemCommand, ...(last ? [exec(`${base}/Update`, correlator)] : [])]);
+    if (last) break;
+  }
+  return steps;
+}
+
 export const fumoUpdate = (instance: string, correlator: string): Exec => exec(`./FUMO/${instance}/Update`, correlator);
 
 const SERVER_COMMANDS = new Set(['Get', 'Add', 'Replace', 'Delete', 'Copy', 'Exec', 'Alert', 'Atomic', 'Sequence']);

@@ -26,6 +26,9 @@ import type { Step } from './script.ts';
 
 export const DM_PATH = '/dm';
 export const FUMO_PATH = '/fumo/';
+/** OMA Download OTA descriptors of the packages, and where devices POST their install-notify status. */
+export const DD_PATH = '/fumo-dd/';
+export const INSTALL_NOTIFY_PATH = '/fumo-notify/';
 const AUTH_MD5 = 'syncml:auth-md5';
 const MAX_BODY = 1024 * 1024;
 const utf8 = new TextDecoder();
@@ -102,6 +105,35 @@ export class DmServer implements HttpHandler {
     return { url: this.packageUrl(name), version: entry.version, size: entry.size, sha256: entry.digest };
   }
 
+  /**
+   * The URL of a download descriptor for a package (objectURI = the package, its size and an
+   * installNotifyURI here). `overrides` lets a test serve a wrong size or a bad DDVersion.
+   */
+  descriptorUrl(name: string, overrides: { size?: number; ddVersion?: string } = {}): string {
+    const query = [overrides.size !== undefined ? `size=${overrides.size}` : '', overrides.ddVersion !== undefined ? `v=${encodeURIComponent(overrides.ddVersion)}` : ''].filter((q) => q !== '').join('&');
+    return this.#url.slice(0, -DM_PATH.length) + DD_PATH + encodeURIComponent(name) + (query ? `?${query}` : '');
+  }
+
+  #descriptor(name: string, query: string): ManagerResponse {
+    const entry = this.#o.packages?.find((p) => p.name === name);
+    if (!entry) return emptyAnswer(404);
+    const params = new URLSearchParams(query);
+    const origin = this.#url.slice(0, -DM_PATH.length);
+    const xml = [
+      '<media xmlns="http://www.openmobilealliance.org/xmlns/dd">',
+      `<DDVersion>${params.get('v') ?? '1.0'}</DDVersion>`,
+      `<name>${entry.name}</name>`,
+      `<size>${params.get('size') ?? entry.size}</size>`,
+      '<type>application/octet-stream</type>',
+      `<objectURI>${this.packageUrl(name)}</objectURI>`,
+      `<installNotifyURI>${origin}${INSTALL_NOTIFY_PATH}${encodeURIComponent(name)}</installNotifyURI>`,
+      '<vendor>reference server</vendor>',
+      '</media>',
+    ].join('\n');
+    this.journal.add({ kind: 'descriptor', name });
+    return { status: 200, headers: { 'content-type': 'application/vnd.oma.dd+xml' }, body: new TextEncoder().encode(xml) };
+  }
+
   /** Queues the script of the next session. */
   script(...steps: Step[]): void {
     this.#scripts.push(steps);
@@ -119,6 +151,14 @@ export class DmServer implements HttpHandler {
 
   async handle(request: ManagerRequest): Promise<ManagerResponse> {
     const { path } = parseUrl(request.url);
+    if (path.startsWith(DD_PATH) && request.method === 'GET') {
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+      return this.#descriptor(decodeURIComponent(path.slice(DD_PATH.length)), query);
+    }
+    if (path.startsWith(INSTALL_NOTIFY_PATH) && request.method === 'POST') {
+      this.journal.add({ kind: 'installNotify', name: decodeURIComponent(path.slice(INSTALL_NOTIFY_PATH.length)), status: new TextDecoder().decode(request.body).slice(0, 200) });
+      return emptyAnswer(200);
+    }
     if (path.startsWith(FUMO_PATH) && (request.method === 'GET' || request.method === 'HEAD')) {
       const name = decodeURIComponent(path.slice(FUMO_PATH.length));
       const entry = this.#o.packages?.find((p) => p.name === name);
