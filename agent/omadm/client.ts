@@ -53,6 +53,7 @@ export class OmaDmClient {
   readonly #o: OmaDmClientOptions;
   #busy: Promise<unknown> = Promise.resolve();
   #sessions = 0;
+  #running = 0;
 
   private constructor(options: OmaDmClientOptions, tree: DmTree, csps: CspRegistry, fumo: FumoManager) {
     this.#o = options;
@@ -85,9 +86,26 @@ export class OmaDmClient {
   }
 
   #serialize<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#busy.then(work, work);
+    const counted = async () => {
+      this.#running++;
+      try {
+        return await work();
+      } finally {
+        this.#running--;
+      }
+    };
+    const run = this.#busy.then(counted, counted);
     this.#busy = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * A session (or alert delivery) is running. Work it causes (FUMO's `continue()` after a server
+   * session, the pipeline's outbox reports) must not wait for another session: that one would be
+   * queued behind the running one, which waits for it.
+   */
+  get busy(): boolean {
+    return this.#running > 0;
   }
 
   #session(account: DmAccount): DmSession {

@@ -63,6 +63,9 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       const report = entry.body as FumoResultReport;
       if (report.notify) await installNotify(report.notify);
       await c.fumo.report(report.instance, report.ok ? 'updated' : 'updateFailed');
+      // Reported inside a session (a download that failed in the session's FUMO work): the alert
+      // is durable in the FUMO record; `run()` delivers it once the session is over.
+      if (c.busy) return;
       await c.deliverAlerts();
       if (c.fumo.pendingAlerts().length > 0) throw new RetryLaterError('Generic Alert not acknowledged yet');
     });

@@ -66,6 +66,34 @@ describe('FUMO package sources through the shared pipeline', () => {
     expect(await w.hardware.device!.staging.list()).toEqual([]); // the staged package is gone
   });
 
+  it('PkgData whose bytes do not match Ext/SHA256: nothing activated, State 80, a failure alert after the session (no deadlock)', async () => {
+    const w = await mockWorld();
+    cleanups.push(w.cleanup);
+    const dev = await start(w);
+    const wrong = IMAGE.slice();
+    wrong[100] = (wrong[100] as number) ^ 0xff;
+    w.server.script(...fumoPkgData('1', wrong, 'corr-bad', 16 * 1024, { sha256: w.server.packageFacts('fw-2.0.bin').sha256 }));
+    await session(w, dev, 0x82);
+    expect(w.hardware.rebootRequests).toHaveLength(0);
+    expect(dev.client().fumo.state('1')).toBe(80);
+    expect((await w.hardware.device!.update.status()).active).toBe('a');
+    const [alert] = w.server.journal.genericAlerts();
+    expect(alert).toMatchObject({ correlator: 'corr-bad', type: 'org.openmobilealliance.dm.firmwareupdate.update', mark: 'critical' });
+    expect(alert?.result).not.toBe(200);
+  }, 20_000);
+
+  it('a download failing inside the server session\'s FUMO work (HTTP 404) ends in State 20 and its alert goes out after the session', async () => {
+    const w = await mockWorld();
+    cleanups.push(w.cleanup);
+    const dev = await start(w);
+    const facts = w.server.packageFacts('fw-2.0.bin');
+    // Before the fix the outbox transport started the alert session inside the running session: a deadlock.
+    w.server.script(downloadVia(facts.url.replace('fw-2.0.bin', 'missing.bin'), facts.sha256, facts.size));
+    await session(w, dev, 0x87);
+    expect(dev.client().fumo.state('1')).toBe(20);
+    expect(w.server.journal.genericAlerts()).toMatchObject([{ correlator: 'corr-dl', type: 'org.openmobilealliance.dm.firmwareupdate.download', mark: 'critical' }]);
+  }, 20_000);
+
   it('PkgURL → download descriptor: size from the DD (no Ext/Size), objectURI downloaded, install-notify 900, held at 40', async () => {
     const w = await mockWorld();
     cleanups.push(w.cleanup);
