@@ -71,9 +71,12 @@ export function fumoDownload(instance: string, url: string, correlator: string, 
 /**
  * FUMO with the package inline: Replace `Update/PkgData` (Format bin) as a large object, one
  * MoreData chunk per server message (the first carries the whole Size), then Exec Update in the
- * last message. `facts` adds PkgVersion, Ext/Size and Ext/SHA256 first.
+ * last message. `facts` adds PkgVersion, Ext/Size and Ext/SHA256 first. Format `bin` suits WBXML
+ * (opaque data); `b64` an XML session.
  */
-export function fumoPkgData(instance: string, pkg: Uint8Array, correlator: string, chunkBytes: number, facts?: Partial<PackageFacts>): Step[] {
+export function fumoPkgData(instance: string, pkg: Uint8Array, correlator: string, chunkBytes: number, facts?: Partial<PackageFacts>, format: 'bin' | 'b64' = 'bin'): Step[] {
+  // Format b64 (what an XML session needs): the base64 text is the object, Size counts its characters.
+  const object: Uint8Array | string = format === 'b64' ? Buffer.from(pkg).toString('base64') : pkg;
   const base = `./FUMO/${instance}`;
   const described = facts
     ? [
@@ -85,12 +88,12 @@ export function fumoPkgData(instance: string, pkg: Uint8Array, correlator: strin
       ]
     : [];
   const steps: Step[] = [];
-  for (let at = 0; at < pkg.length || at === 0; at += chunkBytes) {
-    const last = at + chunkBytes >= pkg.length;
+  for (let at = 0; at < object.length || at === 0; at += chunkBytes) {
+    const last = at + chunkBytes >= object.length;
     const item = {
       target: { locURI: `${base}/Update/PkgData` },
-      meta: { format: 'bin', ...(at === 0 ? { size: String(pkg.length) } : {}) },
-      data: pkg.slice(at, at + chunkBytes),
+      meta: { format, ...(at === 0 ? { size: String(object.length) } : {}) },
+      data: object.slice(at, at + chunkBytes),
       ...(last ? {} : { moreData: true }),
     };
     steps.push([...(at === 0 ? described : []), { cmd: 'Replace', items: [item] } as ItemCommand, ...(last ? [exec(`${base}/Update`, correlator)] : [])]);

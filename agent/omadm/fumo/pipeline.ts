@@ -157,6 +157,10 @@ export function createFumoPipeline(parts: FumoPipelineParts): FumoPipeline & { r
     runJob,
     async start(job) {
       const machine = fumoImageStep(parts);
+      // A finished job whose result is still in the outbox (a cut after the job was cleared, before
+      // FUMO heard of it): the result is on its way; starting again would run the package twice.
+      const reported = parts.outbox.pending(FAMILY).some((e) => e.kind === 'fumoResult' && (e.body as FumoResultReport).instance === job.instance);
+      if (!machine.record() && reported) return;
       if (!machine.record()) {
         const http = pkgDataHttp(parts.device.staging, parts.device.net.http);
         const resolved = await resolvePackage({ http, pkgData: pkgDataOf(parts), timeoutMs: parts.download?.timeoutMs ?? 30_000, ...(parts.expected ? { expected: parts.expected } : {}) }, job);
