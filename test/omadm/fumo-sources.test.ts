@@ -137,6 +137,57 @@ describe('FUMO package sources through the shared pipeline', () => {
   });
 });
 
+describe('FUMO downloads and the pipeline settings', () => {
+  it('honour the board\'s downloadChunkBytes and the omadm.download checkpoint policy', async () => {
+    const w = await mockWorld();
+    cleanups.push(w.cleanup);
+    const inner = w.hardware.device!;
+    const writes: number[] = [];
+    let syncs = 0;
+    // The device as the agent sees it, with the slot writer observed.
+    const update = {
+      status: () => inner.update.status(),
+      confirm: () => inner.update.confirm(),
+      rollback: () => inner.update.rollback(),
+      openInactive: async (options: Parameters<typeof inner.update.openInactive>[0]) => {
+        const writer = await inner.update.openInactive(options);
+        return {
+          get durableLength() {
+            return writer.durableLength;
+          },
+          write: (offset: number, bytes: Uint8Array) => (writes.push(bytes.length), writer.write(offset, bytes)),
+          read: (offset: number, length: number) => writer.read(offset, length),
+          sync: () => (syncs++, writer.sync()),
+          complete: (o: { sha256: string }) => writer.complete(o),
+          close: () => writer.close(),
+        };
+      },
+    };
+    const device = { ...inner, update } as typeof inner;
+    const omadm = {
+      accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: w.server.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
+      udpPort: 0,
+      retries: 0,
+      schedule: { jitterMs: 0 },
+      download: { checkpointBytes: 4096, checkpointMs: 0 },
+    };
+    const agent = await createAgent(device, { ...phoneBoard, downloadChunkBytes: 1024 }, { engine: 'js', logLevel: 'error', omadm } as never);
+    cleanups.push(() => agent.close());
+    const facts = w.server.packageFacts('fw-2.0.bin');
+    w.server.script(downloadVia(facts.url, facts.sha256, facts.size));
+    const client = (agent.families.get('omadm') as OmaDmFamily).client();
+    expect(await client.router.receive(notification(0x88))).toBe(true);
+    expect(client.fumo.state('1')).toBe(40);
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(IMAGE.length);
+    // Writes of about 1 KiB: each mock-network chunk (2 KiB) goes down alone; with the default 64 KiB
+    // chunk they would be batched up to the 4 KiB checkpoint.
+    expect(Math.max(...writes)).toBeLessThanOrEqual(2048);
+    expect(writes.length).toBeGreaterThanOrEqual(IMAGE.length / 2048);
+    // 20 KiB in 4 KiB checkpoints (each one a slot sync first), plus the final one.
+    expect(syncs).toBeGreaterThanOrEqual(Math.floor(IMAGE.length / 4096));
+  });
+});
+
 describe('package resolution and descriptors (units)', () => {
   const dd = (extra = '') => `<media xmlns="http://www.openmobilealliance.org/xmlns/dd"><DDVersion>1.0</DDVersion><objectURI>http://x/p?a=1&amp;b=2</objectURI><size>42</size><type>application/octet-stream</type>${extra}</media>`;
 
