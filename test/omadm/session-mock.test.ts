@@ -170,6 +170,20 @@ describe('OMA DM sessions against the reference server (mock HAL)', () => {
     expect(statuses.filter((x) => x === 'Alert:200')).toHaveLength(chunks.length - 1);
   });
 
+  it('Get ?list=StructData under a small MaxMsgSize: the Results is split by items over several messages', async () => {
+    const w = await world({ maxMsgSize: 1024 });
+    const dev = await openDmDevice(w.hardware.device!, w.server.url);
+    w.server.script([get('./DMAcc?list=StructData')]);
+    expect(await dev.client.router.receive(notification(0x71))).toBe(true);
+    const uris = w.server.journal.of('result').map((r) => r.uri);
+    expect(uris[0]).toBe('./DMAcc');
+    expect(uris).toContain('./DMAcc/srv1/AppAddr/1/Addr');
+    expect(uris.some((u) => u.endsWith('AAuthSecret'))).toBe(false);
+    expect(new Set(uris).size).toBe(uris.length); // every node once
+    // More than one message carried them: the client was asked to continue (1222) at least once.
+    expect(w.server.journal.statuses('71').filter((x) => x === 'Alert:200').length).toBeGreaterThan(0);
+  });
+
   it.each(['xml', 'wbxml'] as const)('%s: the session runs in that encoding end to end', async (encoding) => {
     const w = await world({ encoding });
     const dev = await openDmDevice(w.hardware.device!, w.server.url, { encoding });
