@@ -3,6 +3,7 @@ import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/dow
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { type Infer, array, boolean, integer, object, optional, string } from '../transport/schema.ts';
 import { type ServiceUrls, serviceUrlsSchema } from './messages.ts';
+import { imageDownloadSchema } from '../families/download-config.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -21,17 +22,7 @@ export const firmwareConfigSchema = object(
     maxDeferralMs: optional(integer({ min: 0 })),
     /** Health check of a trial boot: a command that must exit 0 (default: the agent came up). */
     healthCheck: optional(object({ command: string({ min: 1, max: 4096 }), args: optional(array(string({ max: 4096 }), { max: 64 })), timeoutMs: optional(integer({ min: 100 })) }, { strict: true })),
-    download: optional(
-      object(
-        {
-          maxAttempts: optional(integer({ min: 1, max: 100 })),
-          checkpointBytes: optional(integer({ min: 4096 })),
-          checkpointMs: optional(integer({ min: 0 })),
-          timeoutMs: optional(integer({ min: 100 })),
-        },
-        { strict: true },
-      ),
-    ),
+    download: optional(imageDownloadSchema),
     requestTimeoutMs: optional(integer({ min: 100 })),
   },
   { strict: true },

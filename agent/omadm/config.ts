@@ -1,7 +1,7 @@
 /** The `omadm` config section, validated strictly (a typo must not pass silently). */
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { type Infer, array, boolean, httpUrl, integer, object, oneOf, optional, string } from '../transport/schema.ts';
-import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
+import { type ImageDownloadConfig, imageDownloadSchema, resolveImageDownload } from '../families/download-config.ts';
 import { utf8Encode } from '../util/bytes.ts';
 import type { OmaDmConfig } from './client.ts';
 
@@ -35,18 +35,8 @@ export const omadmConfigSchema = object(
     timeoutMs: optional(integer({ min: 100 })),
     authenticateServer: optional(boolean()),
     userPolicy: optional(oneOf(['accept', 'reject', 'timeout'] as const)),
-    /** FUMO downloads on the shared pipeline: the same knobs as the other families (README "Durability"). */
-    download: optional(
-      object(
-        {
-          maxAttempts: optional(integer({ min: 1, max: 100 })),
-          checkpointBytes: optional(integer({ min: 4096 })),
-          checkpointMs: optional(integer({ min: 0 })),
-          timeoutMs: optional(integer({ min: 100 })),
-        },
-        { strict: true },
-      ),
-    ),
+    /** FUMO downloads on the shared pipeline: the same knobs as the other image families. */
+    download: optional(imageDownloadSchema),
     /** UDP port of the package #0 listener (0: none). Default 2948. */
     udpPort: optional(integer({ min: 0, max: 65535 })),
   },
@@ -58,12 +48,11 @@ export interface OmaDmFamilyConfig {
   schedule: ScheduleConfig;
   manufacturer: string;
   udpPort: number;
-  download: { maxAttempts: number; checkpointBytes: number; checkpointMs: number; timeoutMs: number };
+  download: ImageDownloadConfig;
 }
 
 export function resolveOmaDmConfig(input: Infer<typeof omadmConfigSchema>): OmaDmFamilyConfig {
   const { schedule, manufacturer, udpPort, accounts, download, ...rest } = input;
-  const d = download ?? {};
   const client: OmaDmConfig = { accounts: [] };
   for (const [key, value] of Object.entries(rest)) if (value !== undefined) (client as unknown as Record<string, unknown>)[key] = value;
   client.accounts = accounts.map((a) => ({
@@ -72,5 +61,5 @@ export function resolveOmaDmConfig(input: Infer<typeof omadmConfigSchema>): OmaD
     server: { name: a.server.name, secret: a.server.secret, nonce: utf8Encode(a.server.nonce ?? '') },
   }));
   return { client, schedule: resolveSchedule(schedule, 'omadm.schedule'), manufacturer: manufacturer ?? 'dm-agent', udpPort: udpPort ?? 2948,
-    download: { maxAttempts: d.maxAttempts ?? 5, checkpointBytes: d.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES, checkpointMs: d.checkpointMs ?? DEFAULT_CHECKPOINT_MS, timeoutMs: d.timeoutMs ?? 30_000 } };
+    download: resolveImageDownload(download) };
 }

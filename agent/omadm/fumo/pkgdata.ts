@@ -10,6 +10,7 @@
  */
 import type { Bytes, HttpClient, HttpRequest, HttpResponse, Staging } from '../../../hal/types.ts';
 import { NetworkError } from '../../../hal/errors.ts';
+import { concatBytes } from '../../util/bytes.ts';
 
 /** `.invalid` never resolves (RFC 2606): nothing else can answer on this origin. */
 export const PKGDATA_ORIGIN = 'http://pkgdata.fumo.invalid/';
@@ -63,7 +64,7 @@ export async function storePkgData(staging: Staging, instance: string, bytes: Ui
   }
 }
 
-function response(status: number, headers: Record<string, string>, body: AsyncIterable<Bytes>): HttpResponse {
+function response(status: number, headers: Record<string, string>, body: AsyncIterable<Bytes>, onCancel: () => void = () => undefined): HttpResponse {
   let cancelled = false;
   const guarded: AsyncIterable<Bytes> = {
     async *[Symbol.asyncIterator]() {
@@ -85,16 +86,11 @@ function response(status: number, headers: Record<string, string>, body: AsyncIt
         if (total > maxBytes) throw new NetworkError('tooLarge', 'response larger than allowed');
         parts.push(chunk);
       }
-      const out = new Uint8Array(total);
-      let at = 0;
-      for (const part of parts) {
-        out.set(part, at);
-        at += part.length;
-      }
-      return out;
+      return concatBytes(parts);
     },
     cancel() {
       cancelled = true;
+      onCancel();
     },
   };
 }
@@ -114,16 +110,19 @@ export function pkgDataHttp(staging: Staging, inner: HttpClient): HttpClient {
         await file.close();
         return response(416, { 'content-range': `bytes */${size}` }, (async function* () {})());
       }
+      // Closed once: when the body is read to the end, or when the caller cancels (read or not).
+      let closing: Promise<void> | undefined;
+      const close = (): Promise<void> => (closing ??= Promise.resolve(file.close()));
       const body = async function* () {
         try {
           for (let at = from; at < size; at += READ_BYTES) yield await file.read(at, Math.min(READ_BYTES, size - at));
         } finally {
-          await file.close();
+          await close();
         }
       };
       const headers: Record<string, string> = { 'content-length': String(size - from), 'content-type': 'application/octet-stream' };
       if (range) headers['content-range'] = `bytes ${from}-${size - 1}/${size}`;
-      return response(range ? 206 : 200, headers, body());
+      return response(range ? 206 : 200, headers, body(), () => void close().catch(() => undefined));
     },
   };
 }
