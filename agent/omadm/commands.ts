@@ -12,7 +12,7 @@ import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type User
 import type { CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
-import { LargeObjectAssembler } from './large-object.ts';
+import { LargeObjectAssembler, type ValueStream } from './large-object.ts';
 import { type ListContext, listItems, parseListQuery, TNDS_TYPE, tnds } from './list.ts';
 import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 
@@ -224,8 +224,9 @@ export class CommandProcessor {
         return 200;
       case 'Add':
       case 'Replace': {
-        const whole = this.#large.accept(command, item, uri);
+        const whole = await this.#large.accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
         if (whole === 'chunk') return 213;
+        if (whole === 'streamed') return this.#write(command, item, undefined, path, query, tx, true);
         return this.#write(command, item, whole, path, query, tx);
       }
       case 'Delete':
@@ -279,9 +280,26 @@ export class CommandProcessor {
     return { cmd: 'Results', msgRef, cmdRef, items: [{ source: { locURI: uri }, meta: { format: 'xml', type: TNDS_TYPE, size: String(utf8Encode(doc).length) }, data: doc }] };
   }
 
-  async #write(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction): Promise<number> {
-    const existing = tx.get(path);
+  /**
+   * A large object for a leaf whose CSP streams it (FUMO PkgData): the command is checked as its
+   * write will be (in a throwaway fork) before the first byte is taken.
+   */
+  async #openStream(command: ItemCommand, item: Item, path: string, query: string, tx: TreeTransaction, size: number): Promise<ValueStream | undefined> {
+    const csp = this.#o.csps.owner(path);
+    if (!csp?.stream || query !== '') return undefined;
+    const node = this.#checked(command, item, undefined, path, tx.fork());
+    return csp.stream(command.cmd as 'Add' | 'Replace', path, node, size);
+  }
+
+  /** Abandons a large object left unfinished (the session ended in the middle of it). */
+  async close(): Promise<void> {
+    await this.#large.close();
+  }
+
+  /** `streamed`: the value went to the CSP's stream; the node is written without it. */
+  async #write(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
     if (query === 'prop=ACL' && command.cmd === 'Replace') {
+      const existing = tx.get(path);
       if (!existing) throw new DmStatusError(404, 'no such node');
       this.#allowed(tx, path, 'Replace');
       const acl = textOf(data) ?? '';
@@ -290,6 +308,15 @@ export class CommandProcessor {
       return 200;
     }
     if (query !== '') throw new DmStatusError(406, 'query not supported');
+    const node = this.#checked(command, item, data, path, tx);
+    const csp = this.#o.csps.owner(path);
+    tx.put(path, command.cmd === 'Replace' && !streamed && csp?.write ? await csp.write('Replace', path, node) : node);
+    return 200;
+  }
+
+  /** The node an Add/Replace writes, checked (existence, ACL, description, format, CSP); an Add's missing parents go into `tx`. */
+  #checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): DmNode {
+    const existing = tx.get(path);
     const format = item.meta?.format ?? command.meta?.format ?? existing?.format ?? 'chr';
     const type = item.meta?.type ?? command.meta?.type ?? existing?.type;
     const value = valueOf(data, format);
@@ -302,8 +329,7 @@ export class CommandProcessor {
       this.#described(tx, 'Replace', path, node);
       checkFormat(format, value);
       csp?.check?.('Replace', path, node, tx);
-      tx.put(path, csp?.write ? await csp.write('Replace', path, node) : node);
-      return 200;
+      return node;
     }
     if (existing) throw new DmStatusError(418, 'node already exists');
     const parent = parentOf(path);
@@ -315,8 +341,7 @@ export class CommandProcessor {
     this.#described(tx, 'Add', path, node, true);
     if (leaf) checkFormat(format, value);
     csp?.check?.('Add', path, node, tx);
-    tx.put(path, node);
-    return 200;
+    return node;
   }
 
   /** Add creates missing interior ancestors (DM_Protocol 1.2 §6.6.1), each checked like an Add. */

@@ -12,12 +12,25 @@ import { dataText } from '../syncml/model.ts';
 import { concatBytes, utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { DmStatusError } from './errors.ts';
 
+/** Where a streamed large object goes chunk by chunk (a CSP's `stream`, e.g. FUMO PkgData to staging). */
+export interface ValueStream {
+  write(bytes: Uint8Array): Promise<void>;
+  /** All chunks are in (their total matched the Size): make the value durable. */
+  end(): Promise<void>;
+  /** The object was refused or abandoned: drop what was written. */
+  abort(): Promise<void>;
+}
+
+/** Opens the stream for a new object of `size` (after the command's checks), or undefined: assemble in memory. */
+export type OpenStream = (size: number) => Promise<ValueStream | undefined>;
+
 interface Pending {
   cmd: string;
   target: string;
   parts: Uint8Array[];
   received: number;
   size: number;
+  stream?: ValueStream;
   /** Set once the object was refused: the status its remaining chunks get. */
   refused?: number;
 }
@@ -37,14 +50,15 @@ export class LargeObjectAssembler {
   }
 
   /**
-   * One item of an Add/Replace: `'chunk'` while MoreData chunks arrive (the caller answers 213),
-   * the whole Data once the last one is in (or the item's own Data when it is not chunked).
+   * One item of an Add/Replace: `'chunk'` while MoreData chunks arrive (the caller answers 213);
+   * once the last one is in, the whole Data, or `'streamed'` when `open` gave a stream (memory
+   * then holds one chunk, never the object); the item's own Data when it is not chunked.
    */
-  accept(command: ItemCommand, item: Item, uri: string): DataValue | undefined | 'chunk' {
+  async accept(command: ItemCommand, item: Item, uri: string, open?: OpenStream): Promise<DataValue | undefined | 'chunk' | 'streamed'> {
     const pending = this.#pending?.target === uri && this.#pending.cmd === command.cmd ? this.#pending : undefined;
     if (!pending) {
       // A new object (an unfinished one before it is abandoned: the server moved on).
-      this.#pending = undefined;
+      await this.#abandon();
       if (!item.moreData) {
         if (bytesOf(item.data).length > this.#maxObjSize) throw new DmStatusError(413, 'object larger than MaxObjSize');
         return item.data;
@@ -55,6 +69,14 @@ export class LargeObjectAssembler {
       this.#pending = started;
       if (declared === undefined || !Number.isSafeInteger(size) || size < 0) return this.#refuse(started, 411, 'the first chunk of a large object must carry its Size');
       if (size > this.#maxObjSize) return this.#refuse(started, 413, 'large object larger than MaxObjSize');
+      try {
+        const stream = await open?.(size);
+        if (stream) started.stream = stream;
+      } catch (error) {
+        // The command itself is refused (ACL, description, CSP): so is every chunk of the object.
+        if (error instanceof DmStatusError) return this.#refuse(started, error.status, error.message);
+        throw error;
+      }
       return this.#add(started, item);
     }
     if (pending.refused !== undefined) {
@@ -65,23 +87,46 @@ export class LargeObjectAssembler {
     return this.#add(pending, item);
   }
 
-  #add(pending: Pending, item: Item): DataValue | 'chunk' {
+  async #add(pending: Pending, item: Item): Promise<DataValue | 'chunk' | 'streamed'> {
     const bytes = bytesOf(item.data);
     pending.received += bytes.length;
     if (pending.received > pending.size) return this.#refuse(pending, 424, 'large object chunks exceed the declared Size', !item.moreData);
-    pending.parts.push(bytes);
+    if (pending.stream) await pending.stream.write(bytes);
+    else pending.parts.push(bytes);
     if (item.moreData) return 'chunk';
     this.#pending = undefined;
-    if (pending.received !== pending.size) throw new DmStatusError(424, 'large object size mismatch');
+    if (pending.received !== pending.size) {
+      await pending.stream?.abort();
+      throw new DmStatusError(424, 'large object size mismatch');
+    }
+    if (pending.stream) {
+      await pending.stream.end();
+      return 'streamed';
+    }
     const whole = concatBytes(pending.parts);
     return item.data instanceof Uint8Array ? whole : utf8Decode(whole);
   }
 
-  /** Marks the object refused (its parts dropped) and throws the status for this chunk. */
-  #refuse(pending: Pending, status: number, message: string, last = false): never {
+  /** The session is over: an unfinished object is dropped. */
+  close(): Promise<void> {
+    return this.#abandon();
+  }
+
+  /** An unfinished object the server gave up on: its stream is dropped. */
+  async #abandon(): Promise<void> {
+    const stream = this.#pending?.refused === undefined ? this.#pending?.stream : undefined;
+    this.#pending = undefined;
+    await stream?.abort();
+  }
+
+  /** Marks the object refused (its parts and stream dropped) and throws the status for this chunk. */
+  async #refuse(pending: Pending, status: number, message: string, last = false): Promise<never> {
     pending.parts = [];
     pending.refused = status;
     if (last) this.#pending = undefined;
+    const stream = pending.stream;
+    delete pending.stream;
+    await stream?.abort();
     throw new DmStatusError(status, message);
   }
 }

@@ -97,6 +97,15 @@ export class DmSession {
   }
 
   async run(start: SessionStart): Promise<SessionSummary> {
+    try {
+      return await this.#run(start);
+    } finally {
+      // A large object the server never finished is dropped with the session (its stream aborted).
+      await this.#processor.close().catch(() => undefined);
+    }
+  }
+
+  async #run(start: SessionStart): Promise<SessionSummary> {
     const extra = start.kind === 'client' ? (start.commands ?? []) : [];
     const pkg1 = () => packageOne(this.#o.tree, start.kind, extra);
     const summary: SessionSummary = { version: '1.2', messages: 0, aborted: false, acknowledged: [], statuses: [] };

@@ -4,6 +4,7 @@
  * never sees a command the server may not run. See agent/omadm/README.md for writing one.
  */
 import type { NodeDescription } from '../ddf.ts';
+import type { ValueStream } from '../large-object.ts';
 import type { DmNode, DmTree, NodeValue, TreeTransaction } from '../tree.ts';
 
 export interface SeedNode {
@@ -39,6 +40,12 @@ export interface Csp {
    * instead (e.g. FUMO PkgData: the bytes go to a staging file, the leaf keeps none of them).
    */
   write?(op: 'Add' | 'Replace', path: string, node: DmNode): Promise<DmNode>;
+  /**
+   * A leaf whose large objects should not be assembled in memory: the chunks go to the stream
+   * (opened after the command's checks, `size` = the declared Size); undefined = assemble as usual.
+   * The node is then written without a value (`write` is not called for it).
+   */
+  stream?(op: 'Add' | 'Replace', path: string, node: DmNode, size: number): Promise<ValueStream | undefined>;
   /** Exec on a node of the subtree: the status (200 done, 202 accepted and reported later, 4xx/5xx). */
   exec?(path: string, data: string | undefined, context: ExecContext): Promise<number> | number;
 }

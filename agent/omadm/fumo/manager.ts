@@ -15,7 +15,8 @@ import { DmStatusError } from '../errors.ts';
 import { ALERT_GENERIC } from '../messages.ts';
 import type { DmNode, TreeTransaction } from '../tree.ts';
 import { fromBase64, utf8Encode } from '../../util/bytes.ts';
-import type { PkgDataStore } from './pkgdata.ts';
+import type { ValueStream } from '../large-object.ts';
+import { type PkgDataStore, pkgDataStream } from './pkgdata.ts';
 import { ALERT_TYPE_PREFIX, FUMO_RESULT, FUMO_STATES, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState } from './flow.ts';
 
 export interface FumoJob {
@@ -148,21 +149,37 @@ export class FumoManager {
         if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
       },
       write: (_op, path, node) => this.#writePkgData(path, node),
+      stream: (_op, path, node, size) => this.#streamPkgData(path, node, size),
       exec: (path, _data, context) => this.#exec(path, context),
     };
   }
 
-  /** Replace Update/PkgData: the bytes go to the PkgDataStore (durably, before the 200); the leaf keeps none. */
-  async #writePkgData(path: string, node: DmNode): Promise<DmNode> {
+  /** The PkgDataStore for a Replace of `FUMO/<x>/Update/PkgData` when no package is in process; undefined for other nodes. */
+  #pkgDataFor(path: string): { x: string; store: PkgDataStore } | undefined {
     const match = INSTANCE.exec(path);
-    if (!match || match[2] !== 'Update/PkgData') return node;
+    if (!match || match[2] !== 'Update/PkgData') return undefined;
     if (!this.#pkgData) throw new DmStatusError(406, 'inline packages (PkgData) are not supported here');
     const x = match[1] as string;
     const state = this.record(x).state;
     if (state === 'downloading' || state === 'updating') throw new DmStatusError(405, 'a package is being processed');
+    return { x, store: this.#pkgData };
+  }
+
+  /** A PkgData large object: streamed chunk by chunk into the store (memory holds one chunk). */
+  async #streamPkgData(path: string, node: DmNode, size: number): Promise<ValueStream | undefined> {
+    const target = this.#pkgDataFor(path);
+    if (!target) return undefined;
+    const reserve = node.format === 'b64' ? Math.ceil(size / 4) * 3 : size;
+    return pkgDataStream(await target.store.writer(target.x, reserve), node.format);
+  }
+
+  /** Replace Update/PkgData in one piece: the bytes go to the PkgDataStore (durably, before the 200); the leaf keeps none. */
+  async #writePkgData(path: string, node: DmNode): Promise<DmNode> {
+    const target = this.#pkgDataFor(path);
+    if (!target) return node;
     const value = node.value ?? '';
     const bytes = typeof value !== 'string' ? value : node.format === 'b64' ? fromBase64(value) : utf8Encode(value);
-    await this.#pkgData.put(x, bytes);
+    await target.store.put(target.x, bytes);
     return { ...node, value: '' };
   }
 

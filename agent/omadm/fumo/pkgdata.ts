@@ -10,7 +10,9 @@
  */
 import type { Bytes, HttpClient, HttpRequest, HttpResponse, Staging } from '../../../hal/types.ts';
 import { NetworkError } from '../../../hal/errors.ts';
-import { concatBytes } from '../../util/bytes.ts';
+import { concatBytes, fromBase64, utf8Decode } from '../../util/bytes.ts';
+import { DmStatusError } from '../errors.ts';
+import type { ValueStream } from '../large-object.ts';
 
 /** `.invalid` never resolves (RFC 2606): nothing else can answer on this origin. */
 export const PKGDATA_ORIGIN = 'http://pkgdata.fumo.invalid/';
@@ -28,14 +30,52 @@ export function pkgDataUrl(instance: string): string {
 export interface PkgDataStore {
   /** Stores the package durably (replacing an earlier one); returns its size. */
   put(instance: string, bytes: Uint8Array): Promise<number>;
+  /** Streams a package in (replacing an earlier one): at most `reserve` bytes, appended in order. */
+  writer(instance: string, reserve: number): Promise<PkgDataWriter>;
   /** Size of the stored package, undefined when there is none. */
   size(instance: string): Promise<number | undefined>;
   remove(instance: string): Promise<void>;
 }
 
+export interface PkgDataWriter {
+  append(bytes: Uint8Array): Promise<void>;
+  /** Synced and closed: the package is complete. */
+  end(): Promise<void>;
+  /** Emptied and closed: no package (an Exec Update then finds none). */
+  abort(): Promise<void>;
+}
+
+async function stagingWriter(staging: Staging, instance: string, reserve: number): Promise<PkgDataWriter> {
+  const file = await staging.open({ name: pkgDataFile(instance), create: true });
+  let at = 0;
+  try {
+    await file.truncate(0);
+    await file.reserve(reserve);
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+  return {
+    async append(bytes) {
+      if (at + bytes.length > reserve) throw new RangeError('package larger than announced');
+      await file.write(at, bytes);
+      at += bytes.length;
+    },
+    async end() {
+      await file.sync();
+      await file.close();
+    },
+    async abort() {
+      await file.truncate(0);
+      await file.close();
+    },
+  };
+}
+
 export function stagingPkgData(staging: Staging): PkgDataStore {
   return {
     put: (instance, bytes) => storePkgData(staging, instance, bytes),
+    writer: (instance, reserve) => stagingWriter(staging, instance, reserve),
     async size(instance) {
       if (!(await staging.list()).includes(pkgDataFile(instance))) return undefined;
       const file = await staging.open({ name: pkgDataFile(instance), create: false });
@@ -52,16 +92,40 @@ export function stagingPkgData(staging: Staging): PkgDataStore {
 
 /** Writes the inline package to its staging file, durably; returns its size. */
 export async function storePkgData(staging: Staging, instance: string, bytes: Uint8Array): Promise<number> {
-  const file = await staging.open({ name: pkgDataFile(instance), create: true });
+  const writer = await stagingWriter(staging, instance, bytes.length);
   try {
-    await file.truncate(0);
-    await file.reserve(bytes.length);
-    for (let at = 0; at < bytes.length; at += READ_BYTES) await file.write(at, bytes.subarray(at, Math.min(bytes.length, at + READ_BYTES)));
-    await file.sync();
-    return bytes.length;
-  } finally {
-    await file.close();
+    for (let at = 0; at < bytes.length; at += READ_BYTES) await writer.append(bytes.subarray(at, Math.min(bytes.length, at + READ_BYTES)));
+  } catch (error) {
+    await writer.abort().catch(() => undefined);
+    throw error;
   }
+  await writer.end();
+  return bytes.length;
+}
+
+/**
+ * The large-object stream of a PkgData Replace: chunks appended to the writer as they arrive
+ * (Format b64: decoded in whole 4-character groups, the rest kept for the next chunk).
+ */
+export function pkgDataStream(writer: PkgDataWriter, format: string): ValueStream {
+  let carry = '';
+  return {
+    async write(bytes) {
+      if (format !== 'b64') return writer.append(bytes);
+      const text = carry + utf8Decode(bytes).replace(/\s+/g, '');
+      const whole = text.length - (text.length % 4);
+      carry = text.slice(whole);
+      if (whole > 0) await writer.append(fromBase64(text.slice(0, whole)));
+    },
+    async end() {
+      if (carry !== '') {
+        await writer.abort();
+        throw new DmStatusError(400, 'PkgData is not valid base64');
+      }
+      await writer.end();
+    },
+    abort: () => writer.abort(),
+  };
 }
 
 function response(status: number, headers: Record<string, string>, body: AsyncIterable<Bytes>, onCancel: () => void = () => undefined): HttpResponse {
