@@ -122,6 +122,19 @@ describe('FUMO package sources through the shared pipeline', () => {
     expect(w.server.journal.genericAlerts()).toMatchObject([{ correlator: 'corr-dl', result: 403 }]);
   });
 
+  it('a DD announcing the wrong size (no Ext/Size): the download fails verification, 905 to the installNotifyURI, State 20', async () => {
+    const w = await mockWorld();
+    cleanups.push(w.cleanup);
+    const dev = await start(w);
+    const facts = w.server.packageFacts('fw-2.0.bin');
+    w.server.script(downloadVia(w.server.descriptorUrl('fw-2.0.bin', { size: facts.size + 100 }), facts.sha256));
+    await session(w, dev, 0x89);
+    await dev.agent.trigger('omadm', 'manual');
+    expect(dev.client().fumo.state('1')).toBe(20);
+    expect(w.server.journal.of('installNotify')).toMatchObject([{ status: '905 Attribute mismatch' }]);
+    expect(w.server.journal.genericAlerts()).toMatchObject([{ correlator: 'corr-dl', type: 'org.openmobilealliance.dm.firmwareupdate.download', mark: 'critical' }]);
+  }, 20_000);
+
   it('a plain PkgURL with Ext/SHA256 only: the size comes from HTTP; without any digest: 405 (not acceptable)', async () => {
     const w = await mockWorld();
     cleanups.push(w.cleanup);

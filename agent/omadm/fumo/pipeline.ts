@@ -100,7 +100,8 @@ export function fumoImageStep(parts: FumoPipelineParts) {
 
 /** The 9xx of a failed download (OMA Download OTA §6.2.2) from the pipeline's failure message. */
 function downloadStatus(message: string): string {
-  return /digest|size|mismatch/i.test(message) ? INSTALL_STATUS.attributeMismatch : INSTALL_STATUS.lossOfService;
+  // The pipeline's verification messages (verify.ts, download.ts): a wrong digest or a wrong length.
+  return /digest|mismatch|bytes, expected|-byte artifact|more than the \d+ bytes/i.test(message) ? INSTALL_STATUS.attributeMismatch : INSTALL_STATUS.lossOfService;
 }
 
 function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>) {
