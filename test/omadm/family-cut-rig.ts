@@ -13,7 +13,7 @@ import type { OmaDmClient } from '../../agent/omadm/client.ts';
 import type { OmaDmFamily } from '../../agent/omadm/family.ts';
 import type { PackageFacts, Step } from '../../server/omadm/index.ts';
 import { phoneBoard } from '../firmware/rig.ts';
-import { CLIENT, type MockWorld, cutEverywhere, notification, SERVER } from './session-rig.ts';
+import { agentConfig, type MockWorld, cutEverywhere, familySection, notification } from './session-rig.ts';
 
 /** The server's next session for the device's FUMO state; undefined: no session, just run the family. */
 export type Plan = (state: number, client: OmaDmClient, facts: PackageFacts & { url: string }, session: number) => Step[] | undefined;
@@ -25,13 +25,7 @@ interface Run {
 }
 
 async function start(w: MockWorld, image: Uint8Array): Promise<Agent> {
-  const omadm = {
-    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: w.server.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
-    udpPort: 0,
-    retries: 0,
-    schedule: { jitterMs: 0 },
-  };
-  const agent = await createAgent(w.hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', omadm } as never);
+  const agent = await createAgent(w.hardware.device!, phoneBoard, agentConfig(familySection(w.server.url)));
   expect(agent.boot.store.corruption).toEqual([]);
   const status = await w.hardware.device!.update.status();
   if (status.active === 'b') expect(status.slots.find((s) => s.slot === 'b')).toMatchObject({ size: image.length });

@@ -11,7 +11,7 @@ import { parseDescriptor } from '../../agent/omadm/fumo/descriptor.ts';
 import { resolvePackage } from '../../agent/omadm/fumo/source.ts';
 import { fumoPkgData, replace, exec } from '../../server/omadm/index.ts';
 import { phoneBoard } from '../firmware/rig.ts';
-import { CLIENT, IMAGE, type MockWorld, mockWorld, notification, SERVER } from './session-rig.ts';
+import { agentConfig, familySection, IMAGE, type MockWorld, mockWorld, notification } from './session-rig.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -19,15 +19,7 @@ afterEach(async () => {
 });
 
 async function start(w: MockWorld): Promise<{ agent: Agent; client: () => ReturnType<OmaDmFamily['client']> }> {
-  const omadm = {
-    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: w.server.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
-    udpPort: 0,
-    retries: 0,
-    encoding: 'wbxml',
-    maxObjSize: 64 * 1024,
-    schedule: { jitterMs: 0 },
-  };
-  const agent = await createAgent(w.hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', omadm } as never);
+  const agent = await createAgent(w.hardware.device!, phoneBoard, agentConfig(familySection(w.server.url, { encoding: 'wbxml', maxObjSize: 64 * 1024 })));
   cleanups.push(() => agent.close());
   return { agent, client: () => (agent.families.get('omadm') as OmaDmFamily).client() };
 }
@@ -177,14 +169,8 @@ describe('FUMO downloads and the pipeline settings', () => {
       },
     };
     const device = { ...inner, update } as typeof inner;
-    const omadm = {
-      accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: w.server.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
-      udpPort: 0,
-      retries: 0,
-      schedule: { jitterMs: 0 },
-      download: { checkpointBytes: 4096, checkpointMs: 0 },
-    };
-    const agent = await createAgent(device, { ...phoneBoard, downloadChunkBytes: 1024 }, { engine: 'js', logLevel: 'error', omadm } as never);
+    const omadm = familySection(w.server.url, { download: { checkpointBytes: 4096, checkpointMs: 0 } });
+    const agent = await createAgent(device, { ...phoneBoard, downloadChunkBytes: 1024 }, agentConfig(omadm));
     cleanups.push(() => agent.close());
     const facts = w.server.packageFacts('fw-2.0.bin');
     w.server.script(downloadVia(facts.url, facts.sha256, facts.size));

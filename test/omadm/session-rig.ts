@@ -39,6 +39,25 @@ export function account(url: string): DmAccountConfig {
   };
 }
 
+/**
+ * The agent config of the family tests (createAgent's third argument) around an `omadm` section:
+ * the one place for what every such test needs besides it (engine, log level, …).
+ */
+export function agentConfig(omadm: Record<string, unknown>): never {
+  return { engine: 'js', logLevel: 'error', omadm } as never;
+}
+
+/** The `omadm` section of the family tests: the test account at the server's URL, no UDP, no retries. */
+export function familySection(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
+    udpPort: 0,
+    retries: 0,
+    schedule: { jitterMs: 0 },
+    ...extra,
+  };
+}
+
 /** Opens the client on the device with the test account and facts. */
 export function openDmDevice(device: Device, url: string, config: Partial<OmaDmConfig> = {}): Promise<DmDevice> {
   return openOmaDmDevice(device, { engines, account: account(url), facts: { devId: DEVICE_ID, man: 'Acme', mod: 'Widget', fwV: () => '1.0.0' }, config });
