@@ -148,9 +148,10 @@ export function createFumoPipeline(parts: FumoPipelineParts): FumoPipeline & { r
     if (!machine.record()) return 'idle';
     const outcome = await machine.run({ signal: parts.signal() });
     if (outcome.kind !== 'final') return 'busy';
+    // The inline package goes before the job record: a cut in between finds the job and removes again (idempotent).
     const fumoJob = machine.record()?.context.family.fumo;
-    await machine.clear();
     if (fumoJob?.source === 'pkgData') await pkgDataOf(parts).remove(fumoJob.instance);
+    await machine.clear();
     await parts.outbox.flush(FAMILY);
     return 'finished';
   };
