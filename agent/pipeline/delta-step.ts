@@ -67,6 +67,8 @@ export interface DeltaSource {
   read: RangeReader;
   /** Bytes available to read (at least the artifact's `sourceSize` for a usable source). */
   size: number;
+  /** Releases what `read` holds open (a staging file), once the stage is done with it. */
+  close?(): Promise<void>;
 }
 
 export interface DeltaHooks<J> {
@@ -169,7 +171,12 @@ export async function runDeltaStage<J extends DeltaJob>(options: DeltaStageOptio
 
   if (state().phase === 'pending') {
     const source = await options.hooks.source(job);
-    const problem = await checkSource(options.engines, source, state().artifact);
+    let problem: { code: string; message: string } | undefined;
+    try {
+      problem = await checkSource(options.engines, source, state().artifact);
+    } finally {
+      await source?.close?.();
+    }
     if (problem) return fallBack(problem.code, problem.message);
     await options.save(update({ phase: 'downloading' }));
   }
@@ -286,11 +293,14 @@ async function applyPatch<J extends DeltaJob>(options: DeltaStageOptions<J>, job
   try {
     patchFile = await device.staging.open({ name: patchFileName(job) });
   } catch (error) {
+    await source.close?.();
     throw new DeltaError('truncated', `the staged patch cannot be opened: ${errorMessage(error)}`);
   }
-  const sink = await options.openSink(job);
+  let sink: SinkHandle | undefined;
   try {
-    await sink.reserve?.(job.artifact.size);
+    const target = await options.openSink(job);
+    sink = target;
+    await target.reserve?.(job.artifact.size);
     let written = 0;
     const result = await engines.applyDelta(
       source.read,
@@ -298,7 +308,7 @@ async function applyPatch<J extends DeltaJob>(options: DeltaStageOptions<J>, job
       async (chunk) => {
         if (written + chunk.length > job.artifact.size)
           throw new VerificationError('sizeMismatch', `the delta produces more than the artifact's ${job.artifact.size} bytes`);
-        await sink.write(written, chunk);
+        await target.write(written, chunk);
         written += chunk.length;
         options.onProgress?.(written, job.artifact.size);
       },
@@ -314,9 +324,10 @@ async function applyPatch<J extends DeltaJob>(options: DeltaStageOptions<J>, job
     if (result.bytesWritten !== job.artifact.size)
       throw new VerificationError('sizeMismatch', `the delta produced ${result.bytesWritten} bytes, the artifact has ${job.artifact.size}`);
     verifyDigest(job.artifact.digest, result.sha256);
-    await sink.sync();
+    await target.sync();
   } finally {
-    await sink.close();
+    await sink?.close();
     await patchFile.close();
+    await source.close?.();
   }
 }
