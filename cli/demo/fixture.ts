@@ -73,9 +73,9 @@ function fnv1a(text: string): number {
 export function revisedBytes(base: Uint8Array, size: number, seed: number): Uint8Array {
   const out = xorshiftBytes(size, seed);
   out.set(base.subarray(0, Math.min(base.length, size)));
-  const noise = xorshiftBytes(Math.max(1, Math.ceil(size / 100)), seed ^ 0x5bd1e995);
   for (let k = 0; k < 4 && size > 0; k++) {
     const at = Math.floor(((k * 2 + 1) / 9) * size);
+    const noise = xorshiftBytes(Math.max(1, Math.ceil(size / 100)), (seed ^ 0x5bd1e995) + k);
     out.set(noise.subarray(0, Math.min(noise.length, size - at)), at);
   }
   const block = Math.floor(size / 50);
