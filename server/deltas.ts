@@ -41,23 +41,26 @@ export interface DeltaMakerOptions {
   maxRatio?: number;
   /** Tool run limit (default 10 min: bsdiff on a large image is slow). */
   timeoutMs?: number;
+  /** The tools' commands (default `xdelta3`, `bsdiff` from PATH). */
+  tools?: Partial<Record<DeltaToolFormat, string>>;
   log?: (line: string) => void;
 }
 
-const TOOLS: Record<DeltaToolFormat, (source: string, target: string, out: string) => [string, string[]]> = {
+const DEFAULT_TOOLS: Record<DeltaToolFormat, string> = { vcdiff: 'xdelta3', bsdiff: 'bsdiff' };
+const ARGS: Record<DeltaToolFormat, (source: string, target: string, out: string) => string[]> = {
   // -f: the temporary output may be left by a killed run; -e -s: encode against the source.
-  vcdiff: (source, target, out) => ['xdelta3', ['-e', '-f', '-s', source, target, out]],
-  bsdiff: (source, target, out) => ['bsdiff', [source, target, out]],
+  vcdiff: (source, target, out) => ['-e', '-f', '-s', source, target, out],
+  bsdiff: (source, target, out) => [source, target, out],
 };
 
 export class DeltaMaker {
-  readonly #o: Required<Omit<DeltaMakerOptions, 'log'>> & { log: (line: string) => void };
+  readonly #o: Required<Omit<DeltaMakerOptions, 'log' | 'tools'>> & { log: (line: string) => void; tools: Record<DeltaToolFormat, string> };
   readonly #made = new Map<string, Promise<DeltaFile | undefined>>();
   /** Patch digest → file, for the routes that serve them. */
   readonly #byDigest = new Map<string, DeltaFile>();
 
   constructor(options: DeltaMakerOptions) {
-    this.#o = { formats: ['vcdiff', 'bsdiff'], maxRatio: 0.9, timeoutMs: 600_000, log: () => {}, ...options };
+    this.#o = { formats: ['vcdiff', 'bsdiff'], maxRatio: 0.9, timeoutMs: 600_000, log: () => {}, ...options, tools: { ...DEFAULT_TOOLS, ...options.tools } };
   }
 
   /** The patch from `source` to `target` in the first format that works, or undefined. */
@@ -94,9 +97,8 @@ export class DeltaMaker {
     const cached = await stat(out).catch(() => undefined);
     if (!cached) {
       const temporary = `${out}.${process.pid}.tmp`;
-      const [tool, args] = TOOLS[format](source.path, target.path, temporary);
       try {
-        await run(tool, args, this.#o.timeoutMs);
+        await run(this.#o.tools[format], ARGS[format](source.path, target.path, temporary), this.#o.timeoutMs);
         await rename(temporary, out);
       } finally {
         await rm(temporary, { force: true });
