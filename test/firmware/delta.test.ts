@@ -16,36 +16,16 @@ import { decodeValue } from '../../agent/store/index.ts';
 import { PowerCutError } from '../../hal/errors.ts';
 import { DeltaMaker, type DeltaToolFormat } from '../../server/deltas.ts';
 import { tempDir } from '../server/updates-fixture.ts';
+import { revisedBytes, xorshiftBytes } from '../../cli/demo/fixture.ts';
 import { FROM, type Phone, TO, type UpdateWorld, updateWorld } from './rig.ts';
 
 const CONFIG = { firmware: { idleRebootMs: 0, download: { checkpointBytes: 4096, checkpointMs: 0 } } };
 const SIZE = 10 * 1024;
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** A deterministic "image": pseudo-random bytes (xorshift), so patches are not trivially small. */
-function image(seed: number, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** The new version: a few bytes changed, a block inserted, a block moved; same size. */
-function edited(source: Uint8Array): Uint8Array {
-  const next = Uint8Array.from(source);
-  for (let i = 100; i < 160; i++) next[i] = 0x5a;
-  next.set(source.subarray(6000, 6500), 2000); // a move
-  next.set(image(99, 300), 8000); // new bytes
-  return next;
-}
-
-const SOURCE = image(7, SIZE);
-const TARGET = edited(SOURCE);
+// The new version: a few regions rewritten, a block moved (cli/demo/fixture.ts), same size.
+const SOURCE = xorshiftBytes(SIZE, 7);
+const TARGET = revisedBytes(SOURCE, SIZE, 8);
 
 let temp: { dir: string; cleanup(): Promise<void> };
 beforeAll(async () => {
@@ -169,7 +149,7 @@ describe('firmware update as a delta (mock HAL, reference service with the real 
     const w = await world('vcdiff', 'wrong-source');
     try {
       const before = w.network.requests.length;
-      const run = await drive(w, await w.phone('wrong', { config: CONFIG, factory: image(8, SIZE) }));
+      const run = await drive(w, await w.phone('wrong', { config: CONFIG, factory: xorshiftBytes(SIZE, 8) }));
       expect(sha(await runningImage(run.phone))).toBe(sha(TARGET));
       expect(requestsTo(w, '/deltas/', before)).toBe(0);
       expect(requestsTo(w, '/images/', before)).toBeGreaterThan(0);
@@ -187,7 +167,7 @@ describe('firmware update as a delta (mock HAL, reference service with the real 
     // The maker's cache: a "patch" with a valid VCDIFF header and garbage after it.
     const { mkdir } = await import('node:fs/promises');
     await mkdir(dir, { recursive: true });
-    const garbage = Uint8Array.from([0xd6, 0xc3, 0xc4, 0x00, 0x00, ...image(3, 400)]);
+    const garbage = Uint8Array.from([0xd6, 0xc3, 0xc4, 0x00, 0x00, ...xorshiftBytes(400, 3)]);
     await writeFile(join(dir, `${sha(SOURCE)}-${sha(TARGET)}.vcdiff`), garbage);
     const w = await updateWorld({ source: SOURCE, image: TARGET, deltas: maker });
     try {

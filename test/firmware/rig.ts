@@ -10,6 +10,7 @@ import { MockHardware, VirtualClock, mockOptionsFromBoard } from '../../hal/mock
 import { createMockNetwork, type MockNetwork } from '../../hal/mock/net.ts';
 import type { UpdateService } from '../../server/updates/index.ts';
 import type { DeltaMaker } from '../../server/deltas.ts';
+import { programFactoryImage } from '../../cli/demo/delta.ts';
 import { mount, tempDir, testService, writeImageFolder } from '../server/updates-fixture.ts';
 
 const sim = JSON.parse(await readFile(new URL('../../boards/sim.json', import.meta.url), 'utf8'));
@@ -108,7 +109,7 @@ export async function updateWorld(options: WorldOptions = {}): Promise<UpdateWor
       });
       hardware.boot();
       await hardware.booted;
-      if (o.factory) await writeFactoryImage(hardware, o.factory);
+      if (o.factory) await programFactoryImage(hardware.device!, o.factory);
       return start(hardware, {
         firmware: { service: urls, download: { checkpointBytes: 4096 }, schedule: { jitterMs: 0 }, ...(o.config?.firmware as object) },
         ...Object.fromEntries(Object.entries(o.config ?? {}).filter(([k]) => k !== 'firmware')),
@@ -137,18 +138,6 @@ export async function updateWorld(options: WorldOptions = {}): Promise<UpdateWor
     },
     cleanup: temp.cleanup,
   };
-}
-
-/** Programs the running image into the active (factory) slot, as the factory did. */
-async function writeFactoryImage(hardware: MockHardware, image: Uint8Array): Promise<void> {
-  const device = hardware.device!;
-  const { active } = await device.update.status();
-  const partition = await device.flash.open({ partition: `slot_${active}` });
-  try {
-    await partition.write(0, image);
-  } finally {
-    await partition.close();
-  }
 }
 
 /** Lets promise chains and zero-delay timers settle on the virtual clock. */

@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCbor, encodeCbor } from '../../agent/util/cbor.ts';
+import { concatBytes } from '../../agent/util/bytes.ts';
 import { revisedBytes, xorshiftBytes } from '../../cli/demo/fixture.ts';
 import { DeltaMaker, type DeltaSide } from '../../server/deltas.ts';
 import { createManager, loadFleet } from '../../server/index.ts';
@@ -160,11 +161,5 @@ async function collect(body: unknown): Promise<Uint8Array> {
   if (body instanceof Uint8Array) return body;
   const parts: Uint8Array[] = [];
   for await (const chunk of body as AsyncIterable<Uint8Array>) parts.push(chunk);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
