@@ -162,8 +162,10 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
       return { event: 'reported', context: { ...job, announced: true }, effects: reportOps(options, job, 'downloadBegin') };
     },
 
-    downloading: async (offered, step) => {
-      let job = offered;
+    downloading: async (job, step) => {
+      if (!job.location) return { event: 'relocate' };
+      const { url } = job.location;
+      // The artifact offered as a patch too: tried first, once (./delta-step.ts).
       if (job.delta && hooks.delta && job.delta.phase !== 'fellBack') {
         const staged = await runDeltaStage(
           {
@@ -172,7 +174,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
             hooks: hooks.delta,
             openSink: (held) => sinkFor(held).open({ resume: false }),
             save: (held) => step.save(held),
-            download: { ...settings, ...(settings.chunkBytes !== undefined ? { chunkBytes: settings.chunkBytes } : {}) },
+            download: settings,
             ...(options.signal ? { signal: options.signal } : {}),
             log,
             onProgress: (offset, size) => hooks.onProgress?.(job, offset, size),
@@ -184,7 +186,6 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
         if (staged.kind === 'applied') return { event: 'downloaded', context: { ...staged.job, download: { ok: true, bytesTransferred, attempts } } };
         job = staged.job; // fell back (saved): the full artifact, from byte 0
       }
-      if (!job.location) return { event: 'relocate' };
       if (job.sink.kind === 'staging') {
         const available = await device.staging.available();
         try {
@@ -193,7 +194,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
           return failed(job, 'noSpace', error);
         }
       }
-      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, job.location.url) : undefined;
+      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, url) : undefined;
       const sink = await sinkFor(job).open({ resume: job.progress !== undefined });
       let current = job;
       try {
@@ -201,7 +202,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
           http: device.net.http,
           clock: device.clock,
           hasher: { create: (state) => engines.createHash('sha256', state) },
-          url: job.location.url,
+          url,
           size: job.artifact.size,
           digest: job.artifact.digest,
           sink,
