@@ -41,6 +41,11 @@ export interface DeltaMakerOptions {
   maxRatio?: number;
   /** Tool run limit (default 10 min: bsdiff on a large image is slow). */
   timeoutMs?: number;
+  /**
+   * How long an answer waits for a patch being made (default 20 s): a slower one (bsdiff on a
+   * large image) is offered from the cache to later checks, this one gets the full artifact.
+   */
+  answerWithinMs?: number;
   /** The tools' commands (default `xdelta3`, `bsdiff` from PATH). */
   tools?: Partial<Record<DeltaToolFormat, string>>;
   log?: (line: string) => void;
@@ -60,14 +65,18 @@ export class DeltaMaker {
   readonly #byDigest = new Map<string, DeltaFile>();
 
   constructor(options: DeltaMakerOptions) {
-    this.#o = { formats: ['vcdiff', 'bsdiff'], maxRatio: 0.9, timeoutMs: 600_000, log: () => {}, ...options, tools: { ...DEFAULT_TOOLS, ...options.tools } };
+    this.#o = { formats: ['vcdiff', 'bsdiff'], maxRatio: 0.9, timeoutMs: 600_000, answerWithinMs: 20_000, log: () => {}, ...options, tools: { ...DEFAULT_TOOLS, ...options.tools } };
   }
 
-  /** The patch from `source` to `target` in the first format that works, or undefined. */
+  /** The patch from `source` to `target` in the first format that works, or undefined (also while it is still being made). */
   async delta(source: DeltaSide, target: DeltaSide): Promise<DeltaFile | undefined> {
     if (source.sha256 === target.sha256) return undefined;
     for (const format of this.#o.formats) {
-      const made = await this.make(source, target, format);
+      const made = await within(this.make(source, target, format), this.#o.answerWithinMs);
+      if (made === 'late') {
+        this.#o.log(`delta ${format} ${source.sha256.slice(0, 12)}→${target.sha256.slice(0, 12)}: still being made, offered to later requests`);
+        return undefined;
+      }
       if (made) return made;
     }
     return undefined;
@@ -112,6 +121,21 @@ export class DeltaMaker {
     const file: DeltaFile = { format, path: out, size, sha256: digest };
     this.#byDigest.set(digest, file);
     return file;
+  }
+}
+
+/** The promise's value, or 'late' after `ms` (the promise goes on). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'late'> {
+  if (!Number.isFinite(ms)) return promise; // setTimeout would take Infinity as 1 ms
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -70,6 +70,20 @@ describe('DeltaMaker with the real tools', () => {
     expect(lines).toEqual([]);
   });
 
+  it('a patch that takes long is not waited for: that answer gets the full artifact, later ones the patch', async () => {
+    const slow = join(temp.dir, 'slow-xdelta3');
+    await writeFile(slow, '#!/bin/sh\nsleep 1\nexec xdelta3 "$@"\n', { mode: 0o755 });
+    const lines: string[] = [];
+    const maker = new DeltaMaker({ dir: join(temp.dir, 'slow'), formats: ['vcdiff'], tools: { vcdiff: slow }, answerWithinMs: 100, log: (line) => lines.push(line) });
+    const old = await side('s-old', xorshiftBytes(20_000, 7));
+    const next = await side('s-new', revisedBytes(xorshiftBytes(20_000, 7), 20_000, 8));
+    expect(await maker.delta(old, next)).toBeUndefined();
+    expect(lines.join()).toMatch(/still being made/);
+    const made = await maker.make(old, next, 'vcdiff'); // the same run, finishing
+    expect(made).toBeDefined();
+    expect(await maker.delta(old, next)).toEqual(made);
+  });
+
   it('no tool, or a patch that saves too little: no delta (the full artifact is offered)', async () => {
     const lines: string[] = [];
     const missing = new DeltaMaker({ dir: join(temp.dir, 'missing'), tools: { vcdiff: '/nonexistent/xdelta3', bsdiff: '/nonexistent/bsdiff' }, log: (line) => lines.push(line) });
