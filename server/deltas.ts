@@ -46,12 +46,12 @@ export interface DeltaMakerOptions {
    * large image) is offered from the cache to later checks, this one gets the full artifact.
    */
   answerWithinMs?: number;
-  /** The tools' commands (default `xdelta3`, `bsdiff` from PATH). */
-  tools?: Partial<Record<DeltaToolFormat, string>>;
+  /** The tools' commands, a name or a command with leading arguments (default `xdelta3`, `bsdiff` from PATH). */
+  tools?: Partial<Record<DeltaToolFormat, string | readonly string[]>>;
   log?: (line: string) => void;
 }
 
-const DEFAULT_TOOLS: Record<DeltaToolFormat, string> = { vcdiff: 'xdelta3', bsdiff: 'bsdiff' };
+const DEFAULT_TOOLS: Record<DeltaToolFormat, string | readonly string[]> = { vcdiff: 'xdelta3', bsdiff: 'bsdiff' };
 const ARGS: Record<DeltaToolFormat, (source: string, target: string, out: string) => string[]> = {
   // -f: the temporary output may be left by a killed run; -e -s: encode against the source.
   vcdiff: (source, target, out) => ['-e', '-f', '-s', source, target, out],
@@ -59,7 +59,7 @@ const ARGS: Record<DeltaToolFormat, (source: string, target: string, out: string
 };
 
 export class DeltaMaker {
-  readonly #o: Required<Omit<DeltaMakerOptions, 'log' | 'tools'>> & { log: (line: string) => void; tools: Record<DeltaToolFormat, string> };
+  readonly #o: Required<Omit<DeltaMakerOptions, 'log' | 'tools'>> & { log: (line: string) => void; tools: Record<DeltaToolFormat, string | readonly string[]> };
   readonly #made = new Map<string, Promise<DeltaFile | undefined>>();
   /** Patch digest → file, for the routes that serve them. */
   readonly #byDigest = new Map<string, DeltaFile>();
@@ -107,7 +107,8 @@ export class DeltaMaker {
     if (!cached) {
       const temporary = `${out}.${process.pid}.tmp`;
       try {
-        await run(this.#o.tools[format], ARGS[format](source.path, target.path, temporary), this.#o.timeoutMs);
+        const [tool, ...lead] = typeof this.#o.tools[format] === 'string' ? [this.#o.tools[format] as string] : (this.#o.tools[format] as readonly string[]);
+        await run(tool as string, [...lead, ...ARGS[format](source.path, target.path, temporary)], this.#o.timeoutMs);
         await rename(temporary, out);
       } finally {
         await rm(temporary, { force: true });
