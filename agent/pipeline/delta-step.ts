@@ -23,6 +23,7 @@
  * target good here: a slot becomes bootable only when the image step completes it against the
  * full image's digest, a package is installed only after the verified `downloaded` transition.
  */
+import { HalError } from '../../hal/errors.ts';
 import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import { DeltaError, type DeltaFormat, type Engines, type RangeReader } from '../../wasm/index.ts';
 import { type Logger } from '../log.ts';
@@ -200,6 +201,8 @@ export async function runDeltaStage<J extends DeltaJob>(options: DeltaStageOptio
     await applyPatch(options, job);
   } catch (error) {
     if (error instanceof DeltaError || error instanceof VerificationError || error instanceof SinkError) return fallBack(error.code, error.message);
+    // No room for the result (staging reserve): the full artifact's own check decides about it.
+    if (error instanceof HalError && error.code === 'noSpace') return fallBack('noSpace', error.message);
     throw error; // the device itself failed (a power cut, I/O): the machine resumes and applies again
   }
   return { kind: 'applied', job: update({ phase: 'applied' }) };
@@ -234,8 +237,10 @@ async function downloadPatch<J extends DeltaJob>(options: DeltaStageOptions<J>, 
   let location: { url: string; headers?: Record<string, string> };
   try {
     location = await options.hooks.locate(job);
+    // Room for the patch, and for the result too when it goes to staging (a package).
     const available = await device.staging.available();
-    checkArtifactSize(patch.size, { available: available + (state.progress?.offset ?? 0) });
+    const result = job.sink.kind === 'staging' ? job.artifact.size : 0;
+    checkArtifactSize(patch.size + result, { available: available + (state.progress?.offset ?? 0) });
   } catch (error) {
     if (isTransient(error)) return { kind: 'suspend', reason: 'network' };
     return { kind: 'failed', code: error instanceof VerificationError ? error.code : 'locateFailed', message: errorMessage(error) };

@@ -43,8 +43,8 @@ function job(patch: Uint8Array = PATCH, overrides: Partial<DeltaJob['artifact']>
   };
 }
 
-function setup(options: { source?: Uint8Array<ArrayBufferLike> | null; patch?: Uint8Array; openSink?: (rig: Rig, job: DeltaJob) => Promise<SinkHandle> } = {}) {
-  const rig = new Rig({ size: 10 });
+function setup(options: { source?: Uint8Array<ArrayBufferLike> | null; patch?: Uint8Array; stagingCapacity?: number; openSink?: (rig: Rig, job: DeltaJob) => Promise<SinkHandle> } = {}) {
+  const rig = new Rig({ size: 10, ...(options.stagingCapacity !== undefined ? { stagingCapacity: options.stagingCapacity } : {}) });
   rig.server.replace(options.patch ?? PATCH, '"p1"');
   const saved: DeltaJob[] = [];
   const source = options.source === undefined ? SOURCE : options.source;
@@ -99,6 +99,13 @@ describe('delta stage', () => {
       expect(saved.at(-1)?.delta?.phase).toBe('fellBack');
       expect(rig.server.seen).toEqual([]);
     }
+  });
+
+  it('no room in staging for the patch and the result: falls back before fetching (the full package may still fit)', async () => {
+    const { rig, stage } = setup({ stagingCapacity: TARGET.length + 100 });
+    const result = await runDeltaStage(stage(), job());
+    expect(result.job.delta).toMatchObject({ phase: 'fellBack', failure: { code: 'noSpace' } });
+    expect(rig.server.seen).toEqual([]);
   });
 
   it('a patch that cannot be fetched or does not match its digest: fallback, staged patch removed', async () => {
