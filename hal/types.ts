@@ -316,6 +316,12 @@ export interface Update {
   confirm(): Promise<void>;
   /** Drops the pending image or, in a trial boot, makes the previous slot active again (effective on next boot). */
   rollback(): Promise<void>;
+  /**
+   * Reads the image the device runs now (the active slot): the source a delta update applies to.
+   * Reads past the slot's end are refused (`UpdateError` code `tooLarge`). Absent on hosts that
+   * cannot read their running image: delta artifacts then fall back to the full image.
+   */
+  readActive?(offset: number, length: number): Promise<Bytes>;
 }
 
 // ───────────────────────────── power ─────────────────────────────

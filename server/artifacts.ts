@@ -14,6 +14,7 @@ import { type ArtifactFault, corruptStream, cutStream } from './faults.ts';
 import { HttpError, type ManagerResponse, emptyAnswer } from './wire.ts';
 
 export const ARTIFACT_PREFIX = '/artifacts/';
+export const DELTA_PREFIX = '/deltas/';
 const CHUNK_BYTES = 64 * 1024;
 
 const base64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
@@ -58,11 +59,22 @@ export class ArtifactSigner {
     return `${address}${path}?expires=${expiresUtcMs}&sig=${this.#mac(`GET ${path}\n${expiresUtcMs}`)}`;
   }
 
+  /** `<address>/deltas/<patch sha256>?expires=…&sig=…`: a patch (../deltas.ts), signed like an artifact. */
+  signedDeltaUrl(address: string, sha256: string, expiresUtcMs: number): string {
+    const path = `${DELTA_PREFIX}${sha256}`;
+    return `${address}${path}?expires=${expiresUtcMs}&sig=${this.#mac(`GET ${path}\n${expiresUtcMs}`)}`;
+  }
+
   /** Throws a 403 unless `query` carries a valid, unexpired signature for this artifact. */
   verify(name: string, version: string, query: URLSearchParams, utcMs: number): void {
+    this.verifyPath(artifactPath(name, version), query, utcMs);
+  }
+
+  /** The same for any signed path (`/deltas/<sha256>`). */
+  verifyPath(path: string, query: URLSearchParams, utcMs: number): void {
     const expires = query.get('expires') ?? '';
     const sig = query.get('sig') ?? '';
-    if (!/^\d{1,16}$/.test(expires) || !sameMac(sig, this.#mac(`GET ${artifactPath(name, version)}\n${expires}`)))
+    if (!/^\d{1,16}$/.test(expires) || !sameMac(sig, this.#mac(`GET ${path}\n${expires}`)))
       throw new HttpError(403, 'badSignature', 'artifact URL signature is missing or wrong: ask the manager for the location again');
     if (Number(expires) < utcMs) throw new HttpError(403, 'expired', `artifact URL expired at ${expires} (manager UTC ${utcMs}): ask the manager for the location again`);
   }

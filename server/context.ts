@@ -1,6 +1,7 @@
 /** What the route modules share: one manager's fleet, clock, state and helpers. */
 import type { ManagerInfo } from '../agent/delivery/messages.ts';
 import type { ArtifactSigner } from './artifacts.ts';
+import type { DeltaMaker } from './deltas.ts';
 import type { Devices } from './devices.ts';
 import type { Faults } from './faults.ts';
 import type { Fleet } from './fleet.ts';
@@ -25,5 +26,7 @@ export interface ManagerContext {
   readonly signer: ArtifactSigner;
   readonly move: MoveContext;
   readonly locationTtlMs: number;
+  /** Makes package deltas (undefined: instructions offer full packages only). */
+  readonly deltas: DeltaMaker | undefined;
   log(line: string): void;
 }

@@ -7,6 +7,7 @@
  *   POST /dm/v1/{identify,connection,instruction,location,status,report}   agent protocol (CBOR)   protocol.ts
  *   GET  /dm/v1/targets/<id>, POST /dm/v1/targets/<id>/release            manager ↔ manager (CBOR) move.ts
  *   GET|HEAD /artifacts/<name>/<version>?expires&sig                      signed artifact URLs      artifacts.ts
+ *   GET|HEAD /deltas/<sha256>?expires&sig                                  signed patch URLs         deltas.ts
  *   /api/...                                                               JSON query/admin/faults   api.ts
  *   GET|HEAD /metadata/<role file>                                          signed TUF metadata       metadata.ts
  *   POST /auth/v1/requests, /api/auth/devices[/<id>/<key>]                  device keys and tokens    device-auth.ts
@@ -22,7 +23,8 @@ import { SchemaError } from '../agent/transport/schema.ts';
 import { CborError } from '../agent/util/cbor.ts';
 import { serveApi } from './api.ts';
 import { AuthError, checkBearer, generateSecret, loadOrCreateSecretFile, secretProblem } from './auth.ts';
-import { ArtifactSigner, serveArtifact } from './artifacts.ts';
+import { ArtifactSigner, DELTA_PREFIX, serveArtifact } from './artifacts.ts';
+import { DeltaMaker } from './deltas.ts';
 import { serveMetadata } from './metadata.ts';
 import { DeviceAuth, serveDeviceAuth } from './device-auth.ts';
 
@@ -80,6 +82,12 @@ export interface ManagerOptions {
   peerSecret?: string;
   /** Base URLs of the managers this one may call during a move (more with `manager.peers.add`). Needs `peerSecret`. */
   peers?: string[];
+  /**
+   * Offer packages as deltas against the version a device reports installed (made with the real
+   * xdelta3/bsdiff, cached). Default: a maker caching under `<dataDir>/deltas` with a dataDir;
+   * `false`: never.
+   */
+  deltas?: DeltaMaker | false;
   /** Enable fault injection (`/api/faults`); off by default, so a production manager cannot be told to corrupt artifacts. */
   faults?: boolean;
   /** How far ahead of this manager's clock a reference counter may be (default 24 h: clock skew between managers). */
@@ -167,6 +175,7 @@ export function createManager(options: ManagerOptions): Manager {
     signer: new ArtifactSigner(fleet, options.urlSecret),
     move: { address, records, fetchPeer: options.fetchPeer ?? fetchPeerOverHttp, peerTimeoutMs: settings.peerTimeoutMs, peers, peerSecret: options.peerSecret, maxCounter, utcMs, log },
     locationTtlMs: settings.locationTtlMs,
+    deltas: options.deltas === false ? undefined : (options.deltas ?? (options.dataDir !== undefined ? new DeltaMaker({ dir: join(options.dataDir, 'deltas'), log }) : undefined)),
     log,
   };
   if (journal) {
@@ -219,6 +228,7 @@ async function route(context: ManagerContext, adminToken: string, request: Manag
     if (root === 'auth' || (root === 'api' && version === 'auth')) return serveDeviceAuth(trust.deviceAuth, normalised, segments);
     if (root === 'api') return serveApi(context, normalised, segments.slice(1), query);
     if (root === 'artifacts' && segments.length === 3) return await artifact(context, normalised, segments[1]!, segments[2]!, query);
+    if (root === 'deltas' && segments.length === 2) return await delta(context, normalised, segments[1]!, query);
     if (root === 'metadata' && segments.length === 2 && trust.metadataDir !== undefined) return await serveMetadata(trust.metadataDir, normalised, segments[1]!);
     throw new HttpError(404, 'notFound', `no route for ${path}`);
   } catch (error) {
@@ -233,6 +243,14 @@ async function artifact(context: ManagerContext, request: ManagerRequest, name: 
   const entry = findPackage(context.fleet, name, version);
   if (!entry) throw new HttpError(404, 'unknownPackage', `no package ${name}@${version}`);
   return serveArtifact(entry, request, () => (request.method === 'GET' ? context.faults?.takeArtifact(name, version) : undefined));
+}
+
+async function delta(context: ManagerContext, request: ManagerRequest, sha256: string, query: URLSearchParams): Promise<ManagerResponse> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', 'use GET or HEAD', { allow: 'GET, HEAD' });
+  context.signer.verifyPath(`${DELTA_PREFIX}${sha256}`, query, context.utcMs());
+  const made = /^[0-9a-f]{64}$/.test(sha256) ? context.deltas?.byDigest(sha256) : undefined;
+  if (!made) throw new HttpError(404, 'unknownDelta', 'no such delta');
+  return serveArtifact({ name: 'delta', version: made.format, path: made.path, size: made.size, digest: made.sha256 }, request, () => undefined);
 }
 
 /** What the node adapter answers without reading a body (413 oversized, 408 too slow), in the route family's format. */

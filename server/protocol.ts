@@ -11,6 +11,7 @@ import {
   type Endpoint,
   type IdentifyRequest,
   type Instruction,
+  type InstructionDelta,
   type InstructionRequest,
   type InventoryReport,
   type Location,
@@ -24,6 +25,7 @@ import { decodeCbor } from '../agent/util/cbor.ts';
 import { assignedPackage, packageSpec, resolvePackages, resolveReports } from './assignments.ts';
 import type { ManagerContext } from './context.ts';
 import type { DeviceState } from './devices.ts';
+import { type CatalogueEntry, findPackage } from './fleet.ts';
 import { type MoveResult, type PeerLookup, finishMove, lookUpPeer } from './move.ts';
 import { HttpError, type ManagerRequest, type ManagerResponse, cborAnswer, mediaType, sameAddress } from './wire.ts';
 
@@ -156,7 +158,7 @@ async function connection(context: ManagerContext, request: ConnectionReport): P
   return { type: 'connectionAck', manager: context.managerInfo(), moves: moves.filter((move) => move !== undefined) };
 }
 
-function instruction(context: ManagerContext, request: InstructionRequest): Instruction {
+async function instruction(context: ManagerContext, request: InstructionRequest): Promise<Instruction> {
   const device = deviceFor(context, request.deviceId);
   context.devices.touched(device, request.referenceCounter, context.utcMs());
   const assigned = assignedPackage(context.fleet, device.assignments, request.name, request.version);
@@ -173,7 +175,31 @@ function instruction(context: ManagerContext, request: InstructionRequest): Inst
     locationToken: context.signer.locationToken(request.deviceId, entry),
   };
   if (entry.uninstall) answer.uninstall = entry.uninstall;
+  const delta = await packageDelta(context, device, entry);
+  if (delta) answer.delta = delta;
   return answer;
+}
+
+/** The package as a patch from the version the device last reported installed, when the catalogue has that one. */
+async function packageDelta(context: ManagerContext, device: DeviceState, entry: CatalogueEntry): Promise<InstructionDelta | undefined> {
+  if (!context.deltas) return undefined;
+  const held = device.installed?.packages.find((p) => p.name === entry.name);
+  const source = held && held.version !== entry.version ? findPackage(context.fleet, entry.name, held.version) : undefined;
+  // The device's copy must be the catalogue's bytes (its digest, when it reported one).
+  if (!source || (held?.digest !== undefined && held.digest !== source.digest)) return undefined;
+  const made = await context.deltas.delta({ path: source.path, sha256: source.digest, size: source.size }, { path: entry.path, sha256: entry.digest, size: entry.size });
+  if (!made) return undefined;
+  const expiresUtcMs = context.utcMs() + context.locationTtlMs;
+  return {
+    format: made.format,
+    sourceVersion: source.version,
+    sourceSize: source.size,
+    sourceSha256: source.digest,
+    size: made.size,
+    sha256: made.sha256,
+    url: context.signer.signedDeltaUrl(context.address, made.sha256, expiresUtcMs),
+    expiresUtcMs,
+  };
 }
 
 function location(context: ManagerContext, request: LocationRequest): Location {

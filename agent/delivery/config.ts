@@ -1,6 +1,6 @@
 /** Configuration of the pull-model family, validated strictly (a typo must not pass silently). */
 import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download.ts';
-import { type Infer, httpUrl, integer, object, oneOf, optional } from '../transport/schema.ts';
+import { type Infer, boolean, httpUrl, integer, object, oneOf, optional } from '../transport/schema.ts';
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { DEFAULT_REDIRECT_MAX_FAILED_POLLS } from './redirect.ts';
 
@@ -36,6 +36,11 @@ export const deliveryConfigSchema = object(
     /** Consecutive failed polls of a manager the device was redirected to, before falling back to `manager`. */
     redirectMaxFailedPolls: optional(integer({ min: 1, max: 1000 })),
     maxAnswerBytes: optional(integer({ min: 1024, max: 64 * 1024 * 1024 })),
+    /**
+     * Keep each installed package's artifact in staging (until the next version replaces it): the
+     * source a manager's delta upgrade applies to. Costs the staging room of the installed set.
+     */
+    keepInstalled: optional(boolean()),
   },
   { strict: true },
 );
@@ -50,6 +55,7 @@ export interface DeliveryConfig {
   requestDeadlineMs: number;
   redirectMaxFailedPolls: number;
   maxAnswerBytes: number;
+  keepInstalled: boolean;
 }
 
 export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfig {
@@ -71,5 +77,6 @@ export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfi
     requestDeadlineMs: input.requestDeadlineMs ?? Math.max(5 * 60_000, input.requestTimeoutMs ?? 0),
     redirectMaxFailedPolls: input.redirectMaxFailedPolls ?? DEFAULT_REDIRECT_MAX_FAILED_POLLS,
     maxAnswerBytes: input.maxAnswerBytes ?? 4 * 1024 * 1024,
+    keepInstalled: input.keepInstalled ?? false,
   };
 }

@@ -32,6 +32,7 @@ import {
   union,
   utcMs,
 } from '../transport/schema.ts';
+import { deltaNoteSchema, deltaOfferFields } from '../pipeline/delta-schema.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const CBOR_MEDIA_TYPE = 'application/cbor';
@@ -149,6 +150,8 @@ export const statusReportSchema = object({
   exitCode: optional(integer()),
   /** Tail of the command output (postInstallEnd, removeEnd). */
   output: optional(text()),
+  /** downloadEnd of a package offered as a delta: applied, or fell back to the full package (and why). */
+  delta: optional(deltaNoteSchema),
   deviceUtcMs: utcMs(),
 });
 export type StatusReport = Infer<typeof statusReportSchema>;
@@ -227,8 +230,15 @@ export const instructionSchema = object({
   postInstall: commandSchema,
   uninstall: optional(commandSchema),
   locationToken: string({ min: 1, max: LIMITS.token }),
+  /**
+   * The package as a patch against the version the device reported installed (connection
+   * report): a signed URL like a location answer's. The full package (`size`, `digest`) is what
+   * the result must be, and what the device downloads when the delta fails.
+   */
+  delta: optional(object({ ...deltaOfferFields, url: httpUrl(), expiresUtcMs: optional(utcMs()) })),
 });
 export type Instruction = Infer<typeof instructionSchema>;
+export type InstructionDelta = NonNullable<Instruction['delta']>;
 
 export const locationSchema = object({
   type: literal('location'),

@@ -34,6 +34,8 @@ export interface InstalledPackage {
   uninstall?: CommandSpec;
   /** The job that installed it. */
   jobId: string;
+  /** The staging file keeping the installed artifact (`delivery.keepInstalled`): a later delta's source. */
+  artifact?: string;
 }
 
 /** The package DB cannot take another entry: the package is installed but not recorded yet. */

@@ -32,6 +32,8 @@ import { createRemovalMachine, type RemovalJob } from './removal.ts';
 import { collectFiles, machineInventory, softwareInventory } from './reports.ts';
 import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.ts';
 import { RedirectTracker } from './redirect.ts';
+import { packageDeltaHooks, releaseArtifact, sweepArtifacts } from './delta.ts';
+import { deltaNote, newDeltaState } from '../pipeline/delta-step.ts';
 import { TransportError } from '../transport/http.ts';
 import { redactStatusFields, redactText, redactUrl } from '../util/redact.ts';
 
@@ -125,6 +127,7 @@ export class DeliveryService {
       // A job left in its final state is a DB write to apply again (package-db.ts), then cleared.
       if (machine.active() || !(await this.#settle(key, machine))) pending++;
     }
+    if (this.#o.config.keepInstalled) await sweepArtifacts(this.#o.device.staging, this.db, { store: this.#o.store, prefix: JOB_PREFIX }, this.#o.log);
     return pending;
   }
 
@@ -313,14 +316,15 @@ export class DeliveryService {
   }
 
   async #createPackageJob(data: PackageJobData): Promise<string> {
-    const { name, version, size, digest } = data.instruction;
+    const { name, version, size, digest, delta } = data.instruction;
     const sequence = await this.#nextSequence();
     const key = `${JOB_PREFIX}${sequence}/package`;
     const id = `${sequence}-${name}@${version}`.slice(0, 128);
     const job = newJob(id, { name, version, size, digest }, { kind: 'staging', name: `job-${sequence}` }, data);
-    await this.#packageMachine(key).start(job);
+    await this.#packageMachine(key).start(delta ? { ...job, delta: newDeltaState(delta) } : job);
     return key;
   }
+
 
   async #createRemovalJob(record: InstalledPackage): Promise<string> {
     const sequence = await this.#nextSequence();
@@ -373,7 +377,8 @@ export class DeliveryService {
         if (phase === 'downloadBegin') return this.#status(job.id, name, version, 'downloadBegin', { ok: true });
         if (phase === 'downloadEnd') {
           const d = job.download ?? { ok: false, bytesTransferred: 0, attempts: 0 };
-          return this.#status(job.id, name, version, 'downloadEnd', { ok: d.ok, ...(d.code ? { code: d.code } : {}), ...(d.message ? { message: d.message } : {}) }, { bytes: d.bytesTransferred, attempts: d.attempts });
+          const delta = deltaNote(job);
+          return this.#status(job.id, name, version, 'downloadEnd', { ok: d.ok, ...(d.code ? { code: d.code } : {}), ...(d.message ? { message: d.message } : {}) }, { bytes: d.bytesTransferred, attempts: d.attempts, ...(delta ? { delta } : {}) });
         }
         const i = job.install ?? { ok: false };
         return this.#status(job.id, name, version, 'postInstallEnd', {
@@ -387,6 +392,7 @@ export class DeliveryService {
       // DB is another store, so it cannot join this batch.
       commit: () => [],
       onProgress: (job, offset, size) => this.#o.onEvent?.({ kind: 'progress', jobId: job.id, name: job.artifact.name, version: job.artifact.version, offset, size }),
+      delta: packageDeltaHooks<PackageJobData>(device.staging, this.db),
     };
     const download = this.#o.config.download;
     return createPipelineMachine<PackageJobData>({
@@ -409,6 +415,8 @@ export class DeliveryService {
         maxRelocations: 3,
         allowedSchemes: ['http', 'https'],
         backoff: { initialMs: 1000, maxMs: 60_000, factor: 2 },
+        // The installed artifact stays as the source of a later delta (./delta.ts).
+        keepArtifact: this.#o.config.keepInstalled,
       },
     });
   }
@@ -444,10 +452,14 @@ export class DeliveryService {
       try {
         if (key.endsWith('/removal')) {
           const job = record.context as RemovalJob;
-          if (job.outcome?.ok) await this.db.forget(job.package.name);
+          if (job.outcome?.ok) {
+            await this.db.forget(job.package.name);
+            await releaseArtifact(this.#o.device.staging, job.package, undefined);
+          }
         } else if (record.state === 'succeeded') {
           const job = record.context as PipelineJob<PackageJobData>;
-          await this.db.record({
+          const previous = this.db.get(job.artifact.name);
+          const entry: InstalledPackage = {
             name: job.artifact.name,
             version: job.artifact.version,
             digest: job.artifact.digest,
@@ -455,7 +467,10 @@ export class DeliveryService {
             installedUtcMs: this.#o.device.clock.utcMs(),
             ...(job.family.instruction.uninstall ? { uninstall: job.family.instruction.uninstall } : {}),
             jobId: job.id,
-          });
+            ...(this.#o.config.keepInstalled && job.sink.kind === 'staging' ? { artifact: job.sink.name } : {}),
+          };
+          await this.db.record(entry);
+          await releaseArtifact(this.#o.device.staging, previous, entry);
         }
       } catch (error) {
         if (!(error instanceof PackageDbFullError)) throw error;

@@ -17,6 +17,8 @@ import { decideHold, type HoldDecision } from '../pipeline/hold.ts';
 import { type ImageJob, createImageStep } from '../pipeline/image-step.ts';
 import { createImageDownload } from '../pipeline/image-download.ts';
 import { type PipelineJob, newJob } from '../pipeline/runner.ts';
+import { type DeltaSource, deltaNote, newDeltaState } from '../pipeline/delta-step.ts';
+import { UpdateError } from '../../hal/errors.ts';
 import { type KeyValueStore, getValue, putOp } from '../store/index.ts';
 import { RetryLaterError, errorMessage } from '../util/retry.ts';
 import { setAsideRecord } from '../families/jobs.ts';
@@ -81,13 +83,18 @@ export function imageStep(parts: FirmwareJobParts) {
           // A download record this agent cannot read: set it aside and download again.
           await setAsideRecord(store, { family: FAMILY, key: DOWNLOAD_KEY, reason: errorMessage(error), utcMs: Math.max(0, device.clock.utcMs()) }, log);
         }
-        if (!machine.record()) await machine.start(newJob(job.id, { name: 'firmware', version: job.image.version, size: job.image.size, digest: job.image.sha256 }, { kind: 'slot' }, job.family));
+        if (!machine.record()) {
+          const full = newJob(job.id, { name: 'firmware', version: job.image.version, size: job.image.size, digest: job.image.sha256 }, { kind: 'slot' }, job.family);
+          const offered = job.family.offer.delta;
+          await machine.start(offered ? { ...full, delta: newDeltaState(offered) } : full);
+        }
         const outcome = await machine.run({ signal: parts.signal() });
         if (outcome.kind !== 'final') return { kind: 'suspended', reason: outcome.kind === 'suspended' ? outcome.reason : 'stopped' };
         const ok = outcome.state === 'succeeded';
         const message = outcome.context.download?.message ?? outcome.context.download?.code ?? 'download failed';
+        const delta = deltaNote(outcome.context);
         await machine.clear();
-        return ok ? { kind: 'done' } : { kind: 'failed', message };
+        return ok ? { kind: 'done', ...(delta ? { delta } : {}) } : { kind: 'failed', message, ...(delta ? { delta } : {}) };
       },
       healthy: async () => {
         const check = config.healthCheck;
@@ -106,6 +113,7 @@ export function imageStep(parts: FirmwareJobParts) {
           runningVersion: job.outcome?.ok ? job.image.version : job.fromVersion,
           outcome: job.outcome?.code ?? 'failed',
           ...(job.outcome?.message ? { detail: job.outcome.message.slice(0, 1024) } : {}),
+          ...(job.delta ? { delta: job.delta } : {}),
           utcMs: job.outcome?.utcMs ?? Math.max(0, device.clock.utcMs()),
         },
       }),
@@ -157,9 +165,45 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
           return decision;
         },
         onProgress: (_job, offset, size) => parts.emit({ kind: 'progress', version: offer.version, offset, size }),
+        delta: {
+          // The running image, read from the active slot (the HAL may not offer that: full image).
+          source: async () => activeSlotSource(device),
+          locate: async () => {
+            const patch = offer.delta;
+            if (!patch) throw new Error('no delta offered');
+            const sources = parts.client.imageSources({ ...offer, internalUrl: patch.internalUrl, externalUrl: patch.externalUrl }, await parts.contact());
+            if (sources.kind === 'needsSignIn') throw new RetryLaterError(sources.message);
+            if (sources.kind === 'failed') throw sources.error;
+            const first = sources.sources[0] as { url: string; headers: Record<string, string> };
+            return { url: first.url, headers: first.headers };
+          },
+        },
       },
     },
   );
+}
+
+/** The active slot as a delta source: its recorded image size when it has one, else the whole slot. */
+async function activeSlotSource(device: Device): Promise<DeltaSource | undefined> {
+  const update = device.update;
+  if (!update.readActive) return undefined;
+  const status = await update.status();
+  const active = status.slots.find((s) => s.slot === status.active);
+  const read = update.readActive.bind(update);
+  // A factory slot has no record: its size is the partition's, found by the HAL refusing reads past it.
+  const size = active?.size ?? Number.MAX_SAFE_INTEGER;
+  return {
+    size,
+    read: async (offset, length) => {
+      const want = Math.max(0, Math.min(length, size - offset));
+      try {
+        return await read(offset, want);
+      } catch (error) {
+        if (error instanceof UpdateError && error.code === 'tooLarge') return new Uint8Array(0); // past the slot: a short read
+        throw error;
+      }
+    },
+  };
 }
 
 export function readInfo(store: KeyValueStore): FirmwareInfo {

@@ -19,6 +19,7 @@
  */
 import { type Infer, type Schema, SchemaError, boolean, hexSha256, httpUrl, integer, literal, object, oneOf, optional, string, utcMs } from '../transport/schema.ts';
 import { fromBase64, toBase64, utf8Decode, utf8Encode } from '../util/bytes.ts';
+import { deltaNoteSchema, deltaOfferFields } from '../pipeline/delta-schema.ts';
 
 export const UPDATES_PROTOCOL = 1;
 export const UPDATES_ENDPOINTS = ['check', 'report'] as const;
@@ -69,12 +70,21 @@ export const checkRequestSchema = object({
 });
 export type CheckRequest = Infer<typeof checkRequestSchema>;
 
+/**
+ * The image as a patch against the version the device reported (`firmwareVersion` of the check):
+ * fetched from its own internal/external URLs with the same rules as the image; the image's
+ * size and SHA-256 still decide. The device falls back to the full image when it fails.
+ */
+export const imageDeltaSchema = object({ ...deltaOfferFields, internalUrl: httpUrl(), externalUrl: httpUrl() });
+export type ImageDelta = Infer<typeof imageDeltaSchema>;
+
 export const imageSchema = object({
   version: firmwareVersionSchema(),
   size: integer({ min: 1, max: UPDATES_LIMITS.imageBytes }),
   sha256: hexSha256(),
   internalUrl: httpUrl(),
   externalUrl: httpUrl(),
+  delta: optional(imageDeltaSchema),
 });
 export type ImageOffer = Infer<typeof imageSchema>;
 
@@ -119,6 +129,8 @@ export const resultReportSchema = object({
   runningVersion: firmwareVersionSchema(),
   outcome: oneOf(OUTCOMES),
   detail: optional(string({ max: UPDATES_LIMITS.text })),
+  /** The image came as a delta: applied, or fell back to the full image (and why). */
+  delta: optional(deltaNoteSchema),
   /** Device UTC of the outcome (the "date of the last update" on the device). */
   utcMs: utcMs(),
 });

@@ -24,7 +24,7 @@ export interface ImageDownloadParts {
 /** The limits a family sets; the rest of `PipelineSettings` is the same for every image download. */
 export type ImageDownloadLimits = Pick<PipelineSettings, 'maxAttempts' | 'checkpointBytes' | 'checkpointMs' | 'chunkBytes' | 'timeoutMs' | 'maxRelocations'>;
 
-export type ImageDownloadHooks<F> = Pick<PipelineHooks<F>, 'locate' | 'fallback' | 'requestHeaders' | 'hold' | 'onProgress'>;
+export type ImageDownloadHooks<F> = Pick<PipelineHooks<F>, 'locate' | 'fallback' | 'requestHeaders' | 'hold' | 'onProgress' | 'delta'>;
 
 export function createImageDownload<F>(parts: ImageDownloadParts, options: { key: string; family: string; limits: ImageDownloadLimits; hooks: ImageDownloadHooks<F> }) {
   const { limits } = options;

@@ -15,6 +15,7 @@ import { type HandlerResult, type StateHandler, StateMachine, type UpdateEvent, 
 import type { Outbox } from '../outbox/outbox.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import { errorMessage } from '../util/retry.ts';
+import type { DeltaNote } from './delta-step.ts';
 
 export interface ImageJob<F = unknown> {
   id: string;
@@ -27,10 +28,12 @@ export interface ImageJob<F = unknown> {
   /** Slot the image went to (set when it is activated). */
   target?: SlotName;
   outcome?: { ok: boolean; code: 'installed' | 'rolledBack' | 'failed'; message?: string; utcMs: number };
+  /** How a delta offer went (applied, or fell back to the full image), for the result report. */
+  delta?: DeltaNote;
   family: F;
 }
 
-export type ImageDownloadResult = { kind: 'done' } | { kind: 'failed'; message: string } | { kind: 'suspended'; reason: string };
+export type ImageDownloadResult = { kind: 'done'; delta?: DeltaNote } | { kind: 'failed'; message: string; delta?: DeltaNote } | { kind: 'suspended'; reason: string };
 
 export interface ImageStepHooks<F> {
   /** Brings the image into the inactive slot (the pipeline: locate, download, verify, hold). */
@@ -68,8 +71,9 @@ export function createImageStep<F>(options: {
     downloading: async (job) => {
       const result = await hooks.download(job);
       if (result.kind === 'suspended') return { suspend: result.reason };
-      if (result.kind === 'failed') return { event: 'failed', context: failure(job, 'failed', result.message) };
-      return { event: 'downloaded' };
+      const noted = result.delta ? { ...job, delta: result.delta } : job;
+      if (result.kind === 'failed') return { event: 'failed', context: failure(noted, 'failed', result.message) };
+      return { event: 'downloaded', ...(result.delta ? { context: noted } : {}) };
     },
 
     activating: async (job) => {

@@ -13,6 +13,7 @@ import { type Logger, logTransitions } from '../log.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { isTransient } from '../util/retry.ts';
 import { type DownloadProgress, download } from './download.ts';
+import { type DeltaHooks, type DeltaState, patchFileName, runDeltaStage } from './delta-step.ts';
 import { type PipelineEvent, type PipelineState, pipelineFlow } from './flow.ts';
 import type { HoldDecision, HoldRecord } from './hold.ts';
 import { type Sink, slotSink, stagingSink } from './sinks.ts';
@@ -60,6 +61,8 @@ export interface PipelineJob<F = unknown> {
   /** Set while (and after) the job was held before installing. */
   hold?: HoldRecord;
   install?: InstallOutcome;
+  /** The artifact offered as a delta too (./delta-step.ts): tried first, the full artifact is the fallback. */
+  delta?: DeltaState;
   /** Family-specific data (e.g. the manager's instruction). */
   family: F;
 }
@@ -90,6 +93,8 @@ export interface PipelineHooks<F> {
   /** Store writes committed atomically with the job's success (e.g. the package DB entry). */
   commit(job: PipelineJob<F>): StoreOp[];
   onProgress?(job: PipelineJob<F>, offset: number, size: number): void;
+  /** Where a job's delta finds its source and its patch. Absent: deltas are not tried (full artifact). */
+  delta?: DeltaHooks<PipelineJob<F>>;
 }
 
 export interface PipelineSettings {
@@ -159,6 +164,28 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
 
     downloading: async (job, step) => {
       if (!job.location) return { event: 'relocate' };
+      const { url } = job.location;
+      // The artifact offered as a patch too: tried first, once (./delta-step.ts).
+      if (job.delta && hooks.delta && job.delta.phase !== 'fellBack') {
+        const staged = await runDeltaStage(
+          {
+            device,
+            engines,
+            hooks: hooks.delta,
+            openSink: (held) => sinkFor(held).open({ resume: false }),
+            save: (held) => step.save(held),
+            download: settings,
+            ...(options.signal ? { signal: options.signal } : {}),
+            log,
+            onProgress: (offset, size) => hooks.onProgress?.(job, offset, size),
+          },
+          job,
+        );
+        if (staged.kind === 'suspend') return { suspend: staged.reason, context: staged.job };
+        const { bytesTransferred, attempts } = staged.job.delta as DeltaState;
+        if (staged.kind === 'applied') return { event: 'downloaded', context: { ...staged.job, download: { ok: true, bytesTransferred, attempts } } };
+        job = staged.job; // fell back (saved): the full artifact, from byte 0
+      }
       if (job.sink.kind === 'staging') {
         const available = await device.staging.available();
         try {
@@ -167,7 +194,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
           return failed(job, 'noSpace', error);
         }
       }
-      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, job.location.url) : undefined;
+      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, url) : undefined;
       const sink = await sinkFor(job).open({ resume: job.progress !== undefined });
       let current = job;
       try {
@@ -175,7 +202,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
           http: device.net.http,
           clock: device.clock,
           hasher: { create: (state) => engines.createHash('sha256', state) },
-          url: job.location.url,
+          url,
           size: job.artifact.size,
           digest: job.artifact.digest,
           sink,
@@ -262,11 +289,13 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
     reportingInstall: async (job) => ({ event: job.install?.ok ? 'reported' : 'abandon', effects: reportOps(options, job, 'installEnd') }),
 
     finishing: async (job) => {
+      if (job.delta) await device.staging.remove(patchFileName(job));
       if (job.sink.kind === 'staging' && !settings.keepArtifact) await device.staging.remove(job.sink.name);
       return { event: 'finished', effects: hooks.commit(job) };
     },
 
     abandoning: async (job) => {
+      if (job.delta) await device.staging.remove(patchFileName(job));
       if (job.sink.kind === 'staging') await device.staging.remove(job.sink.name);
       return { event: 'abandoned' };
     },

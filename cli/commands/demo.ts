@@ -2,9 +2,10 @@
  * `dm-agent demo` (`npm start`): the reference manager, the reference update service and a
  * simulated `sim` board on this machine, talking real HTTP on loopback. One agent, two families:
  *   1. a fresh device converges to its package list (installs, reports),
- *   2. the operator changes the assignment: one upgrade, one removal, one new package,
+ *   2. the operator changes the assignment: one upgrade (delivered as a delta: the bytes it
+ *      saved are printed), one removal, one new package,
  *   3. nothing left to do,
- *   4. a firmware update (seeds 002/003): image into the inactive slot, reboot after an idle
+ *   4. a firmware update (seeds 002/003): image (as a delta from the running one) into the inactive slot, reboot after an idle
  *      wait (shortened), trial boot confirmed, result reported,
  *   5. OMA DM 1.2 (issue 14) on a second device: package #0 over UDP, a session, a FUMO download
  *      held at State 40, Exec Update, reboot, confirmed, Generic Alerts acknowledged.
@@ -19,7 +20,9 @@ import { bearerHeader } from '../../server/auth.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { showDeviceVerification, signDemoRelease } from '../demo/trust.ts';
-import { DEMO_FIRMWARE, DEMO_IDLE_MS, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
+import { DEMO_FIRMWARE, DEMO_IDLE_MS, FACTORY_IMAGE, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
+import { deltaLine, demoDeltaMaker, programFactoryImage } from '../demo/delta.ts';
+import type { DeltaNote } from '../../agent/pipeline/delta-step.ts';
 import { omadmAct } from '../demo/omadm.ts';
 import { createProgressPrinter, formatBytes } from '../demo/progress.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, errorText } from '../io.ts';
@@ -52,7 +55,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     io.stdout(`dm-agent demo — pull-model delivery (seed 000) with the reference manager\n\n`);
     const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), installRoot, [DEVICE_ID]), join(dir, 'manager'));
     const release = await signDemoRelease(dir, fleet, io.stdout);
-    server = await startManager({ fleet, host: '127.0.0.1', port: 0, metadataDir: release.metadataDir });
+    server = await startManager({ fleet, host: '127.0.0.1', port: 0, metadataDir: release.metadataDir, deltas: demoDeltaMaker(dir, 'package-deltas') });
     io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages, signed metadata at /metadata/)\n`);
     const trusted = await showDeviceVerification(server.url, release.root, fleet, release.metadataDir, io.stdout);
     updates = await startDemoUpdates(dir);
@@ -61,6 +64,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const boot = (onReboot: () => void) =>
       createNodeDevice({ workDir: join(dir, 'sim'), board, identity: { deviceId: DEVICE_ID, model: DEMO_FIRMWARE.model, oem: 'dm-agent', firmwareVersion: DEMO_FIRMWARE.from }, log: { level: 'warn' }, location: 'inside', onReboot });
     device = await boot(() => void (rebootRequested = true));
+    await programFactoryImage(device, FACTORY_IMAGE());
     const progress = createProgressPrinter(io.stdout, process.stdout.isTTY === true);
     // One line per download (`+` install, `↑` upgrade), keyed by job so progress finds its bar.
     const labels = new Map<string, string>();
@@ -83,7 +87,8 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const onFamilyEvent = (event: FamilyEvent) => {
       if (event.family === 'firmware' && event.kind === 'progress') progress.update(firmwareLabel, event.offset as number, event.size as number);
     };
-    const config = { delivery: { manager: server.url }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
+    // keepInstalled: the installed packages' artifacts stay, the sources of delta upgrades.
+    const config = { delivery: { manager: server.url, keepInstalled: true }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
     agent = await createAgent(device, board, config, { onDeliveryEvent, onFamilyEvent });
     io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation})\n`);
 
@@ -96,6 +101,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     await putJson(`${server.url}/api/devices/${DEVICE_ID}/packages`, server.manager.adminToken, [...DEMO_SECOND, { name: 'diagnostics', remove: true }]);
     summaries.push(await agent.pollOnce());
     printSummary(io, summaries.at(-1) as CycleSummary);
+    io.stdout(deltaLine('telemetry 1.1.0', await reportedDelta(server.url, server.manager.adminToken, 'telemetry', '1.1.0')));
 
     io.stdout(`\n③ third poll: nothing left to do\n`);
     summaries.push(await agent.pollOnce());
@@ -157,6 +163,13 @@ function printSummary(io: CommandIo, summary: CycleSummary): void {
     summary.reports.length ? `reports sent: ${summary.reports.join(', ')}` : '',
   ].filter(Boolean);
   io.stdout(`  → ${parts.join('; ')} (reference counter ${summary.referenceCounter})\n`);
+}
+
+/** The delta note of a package's downloadEnd report, as the manager received it. */
+async function reportedDelta(url: string, adminToken: string, name: string, version: string): Promise<DeltaNote | undefined> {
+  const response = await fetch(`${url}/api/devices/${DEVICE_ID}/status`, { headers: bearerHeader(adminToken) });
+  const history = (await response.json()) as { phase: string; name: string; version: string; delta?: DeltaNote }[];
+  return history.find((s) => s.phase === 'downloadEnd' && s.name === name && s.version === version)?.delta;
 }
 
 /** An admin API call: the demo's manager made its own token (in memory only), the demo hands it back. */

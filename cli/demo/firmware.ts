@@ -11,21 +11,39 @@ import { join } from 'node:path';
 import type { Agent, FamilyEvent } from '../../agent/index.ts';
 import type { NodeDevice } from '../../hal/node/index.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, type RunningUpdateServer, startUpdateServer } from '../../server/updates/index.ts';
-import { xorshiftBytes } from './fixture.ts';
+import { revisedBytes, xorshiftBytes } from './fixture.ts';
+import { deltaLine, demoDeltaMaker } from './delta.ts';
 import type { ProgressPrinter } from './progress.ts';
 
 export const DEMO_FIRMWARE = { model: 'sim', from: '1.0.0', to: '1.1.0', bytes: 768 * 1024 };
 /** "Five idle minutes", shortened for the demo. */
 export const DEMO_IDLE_MS = 3000;
 
-/** The update service with one approved image for the demo device's model. */
+/** The image the demo device runs (the factory's, in its active slot) and the update: a revision of it. */
+export const FACTORY_IMAGE = (): Uint8Array => xorshiftBytes(DEMO_FIRMWARE.bytes, 7);
+const UPDATE_IMAGE = (): Uint8Array => revisedBytes(FACTORY_IMAGE(), DEMO_FIRMWARE.bytes, 8);
+
+/**
+ * The update service with one approved image for the demo device's model, and the running
+ * version's image next to it (pending: never offered), from which it makes the delta.
+ */
 export async function startDemoUpdates(dir: string): Promise<RunningUpdateServer> {
   const folder = join(dir, 'updates-cab');
   await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, 'sim-1.1.0.img'), xorshiftBytes(DEMO_FIRMWARE.bytes, 7));
-  const manifest = { format: MANIFEST_FORMAT, images: [{ model: DEMO_FIRMWARE.model, version: DEMO_FIRMWARE.to, from: [DEMO_FIRMWARE.from], file: 'sim-1.1.0.img' }] };
-  await writeFile(join(folder, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
-  const server = await startUpdateServer({ adminToken: `demo-${Math.random().toString(36).slice(2)}-token`, internal: {}, external: {}, importFolders: [folder] });
+  await writeFile(join(folder, 'sim-1.1.0.img'), UPDATE_IMAGE());
+  await writeFile(join(folder, 'sim-1.0.0.img'), FACTORY_IMAGE());
+  const images = [
+    { model: DEMO_FIRMWARE.model, version: DEMO_FIRMWARE.to, from: [DEMO_FIRMWARE.from], file: 'sim-1.1.0.img' },
+    { model: DEMO_FIRMWARE.model, version: DEMO_FIRMWARE.from, from: ['0.0.0'], file: 'sim-1.0.0.img' },
+  ];
+  await writeFile(join(folder, MANIFEST_FILE), JSON.stringify({ format: MANIFEST_FORMAT, images }, null, 2));
+  const server = await startUpdateServer({
+    adminToken: `demo-${Math.random().toString(36).slice(2)}-token`,
+    internal: {},
+    external: {},
+    importFolders: [folder],
+    deltas: demoDeltaMaker(dir, 'update-deltas'),
+  });
   const rule = server.service.rules()[0];
   if (rule) server.service.decide(rule.id, 'approved');
   return server;
@@ -75,6 +93,8 @@ export async function firmwareAct(options: FirmwareActOptions, first: { device: 
   const info = await next.firmware?.info();
   const reports = options.server.service.journal().filter((e) => e.type === 'report');
   say(`  trial boot healthy → committed (slot ${status.active}, confirmed ${status.confirmed}); result reported: ${reports.map((r) => (r.type === 'report' ? r.report.outcome : '')).join(', ')}\n`);
+  const report = reports.find((r) => r.type === 'report');
+  say(deltaLine(`firmware ${DEMO_FIRMWARE.to}`, report?.type === 'report' ? report.report.delta : undefined));
   say(`  system information: version ${info?.version}, last update ${info?.lastUpdateUtcMs ? new Date(info.lastUpdateUtcMs).toISOString() : 'never'}\n`);
   return { device: rebooted, agent: next, ok: status.confirmed && info?.version === DEMO_FIRMWARE.to && reports.length === 1 };
 }

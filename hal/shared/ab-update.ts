@@ -77,6 +77,7 @@ export function startAbUpdate(options: AbUpdateOptions): AbUpdateHandle {
     openInactive: async (slotOptions) => (await ready()).openInactive(slotOptions),
     confirm: async () => (await ready()).confirm(),
     rollback: async () => (await ready()).rollback(),
+    readActive: async (offset, length) => (await ready()).readActive(offset, length),
   };
   return {
     update,
@@ -231,6 +232,16 @@ class AbSlots {
     await writer.restorePartialTail();
     this.#writer = writer;
     return writer;
+  }
+
+  /** The active slot's bytes (a delta's source); never the slot being written. */
+  async readActive(offset: number, length: number): Promise<Uint8Array> {
+    requireInteger(offset, 'readActive: offset', 0);
+    requireInteger(length, 'readActive: length', 0);
+    const partition = this.#partitions[this.#record.active];
+    const size = partition.status().size;
+    if (offset + length > size) throw new UpdateError('tooLarge', `readActive ${offset}+${length} beyond slot ${this.#record.active} of ${size} bytes`);
+    return partition.read(offset, length);
   }
 
   async confirm(): Promise<void> {

@@ -12,6 +12,7 @@
  *   POST     /ucupdates/v1/check             CheckRequest → CheckAnswer (CBOR)
  *   POST     /ucupdates/v1/report            ResultReport → ReportAck (CBOR; idempotent by reportId)
  *   GET|HEAD /ucupdates/v1/images/<sha256>   the image, with Range / ETag / If-Range
+ *   GET|HEAD /ucupdates/v1/deltas/<sha256>   a patch offered next to an image (../deltas.ts), the same way
  *   /api/updates/...                        admin JSON API, internal listener only, admin token (admin.ts)
  */
 import { copyFile, mkdir, rename } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import type { Zone } from '../../agent/firmware/client.ts';
 import {
   type CheckAnswer,
   type Credentials,
+  type ImageDelta,
   type ReportAck,
   SERVICE_ERRORS,
   type ServiceUrls,
@@ -29,6 +31,7 @@ import {
 import { SchemaError } from '../../agent/transport/schema.ts';
 import { CborError } from '../../agent/util/cbor.ts';
 import { serveArtifact } from '../artifacts.ts';
+import { DeltaMaker } from '../deltas.ts';
 import { AuthError } from '../auth.ts';
 import type { HttpHandler } from '../http.ts';
 import { Journal } from '../journal.ts';
@@ -59,6 +62,12 @@ export interface UpdateServiceOptions {
   /** Image store and journal (`updates.jsonl`), replayed at start. */
   dataDir?: string;
   maxBodyBytes?: number;
+  /**
+   * Offer images as deltas against the version a device reports, when the service holds that
+   * version's image (made with the real xdelta3/bsdiff, cached). Default: a maker caching under
+   * `<dataDir>/deltas` when there is a data dir; `false`: never.
+   */
+  deltas?: DeltaMaker | false;
   now?: () => number;
   log?: (line: string) => void;
 }
@@ -111,6 +120,7 @@ interface UpdateContext {
   utcMs(): number;
   record(entry: UpdateJournalEntry): void;
   readonly adminToken: string;
+  readonly deltas: DeltaMaker | undefined;
 }
 
 export function createUpdateService(options: UpdateServiceOptions): UpdateService {
@@ -142,6 +152,7 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
       file?.append(entry);
     },
     adminToken: options.adminToken,
+    deltas: options.deltas === false ? undefined : (options.deltas ?? (options.dataDir !== undefined ? new DeltaMaker({ dir: join(options.dataDir, 'deltas'), log }) : undefined)),
   };
   for (const entry of replay) restore(context, entry, log);
   entries.push(...replay.slice(-MAX_JOURNAL_ENTRIES_IN_MEMORY));
@@ -225,9 +236,10 @@ async function route(context: UpdateContext, service: UpdateService, users: User
     cbor = true;
     const [endpoint, ...args] = parsed.segments.slice(2);
     const user = await authenticate(context, users, normalised, listener, path);
-    if (endpoint === 'check' && args.length === 0) return check(context, normalised, listener, user);
+    if (endpoint === 'check' && args.length === 0) return await check(context, normalised, listener, user);
     if (endpoint === 'report' && args.length === 0) return report(context, normalised, listener, user);
     if (endpoint === 'images' && args.length === 1) return await image(context, normalised, listener, args[0]!, user);
+    if (endpoint === 'deltas' && args.length === 1) return await patch(context, normalised, listener, args[0]!, user);
     throw new HttpError(404, 'notFound', `no route for ${path}`);
   } catch (error) {
     return errorAnswer(error, cbor);
@@ -259,17 +271,25 @@ async function authenticate(context: UpdateContext, users: Users | undefined, re
   return credentials!.user;
 }
 
-function check(context: UpdateContext, request: ManagerRequest, listener: ListenerInfo, user: string | undefined): ManagerResponse {
+async function check(context: UpdateContext, request: ManagerRequest, listener: ListenerInfo, user: string | undefined): Promise<ManagerResponse> {
   post(request, 'check');
   const body = UPDATES_EXCHANGES.check.request.parse(readCbor(request));
   const testDevice = context.testDeviceIds.has(body.deviceId);
   const rule = context.rules.select(body.model, body.firmwareVersion, testDevice);
+  const delta = rule ? await imageDelta(context, rule, body.model, body.firmwareVersion) : undefined;
   const utcMs = context.utcMs();
   const answer: CheckAnswer = rule
     ? {
         type: 'check',
         downloads: 1,
-        image: { version: rule.version, size: rule.size, sha256: rule.sha256, internalUrl: `${context.urls.internal}/images/${rule.sha256}`, externalUrl: `${context.urls.external}/images/${rule.sha256}` },
+        image: {
+          version: rule.version,
+          size: rule.size,
+          sha256: rule.sha256,
+          internalUrl: `${context.urls.internal}/images/${rule.sha256}`,
+          externalUrl: `${context.urls.external}/images/${rule.sha256}`,
+          ...(delta ? { delta } : {}),
+        },
         serviceUtcMs: utcMs,
       }
     : { type: 'check', downloads: 0, serviceUtcMs: utcMs };
@@ -307,6 +327,35 @@ async function image(context: UpdateContext, request: ManagerRequest, listener: 
   const rule = /^[0-9a-f]{64}$/.test(sha256) ? context.rules.image(sha256) : undefined;
   if (!rule) throw new HttpError(404, 'unknownImage', 'no such image');
   const answer = await serveArtifact({ name: rule.model, version: rule.version, path: rule.path, size: rule.size, digest: rule.sha256 }, request, () => undefined);
+  const range = request.headers.range;
+  context.record({ type: 'download', utcMs: context.utcMs(), zone: listener.zone, sha256, method: request.method, status: answer.status, ...(range !== undefined ? { range: range.slice(0, 100) } : {}), ...(user !== undefined ? { user } : {}) });
+  return answer;
+}
+
+/** The image as a patch from the version the device runs, when the service holds that image. */
+async function imageDelta(context: UpdateContext, rule: Rule, model: string, running: string): Promise<ImageDelta | undefined> {
+  if (!context.deltas) return undefined;
+  const source = context.rules.list().find((r) => r.model === model && r.version === running && r.state !== 'rejected');
+  if (!source) return undefined;
+  const made = await context.deltas.delta(source, rule);
+  if (!made) return undefined;
+  return {
+    format: made.format,
+    sourceVersion: source.version,
+    sourceSize: source.size,
+    sourceSha256: source.sha256,
+    size: made.size,
+    sha256: made.sha256,
+    internalUrl: `${context.urls.internal}/deltas/${made.sha256}`,
+    externalUrl: `${context.urls.external}/deltas/${made.sha256}`,
+  };
+}
+
+async function patch(context: UpdateContext, request: ManagerRequest, listener: ListenerInfo, sha256: string, user: string | undefined): Promise<ManagerResponse> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', 'use GET or HEAD', { allow: 'GET, HEAD' });
+  const made = /^[0-9a-f]{64}$/.test(sha256) ? context.deltas?.byDigest(sha256) : undefined;
+  if (!made) throw new HttpError(404, 'unknownDelta', 'no such delta');
+  const answer = await serveArtifact({ name: 'delta', version: made.format, path: made.path, size: made.size, digest: made.sha256 }, request, () => undefined);
   const range = request.headers.range;
   context.record({ type: 'download', utcMs: context.utcMs(), zone: listener.zone, sha256, method: request.method, status: answer.status, ...(range !== undefined ? { range: range.slice(0, 100) } : {}), ...(user !== undefined ? { user } : {}) });
   return answer;

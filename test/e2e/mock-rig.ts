@@ -13,6 +13,7 @@ import { createMockNetwork, type MockNetwork } from '../../hal/mock/net.ts';
 import { type Manager, createManager, loadFleet } from '../../server/index.ts';
 import { artifactBytes, writeDemoFleet, type DemoPackage } from '../../cli/demo/fixture.ts';
 import { sim } from './harness.ts';
+import type { DeltaMaker } from '../../server/deltas.ts';
 
 export const MANAGER = 'http://manager.test';
 
@@ -36,14 +37,14 @@ export interface MockWorld {
   cleanup(): Promise<void>;
 }
 
-export async function mockWorld(options: { deviceIds: string[]; assignment?: { name: string; version: string; optional?: boolean }[]; catalogue?: DemoPackage[]; mutate?: (fleet: Record<string, any>) => void; board?: typeof sim }): Promise<MockWorld> {
+export async function mockWorld(options: { deviceIds: string[]; assignment?: { name: string; version: string; optional?: boolean }[]; catalogue?: DemoPackage[]; mutate?: (fleet: Record<string, any>) => void; board?: typeof sim; deltas?: DeltaMaker }): Promise<MockWorld> {
   const board = options.board ?? sim;
   const dir = await mkdtemp(join(tmpdir(), 'dm-mock-'));
   const json = await writeDemoFleet(join(dir, 'manager'), '/device-root', options.deviceIds, options.assignment, options.catalogue);
   options.mutate?.(json);
   const fleet = await loadFleet(json, join(dir, 'manager'));
   const network = createMockNetwork();
-  const manager = createManager({ fleet, address: MANAGER });
+  const manager = createManager({ fleet, address: MANAGER, ...(options.deltas ? { deltas: options.deltas } : {}) });
   network.route(MANAGER, manager.handle);
   const digests = new Map<string, string>();
   for (const [name, versions] of fleet.catalogue) for (const [version, entry] of versions) digests.set(`${name}@${version}`, entry.digest);

@@ -9,6 +9,8 @@ import { formatDiscoveryRecord } from '../../agent/firmware/messages.ts';
 import { MockHardware, VirtualClock, mockOptionsFromBoard } from '../../hal/mock/index.ts';
 import { createMockNetwork, type MockNetwork } from '../../hal/mock/net.ts';
 import type { UpdateService } from '../../server/updates/index.ts';
+import type { DeltaMaker } from '../../server/deltas.ts';
+import { programFactoryImage } from '../../cli/demo/delta.ts';
 import { mount, tempDir, testService, writeImageFolder } from '../server/updates-fixture.ts';
 
 const sim = JSON.parse(await readFile(new URL('../../boards/sim.json', import.meta.url), 'utf8'));
@@ -43,7 +45,8 @@ export interface UpdateWorld {
   service: UpdateService;
   image: Uint8Array;
   ruleId: string;
-  phone(deviceId: string, options?: { config?: Record<string, unknown>; bootCountLimit?: number }): Promise<Phone>;
+  /** `factory`: the bytes in the active slot at first boot (the running FROM image). */
+  phone(deviceId: string, options?: { config?: Record<string, unknown>; bootCountLimit?: number; factory?: Uint8Array }): Promise<Phone>;
   /** Boots the hardware again (after a requested reboot or a power cut) and starts a new agent. */
   restart(phone: Phone, config?: Record<string, unknown>): Promise<Phone>;
   /** Reports the service accepted (resends it recognised by report id are not in it). */
@@ -54,14 +57,28 @@ export interface UpdateWorld {
   cleanup(): Promise<void>;
 }
 
-export async function updateWorld(options: { imageBytes?: number; approve?: boolean; testDevices?: string[] } = {}): Promise<UpdateWorld> {
+export interface WorldOptions {
+  imageBytes?: number;
+  approve?: boolean;
+  testDevices?: string[];
+  /** The image of FROM, imported too (left pending): the service can then offer TO as a delta from it. */
+  source?: Uint8Array;
+  /** The image of TO (default: a fixed pattern of `imageBytes`). */
+  image?: Uint8Array;
+  deltas?: DeltaMaker;
+}
+
+export async function updateWorld(options: WorldOptions = {}): Promise<UpdateWorld> {
   const temp = await tempDir('dm-fw-');
   const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8, 0, 0));
   const network = createMockNetwork({ clock: clock.scope().clock, chunkSize: 2048 });
-  const service = await testService({ ...(options.testDevices ? { testDevices: options.testDevices } : {}), now: () => clock.utcMs() } as never);
+  const service = await testService({ ...(options.testDevices ? { testDevices: options.testDevices } : {}), ...(options.deltas ? { deltas: options.deltas } : {}), now: () => clock.utcMs() } as never);
   const size = options.imageBytes ?? 12 * 1024;
-  const bytes = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
-  const { folder } = await writeImageFolder(temp.dir, 'cab', [{ model: MODEL, version: TO, from: [FROM], bytes }]);
+  const bytes = options.image ?? new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
+  const { folder } = await writeImageFolder(temp.dir, 'cab', [
+    { model: MODEL, version: TO, from: [FROM], bytes },
+    ...(options.source ? [{ model: MODEL, version: FROM, from: ['0.0.0'], bytes: options.source }] : []),
+  ]);
   const imported = await service.importFolder(folder);
   const ruleId = imported.imported[0]!.id;
   if (options.approve !== false) service.decide(ruleId, 'approved');
@@ -92,6 +109,7 @@ export async function updateWorld(options: { imageBytes?: number; approve?: bool
       });
       hardware.boot();
       await hardware.booted;
+      if (o.factory) await programFactoryImage(hardware.device!, o.factory);
       return start(hardware, {
         firmware: { service: urls, download: { checkpointBytes: 4096 }, schedule: { jitterMs: 0 }, ...(o.config?.firmware as object) },
         ...Object.fromEntries(Object.entries(o.config ?? {}).filter(([k]) => k !== 'firmware')),

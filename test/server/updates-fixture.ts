@@ -12,6 +12,7 @@ import { decodeCbor, encodeCbor } from '../../agent/util/cbor.ts';
 import type { MockNetwork } from '../../hal/mock/net.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, type UpdateService, Users, createUpdateService, hashPassword } from '../../server/updates/index.ts';
 import type { ManagerResponse } from '../../server/wire.ts';
+import type { DeltaMaker } from '../../server/deltas.ts';
 
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 export const INTERNAL = 'http://updates.corp.test';
@@ -59,7 +60,7 @@ export async function usersJson(accounts: Credentials[] = [ALICE]): Promise<{ us
   return { users };
 }
 
-export async function testService(options: { dataDir?: string; testDevices?: string[]; log?: (line: string) => void } = {}): Promise<UpdateService> {
+export async function testService(options: { dataDir?: string; testDevices?: string[]; log?: (line: string) => void; deltas?: DeltaMaker | false } = {}): Promise<UpdateService> {
   return createUpdateService({
     internalOrigin: INTERNAL,
     externalOrigin: EXTERNAL,
