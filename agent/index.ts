@@ -22,6 +22,7 @@ import { Outbox } from './outbox/outbox.ts';
 import { type ManagedTarget, RoamingTracker } from './roaming/index.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
+import { createTrustGate } from './pipeline/trust-gate.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /** Any family's progress event, tagged with the family's name. */
@@ -124,6 +125,8 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     },
   });
 
+  const trust = config.trust;
+  if (trust?.allowUnsigned) log.warn('trust.allowUnsigned: updates are installed WITHOUT signed metadata (the manager\'s digest only)');
   const families = new Map<string, FamilyInstance>();
   for (const definition of FAMILIES) {
     const section = (config as unknown as Record<string, unknown>)[definition.name];
@@ -142,6 +145,19 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       emit: (event) => emit(definition.name, event),
       wake: (reason, delayMs) => void scheduler.wake(definition.name, reason, delayMs),
       signal: () => abort.signal,
+      trust: ({ metadataUrl }) => {
+        if (!trust) throw new AgentError('noFamily', 'no trust section: a family cannot install'); // parseConfig requires one
+        return createTrustGate({
+          config: trust,
+          device,
+          store,
+          log,
+          repository: definition.name,
+          metadataUrl,
+          referenceCounter: () => roaming.state().referenceCounter,
+          signal: () => abort.signal,
+        });
+      },
     });
     families.set(family.name, family);
   }

@@ -23,6 +23,8 @@ import { setAsideRecord } from '../families/jobs.ts';
 import type { UpdateClient } from './client.ts';
 import type { FirmwareConfig } from './config.ts';
 import type { ImageOffer } from './messages.ts';
+import type { TrustGate } from '../pipeline/trust-gate.ts';
+import { imageDownloadResult } from '../pipeline/image-download.ts';
 
 export const FAMILY = 'firmware';
 export const STATE_PREFIX = 'firmware/';
@@ -54,6 +56,8 @@ export interface FirmwareJobParts {
   /** The board's `downloadChunkBytes`. */
   downloadChunkBytes?: number;
   client: UpdateClient;
+  /** The family's signed-metadata gate: images are `images/<model>/<version>` in its targets. */
+  trust: TrustGate;
   /** The signed-in user's credentials and the location, asked when needed (never stored). */
   contact(): Promise<{ location: 'inside' | 'outside' | 'unknown'; user?: { user: string; password: string } }>;
   /** A command or consent released the hold. */
@@ -72,6 +76,7 @@ export function imageStep(parts: FirmwareJobParts) {
     key: JOB_KEY,
     outbox: { outbox: parts.outbox, family: FAMILY },
     log,
+    trust: parts.trust,
     hooks: {
       download: async (job) => {
         const machine = downloadMachine(parts, job);
@@ -82,12 +87,7 @@ export function imageStep(parts: FirmwareJobParts) {
           await setAsideRecord(store, { family: FAMILY, key: DOWNLOAD_KEY, reason: errorMessage(error), utcMs: Math.max(0, device.clock.utcMs()) }, log);
         }
         if (!machine.record()) await machine.start(newJob(job.id, { name: 'firmware', version: job.image.version, size: job.image.size, digest: job.image.sha256 }, { kind: 'slot' }, job.family));
-        const outcome = await machine.run({ signal: parts.signal() });
-        if (outcome.kind !== 'final') return { kind: 'suspended', reason: outcome.kind === 'suspended' ? outcome.reason : 'stopped' };
-        const ok = outcome.state === 'succeeded';
-        const message = outcome.context.download?.message ?? outcome.context.download?.code ?? 'download failed';
-        await machine.clear();
-        return ok ? { kind: 'done' } : { kind: 'failed', message };
+        return imageDownloadResult(machine, await machine.run({ signal: parts.signal() }));
       },
       healthy: async () => {
         const check = config.healthCheck;
@@ -105,7 +105,7 @@ export function imageStep(parts: FirmwareJobParts) {
           toVersion: job.image.version,
           runningVersion: job.outcome?.ok ? job.image.version : job.fromVersion,
           outcome: job.outcome?.code ?? 'failed',
-          ...(job.outcome?.message ? { detail: job.outcome.message.slice(0, 1024) } : {}),
+          ...(job.outcome?.message ? { detail: `${job.outcome.reason?.startsWith('trust:') ? `${job.outcome.reason} ` : ''}${job.outcome.message}`.slice(0, 1024) } : {}),
           utcMs: job.outcome?.utcMs ?? Math.max(0, device.clock.utcMs()),
         },
       }),
@@ -121,7 +121,7 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
   const { device, config } = parts;
   const offer = job.family.offer;
   return createImageDownload<FirmwareJobData>(
-    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal() },
+    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal(), trust: parts.trust },
     {
       key: DOWNLOAD_KEY,
       family: FAMILY,
@@ -134,6 +134,7 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
         maxRelocations: 3,
       },
       hooks: {
+        trustTarget: (held) => ({ kind: 'image', name: held.family.model, version: offer.version }),
         // The URL for the current location first; after it failed, the other one (the client's order).
         locate: async (held) => {
           const sources = parts.client.imageSources(offer, await parts.contact());

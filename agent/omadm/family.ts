@@ -39,6 +39,8 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       fumo: () => opened().fumo,
       signal: context.signal,
       onHold: (recheckMs: number) => context.emit({ kind: 'held', recheckMs }),
+      // The DM server's repository: `<origin of the first account's address>/metadata/`.
+      trust: context.trust({ metadataUrl: () => `${/^https?:\/\/[^/?#]+/i.exec(config.client.accounts[0]?.addr ?? '')?.[0] ?? ''}/metadata/` }),
     };
     const pipeline = createFumoPipeline(parts);
     const opened = (): OmaDmClient => {
@@ -52,7 +54,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
     outbox.register(FAMILY, async (entry) => {
       const c = opened();
       const report = entry.body as FumoResultReport;
-      await c.fumo.report(report.instance, report.ok ? 'updated' : 'updateFailed');
+      await c.fumo.report(report.instance, report.ok ? 'updated' : 'updateFailed', report.result);
       await c.deliverAlerts();
       if (c.fumo.pendingAlerts().length > 0) throw new RetryLaterError('Generic Alert not acknowledged yet');
     });
@@ -97,6 +99,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       },
       async run(reason): Promise<RunResult> {
         const c = opened();
+        parts.trust.invalidate(); // FUMO decides on fresh signed metadata each run
         await c.fumo.continue();
         await pipeline.runJob();
         await outbox.flush(FAMILY);

@@ -83,7 +83,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const onFamilyEvent = (event: FamilyEvent) => {
       if (event.family === 'firmware' && event.kind === 'progress') progress.update(firmwareLabel, event.offset as number, event.size as number);
     };
-    const config = { delivery: { manager: server.url }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
+    const config = { trust: { allowUnsigned: true }, delivery: { manager: server.url }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
     agent = await createAgent(device, board, config, { onDeliveryEvent, onFamilyEvent });
     io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation})\n`);
 

@@ -71,7 +71,7 @@ export async function nodeAgent(rig: Rig, options: { deviceId: string; manager: 
   const agent = await createAgent(
     device,
     sim,
-    { logLevel: 'error', ...options.config, delivery: { manager: options.manager, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
+    { logLevel: 'error', trust: { allowUnsigned: true }, ...options.config, delivery: { manager: options.manager, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
     options.events ? { onDeliveryEvent: (event) => options.events?.push(event) } : {},
   );
   rig.devices.push(device);

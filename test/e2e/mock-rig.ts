@@ -83,7 +83,7 @@ export async function mockWorld(options: { deviceIds: string[]; assignment?: { n
     async agent(hardware, config = {}, events) {
       const device = hardware.device ?? hardware.boot();
       await hardware.booted;
-      return createAgent(device, board, { engine: 'js', logLevel: 'error', ...config, delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...(config.delivery as object) } }, events ? { onDeliveryEvent: (event) => events.push(event) } : {});
+      return createAgent(device, board, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, ...config, delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...(config.delivery as object) } }, events ? { onDeliveryEvent: (event) => events.push(event) } : {});
     },
     async cleanup() {
       await rm(dir, { recursive: true, force: true });

@@ -73,7 +73,7 @@ export async function updateWorld(options: { imageBytes?: number; approve?: bool
   const configs = new Map<MockHardware, Record<string, unknown>>();
   const start = async (hardware: MockHardware, config: Record<string, unknown>): Promise<Phone> => {
     configs.set(hardware, config);
-    const agent = await createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', ...config });
+    const agent = await createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, ...config });
     return { hardware, agent };
   };
   return {

@@ -24,7 +24,7 @@ async function start(w: MockWorld): Promise<Agent> {
     retries: 0,
     schedule: { jitterMs: 0 },
   };
-  const agent = await createAgent(w.hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', omadm } as never);
+  const agent = await createAgent(w.hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, omadm } as never);
   expect(agent.boot.store.corruption).toEqual([]);
   const status = await w.hardware.device!.update.status();
   if (status.active === 'b') expect(status.slots.find((s) => s.slot === 'b')).toMatchObject({ size: IMAGE.length });

@@ -12,7 +12,8 @@ import type { Logger } from '../../log.ts';
 import type { Outbox } from '../../outbox/outbox.ts';
 import { decideHold } from '../../pipeline/hold.ts';
 import { createImageStep, type ImageJob } from '../../pipeline/image-step.ts';
-import { createImageDownload } from '../../pipeline/image-download.ts';
+import { createImageDownload, imageDownloadResult } from '../../pipeline/image-download.ts';
+import { type TrustGate, isTrustFailure } from '../../pipeline/trust-gate.ts';
 import { newJob } from '../../pipeline/runner.ts';
 import type { KeyValueStore } from '../../store/index.ts';
 import { FUMO_RESULT } from './flow.ts';
@@ -31,6 +32,8 @@ export interface FumoResultReport {
   instance: string;
   ok: boolean;
   code: string;
+  /** The Generic Alert result code when it is not the default one (a package that failed verification: 404). */
+  result?: number;
 }
 
 export interface FumoPipelineParts {
@@ -42,6 +45,8 @@ export interface FumoPipelineParts {
   fumo(): FumoManager;
   signal(): AbortSignalLike;
   download?: { maxAttempts?: number; checkpointBytes?: number; timeoutMs?: number };
+  /** Packages must match signed metadata (`images/<model>/<PkgVersion>`) before their download. */
+  trust: TrustGate;
   onHold?(recheckMs: number): void;
 }
 
@@ -52,19 +57,24 @@ export function fumoImageStep(parts: FumoPipelineParts) {
     key: JOB_KEY,
     outbox: { outbox: parts.outbox, family: FAMILY },
     log: parts.log,
+    trust: parts.trust,
     hooks: {
       download: async (job) => {
         const machine = downloadMachine(parts, job);
         if (!machine.record()) await machine.start(newJob(job.id, { name: 'firmware', version: job.image.version, size: job.image.size, digest: job.image.sha256 }, { kind: 'slot' }, job.family));
-        const outcome = await machine.run({ signal: parts.signal() });
-        if (outcome.kind !== 'final') return { kind: 'suspended', reason: outcome.kind === 'suspended' ? outcome.reason : 'stopped' };
-        const ok = outcome.state === 'succeeded';
-        const message = outcome.context.download?.message ?? outcome.context.download?.code ?? 'download failed';
-        await machine.clear();
-        return ok ? { kind: 'done' } : { kind: 'failed', message };
+        return imageDownloadResult(machine, await machine.run({ signal: parts.signal() }));
       },
       healthy: async () => true,
-      report: (job): { kind: string; body: FumoResultReport } => ({ kind: 'fumoResult', body: { instance: job.family.fumo.instance, ok: job.outcome?.ok === true, code: job.outcome?.code ?? 'failed' } }),
+      report: (job): { kind: string; body: FumoResultReport } => ({
+        kind: 'fumoResult',
+        body: {
+          instance: job.family.fumo.instance,
+          ok: job.outcome?.ok === true,
+          code: job.outcome?.code ?? 'failed',
+          // FUMO 1.0: a package that fails its signature/metadata validation is 404.
+          ...(isTrustFailure(job.outcome?.reason) ? { result: FUMO_RESULT.signatureFailed } : {}),
+        },
+      }),
       committed: () => [],
     },
   });
@@ -74,7 +84,7 @@ function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>)
   const { device } = parts;
   const instance = job.family.fumo.instance;
   return createImageDownload<FumoImageData>(
-    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal() },
+    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal(), trust: parts.trust },
     {
       key: DOWNLOAD_KEY,
       family: FAMILY,
@@ -85,6 +95,7 @@ function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>)
         maxRelocations: 0,
       },
       hooks: {
+        trustTarget: async (held) => ({ kind: 'image', name: (await device.system.identity()).model, version: held.family.fumo.version ?? '' }),
         locate: async (held) => ({ url: held.family.fumo.url as string }),
         // Downloaded and verified: FUMO State 40 (Generic Alert for Exec Download) or, for
         // DownloadAndUpdate, straight on; only an Exec Update (State 60) releases the hold.
