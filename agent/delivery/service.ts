@@ -139,6 +139,8 @@ export class DeliveryService {
   cycle(): Promise<CycleSummary> {
     const cycle = async () => {
       const manager = (this.#cycleManager = this.managerUrl());
+      // Each poll decides on fresh signed metadata (fetched by the first job that needs it).
+      this.#trust.invalidate();
       try {
         const summary = await this.#cycle();
         await this.#redirect.pollSucceeded(manager);
