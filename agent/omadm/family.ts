@@ -107,6 +107,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
         if (reason === 'schedule' || reason === 'manual') {
           for (const account of config.client.accounts) await c.clientSession(account.serverId);
           await c.fumo.continue();
+          await outbox.flush(FAMILY);
         }
         return {};
       },

@@ -119,7 +119,9 @@ export function createFumoPipeline(parts: FumoPipelineParts): FumoPipeline & { r
     const outcome = await machine.run({ signal: parts.signal() });
     if (outcome.kind !== 'final') return 'busy';
     await machine.clear();
-    await parts.outbox.flush(FAMILY);
+    // The result is delivered by the family's run (its outbox flush), never here: runJob also runs
+    // inside a server session (FumoManager.continue), and delivering the Generic Alert opens a
+    // client session, which would wait for the session it runs in (a refused package failed that way).
     return 'finished';
   };
   return {
