@@ -6,11 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { targetPath } from '../../agent/trust/artifact.ts';
-import type { TargetCustom } from '../../agent/trust/metadata.ts';
-import { TrustState } from '../../agent/trust/state.ts';
 import { putValue } from '../../agent/store/index.ts';
-import { utf8Decode } from '../../agent/util/bytes.ts';
-import { TestRepo, sha256Hex } from '../trust/fixture.ts';
+import { TestRepo } from '../trust/fixture.ts';
+import { imageMinimum, signImage, trustConfig } from './trust-rig.ts';
 import { FROM, MODEL, type Phone, TO, type UpdateWorld, updateWorld } from './rig.ts';
 
 let world: UpdateWorld | undefined;
@@ -19,18 +17,7 @@ afterEach(async () => {
   world = undefined;
 });
 
-/** A repository signing the world's image (with `custom` overrides), served at http://tuf.test/metadata/. */
-export function signImage(w: UpdateWorld, custom: Partial<TargetCustom> = {}): TestRepo {
-  const repo = new TestRepo();
-  repo.specs.push({ path: targetPath('image', MODEL, TO), length: w.image.length, sha256: sha256Hex(w.image), custom: { version: TO, hardware: [MODEL], ...custom } });
-  repo.publish();
-  w.network.route('http://tuf.test', repo.handler());
-  return repo;
-}
-
-export const trustConfig = (repo: TestRepo) => ({ trust: { root: utf8Decode(repo.rootBytes()), metadataUrl: 'http://tuf.test/metadata/' } });
-
-const minimum = (phone: Phone) => new TrustState(phone.agent.store).minimum('image', MODEL);
+const minimum = imageMinimum;
 
 function detail(w: UpdateWorld, deviceId: string): string | undefined {
   const entry = w.service.journal().find((e) => e.type === 'report' && e.report.deviceId === deviceId) as { report: { outcome: string; detail?: string } } | undefined;
