@@ -12,8 +12,10 @@
  *   POST     /ucupdates/v1/check             CheckRequest → CheckAnswer (CBOR)
  *   POST     /ucupdates/v1/report            ResultReport → ReportAck (CBOR; idempotent by reportId)
  *   GET|HEAD /ucupdates/v1/images/<sha256>   the image, with Range / ETag / If-Range
+ *   GET|HEAD /ucupdates/v1/metadata/<file>   signed TUF metadata (public, both listeners; ../metadata.ts)
  *   /api/updates/...                        admin JSON API, internal listener only, admin token (admin.ts)
  */
+import { serveMetadata } from '../metadata.ts';
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Zone } from '../../agent/firmware/client.ts';
@@ -58,6 +60,8 @@ export interface UpdateServiceOptions {
   testDevices?: readonly string[];
   /** Image store and journal (`updates.jsonl`), replayed at start. */
   dataDir?: string;
+  /** Serve the signed update metadata in this directory at `<service>/metadata/<file>` (no sign-in: the signatures protect it). */
+  metadataDir?: string;
   maxBodyBytes?: number;
   now?: () => number;
   log?: (line: string) => void;
@@ -111,6 +115,7 @@ interface UpdateContext {
   utcMs(): number;
   record(entry: UpdateJournalEntry): void;
   readonly adminToken: string;
+  readonly metadataDir?: string;
 }
 
 export function createUpdateService(options: UpdateServiceOptions): UpdateService {
@@ -142,6 +147,7 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
       file?.append(entry);
     },
     adminToken: options.adminToken,
+    ...(options.metadataDir !== undefined ? { metadataDir: options.metadataDir } : {}),
   };
   for (const entry of replay) restore(context, entry, log);
   entries.push(...replay.slice(-MAX_JOURNAL_ENTRIES_IN_MEMORY));
@@ -222,8 +228,9 @@ async function route(context: UpdateContext, service: UpdateService, users: User
       return await serveAdmin(service, context.adminToken, normalised, rest.slice(1), parsed.query);
     }
     if (!isServicePath(path)) throw new HttpError(404, 'notFound', `no route for ${path}`);
-    cbor = true;
     const [endpoint, ...args] = parsed.segments.slice(2);
+    if (endpoint === 'metadata' && args.length === 1 && context.metadataDir !== undefined) return await serveMetadata(context.metadataDir, normalised, args[0]!);
+    cbor = true;
     const user = await authenticate(context, users, normalised, listener, path);
     if (endpoint === 'check' && args.length === 0) return check(context, normalised, listener, user);
     if (endpoint === 'report' && args.length === 0) return report(context, normalised, listener, user);
