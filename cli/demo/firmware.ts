@@ -12,20 +12,30 @@ import type { Agent, FamilyEvent } from '../../agent/index.ts';
 import type { NodeDevice } from '../../hal/node/index.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, type RunningUpdateServer, startUpdateServer } from '../../server/updates/index.ts';
 import { xorshiftBytes } from './fixture.ts';
+import { createHash } from 'node:crypto';
+import type { TargetSpec } from '../../agent/trust/repository.ts';
+import { imageTargets } from '../../server/metadata.ts';
+import type { ManifestImage } from '../../server/updates/manifest.ts';
 import type { ProgressPrinter } from './progress.ts';
 
 export const DEMO_FIRMWARE = { model: 'sim', from: '1.0.0', to: '1.1.0', bytes: 768 * 1024 };
 /** "Five idle minutes", shortened for the demo. */
 export const DEMO_IDLE_MS = 3000;
 
-/** The update service with one approved image for the demo device's model. */
-export async function startDemoUpdates(dir: string): Promise<RunningUpdateServer> {
+/** The demo image as a release signs it: `images/sim/1.1.0`, for the sim model only. */
+export function demoImageTarget(): TargetSpec {
+  const bytes = xorshiftBytes(DEMO_FIRMWARE.bytes, 7);
+  return imageTargets([{ model: DEMO_FIRMWARE.model, version: DEMO_FIRMWARE.to, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } as ManifestImage])[0]!;
+}
+
+/** The update service with one approved image for the demo device's model (and the signed metadata at `<service>/metadata/`). */
+export async function startDemoUpdates(dir: string, metadataDir?: string): Promise<RunningUpdateServer> {
   const folder = join(dir, 'updates-cab');
   await mkdir(folder, { recursive: true });
   await writeFile(join(folder, 'sim-1.1.0.img'), xorshiftBytes(DEMO_FIRMWARE.bytes, 7));
   const manifest = { format: MANIFEST_FORMAT, images: [{ model: DEMO_FIRMWARE.model, version: DEMO_FIRMWARE.to, from: [DEMO_FIRMWARE.from], file: 'sim-1.1.0.img' }] };
   await writeFile(join(folder, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
-  const server = await startUpdateServer({ adminToken: `demo-${Math.random().toString(36).slice(2)}-token`, internal: {}, external: {}, importFolders: [folder] });
+  const server = await startUpdateServer({ adminToken: `demo-${Math.random().toString(36).slice(2)}-token`, internal: {}, external: {}, importFolders: [folder], ...(metadataDir !== undefined ? { metadataDir } : {}) });
   const rule = server.service.rules()[0];
   if (rule) server.service.decide(rule.id, 'approved');
   return server;
