@@ -9,7 +9,7 @@
 import type { Device } from '../hal/types.ts';
 import { type Engines, loadEngines } from '../wasm/index.ts';
 import { type Board, findPartition, parseBoard } from './board.ts';
-import { type AgentConfig, parseConfig } from './config.ts';
+import { type AgentConfig, ConfigError, parseConfig } from './config.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 import type { DeliveryFamily } from './delivery/family.ts';
 import type { DeliveryService } from './delivery/service.ts';
@@ -146,7 +146,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       wake: (reason, delayMs) => void scheduler.wake(definition.name, reason, delayMs),
       signal: () => abort.signal,
       trust: ({ metadataUrl }) => {
-        if (!trust) throw new AgentError('noFamily', 'no trust section: a family cannot install'); // parseConfig requires one
+        if (!trust) throw new ConfigError('trust: missing (a family cannot install without a root of trust)'); // parseConfig requires one
         return createTrustGate({
           config: trust,
           device,

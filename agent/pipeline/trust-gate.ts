@@ -164,3 +164,13 @@ export function trustFailureCode(error: TrustError): string {
 }
 
 export const isTrustFailure = (code: string | undefined): boolean => code?.startsWith('trust:') === true;
+
+/**
+ * What the bytes of a job must be, for any stage that produces or checks them (a delta's result
+ * is verified against this, not against the delta): the signed length and SHA-256 once the gate
+ * approved the job, else (unsigned installs allowed) the manager's.
+ */
+export function expectedArtifact(job: { artifact: { size: number; digest: string }; trusted?: TrustedArtifact }): { length: number; sha256: string; signed: boolean } {
+  if (job.trusted) return { length: job.trusted.length, sha256: job.trusted.sha256, signed: true };
+  return { length: job.artifact.size, sha256: job.artifact.digest.toLowerCase(), signed: false };
+}
