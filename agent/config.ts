@@ -7,6 +7,7 @@ import type { DeliveryConfig } from './delivery/config.ts';
 import { FAMILIES } from './families/registry.ts';
 import type { FirmwareConfig } from './firmware/config.ts';
 import { SchemaError, array, object, oneOf, optional, string, type Infer, type Schema } from './transport/schema.ts';
+import { type TrustConfig, parseTrustConfig } from './trust/config.ts';
 
 /** A family section passes through here; the family's own schema checks it. */
 const section: Schema<unknown> = { parse: (value) => value };
@@ -16,6 +17,8 @@ const baseShape = {
   logLevel: optional(oneOf(['debug', 'info', 'warn', 'error'] as const)),
   /** User profiles the agent manages besides the device itself (seed 004 targets). */
   users: optional(array(string({ min: 1, max: 120, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }), { max: 63 })),
+  /** The root of trust for signed updates (./trust/config.ts); required with any protocol section. */
+  trust: optional(section),
 };
 
 export const agentConfigSchema = object({ ...baseShape, ...Object.fromEntries(FAMILIES.map((family) => [family.name, optional(section)])) }, { strict: true });
@@ -26,6 +29,8 @@ export interface AgentConfig {
   users: string[];
   delivery?: DeliveryConfig;
   firmware?: FirmwareConfig;
+  /** Present whenever a protocol section is (every family installs something). */
+  trust?: TrustConfig;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +50,7 @@ export function parseConfig(input: unknown): AgentConfig {
     throw error;
   }
   const config: AgentConfig & Record<string, unknown> = { engine: parsed.engine ?? 'auto', logLevel: parsed.logLevel ?? 'info', users: parsed.users ?? [] };
+  if (parsed.trust !== undefined) config.trust = guarded(() => parseTrustConfig(parsed.trust));
   for (const family of FAMILIES) {
     if (parsed[family.name] === undefined) continue;
     try {
@@ -53,7 +59,19 @@ export function parseConfig(input: unknown): AgentConfig {
       throw new ConfigError(error instanceof Error ? error.message : String(error));
     }
   }
+  // The mission: only signed updates. Every family installs something, so each needs the root of
+  // trust; unsigned installs need the explicit (logged) opt-out.
+  if (config.trust === undefined && protocolSections(config).length > 0)
+    throw new ConfigError('trust: missing: the root of trust for signed updates ("trust": {"root": …} or "rootFile"), or "trust": {"allowUnsigned": true}');
   return config;
+}
+
+function guarded<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 /**

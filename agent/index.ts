@@ -9,7 +9,7 @@
 import type { Device } from '../hal/types.ts';
 import { type Engines, loadEngines } from '../wasm/index.ts';
 import { type Board, findPartition, parseBoard } from './board.ts';
-import { type AgentConfig, parseConfig } from './config.ts';
+import { type AgentConfig, ConfigError, parseConfig } from './config.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 import type { DeliveryFamily } from './delivery/family.ts';
 import type { DeliveryService } from './delivery/service.ts';
@@ -22,6 +22,7 @@ import { Outbox } from './outbox/outbox.ts';
 import { type ManagedTarget, RoamingTracker } from './roaming/index.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
+import { createTrustGate } from './pipeline/trust-gate.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /** Any family's progress event, tagged with the family's name. */
@@ -124,6 +125,8 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     },
   });
 
+  const trust = config.trust;
+  if (trust?.allowUnsigned) log.warn('trust.allowUnsigned: updates are installed WITHOUT signed metadata (the manager\'s digest only)');
   const families = new Map<string, FamilyInstance>();
   for (const definition of FAMILIES) {
     const section = (config as unknown as Record<string, unknown>)[definition.name];
@@ -142,6 +145,19 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       emit: (event) => emit(definition.name, event),
       wake: (reason, delayMs) => void scheduler.wake(definition.name, reason, delayMs),
       signal: () => abort.signal,
+      trust: ({ metadataUrl }) => {
+        if (!trust) throw new ConfigError('trust: missing (a family cannot install without a root of trust)'); // parseConfig requires one
+        return createTrustGate({
+          config: trust,
+          device,
+          store,
+          log,
+          repository: definition.name,
+          metadataUrl,
+          referenceCounter: () => roaming.state().referenceCounter,
+          signal: () => abort.signal,
+        });
+      },
     });
     families.set(family.name, family);
   }

@@ -171,3 +171,43 @@ export async function serveMetadata(dir: string, request: { method: string }, na
   const headers = { 'content-type': 'application/json', 'content-length': String(bytes.length), 'cache-control': 'no-cache' };
   return { status: 200, headers, body: request.method === 'HEAD' ? new Uint8Array() : bytes };
 }
+
+// ───────────────────────────── the server's refresh ─────────────────────────────
+
+export interface MetadataRefresher {
+  /** Re-signs now when targets changed or the timestamp expires within `marginMs`; returns the timestamp version when it did. */
+  check(): Promise<number | undefined>;
+  stop(): void;
+}
+
+/**
+ * Keeps a served metadata directory fresh with the server's online keys: snapshot/timestamp are
+ * re-signed at start, whenever `targets.json` changed (a release was signed into the directory:
+ * devices see it at their next poll, not hours later) and before the timestamp expires (a device
+ * never sees a frozen repository because of the server). Checks every `intervalMs`.
+ */
+export async function startMetadataRefresher(
+  dir: string,
+  keysDir: string,
+  options: { onRefresh?: (timestampVersion: number) => void; onError?: (error: unknown) => void; intervalMs?: number; marginMs?: number; now?: () => number } = {},
+): Promise<MetadataRefresher> {
+  const keys = { snapshot: await readKey(join(keysDir, `snapshot${KEY_FILE_SUFFIX}`)), timestamp: await readKey(join(keysDir, `timestamp${KEY_FILE_SUFFIX}`)) };
+  const now = options.now ?? Date.now;
+  const marginMs = options.marginMs ?? 12 * 3600_000;
+  let signedTargets: Uint8Array | undefined;
+  const check = async (force = false): Promise<number | undefined> => {
+    const targets = await readMaybe(join(dir, 'targets.json'));
+    const timestamp = await readMaybe(join(dir, 'timestamp.json'));
+    const expiresMs = timestamp ? parseTimestamp(parseEnvelope(parseJson(timestamp), 'timestamp').signed).expiresMs : 0;
+    const changed = targets !== undefined && (signedTargets === undefined || toHex(targets) !== toHex(signedTargets));
+    if (!force && !changed && expiresMs - now() > marginMs) return undefined;
+    const version = await refreshSnapshotAndTimestamp(dir, keys, now());
+    signedTargets = targets;
+    options.onRefresh?.(version);
+    return version;
+  };
+  await check(true);
+  const timer = setInterval(() => void check().catch((error: unknown) => options.onError?.(error)), options.intervalMs ?? 60_000);
+  timer.unref();
+  return { check: () => check(), stop: () => clearInterval(timer) };
+}

@@ -34,7 +34,9 @@ import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.t
 import { RedirectTracker } from './redirect.ts';
 import { packageDeltaHooks, releaseArtifact, sweepArtifacts } from './delta.ts';
 import { deltaNote, newDeltaState } from '../pipeline/delta-step.ts';
-import { TransportError } from '../transport/http.ts';
+import { TransportError, joinUrl } from '../transport/http.ts';
+import type { TrustGate } from '../pipeline/trust-gate.ts';
+import { type CommandSpec, commandSchema } from './messages.ts';
 import { redactStatusFields, redactText, redactUrl } from '../util/redact.ts';
 
 export type PackageAction = 'install' | 'upgrade';
@@ -72,6 +74,8 @@ export interface DeliveryServiceOptions {
   signal?: () => AbortSignalLike;
   limits?: JobLimits;
   onEvent?: (event: DeliveryEvent) => void;
+  /** The family's signed-metadata gate factory (FamilyContext.trust). */
+  trust(options: { metadataUrl(): string }): TrustGate;
 }
 
 /** A status report as queued: the session fields are added by the cycle that sends it. */
@@ -82,6 +86,7 @@ export class DeliveryService {
   readonly #o: DeliveryServiceOptions;
   readonly #client: ManagerClient;
   readonly #redirect: RedirectTracker;
+  readonly #trust: TrustGate;
   #busy: Promise<unknown> = Promise.resolve();
   /** The manager of the cycle in progress: a redirect learnt mid-cycle applies from the next cycle only. */
   #cycleManager: string | undefined;
@@ -101,6 +106,8 @@ export class DeliveryService {
       deadlineMs: options.config.requestDeadlineMs,
       maxAnswerBytes: options.config.maxAnswerBytes,
     });
+    // The manager's repository sits next to its protocol endpoints: `<manager>/metadata/`.
+    this.#trust = options.trust({ metadataUrl: () => joinUrl(this.#cycleManager ?? this.managerUrl(), 'metadata/') });
     options.outbox.declare(FAMILY, STATE_PREFIX);
     options.outbox.register(FAMILY, (entry) => this.#deliver(entry));
   }
@@ -135,6 +142,8 @@ export class DeliveryService {
   cycle(): Promise<CycleSummary> {
     const cycle = async () => {
       const manager = (this.#cycleManager = this.managerUrl());
+      // Each poll decides on fresh signed metadata (fetched by the first job that needs it).
+      this.#trust.invalidate();
       try {
         const summary = await this.#cycle();
         await this.#redirect.pollSucceeded(manager);
@@ -366,6 +375,7 @@ export class DeliveryService {
     const { store, device } = this.#o;
     const hooks: PipelineHooks<PackageJobData> = {
       installRepeatable: false,
+      trustTarget: (job) => ({ kind: 'package', name: job.artifact.name, version: job.artifact.version, offeredPostInstall: job.family.instruction.postInstall }),
       locate: async (job) => {
         const session = this.#session;
         if (!session) throw new RetryLaterError('a job asks for its location inside a poll cycle');
@@ -387,7 +397,11 @@ export class DeliveryService {
           ...(i.message ? { message: i.message } : {}),
         }, { ...(i.exitCode !== undefined ? { exitCode: i.exitCode } : {}), ...(i.output !== undefined ? { output: i.output } : {}) });
       },
-      install: (job, location) => runCommand(device.exec, job.family.instruction.postInstall, { name: job.artifact.name, version: job.artifact.version, jobId: job.id, artifact: location }),
+      install: async (job, location) => {
+        const command = this.#postInstall(job);
+        if (typeof command === 'string') return { ok: false, message: command };
+        return runCommand(device.exec, command, { name: job.artifact.name, version: job.artifact.version, jobId: job.id, artifact: location });
+      },
       // The DB entry is written after the job's final transition (#settle, package-db.ts): the
       // DB is another store, so it cannot join this batch.
       commit: () => [],
@@ -404,6 +418,7 @@ export class DeliveryService {
       outbox: { outbox: this.#o.outbox, family: FAMILY },
       log: this.#o.log,
       ...(this.#o.signal ? { signal: this.#o.signal() } : {}),
+      trust: { gate: this.#trust },
       settings: {
         maxAttempts: download.maxAttempts,
         byteBudgetFactor: download.byteBudgetFactor,
@@ -419,6 +434,20 @@ export class DeliveryService {
         keepArtifact: this.#o.config.keepInstalled,
       },
     });
+  }
+
+  /**
+   * The command a package job may run: the signed one (the gate checked that the manager offered
+   * exactly it), or — only with `trust.allowUnsigned` — the manager's. A string says why none runs.
+   */
+  #postInstall(job: PipelineJob<PackageJobData>): CommandSpec | string {
+    if (!this.#trust.enforced) return job.family.instruction.postInstall;
+    if (!job.trusted) return 'trust:unsignedCommand: the job has no signed metadata; its post-install command was not run';
+    try {
+      return commandSchema.parse(job.trusted.postInstall, 'signed postInstall');
+    } catch (error) {
+      return `trust:unsignedCommand: the signed post-install command is not a command (${error instanceof Error ? error.message : String(error)})`;
+    }
   }
 
   async #runJob(key: string, summary: CycleSummary): Promise<void> {

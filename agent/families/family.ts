@@ -19,6 +19,7 @@ import type { Logger } from '../log.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import type { ManagedTarget, RoamingTracker } from '../roaming/index.ts';
 import type { KeyValueStore } from '../store/index.ts';
+import type { TrustGate } from '../pipeline/trust-gate.ts';
 import type { ScheduleConfig } from './schedule.ts';
 
 /** HAL events a family can be woken by. */
@@ -68,6 +69,11 @@ export interface FamilyContext<C> {
   wake(reason: RunReason, delayMs?: number): void;
   /** The agent's current stop signal: downloads and waits end at once when it aborts. */
   signal(): AbortSignalLike;
+  /**
+   * The family's signed-metadata gate (../pipeline/trust-gate.ts), over its own repository at
+   * `metadataUrl()` (the config's `trust.metadataUrl` wins). Create it once per family.
+   */
+  trust(options: { metadataUrl(): string | Promise<string> }): TrustGate;
 }
 
 export interface FamilyInstance {

@@ -13,6 +13,7 @@ import type { FamilyDefinition, FamilyInstance, RunReason, RunResult } from '../
 import { readableJobs } from '../families/jobs.ts';
 import { type KeyValueStore, getValue, putValue } from '../store/index.ts';
 import { RetryLaterError } from '../util/retry.ts';
+import { joinUrl } from '../transport/http.ts';
 import { UpdateClient } from './client.ts';
 import { type FirmwareConfig, firmwareConfigSchema, resolveFirmwareConfig } from './config.ts';
 import { DOWNLOAD_KEY, FAMILY, type FirmwareInfo, INFO_KEY, JOB_KEY, STATE_PREFIX, imageStep, readInfo } from './job.ts';
@@ -67,6 +68,13 @@ export const firmwareFamily: FamilyDefinition<FirmwareConfig> = {
       },
       signal: context.signal,
       emit: context.emit,
+      // The service's repository: `<service URL>/metadata/`, the URL for where the device is (public files, no credentials).
+      trust: context.trust({
+        metadataUrl: async () => {
+          const urls = await serviceUrls();
+          return joinUrl((await contact()).location === 'outside' ? urls.external : urls.internal, 'metadata/');
+        },
+      }),
     };
 
     outbox.declare(FAMILY, STATE_PREFIX);
@@ -104,6 +112,7 @@ export const firmwareFamily: FamilyDefinition<FirmwareConfig> = {
     };
 
     const check = async (reason: RunReason): Promise<CheckOutcome> => {
+      parts.trust.invalidate(); // a new offer is decided on fresh signed metadata
       const where = await contact();
       if (where.user) await rememberSignIn(store);
       // Seed 002: outside the firewall, with no user signed in, the service refuses: do not even try.

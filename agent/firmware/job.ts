@@ -17,7 +17,7 @@ import { decideHold, type HoldDecision } from '../pipeline/hold.ts';
 import { type ImageJob, createImageStep } from '../pipeline/image-step.ts';
 import { createImageDownload } from '../pipeline/image-download.ts';
 import { type PipelineJob, newJob } from '../pipeline/runner.ts';
-import { type DeltaSource, deltaNote, newDeltaState } from '../pipeline/delta-step.ts';
+import { type DeltaSource, newDeltaState } from '../pipeline/delta-step.ts';
 import { UpdateError } from '../../hal/errors.ts';
 import { type KeyValueStore, getValue, putOp } from '../store/index.ts';
 import { RetryLaterError, errorMessage } from '../util/retry.ts';
@@ -25,6 +25,8 @@ import { setAsideRecord } from '../families/jobs.ts';
 import type { UpdateClient } from './client.ts';
 import type { FirmwareConfig } from './config.ts';
 import type { ImageOffer } from './messages.ts';
+import type { TrustGate } from '../pipeline/trust-gate.ts';
+import { imageDownloadResult } from '../pipeline/image-download.ts';
 
 export const FAMILY = 'firmware';
 export const STATE_PREFIX = 'firmware/';
@@ -56,6 +58,8 @@ export interface FirmwareJobParts {
   /** The board's `downloadChunkBytes`. */
   downloadChunkBytes?: number;
   client: UpdateClient;
+  /** The family's signed-metadata gate: images are `images/<model>/<version>` in its targets. */
+  trust: TrustGate;
   /** The signed-in user's credentials and the location, asked when needed (never stored). */
   contact(): Promise<{ location: 'inside' | 'outside' | 'unknown'; user?: { user: string; password: string } }>;
   /** A command or consent released the hold. */
@@ -74,6 +78,7 @@ export function imageStep(parts: FirmwareJobParts) {
     key: JOB_KEY,
     outbox: { outbox: parts.outbox, family: FAMILY },
     log,
+    trust: parts.trust,
     hooks: {
       download: async (job) => {
         const machine = downloadMachine(parts, job);
@@ -88,13 +93,7 @@ export function imageStep(parts: FirmwareJobParts) {
           const offered = job.family.offer.delta;
           await machine.start(offered ? { ...full, delta: newDeltaState(offered) } : full);
         }
-        const outcome = await machine.run({ signal: parts.signal() });
-        if (outcome.kind !== 'final') return { kind: 'suspended', reason: outcome.kind === 'suspended' ? outcome.reason : 'stopped' };
-        const ok = outcome.state === 'succeeded';
-        const message = outcome.context.download?.message ?? outcome.context.download?.code ?? 'download failed';
-        const delta = deltaNote(outcome.context);
-        await machine.clear();
-        return ok ? { kind: 'done', ...(delta ? { delta } : {}) } : { kind: 'failed', message, ...(delta ? { delta } : {}) };
+        return imageDownloadResult(machine, await machine.run({ signal: parts.signal() }));
       },
       healthy: async () => {
         const check = config.healthCheck;
@@ -112,7 +111,7 @@ export function imageStep(parts: FirmwareJobParts) {
           toVersion: job.image.version,
           runningVersion: job.outcome?.ok ? job.image.version : job.fromVersion,
           outcome: job.outcome?.code ?? 'failed',
-          ...(job.outcome?.message ? { detail: job.outcome.message.slice(0, 1024) } : {}),
+          ...(job.outcome?.message ? { detail: `${job.outcome.reason?.startsWith('trust:') ? `${job.outcome.reason} ` : ''}${job.outcome.message}`.slice(0, 1024) } : {}),
           ...(job.delta ? { delta: job.delta } : {}),
           utcMs: job.outcome?.utcMs ?? Math.max(0, device.clock.utcMs()),
         },
@@ -129,7 +128,7 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
   const { device, config } = parts;
   const offer = job.family.offer;
   return createImageDownload<FirmwareJobData>(
-    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal() },
+    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal(), trust: parts.trust },
     {
       key: DOWNLOAD_KEY,
       family: FAMILY,
@@ -142,6 +141,7 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
         maxRelocations: 3,
       },
       hooks: {
+        trustTarget: (held) => ({ kind: 'image', name: held.family.model, version: offer.version }),
         // The URL for the current location first; after it failed, the other one (the client's order).
         locate: async (held) => {
           const sources = parts.client.imageSources(offer, await parts.contact());

@@ -14,6 +14,9 @@ import { OmaDmClient } from './client.ts';
 import { type OmaDmFamilyConfig, omadmConfigSchema, resolveOmaDmConfig } from './config.ts';
 import { createFumoPipeline, FAMILY, type FumoResultReport, fumoImageStep, type InstallNotify, JOB_KEY, pkgDataOf } from './fumo/pipeline.ts';
 import { listenUdp, type PushListener } from './push.ts';
+import type { FumoJob } from './fumo/manager.ts';
+import type { PackageExpectation } from './fumo/source.ts';
+import { isTrustError } from '../trust/errors.ts';
 
 export const STATE_PREFIX = 'omadm/';
 
@@ -41,6 +44,19 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       signal: context.signal,
       onHold: (recheckMs: number) => context.emit({ kind: 'held', recheckMs }),
       download: { ...config.download, ...(context.downloadChunkBytes !== undefined ? { chunkBytes: context.downloadChunkBytes } : {}) },
+      // The DM server's repository: `<origin of the first account's address>/metadata/`.
+      trust: context.trust({ metadataUrl: () => `${/^https?:\/\/[^/?#]+/i.exec(config.client.accounts[0]?.addr ?? '')?.[0] ?? ''}/metadata/` }),
+      // The package's size and digest come from signed metadata before anything is fetched (so
+      // Ext/Size and Ext/SHA256 are not needed); the pipeline's gate checks the same entry again.
+      expected: async (job: FumoJob): Promise<PackageExpectation | undefined> => {
+        try {
+          const signed = await parts.trust.approve({ kind: 'image', name: (await device.system.identity()).model, version: job.version ?? '' });
+          return signed && { size: signed.length, sha256: signed.sha256 };
+        } catch (error) {
+          if (isTrustError(error)) return { refused: error.code };
+          throw error;
+        }
+      },
     };
     const pipeline = createFumoPipeline(parts);
     const opened = (): OmaDmClient => {
@@ -62,7 +78,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       const c = opened();
       const report = entry.body as FumoResultReport;
       if (report.notify) await installNotify(report.notify);
-      await c.fumo.report(report.instance, report.ok ? 'updated' : 'updateFailed');
+      await c.fumo.report(report.instance, report.ok ? 'updated' : 'updateFailed', report.result);
       // Reported inside a session (a download that failed in the session's FUMO work): the alert
       // is durable in the FUMO record; `run()` delivers it once the session is over.
       if (c.busy) return;
@@ -111,6 +127,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       },
       async run(reason): Promise<RunResult> {
         const c = opened();
+        parts.trust.invalidate(); // FUMO decides on fresh signed metadata each run
         await c.fumo.continue();
         await pipeline.runJob();
         await outbox.flush(FAMILY);
@@ -118,6 +135,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
         if (reason === 'schedule' || reason === 'manual') {
           for (const account of config.client.accounts) await c.clientSession(account.serverId);
           await c.fumo.continue();
+          await outbox.flush(FAMILY);
         }
         return {};
       },

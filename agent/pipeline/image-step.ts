@@ -16,6 +16,7 @@ import type { Outbox } from '../outbox/outbox.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import { errorMessage } from '../util/retry.ts';
 import type { DeltaNote } from './delta-step.ts';
+import type { TrustGate, TrustedArtifact } from './trust-gate.ts';
 
 export interface ImageJob<F = unknown> {
   id: string;
@@ -27,13 +28,19 @@ export interface ImageJob<F = unknown> {
   original: SlotName;
   /** Slot the image went to (set when it is activated). */
   target?: SlotName;
-  outcome?: { ok: boolean; code: 'installed' | 'rolledBack' | 'failed'; message?: string; utcMs: number };
+  /** `reason`: the download's failure code (e.g. `trust:downgrade`), for the family's report. */
+  outcome?: { ok: boolean; code: 'installed' | 'rolledBack' | 'failed'; message?: string; reason?: string; utcMs: number };
   /** How a delta offer went (applied, or fell back to the full image), for the result report. */
   delta?: DeltaNote;
+  /** The signed facts the download was verified against (its minimum is raised at commit). */
+  trusted?: TrustedArtifact;
   family: F;
 }
 
-export type ImageDownloadResult = { kind: 'done'; delta?: DeltaNote } | { kind: 'failed'; message: string; delta?: DeltaNote } | { kind: 'suspended'; reason: string };
+export type ImageDownloadResult =
+  | { kind: 'done'; trusted?: TrustedArtifact; delta?: DeltaNote }
+  | { kind: 'failed'; message: string; code?: string; delta?: DeltaNote }
+  | { kind: 'suspended'; reason: string };
 
 export interface ImageStepHooks<F> {
   /** Brings the image into the inactive slot (the pipeline: locate, download, verify, hold). */
@@ -56,6 +63,8 @@ export function createImageStep<F>(options: {
   hooks: ImageStepHooks<F>;
   outbox: { outbox: Outbox; family: string };
   log: Logger;
+  /** Raises the image's anti-rollback minimum in the commit's batch. */
+  trust?: TrustGate;
 }): StateMachine<UpdateState, UpdateEvent, ImageJob<F>> {
   const { device, hooks, log } = options;
   const update = device.update;
@@ -72,7 +81,12 @@ export function createImageStep<F>(options: {
       const result = await hooks.download(job);
       if (result.kind === 'suspended') return { suspend: result.reason };
       const noted = result.delta ? { ...job, delta: result.delta } : job;
-      if (result.kind === 'failed') return { event: 'failed', context: failure(noted, 'failed', result.message) };
+      if (result.kind === 'failed') {
+        const failed = failure(noted, 'failed', result.message);
+        return { event: 'failed', context: result.code ? { ...failed, outcome: { ...failed.outcome!, reason: result.code } } : failed };
+      }
+      // The slot holds the signed image: activation checks the signed length and digest.
+      if (result.trusted) return { event: 'downloaded', context: { ...noted, trusted: result.trusted, image: { ...job.image, size: result.trusted.length, sha256: result.trusted.sha256 } } };
       return { event: 'downloaded', ...(result.delta ? { context: noted } : {}) };
     },
 
@@ -126,7 +140,7 @@ export function createImageStep<F>(options: {
         return { event: 'failed', context: failure(job, 'rolledBack', `confirm failed: ${errorMessage(error)}`) };
       }
       const done = finish(job, { ok: true, code: 'installed', utcMs: Math.max(0, device.clock.utcMs()) });
-      return { event: 'committed', context: done, effects: hooks.committed(done) };
+      return { event: 'committed', context: done, effects: [...hooks.committed(done), ...(options.trust?.commitOps(done.trusted) ?? [])] };
     },
 
     rollingBack: async (job) => {

@@ -18,6 +18,8 @@ import { type PipelineEvent, type PipelineState, pipelineFlow } from './flow.ts'
 import type { HoldDecision, HoldRecord } from './hold.ts';
 import { type Sink, slotSink, stagingSink } from './sinks.ts';
 import { VerificationError, checkArtifactSize, checkDownloadUrl } from './verify.ts';
+import { type TrustGate, type TrustRequest, type TrustedArtifact, trustFailureCode } from './trust-gate.ts';
+import { TrustError } from '../trust/errors.ts';
 
 export interface ArtifactSpec {
   name: string;
@@ -63,6 +65,11 @@ export interface PipelineJob<F = unknown> {
   install?: InstallOutcome;
   /** The artifact offered as a delta too (./delta-step.ts): tried first, the full artifact is the fallback. */
   delta?: DeltaState;
+  /**
+   * The signed facts the trust gate approved (./trust-gate.ts): once set, `artifact.size` and
+   * `artifact.digest` are the signed ones, and `trusted.postInstall` is the only command to run.
+   */
+  trusted?: TrustedArtifact;
   /** Family-specific data (e.g. the manager's instruction). */
   family: F;
 }
@@ -76,6 +83,11 @@ export interface PipelineReport {
 }
 
 export interface PipelineHooks<F> {
+  /**
+   * The artifact the job installs, as signed metadata names it (kind, name, version, the manager's
+   * post-install command). Asked before `locate` when the machine has a trust gate.
+   */
+  trustTarget?(job: PipelineJob<F>): TrustRequest | Promise<TrustRequest>;
   /** Current download URL (seed 000: package location request). */
   locate(job: PipelineJob<F>): Promise<{ url: string; expiresUtcMs?: number }>;
   /** The report for a phase, or undefined when the family reports nothing there. Delivered at least once. */
@@ -130,6 +142,31 @@ export interface PipelineMachineOptions<F> {
   log: Logger;
   /** Stops a download at once (also during a retry backoff): the job suspends and resumes later. */
   signal?: AbortSignalLike;
+  /**
+   * Signed-metadata verification (./trust-gate.ts): every job is approved before its download.
+   * `raiseMinimum: 'finish'` (default) raises the anti-rollback minimum with the job's success;
+   * `'none'` leaves it to the caller (the image step raises it when the new image is committed).
+   */
+  trust?: { gate: TrustGate; raiseMinimum?: 'finish' | 'none' };
+}
+
+/**
+ * The locate-time check: the job's artifact must match a signed targets entry. The signed length
+ * and digest replace the manager's, so the download is capped by the one and verified against the
+ * other. A job approved before (a relocation, a retry, a reboot) keeps its approval.
+ */
+async function approve<F>(options: PipelineMachineOptions<F>, job: PipelineJob<F>): Promise<PipelineJob<F>> {
+  const gate = options.trust?.gate;
+  if (!gate || job.trusted) return job;
+  if (!options.hooks.trustTarget) {
+    if (gate.enforced) throw new TrustError('unknownTarget', `${job.artifact.name}: the family names no signed target for this job`);
+    return job;
+  }
+  const trusted = await gate.approve(await options.hooks.trustTarget(job));
+  if (!trusted) return job;
+  if (trusted.length !== job.artifact.size || trusted.sha256 !== job.artifact.digest.toLowerCase())
+    options.log.warn('the manager announced other facts than the signed ones; the signed ones are used', { job: job.id, path: trusted.path });
+  return { ...job, trusted, artifact: { ...job.artifact, size: trusted.length, digest: trusted.sha256 } };
 }
 
 /** The store ops that queue the report of `phase` (none when the family reports nothing there). */
@@ -149,9 +186,10 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
   const stages: Record<Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>> = {
     locating: async (job) => {
       try {
-        const location = await hooks.locate(job);
+        const approved = await approve(options, job);
+        const location = await hooks.locate(approved);
         checkDownloadUrl(location.url, settings.allowedSchemes);
-        return { event: 'located', context: { ...job, location } };
+        return { event: 'located', context: { ...approved, location } };
       } catch (error) {
         return isTransient(error) ? { suspend: 'network' } : failed(job, 'locateFailed', error);
       }
@@ -163,7 +201,8 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
     },
 
     downloading: async (job, step) => {
-      if (!job.location) return { event: 'relocate' };
+      // A job from before signed metadata (or without its approval) goes back through the check.
+      if (!job.location || (options.trust?.gate.enforced && !job.trusted)) return { event: 'relocate' };
       const { url } = job.location;
       // The artifact offered as a patch too: tried first, once (./delta-step.ts).
       if (job.delta && hooks.delta && job.delta.phase !== 'fellBack') {
@@ -291,7 +330,8 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
     finishing: async (job) => {
       if (job.delta) await device.staging.remove(patchFileName(job));
       if (job.sink.kind === 'staging' && !settings.keepArtifact) await device.staging.remove(job.sink.name);
-      return { event: 'finished', effects: hooks.commit(job) };
+      const raise = options.trust && options.trust.raiseMinimum !== 'none' ? options.trust.gate.commitOps(job.trusted) : [];
+      return { event: 'finished', effects: [...hooks.commit(job), ...raise] };
     },
 
     abandoning: async (job) => {
@@ -322,7 +362,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
 
 function failed<F>(job: PipelineJob<F>, code: string, error: unknown): Result<F> {
   const message = error instanceof Error ? error.message : String(error);
-  const errorCode = error instanceof VerificationError ? error.code : code;
+  const errorCode = error instanceof VerificationError ? error.code : error instanceof TrustError ? trustFailureCode(error) : code;
   return { event: 'failed', context: { ...job, download: { ok: false, code: errorCode, message, bytesTransferred: 0, attempts: 0 } } };
 }
 

@@ -6,6 +6,11 @@
  *   trust/clock               the trusted time reached so far (ms): the clock never goes back
  *   trust/min/<kind>/<name>   anti-rollback minimum version of a package or an image
  *
+ * A device that follows several repositories (one per family's server) keeps each one's root and
+ * baseline apart under `trust/repo/<id>/` (`{ repository: id }`): their versions are unrelated, so
+ * one repository's timestamp must never be the other's rollback baseline. The clock and the
+ * minimums stay device-wide: an image refused as a downgrade by one family is refused by all.
+ *
  * Every change is one store batch, so a power cut leaves either the old or the new state: a root
  * rotation writes the new root and drops the baseline it invalidates in one record, and raising a
  * minimum is a single put. Neither can produce a state that accepts a downgrade (the minimum only
@@ -18,9 +23,7 @@ import type { StoreOp } from '../store/format.ts';
 import { compareVersions } from './artifact.ts';
 
 export const TRUST_PREFIX = 'trust/';
-const ROOT_KEY = 'trust/root';
 const CLOCK_KEY = 'trust/clock';
-const roleKey = (name: string) => `trust/role/${name}`;
 const minKey = (kind: ArtifactKind, name: string) => `trust/min/${kind}/${name}`;
 
 export type ArtifactKind = 'package' | 'image';
@@ -34,24 +37,37 @@ export interface ClockSources {
   referenceCounter?: number;
 }
 
+const REPOSITORY = /^[a-z][a-z0-9-]{0,31}$/;
+
 export class TrustState {
   readonly #store: KeyValueStore;
+  readonly #repo: string;
 
-  constructor(store: KeyValueStore) {
+  constructor(store: KeyValueStore, options: { repository?: string } = {}) {
+    if (options.repository !== undefined && !REPOSITORY.test(options.repository)) throw new Error(`bad trust repository id: ${options.repository}`);
     this.#store = store;
+    this.#repo = options.repository === undefined ? TRUST_PREFIX : `${TRUST_PREFIX}repo/${options.repository}/`;
+  }
+
+  get #rootKey(): string {
+    return `${this.#repo}root`;
+  }
+
+  #roleKey(name: string): string {
+    return `${this.#repo}role/${name}`;
   }
 
   rootBytes(): Uint8Array | undefined {
-    return this.#store.get(ROOT_KEY);
+    return this.#store.get(this.#rootKey);
   }
 
   /** Installs the shipped root once; an existing (possibly rotated) root is kept. */
   async provision(shippedRoot: Uint8Array): Promise<void> {
-    if (!this.#store.has(ROOT_KEY)) await this.#store.put(ROOT_KEY, shippedRoot);
+    if (!this.#store.has(this.#rootKey)) await this.#store.put(this.#rootKey, shippedRoot);
   }
 
   role(name: BaselineRole): Uint8Array | undefined {
-    return this.#store.get(roleKey(name));
+    return this.#store.get(this.#roleKey(name));
   }
 
   /**
@@ -60,14 +76,14 @@ export class TrustState {
    * cannot pin the device (TUF 5.3.11).
    */
   async saveRoot(bytes: Uint8Array, keysChanged: boolean): Promise<void> {
-    const ops: StoreOp[] = [{ kind: 'put', key: ROOT_KEY, value: bytes }];
-    if (keysChanged) ops.push(deleteOp(roleKey('timestamp')), deleteOp(roleKey('snapshot')));
+    const ops: StoreOp[] = [{ kind: 'put', key: this.#rootKey, value: bytes }];
+    if (keysChanged) ops.push(deleteOp(this.#roleKey('timestamp')), deleteOp(this.#roleKey('snapshot')));
     await this.#store.batch(ops);
   }
 
   async saveRole(name: BaselineRole, bytes: Uint8Array): Promise<void> {
     if (!BASELINE.includes(name)) throw new Error(`not a baseline role: ${name}`);
-    await this.#store.put(roleKey(name), bytes);
+    await this.#store.put(this.#roleKey(name), bytes);
   }
 
   /** The trusted time: the largest of the RTC, the persisted trusted time and the reference counter. */

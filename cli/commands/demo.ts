@@ -17,10 +17,11 @@ import { join } from 'node:path';
 import { type Agent, type CycleSummary, type DeliveryEvent, type FamilyEvent, createAgent } from '../../agent/index.ts';
 import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
 import { bearerHeader } from '../../server/auth.ts';
+import { TrustState } from '../../agent/trust/state.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { showDeviceVerification, signDemoRelease } from '../demo/trust.ts';
-import { DEMO_FIRMWARE, DEMO_IDLE_MS, FACTORY_IMAGE, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
+import { DEMO_FIRMWARE, DEMO_IDLE_MS, FACTORY_IMAGE, demoImageTarget, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
 import { deltaLine, demoDeltaMaker, programFactoryImage } from '../demo/delta.ts';
 import type { DeltaNote } from '../../agent/pipeline/delta-step.ts';
 import { omadmAct } from '../demo/omadm.ts';
@@ -54,11 +55,11 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const board = JSON.parse(await readFile(join(root, 'boards', 'sim.json'), 'utf8'));
     io.stdout(`dm-agent demo — pull-model delivery (seed 000) with the reference manager\n\n`);
     const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), installRoot, [DEVICE_ID]), join(dir, 'manager'));
-    const release = await signDemoRelease(dir, fleet, io.stdout);
+    const release = await signDemoRelease(dir, fleet, io.stdout, [demoImageTarget()]);
     server = await startManager({ fleet, host: '127.0.0.1', port: 0, metadataDir: release.metadataDir, deltas: demoDeltaMaker(dir, 'package-deltas') });
     io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages, signed metadata at /metadata/)\n`);
     const trusted = await showDeviceVerification(server.url, release.root, fleet, release.metadataDir, io.stdout);
-    updates = await startDemoUpdates(dir);
+    updates = await startDemoUpdates(dir, release.metadataDir);
     io.stdout(`updates   ${updates.internalUrl}   (one approved image: ${DEMO_FIRMWARE.model} ${DEMO_FIRMWARE.from} → ${DEMO_FIRMWARE.to})\n`);
     let rebootRequested = false;
     const boot = (onReboot: () => void) =>
@@ -87,10 +88,11 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const onFamilyEvent = (event: FamilyEvent) => {
       if (event.family === 'firmware' && event.kind === 'progress') progress.update(firmwareLabel, event.offset as number, event.size as number);
     };
+    // The device ships with the release's root: every package and the image are checked against signed metadata.
     // keepInstalled: the installed packages' artifacts stay, the sources of delta upgrades.
-    const config = { delivery: { manager: server.url, keepInstalled: true }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
+    const config = { trust: { root: new TextDecoder().decode(release.root) }, delivery: { manager: server.url, keepInstalled: true }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
     agent = await createAgent(device, board, config, { onDeliveryEvent, onFamilyEvent });
-    io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation})\n`);
+    io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation}); trusts only the release's signed metadata\n`);
 
     const summaries: CycleSummary[] = [];
     io.stdout(`\n① first poll: a fresh device converges\n`);
@@ -136,6 +138,9 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     io.stdout(`  manager got:  ${statusCount} status reports; reference counter ${summaries.at(-1)?.referenceCounter}\n`);
     for (const family of agent.info().families)
       io.stdout(`  family ${family.name.padEnd(9)} ${family.jobs.active} jobs, ${family.outbox} reports queued, ${JSON.stringify(family.details)}\n`);
+    const trustState = new TrustState(agent.store);
+    const minimums = (agent.delivery?.db.list() ?? []).map((p) => `${p.name} ≥ ${trustState.minimum('package', p.name) ?? '—'}`);
+    io.stdout(`  anti-rollback: ${minimums.join(', ')}, image ${DEMO_FIRMWARE.model} ≥ ${trustState.minimum('image', DEMO_FIRMWARE.model) ?? '—'}\n`);
     io.stdout(`  state store:  ${agent.store.stats().keys} keys, ${formatBytes(agent.store.stats().usedBytes)} of ${formatBytes(agent.store.stats().areaLength)} used, ${agent.store.stats().compactions} compactions\n`);
     const converged = trusted && act.ok && omadmOk && failures === 0 && summaries[2]?.installed.length === 0 && summaries[2]?.upgraded.length === 0 && summaries[2]?.removed.length === 0;
     io.stdout(converged ? `\nconverged ✔\n` : `\nnot converged ✘\n`);

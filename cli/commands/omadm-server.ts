@@ -4,6 +4,7 @@
  * sends package #0 once listening, so one command starts a whole server-initiated session. The
  * journal goes to stdout line by line; secrets come from files and never reach it.
  */
+import { startMetadataRefresh } from './server.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -25,6 +26,8 @@ export const spec = {
     { name: 'host', value: 'ADDR', help: 'listen address (default 127.0.0.1)' },
     { name: 'port', value: 'N', help: 'listen port (default 0: a free one)' },
     { name: 'package', value: 'FILE', help: 'a FUMO package served at /fumo/<name> with Range' },
+    { name: 'metadata', value: 'DIR', help: 'serve the signed update metadata in DIR at /metadata/ (what FUMO clients verify packages against)' },
+    { name: 'metadata-keys', value: 'DIR', help: 'snapshot.key.json and timestamp.key.json: keep DIR\'s snapshot/timestamp fresh' },
     { name: 'script', value: 'FILE', help: 'session script JSON ({"steps": [[command, …], …]}); default: Get ./DevInfo, then FUMO DownloadAndUpdate of --package' },
     { name: 'encoding', value: 'xml|wbxml', help: 'answer in this encoding (default: the client\'s)' },
     { name: 'notify-udp', value: 'HOST:PORT', help: 'send package #0 to this UDP address once listening' },
@@ -95,9 +98,12 @@ export async function run(args: string[], io: CommandIo, options: OmaDmServerRun
   const md5 = (data: Uint8Array) => engines.hash('md5', data);
   const serverId = text('server-id') ?? 'srv1';
   let running: RunningDmServer;
+  const metadataDir = text('metadata');
+  let stopRefresh = (): void => undefined;
   try {
+    if (metadataDir !== undefined && text('metadata-keys') !== undefined) stopRefresh = await startMetadataRefresh(metadataDir, text('metadata-keys')!, io, 'omadm-server');
     running = await startDmServer(
-      { serverId, clients, md5, tokenize: engines.syncmlTokenize, ...(pkg ? { packages: [pkg] } : {}), ...(opts['dm11-only'] ? { versions: '1.1-only' as const } : {}), ...(encoding ? { encoding: encoding as 'xml' | 'wbxml' } : {}) },
+      { serverId, clients, md5, tokenize: engines.syncmlTokenize, ...(pkg ? { packages: [pkg] } : {}), ...(metadataDir !== undefined ? { metadataDir } : {}), ...(opts['dm11-only'] ? { versions: '1.1-only' as const } : {}), ...(encoding ? { encoding: encoding as 'xml' | 'wbxml' } : {}) },
       { ...(text('host') !== undefined ? { host: text('host')! } : {}), port },
     );
   } catch (error) {
@@ -120,6 +126,7 @@ export async function run(args: string[], io: CommandIo, options: OmaDmServerRun
   }
   if (status === EXIT_OK) await untilStopped(options.signal);
   off();
+  stopRefresh();
   await running.close();
   io.stdout('OMA DM server stopped\n');
   return status;

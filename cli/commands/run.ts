@@ -7,7 +7,7 @@
  * Board and config are validated in full before anything is created on disk.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { BoardError, parseBoard } from '../../agent/board.ts';
 import { ConfigError, parseConfig, protocolSections } from '../../agent/config.ts';
 import { type Agent, createAgent } from '../../agent/index.ts';
@@ -44,7 +44,7 @@ async function readInputs(boardFile: string, configFile: string): Promise<{ boar
     if (error instanceof BoardError) throw new InputError(`${boardFile}: ${error.message}`);
     throw error;
   }
-  const config = await readJsonFile(configFile);
+  const config = await withRootFile(await readJsonFile(configFile), configFile);
   try {
     if (protocolSections(parseConfig(config)).length === 0)
       throw new InputError(`${configFile}: no protocol section, so the agent would have nothing to do (add e.g. "delivery": {"manager": "https://…"})`);
@@ -53,6 +53,25 @@ async function readInputs(boardFile: string, configFile: string): Promise<{ boar
     throw error;
   }
   return { board, config };
+}
+
+/**
+ * `"trust": {"rootFile": "1.root.json"}` (relative to the config file) becomes `"root": <its text>`:
+ * the agent reads no files itself, and the bytes stay exactly as shipped.
+ */
+async function withRootFile(config: unknown, configFile: string): Promise<unknown> {
+  const trust = (config as { trust?: unknown } | null)?.trust;
+  if (typeof trust !== 'object' || trust === null || !('rootFile' in trust)) return config;
+  const { rootFile, ...rest } = trust as { rootFile: unknown };
+  if (typeof rootFile !== 'string' || rootFile.length === 0) throw new InputError(`${configFile}: trust.rootFile: expected a file name`);
+  const file = resolve(dirname(configFile), rootFile);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(fileProblem(file, error).message);
+  }
+  return { ...(config as object), trust: { ...rest, root: text } };
 }
 
 export async function run(args: string[], io: CommandIo, signal?: AbortSignal): Promise<number> {

@@ -12,7 +12,7 @@ import { PeerError, peerAddress } from '../../server/peers.ts';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
-import { KEY_FILE_SUFFIX, readKey, refreshSnapshotAndTimestamp } from '../../server/metadata.ts';
+import { startMetadataRefresher } from '../../server/metadata.ts';
 import { join } from 'node:path';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, errorText, untilStopped } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
@@ -41,7 +41,7 @@ export const spec: CommandSpec = {
     { name: 'journal-max-bytes', value: 'N', help: 'compact the journal beyond this size' },
     { name: 'body-timeout-ms', value: 'N', help: 'deadline for a whole request body' },
     { name: 'metadata', value: 'DIR', help: 'serve this signed update metadata directory at /metadata/ (dm-agent release sign)' },
-    { name: 'metadata-keys', value: 'DIR', help: 'snapshot.key.json and timestamp.key.json: refresh snapshot/timestamp at start and every 6 h' },
+    { name: 'metadata-keys', value: 'DIR', help: 'snapshot.key.json and timestamp.key.json: re-sign snapshot/timestamp at start, when targets.json changes and before the timestamp expires' },
   ],
   notes: 'Runs until SIGINT or SIGTERM, then exits 0.',
 };
@@ -165,14 +165,13 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   return EXIT_OK;
 }
 
-/** Signs a fresh snapshot/timestamp now and every 6 hours (timestamps live a day). */
-async function startMetadataRefresh(dir: string, keysDir: string, io: CommandIo): Promise<() => void> {
-  const keys = { snapshot: await readKey(join(keysDir, `snapshot${KEY_FILE_SUFFIX}`)), timestamp: await readKey(join(keysDir, `timestamp${KEY_FILE_SUFFIX}`)) };
-  const refresh = async () => io.stdout(`metadata: timestamp version ${await refreshSnapshotAndTimestamp(dir, keys, Date.now())}\n`);
-  await refresh();
-  const timer = setInterval(() => void refresh().catch((error: unknown) => io.stderr(`dm-agent server: metadata refresh: ${errorText(error)}\n`)), 6 * 3600_000);
-  timer.unref();
-  return () => clearInterval(timer);
+/** Signs a fresh snapshot/timestamp at start, when targets change and before the timestamp expires. */
+export async function startMetadataRefresh(dir: string, keysDir: string, io: CommandIo, command = 'server'): Promise<() => void> {
+  const refresher = await startMetadataRefresher(dir, keysDir, {
+    onRefresh: (version) => io.stdout(`metadata: timestamp version ${version}\n`),
+    onError: (error) => io.stderr(`dm-agent ${command}: metadata refresh: ${errorText(error)}\n`),
+  });
+  return () => refresher.stop();
 }
 
 /** The one place the admin token is shown: stdout, once per creation (or per run for a random one). */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { formatDiscoveryRecord } from '../../agent/firmware/messages.ts';
 import { SecretFileError, loadOrCreateSecretFile, readSecretFile } from '../../server/auth.ts';
 import { ManifestError, type RunningUpdateServer, RuleError, UpdateServiceOptionsError, Users, UsersFileError, hashPassword, startUpdateServer } from '../../server/updates/index.ts';
+import { startMetadataRefresh } from './server.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseOptions, untilStopped } from '../io.ts';
 
 /**
@@ -33,6 +34,8 @@ export const spec = {
     { name: 'external-origin', value: 'URL', help: 'the origin devices use for the external listener (default: where it listens)' },
     { name: 'tls-cert', value: 'FILE', help: 'serve both listeners over HTTPS with this certificate (PEM; with --tls-key)' },
     { name: 'tls-key', value: 'FILE', help: 'private key of --tls-cert (PEM)' },
+    { name: 'metadata', value: 'DIR', help: 'serve the signed update metadata in DIR at <service>/metadata/ (dm-agent release sign --images)' },
+    { name: 'metadata-keys', value: 'DIR', help: 'snapshot.key.json and timestamp.key.json: keep DIR\'s snapshot/timestamp fresh' },
     { name: 'hash-password', help: 'read a password on stdin, print a users-file line, exit' },
     { name: 'quiet', help: 'no request log' },
   ],
@@ -88,6 +91,7 @@ export async function run(args: string[], io: CommandIo, options: UpdatesServerR
   }
 
   let server: RunningUpdateServer;
+  let stopRefresh = (): void => undefined;
   try {
     const tls = certFile !== undefined && keyFile !== undefined ? { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') } : undefined;
     const tokenFile = text('admin-token-file');
@@ -104,6 +108,9 @@ export async function run(args: string[], io: CommandIo, options: UpdatesServerR
     const users = usersFile !== undefined ? await Users.read(usersFile) : undefined;
     const folder = text('import');
     const testDevices = text('test-devices')?.split(',').filter((id) => id !== '');
+    const metadataDir = text('metadata');
+    const metadataKeys = text('metadata-keys');
+    if (metadataDir !== undefined && metadataKeys !== undefined) stopRefresh = await startMetadataRefresh(metadataDir, metadataKeys, io, 'updates-server');
     const log = opts.quiet ? undefined : (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
     const host = (name: string): { host?: string } => (text(name) !== undefined ? { host: text(name)! } : {});
     const origin = (name: string): { origin?: string } => (text(name) !== undefined ? { origin: text(name)! } : {});
@@ -116,6 +123,7 @@ export async function run(args: string[], io: CommandIo, options: UpdatesServerR
       ...(users ? { users } : {}),
       ...(folder !== undefined ? { importFolders: [folder] } : {}),
       ...(testDevices ? { testDevices } : {}),
+      ...(metadataDir !== undefined ? { metadataDir } : {}),
       ...(log ? { log } : {}),
     });
   } catch (error) {
@@ -130,6 +138,7 @@ export async function run(args: string[], io: CommandIo, options: UpdatesServerR
   if (!certFile) io.stdout('warning: both listeners are plain HTTP: devices will not send credentials to the external one (use --tls-cert/--tls-key)\n');
   options.onListening?.(server);
   await untilStopped(options.signal);
+  stopRefresh();
   await server.close();
   await server.service.flush();
   io.stdout('update service stopped\n');

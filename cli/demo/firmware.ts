@@ -13,6 +13,10 @@ import type { NodeDevice } from '../../hal/node/index.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, type RunningUpdateServer, startUpdateServer } from '../../server/updates/index.ts';
 import { revisedBytes, xorshiftBytes } from './fixture.ts';
 import { deltaLine, demoDeltaMaker } from './delta.ts';
+import { createHash } from 'node:crypto';
+import type { TargetSpec } from '../../agent/trust/repository.ts';
+import { imageTargets } from '../../server/metadata.ts';
+import type { ManifestImage } from '../../server/updates/manifest.ts';
 import type { ProgressPrinter } from './progress.ts';
 
 export const DEMO_FIRMWARE = { model: 'sim', from: '1.0.0', to: '1.1.0', bytes: 768 * 1024 };
@@ -23,11 +27,18 @@ export const DEMO_IDLE_MS = 3000;
 export const FACTORY_IMAGE = (): Uint8Array => xorshiftBytes(DEMO_FIRMWARE.bytes, 7);
 const UPDATE_IMAGE = (): Uint8Array => revisedBytes(FACTORY_IMAGE(), DEMO_FIRMWARE.bytes, 8);
 
+/** The demo's update image as a release signs it: `images/sim/1.1.0`, for the sim model only. */
+export function demoImageTarget(): TargetSpec {
+  const bytes = UPDATE_IMAGE();
+  return imageTargets([{ model: DEMO_FIRMWARE.model, version: DEMO_FIRMWARE.to, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } as ManifestImage])[0]!;
+}
+
 /**
  * The update service with one approved image for the demo device's model, and the running
- * version's image next to it (pending: never offered), from which it makes the delta.
+ * version's image next to it (pending: never offered), from which it makes the delta; the signed
+ * metadata at `<service>/metadata/`.
  */
-export async function startDemoUpdates(dir: string): Promise<RunningUpdateServer> {
+export async function startDemoUpdates(dir: string, metadataDir?: string): Promise<RunningUpdateServer> {
   const folder = join(dir, 'updates-cab');
   await mkdir(folder, { recursive: true });
   await writeFile(join(folder, 'sim-1.1.0.img'), UPDATE_IMAGE());
@@ -43,6 +54,7 @@ export async function startDemoUpdates(dir: string): Promise<RunningUpdateServer
     external: {},
     importFolders: [folder],
     deltas: demoDeltaMaker(dir, 'update-deltas'),
+    ...(metadataDir !== undefined ? { metadataDir } : {}),
   });
   const rule = server.service.rules()[0];
   if (rule) server.service.decide(rule.id, 'approved');

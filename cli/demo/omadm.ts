@@ -57,7 +57,7 @@ export async function omadmAct(say: (text: string) => void, dir: string, board: 
     const boot = async () => {
       device = await createNodeDevice({ workDir: join(dir, 'sim-omadm'), board, identity: { deviceId: DEVICE_ID, model: 'sim', firmwareVersion: '1.1.0' }, log: { level: 'warn' }, onReboot: () => {} });
       // logLevel error: the empty probe below is refused as malformed on purpose; that warning is noise here.
-      agent = await createAgent(device, board, { engine: 'js', logLevel: 'error', omadm } as never);
+      agent = await createAgent(device, board, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, omadm } as never);
       return { device, agent };
     };
     const client = () => (agent!.families.get('omadm') as OmaDmFamily).client();

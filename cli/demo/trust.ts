@@ -13,7 +13,7 @@ import { checkArtifact, targetPath } from '../../agent/trust/artifact.ts';
 import { TrustError } from '../../agent/trust/errors.ts';
 import { signingKeyFrom, type SigningKey } from '../../agent/trust/keys.ts';
 import type { RoleName } from '../../agent/trust/metadata.ts';
-import { envelopeBytes, rootSigned, signEnvelope, targetsSigned } from '../../agent/trust/repository.ts';
+import { envelopeBytes, rootSigned, signEnvelope, targetsSigned, type TargetSpec } from '../../agent/trust/repository.ts';
 import { TrustState } from '../../agent/trust/state.ts';
 import { type MetadataSource, refreshMetadata, resolveTarget } from '../../agent/trust/updater.ts';
 import { createMockFlash, MockFlashMemory } from '../../hal/mock/flash.ts';
@@ -25,17 +25,17 @@ const DAY = 86_400_000;
 const ROLES: readonly RoleName[] = ['root', 'targets', 'snapshot', 'timestamp'];
 
 /** Signs the fleet into `<dir>/metadata`; returns the directory and the root to provision devices with. */
-export async function signDemoRelease(dir: string, fleet: Fleet, print: (line: string) => void): Promise<{ metadataDir: string; root: Uint8Array }> {
+export async function signDemoRelease(dir: string, fleet: Fleet, print: (line: string) => void, images: readonly TargetSpec[] = []): Promise<{ metadataDir: string; root: Uint8Array }> {
   const keys = Object.fromEntries(ROLES.map((role) => [role, signingKeyFrom('ed25519', new Uint8Array(randomBytes(32)))])) as Record<RoleName, SigningKey>;
   const metadataDir = join(dir, 'metadata');
   const now = Date.now();
   const roles = Object.fromEntries(ROLES.map((r) => [r, { keys: [{ keyid: keys[r].keyid, public: keys[r].public }], threshold: 1 }])) as Parameters<typeof rootSigned>[0]['roles'];
   const root = envelopeBytes(signEnvelope(rootSigned({ version: 1, expiresMs: now + 365 * DAY, roles }), [keys.root]));
   await writeRoot(metadataDir, 1, root);
-  const targets = fleetTargets(fleet);
+  const targets = [...fleetTargets(fleet), ...images];
   await writeTargets(metadataDir, envelopeBytes(signEnvelope(targetsSigned(1, now + 90 * DAY, targets), [keys.targets])));
   await refreshSnapshotAndTimestamp(metadataDir, { snapshot: keys.snapshot, timestamp: keys.timestamp }, now);
-  print(`release   signed: root v1 + targets v1 (${targets.length} package versions, Ed25519); snapshot/timestamp by the server's keys\n`);
+  print(`release   signed: root v1 + targets v1 (${targets.length - images.length} package versions${images.length ? `, ${images.length} firmware image${images.length > 1 ? 's' : ''}` : ''}, Ed25519); snapshot/timestamp by the server's keys\n`);
   return { metadataDir, root };
 }
 

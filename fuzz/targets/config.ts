@@ -7,6 +7,7 @@ import { vocabularyOf } from '../support/values.ts';
 const samples: unknown[] = [
   { delivery: { manager: 'http://127.0.0.1:8080' } },
   { engine: 'js', logLevel: 'debug', users: ['alice', 'bob'], delivery: { manager: 'https://m.example/' } },
+  { trust: { allowUnsigned: true }, delivery: { manager: 'https://m.example/' } },
   { engine: 'auto', logLevel: 'warn' },
   {},
 ];

@@ -11,6 +11,7 @@
  * resend after a lost acknowledgement is recognised). A `1.1-only` server answers a DM 1.2 message
  * with 505, for the client's fallback.
  */
+import { serveMetadata } from '../metadata.ts';
 import { randomBytes } from 'node:crypto';
 import { authMd5, type Md5 } from '../../agent/omadm/crypto.ts';
 import { contentTypeFor } from '../../agent/syncml/content-type.ts';
@@ -53,6 +54,8 @@ export interface DmServerOptions {
   maxMsgSize?: number;
   /** FUMO packages by name (served at /fumo/<name>). */
   packages?: ServedFile[];
+  /** Signed update metadata for the packages, served at /metadata/<file> (the FUMO client's default repository). */
+  metadataDir?: string;
   md5: Md5;
   tokenize: Tokenize;
   /** Random bytes for nonces (default node:crypto). */
@@ -166,6 +169,8 @@ export class DmServer implements HttpHandler {
       this.journal.add({ kind: 'download', name, ...(request.headers.range ? { range: request.headers.range } : {}) });
       return serveArtifact(entry, request, () => undefined);
     }
+    const metadata = /^\/metadata\/([^/]+)$/.exec(path);
+    if (metadata && this.#o.metadataDir !== undefined) return serveMetadata(this.#o.metadataDir, request, metadata[1]!);
     if (path !== DM_PATH) return emptyAnswer(404);
     if (request.method !== 'POST') return emptyAnswer(405, { allow: 'POST' });
     let message: SyncMLMessage;

@@ -13,8 +13,10 @@
  *   POST     /ucupdates/v1/report            ResultReport → ReportAck (CBOR; idempotent by reportId)
  *   GET|HEAD /ucupdates/v1/images/<sha256>   the image, with Range / ETag / If-Range
  *   GET|HEAD /ucupdates/v1/deltas/<sha256>   a patch offered next to an image (../deltas.ts), the same way
+ *   GET|HEAD /ucupdates/v1/metadata/<file>   signed TUF metadata (public, both listeners; ../metadata.ts)
  *   /api/updates/...                        admin JSON API, internal listener only, admin token (admin.ts)
  */
+import { serveMetadata } from '../metadata.ts';
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Zone } from '../../agent/firmware/client.ts';
@@ -61,6 +63,8 @@ export interface UpdateServiceOptions {
   testDevices?: readonly string[];
   /** Image store and journal (`updates.jsonl`), replayed at start. */
   dataDir?: string;
+  /** Serve the signed update metadata in this directory at `<service>/metadata/<file>` (no sign-in: the signatures protect it). */
+  metadataDir?: string;
   maxBodyBytes?: number;
   /**
    * Offer images as deltas against the version a device reports, when the service holds that
@@ -121,6 +125,7 @@ interface UpdateContext {
   record(entry: UpdateJournalEntry): void;
   readonly adminToken: string;
   readonly deltas: DeltaMaker | undefined;
+  readonly metadataDir?: string;
 }
 
 export function createUpdateService(options: UpdateServiceOptions): UpdateService {
@@ -153,6 +158,7 @@ export function createUpdateService(options: UpdateServiceOptions): UpdateServic
     },
     adminToken: options.adminToken,
     deltas: options.deltas === false ? undefined : (options.deltas ?? (options.dataDir !== undefined ? new DeltaMaker({ dir: join(options.dataDir, 'deltas'), log }) : undefined)),
+    ...(options.metadataDir !== undefined ? { metadataDir: options.metadataDir } : {}),
   };
   for (const entry of replay) restore(context, entry, log);
   entries.push(...replay.slice(-MAX_JOURNAL_ENTRIES_IN_MEMORY));
@@ -233,8 +239,9 @@ async function route(context: UpdateContext, service: UpdateService, users: User
       return await serveAdmin(service, context.adminToken, normalised, rest.slice(1), parsed.query);
     }
     if (!isServicePath(path)) throw new HttpError(404, 'notFound', `no route for ${path}`);
-    cbor = true;
     const [endpoint, ...args] = parsed.segments.slice(2);
+    if (endpoint === 'metadata' && args.length === 1 && context.metadataDir !== undefined) return await serveMetadata(context.metadataDir, normalised, args[0]!);
+    cbor = true;
     const user = await authenticate(context, users, normalised, listener, path);
     if (endpoint === 'check' && args.length === 0) return await check(context, normalised, listener, user);
     if (endpoint === 'report' && args.length === 0) return report(context, normalised, listener, user);

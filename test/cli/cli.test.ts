@@ -64,7 +64,7 @@ describe('dm-agent run', () => {
   it('--once polls the manager, prints the summary as JSON and leaves a persistent device behind', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['cli-dev'] });
     const config = join(rig.dir, 'agent.json');
-    await writeFile(config, JSON.stringify({ logLevel: 'error', delivery: { manager: server.url } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url } }));
     const args = ['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'w1'), '--device-id', 'cli-dev', '--once'];
     const first = capture();
     expect(await runCommand(args, first.io), first.out.stderr).toBe(0);

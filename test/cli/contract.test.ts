@@ -185,7 +185,7 @@ describe('dm-agent run', () => {
   it('names a dead manager URL once in the error', async () => {
     const config = join(rig.dir, 'dead.json');
     const url = 'http://127.0.0.1:9/';
-    await writeFile(config, JSON.stringify({ logLevel: 'error', delivery: { manager: url } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: url } }));
     const { out, io } = capture();
     expect(await runCommand(['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'dead'), '--once'], io)).toBe(1);
     expect(out.stderr).toContain('127.0.0.1:9');
@@ -196,7 +196,7 @@ describe('dm-agent run', () => {
     // A one-hour window starting two hours from now: closed now whatever the time of day.
     const hh = (offset: number) => String((new Date().getUTCHours() + offset) % 24).padStart(2, '0');
     const config = join(rig.dir, 'window.json');
-    await writeFile(config, JSON.stringify({ logLevel: 'error', delivery: { manager: 'http://127.0.0.1:9/', schedule: { window: `${hh(2)}:00-${hh(3)}:00` } } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: 'http://127.0.0.1:9/', schedule: { window: `${hh(2)}:00-${hh(3)}:00` } } }));
     const { out, io } = capture();
     const stop = new AbortController();
     const running = runCommand(['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'window')], io, stop.signal);
@@ -209,7 +209,7 @@ describe('dm-agent run', () => {
   it('long-running: logs each install as it happens', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['cli-long'] });
     const config = join(rig.dir, 'long.json');
-    await writeFile(config, JSON.stringify({ logLevel: 'error', delivery: { manager: server.url } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url } }));
     const { out, io } = capture();
     const stop = new AbortController();
     const running = runCommand(['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'long'), '--device-id', 'cli-long'], io, stop.signal);

@@ -57,7 +57,7 @@ describe('message schemas', () => {
 
 describe('agent config', () => {
   it('fills defaults', () => {
-    const config = parseConfig({ delivery: { manager: 'http://m.test' } });
+    const config = parseConfig({ trust: { allowUnsigned: true }, delivery: { manager: 'http://m.test' } });
     expect(config.engine).toBe('auto');
     expect(config.delivery?.schedule.intervalMs).toBe(24 * 3600_000);
     expect(config.delivery?.optionalPackages).toBe('install');

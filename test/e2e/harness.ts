@@ -6,6 +6,7 @@ import { type Agent, type DeliveryEvent, createAgent } from '../../agent/index.t
 import { createNodeDevice, type NodeDevice } from '../../hal/node/index.ts';
 import { loadFleet, startManager, type RunningManager } from '../../server/index.ts';
 import { DEMO_FIRST, writeDemoFleet } from '../../cli/demo/fixture.ts';
+import type { Fleet } from '../../server/fleet.ts';
 
 export const sim = JSON.parse(await readFile(new URL('../../boards/sim.json', import.meta.url), 'utf8'));
 
@@ -39,12 +40,14 @@ export async function newRig(): Promise<Rig> {
 /** The managers of one rig share this peer secret and know each other as peers (one deployment). */
 const RIG_PEER_SECRET = 'e2e-rig-peer-secret-0123456789';
 
-export async function startFleetManager(rig: Rig, options: { deviceIds: string[]; name?: string; clockOffsetMs?: number; tls?: { cert: string; key: string }; assignment?: typeof DEMO_FIRST; mutate?: (fleet: Record<string, any>) => void }): Promise<RunningManager> {
+export async function startFleetManager(rig: Rig, options: { deviceIds: string[]; name?: string; clockOffsetMs?: number; tls?: { cert: string; key: string }; assignment?: typeof DEMO_FIRST; mutate?: (fleet: Record<string, any>) => void; metadata?: (fleet: Fleet) => Promise<string> }): Promise<RunningManager> {
   const fleetDir = join(rig.dir, options.name ?? `manager-${rig.servers.length}`);
   const json = await writeDemoFleet(fleetDir, rig.installRoot, options.deviceIds, options.assignment);
   options.mutate?.(json);
   const fleet = await loadFleet(json, fleetDir);
+  const metadataDir = options.metadata ? await options.metadata(fleet) : undefined;
   const server = await startManager({
+    ...(metadataDir !== undefined ? { metadataDir } : {}),
     fleet,
     host: '127.0.0.1',
     port: 0,
@@ -71,7 +74,7 @@ export async function nodeAgent(rig: Rig, options: { deviceId: string; manager: 
   const agent = await createAgent(
     device,
     sim,
-    { logLevel: 'error', ...options.config, delivery: { manager: options.manager, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
+    { logLevel: 'error', trust: { allowUnsigned: true }, ...options.config, delivery: { manager: options.manager, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
     options.events ? { onDeliveryEvent: (event) => options.events?.push(event) } : {},
   );
   rig.devices.push(device);

@@ -11,6 +11,7 @@ import { type Agent, type DeliveryEvent, createAgent } from '../../agent/index.t
 import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
 import { createMockNetwork, type MockNetwork } from '../../hal/mock/net.ts';
 import { type Manager, createManager, loadFleet } from '../../server/index.ts';
+import type { Fleet } from '../../server/fleet.ts';
 import { artifactBytes, writeDemoFleet, type DemoPackage } from '../../cli/demo/fixture.ts';
 import { sim } from './harness.ts';
 import type { DeltaMaker } from '../../server/deltas.ts';
@@ -28,11 +29,13 @@ export interface MockWorld {
   dir: string;
   network: MockNetwork;
   manager: Manager;
+  fleet: Fleet;
   /** Every scripted post-install/uninstall run, across reboots. */
   runs: { install: InstallRun[]; uninstall: { job: string; name: string }[] };
   /** What the scripted commands left installed on the "device" (survives reboots, like a filesystem). */
   installedOnDisk: Map<string, string>;
-  hardware(deviceId: string): MockHardware;
+  /** `options`: e.g. `startUtcMs` (signed-metadata tests run the device clock at real time). */
+  hardware(deviceId: string, options?: { startUtcMs?: number }): MockHardware;
   agent(hardware: MockHardware, config?: Record<string, unknown>, events?: DeliveryEvent[]): Promise<Agent>;
   cleanup(): Promise<void>;
 }
@@ -55,10 +58,11 @@ export async function mockWorld(options: { deviceIds: string[]; assignment?: { n
     dir,
     network,
     manager,
+    fleet,
     runs,
     installedOnDisk,
-    hardware(deviceId) {
-      const hardware = new MockHardware({ ...mockOptionsFromBoard(board), identity: { deviceId, model: 'mock' }, network });
+    hardware(deviceId, extra = {}) {
+      const hardware = new MockHardware({ ...mockOptionsFromBoard(board), identity: { deviceId, model: 'mock' }, network, ...extra });
       hardware.onExec('/bin/sh', async (exec) => {
         const env = exec.env ?? {};
         const name = env.DM_PACKAGE as string;
@@ -84,7 +88,7 @@ export async function mockWorld(options: { deviceIds: string[]; assignment?: { n
     async agent(hardware, config = {}, events) {
       const device = hardware.device ?? hardware.boot();
       await hardware.booted;
-      return createAgent(device, board, { engine: 'js', logLevel: 'error', ...config, delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...(config.delivery as object) } }, events ? { onDeliveryEvent: (event) => events.push(event) } : {});
+      return createAgent(device, board, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, ...config, delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...(config.delivery as object) } }, events ? { onDeliveryEvent: (event) => events.push(event) } : {});
     },
     async cleanup() {
       await rm(dir, { recursive: true, force: true });

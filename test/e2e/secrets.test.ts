@@ -38,7 +38,7 @@ async function agentFor(deviceId: string, manager: string, lines: LogRecord[], e
     log: { level: 'debug', sink: (record) => lines.push(record) },
   });
   rig.devices.push(device);
-  const agent = await createAgent(device, sim, { logLevel: 'debug', delivery: { manager, download: { corruptRetries: 1, checkpointBytes: 64 * 1024 } } }, { onDeliveryEvent: (event) => events.push(event) });
+  const agent = await createAgent(device, sim, { logLevel: 'debug', trust: { allowUnsigned: true }, delivery: { manager, download: { corruptRetries: 1, checkpointBytes: 64 * 1024 } } }, { onDeliveryEvent: (event) => events.push(event) });
   rig.agents.push(agent);
   return agent;
 }
@@ -71,7 +71,7 @@ describe('no credentials or URL signatures in output', () => {
     const dir = join(rig.dir, 'cli');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'board.json'), JSON.stringify(sim));
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ logLevel: 'debug', delivery: { manager: dead } }));
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ logLevel: 'debug', trust: { allowUnsigned: true }, delivery: { manager: dead } }));
     const printed: string[] = [];
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
       printed.push(String(chunk));

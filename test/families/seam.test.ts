@@ -40,7 +40,7 @@ describe('the family seam', () => {
     expect(() => parseConfig({ firmware: { colour: 'blue' } })).toThrow(/firmware/);
     expect(() => parseConfig({ delivery: { manager: 'ftp://x' } })).toThrow(/delivery\.manager/);
     expect(() => parseConfig({ omadm: {} })).toThrow(/omadm/);
-    expect(parseConfig({ firmware: {} }).firmware).toMatchObject({ idleRebootMs: 300_000, schedule: { intervalMs: 86_400_000, onBoot: true } });
+    expect(parseConfig({ trust: { allowUnsigned: true }, firmware: {} }).firmware).toMatchObject({ idleRebootMs: 300_000, schedule: { intervalMs: 86_400_000, onBoot: true } });
   });
 
   it('two families may not own overlapping store prefixes', () => {

@@ -10,11 +10,15 @@
  *
  * The same run again with a job record of an unknown table version in the store: it is set
  * aside at boot (at every cut point too), never blocks the agent, and the update still converges.
+ * And again with signed metadata: the image's anti-rollback minimum is raised in the commit's
+ * batch, so at every boot it is either unset or the version of the confirmed, running image —
+ * never a state that accepts a downgrade, never one that refuses the running image's successors.
  */
 import { describe, expect, it } from 'vitest';
 import { putValue } from '../../agent/store/index.ts';
 import { PowerCutError } from '../../hal/errors.ts';
 import { FROM, type Phone, TO, type UpdateWorld, updateWorld } from './rig.ts';
+import { imageMinimum, signImage, trustConfig } from './trust-rig.ts';
 
 // checkpointMs 0: the virtual clock stands still while bytes stream (see test/e2e/delivery-power-cut.test.ts).
 const CONFIG = { firmware: { idleRebootMs: 0, download: { checkpointBytes: 4096, checkpointMs: 0 } } };
@@ -28,8 +32,15 @@ interface Run {
 }
 
 /** Drives one phone until its update is confirmed and reported; with `cutAfter` the power fails once. */
-async function scenario(world: UpdateWorld, deviceId: string, options: { cutAfter?: number; unknownRecord?: boolean }): Promise<Run> {
-  let phone = await world.phone(deviceId, { config: CONFIG });
+interface Options {
+  cutAfter?: number;
+  unknownRecord?: boolean;
+  /** The agent config's trust section (signed metadata); absent: unsigned. */
+  trust?: Record<string, unknown>;
+}
+
+async function scenario(world: UpdateWorld, deviceId: string, options: Options): Promise<Run> {
+  let phone = await world.phone(deviceId, { config: { ...CONFIG, ...options.trust } });
   if (options.unknownRecord) {
     await putValue(phone.agent.store, 'firmware/job', UNKNOWN_RECORD);
     phone = await world.restart(phone);
@@ -105,6 +116,11 @@ async function checkBoot(phone: Phone): Promise<void> {
     expect(status.confirmed).toBe(true);
     expect(info.version).toBe(TO);
   }
+  const minimum = imageMinimum(phone);
+  if (minimum !== undefined) {
+    expect(minimum).toBe(TO);
+    expect(status.confirmed && status.slots.find((s) => s.slot === status.active)?.version).toBe(TO);
+  }
 }
 
 /** Bytes of a download the store says are durable, when it is in the middle (not done) of one. */
@@ -127,8 +143,9 @@ function decode(bytes: Uint8Array): unknown {
   return decodeValue('firmware/job/download', bytes);
 }
 
-async function cutEverywhere(options: { unknownRecord: boolean }) {
+async function cutEverywhere(input: { unknownRecord: boolean; signed?: boolean }) {
   const world = await updateWorld({ imageBytes: 10 * 1024 });
+  const options: Options = { unknownRecord: input.unknownRecord, ...(input.signed ? { trust: trustConfig(signImage(world)) } : {}) };
   try {
     const clean = await scenario(world, 'clean', options);
     expect(clean.cut).toBe(false);
@@ -139,7 +156,7 @@ async function cutEverywhere(options: { unknownRecord: boolean }) {
     let resumed = 0;
     let duplicatesSeen = 0;
     for (let n = 1; n <= total; n++) {
-      const deviceId = `cut-${options.unknownRecord ? 'u' : 'n'}-${n}`;
+      const deviceId = `cut-${options.unknownRecord ? 'u' : options.trust ? 's' : 'n'}-${n}`;
       const duplicatesBefore = world.duplicates();
       const run = await scenario(world, deviceId, { ...options, cutAfter: n });
       expect(run.cut, `cut point ${n} must interrupt the update`).toBe(true);
@@ -155,6 +172,7 @@ async function cutEverywhere(options: { unknownRecord: boolean }) {
       expect(results, `cut ${n}: the result reaches the service exactly once`).toEqual([expect.objectContaining({ outcome: 'installed', toVersion: TO, runningVersion: TO })]);
       duplicatesSeen += world.duplicates() - duplicatesBefore;
       expect(run.phone.agent.store.keys('setAside/').length, `cut ${n}`).toBe(options.unknownRecord ? 1 : 0);
+      if (options.trust) expect(imageMinimum(run.phone), `cut ${n}: the minimum is the committed image's`).toBe(TO);
       await run.phone.agent.close();
     }
     return { total, cuts, resumed, duplicatesSeen };
@@ -164,8 +182,8 @@ async function cutEverywhere(options: { unknownRecord: boolean }) {
 }
 
 /** Writes and erases a clean run makes before the point where the cut test starts counting. */
-async function operationsBeforeCut(world: UpdateWorld, options: { unknownRecord: boolean }): Promise<number> {
-  const probe = await world.phone(`probe-${options.unknownRecord}`, { config: CONFIG });
+async function operationsBeforeCut(world: UpdateWorld, options: Options): Promise<number> {
+  const probe = await world.phone(`probe-${options.unknownRecord}-${options.trust !== undefined}`, { config: { ...CONFIG, ...options.trust } });
   let phone = probe;
   if (options.unknownRecord) {
     await putValue(phone.agent.store, 'firmware/job', UNKNOWN_RECORD);
@@ -187,6 +205,12 @@ describe('firmware update survives a power cut at every write and erase (mock HA
   it('the same with a job record of an unknown table version in the store: set aside, never blocking', async () => {
     const { total, cuts } = await cutEverywhere({ unknownRecord: true });
     console.log(`firmware power-cut test with an unreadable job record: ${cuts} of ${total} cut points`);
+    expect(cuts).toBe(total);
+  }, 600_000);
+
+  it('the same with signed metadata: the minimum is raised with the commit, never before, never lost', async () => {
+    const { total, cuts } = await cutEverywhere({ unknownRecord: false, signed: true });
+    console.log(`firmware power-cut test with signed metadata: ${cuts} of ${total} cut points`);
     expect(cuts).toBe(total);
   }, 600_000);
 

@@ -90,7 +90,7 @@ export async function updateWorld(options: WorldOptions = {}): Promise<UpdateWor
   const configs = new Map<MockHardware, Record<string, unknown>>();
   const start = async (hardware: MockHardware, config: Record<string, unknown>): Promise<Phone> => {
     configs.set(hardware, config);
-    const agent = await createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', ...config });
+    const agent = await createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, ...config });
     return { hardware, agent };
   };
   return {

@@ -73,7 +73,7 @@ describe('omadm family on the agent (mock HAL)', () => {
         schedule: { jitterMs: 0 },
       },
     };
-    const start = async () => createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', ...config } as never);
+    const start = async () => createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, ...config } as never);
     let agent = await start();
     cleanup = async () => void (await agent.close().catch(() => undefined));
     const fumoState = () => (agent.families.get('omadm') as OmaDmFamily).client().fumo.state('1');
@@ -111,7 +111,7 @@ describe('omadm family on the agent (mock HAL)', () => {
     hardware.boot();
     await hardware.booted;
     const account = { id: 'srv1', serverId: 'srv1', addr: 'http://dm.test/dm', authPref: 'DIGEST', client: { name: 'dev-2', secret: 'c' }, server: { name: 'srv1', secret: 's', nonce: 'n0' } };
-    const agent = await createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', omadm: { accounts: [account], retries: 0 } } as never);
+    const agent = await createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, omadm: { accounts: [account], retries: 0 } } as never);
     cleanup = async () => void (await agent.close().catch(() => undefined));
     const sender = await network.attach({ name: 'server' }).udp!.bind({ port: 0 });
     const md5 = (b: Uint8Array) => new Uint8Array(createHash('md5').update(b).digest());

@@ -25,7 +25,7 @@ function start(w: MockWorld): Promise<Agent> {
     encoding: 'wbxml',
     schedule: { jitterMs: 0 },
   };
-  return createAgent(w.hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', omadm } as never);
+  return createAgent(w.hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, omadm } as never);
 }
 
 describe('the OMA DM family against the reference server (mock HAL)', () => {

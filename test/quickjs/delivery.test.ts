@@ -31,7 +31,7 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
   it('converges against the reference manager (pull model), within the quickjs-small memory budget', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['qjs-1'] });
     host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-    const agent = await host.start(await device('qjs-1'), small, { logLevel: 'error', delivery: { manager: server.url, download: { checkpointBytes: 64 * 1024 } } });
+    const agent = await host.start(await device('qjs-1'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, download: { checkpointBytes: 64 * 1024 } } });
     expect(agent.boot).toMatchObject({ engine: 'js', fresh: true });
     const summary = await host.guarded(agent.pollOnce());
     expect([...summary.installed].sort()).toEqual(['base-config@1.0.0', 'diagnostics@0.9.0', 'telemetry@1.0.0', 'ui-fonts@2.3.0']);
@@ -51,7 +51,7 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
   it('fails the run with QuickJsMemoryError when the guest heap passes the budget', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['qjs-2'] });
     host = await QuickJsHost.create({ budgetBytes: 600 * 1024 });
-    const started = host.start(await device('qjs-2'), small, { logLevel: 'error', delivery: { manager: server.url } }).then((agent) => host!.guarded(agent.pollOnce()));
+    const started = host.start(await device('qjs-2'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url } }).then((agent) => host!.guarded(agent.pollOnce()));
     const error = await started.then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(QuickJsMemoryError);
     expect((error as QuickJsMemoryError).usedBytes).toBeGreaterThan(600 * 1024);
@@ -78,7 +78,7 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
     expect(() => bridged.syncmlTokenize(utf8Encode('<SyncML>a & b</SyncML>'), { strict: true })).toThrow(SyncmlError);
 
     const server = await startFleetManager(rig, { deviceIds: ['qjs-3'] });
-    const agent = await host.start(await device('qjs-3'), small, { logLevel: 'error', delivery: { manager: server.url } }, engines);
+    const agent = await host.start(await device('qjs-3'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url } }, engines);
     expect(agent.boot.engine).toBe('wasm');
     const summary = await host.guarded(agent.pollOnce());
     expect(summary.installed).toHaveLength(4);

@@ -45,6 +45,8 @@ export class TestRepo {
   versions = { root: 1, timestamp: 0, snapshot: 0, targets: 0 };
   readonly files = new Map<string, Uint8Array>();
   readonly artifacts = new Map<string, Artifact>();
+  /** Entries signed as given (artifacts served elsewhere, e.g. a fleet's packages). */
+  readonly specs: TargetSpec[] = [];
   /** Fetches made through `source()`, in order. */
   readonly fetched: string[] = [];
 
@@ -85,7 +87,17 @@ export class TestRepo {
   }
 
   targetSpecs(): TargetSpec[] {
-    return [...this.artifacts.values()].map((a) => ({ path: a.path, length: a.bytes.length, sha256: sha256Hex(a.bytes), ...(a.custom ? { custom: a.custom } : {}) }));
+    return [...this.artifacts.values()].map((a): TargetSpec => ({ path: a.path, length: a.bytes.length, sha256: sha256Hex(a.bytes), ...(a.custom ? { custom: a.custom } : {}) })).concat(this.specs);
+  }
+
+  /** The metadata files over HTTP (`GET <prefix><file>`), as a mock-network handler; 404 for anything else. */
+  handler(prefix = '/metadata/') {
+    return async (request: { method: string; url: string }) => {
+      const path = request.url.replace(/^https?:\/\/[^/]+/, '');
+      this.fetched.push(path);
+      const bytes = path.startsWith(prefix) ? this.files.get(path.slice(prefix.length)) : undefined;
+      return bytes ? { status: 200, headers: { 'content-type': 'application/json' }, body: bytes } : { status: 404, body: new Uint8Array() };
+    };
   }
 
   /** Publishes targets, snapshot and timestamp (each one version up), as the server would. */

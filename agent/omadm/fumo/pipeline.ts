@@ -14,9 +14,11 @@ import type { Logger } from '../../log.ts';
 import type { Outbox } from '../../outbox/outbox.ts';
 import { decideHold } from '../../pipeline/hold.ts';
 import { createImageStep, type ImageJob } from '../../pipeline/image-step.ts';
-import { createImageDownload } from '../../pipeline/image-download.ts';
+import { createImageDownload, imageDownloadResult } from '../../pipeline/image-download.ts';
+import { type TrustGate, isTrustFailure } from '../../pipeline/trust-gate.ts';
 import { newJob } from '../../pipeline/runner.ts';
 import type { KeyValueStore } from '../../store/index.ts';
+import { FUMO_RESULT } from './flow.ts';
 import { INSTALL_STATUS } from './descriptor.ts';
 import type { FumoJob, FumoManager, FumoPipeline } from './manager.ts';
 import { type PkgDataStore, pkgDataHttp, stagingPkgData } from './pkgdata.ts';
@@ -39,6 +41,8 @@ export interface FumoResultReport {
   code: string;
   /** A download descriptor's status report still owed for a download that failed. */
   notify?: InstallNotify;
+  /** The Generic Alert result code when it is not the default one (a package that failed verification: 404). */
+  result?: number;
 }
 
 /** Outbox body `ddNotify`: POST `status` (`900 Success`, `9xx …`) to a DD's installNotifyURI. */
@@ -56,6 +60,8 @@ export interface FumoPipelineParts {
   fumo(): FumoManager;
   signal(): AbortSignalLike;
   download?: { maxAttempts?: number; checkpointBytes?: number; checkpointMs?: number; timeoutMs?: number; chunkBytes?: number };
+  /** Packages must match signed metadata (`images/<model>/<PkgVersion>`) before their download. */
+  trust: TrustGate;
   onHold?(recheckMs: number): void;
   /** Where inline packages (Update/PkgData) are kept; default: the device's staging files. */
   pkgData?: PkgDataStore;
@@ -74,16 +80,12 @@ export function fumoImageStep(parts: FumoPipelineParts) {
     key: JOB_KEY,
     outbox: { outbox: parts.outbox, family: FAMILY },
     log: parts.log,
+    trust: parts.trust,
     hooks: {
       download: async (job) => {
         const machine = downloadMachine(parts, job);
         if (!machine.record()) await machine.start(newJob(job.id, { name: 'firmware', version: job.image.version, size: job.image.size, digest: job.image.sha256 }, { kind: 'slot' }, job.family));
-        const outcome = await machine.run({ signal: parts.signal() });
-        if (outcome.kind !== 'final') return { kind: 'suspended', reason: outcome.kind === 'suspended' ? outcome.reason : 'stopped' };
-        const ok = outcome.state === 'succeeded';
-        const message = outcome.context.download?.message ?? outcome.context.download?.code ?? 'download failed';
-        await machine.clear();
-        return ok ? { kind: 'done' } : { kind: 'failed', message };
+        return imageDownloadResult(machine, await machine.run({ signal: parts.signal() }));
       },
       healthy: async () => true,
       report: (job): { kind: string; body: FumoResultReport } => {
@@ -91,7 +93,9 @@ export function fumoImageStep(parts: FumoPipelineParts) {
         const installNotify = job.family.source?.installNotify;
         // Never activated: the download failed, and the DD's server has not heard of it yet.
         const notify = !ok && installNotify && job.target === undefined ? { notify: { url: installNotify, status: downloadStatus(job.outcome?.message ?? '') } } : {};
-        return { kind: 'fumoResult', body: { instance: job.family.fumo.instance, ok, code: job.outcome?.code ?? 'failed', ...notify } };
+        // FUMO 1.0: a package that fails its signature/metadata validation is 404.
+        const result = isTrustFailure(job.outcome?.reason) ? { result: FUMO_RESULT.signatureFailed } : {};
+        return { kind: 'fumoResult', body: { instance: job.family.fumo.instance, ok, code: job.outcome?.code ?? 'failed', ...notify, ...result } };
       },
       committed: () => [],
     },
@@ -109,7 +113,7 @@ function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>)
   // The same download stage reads inline packages from staging (pkgdata.ts): one path for every source.
   const device = { ...parts.device, net: { ...parts.device.net, http: pkgDataHttp(parts.device.staging, parts.device.net.http) } };
   return createImageDownload<FumoImageData>(
-    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal() },
+    { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal(), trust: parts.trust },
     {
       key: DOWNLOAD_KEY,
       family: FAMILY,
@@ -122,6 +126,7 @@ function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>)
         maxRelocations: 0,
       },
       hooks: {
+        trustTarget: async (held) => ({ kind: 'image', name: (await device.system.identity()).model, version: held.family.fumo.version ?? '' }),
         locate: async (held) => ({ url: held.family.source?.url ?? (held.family.fumo.url as string) }),
         // Downloaded and verified: FUMO State 40 (Generic Alert for Exec Download) or, for
         // DownloadAndUpdate, straight on; only an Exec Update (State 60) releases the hold.
@@ -152,7 +157,9 @@ export function createFumoPipeline(parts: FumoPipelineParts): FumoPipeline & { r
     const fumoJob = machine.record()?.context.family.fumo;
     if (fumoJob?.source === 'pkgData') await pkgDataOf(parts).remove(fumoJob.instance);
     await machine.clear();
-    await parts.outbox.flush(FAMILY);
+    // The result is delivered by the family's run (its outbox flush), never here: runJob also runs
+    // inside a server session (FumoManager.continue), and delivering the Generic Alert opens a
+    // client session, which would wait for the session it runs in (a refused package failed that way).
     return 'finished';
   };
   return {

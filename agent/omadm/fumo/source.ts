@@ -22,6 +22,8 @@ import { utf8Decode } from '../../util/bytes.ts';
 export interface PackageExpectation {
   size?: number;
   sha256?: string;
+  /** Signed metadata refused the package (its trust code): nothing is fetched, FUMO answers 404. */
+  refused?: string;
 }
 
 export interface ResolvedPackage {
@@ -60,6 +62,7 @@ async function probe(http: HttpClient, url: string, timeoutMs: number): Promise<
 /** Network errors propagate (the caller retries later); what the server said wrong is a refusal. */
 export async function resolvePackage(parts: SourceParts, job: FumoJob): Promise<Resolution> {
   const expected = (await parts.expected?.(job)) ?? {};
+  if (expected.refused) return { kind: 'refused', result: FUMO_RESULT.signatureFailed, message: `package refused by signed metadata (trust:${expected.refused})` };
   const sha256 = (expected.sha256 ?? job.sha256)?.toLowerCase();
   let url: string;
   let found: number | undefined;
