@@ -24,6 +24,19 @@ const accelerator: DigestHost = {
 const nativeEngines = await loadEngines({ engine: 'native', native: accelerator });
 const nativeHasher: HasherFactory = { create: (state) => nativeEngines.createHash('sha256', state) };
 
+/** `inner` with some of its calls replaced: a slow, failing or differently syncing disk. */
+function withCalls(inner: SinkHandle, calls: Partial<SinkHandle>): SinkHandle {
+  return {
+    location: inner.location,
+    write: (offset, bytes) => inner.write(offset, bytes),
+    sync: () => inner.sync(),
+    truncate: (length) => inner.truncate(length),
+    read: (offset, length) => inner.read(offset, length),
+    close: () => inner.close(),
+    ...calls,
+  };
+}
+
 describe('download: checkpoint policy', () => {
   /** A clock that moves `msPerChunk` on every body chunk (onProgress), so the time gate is exercised. */
   async function timedRun(checkpointBytes: number, checkpointMs: number, msPerChunk: number) {
@@ -162,18 +175,13 @@ describe('download: bounded pipeline', () => {
     const inner = await rig.openStaging(false);
     let received = 0;
     let worst = 0;
-    const slowDisk: SinkHandle = {
-      location: inner.location,
+    const slowDisk = withCalls(inner, {
       syncWhileWriting: true,
-      write: (offset, bytes) => inner.write(offset, bytes),
       sync: async () => {
         await sleep(rig.device.clock, 1);
         await inner.sync();
       },
-      truncate: (length) => inner.truncate(length),
-      read: (offset, length) => inner.read(offset, length),
-      close: () => inner.close(),
-    };
+    });
     const result = await rig.run(slowDisk, {
       chunkBytes: 1000,
       queueDepth: 2,
@@ -194,17 +202,12 @@ describe('download: bounded pipeline', () => {
     const rig = new Rig({ size: 30_000 });
     const inner = await rig.openStaging(false);
     let writes = 0;
-    const failing: SinkHandle = {
-      location: inner.location,
+    const failing = withCalls(inner, {
       write: async (offset, bytes) => {
         if (++writes === 3) throw new Error('disk on fire');
         await inner.write(offset, bytes);
       },
-      sync: () => inner.sync(),
-      truncate: (length) => inner.truncate(length),
-      read: (offset, length) => inner.read(offset, length),
-      close: () => inner.close(),
-    };
+    });
     await expect(rig.run(failing, { chunkBytes: 2048, queueDepth: 2 })).rejects.toThrow('disk on fire');
     expect(writes).toBe(3); // nothing written after the failure
   });
