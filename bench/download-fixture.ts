@@ -92,12 +92,18 @@ export interface ChildRun {
   stdout: string;
   /** Peak resident set of the child in bytes (GNU time), when asked for. */
   peakRss?: number;
+  /**
+   * CPU time (user + system, ms) of the child and every process it waited for (GNU time), when
+   * asked for with `rss`: on this shared 2-core machine wall time mostly measures the load, CPU
+   * time what a contender costs (a three-process shell pipeline also gets three scheduler shares).
+   */
+  cpuMs?: number;
 }
 
 /** Runs `command` to completion (exit 0 required), timed from spawn to exit, without blocking this event loop. */
 export function timed(command: string, args: string[], options: { rss?: boolean; cwd?: string } = {}): Promise<ChildRun> {
   const rssFile = options.rss ? join(tmpdir(), `dm-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`) : undefined;
-  const [file, argv] = rssFile ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  const [file, argv] = rssFile ? ['/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, command, ...args]] : [command, args];
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(file, argv, { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -113,9 +119,9 @@ export function timed(command: string, args: string[], options: { rss?: boolean;
       const ms = performance.now() - start;
       if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${output.slice(-2000)}`));
       if (!rssFile) return resolve({ ms, stdout });
-      const kib = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
+      const [kib, user, system] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number) as [number, number, number];
       rmSync(rssFile, { force: true });
-      resolve({ ms, stdout, peakRss: kib * 1024 });
+      resolve({ ms, stdout, peakRss: kib * 1024, cpuMs: (user + system) * 1000 });
     });
   });
 }

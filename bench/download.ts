@@ -8,7 +8,8 @@
  *                       its durability promise, the bytes on the disk and not only in the page cache.
  * Every round runs each contender once in a rotating order after `sync`, each in a fresh
  * directory; values are medians. Also reported: the increment (ours minus a no-op `run --once` of
- * the same provisioned device) and our peak RSS growth over that no-op run.
+ * the same provisioned device), CPU seconds of ours and of the curl pipelines, and our peak RSS
+ * growth over that no-op run.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -53,10 +54,12 @@ export async function benchDownload(size: number, rounds: number, log: (line: st
   try {
     const digest = await sha256File(fixture.artifactFile);
     const out = join(fixture.dir, 'curl.out');
+    const cpu: Record<string, number[]> = { ours: [], 'curl-tee-sha256sum': [], 'curl-tee-sha256sum+fsync': [] };
     const curl = async (url: string, fsync = false) => {
       rmSync(out, { force: true });
-      const run = await timed('/bin/sh', ['-c', `curl -sSf "$0" | tee "$1" | sha256sum${fsync ? ' && sync "$1"' : ''}`, url, out]);
+      const run = await timed('/bin/sh', ['-c', `curl -sSf "$0" | tee "$1" | sha256sum${fsync ? ' && sync "$1"' : ''}`, url, out], { rss: true });
       if (!run.stdout.startsWith(digest)) throw new Error(`curl pipeline: wrong digest ${run.stdout}`);
+      if (url === fixture.artifactUrl) cpu[fsync ? 'curl-tee-sha256sum+fsync' : 'curl-tee-sha256sum']?.push(run.cpuMs ?? 0);
       return run.ms;
     };
     let device = 0;
@@ -65,6 +68,7 @@ export async function benchDownload(size: number, rounds: number, log: (line: st
       const summary = JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));
       if (!summary.installed?.includes('big@1.0.0')) throw new Error(`dm-agent did not install the package: ${run.stdout.slice(0, 500)}`);
       rss.push(run.peakRss ?? 0);
+      cpu.ours?.push(run.cpuMs ?? 0);
       return run.ms;
     };
     const idle = async () => {
@@ -85,6 +89,7 @@ export async function benchDownload(size: number, rounds: number, log: (line: st
     for (const [, run] of contenders) await run();
     rss.length = 0;
     idleRss.length = 0;
+    for (const list of Object.values(cpu)) list.length = 0;
     const times = contenders.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < contenders.length; k++) {
@@ -100,6 +105,14 @@ export async function benchDownload(size: number, rounds: number, log: (line: st
       // The download's own cost: ours minus a no-op `run --once` (process start, agent boot, one poll),
       // which at 16 MiB is most of ours; see the cold-start entries for that fixed part.
       { name: `download-${label(size)}-increment`, unit: 's', value: seconds[0]! - seconds[3]!, peers: { 'curl-tee-sha256sum': seconds[1]!, 'curl-static': seconds[2]!, 'curl-tee-sha256sum+fsync': seconds[4]! } },
+      // CPU seconds (user + system, the pipeline's three processes summed): what each costs the
+      // machine, which the load of a shared machine distorts far less than wall time.
+      {
+        name: `download-${label(size)}-cpu`,
+        unit: 's',
+        value: median(cpu.ours as number[]) / 1000,
+        peers: { 'curl-tee-sha256sum': median(cpu['curl-tee-sha256sum'] as number[]) / 1000, 'curl-tee-sha256sum+fsync': median(cpu['curl-tee-sha256sum+fsync'] as number[]) / 1000 },
+      },
       { name: `download-${label(size)}-rss`, unit: 'MiB', value: (median(rss) - median(idleRss)) / 1024 ** 2, peers: { 'target (growth ≤)': 16 } },
     ];
   } finally {

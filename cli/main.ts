@@ -1,18 +1,19 @@
 /**
  * `dm-agent` command dispatcher. Each command lives in cli/commands/<name>.ts and exports `spec`
  * (name, summary, arguments, options with their help: cli/spec.ts) and `run(args, io)`. Adding a
- * command is one line in COMMANDS. Modules are loaded on demand, so `dm-agent hash` does not
- * load the server.
+ * command is one line in COMMANDS (and its summary in cli/summaries.ts). Modules are loaded on
+ * demand, so `dm-agent hash` does not load the server and `dm-agent --help` loads none of them.
  */
 import { type Command, type CommandIo, EXIT_USAGE, quietOnClosedPipe } from './io.ts';
 import { type CommandSpec, formatHelp } from './spec.ts';
+import { SUMMARIES } from './summaries.ts';
 
 export interface CommandModule {
   spec: CommandSpec;
   run: Command;
 }
 
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+export const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./commands/demo.ts'),
   run: () => import('./commands/run.ts'),
   server: () => import('./commands/server.ts'),
@@ -31,10 +32,12 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 /** Own entries only: `dm-agent constructor` is an unknown command, not Object. */
 const lookup = (name: string) => (Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined);
 
+/** The command list from cli/summaries.ts: no command module is loaded unless its line is missing there. */
 export async function usage(): Promise<string> {
-  const specs = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).spec));
-  const width = Math.max(...specs.map((spec) => spec.name.length));
-  const lines = specs.map((spec) => `  ${spec.name.padEnd(width)}  ${spec.summary}`);
+  const names = Object.keys(COMMANDS);
+  const summaries = await Promise.all(names.map(async (name) => (Object.prototype.hasOwnProperty.call(SUMMARIES, name) ? SUMMARIES[name] : (await (COMMANDS[name] as () => Promise<CommandModule>)()).spec.summary)));
+  const width = Math.max(...names.map((name) => name.length));
+  const lines = names.map((name, i) => `  ${name.padEnd(width)}  ${summaries[i]}`);
   return `dm-agent — device-management and firmware-update agent\n\nusage: dm-agent <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n  --help     this text (dm-agent <command> --help: that command's options)\n  --version  print the agent version\n\nexit codes: 0 ok, 1 the operation failed, 2 bad usage or unusable input (see README)\n`;
 }
 

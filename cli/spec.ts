@@ -2,8 +2,8 @@
  * How a command declares itself: name, one-line summary, arguments and options, each with its
  * help. `dm-agent <cmd> --help` prints `formatHelp(spec)`, and the command parses its arguments
  * with `parseArgs(spec, args)`, so the help cannot list an option the parser does not know (or
- * miss one it does). A new command exports `spec` and `run` and is added to the table in
- * cli/main.ts; nothing else.
+ * miss one it does). A new command exports `spec` and `run`, is added to the table in
+ * cli/main.ts and its summary line to cli/summaries.ts (test/cli/summaries.test.ts checks both).
  */
 import { type CommandIo, EXIT_USAGE } from './io.ts';
 

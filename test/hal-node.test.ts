@@ -4,7 +4,7 @@
  * code, process-group kills, /sys/class/power_supply, symlink escapes and the wasm host.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -146,6 +146,24 @@ describe('Node HAL', () => {
       // Everything else not written by the update module's boot-control is still erased.
       expect(image.subarray(8192, 8192 + 16).every((b) => b === 0xff)).toBe(true);
       expect(image.subarray(24576).every((b) => b === 0xff)).toBe(true);
+    } finally {
+      await target.dispose();
+    }
+  });
+
+  it('erasing a block that already reads erased writes nothing (a store formatting a blank area); a programmed one is erased', async () => {
+    const target = await createTarget();
+    try {
+      const path = join(target.workDir, FLASH_IMAGE_FILE);
+      const state = await target.device.flash.open({ partition: 'state' });
+      const past = new Date('2001-01-01T00:00:00Z');
+      utimesSync(path, past, past);
+      await state.eraseBlock(1);
+      expect((await stat(path)).mtime.getTime()).toBe(past.getTime()); // no write reached the file
+      await state.write(4096 + 8, pattern(16, 5));
+      await state.eraseBlock(1);
+      expect(await state.read(4096, 4096)).toEqual(new Uint8Array(4096).fill(0xff));
+      expect((await stat(path)).mtime.getTime()).not.toBe(past.getTime());
     } finally {
       await target.dispose();
     }

@@ -12,8 +12,10 @@
  *
  * Checkpoint policy (the durability promise): a checkpoint is taken once at least
  * `checkpointBytes` arrived since the last one *and* at least `checkpointMs` passed (whichever
- * comes later), so a power cut costs at most max(checkpointBytes, what arrives in checkpointMs)
- * plus the write queue (`chunkBytes × (queueDepth + 1)`) of progress, never correctness.
+ * comes later). On a sink that syncs while writing (a staging file) the sync runs behind the
+ * stream, and the next checkpoint, when due, waits for it: a power cut costs at most two
+ * intervals, 2 × max(checkpointBytes, what arrives in checkpointMs), plus the write queue
+ * (`chunkBytes × (queueDepth + 1)`) of progress, never correctness; elsewhere one interval.
  *
  * Pipeline: socket → hash → write run concurrently (./write-queue.ts): each chunk is hashed on
  * arrival and queued for the sink, and the socket is read again while the disk writes. Memory:
@@ -87,8 +89,13 @@ class DownloadRun {
   #offset = 0;
   /** Offset of the last checkpoint (durable, recorded). */
   #checkpointed = 0;
-  /** HAL monotonic time of the last checkpoint (or of the start). */
-  #checkpointedAt = 0;
+  /**
+   * Where the next checkpoint is counted from (offset and HAL monotonic time): the end of the last
+   * one taken in the stream, or the *start* of one running behind it, so that a slow sync cannot
+   * stretch the interval (see #pump).
+   */
+  #dueOffset = 0;
+  #dueAt = 0;
   /** The writes of the body being streamed, if one is. */
   #queue: WriteQueue | undefined;
   /** A checkpoint whose sync runs behind the stream (sinks with `syncWhileWriting`); one at a time. */
@@ -154,7 +161,7 @@ class DownloadRun {
   /** Picks up the persisted progress, or starts from an empty sink. */
   async #start(): Promise<void> {
     const o = this.#o;
-    this.#checkpointedAt = o.clock.monotonicMs();
+    this.#dueAt = o.clock.monotonicMs();
     // Room for the whole artifact, once: writes then need no capacity check of their own.
     await o.sink.reserve?.(o.size);
     const from = o.resumeFrom;
@@ -175,7 +182,7 @@ class DownloadRun {
           await o.sink.truncate(from.offset);
           if (rehash) await this.#rehash(hash, from.offset);
           this.#hash = hash;
-          this.#offset = this.#checkpointed = from.offset;
+          this.#offset = this.#checkpointed = this.#dueOffset = from.offset;
           this.#etag = from.etag;
           o.onProgress?.(this.#offset, o.size);
           return;
@@ -310,9 +317,15 @@ class DownloadRun {
         queue.add(this.#offset, chunk);
         this.#offset += chunk.length;
         o.onProgress?.(this.#offset, o.size);
-        if (this.#behind === undefined && this.#checkpointDue()) {
-          if (o.sink.syncWhileWriting) await this.#checkpointBehind(queue);
-          else await this.#persist();
+        if (this.#checkpointDue()) {
+          if (o.sink.syncWhileWriting) {
+            // The previous sync still runs when the next checkpoint is due: wait for it. This keeps
+            // the progress a power cut can lose to two intervals, and the stream at the speed the
+            // disk makes bytes durable (a sync that never catches up would otherwise cover the
+            // whole artifact, and leave it all for the final sync).
+            await this.#settleBehind();
+            await this.#checkpointBehind(queue);
+          } else await this.#persist();
         } else await queue.room(); // back-pressure: the next chunk waits for the disk
       }
     } catch (error) {
@@ -335,8 +348,8 @@ class DownloadRun {
   /** Enough bytes *and* enough time since the last checkpoint (whichever comes later). */
   #checkpointDue(): boolean {
     const o = this.#o;
-    if (this.#offset - this.#checkpointed < o.checkpointBytes) return false;
-    return (o.checkpointMs ?? 0) <= 0 || o.clock.monotonicMs() - this.#checkpointedAt >= (o.checkpointMs ?? 0);
+    if (this.#offset - this.#dueOffset < o.checkpointBytes) return false;
+    return (o.checkpointMs ?? 0) <= 0 || o.clock.monotonicMs() - this.#dueAt >= (o.checkpointMs ?? 0);
   }
 
   /** The state to persist: empty when the engine cannot export it (a resume re-hashes the sink). */
@@ -356,12 +369,18 @@ class DownloadRun {
     return progress;
   }
 
-  /** Syncs, then records `progress` (whose bytes were all written before the sync began). */
-  async #commit(progress: DownloadProgress): Promise<void> {
+  /**
+   * Syncs, then records `progress` (whose bytes were all written before the sync began). One taken
+   * in the stream (`behind` false) counts the next interval from its end: no byte arrives while it runs.
+   */
+  async #commit(progress: DownloadProgress, behind = false): Promise<void> {
     await this.#o.sink.sync();
     await this.#o.checkpoint(progress);
     this.#checkpointed = progress.offset;
-    this.#checkpointedAt = this.#o.clock.monotonicMs();
+    if (!behind) {
+      this.#dueOffset = progress.offset;
+      this.#dueAt = this.#o.clock.monotonicMs();
+    }
   }
 
   /** Makes the current offset durable and records it, when it moved (or `force`). */
@@ -382,7 +401,10 @@ class DownloadRun {
    */
   async #checkpointBehind(queue: WriteQueue): Promise<void> {
     await queue.drain();
-    const run = this.#commit(this.#progressNow());
+    const progress = this.#progressNow();
+    this.#dueOffset = progress.offset;
+    this.#dueAt = this.#o.clock.monotonicMs();
+    const run = this.#commit(progress, true);
     this.#behind = run;
     // Cleared when done; a failure stays until #settleBehind() rethrows it.
     run.then(

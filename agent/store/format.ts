@@ -177,7 +177,22 @@ export function decodeRecord(bytes: Uint8Array, offset: number, writeAlign: numb
   return ops ? { ops, sequence: headView.getUint32(0, true), length } : undefined;
 }
 
+/**
+ * Whether every byte is `eraseValue`. Every boot runs it over the blank rest of each store area
+ * (megabytes for the package DB), so it compares 32-bit words between an unaligned head and tail:
+ * 4× fewer steps (issue 12: ~20 ms of a 0.3 s `run --once` went here byte by byte).
+ */
 export function isErased(bytes: Uint8Array, eraseValue: number): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== eraseValue) return false;
+  const length = bytes.length;
+  let i = 0;
+  for (; i < length && (bytes.byteOffset + i) % 4 !== 0; i++) if (bytes[i] !== eraseValue) return false;
+  const words = (length - i) >>> 2;
+  if (words > 0) {
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
+    const word = ((eraseValue & 0xff) * 0x01010101) >>> 0;
+    for (let k = 0; k < words; k++) if (view[k] !== word) return false;
+    i += words * 4;
+  }
+  for (; i < length; i++) if (bytes[i] !== eraseValue) return false;
   return true;
 }

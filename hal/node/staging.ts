@@ -139,8 +139,12 @@ class NodeStagingFile implements StagingFile {
     requireInteger(length, 'staging reserve: length');
     if (length <= this.#reservedEnd) return;
     await this.#ensureRoom(length);
-    // Node has no fallocate(2); the file system's free space was checked just now and ENOSPC on
-    // a later write still maps to 'noSpace'. The board's partition budget is what we enforce.
+    // An accounting reservation, not a physical one: the board's staging budget and the file
+    // system's free space are checked once, here. Node has no fallocate(2) (a sparse truncate
+    // reserves nothing); fallocate(1) would cost a process per download, and ext4 drops a
+    // KEEP_SIZE preallocation on every truncate(2), which the resume path does. Another writer
+    // can still fill the disk: ENOSPC on a later write maps to HalError 'noSpace', which the
+    // download throws to its caller; the checkpoint still names only synced bytes.
     this.#reservedEnd = length;
     this.#reserved.set(this.name, length);
   }

@@ -60,14 +60,15 @@ async function defaultIdentity(): Promise<DeviceIdentity> {
   };
 }
 
-function defaultLocale(): string {
-  try {
-    const locale = Intl.DateTimeFormat().resolvedOptions().locale;
-    if (locale && locale !== 'und') return locale;
-  } catch {
-    // Node built without ICU: fall through.
-  }
-  return 'en-US';
+/**
+ * The locale from the POSIX environment (`LC_ALL`, `LC_MESSAGES`, `LANG`: `de_CH.UTF-8@euro` →
+ * `de-CH`), which is where ICU takes its default from too; `C`/`POSIX`/unset is `en-US`, as ICU
+ * reports it. Not `Intl.DateTimeFormat()`: its first call loads ICU data, ~25 ms of every start.
+ */
+export function defaultLocale(env: Record<string, string | undefined> = process.env): string {
+  const raw = env.LC_ALL || env.LC_MESSAGES || env.LANG || '';
+  const tag = (raw.split(/[.@]/)[0] ?? '').replace(/_/g, '-');
+  return /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(tag) ? tag : 'en-US';
 }
 
 /** PRETTY_NAME from os-release (e.g. "Debian GNU/Linux 12 (bookworm)"), when present. */

@@ -4,7 +4,6 @@
  * secure element on a board would implement `Keystore` itself), never handed out — only the
  * public key and signatures leave. Portable (no node:* imports): the slot does the IO.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
 import type { Bytes, Keystore, Random } from '../types.ts';
 
 export interface SecretSlot {
@@ -13,6 +12,12 @@ export interface SecretSlot {
   /** Stores a new secret; must refuse to overwrite one (a second device key would orphan the first). */
   create(secret: Bytes): Promise<void>;
 }
+
+/**
+ * The curve code is loaded at the first key use, not at device creation: a run that signs nothing
+ * (most polls) does not pay its ~50–100 ms import (issue 12, cold start).
+ */
+const curve = async () => (await import('@noble/curves/ed25519.js')).ed25519;
 
 export function createKeystore(slot: SecretSlot, random: Random): Keystore {
   let secret: Promise<Bytes> | undefined;
@@ -32,11 +37,13 @@ export function createKeystore(slot: SecretSlot, random: Random): Keystore {
     }));
   return {
     async publicKey() {
-      return { kind: 'ed25519', key: ed25519.getPublicKey(await key()) };
+      const secretKey = await key();
+      return { kind: 'ed25519', key: (await curve()).getPublicKey(secretKey) };
     },
     async sign(message: Bytes) {
       if (!(message instanceof Uint8Array)) throw new TypeError('keystore.sign: message must be a Uint8Array');
-      return ed25519.sign(message, await key());
+      const secretKey = await key();
+      return (await curve()).sign(message, secretKey);
     },
   };
 }

@@ -24,6 +24,19 @@ const accelerator: DigestHost = {
 const nativeEngines = await loadEngines({ engine: 'native', native: accelerator });
 const nativeHasher: HasherFactory = { create: (state) => nativeEngines.createHash('sha256', state) };
 
+/** `inner` with some of its calls replaced: a slow, failing or differently syncing disk. */
+function withCalls(inner: SinkHandle, calls: Partial<SinkHandle>): SinkHandle {
+  return {
+    location: inner.location,
+    write: (offset, bytes) => inner.write(offset, bytes),
+    sync: () => inner.sync(),
+    truncate: (length) => inner.truncate(length),
+    read: (offset, length) => inner.read(offset, length),
+    close: () => inner.close(),
+    ...calls,
+  };
+}
+
 describe('download: checkpoint policy', () => {
   /** A clock that moves `msPerChunk` on every body chunk (onProgress), so the time gate is exercised. */
   async function timedRun(checkpointBytes: number, checkpointMs: number, msPerChunk: number) {
@@ -142,8 +155,11 @@ describe('download: bounded pipeline', () => {
       const offsets = rig.checkpoints.map((c) => c.offset);
       if (syncWhileWriting) {
         expect(events).toContain('write during sync');
-        // One checkpoint at a time: the body streamed on while the first sync took its 50 ms.
-        expect(offsets).toEqual([8000, 40000]);
+        // One checkpoint at a time, the next one waiting for a slow sync: never more than two
+        // intervals apart (the body streamed on during each 50 ms sync, up to the next interval).
+        expect(offsets[offsets.length - 1]).toBe(40000);
+        for (let i = 0; i < offsets.length; i++) expect(offsets[i]! - (offsets[i - 1] ?? 0), `checkpoint ${i}`).toBeGreaterThanOrEqual(8000);
+        for (let i = 1; i < offsets.length - 1; i++) expect(offsets[i]! - offsets[i - 1]!, `checkpoint ${i}`).toBeLessThanOrEqual(2 * 8000 + 1000);
       } else {
         expect(events).not.toContain('write during sync');
         expect(offsets).toEqual([8000, 16000, 24000, 32000, 40000]);
@@ -151,21 +167,47 @@ describe('download: bounded pipeline', () => {
     });
   }
 
+  it('a sync that never catches up holds the stream: a power cut loses at most two checkpoint intervals', async () => {
+    // The disk makes bytes durable far slower than they arrive: each sync waits on a (virtual)
+    // timer, which the rig fires only once nothing else can run, while the network and the
+    // writes never wait on one.
+    const rig = new Rig({ size: 200_000, chunkSize: 1000 });
+    const inner = await rig.openStaging(false);
+    let received = 0;
+    let worst = 0;
+    const slowDisk = withCalls(inner, {
+      syncWhileWriting: true,
+      sync: async () => {
+        await sleep(rig.device.clock, 1);
+        await inner.sync();
+      },
+    });
+    const result = await rig.run(slowDisk, {
+      chunkBytes: 1000,
+      queueDepth: 2,
+      checkpointBytes: 8000,
+      onProgress: (offset) => {
+        received = offset;
+        worst = Math.max(worst, received - (rig.lastCheckpoint?.offset ?? 0));
+      },
+    });
+    expect(result).toMatchObject({ ok: true });
+    expect(await stagingContent(rig)).toEqual(rig.artifact);
+    expect(rig.checkpoints.length).toBeGreaterThan(10);
+    // Unrecorded progress: two intervals, the queue (1000 × 3) and the chunk in hand.
+    expect(worst).toBeLessThanOrEqual(2 * 8000 + 1000 * 3 + 1000);
+  });
+
   it('a failing write stops the stream and reaches the caller (not lost in the queue)', async () => {
     const rig = new Rig({ size: 30_000 });
     const inner = await rig.openStaging(false);
     let writes = 0;
-    const failing: SinkHandle = {
-      location: inner.location,
+    const failing = withCalls(inner, {
       write: async (offset, bytes) => {
         if (++writes === 3) throw new Error('disk on fire');
         await inner.write(offset, bytes);
       },
-      sync: () => inner.sync(),
-      truncate: (length) => inner.truncate(length),
-      read: (offset, length) => inner.read(offset, length),
-      close: () => inner.close(),
-    };
+    });
     await expect(rig.run(failing, { chunkBytes: 2048, queueDepth: 2 })).rejects.toThrow('disk on fire');
     expect(writes).toBe(3); // nothing written after the failure
   });
