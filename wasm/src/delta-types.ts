@@ -81,10 +81,15 @@ export interface VcdiffWindowEngine {
   adler32(): number;
 }
 
-/** One engine's bsdiff add loop: `diff[i] = diff[i] + old[i]` mod 256, over views from `prepare`. */
+/**
+ * One engine's bsdiff primitives: the add loop `diff[i] = diff[i] + old[i]` mod 256 over views
+ * from `prepare` (the diff view also receives extra-block bytes), and bzip2's CRC update, which
+ * the WASM engine runs in place when the bytes are in its memory.
+ */
 export interface BsdiffAddEngine {
   prepare(length: number): { diff: Uint8Array; old: Uint8Array };
   add(length: number): Uint8Array;
+  crc(bytes: Uint8Array, crc: number): number;
 }
 
 export interface DeltaEngine {

@@ -4,6 +4,7 @@
  * the views `prepare` returns), so a window costs no extra copy; the target is returned as a view
  * of module memory, valid until the next prepare.
  */
+import { bzip2Crc } from './bzip2.ts';
 import { VCDIFF_STATUS, type BsdiffAddEngine, type DeltaEngine, type VcdiffWindowEngine } from './delta-types.ts';
 import { DeltaError } from './delta-types.ts';
 
@@ -21,9 +22,10 @@ export interface DeltaExports {
   addDiffPtr(): number;
   addOldPtr(n: number): number;
   add(n: number): void;
+  crc32(p: number, n: number, crc: number): number;
 }
 
-const FUNCTIONS = ['prepare', 'srcPtr', 'dataPtr', 'instPtr', 'addrPtr', 'tgtPtr', 'run', 'adler32', 'prepareAdd', 'addDiffPtr', 'addOldPtr', 'add'] as const;
+const FUNCTIONS = ['prepare', 'srcPtr', 'dataPtr', 'instPtr', 'addrPtr', 'tgtPtr', 'run', 'adler32', 'prepareAdd', 'addDiffPtr', 'addOldPtr', 'add', 'crc32'] as const;
 
 export function asDeltaExports(exports: Record<string, unknown>): DeltaExports {
   const memory = exports['memory'] as { buffer?: unknown } | undefined;
@@ -62,6 +64,8 @@ export function createWasmDelta(x: DeltaExports): DeltaEngine {
       x.add(n);
       return new Uint8Array(x.memory.buffer, x.addDiffPtr(), n);
     },
+    // In place when the bytes are module memory (diff and extra blocks); control triples are not.
+    crc: (bytes, crc) => (bytes.buffer === x.memory.buffer ? x.crc32(bytes.byteOffset, bytes.length, crc) >>> 0 : bzip2Crc(bytes, crc)),
   };
   return { vcdiff: () => windows, bsdiff: () => adder };
 }
