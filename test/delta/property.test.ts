@@ -69,6 +69,18 @@ describe('delta properties', () => {
     );
   });
 
+  it('mutated bsdiff patches (bzip2 blocks decoded by each engine\'s block decoder): all engines agree', async () => {
+    await fc.assert(
+      fc.asyncProperty(mutation, async (m) => {
+        const flips = m.flips.map(([at, x]): [number, number] => [32 + (at % ((seeds[2] as Uint8Array).length - 32)), x]);
+        const patch = mutate({ ...m, seed: 2, flips });
+        const js = await outcome('js', source, patch);
+        for (const engine of ENGINES) expect(await outcome(engine, source, patch), engine).toEqual(js);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('arbitrary bytes behind a VCDIFF or BSDIFF40 magic: all engines agree, only DeltaErrors', async () => {
     const magic = fc.constantFrom(new Uint8Array([0xd6, 0xc3, 0xc4, 0]), new TextEncoder().encode('BSDIFF40'));
     await fc.assert(

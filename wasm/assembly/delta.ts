@@ -12,6 +12,9 @@
  * WASM SIMD, `delta-scalar` without (the loader falls back to it, as for `hash`).
  */
 import { adler32Of, crc32Of } from './delta-sums';
+import { bzReset } from './delta-bzip2';
+
+export { bzSlot, bzScratch, bzDecode, bzProduce, bzDone, bzCrc, bzBits, bzLive, bzUsed } from './delta-bzip2';
 
 const OK: i32 = 0;
 const OUT_OF_MEMORY: i32 = 1;
@@ -235,9 +238,20 @@ export function crc32(p: usize, len: u32, crc: u32): u32 {
 }
 
 let addBase: usize = 0;
+// Largest prepareAdd (bsdiff-apply.ts CHUNK): the bzip2 slots start after two regions of it.
+const ADD_MAX: u32 = 1 << 20;
 
-/** Two regions of n bytes (diff, old) after the VCDIFF regions' start. */
+/** A bsdiff apply starts: the add regions, then the bzip2 slots (delta-bzip2.ts). */
+export function beginBsdiff(): i32 {
+  addBase = align(__heap_base);
+  const end = addBase + (<usize>ADD_MAX << 1) + 32;
+  bzReset(end);
+  return ensure(end);
+}
+
+/** Two regions of n ≤ ADD_MAX bytes (diff, old) after the VCDIFF regions' start. */
 export function prepareAdd(n: u32): i32 {
+  if (n > ADD_MAX) return OUT_OF_MEMORY;
   addBase = align(__heap_base);
   return ensure(addBase + (<usize>n << 1) + 32);
 }

@@ -5,7 +5,7 @@
  * the patch reader. Old bytes are read at the offsets the control triples name; outside the old
  * file they count as 0, as in bspatch. Output goes out in chunks of at most CHUNK bytes, decoded
  * straight into the engine's buffer (diff bytes, then old bytes added in place; extra bytes into
- * the same buffer), with bzip2's CRC taken by the engine over that buffer.
+ * the same buffer) by the engine's bzip2 block decoders.
  */
 import { Bzip2Reader } from './bzip2.ts';
 import { PatchInput, readSource } from './delta-input.ts';
@@ -43,10 +43,10 @@ export async function applyBsdiff(adder: BsdiffAddEngine, source: RangeReader, p
   const diffLength = offtin(h, 16);
   const newSize = offtin(h, 24);
   if (ctrlLength < 0 || diffLength < 0 || newSize < 0) throw new DeltaError('corrupt', 'bsdiff: negative length in header');
-  const crc = (bytes: Uint8Array, value: number): number => adder.crc(bytes, value);
-  const ctrl = new Bzip2Reader(new PatchInput(patch, 32, 32 + ctrlLength), crc);
-  const diff = new Bzip2Reader(new PatchInput(patch, 32 + ctrlLength, 32 + ctrlLength + diffLength), crc);
-  const extra = new Bzip2Reader(new PatchInput(patch, 32 + ctrlLength + diffLength), crc);
+  const ctrl = new Bzip2Reader(new PatchInput(patch, 32, 32 + ctrlLength), adder.blocks(0));
+  const diff = new Bzip2Reader(new PatchInput(patch, 32 + ctrlLength, 32 + ctrlLength + diffLength), adder.blocks(1));
+  const extra = new Bzip2Reader(new PatchInput(patch, 32 + ctrlLength + diffLength), adder.blocks(2));
+  for (const reader of [ctrl, diff, extra]) await reader.start();
   const triple = new Uint8Array(24);
   let newPos = 0;
   let oldPos = 0;

@@ -3,7 +3,7 @@
  * wasm/assembly/delta.ts, returning the same status codes) and the bsdiff add loop. Buffers are
  * kept and reused across windows, grown only when a window needs more.
  */
-import { bzip2Crc } from './bzip2.ts';
+import { JsBzip2Block } from './bzip2-js.ts';
 import { VCDIFF_STATUS as S, type BsdiffAddEngine, type DeltaEngine, type VcdiffWindowEngine } from './delta-types.ts';
 
 const NOOP = 0;
@@ -194,8 +194,8 @@ class JsBsdiffAdd implements BsdiffAddEngine {
     return diff.subarray(0, length);
   }
 
-  crc(bytes: Uint8Array, crc: number): number {
-    return bzip2Crc(bytes, crc);
+  blocks(): JsBzip2Block {
+    return new JsBzip2Block();
   }
 }
 
