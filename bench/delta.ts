@@ -79,11 +79,15 @@ function processTime(command: string, args: string[]): number {
 
 type Runner = () => Promise<number> | number;
 
-/** Interleaved rounds (rotating order), medians in ms; each runner returns its own duration. */
+/**
+ * Interleaved rounds (rotating order), medians in ms; each runner returns its own duration. Two
+ * warm-up runs each: on this loaded machine V8's background TurboFan compile of the hash module
+ * can take longer than one 64 MiB apply, and rounds on baseline code would measure the tier.
+ */
 async function rounds(runners: Record<string, Runner>, count: number): Promise<Record<string, number>> {
   const names = Object.keys(runners);
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (const name of names) await (runners[name] as Runner)(); // warm-up
+  for (let k = 0; k < 2; k++) for (const name of names) await (runners[name] as Runner)();
   for (let round = 0; round < count; round++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(k + round) % names.length] as string;
