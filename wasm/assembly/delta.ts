@@ -1,13 +1,15 @@
 /**
  * Delta-apply hot paths: one VCDIFF window (RFC 3284 instructions with the default code table and
- * address cache) and the bsdiff add loop. Container parsing, I/O and checks stay in JS
- * (wasm/src/vcdiff-apply.ts, bsdiff-apply.ts), shared with the JS engine (wasm/src/vcdiff-js.ts),
- * so both engines produce the same bytes and errors.
+ * address cache) and its Adler-32, the bsdiff add loop and bzip2 block decoding (delta-bzip2.ts).
+ * Container parsing, I/O and checks stay in JS (wasm/src/vcdiff-apply.ts, bsdiff-apply.ts,
+ * bzip2.ts), shared with the JS engine (wasm/src/vcdiff-js.ts, bzip2-js.ts), so both engines
+ * produce the same bytes and errors.
  *
  * Calls (VCDIFF): prepare(srcLen, dataLen, instLen, addrLen, tgtLen) → JS writes the source
  * segment and the three sections at srcPtr/dataPtr/instPtr/addrPtr → run() → target at tgtPtr.
- * Calls (bsdiff): prepareAdd(n) → JS writes diff bytes at addDiffPtr and old bytes at addOldPtr
- * → add(n) → new bytes at addDiffPtr.
+ * Calls (bsdiff): beginBsdiff() → bzSlot(stream, …) for the three streams → per chunk
+ * prepareAdd(n) → bzDecode/bzProduce write diff bytes at addDiffPtr, JS old bytes at addOldPtr
+ * → add(n) → new bytes at addDiffPtr (extra bytes: bzProduce at addDiffPtr).
  * Regions are laid out from __heap_base; the module never allocates. Built twice: `delta` with
  * WASM SIMD, `delta-scalar` without (the loader falls back to it, as for `hash`).
  */
@@ -232,7 +234,7 @@ export function adler32(): u32 {
   return adler32Of(tgt, tgtLen);
 }
 
-/** bzip2's running CRC continued over `len` bytes of module memory at `p` (bsdiff blocks). */
+/** bzip2's running CRC continued over `len` bytes at `p` (what bzProduce uses; tested through it). */
 export function crc32(p: usize, len: u32, crc: u32): u32 {
   return crc32Of(p, len, crc);
 }
