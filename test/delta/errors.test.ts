@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeltaError } from '../../wasm/index.ts';
-import { engines } from '../wasm/engines.ts';
 import { editImage, prng, randomImage } from './images.ts';
-import { applyError, applyWith, ENGINES, memoryReader } from './support.ts';
+import { applyError, applyWith, engines, ENGINES, memoryReader, type DeltaEngineVariant } from './support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dm-delta-errors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +30,7 @@ const patches = {
 };
 const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 
-async function written(engine: 'wasm' | 'js', src: Uint8Array, patch: Uint8Array, options: object): Promise<{ bytes: number; error: unknown }> {
+async function written(engine: DeltaEngineVariant, src: Uint8Array, patch: Uint8Array, options: object): Promise<{ bytes: number; error: unknown }> {
   const e = await engines(engine);
   let bytes = 0;
   try {

@@ -15,9 +15,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { fileSink, openRangeFile } from '../../wasm/node-delta-files.ts';
-import { engines } from '../wasm/engines.ts';
 import { editImage, prng, randomImage } from './images.ts';
-import { applyWith, ENGINES } from './support.ts';
+import { applyWith, engines, ENGINES } from './support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dm-delta-peers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

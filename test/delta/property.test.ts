@@ -1,7 +1,7 @@
 /**
  * Property tests (fast-check) over patch bytes: for valid patches from the real tools with random
  * mutations (byte flips, truncations, insertions), and for arbitrary bytes behind a valid magic,
- * both engines agree exactly (same output, or the same DeltaError code), and nothing else is ever
+ * all engines (wasm, wasm-scalar, js) agree exactly (same output, or the same DeltaError code), and nothing else is ever
  * thrown. Real xdelta3 round trips on random pairs check exactness.
  */
 import { execFileSync } from 'node:child_process';
@@ -12,14 +12,14 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeltaError } from '../../wasm/index.ts';
 import { editImage, prng, randomImage } from './images.ts';
-import { applyWith } from './support.ts';
+import { applyWith, ENGINES, type DeltaEngineVariant } from './support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dm-delta-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Outcome = { ok: true; output: string } | { ok: false; code: string };
 
-async function outcome(engine: 'wasm' | 'js', source: Uint8Array, patch: Uint8Array): Promise<Outcome> {
+async function outcome(engine: DeltaEngineVariant, source: Uint8Array, patch: Uint8Array): Promise<Outcome> {
   try {
     const r = await applyWith(engine, source, patch, { windowBudget: 1 << 22 });
     return { ok: true, output: Buffer.from(r.output).toString('base64') };
@@ -58,22 +58,36 @@ function mutate(m: { seed: number; flips: [number, number][]; cut: number | null
 }
 
 describe('delta properties', () => {
-  it('mutated real patches: both engines agree, only DeltaErrors', async () => {
+  it('mutated real patches: all engines agree, only DeltaErrors', async () => {
     await fc.assert(
       fc.asyncProperty(mutation, async (m) => {
         const patch = mutate(m);
-        expect(await outcome('wasm', source, patch)).toEqual(await outcome('js', source, patch));
+        const js = await outcome('js', source, patch);
+        for (const engine of ENGINES) expect(await outcome(engine, source, patch), engine).toEqual(js);
       }),
       { numRuns: 300 },
     );
   });
 
-  it('arbitrary bytes behind a VCDIFF or BSDIFF40 magic: both engines agree, only DeltaErrors', async () => {
+  it('mutated bsdiff patches (bzip2 blocks decoded by each engine\'s block decoder): all engines agree', async () => {
+    await fc.assert(
+      fc.asyncProperty(mutation, async (m) => {
+        const flips = m.flips.map(([at, x]): [number, number] => [32 + (at % ((seeds[2] as Uint8Array).length - 32)), x]);
+        const patch = mutate({ ...m, seed: 2, flips });
+        const js = await outcome('js', source, patch);
+        for (const engine of ENGINES) expect(await outcome(engine, source, patch), engine).toEqual(js);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('arbitrary bytes behind a VCDIFF or BSDIFF40 magic: all engines agree, only DeltaErrors', async () => {
     const magic = fc.constantFrom(new Uint8Array([0xd6, 0xc3, 0xc4, 0]), new TextEncoder().encode('BSDIFF40'));
     await fc.assert(
       fc.asyncProperty(magic, fc.uint8Array({ maxLength: 200 }), async (head, body) => {
         const patch = new Uint8Array([...head, ...body]);
-        expect(await outcome('wasm', source, patch)).toEqual(await outcome('js', source, patch));
+        const js = await outcome('js', source, patch);
+        for (const engine of ENGINES) expect(await outcome(engine, source, patch), engine).toEqual(js);
       }),
       { numRuns: 300 },
     );
@@ -89,7 +103,7 @@ describe('delta properties', () => {
         writeFileSync(join(dir, 'pt'), t);
         execFileSync('xdelta3', ['-e', '-f', '-s', join(dir, 'ps'), join(dir, 'pt'), join(dir, 'pp')]);
         const patch = new Uint8Array(readFileSync(join(dir, 'pp')));
-        for (const engine of ['wasm', 'js'] as const) {
+        for (const engine of ENGINES) {
           const got = await applyWith(engine, s, patch);
           expect(Buffer.from(got.output).equals(Buffer.from(t))).toBe(true);
         }

@@ -1,8 +1,25 @@
-/** Shared helpers of the delta suites: in-memory readers and sinks, apply with either engine. */
-import { engines } from '../wasm/engines.ts';
-import type { DeltaApplyOptions, DeltaResult, RangeReader } from '../../wasm/index.ts';
+/**
+ * Shared helpers of the delta suites: in-memory readers and sinks, apply with any engine:
+ *   wasm         — delta.wasm (SIMD checksums and add loop)
+ *   wasm-scalar  — delta-scalar.wasm, what a host without WASM SIMD gets
+ *   js           — the JS fallback
+ */
+import { loadEngines, type DeltaApplyOptions, type DeltaResult, type Engines, type RangeReader } from '../../wasm/index.ts';
+import { createNodeWasmHost } from '../../wasm/node-host.ts';
+import { engines as sharedEngines } from '../wasm/engines.ts';
 
-export { CONFORMANCE_DIR, ENGINES } from '../wasm/engines.ts';
+export { CONFORMANCE_DIR } from '../wasm/engines.ts';
+
+export const ENGINES = ['wasm', 'wasm-scalar', 'js'] as const;
+export type DeltaEngineVariant = (typeof ENGINES)[number];
+
+let scalar: Promise<Engines> | undefined;
+
+export function engines(variant: DeltaEngineVariant): Promise<Engines> {
+  if (variant !== 'wasm-scalar') return sharedEngines(variant);
+  scalar ??= loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash', 'delta'] }), engine: 'wasm' });
+  return scalar;
+}
 
 export function memoryReader(bytes: Uint8Array): RangeReader {
   return (offset, length) => bytes.subarray(Math.min(offset, bytes.length), Math.min(offset + length, bytes.length));
@@ -13,7 +30,7 @@ export interface Applied extends DeltaResult {
 }
 
 /** Applies with the named engine, collecting the output (copied: sink chunks are views). */
-export async function applyWith(engine: 'wasm' | 'js', source: Uint8Array, patch: Uint8Array, options?: DeltaApplyOptions): Promise<Applied> {
+export async function applyWith(engine: DeltaEngineVariant, source: Uint8Array, patch: Uint8Array, options?: DeltaApplyOptions): Promise<Applied> {
   const e = await engines(engine);
   const chunks: Uint8Array[] = [];
   const result = await e.applyDelta(memoryReader(source), memoryReader(patch), (chunk) => void chunks.push(chunk.slice()), options);
@@ -27,7 +44,7 @@ export async function applyWith(engine: 'wasm' | 'js', source: Uint8Array, patch
 }
 
 /** The error an apply rejects with (fails the test when it resolves). */
-export async function applyError(engine: 'wasm' | 'js', source: Uint8Array, patch: Uint8Array, options?: DeltaApplyOptions): Promise<{ code: string; name: string; message: string }> {
+export async function applyError(engine: DeltaEngineVariant, source: Uint8Array, patch: Uint8Array, options?: DeltaApplyOptions): Promise<{ code: string; name: string; message: string }> {
   try {
     await applyWith(engine, source, patch, options);
   } catch (error) {

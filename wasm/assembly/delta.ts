@@ -1,15 +1,22 @@
 /**
  * Delta-apply hot paths: one VCDIFF window (RFC 3284 instructions with the default code table and
- * address cache) and the bsdiff add loop. Container parsing, I/O and checks stay in JS
- * (wasm/src/vcdiff-apply.ts, bsdiff-apply.ts), shared with the JS engine (wasm/src/vcdiff-js.ts),
- * so both engines produce the same bytes and errors.
+ * address cache) and its Adler-32, the bsdiff add loop and bzip2 block decoding (delta-bzip2.ts).
+ * Container parsing, I/O and checks stay in JS (wasm/src/vcdiff-apply.ts, bsdiff-apply.ts,
+ * bzip2.ts), shared with the JS engine (wasm/src/vcdiff-js.ts, bzip2-js.ts), so both engines
+ * produce the same bytes and errors.
  *
  * Calls (VCDIFF): prepare(srcLen, dataLen, instLen, addrLen, tgtLen) → JS writes the source
  * segment and the three sections at srcPtr/dataPtr/instPtr/addrPtr → run() → target at tgtPtr.
- * Calls (bsdiff): prepareAdd(n) → JS writes diff bytes at addDiffPtr and old bytes at addOldPtr
- * → add(n) → new bytes at addDiffPtr.
- * Regions are laid out from __heap_base; the module never allocates.
+ * Calls (bsdiff): beginBsdiff() → bzSlot(stream, …) for the three streams → per chunk
+ * prepareAdd(n) → bzDecode/bzProduce write diff bytes at addDiffPtr, JS old bytes at addOldPtr
+ * → add(n) → new bytes at addDiffPtr (extra bytes: bzProduce at addDiffPtr).
+ * Regions are laid out from __heap_base; the module never allocates. Built twice: `delta` with
+ * WASM SIMD, `delta-scalar` without (the loader falls back to it, as for `hash`).
  */
+import { adler32Of, crc32Of } from './delta-sums';
+import { bzReset } from './delta-bzip2';
+
+export { bzSlot, bzScratch, bzDecode, bzProduce, bzDone, bzCrc, bzBits, bzLive, bzUsed } from './delta-bzip2';
 
 const OK: i32 = 0;
 const OUT_OF_MEMORY: i32 = 1;
@@ -224,28 +231,29 @@ function copyFrom(a: u32, tp: u32, size: u32): void {
 
 /** Adler-32 of the target window (the xdelta3 VCD_ADLER32 extension). */
 export function adler32(): u32 {
-  let a: u32 = 1;
-  let b: u32 = 0;
-  let p = tgt;
-  let left = tgtLen;
-  while (left > 0) {
-    const n = min<u32>(left, 5552);
-    for (let k: u32 = 0; k < n; k++) {
-      a += <u32>load<u8>(p + k);
-      b += a;
-    }
-    a %= 65521;
-    b %= 65521;
-    p += n;
-    left -= n;
-  }
-  return (b << 16) | a;
+  return adler32Of(tgt, tgtLen);
+}
+
+/** bzip2's running CRC continued over `len` bytes at `p` (what bzProduce uses; tested through it). */
+export function crc32(p: usize, len: u32, crc: u32): u32 {
+  return crc32Of(p, len, crc);
 }
 
 let addBase: usize = 0;
+// Largest prepareAdd (bsdiff-apply.ts CHUNK): the bzip2 slots start after two regions of it.
+const ADD_MAX: u32 = 1 << 20;
 
-/** Two regions of n bytes (diff, old) after the VCDIFF regions' start. */
+/** A bsdiff apply starts: the add regions, then the bzip2 slots (delta-bzip2.ts). */
+export function beginBsdiff(): i32 {
+  addBase = align(__heap_base);
+  const end = addBase + (<usize>ADD_MAX << 1) + 32;
+  bzReset(end);
+  return ensure(end);
+}
+
+/** Two regions of n ≤ ADD_MAX bytes (diff, old) after the VCDIFF regions' start. */
 export function prepareAdd(n: u32): i32 {
+  if (n > ADD_MAX) return OUT_OF_MEMORY;
   addBase = align(__heap_base);
   return ensure(addBase + (<usize>n << 1) + 32);
 }
@@ -256,19 +264,23 @@ const LOW7: u64 = 0x7f7f7f7f7f7f7f7f;
 const HIGH: u64 = 0x8080808080808080;
 
 /**
- * bsdiff: diff[i] += old[i] (mod 256), 8 bytes at a time without SIMD (hosts without it must run
- * this module): add the low 7 bits of each lane, then fix the top bit with xor, so no carry
- * crosses a lane.
+ * bsdiff: diff[i] += old[i] (mod 256). With SIMD 16 lanes at a time; without, 8 bytes in a u64:
+ * add the low 7 bits of each lane, then fix the top bit with xor, so no carry crosses a lane.
  */
 export function add(n: u32): void {
   const d = addBase;
   const o = align(addBase + n);
   let k: usize = 0;
-  const wide = <usize>(n & ~7);
-  for (; k < wide; k += 8) {
-    const x = load<u64>(d + k);
-    const y = load<u64>(o + k);
-    store<u64>(d + k, ((x & LOW7) + (y & LOW7)) ^ ((x ^ y) & HIGH));
+  if (ASC_FEATURE_SIMD) {
+    const wide = <usize>(n & ~15);
+    for (; k < wide; k += 16) v128.store(d + k, i8x16.add(v128.load(d + k), v128.load(o + k)));
+  } else {
+    const wide = <usize>(n & ~7);
+    for (; k < wide; k += 8) {
+      const x = load<u64>(d + k);
+      const y = load<u64>(o + k);
+      store<u64>(d + k, ((x & LOW7) + (y & LOW7)) ^ ((x ^ y) & HIGH));
+    }
   }
   for (; k < <usize>n; k++) store<u8>(d + k, load<u8>(d + k) + load<u8>(o + k));
 }

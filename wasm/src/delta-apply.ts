@@ -78,3 +78,36 @@ export async function applyDelta(
   if (options.targetSha256 !== undefined && !equalBytes(sha256, options.targetSha256)) throw new DeltaError('targetMismatch', 'result does not have the expected SHA-256');
   return { format, bytesWritten: run.bytesWritten, sha256, peakWindowBytes: run.peakWindowBytes };
 }
+
+export type DeltaApplier = (source: RangeReader, patch: RangeReader, sink: DeltaSink, options?: DeltaApplyOptions) => Promise<DeltaResult>;
+
+/** Appliers made by deltaApplier, each with a way to get a sibling that hashes with another hash. */
+const rehash = new WeakMap<DeltaApplier, (createSha256: () => StreamingHash) => DeltaApplier>();
+
+/**
+ * Engines.applyDelta over one DeltaEngine: the WASM module has one set of buffers, so applies are
+ * chained one after another (siblings from withDeltaHash share the chain).
+ */
+export function deltaApplier(engine: DeltaEngine, createSha256: () => StreamingHash): DeltaApplier {
+  let queue: Promise<unknown> = Promise.resolve();
+  const make = (create: () => StreamingHash): DeltaApplier => {
+    const applier: DeltaApplier = (source, patch, sink, options) => {
+      const run = queue.then(() => applyDelta(engine, create, source, patch, sink, options));
+      queue = run.catch(() => undefined);
+      return run;
+    };
+    rehash.set(applier, make);
+    return applier;
+  };
+  return make(createSha256);
+}
+
+/**
+ * The same applier hashing its output with `createSha256` (the host's native digest engine: the
+ * SHA-256 of the target was the largest cost of an apply with the WASM hash, see README). An
+ * applier not made here is returned as it is.
+ */
+export function withDeltaHash(applier: DeltaApplier, createSha256: () => StreamingHash): DeltaApplier {
+  return rehash.get(applier)?.(createSha256) ?? applier;
+}
+

@@ -3,6 +3,8 @@
  * HAL (a slot, an installed package file, the pipeline's sink) or Node (the CLI) plug in.
  */
 
+import type { Bzip2Block } from './bzip2.ts';
+
 export type DeltaFormat = 'vcdiff' | 'bsdiff';
 
 /**
@@ -81,10 +83,16 @@ export interface VcdiffWindowEngine {
   adler32(): number;
 }
 
-/** One engine's bsdiff add loop: `diff[i] = diff[i] + old[i]` mod 256, over views from `prepare`. */
+/**
+ * One engine's bsdiff primitives: the add loop `diff[i] = diff[i] + old[i]` mod 256 over views
+ * from `prepare` (the diff view also receives extra-block bytes), and the bzip2 block decoders of
+ * the patch's three streams (0 control, 1 diff, 2 extra). The driver starts all three streams
+ * (Bzip2Reader.start) before it takes the first view, so engine memory no longer grows after.
+ */
 export interface BsdiffAddEngine {
   prepare(length: number): { diff: Uint8Array; old: Uint8Array };
   add(length: number): Uint8Array;
+  blocks(stream: 0 | 1 | 2): Bzip2Block;
 }
 
 export interface DeltaEngine {

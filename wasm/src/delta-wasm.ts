@@ -4,6 +4,7 @@
  * the views `prepare` returns), so a window costs no extra copy; the target is returned as a view
  * of module memory, valid until the next prepare.
  */
+import { BZ_STATUS, bzip2BlockBound, bzip2Error, type Bzip2Block } from './bzip2.ts';
 import { VCDIFF_STATUS, type BsdiffAddEngine, type DeltaEngine, type VcdiffWindowEngine } from './delta-types.ts';
 import { DeltaError } from './delta-types.ts';
 
@@ -21,9 +22,20 @@ export interface DeltaExports {
   addDiffPtr(): number;
   addOldPtr(n: number): number;
   add(n: number): void;
+  crc32(p: number, n: number, crc: number): number;
+  beginBsdiff(): number;
+  bzSlot(slot: number, blockMax: number, scratch: number): number;
+  bzScratch(n: number): number;
+  bzDecode(slot: number, inLen: number, bits: number, live: number, blockMax: number, origPtr: number): number;
+  bzProduce(slot: number, out: number, n: number): number;
+  bzDone(slot: number): number;
+  bzCrc(slot: number): number;
+  bzBits(): number;
+  bzLive(): number;
+  bzUsed(): number;
 }
 
-const FUNCTIONS = ['prepare', 'srcPtr', 'dataPtr', 'instPtr', 'addrPtr', 'tgtPtr', 'run', 'adler32', 'prepareAdd', 'addDiffPtr', 'addOldPtr', 'add'] as const;
+const FUNCTIONS = ['prepare', 'srcPtr', 'dataPtr', 'instPtr', 'addrPtr', 'tgtPtr', 'run', 'adler32', 'prepareAdd', 'addDiffPtr', 'addOldPtr', 'add', 'crc32', 'beginBsdiff', 'bzSlot', 'bzScratch', 'bzDecode', 'bzProduce', 'bzDone', 'bzCrc', 'bzBits', 'bzLive', 'bzUsed'] as const;
 
 export function asDeltaExports(exports: Record<string, unknown>): DeltaExports {
   const memory = exports['memory'] as { buffer?: unknown } | undefined;
@@ -62,6 +74,67 @@ export function createWasmDelta(x: DeltaExports): DeltaEngine {
       x.add(n);
       return new Uint8Array(x.memory.buffer, x.addDiffPtr(), n);
     },
+    blocks: (stream) => new WasmBzip2Block(x, stream),
   };
-  return { vcdiff: () => windows, bsdiff: () => adder };
+  return {
+    vcdiff: () => windows,
+    bsdiff: () => {
+      if (x.beginBsdiff() !== VCDIFF_STATUS.ok) throw new DeltaError('windowTooLarge', 'bsdiff buffers do not fit WASM memory');
+      return adder;
+    },
+  };
+}
+
+/**
+ * One bsdiff stream's blocks decoded in module memory (wasm/assembly/delta-bzip2.ts): the block's
+ * compressed bytes are copied in once; output goes straight into `into` when it is module memory
+ * (the diff and extra chunks), through the scratch region otherwise (control triples).
+ */
+class WasmBzip2Block implements Bzip2Block {
+  used = 0;
+  bits = 0;
+  live = 0;
+  private blockMax = 0;
+
+  constructor(
+    private readonly x: DeltaExports,
+    private readonly slot: number,
+  ) {}
+
+  start(blockMax: number): void {
+    this.blockMax = blockMax;
+    const status = this.x.bzSlot(this.slot, blockMax, Math.max(bzip2BlockBound(blockMax), 4096));
+    if (status !== BZ_STATUS.ok) throw bzip2Error(status);
+  }
+
+  decode(input: Uint8Array, bits: number, live: number, origPtr: number): void {
+    const x = this.x;
+    const at = x.bzScratch(input.length);
+    if (at === 0) throw bzip2Error(BZ_STATUS.outOfMemory);
+    new Uint8Array(x.memory.buffer, at, input.length).set(input);
+    const status = x.bzDecode(this.slot, input.length, bits, live, this.blockMax, origPtr);
+    if (status !== BZ_STATUS.ok) throw bzip2Error(status);
+    this.used = x.bzUsed();
+    this.bits = x.bzBits() >>> 0;
+    this.live = x.bzLive();
+  }
+
+  produce(into: Uint8Array, at: number): number {
+    const x = this.x;
+    if (into.buffer === x.memory.buffer) return at + x.bzProduce(this.slot, into.byteOffset + at, into.length - at);
+    const n = Math.min(into.length - at, 4096); // the scratch reserved is at least that
+    const scratch = x.bzScratch(n);
+    if (scratch === 0) throw bzip2Error(BZ_STATUS.outOfMemory);
+    const k = x.bzProduce(this.slot, scratch, n);
+    into.set(new Uint8Array(x.memory.buffer, scratch, k), at);
+    return at + k;
+  }
+
+  done(): boolean {
+    return this.x.bzDone(this.slot) !== 0;
+  }
+
+  blockCrc(): number {
+    return this.x.bzCrc(this.slot) >>> 0;
+  }
 }

@@ -3,8 +3,7 @@
  * the HAL's WasmHost). Both expose the same surface; HMAC is one construction over either hash.
  */
 import type { WasmHost } from '../../hal/types.ts';
-import { applyDelta } from './delta-apply.ts';
-import type { DeltaEngine } from './delta-types.ts';
+import { deltaApplier } from './delta-apply.ts';
 import { asDeltaExports, createWasmDelta } from './delta-wasm.ts';
 import { jsDiff } from './diff-js.ts';
 import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm.ts';
@@ -14,21 +13,8 @@ import { tokenizeSyncmlJs } from './syncml-js.ts';
 import { asSyncmlExports, createWasmSyncml } from './syncml-wasm.ts';
 import { createJsHash, jsHashOnce } from './js-hash.ts';
 import { WasmHashModule, asHashExports } from './wasm-hash.ts';
-import type { Engines, StreamingHash } from './types.ts';
+import type { Engines } from './types.ts';
 import { createJsDelta } from './vcdiff-js.ts';
-
-/**
- * Engines.applyDelta over one DeltaEngine: the WASM module has one set of buffers, so applies are
- * chained one after another.
- */
-function deltaApplier(engine: DeltaEngine, createSha256: () => StreamingHash): Engines['applyDelta'] {
-  let queue: Promise<unknown> = Promise.resolve();
-  return (source, patch, sink, options) => {
-    const run = queue.then(() => applyDelta(engine, createSha256, source, patch, sink, options));
-    queue = run.catch(() => undefined);
-    return run;
-  };
-}
 
 export function createJsEngines(): Engines {
   return {
@@ -57,15 +43,15 @@ async function instantiate(host: WasmHost, name: string): Promise<Record<string,
 }
 
 /**
- * `hash` needs WASM SIMD; hosts without it (interpreters, older engines) fail to compile it and
- * get `hash-scalar`, the same module built without SIMD.
+ * `hash` and `delta` need WASM SIMD; hosts without it (interpreters, older engines) fail to
+ * compile them and get `<name>-scalar`, the same module built without SIMD.
  */
-async function instantiateHash(host: WasmHost): Promise<Record<string, unknown>> {
+async function instantiateSimd(host: WasmHost, name: 'hash' | 'delta'): Promise<Record<string, unknown>> {
   try {
-    return await instantiate(host, 'hash');
+    return await instantiate(host, name);
   } catch (simdError) {
     try {
-      return await instantiate(host, 'hash-scalar');
+      return await instantiate(host, `${name}-scalar`);
     } catch {
       throw simdError;
     }
@@ -75,7 +61,7 @@ async function instantiateHash(host: WasmHost): Promise<Record<string, unknown>>
 export type WasmEngineOptions = WasmDiffOptions;
 
 export async function createWasmEngines(host: WasmHost, options: WasmEngineOptions = {}): Promise<Engines> {
-  const [hashExports, diffExports, syncmlExports, deltaExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff'), instantiate(host, 'syncml'), instantiate(host, 'delta')]);
+  const [hashExports, diffExports, syncmlExports, deltaExports] = await Promise.all([instantiateSimd(host, 'hash'), instantiate(host, 'diff'), instantiate(host, 'syncml'), instantiateSimd(host, 'delta')]);
   const hashes = new WasmHashModule(asHashExports(hashExports));
   const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
   return {

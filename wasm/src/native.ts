@@ -1,9 +1,11 @@
 /**
  * Engines that hash with the host's own digest engine (`device.digest`: node:crypto, a crypto
  * accelerator) and fall back to the WASM or JS engines for what it cannot do: resuming an
- * exported state, algorithms it lacks, and the diff. Same digests as the other engines (tested).
+ * exported state, algorithms it lacks, and the diff. Delta apply keeps the base engine's decoder
+ * but hashes its output natively when the host offers SHA-256. Same digests as the other engines (tested).
  */
 import type { DigestHost, NativeHash } from '../../hal/types.ts';
+import { withDeltaHash } from './delta-apply.ts';
 import { HashError } from './errors.ts';
 import { checkAlgorithm, checkChunk } from './hash-state.ts';
 import type { Engines, HashAlgorithm, StreamingHash } from './types.ts';
@@ -11,9 +13,11 @@ import type { Engines, HashAlgorithm, StreamingHash } from './types.ts';
 export function withNativeHashing(base: Engines, native: DigestHost): Engines {
   const offers = (algorithm: HashAlgorithm) => native.algorithms.includes(algorithm);
   // Everything but hashing is the base engine's (diff, HMAC, tokenizing, …).
+  const sha256 = offers('sha256') ? (): StreamingHash => new NativeStreamingHash('sha256', native.createHash('sha256')) : undefined;
   return {
     ...base,
     kind: 'native',
+    applyDelta: sha256 ? withDeltaHash(base.applyDelta, sha256) : base.applyDelta,
     createHash(algorithm, state) {
       checkAlgorithm(algorithm);
       // A native hash cannot take a persisted state: resuming is the portable engines' job.

@@ -130,6 +130,8 @@ export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReade
   const lzma = await readHeader(input);
   // One LZMA stream per section type, continued from window to window.
   const streams = lzma ? [new XzLzma2Stream(budget), new XzLzma2Stream(budget), new XzLzma2Stream(budget)] : [];
+  // Compressed sections as read, reused from window to window (no garbage per window).
+  const rawBuffers = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)];
   let written = 0;
   let peak = 0;
   // The source segment the engine's buffer still holds from the previous window.
@@ -170,7 +172,10 @@ export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReade
     // Compressed windows: read the raw sections first, their decoded sizes come first in each.
     let raw: Uint8Array[] = [];
     if (deltaIndicator !== 0) {
-      raw = lengths.map((n) => new Uint8Array(n));
+      raw = lengths.map((n, k) => {
+        if ((rawBuffers[k] as Uint8Array).length < n) rawBuffers[k] = new Uint8Array(n);
+        return (rawBuffers[k] as Uint8Array).subarray(0, n);
+      });
       for (let k = 0; k < 3; k++) {
         await input.readInto(raw[k] as Uint8Array, `VCDIFF ${what} section ${k}`);
         if (deltaIndicator & (1 << k)) {

@@ -3,6 +3,7 @@
  * wasm/assembly/delta.ts, returning the same status codes) and the bsdiff add loop. Buffers are
  * kept and reused across windows, grown only when a window needs more.
  */
+import { JsBzip2Block } from './bzip2-js.ts';
 import { VCDIFF_STATUS as S, type BsdiffAddEngine, type DeltaEngine, type VcdiffWindowEngine } from './delta-types.ts';
 
 const NOOP = 0;
@@ -191,6 +192,10 @@ class JsBsdiffAdd implements BsdiffAddEngine {
     const { diff, old } = this;
     for (let k = 0; k < length; k++) diff[k] = ((diff[k] as number) + (old[k] as number)) & 0xff;
     return diff.subarray(0, length);
+  }
+
+  blocks(): JsBzip2Block {
+    return new JsBzip2Block();
   }
 }
 
