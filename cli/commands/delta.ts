@@ -10,6 +10,7 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { fromHex, toHex } from '../../agent/util/bytes.ts';
 import { DeltaError, loadEngines, type DeltaFormat, type EngineKind } from '../../wasm/index.ts';
+import { createNodeDigestHost } from '../../hal/node/digest.ts';
 import { fileSink, openRangeFile, type OpenDeltaFile } from '../../wasm/node-delta-files.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, fileProblem, parseOptions } from '../io.ts';
@@ -76,7 +77,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
       }
     }
     const [source, patch] = opened as [OpenDeltaFile, OpenDeltaFile];
-    const engines = await loadEngines({ wasm: createNodeWasmHost(), engine: (engine as EngineKind | undefined) ?? 'auto' });
+    const engines = await loadEngines({ wasm: createNodeWasmHost(), native: createNodeDigestHost(), engine: (engine as EngineKind | undefined) ?? 'auto' });
     const partial = `${outPath}.partial`;
     const out = await open(partial, 'w');
     let result;
