@@ -6,6 +6,7 @@
 import type { DeliveryConfig } from './delivery/config.ts';
 import { FAMILIES } from './families/registry.ts';
 import type { FirmwareConfig } from './firmware/config.ts';
+import { parsePushConfig, type PushConfig } from './push/config.ts';
 import { SchemaError, array, object, oneOf, optional, string, type Infer, type Schema } from './transport/schema.ts';
 
 /** A family section passes through here; the family's own schema checks it. */
@@ -16,6 +17,8 @@ const baseShape = {
   logLevel: optional(oneOf(['debug', 'info', 'warn', 'error'] as const)),
   /** User profiles the agent manages besides the device itself (seed 004 targets). */
   users: optional(array(string({ min: 1, max: 120, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }), { max: 63 })),
+  /** The MQTT push channel (agent/push/config.ts): wake-ups and OMA DM package #0. */
+  push: optional(section),
 };
 
 export const agentConfigSchema = object({ ...baseShape, ...Object.fromEntries(FAMILIES.map((family) => [family.name, optional(section)])) }, { strict: true });
@@ -26,6 +29,7 @@ export interface AgentConfig {
   users: string[];
   delivery?: DeliveryConfig;
   firmware?: FirmwareConfig;
+  push?: PushConfig;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +49,13 @@ export function parseConfig(input: unknown): AgentConfig {
     throw error;
   }
   const config: AgentConfig & Record<string, unknown> = { engine: parsed.engine ?? 'auto', logLevel: parsed.logLevel ?? 'info', users: parsed.users ?? [] };
+  if (parsed.push !== undefined) {
+    try {
+      config.push = parsePushConfig(parsed.push);
+    } catch (error) {
+      throw new ConfigError(error instanceof Error ? error.message : String(error));
+    }
+  }
   for (const family of FAMILIES) {
     if (parsed[family.name] === undefined) continue;
     try {

@@ -80,6 +80,12 @@ export interface FamilyInstance {
   /** Does what a trigger asks (poll, check for updates, continue a held job). Throws to back off. */
   run(reason: RunReason): Promise<RunResult>;
   status(): FamilyStatus;
+  /**
+   * A payload on one of the family's own `push` channels (OMA DM package #0), from the agent's push
+   * channel (agent/push/). Verifies before acting; rejects to have the message dropped and logged.
+   * Without it, a message on the channel just runs the family (reason `push`).
+   */
+  receivePush?(channel: string, payload: Uint8Array): Promise<void>;
 }
 
 export interface FamilyDefinition<C = unknown> {
