@@ -5,6 +5,7 @@ import type { Devices } from './devices.ts';
 import type { Faults } from './faults.ts';
 import type { Fleet } from './fleet.ts';
 import type { MoveContext } from './move.ts';
+import type { PushBroker } from './push.ts';
 import type { TargetRecords } from './records.ts';
 
 export interface ManagerContext {
@@ -25,5 +26,7 @@ export interface ManagerContext {
   readonly signer: ArtifactSigner;
   readonly move: MoveContext;
   readonly locationTtlMs: number;
+  /** Where "push now" publishes wake-ups (push.ts); undefined: no push. */
+  readonly push: PushBroker | undefined;
   log(line: string): void;
 }

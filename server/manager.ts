@@ -21,6 +21,7 @@ import { ENDPOINTS, type Endpoint, type ManagerInfo } from '../agent/delivery/me
 import { SchemaError } from '../agent/transport/schema.ts';
 import { CborError } from '../agent/util/cbor.ts';
 import { serveApi } from './api.ts';
+import type { PushBroker } from './push.ts';
 import { AuthError, checkBearer, generateSecret, loadOrCreateSecretFile, secretProblem } from './auth.ts';
 import { ArtifactSigner, serveArtifact } from './artifacts.ts';
 import { serveMetadata } from './metadata.ts';
@@ -87,6 +88,8 @@ export interface ManagerOptions {
   /** Devices enrolled on first contact into `defaults.group`, at most (default 10 000); then 403 `enrolmentFull`. */
   maxEnrolments?: number;
   log?: (line: string) => void;
+  /** The broker "push now" (`POST /api/push`, `/api/devices/<id>/push`) publishes on (./push.ts). */
+  push?: PushBroker;
 }
 
 export interface Manager {
@@ -167,6 +170,7 @@ export function createManager(options: ManagerOptions): Manager {
     signer: new ArtifactSigner(fleet, options.urlSecret),
     move: { address, records, fetchPeer: options.fetchPeer ?? fetchPeerOverHttp, peerTimeoutMs: settings.peerTimeoutMs, peers, peerSecret: options.peerSecret, maxCounter, utcMs, log },
     locationTtlMs: settings.locationTtlMs,
+    push: options.push,
     log,
   };
   if (journal) {
@@ -217,7 +221,7 @@ async function route(context: ManagerContext, adminToken: string, request: Manag
       if (rest.length === 0 && ENDPOINTS.includes(name as Endpoint)) return await serveProtocol(context, name as Endpoint, normalised);
     }
     if (root === 'auth' || (root === 'api' && version === 'auth')) return serveDeviceAuth(trust.deviceAuth, normalised, segments);
-    if (root === 'api') return serveApi(context, normalised, segments.slice(1), query);
+    if (root === 'api') return await serveApi(context, normalised, segments.slice(1), query);
     if (root === 'artifacts' && segments.length === 3) return await artifact(context, normalised, segments[1]!, segments[2]!, query);
     if (root === 'metadata' && segments.length === 2 && trust.metadataDir !== undefined) return await serveMetadata(trust.metadataDir, normalised, segments[1]!);
     throw new HttpError(404, 'notFound', `no route for ${path}`);
