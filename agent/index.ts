@@ -159,7 +159,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   }
   // Wake-ups go through the scheduler, so a pushed run never overlaps a scheduled one.
   const push = config.push
-    ? createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], wake: (name) => void scheduler.wake(name, 'push'), log, onEvent: (event) => emit('push', event) })
+    ? createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], wake: (name, reason) => void scheduler.wake(name, reason), log, onEvent: (event) => emit('push', event) })
     : undefined;
   const boot: BootReport = { store: store.report, engine: engines.kind, pendingJobs, setAsideJobs };
   log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, families: [...families.keys()], pendingJobs, setAsideJobs });

@@ -102,7 +102,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
         await pipeline.runJob();
         await outbox.flush(FAMILY);
         if (c.fumo.pendingAlerts().length > 0) await c.deliverAlerts();
-        if (reason === 'schedule' || reason === 'manual' || reason === 'push') {
+        if (reason === 'schedule' || reason === 'manual' || reason === 'wake') {
           for (const account of config.client.accounts) await c.clientSession(account.serverId);
           await c.fumo.continue();
         }

@@ -19,7 +19,7 @@ export function createPushChannel(options: {
   config: PushConfig;
   deviceId: string;
   families: readonly FamilyInstance[];
-  wake(family: string): void;
+  wake(family: string, reason: 'wake' | 'push'): void;
   log: Logger;
   onEvent?(event: { kind: string; [field: string]: unknown }): void;
 }): PushChannel {

@@ -15,8 +15,8 @@ const RECENT_IDS = 64;
 export interface PushRouterOptions {
   topics: DeviceTopics;
   families: readonly FamilyInstance[];
-  /** Runs a family now through the scheduler (reason `push`). */
-  wake(family: string): void;
+  /** Runs a family now through the scheduler: `wake` for a CBOR wake-up, `push` for its raw channel. */
+  wake(family: string, reason: 'wake' | 'push'): void;
   log: Logger;
   onEvent?(event: { kind: string; [field: string]: unknown }): void;
 }
@@ -66,13 +66,13 @@ export class PushRouter {
     const targets = wake.family !== undefined ? [wake.family] : names;
     this.#options.log.info('push wake-up', { t: wake.t, families: targets, ...(wake.id !== undefined ? { id: wake.id } : {}) });
     this.#options.onEvent?.({ kind: 'wake', t: wake.t, families: targets, ...(wake.id !== undefined ? { id: wake.id } : {}) });
-    for (const name of targets) this.#options.wake(name);
+    for (const name of targets) this.#options.wake(name, 'wake');
   }
 
   #raw(family: FamilyInstance, channel: string, message: MqttMessage): void {
     this.#options.onEvent?.({ kind: 'channel', target: family.name, channel });
     if (!family.receivePush) {
-      this.#options.wake(family.name);
+      this.#options.wake(family.name, 'push');
       return;
     }
     // The family verifies the payload (package #0's digest) before acting; a refusal is a drop.
