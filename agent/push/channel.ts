@@ -63,9 +63,9 @@ export class PushChannel {
     const { log } = this.#options;
     while (!signal.aborted) {
       this.#state = 'connecting';
-      let connection: MqttConnection;
+      let connection: MqttConnection | undefined;
       try {
-        connection = await this.#connect();
+        connection = await this.#connectUnlessStopped(signal);
       } catch (error) {
         if (this.#options.config.protocol === 'auto' && this.#version === 5 && error instanceof NetworkError && error.code === 'protocol') {
           log.info('push: broker speaks MQTT 3.1.1 only', { url: this.#options.config.url });
@@ -75,10 +75,25 @@ export class PushChannel {
         await this.#backoff(error, signal);
         continue;
       }
+      if (!connection) break;
       const cause = await this.#serve(connection, signal);
       if (!signal.aborted) await this.#backoff(cause, signal);
     }
     this.#state = 'stopped';
+  }
+
+  /** Connects, or resolves undefined as soon as `signal` aborts (a late connection is closed): a stop never waits for a slow broker. */
+  async #connectUnlessStopped(signal: AbortSignalLike): Promise<MqttConnection | undefined> {
+    const connecting = this.#connect();
+    let off: () => void = () => undefined;
+    const stopped = new Promise<undefined>((resolve) => (off = signal.onAbort(() => resolve(undefined))));
+    try {
+      const connection = await Promise.race([connecting, stopped]);
+      if (!connection) connecting.then((late) => late.close(), () => undefined);
+      return connection;
+    } finally {
+      off();
+    }
   }
 
   #connect(): Promise<MqttConnection> {
@@ -98,20 +113,15 @@ export class PushChannel {
 
   /** Subscribes, announces itself and routes messages until the connection ends or `signal` aborts; returns the cause. */
   async #serve(connection: MqttConnection, signal: AbortSignalLike): Promise<unknown> {
-    const { router, topics, log } = this.#options;
+    const { router, topics } = this.#options;
     let lost: (cause: unknown) => void = () => undefined;
     const ended = new Promise<unknown>((resolve) => (lost = resolve));
     const offClose = connection.onClose((cause) => lost(cause ?? new NetworkError('reset', 'push connection closed')));
     const offMessage = connection.onMessage((message) => router.handle(message));
     const offAbort = signal.onAbort(() => lost(undefined));
     try {
-      // A resumed session still has its subscriptions; subscribing again is idempotent and covers a broker that lost them.
-      for (const topic of router.subscriptions()) await connection.subscribe(topic, { qos: 1 });
-      await connection.publish(topics.status, ONLINE, { qos: 1, retain: true });
-      this.#failures = 0;
-      this.#state = 'connected';
-      log.info('push: connected', { url: this.#options.config.url, mqtt: this.#version === 5 ? '5' : '3.1.1', sessionPresent: connection.sessionPresent });
-      this.#options.onEvent?.({ kind: 'connected', protocolVersion: this.#version, sessionPresent: connection.sessionPresent });
+      // Stopped while connecting: straight to the clean goodbye.
+      if (!signal.aborted) await this.#announce(connection);
     } catch (error) {
       lost(error);
     }
@@ -122,6 +132,18 @@ export class PushChannel {
     if (cause === undefined) await connection.publish(topics.status, OFFLINE, { qos: 1, retain: true }).catch(() => undefined);
     await connection.close();
     return cause;
+  }
+
+  /** Subscribes (QoS 1) and says `online`. */
+  async #announce(connection: MqttConnection): Promise<void> {
+    const { router, topics, log } = this.#options;
+    // A resumed session still has its subscriptions; subscribing again is idempotent and covers a broker that lost them.
+    for (const topic of router.subscriptions()) await connection.subscribe(topic, { qos: 1 });
+    await connection.publish(topics.status, ONLINE, { qos: 1, retain: true });
+    this.#failures = 0;
+    this.#state = 'connected';
+    log.info('push: connected', { url: this.#options.config.url, mqtt: this.#version === 5 ? '5' : '3.1.1', sessionPresent: connection.sessionPresent });
+    this.#options.onEvent?.({ kind: 'connected', protocolVersion: this.#version, sessionPresent: connection.sessionPresent });
   }
 
   async #backoff(cause: unknown, signal: AbortSignalLike): Promise<void> {

@@ -96,6 +96,26 @@ describe('push channel on the mock broker', () => {
     await running;
   });
 
+  it('a stop does not wait for a broker that never answers; a connection arriving late is closed', async () => {
+    let closed = 0;
+    let arrive!: () => void;
+    const mqtt: MqttClient = {
+      connect: () =>
+        new Promise((resolve) => {
+          arrive = () => resolve({ close: async () => void closed++ } as never);
+        }),
+    };
+    const { push } = channel(mqtt, []);
+    const stop = createAbort();
+    const running = push.run(stop.signal);
+    await until(() => push.state === 'connecting');
+    stop.abort();
+    await running; // would hang with a connect awaited to the end
+    expect(push.state).toBe('stopped');
+    arrive();
+    await until(() => closed === 1);
+  });
+
   it('an agent without a push section never touches the MQTT facet', async () => {
     const hardware = new MockHardware({ ...mockOptionsFromBoard(sim), identity: { deviceId: 'dev-2', model: 'mock' } });
     const device = hardware.boot();
