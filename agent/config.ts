@@ -6,6 +6,7 @@
 import type { DeliveryConfig } from './delivery/config.ts';
 import { FAMILIES } from './families/registry.ts';
 import type { FirmwareConfig } from './firmware/config.ts';
+import { parsePushConfig, type PushConfig } from './push/config.ts';
 import { SchemaError, array, object, oneOf, optional, string, type Infer, type Schema } from './transport/schema.ts';
 import { type TrustConfig, parseTrustConfig } from './trust/config.ts';
 
@@ -19,6 +20,8 @@ const baseShape = {
   users: optional(array(string({ min: 1, max: 120, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }), { max: 63 })),
   /** The root of trust for signed updates (./trust/config.ts); required with any protocol section. */
   trust: optional(section),
+  /** The MQTT push channel (agent/push/config.ts): wake-ups and OMA DM package #0. */
+  push: optional(section),
 };
 
 export const agentConfigSchema = object({ ...baseShape, ...Object.fromEntries(FAMILIES.map((family) => [family.name, optional(section)])) }, { strict: true });
@@ -31,6 +34,7 @@ export interface AgentConfig {
   firmware?: FirmwareConfig;
   /** Present whenever a protocol section is (every family installs something). */
   trust?: TrustConfig;
+  push?: PushConfig;
 }
 
 export class ConfigError extends Error {
@@ -51,6 +55,7 @@ export function parseConfig(input: unknown): AgentConfig {
   }
   const config: AgentConfig & Record<string, unknown> = { engine: parsed.engine ?? 'auto', logLevel: parsed.logLevel ?? 'info', users: parsed.users ?? [] };
   if (parsed.trust !== undefined) config.trust = guarded(() => parseTrustConfig(parsed.trust));
+  if (parsed.push !== undefined) config.push = guarded(() => parsePushConfig(parsed.push));
   for (const family of FAMILIES) {
     if (parsed[family.name] === undefined) continue;
     try {

@@ -19,6 +19,7 @@ import { Scheduler } from './families/scheduler.ts';
 import type { FirmwareFamily } from './firmware/family.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Outbox } from './outbox/outbox.ts';
+import { createPushChannel, type PushChannel } from './push/index.ts';
 import { type ManagedTarget, RoamingTracker } from './roaming/index.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
@@ -63,6 +64,8 @@ export interface Agent {
   readonly engines: Engines;
   readonly roaming: RoamingTracker;
   readonly outbox: Outbox;
+  /** The MQTT push channel, when the config has a `push` section (connected while `run()` runs). */
+  readonly push?: PushChannel;
   /** The families the config named, by name. */
   readonly families: ReadonlyMap<string, FamilyInstance>;
   readonly delivery?: DeliveryService;
@@ -170,6 +173,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     setAsideJobs += booted.setAside;
     scheduler.add(family);
   }
+  // Wake-ups go through the scheduler, so a pushed run never overlaps a scheduled one.
+  const push = config.push
+    ? createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], wake: (name, reason) => void scheduler.wake(name, reason), log, onEvent: (event) => emit('push', event) })
+    : undefined;
   const boot: BootReport = { store: store.report, engine: engines.kind, pendingJobs, setAsideJobs };
   log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, families: [...families.keys()], pendingJobs, setAsideJobs });
 
@@ -193,6 +200,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     roaming,
     outbox,
     families,
+    ...(push ? { push } : {}),
     ...(delivery ? { delivery: delivery.service } : {}),
     ...(firmware ? { firmware } : {}),
     targets,
@@ -218,7 +226,8 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     async run() {
       guard();
       renew();
-      await scheduler.run(abort.signal);
+      const signal = abort.signal;
+      await Promise.all([scheduler.run(signal), push?.run(signal)]);
     },
     stop() {
       abort.abort('stopped');

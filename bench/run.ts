@@ -3,8 +3,9 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7,notify-latency,fleet]
  *        [--download-sizes 16,256,1024] (MiB; `download` and `cold-start` need `npm run build` first)
+ *        [--fleet-agents 10000] [--notify-samples 200]
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,8 @@ import { benchSyncml } from './syncml.ts';
 import { benchSyncmlEncode } from './syncml-encode.ts';
 import { benchDownload } from './download.ts';
 import { benchColdStart } from './cold-start.ts';
+import { FLEET_TARGET_S, runFleet } from './fleet.ts';
+import { benchNotifyLatency } from './notify-latency.ts';
 
 interface Result {
   name: string;
@@ -34,7 +37,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7,notify-latency,fleet').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });
@@ -65,6 +68,13 @@ if (only.has('download')) {
   }
 }
 if (only.has('cold-start')) results.push(...(await benchColdStart(rounds)));
+// Push (issue 16): p99 with p50 as its peer, and the fleet's wake-up time with RSS per agent (KB).
+if (only.has('notify-latency')) results.push({ ...(await benchNotifyLatency(Number(option('notify-samples') ?? 200))), unit: 'ms' });
+if (only.has('fleet')) {
+  const fleet = await runFleet({ agents: Number(option('fleet-agents') ?? 10_000), log: (line) => console.log(line) });
+  results.push({ name: `fleet-${fleet.agents}`, unit: 's', value: fleet.wakeSeconds, peers: { target: FLEET_TARGET_S } });
+  results.push({ name: 'fleet-rss-per-agent', unit: 'KB', value: fleet.rssPerAgentKiB * 1.024, peers: {} });
+}
 
 // Table: ratio > 1 means ours is better (faster MB/s, or fewer ms / s / MiB).
 const lines: string[] = [];

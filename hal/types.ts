@@ -187,6 +187,21 @@ export interface MqttConnectOptions {
   password?: string;
   keepAliveMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * 4 = MQTT 3.1.1 (default), 5 = MQTT 5. A broker that does not speak the version refuses the
+   * CONNECT: `NetworkError` code `protocol` (the caller may retry with 4). With 5 and
+   * `cleanSession: false` the session never expires, as in 3.1.1.
+   */
+  protocolVersion?: 4 | 5;
+  /** Last Will: published by the broker when the connection is lost without a DISCONNECT. */
+  will?: MqttWill;
+}
+
+export interface MqttWill {
+  topic: string;
+  payload: Bytes;
+  qos?: MqttQos;
+  retain?: boolean;
 }
 
 export interface MqttMessage {
@@ -199,6 +214,8 @@ export interface MqttMessage {
 export interface MqttConnection extends Closable {
   /** True when the broker resumed an existing session for this client id. */
   readonly sessionPresent: boolean;
+  /** The protocol version the broker accepted (4 = MQTT 3.1.1, 5 = MQTT 5). */
+  readonly protocolVersion: 4 | 5;
   subscribe(topic: string, options?: { qos?: MqttQos }): Promise<void>;
   unsubscribe(topic: string): Promise<void>;
   /** Resolves once sent (QoS 0) or acknowledged by the broker (QoS 1). */

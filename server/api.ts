@@ -12,6 +12,8 @@
  *   GET    /api/faults                      active faults
  *   POST   /api/faults                      add one (see faults.ts)
  *   DELETE /api/faults                      clear all
+ *   POST   /api/push                        {t?, family?}: a CBOR wake-up to every device (push.ts)
+ *   POST   /api/devices/<id>/push           the same to one device
  * Every route needs the admin token (checked by the router before it gets here); the faults
  * routes exist only on a manager started with fault injection on (`faults: true`, `--faults`).
  */
@@ -20,12 +22,13 @@ import { packageSpec, resolvePackages, resolveReports } from './assignments.ts';
 import type { ManagerContext } from './context.ts';
 import type { DeviceState } from './devices.ts';
 import { findPackage, parseDeviceAssignments } from './fleet.ts';
+import { servePush } from './push.ts';
 import { HttpError, type ManagerRequest, type ManagerResponse, jsonAnswer, mediaType, normaliseAddress } from './wire.ts';
 
 const REPORT_KINDS = ['softwareInventory', 'machineInventory', 'fileCollection'];
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function serveApi(context: ManagerContext, request: ManagerRequest, segments: string[], query: URLSearchParams): ManagerResponse {
+export function serveApi(context: ManagerContext, request: ManagerRequest, segments: string[], query: URLSearchParams): ManagerResponse | Promise<ManagerResponse> {
   const [collection, id, sub, ...extra] = segments;
   const method = request.method;
   if (extra.length > 0) throw notFound();
@@ -44,12 +47,15 @@ export function serveApi(context: ManagerContext, request: ManagerRequest, segme
     case 'faults':
       if (id !== undefined) throw notFound();
       return faults(context, request);
+    case 'push':
+      if (id !== undefined) throw notFound();
+      return servePush(context.push, request);
     default:
       throw notFound();
   }
 }
 
-function devices(context: ManagerContext, request: ManagerRequest, id: string | undefined, sub: string | undefined, query: URLSearchParams): ManagerResponse {
+function devices(context: ManagerContext, request: ManagerRequest, id: string | undefined, sub: string | undefined, query: URLSearchParams): ManagerResponse | Promise<ManagerResponse> {
   const method = request.method;
   if (id === undefined) {
     allow(method, 'GET');
@@ -80,6 +86,8 @@ function devices(context: ManagerContext, request: ManagerRequest, id: string | 
       context.devices.redirect(device, url);
       return jsonAnswer(200, { redirect: url ?? null });
     }
+    case 'push':
+      return servePush(context.push, request, device.id);
     default:
       throw notFound();
   }

@@ -6,6 +6,7 @@ import type { Devices } from './devices.ts';
 import type { Faults } from './faults.ts';
 import type { Fleet } from './fleet.ts';
 import type { MoveContext } from './move.ts';
+import type { PushBroker } from './push.ts';
 import type { TargetRecords } from './records.ts';
 
 export interface ManagerContext {
@@ -28,5 +29,7 @@ export interface ManagerContext {
   readonly locationTtlMs: number;
   /** Makes package deltas (undefined: instructions offer full packages only). */
   readonly deltas: DeltaMaker | undefined;
+  /** Where "push now" publishes wake-ups (push.ts); undefined: no push. */
+  readonly push: PushBroker | undefined;
   log(line: string): void;
 }

@@ -22,6 +22,7 @@ import { ENDPOINTS, type Endpoint, type ManagerInfo } from '../agent/delivery/me
 import { SchemaError } from '../agent/transport/schema.ts';
 import { CborError } from '../agent/util/cbor.ts';
 import { serveApi } from './api.ts';
+import type { PushBroker } from './push.ts';
 import { AuthError, checkBearer, generateSecret, loadOrCreateSecretFile, secretProblem } from './auth.ts';
 import { ArtifactSigner, DELTA_PREFIX, serveArtifact } from './artifacts.ts';
 import { DeltaMaker } from './deltas.ts';
@@ -95,6 +96,8 @@ export interface ManagerOptions {
   /** Devices enrolled on first contact into `defaults.group`, at most (default 10 000); then 403 `enrolmentFull`. */
   maxEnrolments?: number;
   log?: (line: string) => void;
+  /** The broker "push now" (`POST /api/push`, `/api/devices/<id>/push`) publishes on (./push.ts). */
+  push?: PushBroker;
 }
 
 export interface Manager {
@@ -176,6 +179,7 @@ export function createManager(options: ManagerOptions): Manager {
     move: { address, records, fetchPeer: options.fetchPeer ?? fetchPeerOverHttp, peerTimeoutMs: settings.peerTimeoutMs, peers, peerSecret: options.peerSecret, maxCounter, utcMs, log },
     locationTtlMs: settings.locationTtlMs,
     deltas: options.deltas === false ? undefined : (options.deltas ?? (options.dataDir !== undefined ? new DeltaMaker({ dir: join(options.dataDir, 'deltas'), log }) : undefined)),
+    push: options.push,
     log,
   };
   if (journal) {
@@ -226,7 +230,7 @@ async function route(context: ManagerContext, adminToken: string, request: Manag
       if (rest.length === 0 && ENDPOINTS.includes(name as Endpoint)) return await serveProtocol(context, name as Endpoint, normalised);
     }
     if (root === 'auth' || (root === 'api' && version === 'auth')) return serveDeviceAuth(trust.deviceAuth, normalised, segments);
-    if (root === 'api') return serveApi(context, normalised, segments.slice(1), query);
+    if (root === 'api') return await serveApi(context, normalised, segments.slice(1), query);
     if (root === 'artifacts' && segments.length === 3) return await artifact(context, normalised, segments[1]!, segments[2]!, query);
     if (root === 'deltas' && segments.length === 2) return await delta(context, normalised, segments[1]!, query);
     if (root === 'metadata' && segments.length === 2 && trust.metadataDir !== undefined) return await serveMetadata(trust.metadataDir, normalised, segments[1]!);

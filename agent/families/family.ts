@@ -32,8 +32,12 @@ export type Trigger =
   /** A push message (MQTT topic, SMS, WAP push) routed to this family by its name. */
   | { kind: 'push'; channel: string };
 
-/** Why a family runs now. */
-export type RunReason = 'boot' | 'schedule' | 'signIn' | 'activity' | 'push' | 'manual' | 'recheck';
+/**
+ * Why a family runs now. `push`: a message on the family's own push channel (after OMA DM package
+ * #0 started its session: continue the work it left); `wake`: a CBOR "poll now" / "check now" on the
+ * push channel (agent/push/): do what a scheduled run does, now.
+ */
+export type RunReason = 'boot' | 'schedule' | 'signIn' | 'activity' | 'push' | 'wake' | 'manual' | 'recheck';
 
 export interface RunResult {
   /** The server's wish for the next run (seed 000 `nextPollMs`), or a hold's recheck time. */
@@ -86,6 +90,12 @@ export interface FamilyInstance {
   /** Does what a trigger asks (poll, check for updates, continue a held job). Throws to back off. */
   run(reason: RunReason): Promise<RunResult>;
   status(): FamilyStatus;
+  /**
+   * A payload on one of the family's own `push` channels (OMA DM package #0), from the agent's push
+   * channel (agent/push/). Verifies before acting; rejects to have the message dropped and logged.
+   * Without it, a message on the channel just runs the family (reason `push`).
+   */
+  receivePush?(channel: string, payload: Uint8Array): Promise<void>;
 }
 
 export interface FamilyDefinition<C = unknown> {

@@ -13,7 +13,7 @@ import { RetryLaterError } from '../util/retry.ts';
 import { OmaDmClient } from './client.ts';
 import { type OmaDmFamilyConfig, omadmConfigSchema, resolveOmaDmConfig } from './config.ts';
 import { createFumoPipeline, FAMILY, type FumoResultReport, fumoImageStep, type InstallNotify, JOB_KEY, pkgDataOf } from './fumo/pipeline.ts';
-import { listenUdp, type PushListener } from './push.ts';
+import { listenUdp, PUSH_CHANNEL, pushPackageZero, type PushListener } from './push.ts';
 import type { FumoJob } from './fumo/manager.ts';
 import type { PackageExpectation } from './fumo/source.ts';
 import { isTrustError } from '../trust/errors.ts';
@@ -89,7 +89,8 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
     const family: OmaDmFamily = {
       name: FAMILY,
       prefixes: [STATE_PREFIX],
-      triggers: [{ kind: 'schedule', schedule: config.schedule }, { kind: 'push', channel: FAMILY }],
+      // Package #0 on the push channel's `pkg0` topic (agent/push/) goes to the same router as UDP.
+      triggers: [{ kind: 'schedule', schedule: config.schedule }, { kind: 'push', channel: PUSH_CHANNEL }],
       client: opened,
       async boot() {
         const identity = await device.system.identity();
@@ -132,13 +133,14 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
         await pipeline.runJob();
         await outbox.flush(FAMILY);
         if (c.fumo.pendingAlerts().length > 0) await c.deliverAlerts();
-        if (reason === 'schedule' || reason === 'manual') {
+        if (reason === 'schedule' || reason === 'manual' || reason === 'wake') {
           for (const account of config.client.accounts) await c.clientSession(account.serverId);
           await c.fumo.continue();
           await outbox.flush(FAMILY);
         }
         return {};
       },
+      receivePush: (_channel, payload) => pushPackageZero(opened().router, payload),
       status: () => ({
         name: FAMILY,
         jobs: { active: store.has(JOB_KEY) ? 1 : 0, setAside },

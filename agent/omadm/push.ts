@@ -4,6 +4,8 @@
  * message is the router's to refuse; a listener never throws into the transport.
  */
 import type { MqttConnection, MqttQos, Udp } from '../../hal/types.ts';
+import { deviceTopics } from '../push/message.ts';
+import { OmaDmError } from './errors.ts';
 import type { NotificationRouter } from './notification.ts';
 import { UDP_PUSH_PORT } from './notification.ts';
 
@@ -16,8 +18,16 @@ export interface PushListener {
 const MAX_NOTIFICATION = 4096;
 
 function feed(router: NotificationRouter, payload: Uint8Array, onError?: (error: unknown) => void): void {
-  if (payload.length > MAX_NOTIFICATION) return;
-  router.receive(payload).catch((error) => onError?.(error));
+  pushPackageZero(router, payload).catch((error) => onError?.(error));
+}
+
+/** The family's channel name on the agent's push channel (agent/push/): topic `<prefix>/<device>/pkg0`. */
+export const PUSH_CHANNEL = 'pkg0';
+
+/** Package #0 from any transport into the router; an oversized one is refused before parsing. */
+export async function pushPackageZero(router: NotificationRouter, payload: Uint8Array): Promise<void> {
+  if (payload.length > MAX_NOTIFICATION) throw new OmaDmError('notification', `package #0 of ${payload.length} bytes (max ${MAX_NOTIFICATION})`);
+  await router.receive(payload);
 }
 
 export async function listenUdp(udp: Udp, router: NotificationRouter, options: { port?: number; address?: string; onError?: (error: unknown) => void } = {}): Promise<PushListener & { port: number }> {
@@ -32,9 +42,9 @@ export async function listenUdp(udp: Udp, router: NotificationRouter, options: {
   };
 }
 
-/** The device's notification topic by default: `dm/<device id>/pkg0`. */
-export function notificationTopic(devId: string): string {
-  return `dm/${devId.replace(/[+#/]/g, '_')}/pkg0`;
+/** The device's notification topic with the default prefix: `dm/<device id>/pkg0` (agent/push/message.ts). */
+export function notificationTopic(devId: string, prefix?: string): string {
+  return deviceTopics(devId, prefix).channel(PUSH_CHANNEL);
 }
 
 export async function subscribeMqtt(connection: MqttConnection, topic: string, router: NotificationRouter, options: { qos?: MqttQos; onError?: (error: unknown) => void } = {}): Promise<PushListener> {

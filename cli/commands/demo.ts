@@ -7,8 +7,9 @@
  *   3. nothing left to do,
  *   4. a firmware update (seeds 002/003): image (as a delta from the running one) into the inactive slot, reboot after an idle
  *      wait (shortened), trial boot confirmed, result reported,
- *   5. OMA DM 1.2 (issue 14) on a second device: package #0 over UDP, a session, a FUMO download
- *      held at State 40, Exec Update, reboot, confirmed, Generic Alerts acknowledged.
+ *   5. OMA DM 1.2 (issue 14) on a second device: package #0 over MQTT (the push channel, issue
+ *      16, through the broker embedded here: no system service), a session, a FUMO download held
+ *      at State 40, Exec Update, reboot, confirmed, Generic Alerts acknowledged.
  * Everything runs in a temporary directory that is removed afterwards (`--keep` keeps it).
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
 import { bearerHeader } from '../../server/auth.ts';
 import { TrustState } from '../../agent/trust/state.ts';
 import { loadFleet, startManager } from '../../server/index.ts';
+import { type PushBroker, startPushBroker } from '../../server/push.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { showDeviceVerification, signDemoRelease } from '../demo/trust.ts';
 import { DEMO_FIRMWARE, DEMO_IDLE_MS, FACTORY_IMAGE, demoImageTarget, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
@@ -45,6 +47,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-agent-demo-'));
   const installRoot = join(dir, 'device-root');
   let server;
+  let push: PushBroker | undefined;
   let updates;
   let agent: Agent | undefined;
   let device;
@@ -56,8 +59,10 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     io.stdout(`dm-agent demo — pull-model delivery (seed 000) with the reference manager\n\n`);
     const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), installRoot, [DEVICE_ID]), join(dir, 'manager'));
     const release = await signDemoRelease(dir, fleet, io.stdout, [demoImageTarget()]);
-    server = await startManager({ fleet, host: '127.0.0.1', port: 0, metadataDir: release.metadataDir, deltas: demoDeltaMaker(dir, 'package-deltas') });
+    push = await startPushBroker();
+    server = await startManager({ fleet, host: '127.0.0.1', port: 0, metadataDir: release.metadataDir, deltas: demoDeltaMaker(dir, 'package-deltas'), push });
     io.stdout(`manager   ${server.url}   (catalogue: ${fleet.catalogue.size} packages, signed metadata at /metadata/)\n`);
+    io.stdout(`push      ${push.url}   (embedded MQTT broker: wake-ups, OMA DM package #0)\n`);
     const trusted = await showDeviceVerification(server.url, release.root, fleet, release.metadataDir, io.stdout);
     updates = await startDemoUpdates(dir, release.metadataDir);
     io.stdout(`updates   ${updates.internalUrl}   (one approved image: ${DEMO_FIRMWARE.model} ${DEMO_FIRMWARE.from} → ${DEMO_FIRMWARE.to})\n`);
@@ -124,7 +129,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     agent = act.agent;
 
     io.stdout(`\n⑤ OMA DM 1.2: a second device, a FUMO update driven by the reference DM server\n`);
-    const omadmOk = await omadmAct(io.stdout, dir, board);
+    const omadmOk = await omadmAct(io.stdout, dir, board, push);
 
     const installedFiles = (await readdir(installRoot)).sort();
     const record = (await (await fetch(`${server.url}/api/devices/${DEVICE_ID}`, { headers: bearerHeader(server.manager.adminToken) })).json()) as { status?: unknown[]; statusHistory?: unknown[] };
@@ -152,6 +157,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     await agent?.close().catch(() => undefined);
     await device?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
+    await push?.close().catch(() => undefined);
     await updates?.close().catch(() => undefined);
     if (options.keep) io.stdout(`(kept ${dir})\n`);
     else await rm(dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { SecretFileError, readSecretFile } from '../../server/auth.ts';
 import { PeerError, peerAddress } from '../../server/peers.ts';
 import { FleetError, readFleetFile } from '../../server/fleet.ts';
 import { type RunningManager, startServer } from '../../server/http.ts';
+import { connectPushBroker, type PushBroker, startPushBroker } from '../../server/push.ts';
 import { ManagerOptionsError } from '../../server/manager.ts';
 import { startMetadataRefresher } from '../../server/metadata.ts';
 import { join } from 'node:path';
@@ -42,6 +43,9 @@ export const spec: CommandSpec = {
     { name: 'body-timeout-ms', value: 'N', help: 'deadline for a whole request body' },
     { name: 'metadata', value: 'DIR', help: 'serve this signed update metadata directory at /metadata/ (dm-agent release sign)' },
     { name: 'metadata-keys', value: 'DIR', help: 'snapshot.key.json and timestamp.key.json: re-sign snapshot/timestamp at start, when targets.json changes and before the timestamp expires' },
+    { name: 'mqtt-url', value: 'URL', help: 'publish push wake-ups at this external broker (default: an embedded one, MQTT 3.1.1)' },
+    { name: 'mqtt-port', value: 'N', help: 'port of the embedded push broker (default: a free one, printed)' },
+    { name: 'no-push', help: 'no push broker: POST /api/push answers 404' },
   ],
   notes: 'Runs until SIGINT or SIGTERM, then exits 0.',
 };
@@ -49,8 +53,8 @@ export const spec: CommandSpec = {
 export interface ServerRunOptions {
   /** Stops the server like SIGINT does. */
   signal?: AbortSignal;
-  /** Called once listening (tests use it to find the port). */
-  onListening?: (server: RunningManager) => void;
+  /** Called once listening (tests use it to find the port and the push broker). */
+  onListening?: (server: RunningManager, push?: PushBroker) => void;
 }
 
 export async function run(args: string[], io: CommandIo, options: ServerRunOptions = {}): Promise<number> {
@@ -79,6 +83,11 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     journalMaxBytes: integer('journal-max-bytes', 1024, 2 ** 40),
   };
   const bodyTimeoutMs = integer('body-timeout-ms', 1, 3_600_000);
+  const mqttPort = integer('mqtt-port', 0, 65535);
+  const mqttUrl = text('mqtt-url');
+  if (mqttUrl !== undefined && !/^mqtts?:\/\/[^\s/?#]+\/?$/.test(mqttUrl)) problems.push(`--mqtt-url must be mqtt://host:port or mqtts://host:port, got ${JSON.stringify(mqttUrl)}`);
+  if (opts['no-push'] === true && (mqttUrl !== undefined || mqttPort !== undefined)) problems.push('--no-push goes without --mqtt-url and --mqtt-port');
+  if (mqttUrl !== undefined && mqttPort !== undefined) problems.push('--mqtt-port is for the embedded broker: not with --mqtt-url');
   const peers: string[] = [];
   for (const url of peerArgs) {
     if (url === undefined) problems.push('--peer needs a value');
@@ -120,8 +129,10 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     return EXIT_USAGE;
   }
   let server: RunningManager;
+  let push: PushBroker | undefined;
   let stopRefresh = (): void => undefined;
   try {
+    if (opts['no-push'] !== true) push = mqttUrl !== undefined ? await connectPushBroker(mqttUrl) : await startPushBroker({ host: '127.0.0.1', ...(mqttPort !== undefined ? { port: mqttPort } : {}) });
     const fleet = await readFleetFile(fleetFile!);
     const log = opts.quiet ? undefined : (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
     const setup: Parameters<typeof startServer>[0] = { fleet, clockOffsetMs, peers, faults: opts.faults === true };
@@ -139,8 +150,10 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     if (peerSecret !== undefined) setup.peerSecret = peerSecret;
     for (const [name, value] of Object.entries(limits)) if (value !== undefined) setup[name as keyof typeof limits] = value;
     if (log) setup.log = log;
+    if (push) setup.push = push;
     server = await startServer(setup, { host: text('host') ?? '127.0.0.1', port, ...(tls ? { tls } : {}), ...(bodyTimeoutMs !== undefined ? { bodyTimeoutMs } : {}) });
   } catch (error) {
+    await push?.close();
     if (error instanceof SecretFileError) {
       io.stderr(`dm-agent server: cannot use the admin token file: ${error.message}\n`);
       return EXIT_USAGE;
@@ -156,10 +169,12 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   io.stdout(`manager listening on ${server.url} (address ${server.manager.address}, UTC offset ${clockOffsetMs} ms)\n`);
   io.stdout(`${describeAdminToken(server)}\n`);
   if (opts.faults === true) io.stdout('fault injection is ON (/api/faults): for tests only\n');
-  options.onListening?.(server);
+  if (push) io.stdout(`push broker: ${push.url} (${push.kind === 'embedded' ? 'embedded, MQTT 3.1.1' : 'external'}); POST /api/push wakes the devices\n`);
+  options.onListening?.(server, push);
   await untilStopped(options.signal);
   stopRefresh();
   await server.close();
+  await push?.close();
   await server.manager.flush();
   io.stdout('manager stopped\n');
   return EXIT_OK;

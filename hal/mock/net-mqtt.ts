@@ -1,6 +1,6 @@
 import { ClosedError, InvalidOptionsError, NetworkError } from '../errors.ts';
 import { validateMqttOptions } from '../shared/mqtt-options.ts';
-import type { MqttClient, MqttConnectOptions, MqttConnection, MqttMessage, MqttQos } from '../types.ts';
+import type { MqttClient, MqttConnectOptions, MqttConnection, MqttMessage, MqttQos, MqttWill } from '../types.ts';
 import type { MockNetSession } from './net-http.ts';
 import { topicMatches, validateTopicFilter, validateTopicName } from './net-mqtt-topics.ts';
 
@@ -62,7 +62,7 @@ export class MockBroker {
     const resumed = !clean && existing !== undefined && existing.persistent;
     const session: BrokerSession = resumed ? existing : { clientId: options.clientId, persistent: !clean, subscriptions: new Map(), queue: [], connection: undefined };
     this.#sessions.set(options.clientId, session);
-    const connection = new MockMqttConnection(this, session, resumed, net);
+    const connection = new MockMqttConnection(this, session, resumed, options.protocolVersion ?? 4, net, options.will);
     session.connection = connection;
     for (const message of session.queue.splice(0)) connection.deliver(message);
     return connection;
@@ -115,6 +115,9 @@ export class MockBroker {
 
 class MockMqttConnection implements MqttConnection {
   readonly sessionPresent: boolean;
+  /** The mock broker speaks both versions alike (no MQTT 5 properties). */
+  readonly protocolVersion: 4 | 5;
+  readonly #will: MqttWill | undefined;
   readonly #broker: MockBroker;
   readonly #session: BrokerSession;
   readonly #listeners = new Set<(message: MqttMessage) => void>();
@@ -125,10 +128,12 @@ class MockMqttConnection implements MqttConnection {
   #closed = false;
   #cause: unknown;
 
-  constructor(broker: MockBroker, session: BrokerSession, sessionPresent: boolean, net: MockNetSession) {
+  constructor(broker: MockBroker, session: BrokerSession, sessionPresent: boolean, protocolVersion: 4 | 5, net: MockNetSession, will: MqttWill | undefined) {
     this.#broker = broker;
     this.#session = session;
     this.sessionPresent = sessionPresent;
+    this.protocolVersion = protocolVersion;
+    this.#will = will === undefined ? undefined : { ...will, payload: will.payload.slice() };
     this.#release = net.hold(this);
   }
 
@@ -218,6 +223,8 @@ class MockMqttConnection implements MqttConnection {
     this.#cause = cause;
     this.#release();
     this.#broker.detach(this.#session, this);
+    // A lost connection (not a DISCONNECT) makes the broker publish the Last Will.
+    if (cause !== undefined && this.#will) this.#broker.publish(this.#session.clientId, { topic: this.#will.topic, payload: this.#will.payload, qos: this.#will.qos ?? 0, retain: this.#will.retain ?? false });
     const listeners = [...this.#closeListeners];
     this.#closeListeners.clear();
     for (const listener of listeners) listener(cause);

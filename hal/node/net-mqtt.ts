@@ -37,10 +37,16 @@ export class NodeMqtt implements MqttClient {
       keepalive: Math.ceil(keepAliveMs / 1000),
       reconnectPeriod: 0,
       connectTimeout: options.connectTimeoutMs ?? 30_000,
-      protocolVersion: 4,
+      protocolVersion: options.protocolVersion ?? 4,
       resubscribe: false,
       rejectUnauthorized: this.#options.rejectUnauthorized,
     };
+    // MQTT 5 ends a session at disconnect unless it has an expiry: "never" keeps 3.1.1's meaning of clean=false.
+    if (settings.protocolVersion === 5 && settings.clean === false) settings.properties = { sessionExpiryInterval: 0xffffffff };
+    if (options.will !== undefined) {
+      const { topic, payload, qos, retain } = options.will;
+      settings.will = { topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: qos ?? 0, retain: retain ?? false };
+    }
     if (options.username !== undefined) settings.username = options.username;
     if (options.password !== undefined) settings.password = options.password;
     if (url.protocol === 'mqtts:' && this.#options.ca !== undefined)
@@ -77,7 +83,7 @@ export class NodeMqtt implements MqttClient {
       client.off('error', onError);
       client.off('close', onClose);
     }
-    const connection = new NodeMqttConnection(client, connack.sessionPresent, early, () => this.#connections.delete(connection));
+    const connection = new NodeMqttConnection(client, connack.sessionPresent, settings.protocolVersion === 5 ? 5 : 4, early, () => this.#connections.delete(connection));
     client.off('message', onEarly);
     this.#connections.add(connection);
     return connection;
@@ -90,6 +96,7 @@ export class NodeMqtt implements MqttClient {
 
 class NodeMqttConnection implements MqttConnection {
   readonly sessionPresent: boolean;
+  readonly protocolVersion: 4 | 5;
   readonly #client: MqttJsClient;
   readonly #release: () => void;
   readonly #listeners = new Set<(message: MqttMessage) => void>();
@@ -102,9 +109,10 @@ class NodeMqttConnection implements MqttConnection {
   #cause: unknown;
   #ended: Promise<void> | undefined;
 
-  constructor(client: MqttJsClient, sessionPresent: boolean, early: MqttMessage[], release: () => void) {
+  constructor(client: MqttJsClient, sessionPresent: boolean, protocolVersion: 4 | 5, early: MqttMessage[], release: () => void) {
     this.#client = client;
     this.sessionPresent = sessionPresent;
+    this.protocolVersion = protocolVersion;
     this.#release = release;
     this.#held = early;
     client.on('message', (topic, payload, packet) => {
@@ -211,7 +219,9 @@ class NodeMqttConnection implements MqttConnection {
     this.#release();
     const failure = cause instanceof Error ? cause : new ClosedError('mqtt connection');
     for (const fail of [...this.#pending]) fail(failure);
-    if (cause !== undefined) this.#client.end(true); // release mqtt.js timers and its in-flight store
+    // Release mqtt.js timers and its in-flight store. A later close() waits for this one end: a second
+    // end() after mqtt.js has finished the first would try a DISCONNECT on the dead socket and never call back.
+    if (cause !== undefined) this.#ended = new Promise<void>((resolve) => this.#client.end(true, {}, () => resolve()));
     const listeners = [...this.#closeListeners];
     this.#closeListeners.clear();
     for (const listener of listeners) listener(cause);
@@ -232,6 +242,8 @@ function mqttError(error: unknown, context: string): HalError {
   if (error instanceof HalError) return error;
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
+  // CONNACK "unacceptable protocol version" (3.1.1 code 1, MQTT 5 reason 0x84): the caller may retry with 3.1.1.
+  if (code === 1 || code === 0x84) return new NetworkError('protocol', `${context}: broker does not speak this MQTT version (${message})`, { cause: error });
   if (typeof code === 'number') return new NetworkError('refused', `${context}: ${message}`, { cause: error });
   if (/connack timeout|keepalive timeout/i.test(message)) return new NetworkError('timeout', `${context}: ${message}`, { cause: error });
   if (/connection closed|client disconnecting/i.test(message)) return new NetworkError('reset', `${context}: ${message}`, { cause: error });

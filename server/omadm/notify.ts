@@ -6,9 +6,9 @@
  * topic.
  */
 import { createSocket } from 'node:dgram';
-import mqtt from 'mqtt';
 import { type Md5 } from '../../agent/omadm/crypto.ts';
 import { buildNotification, UDP_PUSH_PORT, type UiMode } from '../../agent/omadm/notification.ts';
+import { connectPushBroker, type PushBroker } from '../push.ts';
 import type { DmJournal } from './journal.ts';
 
 /** The topic a device listens on for package #0 (the agent's MQTT transport subscribes to the same). */
@@ -60,13 +60,16 @@ export async function sendUdpPush(bytes: Uint8Array, target: { host: string; por
   journal?.add({ kind: 'notify', transport: 'udp', sessionId, to: `${target.host}:${port}` });
 }
 
-/** Publishes package #0 (QoS 1) on `topic` at the broker `url`, then disconnects. */
-export async function publishMqttPush(bytes: Uint8Array, url: string, topic: string, journal?: DmJournal, sessionId = -1): Promise<void> {
-  const client = await mqtt.connectAsync(url, { clientId: `omadm-server-${process.pid}-${Date.now().toString(36)}`, reconnectPeriod: 0, connectTimeout: 5000 });
+/**
+ * Publishes package #0 (QoS 1) on `topic`: through a broker the process already holds (the one
+ * `dm-agent server` embeds or connects to, server/push.ts), or at the broker `url` for this one message.
+ */
+export async function publishMqttPush(bytes: Uint8Array, target: string | PushBroker, topic: string, journal?: DmJournal, sessionId = -1): Promise<void> {
+  const broker = typeof target === 'string' ? await connectPushBroker(target) : target;
   try {
-    await client.publishAsync(topic, Buffer.from(bytes), { qos: 1 });
+    await broker.publish(topic, bytes);
   } finally {
-    await client.endAsync();
+    if (typeof target === 'string') await broker.close();
   }
   journal?.add({ kind: 'notify', transport: 'mqtt', sessionId, to: topic });
 }

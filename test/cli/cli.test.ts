@@ -90,6 +90,7 @@ describe('dm-agent demo (npm start)', () => {
     expect(out.stdout).toMatch(/artifacts match their signed entries ✔/);
     expect(out.stdout).toMatch(/tampered .*refused \(hashMismatch\) ✔/);
     expect(out.stdout).toMatch(/manager got: {2}19 status reports/);
+    expect(out.stdout).toMatch(/package #0 over MQTT → session 51: .*Exec:202/); // the push channel, through the embedded broker
     const dir = out.stdout.match(/\(kept (.*)\)/);
     expect(dir).toBeNull(); // cleaned up without --keep
   }, 120_000);

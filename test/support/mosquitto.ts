@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,13 +19,20 @@ export interface RunningMosquitto {
   stop(): Promise<void>;
 }
 
+export interface RestartableMosquitto extends RunningMosquitto {
+  /** Stops the broker (SIGTERM: it saves its persistence file), keeping port and data. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port from the saved sessions. */
+  restart(): Promise<void>;
+}
+
 export async function startMosquitto(): Promise<RunningMosquitto> {
   if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} missing: run bash test/setup/system-deps.sh`);
   // The free port can be taken between probing and mosquitto binding it; try a few ports.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce();
+      return await startOnce(await freePort());
     } catch (error) {
       lastError = error;
     }
@@ -33,11 +40,41 @@ export async function startMosquitto(): Promise<RunningMosquitto> {
   throw lastError;
 }
 
-async function startOnce(): Promise<RunningMosquitto> {
+/**
+ * A mosquitto with a persistence file (sessions and queued QoS 1 messages survive a restart), which
+ * a test can kill and restart on the same port.
+ */
+export async function startPersistentMosquitto(): Promise<RestartableMosquitto> {
+  if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} missing: run bash test/setup/system-deps.sh`);
+  const data = await mkdtemp(join(tmpdir(), 'dm-mosquitto-data-'));
+  // Started as root, mosquitto drops to its own user before it writes the persistence file.
+  await chmod(data, 0o777);
   const port = await freePort();
+  let current: RunningMosquitto | undefined = await startOnce(port, data);
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async kill() {
+      await current?.stop();
+      current = undefined;
+    },
+    async restart() {
+      await current?.stop();
+      current = await startOnce(port, data);
+    },
+    async stop() {
+      await current?.stop();
+      current = undefined;
+      await rm(data, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startOnce(port: number, persistDir?: string): Promise<RunningMosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'dm-mosquitto-'));
   const config = join(dir, 'mosquitto.conf');
-  await writeFile(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'));
+  const persistence = persistDir === undefined ? ['persistence false'] : ['persistence true', `persistence_location ${persistDir}/`, 'autosave_interval 1'];
+  await writeFile(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', ...persistence, 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'));
   const child = spawn(MOSQUITTO, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));

@@ -167,6 +167,27 @@ export function describeMqttTests(world: () => NetWorld): void {
       expect(causes).toHaveLength(1);
     });
 
+    it('the Last Will goes out when the broker drops the client, not after close(); MQTT 5 or 3.1.1 as asked', async () => {
+      const topic = unique('dm/will');
+      const watcher = await connect();
+      const box = inbox(watcher);
+      await watcher.subscribe(topic, { qos: 1 });
+      const willing = (clientId: string, protocolVersion: 4 | 5, said: string) =>
+        world().net.mqtt.connect({ url: world().mqtt.url, clientId, protocolVersion, will: { topic, payload: utf8Encode(said), qos: 1, retain: false } });
+      const polite = await willing(unique('polite'), 5, 'polite');
+      expect(polite.protocolVersion).toBe(5);
+      await polite.close();
+      const dropped = unique('dropped');
+      const rude = await willing(dropped, 4, 'dropped');
+      expect(rude.protocolVersion).toBe(4);
+      await world().mqtt.kick(dropped);
+      await box.until((message) => message.topic === topic);
+      expect(box.messages.map(text)).toEqual(['dropped']);
+      await expect(world().net.mqtt.connect({ url: world().mqtt.url, clientId: unique('bad'), will: { topic: 'a/#', payload: new Uint8Array(0) } })).rejects.toBeInstanceOf(InvalidOptionsError);
+      await expect(world().net.mqtt.connect({ url: world().mqtt.url, clientId: unique('bad'), protocolVersion: 3 as never })).rejects.toBeInstanceOf(InvalidOptionsError);
+      await watcher.close();
+    });
+
     it('close() is idempotent and reports no cause', async () => {
       const connection = await connect();
       const causes: unknown[] = [];
