@@ -11,7 +11,7 @@ const agent = await build({ ...neutralBundle, entryPoints: ['agent/index.ts'], o
 await writeFile('dist/agent.meta.json', JSON.stringify(agent.metafile));
 
 // Split at every dynamic import: each command (and mqtt.js, loaded on the first MQTT connect)
-// is its own chunk, so `dm-agent --help` loads neither mqtt nor cbor-x (issue 12: 230 → ~80 ms).
+// is its own chunk, so `dm-agent --help` loads no mqtt (issue 12: 230 → ~80 ms).
 await build({
   entryPoints: { cli: 'cli/main.ts' },
   outdir: 'dist',
