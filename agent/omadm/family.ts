@@ -10,7 +10,7 @@ import type { FamilyDefinition, FamilyInstance, RunResult } from '../families/fa
 import { readableJobs } from '../families/jobs.ts';
 import { RetryLaterError } from '../util/retry.ts';
 import { OmaDmClient } from './client.ts';
-import { type OmaDmFamilyConfig, omadmConfigSchema, resolveOmaDmConfig } from './config.ts';
+import { type OmaDmFamilyConfig, parseOmaDmConfig } from './config.ts';
 import { createFumoPipeline, FAMILY, type FumoResultReport, fumoImageStep, JOB_KEY } from './fumo/pipeline.ts';
 import { listenUdp, type PushListener } from './push.ts';
 
@@ -24,7 +24,7 @@ export interface OmaDmFamily extends FamilyInstance {
 
 export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
   name: FAMILY,
-  parseConfig: (input) => resolveOmaDmConfig(omadmConfigSchema.parse(input, FAMILY)),
+  parseConfig: parseOmaDmConfig,
   create(context): OmaDmFamily {
     const { device, store, log, config, outbox, engines } = context;
     let client: OmaDmClient | undefined;

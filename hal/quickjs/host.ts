@@ -12,7 +12,7 @@
 import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
 import type { Device } from '../types.ts';
 import { DiffInputError, EngineError, type Engines, HashError, SyncmlError } from '../../wasm/index.ts';
-import { loadGuestCode } from './bundle.ts';
+import { type GuestCode, loadGuestCode, normaliseModuleName } from './bundle.ts';
 import { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
 import { Endpoint, type Packed, classReviver } from './wire.ts';
 import * as halErrors from '../errors.ts';
@@ -65,9 +65,12 @@ export class QuickJsHost {
     return new QuickJsHost(QuickJS.newRuntime(), code, options.budgetBytes);
   }
 
-  private constructor(runtime: QuickJSRuntime, code: { agent: string; guest: string }, private readonly budgetBytes: number) {
+  private constructor(runtime: QuickJSRuntime, code: GuestCode, private readonly budgetBytes: number) {
     this.runtime = runtime;
-    runtime.setModuleLoader((name) => (name === 'dm-agent' ? code.agent : { error: new Error(`no module ${name}`) }));
+    runtime.setModuleLoader(
+      (name) => code.module(name) ?? { error: new Error(`no module ${name}`) },
+      (base, requested) => normaliseModuleName(code, base, requested),
+    );
     this.vm = runtime.newContext();
     this.installHostFunctions();
     const evaluated = this.vm.evalCode(code.guest, 'guest.js', { type: 'module' });

@@ -8,8 +8,8 @@
 import { Bzip2Reader } from './bzip2.ts';
 import { PatchInput, readSource } from './delta-input.ts';
 import { DeltaError, type BsdiffAddEngine, type RangeReader } from './delta-types.ts';
+import { BSDIFF_MAGIC } from './delta-format.ts';
 
-export const BSDIFF_MAGIC = 'BSDIFF40';
 const CHUNK = 256 * 1024;
 const MAX_IDLE_TRIPLES = 1024;
 

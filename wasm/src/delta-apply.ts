@@ -5,22 +5,15 @@
  * engines; only the window executor and the add loop differ (DeltaEngine).
  */
 import { equalBytes } from '../../agent/util/bytes.ts';
-import { applyBsdiff, BSDIFF_MAGIC } from './bsdiff-apply.ts';
+import { applyBsdiff } from './bsdiff-apply.ts';
+import { DEFAULT_WINDOW_BUDGET, detectDeltaFormat } from './delta-format.ts';
 import { readSource } from './delta-input.ts';
 import { DeltaError, type DeltaApplyOptions, type DeltaEngine, type DeltaFormat, type DeltaResult, type DeltaSink, type RangeReader } from './delta-types.ts';
 import type { StreamingHash } from './types.ts';
-import { applyVcdiff, VCDIFF_MAGIC } from './vcdiff-apply.ts';
+import { applyVcdiff } from './vcdiff-apply.ts';
 
-/** xdelta3's default source window (64 MiB, -B) plus its default target window (8 MiB, -W). */
-export const DEFAULT_WINDOW_BUDGET = 72 * 1024 * 1024;
+export { DEFAULT_WINDOW_BUDGET, detectDeltaFormat };
 const DIGEST_PIECE = 1024 * 1024;
-
-/** The format a patch's first bytes announce, or undefined. */
-export function detectDeltaFormat(head: Uint8Array): DeltaFormat | undefined {
-  if (head.length >= 3 && head[0] === VCDIFF_MAGIC[0] && head[1] === VCDIFF_MAGIC[1] && head[2] === VCDIFF_MAGIC[2]) return 'vcdiff';
-  if (head.length >= 8 && [...BSDIFF_MAGIC].every((c, k) => head[k] === c.charCodeAt(0))) return 'bsdiff';
-  return undefined;
-}
 
 function checkOptions(options: DeltaApplyOptions): number {
   const { format, windowBudget, sourceSha256, targetSha256, sourceSize } = options;

@@ -3,7 +3,6 @@
  * the HAL's WasmHost). Both expose the same surface; HMAC is one construction over either hash.
  */
 import type { WasmHost } from '../../hal/types.ts';
-import { applyDelta } from './delta-apply.ts';
 import type { DeltaEngine } from './delta-types.ts';
 import { asDeltaExports, createWasmDelta } from './delta-wasm.ts';
 import { jsDiff } from './diff-js.ts';
@@ -15,16 +14,25 @@ import { asSyncmlExports, createWasmSyncml } from './syncml-wasm.ts';
 import { createJsHash, jsHashOnce } from './js-hash.ts';
 import { WasmHashModule, asHashExports } from './wasm-hash.ts';
 import type { Engines, StreamingHash } from './types.ts';
-import { createJsDelta } from './vcdiff-js.ts';
 
 /**
  * Engines.applyDelta over one DeltaEngine: the WASM module has one set of buffers, so applies are
- * chained one after another.
+ * chained one after another. The format readers (VCDIFF with LZMA, bsdiff with bzip2: 25 KB of
+ * both engines) and the JS engine are a chunk of their own, loaded at the first apply: a board
+ * that never gets a delta never loads them.
  */
-function deltaApplier(engine: DeltaEngine, createSha256: () => StreamingHash): Engines['applyDelta'] {
+function deltaApplier(engine: () => DeltaEngine | Promise<DeltaEngine>, createSha256: () => StreamingHash): Engines['applyDelta'] {
   let queue: Promise<unknown> = Promise.resolve();
+  let ready: Promise<DeltaEngine> | undefined;
   return (source, patch, sink, options) => {
-    const run = queue.then(() => applyDelta(engine, createSha256, source, patch, sink, options));
+    const run = queue.then(async () => {
+      ready ??= Promise.resolve(engine()).catch((error: unknown) => {
+        ready = undefined; // a failed load is tried again by the next apply
+        throw error;
+      });
+      const [deltaEngine, { applyDelta }] = await Promise.all([ready, import('./delta-apply.ts')]);
+      return applyDelta(deltaEngine, createSha256, source, patch, sink, options);
+    });
     queue = run.catch(() => undefined);
     return run;
   };
@@ -37,7 +45,7 @@ export function createJsEngines(): Engines {
     hash: (algorithm, data) => jsHashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createJsHash, checkAlgorithm(algorithm), key, data),
     diff: jsDiff,
-    applyDelta: deltaApplier(createJsDelta(), () => createJsHash('sha256')),
+    applyDelta: deltaApplier(async () => (await import('./vcdiff-js.ts')).createJsDelta(), () => createJsHash('sha256')),
     syncmlTokenize: tokenizeSyncmlJs,
   };
 }
@@ -78,13 +86,14 @@ export async function createWasmEngines(host: WasmHost, options: WasmEngineOptio
   const [hashExports, diffExports, syncmlExports, deltaExports] = await Promise.all([instantiateHash(host), instantiate(host, 'diff'), instantiate(host, 'syncml'), instantiate(host, 'delta')]);
   const hashes = new WasmHashModule(asHashExports(hashExports));
   const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
+  const delta = createWasmDelta(asDeltaExports(deltaExports));
   return {
     kind: 'wasm',
     createHash,
     hash: (algorithm, data) => hashes.hashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
     diff: createWasmDiff(asDiffExports(diffExports), options),
-    applyDelta: deltaApplier(createWasmDelta(asDeltaExports(deltaExports)), () => createHash('sha256')),
+    applyDelta: deltaApplier(() => delta, () => createHash('sha256')),
     syncmlTokenize: createWasmSyncml(asSyncmlExports(syncmlExports)),
   };
 }
