@@ -82,6 +82,11 @@ export class QuickJsHost {
     this.endpoint.connect({
       invoke: (id, args) => this.callGuest('invoke', [this.vm.newNumber(id), ...this.toGuest(args)], true)!,
       settle: (promiseId, ok, value) => void this.callGuest('settle', [this.vm.newNumber(promiseId), ok ? this.vm.true : this.vm.false, ...this.toGuest(value)], false),
+      // The host dropped its proxy of a guest function (V8 collected it): the guest's table lets go
+      // of the function and of the object it is bound to, which live in the guest heap.
+      release: (id) => {
+        if (!this.disposed && !this.failure) void this.callGuest('release', [this.vm.newNumber(id)], false);
+      },
     });
   }
 
@@ -121,9 +126,15 @@ export class QuickJsHost {
     });
   }
 
+  /** How many functions the guest has exported to the host and how many of its calls are pending (leak checks). */
+  guestBridgeSizes(): { functions: number; pending: number } {
+    return JSON.parse(this.fromGuest(this.callGuestRaw('sizes', [])).json) as { functions: number; pending: number };
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.endpoint.dispose();
     this.guest.dispose();
     this.vm.dispose();
     this.runtime.dispose();
@@ -146,11 +157,16 @@ export class QuickJsHost {
     const settle = vm.newFunction('settle', (idHandle, okHandle, jsonHandle, ...buffers) => {
       this.endpoint.settle(vm.getNumber(idHandle), vm.dump(okHandle) === true, this.readPacked(jsonHandle, buffers));
     });
+    const release = vm.newFunction('release', (idHandle) => {
+      this.endpoint.release(vm.getNumber(idHandle));
+    });
     vm.setProp(hostObject, 'invoke', invoke);
     vm.setProp(hostObject, 'settle', settle);
+    vm.setProp(hostObject, 'release', release);
     vm.setProp(vm.global, '__dmHost', hostObject);
     invoke.dispose();
     settle.dispose();
+    release.dispose();
     hostObject.dispose();
   }
 
@@ -189,7 +205,7 @@ export class QuickJsHost {
     }
   }
 
-  private callGuest(method: 'invoke' | 'settle', args: QuickJSHandle[], answer: boolean): Packed | undefined {
+  private callGuest(method: 'invoke' | 'settle' | 'release', args: QuickJSHandle[], answer: boolean): Packed | undefined {
     const result = this.callGuestRaw(method, args);
     if (!answer) {
       result.dispose();
