@@ -10,7 +10,7 @@
  * `QuickJsMemoryError` once the board's budget is exceeded.
  */
 import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
-import type { Device } from '../types.ts';
+import type { Device, HttpClient } from '../types.ts';
 import { DiffInputError, EngineError, type Engines, HashError, SyncmlError } from '../../wasm/index.ts';
 import { type GuestCode, loadGuestCode, normaliseModuleName } from './bundle.ts';
 import { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
@@ -41,9 +41,29 @@ export interface GuestAgent {
  * memory through views, and a view cannot cross the bridge (the guest would get a copy), so the
  * guest runs the JS engines.
  */
-export function guestView(device: Device): Device {
-  const { platform, clock, flash, staging, net, update, power, system, users, exec, files, log, random, keystore } = device;
+export function guestView(device: Device, maxBodyChunk?: number): Device {
+  const { platform, clock, flash, staging, update, power, system, users, exec, files, log, random, keystore } = device;
+  const net = maxBodyChunk === undefined ? device.net : Object.assign(Object.create(device.net) as Device['net'], { http: boundedBodies(device.net.http, maxBodyChunk) });
   return { platform: `quickjs/${platform}`, clock, flash, staging, net, update, power, system, ...(users ? { users } : {}), ...(keystore ? { keystore } : {}), exec, files, log, random, close: () => device.close() };
+}
+
+/**
+ * HTTP bodies cut into pieces of at most `maxChunk` bytes before they cross into the guest. Node
+ * hands out 64 KiB network chunks, and the download pipeline keeps a few chunks in flight to the
+ * sink: at 64 KiB that was a quarter of the small board's guest heap.
+ */
+function boundedBodies(http: HttpClient, maxChunk: number): HttpClient {
+  return {
+    async request(request) {
+      const response = await http.request(request);
+      const body: AsyncIterable<Uint8Array> = {
+        async *[Symbol.asyncIterator]() {
+          for await (const chunk of response.body) for (let at = 0; at < chunk.length; at += maxChunk) yield chunk.subarray(at, at + maxChunk);
+        },
+      };
+      return { status: response.status, headers: response.headers, body, bytes: (maxBytes) => response.bytes(maxBytes), cancel: () => response.cancel() };
+    },
+  };
 }
 
 export class QuickJsHost {
@@ -113,7 +133,8 @@ export class QuickJsHost {
    * board without WebAssembly offers them natively; without it the guest runs the JS engines.
    */
   async start(device: Device, board: unknown, config: unknown, engines?: Engines): Promise<GuestAgent> {
-    return this.guarded(this.root().start(guestView(device), board, config, engines));
+    const chunk = (board as { downloadChunkBytes?: unknown } | null)?.downloadChunkBytes;
+    return this.guarded(this.root().start(guestView(device, typeof chunk === 'number' && chunk > 0 ? chunk : undefined), board, config, engines));
   }
 
   /** Runs a guest promise to its end, or fails with the host's failure (memory budget). */

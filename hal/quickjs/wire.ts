@@ -167,7 +167,10 @@ export class Endpoint {
     if (typeof value === 'function') return { $f: this.exportFunction(value as (...args: unknown[]) => unknown, owner) };
     if (typeof value !== 'object') return { $u: 1 };
     if (value instanceof Uint8Array) {
-      buffers.push(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer);
+      // The other side copies the buffer out of this realm anyway: a view of a whole buffer crosses
+      // without a second copy here (the guest heap held both while a download chunk crossed).
+      const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
+      buffers.push((whole ? value.buffer : value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)) as ArrayBuffer);
       return { $b: buffers.length - 1 };
     }
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
