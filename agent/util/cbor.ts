@@ -10,7 +10,7 @@
  * integers in [-2^32, 2^32) as integers and every other number as a float64, objects as a map
  * with a 16-bit count, Maps behind tag 259. test/util/cbor.test.ts checks this against cbor-x.
  */
-import { utf8Decode } from './bytes.ts';
+import { utf8Decode, utf8EncodeInto } from './bytes.ts';
 import { setOwn } from './own.ts';
 
 export class CborError extends Error {
@@ -129,7 +129,7 @@ class Writer {
     const headSize = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
     this.room(headSize + max);
     const start = this.length + headSize;
-    const end = writeUtf8(value, this.bytes, start);
+    const end = utf8EncodeInto(value, this.bytes, start);
     const size = end - start;
     const actualHead = size < 24 ? 1 : size < 0x100 ? 2 : size < 0x10000 ? 3 : 5;
     if (actualHead !== headSize) this.bytes.copyWithin(this.length + actualHead, start, end);
@@ -180,37 +180,6 @@ class Writer {
     if (count >= 0x10000) throw new CborError('object with more than 65535 keys');
     this.view.setUint16(countAt, count);
   }
-}
-
-function writeUtf8(text: string, out: Uint8Array, at: number): number {
-  let i = at;
-  for (let k = 0; k < text.length; k++) {
-    let code = text.charCodeAt(k);
-    if (code < 0x80) {
-      out[i++] = code;
-      continue;
-    }
-    // Surrogate pairs combine; a lone surrogate becomes U+FFFD (as TextEncoder and cbor-x do).
-    if (code >= 0xd800 && code <= 0xdbff) {
-      const next = k + 1 < text.length ? text.charCodeAt(k + 1) : 0;
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
-        k++;
-      } else code = 0xfffd;
-    } else if (code >= 0xdc00 && code <= 0xdfff) code = 0xfffd;
-    if (code < 0x800) {
-      out[i++] = 0xc0 | (code >> 6);
-    } else if (code < 0x10000) {
-      out[i++] = 0xe0 | (code >> 12);
-      out[i++] = 0x80 | ((code >> 6) & 63);
-    } else {
-      out[i++] = 0xf0 | (code >> 18);
-      out[i++] = 0x80 | ((code >> 12) & 63);
-      out[i++] = 0x80 | ((code >> 6) & 63);
-    }
-    out[i++] = 0x80 | (code & 63);
-  }
-  return i;
 }
 
 const BREAK = Symbol('break');
