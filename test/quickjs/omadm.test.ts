@@ -7,18 +7,16 @@
  * tokenizing and hashing by the guest's JS engines (no WebAssembly in QuickJS), and by the host's
  * WASM engines offered through the bridge.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodeDevice, type NodeDevice } from '../../hal/node/index.ts';
-import { QuickJsHost } from '../../hal/quickjs/index.ts';
+import { bootPhone, small } from './phone.ts';
 import { fumoDownload, fumoUpdate, startDmServer } from '../../server/omadm/index.ts';
 import { type Engines, loadEngines } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
 import { account, CLIENT, DEVICE_ID, engines as jsEngines, IMAGE, md5, SERVER, writePackage } from '../omadm/session-rig.ts';
 
-const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
@@ -44,19 +42,7 @@ describe('OMA DM with FUMO inside QuickJS (host-side Node HAL, loopback referenc
     };
     const engines = offered ? await offered() : undefined;
 
-    const boot = async (): Promise<{ phone: NodeDevice; host: QuickJsHost }> => {
-      const phone = await createNodeDevice({
-        workDir: join(dir, 'phone'),
-        board: small,
-        identity: { deviceId: DEVICE_ID, model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' },
-        log: { level: 'error' },
-        location: 'inside',
-        onReboot: () => {}, // the test plays the reboot
-      });
-      const host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-      cleanups.push(() => phone.close(), () => host.dispose());
-      return { phone, host };
-    };
+    const boot = () => bootPhone(join(dir, 'phone'), { deviceId: DEVICE_ID, model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' }, cleanups);
 
     let { phone, host } = await boot();
     let agent = await host.start(phone, small, config, engines);
