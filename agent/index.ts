@@ -131,9 +131,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const trust = config.trust;
   if (trust?.allowUnsigned) log.warn('trust.allowUnsigned: updates are installed WITHOUT signed metadata (the manager\'s digest only)');
   const families = new Map<string, FamilyInstance>();
-  for (const definition of FAMILIES) {
-    const section = (config as unknown as Record<string, unknown>)[definition.name];
+  for (const entry of FAMILIES) {
+    const section = (config as unknown as Record<string, unknown>)[entry.name];
     if (section === undefined) continue;
+    const definition = await entry.load();
     const family = definition.create({
       device,
       store,

@@ -1,25 +1,32 @@
 /**
  * `quickjs-heap` (KB): the peak guest heap (`memory_used_size`, read by the QuickJS host after
- * every job) over a pull-model convergence and a firmware update (check, download, install,
- * reboot, confirm, report), both inside QuickJS on a host-side Node HAL against the reference
- * servers on loopback. Peer `target`: 512 KB (the issue's budget for the guest heap).
+ * every job) over a pull-model convergence, a firmware update (check, download, install, reboot,
+ * confirm, report) and an OMA DM + FUMO cycle (Exec Download, hold, Exec Update, reboot, commit,
+ * Generic Alerts), all inside QuickJS on a host-side Node HAL against the reference servers on
+ * loopback, the guest on its JS engines. Peer `target`: 512 KB (the issue's budget for the guest
+ * heap). Each cycle's peak is printed.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeDevice } from '../hal/node/index.ts';
 import { QuickJsHost } from '../hal/quickjs/index.ts';
 import { Users, startUpdateServer } from '../server/updates/index.ts';
-import { newRig, sim, startFleetManager } from '../test/e2e/harness.ts';
+import { newRig, startFleetManager } from '../test/e2e/harness.ts';
 import { ADMIN_TOKEN, usersJson, writeImageFolder } from '../test/server/updates-fixture.ts';
+import { fumoDownload, fumoUpdate, startDmServer } from '../server/omadm/index.ts';
+import { createJsEngines } from '../wasm/src/engines.ts';
 
-const BUDGET = JSON.parse(await readFile(new URL('../boards/quickjs-small.json', import.meta.url), 'utf8')).memoryBudgetBytes as number;
+// The board the QuickJS tests run on: its budget, and its small package-DB and state partitions.
+const SMALL = JSON.parse(await readFile(new URL('../boards/quickjs-small.json', import.meta.url), 'utf8'));
+const BUDGET = SMALL.memoryBudgetBytes as number;
 
 async function inQuickJs<T>(workDir: string, identity: Record<string, string>, config: unknown, body: (agent: Awaited<ReturnType<QuickJsHost['start']>>, host: QuickJsHost) => Promise<T>): Promise<{ peak: number; value: T }> {
-  const device = await createNodeDevice({ workDir, board: sim, identity: identity as never, log: { level: 'error' }, location: 'inside', onReboot: () => {} });
+  const device = await createNodeDevice({ workDir, board: SMALL, identity: identity as never, log: { level: 'error' }, location: 'inside', onReboot: () => {} });
   const host = await QuickJsHost.create({ budgetBytes: BUDGET });
   try {
-    const agent = await host.start(device, sim, config);
+    const agent = await host.start(device, SMALL, config);
     const value = await body(agent, host);
     await host.guarded(agent.close());
     return { peak: host.memory.peakBytes, value };
@@ -48,12 +55,45 @@ export async function benchQuickJsHeap(): Promise<{ name: string; value: number;
       const install = await inQuickJs(join(dir, 'fw'), identity, config, trigger);
       const confirm = await inQuickJs(join(dir, 'fw'), identity, config, trigger);
       if (!updates.service.journal().some((e) => e.type === 'report')) throw new Error('quickjs-heap: the firmware update did not report');
-      return { name: 'quickjs-heap', value: Math.max(pull.peak, install.peak, confirm.peak) / 1024, peers: { target: 512 } };
+      const omadm = await omadmCycle(join(dir, 'omadm'));
+      console.log(`quickjs-heap peaks (KB): pull ${(pull.peak / 1024).toFixed(0)}, firmware ${(Math.max(install.peak, confirm.peak) / 1024).toFixed(0)}, OMA DM + FUMO ${(omadm / 1024).toFixed(0)}`);
+      return { name: 'quickjs-heap', value: Math.max(pull.peak, install.peak, confirm.peak, omadm) / 1024, peers: { target: 512 } };
     } finally {
       await updates.close();
     }
   } finally {
     await rig.cleanup();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Exec Download → hold → Exec Update → reboot → commit against the reference DM server; the peak over both boots. */
+async function omadmCycle(dir: string): Promise<number> {
+  const engines = createJsEngines();
+  const image = new Uint8Array(64 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, 'fw-2.0.bin');
+  await writeFile(path, image);
+  const pkg = { name: 'fw-2.0.bin', version: '1', path, size: image.length, digest: createHash('sha256').update(image).digest('hex') };
+  const client = { name: 'bench-device', secret: 'client-secret-0123' };
+  const serverAccount = { serverId: 'srv1', name: 'srv1', secret: 'server-secret-0123' };
+  const running = await startDmServer({ serverId: serverAccount.serverId, clients: [client], packages: [pkg], md5: (bytes) => engines.hash('md5', bytes), tokenize: engines.syncmlTokenize });
+  try {
+    const server = running.server;
+    const identity = { deviceId: 'IMEI:000000011234564', model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' };
+    const account = { id: 'srv1', serverId: serverAccount.serverId, addr: server.url, authPref: 'DIGEST', client, server: { name: serverAccount.name, secret: serverAccount.secret } };
+    const config = { logLevel: 'error', omadm: { accounts: [account], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, manufacturer: 'Acme' } };
+    server.script(fumoDownload('1', server.packageUrl(pkg.name), 'corr-dl', 'Download', { version: '2.0.0', size: pkg.size, sha256: pkg.digest }));
+    const held = await inQuickJs(dir, identity, config, async (agent, host) => {
+      await host.guarded(agent.trigger('omadm', 'manual'));
+      server.script([fumoUpdate('1', 'corr-up')]);
+      await host.guarded(agent.trigger('omadm', 'manual'));
+    });
+    const committed = await inQuickJs(dir, identity, config, (agent, host) => host.guarded(agent.trigger('omadm', 'boot')));
+    const alerts = server.journal.genericAlerts().map((a) => `${a.correlator} ${a.result}`);
+    if (alerts.join() !== 'corr-dl 200,corr-up 200') throw new Error(`quickjs-heap: the OMA DM + FUMO cycle did not complete: ${alerts.join()}`);
+    return Math.max(held.peak, committed.peak);
+  } finally {
+    await running.close();
   }
 }

@@ -18,7 +18,7 @@ export type { DiffSide, EngineErrorCode, HashErrorCode } from './src/errors.ts';
 export { STATE_SIZE as HASH_STATE_SIZE } from './src/hash-state.ts';
 export { DeltaError } from './src/delta-types.ts';
 export type { DeltaApplyOptions, DeltaErrorCode, DeltaFormat, DeltaResult, DeltaSink, RangeReader } from './src/delta-types.ts';
-export { DEFAULT_WINDOW_BUDGET, detectDeltaFormat } from './src/delta-apply.ts';
+export { DEFAULT_WINDOW_BUDGET, detectDeltaFormat } from './src/delta-format.ts';
 export { SyncmlError, SYNCML_ERROR_CODES } from './src/errors.ts';
 export type { SyncmlErrorCode } from './src/errors.ts';
 export * from './src/syncml-tokens.ts';

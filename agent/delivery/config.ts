@@ -1,5 +1,5 @@
 /** Configuration of the pull-model family, validated strictly (a typo must not pass silently). */
-import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download.ts';
+import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
 import { type Infer, boolean, httpUrl, integer, object, oneOf, optional } from '../transport/schema.ts';
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { DEFAULT_REDIRECT_MAX_FAILED_POLLS } from './redirect.ts';
@@ -79,4 +79,9 @@ export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfi
     maxAnswerBytes: input.maxAnswerBytes ?? 4 * 1024 * 1024,
     keepInstalled: input.keepInstalled ?? false,
   };
+}
+
+/** The `delivery` config section, checked and completed (the registry parses it without loading the family). */
+export function parseDeliveryConfig(input: unknown): DeliveryConfig {
+  return resolveDeliveryConfig(deliveryConfigSchema.parse(input, 'delivery'));
 }

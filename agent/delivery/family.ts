@@ -4,7 +4,7 @@
  * survive an agent update), state and outbox under `delivery/`.
  */
 import type { FamilyDefinition, FamilyInstance } from '../families/family.ts';
-import { type DeliveryConfig, deliveryConfigSchema, resolveDeliveryConfig } from './config.ts';
+import { type DeliveryConfig, parseDeliveryConfig } from './config.ts';
 import type { DeliveryEvent } from './events.ts';
 import { DeliveryService, FAMILY, JOB_PREFIX, STATE_PREFIX } from './service.ts';
 
@@ -14,7 +14,7 @@ export interface DeliveryFamily extends FamilyInstance {
 
 export const deliveryFamily: FamilyDefinition<DeliveryConfig> = {
   name: FAMILY,
-  parseConfig: (input) => resolveDeliveryConfig(deliveryConfigSchema.parse(input, FAMILY)),
+  parseConfig: parseDeliveryConfig,
   create(context): DeliveryFamily {
     const service = new DeliveryService({
       ...context,

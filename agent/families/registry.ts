@@ -1,18 +1,30 @@
 /**
  * The one place that lists the protocol families the agent knows. A new family (OMA DM, hawkBit
- * DDI, …) adds its definition here and a config section of the same name; nothing else in the
- * agent changes.
+ * DDI, …) adds its entry here and a config section of the same name; nothing else in the agent
+ * changes.
+ *
+ * A family's code is loaded only when the config names it (`load`, a dynamic import): the build
+ * makes each family a chunk of its own next to dist/agent.js, so a board stores and a QuickJS
+ * heap holds only the families it runs. Config sections are checked without loading anything.
  */
-import { deliveryFamily } from '../delivery/family.ts';
-import { firmwareFamily } from '../firmware/family.ts';
-import { omadmFamily } from '../omadm/family.ts';
+import { parseDeliveryConfig } from '../delivery/config.ts';
+import { parseFirmwareConfig } from '../firmware/config.ts';
+import { parseOmaDmConfig } from '../omadm/config.ts';
 import type { FamilyDefinition, FamilyInstance } from './family.ts';
 
-export const FAMILIES: readonly FamilyDefinition<never>[] = [deliveryFamily as FamilyDefinition<never>, firmwareFamily as FamilyDefinition<never>, omadmFamily as FamilyDefinition<never>];
-
-export function familyDefinition(name: string): FamilyDefinition<never> | undefined {
-  return FAMILIES.find((family) => family.name === name);
+export interface FamilyEntry {
+  /** Also the name of the family's config section. */
+  readonly name: string;
+  /** Validates and completes the config section; throws a message naming the bad field. */
+  parseConfig(input: unknown): unknown;
+  load(): Promise<FamilyDefinition<never>>;
 }
+
+export const FAMILIES: readonly FamilyEntry[] = [
+  { name: 'delivery', parseConfig: parseDeliveryConfig, load: async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never> },
+  { name: 'firmware', parseConfig: parseFirmwareConfig, load: async () => (await import('../firmware/family.ts')).firmwareFamily as FamilyDefinition<never> },
+  { name: 'omadm', parseConfig: parseOmaDmConfig, load: async () => (await import('../omadm/family.ts')).omadmFamily as FamilyDefinition<never> },
+];
 
 /** Two families may not own overlapping store prefixes (one would read the other's records). */
 export function checkPrefixes(families: readonly FamilyInstance[]): void {

@@ -1,5 +1,5 @@
 /** Configuration of the device update web service family (seeds 002/003), validated strictly. */
-import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download.ts';
+import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { type Infer, array, boolean, integer, object, optional, string } from '../transport/schema.ts';
 import { type ServiceUrls, serviceUrlsSchema } from './messages.ts';
@@ -51,4 +51,9 @@ export function resolveFirmwareConfig(input: Infer<typeof firmwareConfigSchema>)
     download: { maxAttempts: d.maxAttempts ?? 5, checkpointBytes: d.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES, checkpointMs: d.checkpointMs ?? DEFAULT_CHECKPOINT_MS, timeoutMs: d.timeoutMs ?? 30_000 },
     requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
   };
+}
+
+/** The `firmware` config section, checked and completed (the registry parses it without loading the family). */
+export function parseFirmwareConfig(input: unknown): FirmwareConfig {
+  return resolveFirmwareConfig(firmwareConfigSchema.parse(input, 'firmware'));
 }

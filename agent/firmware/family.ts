@@ -15,7 +15,7 @@ import { type KeyValueStore, getValue, putValue } from '../store/index.ts';
 import { RetryLaterError } from '../util/retry.ts';
 import { joinUrl } from '../transport/http.ts';
 import { UpdateClient } from './client.ts';
-import { type FirmwareConfig, firmwareConfigSchema, resolveFirmwareConfig } from './config.ts';
+import { type FirmwareConfig, parseFirmwareConfig } from './config.ts';
 import { DOWNLOAD_KEY, FAMILY, type FirmwareInfo, INFO_KEY, JOB_KEY, STATE_PREFIX, imageStep, readInfo } from './job.ts';
 import { type ResultReport, type ServiceUrls, serviceUrlsSchema } from './messages.ts';
 
@@ -37,7 +37,7 @@ export interface FirmwareFamily extends FamilyInstance {
 
 export const firmwareFamily: FamilyDefinition<FirmwareConfig> = {
   name: FAMILY,
-  parseConfig: (input) => resolveFirmwareConfig(firmwareConfigSchema.parse(input, FAMILY)),
+  parseConfig: parseFirmwareConfig,
   create(context): FirmwareFamily {
     const { device, store, log, config, outbox } = context;
     const client = new UpdateClient({ net: device.net, timeoutMs: config.requestTimeoutMs, log });

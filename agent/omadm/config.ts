@@ -63,3 +63,8 @@ export function resolveOmaDmConfig(input: Infer<typeof omadmConfigSchema>): OmaD
   return { client, schedule: resolveSchedule(schedule, 'omadm.schedule'), manufacturer: manufacturer ?? 'dm-agent', udpPort: udpPort ?? 2948,
     download: resolveImageDownload(download) };
 }
+
+/** The `omadm` config section, checked and completed (the registry parses it without loading the family). */
+export function parseOmaDmConfig(input: unknown): OmaDmFamilyConfig {
+  return resolveOmaDmConfig(omadmConfigSchema.parse(input, 'omadm'));
+}

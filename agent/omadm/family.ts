@@ -11,7 +11,7 @@ import { readableJobs } from '../families/jobs.ts';
 import { utf8Encode } from '../util/bytes.ts';
 import { RetryLaterError } from '../util/retry.ts';
 import { OmaDmClient } from './client.ts';
-import { type OmaDmFamilyConfig, omadmConfigSchema, resolveOmaDmConfig } from './config.ts';
+import { type OmaDmFamilyConfig, parseOmaDmConfig } from './config.ts';
 import { createFumoPipeline, FAMILY, type FumoResultReport, fumoImageStep, type InstallNotify, JOB_KEY, pkgDataOf } from './fumo/pipeline.ts';
 import { listenUdp, PUSH_CHANNEL, pushPackageZero, type PushListener } from './push.ts';
 import type { FumoJob } from './fumo/manager.ts';
@@ -28,7 +28,7 @@ export interface OmaDmFamily extends FamilyInstance {
 
 export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
   name: FAMILY,
-  parseConfig: (input) => resolveOmaDmConfig(omadmConfigSchema.parse(input, FAMILY)),
+  parseConfig: parseOmaDmConfig,
   create(context): OmaDmFamily {
     const { device, store, log, config, outbox, engines } = context;
     let client: OmaDmClient | undefined;

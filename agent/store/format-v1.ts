@@ -17,6 +17,15 @@ const RECORD_VERSION = 1;
 const HEADER = 12;
 const TRAILER = 4;
 
+/** Bytes from `offset` that hold a format-1 record's head. */
+export const RECORD_HEAD_BOUND_V1 = HEADER;
+
+/** How many bytes the format-1 record at `offset` spans, from its head (see recordExtent in ./format.ts). */
+export function recordExtentV1(bytes: Uint8Array, offset: number, writeAlign: number): number | undefined {
+  if (offset + HEADER > bytes.length || bytes[offset] !== RECORD_MARKER) return undefined;
+  return roundUp(HEADER + new DataView(bytes.buffer, bytes.byteOffset + offset, HEADER).getUint32(8, true) + TRAILER, writeAlign);
+}
+
 /** The format-1 record at `offset`, or undefined when none valid starts there. */
 export function decodeRecordV1(bytes: Uint8Array, offset: number, writeAlign: number): DecodedRecord | undefined {
   if (offset + HEADER > bytes.length) return undefined;

@@ -155,6 +155,21 @@ export interface DecodedRecord {
   length: number;
 }
 
+/** Bytes from `offset` that hold a record's head, whatever its zero-free encoding. */
+export const RECORD_HEAD_BOUND = 1 + zeroFreeBound(RECORD_HEAD);
+
+/**
+ * How many bytes from `offset` the record starting there can span at most, read from its head
+ * (`bytes` holds at least RECORD_HEAD_BOUND of them, or the area's end); undefined when no
+ * record head starts there. Lets recovery read a record whole without reading the whole area.
+ */
+export function recordExtent(bytes: Uint8Array, offset: number, writeAlign: number): number | undefined {
+  if (bytes[offset] !== RECORD_START) return undefined;
+  const head = new Uint8Array(RECORD_HEAD);
+  if (!new ZeroFreeReader(bytes, offset + 1, bytes.length).read(head)) return undefined;
+  return recordBound(new DataView(head.buffer).getUint32(4, true), writeAlign);
+}
+
 /** The record starting at `offset` (a `writeAlign` multiple), or undefined when none valid starts there. */
 export function decodeRecord(bytes: Uint8Array, offset: number, writeAlign: number): DecodedRecord | undefined {
   if (bytes[offset] !== RECORD_START) return undefined;

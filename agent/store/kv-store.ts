@@ -91,8 +91,9 @@ export class KeyValueStore {
     const dataStart = roundUp(AREA_HEADER_LENGTH, status.writeAlign);
     if (dataStart >= areaLength) throw new StoreUsageError(`partition ${name}: an area of ${areaLength} bytes cannot hold its header`);
     const geometry: Geometry = { status, areaLength, areaBlocks, dataStart, capacity: areaLength - dataStart };
-    const areas = [await io(name, 'read', () => flash.read(0, areaLength)), await io(name, 'read', () => flash.read(areaLength, areaLength))];
-    const scan = scanAreas(areas, { areaLength, dataStart, writeAlign: status.writeAlign, eraseValue: status.eraseValue });
+    // Scanned a chunk at a time (./recovery.ts): the areas never sit in memory whole.
+    const read = (offset: number, length: number) => io(name, 'read', () => flash.read(offset, length));
+    const scan = await scanAreas(read, { areaLength, dataStart, writeAlign: status.writeAlign, eraseValue: status.eraseValue });
     return new KeyValueStore(flash, geometry, scan);
   }
 

@@ -7,8 +7,8 @@
  * record can start (a 0x00 byte, which no record holds inside itself, torn or not), so it can never
  * pick up a record hidden in the payload of the torn write.
  */
-import { FORMAT_V1, FORMAT_VERSION, type DecodedRecord, decodeAreaHeader, decodeRecord, isErased, RECORD_START, type StoreOp } from './format.ts';
-import { decodeRecordV1 } from './format-v1.ts';
+import { AREA_HEADER_LENGTH, type AreaHeader, FORMAT_V1, FORMAT_VERSION, type DecodedRecord, decodeAreaHeader, decodeRecord, isErased, RECORD_HEAD_BOUND, RECORD_START, recordExtent, type StoreOp } from './format.ts';
+import { decodeRecordV1, RECORD_HEAD_BOUND_V1, recordExtentV1 } from './format-v1.ts';
 import { StoreFormatError } from './errors.ts';
 
 export interface StoreCorruption {
@@ -51,10 +51,68 @@ export interface ScanResult {
   report: StoreOpenReport;
 }
 
-/** Replays the two areas' bytes. Throws only StoreFormatError (an area of a newer format). */
-export function scanAreas(areas: readonly Uint8Array[], geometry: ScanGeometry): ScanResult {
+/** Reads `length` bytes of the partition at `offset` (the store's flash partition). */
+export type PartitionReader = (offset: number, length: number) => Promise<Uint8Array>;
+
+/**
+ * Bytes read at a time while scanning. The areas are never read whole: on a small board's
+ * QuickJS heap a 256 KiB package-DB partition read at once was most of the agent's peak. A
+ * record longer than this is read whole (it must be checked whole), so memory is bounded by
+ * max(SCAN_CHUNK_BYTES, the largest record).
+ */
+export const SCAN_CHUNK_BYTES = 4096;
+
+/**
+ * A window on one area: the bytes of the last read, re-read only when a span falls outside it.
+ * Offsets are area-relative.
+ */
+class AreaWindow {
+  private bytes: Uint8Array = new Uint8Array(0);
+  private start = 0;
+
+  constructor(
+    private readonly read: PartitionReader,
+    private readonly base: number,
+    readonly length: number,
+  ) {}
+
+  /** A buffer holding [offset, offset + length) clamped to the area, and where the buffer starts. */
+  async span(offset: number, length: number): Promise<{ bytes: Uint8Array; start: number }> {
+    const end = Math.min(this.length, offset + length);
+    if (offset < this.start || end > this.start + this.bytes.length) {
+      const readEnd = Math.min(this.length, Math.max(end, offset + SCAN_CHUNK_BYTES));
+      this.bytes = await this.read(this.base + offset, readEnd - offset);
+      this.start = offset;
+    }
+    return { bytes: this.bytes, start: this.start };
+  }
+
+  /** Every byte from `offset` to the area's end is `eraseValue`. */
+  async erasedFrom(offset: number, eraseValue: number): Promise<boolean> {
+    for (let at = offset; at < this.length; at += SCAN_CHUNK_BYTES) {
+      const { bytes, start } = await this.span(at, SCAN_CHUNK_BYTES);
+      if (!isErased(bytes.subarray(at - start, Math.min(bytes.length, at - start + SCAN_CHUNK_BYTES)), eraseValue)) return false;
+    }
+    return true;
+  }
+
+  /** The record at `offset`, read whole (its head says how long it can be), or undefined. */
+  async record(offset: number, writeAlign: number, legacy: boolean): Promise<DecodedRecord | undefined> {
+    const head = await this.span(offset, legacy ? RECORD_HEAD_BOUND_V1 : RECORD_HEAD_BOUND);
+    const extent = (legacy ? recordExtentV1 : recordExtent)(head.bytes, offset - head.start, writeAlign);
+    if (extent === undefined) return undefined;
+    const { bytes, start } = await this.span(offset, Math.min(extent, this.length - offset));
+    // The decoder sees the record and what follows it up to the window's end (or the area's).
+    return (legacy ? decodeRecordV1 : decodeRecord)(bytes, offset - start, writeAlign);
+  }
+}
+
+/** Replays the two areas of the partition, a chunk at a time. Throws only StoreFormatError (an area of a newer format). */
+export async function scanAreas(read: PartitionReader, geometry: ScanGeometry): Promise<ScanResult> {
   const { areaLength, dataStart, eraseValue } = geometry;
-  const headers = areas.map((bytes) => decodeAreaHeader(bytes, areaLength));
+  const areas = [new AreaWindow(read, 0, areaLength), new AreaWindow(read, areaLength, areaLength)];
+  const headers: (AreaHeader | undefined)[] = [];
+  for (const area of areas) headers.push(decodeAreaHeader((await area.span(0, AREA_HEADER_LENGTH)).bytes.subarray(0, AREA_HEADER_LENGTH), areaLength));
   const report: StoreOpenReport = { fresh: false, generation: 0, format: FORMAT_VERSION, records: 0, tornTail: false, corruption: [] };
   const values = new Map<string, Uint8Array>();
 
@@ -69,22 +127,22 @@ export function scanAreas(areas: readonly Uint8Array[], geometry: ScanGeometry):
   }
   if (liveArea === undefined) {
     // Blank medium, or a torn header from the very first format: both are a fresh store.
-    const explained = areas.every((bytes) => isErased(bytes.subarray(dataStart), eraseValue));
+    let explained = true;
+    for (const area of areas) explained = explained && (await area.erasedFrom(dataStart, eraseValue));
     report.fresh = explained;
     if (!explained) report.corruption.push({ kind: 'noValidArea', area: 0, offset: 0, detail: 'no area has a valid header but the medium holds data' });
     return { values, liveArea: undefined, generation: 0, appendOffset: dataStart, sequence: 0, needsCompaction: true, report };
   }
 
-  const bytes = areas[liveArea] as Uint8Array;
-  const header = headers[liveArea] as { generation: number; version: number };
+  const area = areas[liveArea] as AreaWindow;
+  const header = headers[liveArea] as AreaHeader;
   report.generation = header.generation;
   report.format = header.version === FORMAT_V1 ? 1 : FORMAT_VERSION;
   const legacy = header.version === FORMAT_V1;
-  const decode = legacy ? decodeRecordV1 : decodeRecord;
   let offset = dataStart;
   let sequence = 0;
   while (offset < areaLength) {
-    const record = decode(bytes, offset, geometry.writeAlign);
+    const record = await area.record(offset, geometry.writeAlign, legacy);
     if (record && record.sequence > sequence) {
       applyOps(values, record.ops);
       sequence = record.sequence;
@@ -92,9 +150,9 @@ export function scanAreas(areas: readonly Uint8Array[], geometry: ScanGeometry):
       report.records++;
       continue;
     }
-    if (isErased(bytes.subarray(offset), eraseValue)) break;
+    if (await area.erasedFrom(offset, eraseValue)) break;
     // Format 1 cannot tell a record from bytes inside a value: never search past a bad record there.
-    const resume = legacy ? undefined : findNextRecord(bytes, offset, geometry.writeAlign, sequence);
+    const resume = legacy ? undefined : await findNextRecord(area, offset, geometry.writeAlign, sequence);
     if (resume === undefined) {
       report.tornTail = true;
       break;
@@ -113,10 +171,11 @@ function newer(a: number, b: number): boolean {
 }
 
 /** The next offset after `from` where a valid record with a higher sequence starts (only 0x00 bytes can start one). */
-function findNextRecord(bytes: Uint8Array, from: number, writeAlign: number, previousSequence: number): number | undefined {
-  for (let offset = from + writeAlign; offset < bytes.length; offset += writeAlign) {
-    if (bytes[offset] !== RECORD_START) continue;
-    const record: DecodedRecord | undefined = decodeRecord(bytes, offset, writeAlign);
+async function findNextRecord(area: AreaWindow, from: number, writeAlign: number, previousSequence: number): Promise<number | undefined> {
+  for (let offset = from + writeAlign; offset < area.length; offset += writeAlign) {
+    const { bytes, start } = await area.span(offset, 1);
+    if (bytes[offset - start] !== RECORD_START) continue;
+    const record = await area.record(offset, writeAlign, false);
     if (record && record.sequence > previousSequence) return offset;
   }
   return undefined;

@@ -56,23 +56,42 @@ export function fromHex(text: string): Uint8Array {
 }
 
 export function utf8Encode(text: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    let code = text.charCodeAt(i);
-    // Combine surrogate pairs; a lone surrogate becomes U+FFFD like TextEncoder does.
+  const out = new Uint8Array(text.length * 3);
+  return out.slice(0, utf8EncodeInto(text, out, 0));
+}
+
+/**
+ * Writes `text` as UTF-8 into `out` from `at` (room for 3 bytes per UTF-16 unit) and returns
+ * where it ended. Surrogate pairs combine; a lone surrogate becomes U+FFFD, as TextEncoder does.
+ */
+export function utf8EncodeInto(text: string, out: Uint8Array, at: number): number {
+  let i = at;
+  for (let k = 0; k < text.length; k++) {
+    let code = text.charCodeAt(k);
+    if (code < 0x80) {
+      out[i++] = code;
+      continue;
+    }
     if (code >= 0xd800 && code <= 0xdbff) {
-      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+      const next = k + 1 < text.length ? text.charCodeAt(k + 1) : 0;
       if (next >= 0xdc00 && next <= 0xdfff) {
         code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
-        i++;
+        k++;
       } else code = 0xfffd;
     } else if (code >= 0xdc00 && code <= 0xdfff) code = 0xfffd;
-    if (code < 0x80) out.push(code);
-    else if (code < 0x800) out.push(0xc0 | (code >> 6), 0x80 | (code & 63));
-    else if (code < 0x10000) out.push(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
-    else out.push(0xf0 | (code >> 18), 0x80 | ((code >> 12) & 63), 0x80 | ((code >> 6) & 63), 0x80 | (code & 63));
+    if (code < 0x800) {
+      out[i++] = 0xc0 | (code >> 6);
+    } else if (code < 0x10000) {
+      out[i++] = 0xe0 | (code >> 12);
+      out[i++] = 0x80 | ((code >> 6) & 63);
+    } else {
+      out[i++] = 0xf0 | (code >> 18);
+      out[i++] = 0x80 | ((code >> 12) & 63);
+      out[i++] = 0x80 | ((code >> 6) & 63);
+    }
+    out[i++] = 0x80 | (code & 63);
   }
-  return Uint8Array.from(out);
+  return i;
 }
 
 /** Decodes UTF-8; malformed sequences become U+FFFD (as TextDecoder without `fatal`). */

@@ -12,6 +12,7 @@ type Wire = [string, ...ArrayBuffer[]];
 interface HostFunctions {
   invoke(id: number, json: string, ...buffers: ArrayBuffer[]): Wire;
   settle(promiseId: number, ok: boolean, json: string, ...buffers: ArrayBuffer[]): void;
+  release(id: number): void;
 }
 
 const host = (globalThis as unknown as { __dmHost: HostFunctions }).__dmHost;
@@ -39,6 +40,7 @@ const endpoint = new Endpoint(classReviver(errorClasses));
 endpoint.connect({
   invoke: (id, args) => fromWire(host.invoke(id, args.json, ...args.buffers)),
   settle: (promiseId, ok, value) => host.settle(promiseId, ok, value.json, ...value.buffers),
+  release: (id) => host.release(id),
 });
 
 const root = {
@@ -67,4 +69,6 @@ function plain(value: unknown): unknown {
   root: () => toWire(endpoint.pack(root)),
   invoke: (id: number, json: string, ...buffers: ArrayBuffer[]) => toWire(endpoint.invoke(id, { json, buffers })),
   settle: (promiseId: number, ok: boolean, json: string, ...buffers: ArrayBuffer[]) => endpoint.settle(promiseId, ok, { json, buffers }),
+  release: (id: number) => endpoint.release(id),
+  sizes: () => [JSON.stringify(endpoint.sizes)],
 };

@@ -10,9 +10,9 @@
  * `QuickJsMemoryError` once the board's budget is exceeded.
  */
 import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
-import type { Device } from '../types.ts';
+import type { Device, HttpClient } from '../types.ts';
 import { DiffInputError, EngineError, type Engines, HashError, SyncmlError } from '../../wasm/index.ts';
-import { loadGuestCode } from './bundle.ts';
+import { type GuestCode, loadGuestCode, normaliseModuleName } from './bundle.ts';
 import { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
 import { Endpoint, type Packed, classReviver } from './wire.ts';
 import * as halErrors from '../errors.ts';
@@ -41,9 +41,29 @@ export interface GuestAgent {
  * memory through views, and a view cannot cross the bridge (the guest would get a copy), so the
  * guest runs the JS engines.
  */
-export function guestView(device: Device): Device {
-  const { platform, clock, flash, staging, net, update, power, system, users, exec, files, log, random, keystore } = device;
+export function guestView(device: Device, maxBodyChunk?: number): Device {
+  const { platform, clock, flash, staging, update, power, system, users, exec, files, log, random, keystore } = device;
+  const net = maxBodyChunk === undefined ? device.net : Object.assign(Object.create(device.net) as Device['net'], { http: boundedBodies(device.net.http, maxBodyChunk) });
   return { platform: `quickjs/${platform}`, clock, flash, staging, net, update, power, system, ...(users ? { users } : {}), ...(keystore ? { keystore } : {}), exec, files, log, random, close: () => device.close() };
+}
+
+/**
+ * HTTP bodies cut into pieces of at most `maxChunk` bytes before they cross into the guest. Node
+ * hands out 64 KiB network chunks, and the download pipeline keeps a few chunks in flight to the
+ * sink: at 64 KiB that was a quarter of the small board's guest heap.
+ */
+function boundedBodies(http: HttpClient, maxChunk: number): HttpClient {
+  return {
+    async request(request) {
+      const response = await http.request(request);
+      const body: AsyncIterable<Uint8Array> = {
+        async *[Symbol.asyncIterator]() {
+          for await (const chunk of response.body) for (let at = 0; at < chunk.length; at += maxChunk) yield chunk.subarray(at, at + maxChunk);
+        },
+      };
+      return { status: response.status, headers: response.headers, body, bytes: (maxBytes) => response.bytes(maxBytes), cancel: () => response.cancel() };
+    },
+  };
 }
 
 export class QuickJsHost {
@@ -65,9 +85,12 @@ export class QuickJsHost {
     return new QuickJsHost(QuickJS.newRuntime(), code, options.budgetBytes);
   }
 
-  private constructor(runtime: QuickJSRuntime, code: { agent: string; guest: string }, private readonly budgetBytes: number) {
+  private constructor(runtime: QuickJSRuntime, code: GuestCode, private readonly budgetBytes: number) {
     this.runtime = runtime;
-    runtime.setModuleLoader((name) => (name === 'dm-agent' ? code.agent : { error: new Error(`no module ${name}`) }));
+    runtime.setModuleLoader(
+      (name) => code.module(name) ?? { error: new Error(`no module ${name}`) },
+      (base, requested) => normaliseModuleName(code, base, requested),
+    );
     this.vm = runtime.newContext();
     this.installHostFunctions();
     const evaluated = this.vm.evalCode(code.guest, 'guest.js', { type: 'module' });
@@ -79,6 +102,11 @@ export class QuickJsHost {
     this.endpoint.connect({
       invoke: (id, args) => this.callGuest('invoke', [this.vm.newNumber(id), ...this.toGuest(args)], true)!,
       settle: (promiseId, ok, value) => void this.callGuest('settle', [this.vm.newNumber(promiseId), ok ? this.vm.true : this.vm.false, ...this.toGuest(value)], false),
+      // The host dropped its proxy of a guest function (V8 collected it): the guest's table lets go
+      // of the function and of the object it is bound to, which live in the guest heap.
+      release: (id) => {
+        if (!this.disposed && !this.failure) void this.callGuest('release', [this.vm.newNumber(id)], false);
+      },
     });
   }
 
@@ -105,7 +133,8 @@ export class QuickJsHost {
    * board without WebAssembly offers them natively; without it the guest runs the JS engines.
    */
   async start(device: Device, board: unknown, config: unknown, engines?: Engines): Promise<GuestAgent> {
-    return this.guarded(this.root().start(guestView(device), board, config, engines));
+    const chunk = (board as { downloadChunkBytes?: unknown } | null)?.downloadChunkBytes;
+    return this.guarded(this.root().start(guestView(device, typeof chunk === 'number' && chunk > 0 ? chunk : undefined), board, config, engines));
   }
 
   /** Runs a guest promise to its end, or fails with the host's failure (memory budget). */
@@ -118,9 +147,15 @@ export class QuickJsHost {
     });
   }
 
+  /** How many functions the guest has exported to the host and how many of its calls are pending (leak checks). */
+  guestBridgeSizes(): { functions: number; pending: number } {
+    return JSON.parse(this.fromGuest(this.callGuestRaw('sizes', [])).json) as { functions: number; pending: number };
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.endpoint.dispose();
     this.guest.dispose();
     this.vm.dispose();
     this.runtime.dispose();
@@ -143,11 +178,16 @@ export class QuickJsHost {
     const settle = vm.newFunction('settle', (idHandle, okHandle, jsonHandle, ...buffers) => {
       this.endpoint.settle(vm.getNumber(idHandle), vm.dump(okHandle) === true, this.readPacked(jsonHandle, buffers));
     });
+    const release = vm.newFunction('release', (idHandle) => {
+      this.endpoint.release(vm.getNumber(idHandle));
+    });
     vm.setProp(hostObject, 'invoke', invoke);
     vm.setProp(hostObject, 'settle', settle);
+    vm.setProp(hostObject, 'release', release);
     vm.setProp(vm.global, '__dmHost', hostObject);
     invoke.dispose();
     settle.dispose();
+    release.dispose();
     hostObject.dispose();
   }
 
@@ -186,7 +226,7 @@ export class QuickJsHost {
     }
   }
 
-  private callGuest(method: 'invoke' | 'settle', args: QuickJSHandle[], answer: boolean): Packed | undefined {
+  private callGuest(method: 'invoke' | 'settle' | 'release', args: QuickJSHandle[], answer: boolean): Packed | undefined {
     const result = this.callGuestRaw(method, args);
     if (!answer) {
       result.dispose();

@@ -38,14 +38,46 @@ export function classReviver(classes: Record<string, { prototype: object }>): Er
   };
 }
 
+interface Registry {
+  register(target: object, held: number): void;
+}
+/** ES2021, so not in the agent's ES2020 library types; Node has it, and QuickJS (its callbacks run only at a full GC). */
+const FinalizationRegistryClass = (globalThis as { FinalizationRegistry?: new (cleanup: (held: number) => void) => Registry }).FinalizationRegistry;
+
 export class Endpoint {
   private readonly functions = new Map<number, (...args: unknown[]) => unknown>();
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   private nextFunction = 1;
   private nextPromise = 1;
   private peer: Peer | undefined;
+  /**
+   * The table of exported functions would otherwise only grow: every object that crosses (a
+   * signal, an HTTP response, a listener) exports its methods, and each entry keeps its object
+   * alive on the exporting side (the guest heap, for what the guest exports). When a proxy is
+   * collected here, the peer drops the function it stands for.
+   */
+  private readonly collected = FinalizationRegistryClass ? new FinalizationRegistryClass((id) => this.onCollected(id)) : undefined;
+  private closed = false;
 
   constructor(private readonly reviveError: ErrorReviver = plainError) {}
+
+  /** Drops every exported function and fails every pending call (the peer is gone). */
+  dispose(): void {
+    this.closed = true;
+    this.functions.clear();
+    const waiters = [...this.pending.values()];
+    this.pending.clear();
+    for (const waiter of waiters) waiter.reject(new Error('bridge: endpoint disposed'));
+  }
+
+  private onCollected(id: number): void {
+    if (this.closed || !this.peer?.release) return;
+    try {
+      this.peer.release(id);
+    } catch {
+      // Best effort: a peer that cannot take the release now (disposed, failed) has no table to prune.
+    }
+  }
 
   connect(peer: Peer): void {
     this.peer = peer;
@@ -104,13 +136,15 @@ export class Endpoint {
 
   /** A proxy calling the peer's function `id`. */
   remote(id: number): (...args: unknown[]) => unknown {
-    return (...args: unknown[]) => {
+    const proxy = (...args: unknown[]) => {
       const answer = this.unpack(this.requirePeer().invoke(id, this.pack(args))) as { $value?: unknown; $throw?: unknown; $pending?: number };
       if ('$throw' in answer) throw answer.$throw;
       if (answer.$pending === undefined) return answer.$value;
       const promiseId = answer.$pending;
       return new Promise((resolve, reject) => this.pending.set(promiseId, { resolve, reject }));
     };
+    this.collected?.register(proxy, id);
+    return proxy;
   }
 
   private requirePeer(): Peer {
@@ -133,7 +167,10 @@ export class Endpoint {
     if (typeof value === 'function') return { $f: this.exportFunction(value as (...args: unknown[]) => unknown, owner) };
     if (typeof value !== 'object') return { $u: 1 };
     if (value instanceof Uint8Array) {
-      buffers.push(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) as ArrayBuffer);
+      // The other side copies the buffer out of this realm anyway: a view of a whole buffer crosses
+      // without a second copy here (the guest heap held both while a download chunk crossed).
+      const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength;
+      buffers.push((whole ? value.buffer : value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)) as ArrayBuffer);
       return { $b: buffers.length - 1 };
     }
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {

@@ -3,16 +3,14 @@
  * download into the inactive slot of the host-side flash image, reboot (a new device on the same
  * work directory and a new QuickJS runtime: the process restart), trial boot confirmed, report.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createNodeDevice, type NodeDevice } from '../../hal/node/index.ts';
-import { QuickJsHost } from '../../hal/quickjs/index.ts';
+import { bootPhone, small } from './phone.ts';
 import { Users, startUpdateServer } from '../../server/updates/index.ts';
 import { ADMIN_TOKEN, usersJson, writeImageFolder } from '../server/updates-fixture.ts';
 
-const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
@@ -29,19 +27,7 @@ describe('firmware update inside QuickJS (host-side Node HAL, loopback update se
     server.service.decide(server.service.rules()[0]!.id, 'approved');
     const config = { logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), idleRebootMs: 0, download: { checkpointBytes: 16 * 1024 } } };
 
-    const boot = async (): Promise<{ phone: NodeDevice; host: QuickJsHost }> => {
-      const phone = await createNodeDevice({
-        workDir: join(dir, 'phone'),
-        board: small,
-        identity: { deviceId: 'qjs-phone', model: 'CX600', hardwareId: 'hw-1', firmwareVersion: '4.0.1' },
-        log: { level: 'error' },
-        location: 'inside',
-        onReboot: () => {}, // the test plays the reboot
-      });
-      const host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-      cleanups.push(() => phone.close(), () => host.dispose());
-      return { phone, host };
-    };
+    const boot = () => bootPhone(join(dir, 'phone'), { deviceId: 'qjs-phone', model: 'CX600', hardwareId: 'hw-1', firmwareVersion: '4.0.1' }, cleanups);
 
     let { phone, host } = await boot();
     let agent = await host.start(phone, small, config);

@@ -10,8 +10,8 @@
 import { Bzip2Reader } from './bzip2.ts';
 import { PatchInput, readSource } from './delta-input.ts';
 import { DeltaError, type BsdiffAddEngine, type RangeReader } from './delta-types.ts';
+import { BSDIFF_MAGIC } from './delta-format.ts';
 
-export const BSDIFF_MAGIC = 'BSDIFF40';
 // 1 MiB: four times fewer source reads and sink calls than 256 KiB (each an await, and a file
 // read on the HAL), for 2 MiB of buffers.
 const CHUNK = 1024 * 1024;

@@ -5,22 +5,15 @@
  * engines; only the window executor and the add loop differ (DeltaEngine).
  */
 import { equalBytes } from '../../agent/util/bytes.ts';
-import { applyBsdiff, BSDIFF_MAGIC } from './bsdiff-apply.ts';
+import { applyBsdiff } from './bsdiff-apply.ts';
+import { DEFAULT_WINDOW_BUDGET, detectDeltaFormat } from './delta-format.ts';
 import { readSource } from './delta-input.ts';
 import { DeltaError, type DeltaApplyOptions, type DeltaEngine, type DeltaFormat, type DeltaResult, type DeltaSink, type RangeReader } from './delta-types.ts';
 import type { StreamingHash } from './types.ts';
-import { applyVcdiff, VCDIFF_MAGIC } from './vcdiff-apply.ts';
+import { applyVcdiff } from './vcdiff-apply.ts';
 
-/** xdelta3's default source window (64 MiB, -B) plus its default target window (8 MiB, -W). */
-export const DEFAULT_WINDOW_BUDGET = 72 * 1024 * 1024;
+export { DEFAULT_WINDOW_BUDGET, detectDeltaFormat };
 const DIGEST_PIECE = 1024 * 1024;
-
-/** The format a patch's first bytes announce, or undefined. */
-export function detectDeltaFormat(head: Uint8Array): DeltaFormat | undefined {
-  if (head.length >= 3 && head[0] === VCDIFF_MAGIC[0] && head[1] === VCDIFF_MAGIC[1] && head[2] === VCDIFF_MAGIC[2]) return 'vcdiff';
-  if (head.length >= 8 && [...BSDIFF_MAGIC].every((c, k) => head[k] === c.charCodeAt(0))) return 'bsdiff';
-  return undefined;
-}
 
 function checkOptions(options: DeltaApplyOptions): number {
   const { format, windowBudget, sourceSha256, targetSha256, sourceSize } = options;
@@ -78,36 +71,3 @@ export async function applyDelta(
   if (options.targetSha256 !== undefined && !equalBytes(sha256, options.targetSha256)) throw new DeltaError('targetMismatch', 'result does not have the expected SHA-256');
   return { format, bytesWritten: run.bytesWritten, sha256, peakWindowBytes: run.peakWindowBytes };
 }
-
-export type DeltaApplier = (source: RangeReader, patch: RangeReader, sink: DeltaSink, options?: DeltaApplyOptions) => Promise<DeltaResult>;
-
-/** Appliers made by deltaApplier, each with a way to get a sibling that hashes with another hash. */
-const rehash = new WeakMap<DeltaApplier, (createSha256: () => StreamingHash) => DeltaApplier>();
-
-/**
- * Engines.applyDelta over one DeltaEngine: the WASM module has one set of buffers, so applies are
- * chained one after another (siblings from withDeltaHash share the chain).
- */
-export function deltaApplier(engine: DeltaEngine, createSha256: () => StreamingHash): DeltaApplier {
-  let queue: Promise<unknown> = Promise.resolve();
-  const make = (create: () => StreamingHash): DeltaApplier => {
-    const applier: DeltaApplier = (source, patch, sink, options) => {
-      const run = queue.then(() => applyDelta(engine, create, source, patch, sink, options));
-      queue = run.catch(() => undefined);
-      return run;
-    };
-    rehash.set(applier, make);
-    return applier;
-  };
-  return make(createSha256);
-}
-
-/**
- * The same applier hashing its output with `createSha256` (the host's native digest engine: the
- * SHA-256 of the target was the largest cost of an apply with the WASM hash, see README). An
- * applier not made here is returned as it is.
- */
-export function withDeltaHash(applier: DeltaApplier, createSha256: () => StreamingHash): DeltaApplier {
-  return rehash.get(applier)?.(createSha256) ?? applier;
-}
-

@@ -3,7 +3,7 @@
  * the HAL's WasmHost). Both expose the same surface; HMAC is one construction over either hash.
  */
 import type { WasmHost } from '../../hal/types.ts';
-import { deltaApplier } from './delta-apply.ts';
+import { deltaApplier } from './delta-applier.ts';
 import { asDeltaExports, createWasmDelta } from './delta-wasm.ts';
 import { jsDiff } from './diff-js.ts';
 import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm.ts';
@@ -14,7 +14,6 @@ import { asSyncmlExports, createWasmSyncml } from './syncml-wasm.ts';
 import { createJsHash, jsHashOnce } from './js-hash.ts';
 import { WasmHashModule, asHashExports } from './wasm-hash.ts';
 import type { Engines } from './types.ts';
-import { createJsDelta } from './vcdiff-js.ts';
 
 export function createJsEngines(): Engines {
   return {
@@ -23,7 +22,7 @@ export function createJsEngines(): Engines {
     hash: (algorithm, data) => jsHashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createJsHash, checkAlgorithm(algorithm), key, data),
     diff: jsDiff,
-    applyDelta: deltaApplier(createJsDelta(), () => createJsHash('sha256')),
+    applyDelta: deltaApplier(async () => (await import('./vcdiff-js.ts')).createJsDelta(), () => createJsHash('sha256')),
     syncmlTokenize: tokenizeSyncmlJs,
   };
 }
@@ -64,13 +63,14 @@ export async function createWasmEngines(host: WasmHost, options: WasmEngineOptio
   const [hashExports, diffExports, syncmlExports, deltaExports] = await Promise.all([instantiateSimd(host, 'hash'), instantiate(host, 'diff'), instantiate(host, 'syncml'), instantiateSimd(host, 'delta')]);
   const hashes = new WasmHashModule(asHashExports(hashExports));
   const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
+  const delta = createWasmDelta(asDeltaExports(deltaExports));
   return {
     kind: 'wasm',
     createHash,
     hash: (algorithm, data) => hashes.hashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
     diff: createWasmDiff(asDiffExports(diffExports), options),
-    applyDelta: deltaApplier(createWasmDelta(asDeltaExports(deltaExports)), () => createHash('sha256')),
+    applyDelta: deltaApplier(() => delta, () => createHash('sha256')),
     syncmlTokenize: createWasmSyncml(asSyncmlExports(syncmlExports)),
   };
 }

@@ -5,7 +5,7 @@
  * but hashes its output natively when the host offers SHA-256. Same digests as the other engines (tested).
  */
 import type { DigestHost, NativeHash } from '../../hal/types.ts';
-import { withDeltaHash } from './delta-apply.ts';
+import { withDeltaHash } from './delta-applier.ts';
 import { HashError } from './errors.ts';
 import { checkAlgorithm, checkChunk } from './hash-state.ts';
 import type { Engines, HashAlgorithm, StreamingHash } from './types.ts';

@@ -14,8 +14,8 @@
 import { PatchInput, readSource } from './delta-input.ts';
 import { DeltaError, windowStatusError, type RangeReader, type VcdiffWindowEngine } from './delta-types.ts';
 import { XzLzma2Stream } from './lzma.ts';
+import { VCDIFF_MAGIC } from './delta-format.ts';
 
-export const VCDIFF_MAGIC = [0xd6, 0xc3, 0xc4] as const;
 
 const VCD_DECOMPRESS = 0x01;
 const VCD_CODETABLE = 0x02;
