@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { type Agent, type CycleSummary, type DeliveryEvent, type FamilyEvent, createAgent } from '../../agent/index.ts';
 import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
 import { bearerHeader } from '../../server/auth.ts';
-import { loadFleet, startManager } from '../../server/index.ts';
+import { type RunningManager, loadFleet, startManager } from '../../server/index.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { showDeviceVerification, signDemoRelease } from '../demo/trust.ts';
 import { DEMO_FIRMWARE, DEMO_IDLE_MS, firmwareAct, startDemoUpdates } from '../demo/firmware.ts';
@@ -83,9 +83,17 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const onFamilyEvent = (event: FamilyEvent) => {
       if (event.family === 'firmware' && event.kind === 'progress') progress.update(firmwareLabel, event.offset as number, event.size as number);
     };
-    const config = { delivery: { manager: server.url }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
+    // Loopback servers without certificates: plain HTTP, allowed explicitly. The agent logs an
+    // INSECURE warning for each poll of such a manager (what a real config must never need: README).
+    const config = {
+      delivery: { manager: server.url, allowInsecure: true },
+      firmware: { service: updates.service.serviceUrls(), allowInsecure: true, idleRebootMs: DEMO_IDLE_MS },
+      logLevel: 'warn',
+    };
     agent = await createAgent(device, board, config, { onDeliveryEvent, onFamilyEvent });
     io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation})\n`);
+    io.stdout(`transport plain HTTP on loopback (allowInsecure: true in the demo config; real managers are https://)\n`);
+    await admitDevice(io, server, agent);
 
     const summaries: CycleSummary[] = [];
     io.stdout(`\n① first poll: a fresh device converges\n`);
@@ -157,6 +165,26 @@ function printSummary(io: CommandIo, summary: CycleSummary): void {
     summary.reports.length ? `reports sent: ${summary.reports.join(', ')}` : '',
   ].filter(Boolean);
   io.stdout(`  → ${parts.join('; ')} (reference counter ${summary.referenceCounter})\n`);
+}
+
+/**
+ * Device authentication, as an operator sees it: the device's first request leaves its key
+ * *pending* on the manager; the admin lists the pending keys and accepts this one.
+ */
+async function admitDevice(io: CommandIo, server: RunningManager, agent: Agent): Promise<void> {
+  io.stdout(`device key ${agent.delivery?.publicKey ?? '(none)'} (Ed25519, made at first boot inside the keystore)\n`);
+  const refused = await agent.pollOnce().then(
+    () => undefined,
+    (error: unknown) => error as { status?: number; managerCode?: string },
+  );
+  if (refused?.managerCode !== 'pending') throw new Error(`expected the manager to keep a new device pending, got ${refused ? JSON.stringify(refused) : 'an answer'}`);
+  io.stdout(`  the manager keeps the unknown key pending (401); the admin accepts it:\n`);
+  const listed = await fetch(`${server.url}/api/auth/devices`, { headers: bearerHeader(server.manager.adminToken) });
+  const { devices } = (await listed.json()) as { devices: { deviceId: string; publicKey: string; status: string }[] };
+  const pending = devices.find((d) => d.deviceId === DEVICE_ID && d.status === 'pending');
+  if (!pending) throw new Error('the device key is not listed as pending');
+  await putJson(`${server.url}/api/auth/devices/${encodeURIComponent(DEVICE_ID)}/${pending.publicKey}`, server.manager.adminToken, { status: 'accepted' });
+  io.stdout(`  PUT /api/auth/devices/${DEVICE_ID}/${pending.publicKey.slice(0, 16)}… {"status":"accepted"} ✔ (the device now gets 15-minute tokens)\n`);
 }
 
 /** An admin API call: the demo's manager made its own token (in memory only), the demo hands it back. */

@@ -49,7 +49,7 @@ export async function omadmAct(say: (text: string) => void, dir: string, board: 
     // A free port instead of 2948: the demo must not need privileges or collide with a real listener.
     const udpPort = await freeUdpPort();
     const omadm = {
-      accounts: [{ id: 'demo', serverId: SERVER.id, addr: running.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.id, secret: SERVER.secret } }],
+      accounts: [{ id: 'demo', serverId: SERVER.id, addr: running.url, allowInsecure: true, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.id, secret: SERVER.secret } }],
       udpPort,
       retries: 0,
       schedule: { jitterMs: 0 },

@@ -6,6 +6,7 @@ import { type Agent, type DeliveryEvent, createAgent } from '../../agent/index.t
 import { createNodeDevice, type NodeDevice } from '../../hal/node/index.ts';
 import { loadFleet, startManager, type RunningManager } from '../../server/index.ts';
 import { DEMO_FIRST, writeDemoFleet } from '../../cli/demo/fixture.ts';
+import { toHex } from '../../agent/util/bytes.ts';
 
 export const sim = JSON.parse(await readFile(new URL('../../boards/sim.json', import.meta.url), 'utf8'));
 
@@ -59,7 +60,7 @@ export async function startFleetManager(rig: Rig, options: { deviceIds: string[]
   return server;
 }
 
-export async function nodeAgent(rig: Rig, options: { deviceId: string; manager: string; config?: Record<string, unknown>; delivery?: Record<string, unknown>; events?: DeliveryEvent[]; ca?: string; fileRoots?: string[] }): Promise<{ agent: Agent; device: NodeDevice }> {
+export async function nodeAgent(rig: Rig, options: { deviceId: string; manager: string; config?: Record<string, unknown>; delivery?: Record<string, unknown>; events?: DeliveryEvent[]; ca?: string; fileRoots?: string[]; accept?: boolean }): Promise<{ agent: Agent; device: NodeDevice }> {
   const device = await createNodeDevice({
     workDir: join(rig.dir, `work-${options.deviceId}`),
     board: sim,
@@ -68,15 +69,42 @@ export async function nodeAgent(rig: Rig, options: { deviceId: string; manager: 
     ...(options.ca ? { net: { ca: options.ca } } : {}),
     ...(options.fileRoots ? { fileRoots: options.fileRoots } : {}),
   });
+  if (options.accept !== false) await acceptOnAll(rig, device);
   const agent = await createAgent(
     device,
     sim,
-    { logLevel: 'error', ...options.config, delivery: { manager: options.manager, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
+    // Loopback managers speak plain HTTP unless a test gives them a certificate: allowed explicitly.
+    { logLevel: 'error', ...options.config, delivery: { manager: options.manager, allowInsecure: true, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
     options.events ? { onDeliveryEvent: (event) => options.events?.push(event) } : {},
   );
   rig.devices.push(device);
   rig.agents.push(agent);
   return { agent, device };
+}
+
+/** The admin accepts `device`'s key on every manager of the rig (the key is created on first use, in the device's work dir). */
+export async function acceptOnAll(rig: Rig, device: NodeDevice): Promise<void> {
+  const { key } = await device.keystore!.publicKey();
+  const deviceId = (await device.system.identity()).deviceId;
+  for (const server of rig.servers) server.manager.deviceAuth.preauthorize(deviceId, toHex(key));
+}
+
+/**
+ * The operator's flow for a device run by the CLI: `dm-agent run … --info` creates the device key
+ * in the work dir and prints it (families[delivery].details.deviceKey); the admin accepts it.
+ */
+export async function acceptCliDevice(server: RunningManager, runArgs: string[]): Promise<string> {
+  const { run } = await import('../../cli/commands/run.ts');
+  let stdout = '';
+  let stderr = '';
+  const code = await run([...runArgs, '--info'], { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text) });
+  if (code !== 0) throw new Error(`dm-agent run --info failed (${code}): ${stderr}`);
+  const info = JSON.parse(stdout) as { families: { name: string; details: { deviceKey?: string } }[] };
+  const publicKey = info.families.find((family) => family.name === 'delivery')?.details.deviceKey;
+  const at = runArgs.indexOf('--device-id');
+  if (publicKey === undefined || at < 0) throw new Error('no device key or --device-id');
+  await api(server, 'POST', '/api/auth/devices', { deviceId: runArgs[at + 1], publicKey });
+  return publicKey;
 }
 
 export async function api<T = any>(server: RunningManager, method: string, path: string, body?: unknown): Promise<T> {

@@ -69,7 +69,7 @@ describe('status reports leave the device redacted, within their length caps', (
         return { status: 200, headers: { 'content-type': 'application/cbor' }, body: (async function* () {})(), bytes: async () => body, cancel() {} };
       },
     };
-    const client = new ManagerClient({ http: http as never, managerUrl: () => 'http://m.test', timeoutMs: 1000, maxAnswerBytes: 4096 });
+    const client = new ManagerClient({ http: http as never, managerUrl: () => 'https://m.test', timeoutMs: 1000, maxAnswerBytes: 4096, allowInsecure: false });
     const message = `x${'?sig=a'.repeat(600)}`.slice(0, 4096);
     const output = `GET http://u:hunter2@h.test/f?token=t1 failed\n`.repeat(100).slice(-4096);
     await client.send('status', {
