@@ -19,7 +19,7 @@ const IMAGE = new Uint8Array(8 * 1024).map((_, i) => (i * 29 + 3) & 0xff);
 
 async function start(w: MockWorld): Promise<Agent> {
   const omadm = {
-    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: w.server.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
+    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: w.server.url, allowInsecure: w.server.url.startsWith('http:'), authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
     udpPort: 0,
     retries: 0,
     schedule: { jitterMs: 0 },

@@ -33,6 +33,8 @@ export function account(url: string): DmAccountConfig {
     id: 'srv1',
     serverId: SERVER.serverId,
     addr: url,
+    // The Node-HAL tests run the reference DM server on loopback without TLS.
+    ...(url.startsWith('http:') ? { allowInsecure: true } : {}),
     authPref: 'DIGEST',
     client: { name: CLIENT.name, secret: CLIENT.secret },
     server: { name: SERVER.name, secret: SERVER.secret },
@@ -65,7 +67,7 @@ export function mountDmServer(network: MockNetwork, origin: string, server: DmSe
 }
 
 export const IMAGE = new Uint8Array(20 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
-export const ORIGIN = 'http://dm.test';
+export const ORIGIN = 'https://dm.test';
 
 export interface MockWorld {
   clock: VirtualClock;
