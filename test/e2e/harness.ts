@@ -40,7 +40,7 @@ export async function newRig(): Promise<Rig> {
 /** The managers of one rig share this peer secret and know each other as peers (one deployment). */
 const RIG_PEER_SECRET = 'e2e-rig-peer-secret-0123456789';
 
-export async function startFleetManager(rig: Rig, options: { deviceIds: string[]; name?: string; clockOffsetMs?: number; tls?: { cert: string; key: string }; assignment?: typeof DEMO_FIRST; mutate?: (fleet: Record<string, any>) => void }): Promise<RunningManager> {
+export async function startFleetManager(rig: Rig, options: { deviceIds: string[]; name?: string; clockOffsetMs?: number; tls?: { cert: string; key: string }; assignment?: typeof DEMO_FIRST; mutate?: (fleet: Record<string, any>) => void; deviceAuth?: 'required' | 'off' }): Promise<RunningManager> {
   const fleetDir = join(rig.dir, options.name ?? `manager-${rig.servers.length}`);
   const json = await writeDemoFleet(fleetDir, rig.installRoot, options.deviceIds, options.assignment);
   options.mutate?.(json);
@@ -54,6 +54,7 @@ export async function startFleetManager(rig: Rig, options: { deviceIds: string[]
     peers: rig.servers.map((other) => other.url),
     ...(options.clockOffsetMs !== undefined ? { clockOffsetMs: options.clockOffsetMs } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.deviceAuth ? { deviceAuth: options.deviceAuth } : {}),
   });
   for (const other of rig.servers) other.manager.peers.add(server.url);
   rig.servers.push(server);
