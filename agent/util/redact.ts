@@ -90,8 +90,11 @@ function redactQuery(rest: string): string {
 /** `?name=value` / `&name=value` outside a recognisable URL (a scheme-less or truncated one). */
 const PARAMETER_IN_TEXT = /([?&;])([^=\s&;#?"'<>]+)=([^\s&;#"'<>]*)/g;
 
-/** `Bearer <token>` (an Authorization header quoted in an error or a log line): a device or admin token. */
-const BEARER_IN_TEXT = /\b(bearer)(\s+)[^\s"'<>,;]+/gi;
+/**
+ * `Bearer <token>` (an Authorization header quoted in an error or a log line): a device or admin
+ * token. Tokens are long (admin tokens ≥ 16 characters), so prose such as "the bearer of" is kept.
+ */
+const BEARER_IN_TEXT = /\b(bearer)(\s+)[^\s"'<>,;]{12,}/gi;
 
 /** Free text (an error message, a command's output) with every URL and bearer token in it redacted. */
 export function redactText(text: string): string {

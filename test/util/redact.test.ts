@@ -36,6 +36,16 @@ describe('redactText and redactDeep', () => {
     expect(fields.url).toBe('http://u:p@h.test/'); // the input is not modified
   });
 
+  it('redacts bearer tokens (device and admin tokens) in text and authorization fields', () => {
+    const token = 'eyJkIjoiZGV2LTEiLCJrIjoiYWIiLCJlIjoxfQ.q7Hc1-x_Zz';
+    expect(redactText(`GET /dm/v1/identify failed: Authorization: Bearer ${token}, retrying`)).toBe('GET /dm/v1/identify failed: Authorization: Bearer REDACTED, retrying');
+    expect(redactText(`bearer  ${token}`)).toBe('bearer  REDACTED');
+    const fields = redactDeep({ headers: { Authorization: `Bearer ${token}`, accept: 'application/cbor' }, note: `sent Bearer ${token}` });
+    expect(JSON.stringify(fields)).not.toContain('q7Hc1');
+    expect(fields.headers).toEqual({ Authorization: 'REDACTED', accept: 'application/cbor' });
+    expect(redactText('the bearer of this message')).toBe('the bearer of this message');
+  });
+
   it('names secret parameters by whole name or name part only', () => {
     for (const name of ['sig', 'Signature', 'X-Amz-Signature', 'access_token', 'client_secret', 'password', 'api_key', 'se%73sion'.replace('%73', 's')]) expect(isSecretParameter(name)).toBe(true);
     for (const name of ['expires', 'keyboard', 'page', 'signal_strength', 'tokens']) expect(isSecretParameter(name)).toBe(false);
