@@ -11,9 +11,8 @@ import { type Agent, createAgent } from '../../agent/index.ts';
 import { createNodeDevice, type NodeDevice } from '../../hal/node/index.ts';
 import { DEVICE_KEY_FILE } from '../../hal/node/keystore.ts';
 import type { LogRecord } from '../../hal/types.ts';
-import type { RunningManager } from '../../server/index.ts';
 import { generateCertificates } from '../support/tls.ts';
-import { type Rig, api, newRig, sim, startFleetManager } from './harness.ts';
+import { type Rig, api, issuedTokens, newRig, sim, startFleetManager } from './harness.ts';
 
 let rig: Rig;
 beforeEach(async () => {
@@ -36,18 +35,6 @@ async function boot(deviceId: string, manager: string, lines: LogRecord[], extra
   const agent = await createAgent(device, sim, { logLevel: 'debug', delivery });
   rig.agents.push(agent);
   return { device, agent };
-}
-
-/** Every token the manager issues, to look for it in the device's output. */
-function issuedTokens(server: RunningManager): string[] {
-  const tokens: string[] = [];
-  const issue = server.manager.deviceAuth.request.bind(server.manager.deviceAuth);
-  server.manager.deviceAuth.request = (headers, body) => {
-    const answer = issue(headers, body);
-    if (answer.body.token) tokens.push(answer.body.token);
-    return answer;
-  };
-  return tokens;
 }
 
 const insecureLines = (lines: LogRecord[]) => lines.filter((line) => line.level === 'warn' && /INSECURE connection to manager http:\/\/127\.0\.0\.1/.test(line.message));

@@ -108,6 +108,18 @@ export async function acceptCliDevice(server: RunningManager, runArgs: string[])
   return publicKey;
 }
 
+/** Every device token `server` issues from now on, to look for it in a device's output (it must never be there). */
+export function issuedTokens(server: RunningManager): string[] {
+  const tokens: string[] = [];
+  const issue = server.manager.deviceAuth.request.bind(server.manager.deviceAuth);
+  server.manager.deviceAuth.request = (headers, body) => {
+    const answer = issue(headers, body);
+    if (answer.body.token) tokens.push(answer.body.token);
+    return answer;
+  };
+  return tokens;
+}
+
 export async function api<T = any>(server: RunningManager, method: string, path: string, body?: unknown): Promise<T> {
   const auth = { authorization: `Bearer ${server.manager.adminToken}` };
   const response = await fetch(`${server.url}${path}`, {

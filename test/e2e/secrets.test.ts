@@ -11,7 +11,7 @@ import { createNodeDevice } from '../../hal/node/index.ts';
 import type { LogRecord } from '../../hal/types.ts';
 import { run } from '../../cli/commands/run.ts';
 import { freePort } from '../support/mosquitto.ts';
-import { type Rig, acceptOnAll, api, newRig, sim, startFleetManager } from './harness.ts';
+import { type Rig, acceptOnAll, api, issuedTokens, newRig, sim, startFleetManager } from './harness.ts';
 
 const PASSWORD = 'Pa55-w0rd-never-print-me';
 
@@ -48,13 +48,7 @@ describe('no credentials or URL signatures in output', () => {
   it('logs, events, summaries, status reports, errors and CLI output are all redacted', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['sec-1', 'sec-2', 'sec-3'] });
     // The device tokens the manager hands out are secrets too: remember them to look for them.
-    const tokens: string[] = [];
-    const issue = server.manager.deviceAuth.request.bind(server.manager.deviceAuth);
-    server.manager.deviceAuth.request = (headers, body) => {
-      const answer = issue(headers, body);
-      if (answer.body.token) tokens.push(answer.body.token);
-      return answer;
-    };
+    const tokens = issuedTokens(server);
     // Both downloads of telemetry fail verification: the failure message quotes the signed URL.
     await api(server, 'POST', '/api/faults', { kind: 'corrupt', artifact: 'telemetry@1.0.0', times: 2 });
     const port = new URL(server.url).port;
