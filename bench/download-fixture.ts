@@ -56,7 +56,7 @@ export async function startFixture(size: number): Promise<Fixture> {
     defaults: { group: 'bench' },
   };
   const fleet = await loadFleet(fleetJson, dir);
-  const manager = await startManager({ fleet, host: '127.0.0.1', port: 0, urlSecret: URL_SECRET });
+  const manager = await startManager({ fleet, host: '127.0.0.1', port: 0, urlSecret: URL_SECRET, deviceAuth: 'off' });
   const entry = fleet.catalogue.get('big')?.get('1.0.0');
   if (!entry) throw new Error('bench fleet: package missing');
   const artifactUrl = new ArtifactSigner(fleet, URL_SECRET).signedUrl(manager.url, entry, Date.now() + 24 * 3600_000);
@@ -69,7 +69,7 @@ export async function startFixture(size: number): Promise<Fixture> {
   const board = join(dir, 'board.json');
   writeFileSync(board, JSON.stringify(sim));
   const config = join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: manager.url } }));
+  writeFileSync(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: manager.url, allowInsecure: true, deviceAuth: false } }));
   const template = join(dir, 'template');
   await timed(process.execPath, [CLI, 'run', '--board', board, '--config', config, '--work-dir', template, '--device-id', 'idle', '--once']);
   return {

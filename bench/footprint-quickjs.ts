@@ -40,8 +40,8 @@ export async function benchQuickJsHeap(): Promise<{ name: string; value: number;
   const rig = await newRig();
   const dir = await mkdtemp(join(tmpdir(), 'dm-bench-qjs-'));
   try {
-    const manager = await startFleetManager(rig, { deviceIds: ['bench-qjs'] });
-    const pull = await inQuickJs(join(dir, 'pull'), { deviceId: 'bench-qjs' }, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: manager.url } }, (agent, host) => host.guarded(agent.pollOnce()));
+    const manager = await startFleetManager(rig, { deviceIds: ['bench-qjs'], deviceAuth: 'off' });
+    const pull = await inQuickJs(join(dir, 'pull'), { deviceId: 'bench-qjs' }, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: manager.url, allowInsecure: true, deviceAuth: false } }, (agent, host) => host.guarded(agent.pollOnce()));
     if (pull.value.failed.length > 0) throw new Error(`quickjs-heap: pull-model cycle failed: ${JSON.stringify(pull.value.failed)}`);
 
     const bytes = new Uint8Array(64 * 1024).map((_, i) => (i * 7 + 3) & 0xff);
@@ -50,7 +50,7 @@ export async function benchQuickJsHeap(): Promise<{ name: string; value: number;
     try {
       updates.service.decide(updates.service.rules()[0]!.id, 'approved');
       const identity = { deviceId: 'bench-qjs-fw', model: 'CX600', hardwareId: 'hw-1', firmwareVersion: '4.0.1' };
-      const config = { logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: 0 } };
+      const config = { logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: updates.service.serviceUrls(), allowInsecure: true, idleRebootMs: 0 } };
       const trigger = (agent: Awaited<ReturnType<QuickJsHost['start']>>, host: QuickJsHost) => host.guarded(agent.trigger('firmware', 'boot'));
       const install = await inQuickJs(join(dir, 'fw'), identity, config, trigger);
       const confirm = await inQuickJs(join(dir, 'fw'), identity, config, trigger);

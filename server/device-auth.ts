@@ -4,6 +4,12 @@
  * accepts or rejects it, an accepted key gets a short-lived bearer token (HMAC over device id, key
  * id and expiry). Refused: a bad signature, a request too far from this server's clock, a nonce
  * seen before (replay), a rejected key, and any token not made here or expired.
+ *
+ * An admin may also accept a key before the device ever asks (Mender's "preauthorization"): the
+ * demo and the test rigs do that with the key the device prints. A stale request is answered with
+ * this server's time, so a device whose clock is wrong (a board that boots at 1970) signs a fresh
+ * request with it: the time only bounds how long nonces are remembered, the signature still proves
+ * the key.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -17,7 +23,7 @@ export type KeyStatus = 'pending' | 'accepted' | 'rejected';
 
 export interface AuthAnswer {
   status: number;
-  body: { token?: string; expiresMs?: number; status?: KeyStatus; error?: { code: string; message: string } };
+  body: { token?: string; expiresMs?: number; ttlMs?: number; serverTimeMs?: number; status?: KeyStatus; error?: { code: string; message: string } };
 }
 
 export interface DeviceAuthOptions {
@@ -67,7 +73,7 @@ export class DeviceAuth {
     }
     if (!valid) return refuse(401, 'badSignature', 'the request is not signed by the key it names');
     const now = this.#now();
-    if (Math.abs(now - body.timeMs) > this.#skew) return refuse(401, 'stale', 'the request time is too far from the server clock');
+    if (Math.abs(now - body.timeMs) > this.#skew) return { status: 401, body: { serverTimeMs: now, error: { code: 'stale', message: 'the request time is too far from the server clock' } } };
     this.#forgetOldNonces(now);
     if (this.#nonces.has(body.nonce)) return refuse(401, 'replayed', 'this request was seen before');
     this.#nonces.set(body.nonce, now + 2 * this.#skew);
@@ -79,7 +85,15 @@ export class DeviceAuth {
     }
     if (status !== 'accepted') return { status: 401, body: { status, error: { code: status, message: `device key is ${status}` } } };
     const expiresMs = now + this.#ttl;
-    return { status: 200, body: { token: this.#token(body.deviceId, body.publicKey, expiresMs), expiresMs, status } };
+    return { status: 200, body: { token: this.#token(body.deviceId, body.publicKey, expiresMs), expiresMs, ttlMs: this.#ttl, status } };
+  }
+
+  /** Admin: accept a device key before the device asks (Mender's preauthorization). False when full. */
+  preauthorize(deviceId: string, publicKey: string): boolean {
+    const id = `${deviceId}\n${publicKey}`;
+    if (!this.#keys.has(id) && this.#keys.size >= this.#maxKeys) return false;
+    this.#keys.set(id, 'accepted');
+    return true;
   }
 
   /** Admin: accept or reject a device's key (it must have asked first). */
@@ -99,7 +113,8 @@ export class DeviceAuth {
   }
 
   /** The device id a bearer token stands for; undefined for a forged, expired or revoked one. */
-  verifyToken(token: string): string | undefined {
+  verifyToken(token: string | undefined): string | undefined {
+    if (token === undefined) return undefined;
     const [payload, mac, ...rest] = token.split('.');
     if (!payload || !mac || rest.length > 0 || payload.length > 512) return undefined;
     const expected = this.#mac(payload);
@@ -137,8 +152,9 @@ function readBody(value: unknown): AuthRequestBody {
 
 /**
  * Routes: `POST /auth/v1/requests` (devices) and, behind the admin token checked by the router,
- * `GET /api/auth/devices` and `PUT /api/auth/devices/<deviceId>/<publicKey>` with
- * `{"status": "accepted" | "rejected"}`.
+ * `GET /api/auth/devices`, `PUT /api/auth/devices/<deviceId>/<publicKey>` with
+ * `{"status": "accepted" | "rejected"}`, and `POST /api/auth/devices` with `{"deviceId", "publicKey"}`
+ * (preauthorization: the key is accepted before the device asks).
  */
 export function serveDeviceAuth(auth: DeviceAuth, request: { method: string; headers: Record<string, string>; body: Uint8Array }, segments: string[]): ManagerResponse {
   const [root, a, b, deviceId, publicKey, ...rest] = segments;
@@ -149,6 +165,7 @@ export function serveDeviceAuth(auth: DeviceAuth, request: { method: string; hea
   }
   if (root === 'api' && a === 'auth' && b === 'devices' && rest.length === 0) {
     if (deviceId === undefined && request.method === 'GET') return jsonAnswer(200, { devices: auth.list() });
+    if (deviceId === undefined && request.method === 'POST') return preauthorize(auth, request.body);
     if (deviceId !== undefined && publicKey !== undefined && request.method === 'PUT') {
       let status: unknown;
       try {
@@ -161,4 +178,18 @@ export function serveDeviceAuth(auth: DeviceAuth, request: { method: string; hea
     }
   }
   return jsonError(404, 'notFound', 'no such auth route');
+}
+
+function preauthorize(auth: DeviceAuth, body: Uint8Array): ManagerResponse {
+  let parsed: { deviceId?: unknown; publicKey?: unknown };
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body)) as typeof parsed;
+  } catch {
+    return jsonError(400, 'badJson', 'the body is {"deviceId": "...", "publicKey": "<64 hex digits>"}');
+  }
+  const { deviceId, publicKey } = parsed ?? {};
+  if (typeof deviceId !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(deviceId)) return jsonError(400, 'badDeviceId', 'deviceId: 1-128 printable characters');
+  if (typeof publicKey !== 'string' || !/^[0-9a-f]{64}$/.test(publicKey)) return jsonError(400, 'badPublicKey', 'publicKey: 64 lower-case hex digits (Ed25519)');
+  if (!auth.preauthorize(deviceId, publicKey)) return jsonError(503, 'full', 'too many device keys');
+  return jsonAnswer(201, { deviceId, publicKey, status: 'accepted' });
 }

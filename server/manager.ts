@@ -14,8 +14,10 @@
  * Errors: CBOR `errorAnswer` under /dm/, JSON `{error: {code, message}}` elsewhere.
  *
  * Who may do what: `/api/*` needs the admin token (auth.ts), the two target routes need the
- * peer secret, the agent endpoints are open (a device may only write its own targets, with a
- * counter not far ahead of this manager's clock: protocol.ts), artifacts need a signed URL.
+ * peer secret, the agent endpoints need a device token (device-auth.ts: `Authorization: Bearer`,
+ * issued to an accepted device key) naming the device the request speaks for, unless the manager
+ * runs with `deviceAuth: 'off'` (a device may only write its own targets, with a counter not far
+ * ahead of this manager's clock: protocol.ts), artifacts need a signed URL.
  */
 import { join } from 'node:path';
 import { ENDPOINTS, type Endpoint, type ManagerInfo } from '../agent/delivery/messages.ts';
@@ -23,7 +25,7 @@ import { SchemaError } from '../agent/transport/schema.ts';
 import { CborError } from '../agent/util/cbor.ts';
 import { serveApi } from './api.ts';
 import type { PushBroker } from './push.ts';
-import { AuthError, checkBearer, generateSecret, loadOrCreateSecretFile, secretProblem } from './auth.ts';
+import { AuthError, bearerToken, checkBearer, generateSecret, loadOrCreateSecretFile, secretProblem } from './auth.ts';
 import { ArtifactSigner, DELTA_PREFIX, serveArtifact } from './artifacts.ts';
 import { DeltaMaker } from './deltas.ts';
 import { serveMetadata } from './metadata.ts';
@@ -33,6 +35,8 @@ import { DeviceAuth, serveDeviceAuth } from './device-auth.ts';
 interface TrustRoutes {
   metadataDir?: string;
   deviceAuth: DeviceAuth;
+  /** The agent endpoints need a device token. */
+  requireDeviceToken: boolean;
 }
 import type { ManagerContext } from './context.ts';
 import { DEFAULT_MAX_ENROLMENTS, Devices } from './devices.ts';
@@ -89,6 +93,12 @@ export interface ManagerOptions {
    * `false`: never.
    */
   deltas?: DeltaMaker | false;
+  /**
+   * `required` (default): the agent endpoints need a device token (`/auth/v1/requests`, accepted
+   * keys only). `off`: they are open, as before device authentication existed (tests of the
+   * protocol itself, legacy agents).
+   */
+  deviceAuth?: 'required' | 'off';
   /** Enable fault injection (`/api/faults`); off by default, so a production manager cannot be told to corrupt artifacts. */
   faults?: boolean;
   /** How far ahead of this manager's clock a reference counter may be (default 24 h: clock skew between managers). */
@@ -163,7 +173,7 @@ export function createManager(options: ManagerOptions): Manager {
   const records = new TargetRecords((record) => write({ type: 'record', record }));
   const devices = new Devices(fleet, write, settings.maxEnrolments);
   const peers = new Peers(settings.peers);
-  const trust: TrustRoutes = { deviceAuth: new DeviceAuth({ now: () => utcMs() }), ...(options.metadataDir !== undefined ? { metadataDir: options.metadataDir } : {}) };
+  const trust: TrustRoutes = { deviceAuth: new DeviceAuth({ now: () => utcMs() }), requireDeviceToken: options.deviceAuth !== 'off', ...(options.metadataDir !== undefined ? { metadataDir: options.metadataDir } : {}) };
   const context: ManagerContext = {
     fleet,
     address,
@@ -227,7 +237,7 @@ async function route(context: ManagerContext, adminToken: string, request: Manag
 
     if (root === 'dm' && version === 'v1') {
       if (name === 'targets') return servePeer(context.move, normalised, rest, () => readCbor(normalised));
-      if (rest.length === 0 && ENDPOINTS.includes(name as Endpoint)) return await serveProtocol(context, name as Endpoint, normalised);
+      if (rest.length === 0 && ENDPOINTS.includes(name as Endpoint)) return await serveProtocol(context, name as Endpoint, normalised, deviceOf(trust, request));
     }
     if (root === 'auth' || (root === 'api' && version === 'auth')) return serveDeviceAuth(trust.deviceAuth, normalised, segments);
     if (root === 'api') return await serveApi(context, normalised, segments.slice(1), query);
@@ -238,6 +248,19 @@ async function route(context: ManagerContext, adminToken: string, request: Manag
   } catch (error) {
     return errorAnswer(context, error, cbor);
   }
+}
+
+const DEVICE_REALM = 'dm-device';
+
+/** The device a request's token stands for (401 without a valid one), or undefined when device auth is off. */
+function deviceOf(trust: TrustRoutes, request: ManagerRequest): string | undefined {
+  if (!trust.requireDeviceToken) return undefined;
+  const token = bearerToken(request.headers);
+  const device = trust.deviceAuth.verifyToken(token);
+  if (device !== undefined) return device;
+  const headers = { 'www-authenticate': `Bearer realm="${DEVICE_REALM}"` };
+  if (token === undefined) throw new HttpError(401, 'unauthorized', 'this route needs a device token: POST /auth/v1/requests, then send "Authorization: Bearer <token>"', headers);
+  throw new HttpError(401, 'unauthorized', 'the device token is not valid (expired, revoked or not issued here): authenticate again', headers);
 }
 
 async function artifact(context: ManagerContext, request: ManagerRequest, name: string, version: string, query: URLSearchParams): Promise<ManagerResponse> {
@@ -327,6 +350,7 @@ function checkOptions(options: ManagerOptions): {
     if (problem !== undefined) throw new ManagerOptionsError(`${name} ${problem}`);
   }
   if (options.faults !== undefined && typeof options.faults !== 'boolean') throw new ManagerOptionsError('faults must be a boolean');
+  if (options.deviceAuth !== undefined && options.deviceAuth !== 'required' && options.deviceAuth !== 'off') throw new ManagerOptionsError("deviceAuth must be 'required' or 'off'");
   const peers = options.peers ?? [];
   if (!Array.isArray(peers)) throw new ManagerOptionsError('peers must be an array of base URLs');
   if (peers.length > 0 && options.peerSecret === undefined) throw new ManagerOptionsError('peers need a peerSecret (the managers authenticate each other with it)');

@@ -36,9 +36,18 @@ export function readCbor(request: ManagerRequest): unknown {
   return decodeCbor(request.body);
 }
 
-export async function serveProtocol(context: ManagerContext, endpoint: Endpoint, request: ManagerRequest): Promise<ManagerResponse> {
+/**
+ * `authenticated`: the device the request's token was issued to (undefined when the manager does
+ * not require device tokens); a request speaking for another device is refused (403), so one
+ * accepted key cannot report for, or read the assignments of, the rest of the fleet.
+ */
+export async function serveProtocol(context: ManagerContext, endpoint: Endpoint, request: ManagerRequest, authenticated?: string): Promise<ManagerResponse> {
   if (request.method !== 'POST') throw new HttpError(405, 'methodNotAllowed', `${endpoint}: use POST`, { allow: 'POST' });
   const decoded = readCbor(request);
+  if (authenticated !== undefined) {
+    const claimed = endpoint === 'identify' ? (decoded as { identity?: { deviceId?: unknown } } | null)?.identity?.deviceId : (decoded as { deviceId?: unknown } | null)?.deviceId;
+    if (claimed !== authenticated) throw new HttpError(403, 'wrongDevice', `the device token was issued to ${JSON.stringify(authenticated)}, not to the device this request names`);
+  }
   const answer = await dispatch(context, endpoint, decoded);
   try {
     EXCHANGES[endpoint].answer.parse(answer);

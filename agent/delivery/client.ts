@@ -3,7 +3,9 @@
  * validated too (a malformed request is an agent bug and should fail here, not at the manager).
  */
 import type { HttpClient } from '../../hal/types.ts';
+import type { DeviceTokens } from '../transport/device-token.ts';
 import { exchange, joinUrl } from '../transport/http.ts';
+import { requireSecureUrl } from '../trust/transport-policy.ts';
 import { EXCHANGES, type Endpoint } from './messages.ts';
 import type { Infer } from '../transport/schema.ts';
 import { type StatusText, redactStatusFields } from '../util/redact.ts';
@@ -19,6 +21,10 @@ export interface ManagerClientOptions {
   /** Bound on the whole exchange (headers + body). */
   deadlineMs?: number;
   maxAnswerBytes: number;
+  /** The device's tokens: every exchange carries `Authorization: Bearer <token>`. Absent: no device auth. */
+  tokens?: DeviceTokens;
+  /** `http://` managers are accepted (the service logs each poll of one; see DeliveryService). */
+  allowInsecure: boolean;
 }
 
 export class ManagerClient {
@@ -31,11 +37,18 @@ export class ManagerClient {
   send<E extends Endpoint>(endpoint: E, request: Request<E>): Promise<Answer<E>> {
     const { request: requestSchema, answer } = EXCHANGES[endpoint];
     requestSchema.parse(request);
-    return exchange(this.#options.http, joinUrl(this.#options.managerUrl(), `dm/v1/${endpoint}`), redactStatus(request), answer as { parse(value: unknown, path?: string): Answer<E> }, {
-      maxAnswerBytes: this.#options.maxAnswerBytes,
-      timeoutMs: this.#options.timeoutMs,
-      ...(this.#options.deadlineMs !== undefined ? { deadlineMs: this.#options.deadlineMs } : {}),
-    });
+    const o = this.#options;
+    const manager = o.managerUrl();
+    // Before every exchange: a redirected manager gets the same rule as the configured one.
+    requireSecureUrl(manager, { allowInsecure: o.allowInsecure }, 'delivery manager');
+    const send = (headers?: Record<string, string>) =>
+      exchange(o.http, joinUrl(manager, `dm/v1/${endpoint}`), redactStatus(request), answer as { parse(value: unknown, path?: string): Answer<E> }, {
+        maxAnswerBytes: o.maxAnswerBytes,
+        timeoutMs: o.timeoutMs,
+        ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+        ...(headers ? { headers } : {}),
+      });
+    return o.tokens ? o.tokens.withToken(manager, send) : send();
   }
 }
 

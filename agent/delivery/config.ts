@@ -1,6 +1,7 @@
 /** Configuration of the pull-model family, validated strictly (a typo must not pass silently). */
 import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
 import { type Infer, boolean, httpUrl, integer, object, oneOf, optional } from '../transport/schema.ts';
+import { requireSecureUrl } from '../trust/transport-policy.ts';
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { DEFAULT_REDIRECT_MAX_FAILED_POLLS } from './redirect.ts';
 
@@ -10,6 +11,10 @@ export const deliveryConfigSchema = object(
   {
     /** URL of the manager (or scalability server) to poll. */
     manager: httpUrl(),
+    /** Accept an `http://` manager (and redirects to one), logged at every connection. Default false: https only. */
+    allowInsecure: optional(boolean()),
+    /** Authenticate with the device key (keystore) and send the manager's token on every exchange. Default true. */
+    deviceAuth: optional(boolean()),
     schedule: optional(scheduleSchema),
     /** `install`: optional packages are installed too; `skip`: only kept (and upgraded) when already installed. */
     optionalPackages: optional(oneOf(['install', 'skip'] as const)),
@@ -48,6 +53,8 @@ export type DeliveryConfigInput = Infer<typeof deliveryConfigSchema>;
 
 export interface DeliveryConfig {
   manager: string;
+  allowInsecure: boolean;
+  deviceAuth: boolean;
   schedule: ScheduleConfig;
   optionalPackages: 'install' | 'skip';
   download: { maxAttempts: number; byteBudgetFactor: number; checkpointBytes: number; checkpointMs: number; timeoutMs: number; corruptRetries: number };
@@ -60,8 +67,11 @@ export interface DeliveryConfig {
 
 export function resolveDeliveryConfig(input: DeliveryConfigInput): DeliveryConfig {
   const d = input.download ?? {};
+  requireSecureUrl(input.manager, { allowInsecure: input.allowInsecure ?? false }, 'delivery.manager');
   return {
     manager: input.manager,
+    allowInsecure: input.allowInsecure ?? false,
+    deviceAuth: input.deviceAuth ?? true,
     schedule: resolveSchedule(input.schedule, 'delivery.schedule'),
     optionalPackages: input.optionalPackages ?? 'install',
     download: {

@@ -1,7 +1,7 @@
 /** What a poll cycle tells its caller: progress events while it runs and a summary at the end. */
 
 export class DeliveryError extends Error {
-  readonly code: 'badPackageList' | 'suspended' | 'packageDbFull';
+  readonly code: 'badPackageList' | 'suspended' | 'packageDbFull' | 'noKeystore';
   constructor(code: DeliveryError['code'], message: string) {
     super(message);
     this.name = 'DeliveryError';

@@ -35,7 +35,7 @@ export const deliveryFamily: FamilyDefinition<DeliveryConfig> = {
         name: FAMILY,
         jobs: { active: context.store.keys(JOB_PREFIX).length, setAside: service.setAside },
         outbox: context.outbox.pending(FAMILY).length,
-        details: { manager: service.managerUrl(), packages: service.db.list().length },
+        details: { manager: service.managerUrl(), packages: service.db.list().length, ...(service.publicKey !== undefined ? { deviceKey: service.publicKey } : {}) },
       }),
     };
   },

@@ -2,7 +2,9 @@
  * Where a manager sent the device (`redirect` in a package list), with the three guards a
  * redirect needs so it can never cut a device off for good:
  *   - scheme: a redirect may keep or upgrade the scheme, never downgrade https → http (refused
- *     and logged: a manager reached over TLS cannot hand the device to a plain-text one);
+ *     and logged: a manager reached over TLS cannot hand the device to a plain-text one), and an
+ *     `http://` target at all only with `allowInsecure` (the transport policy, one rule for every
+ *     manager the device learns of);
  *   - expiry: after `maxFailedPolls` consecutive polls of the redirected manager that failed on
  *     the wire, the redirect is dropped and the configured manager is polled again;
  *   - config wins: the redirect remembers the configured manager it was learnt under; once the
@@ -12,6 +14,7 @@
 import type { Logger } from '../log.ts';
 import type { KeyValueStore } from '../store/index.ts';
 import { getValue, putValue } from '../store/index.ts';
+import { InsecureManagerError, requireSecureUrl } from '../trust/transport-policy.ts';
 import { redactUrl } from '../util/redact.ts';
 
 export const REDIRECT_KEY = 'delivery/manager';
@@ -29,6 +32,8 @@ export interface RedirectOptions {
   store: KeyValueStore;
   /** The configured manager (the config file's `delivery.manager`). */
   configured: string;
+  /** `delivery.allowInsecure`: whether an `http://` manager may be polled at all. */
+  allowInsecure?: boolean;
   /** Failed polls of a redirected manager before falling back to the configured one. */
   maxFailedPolls: number;
   log: Logger;
@@ -70,7 +75,7 @@ export class RedirectTracker {
     if (!state) return undefined;
     if (state.learntUnder !== this.#o.configured) return undefined;
     if (state.failures >= this.#o.maxFailedPolls) return undefined;
-    if (downgradesScheme(this.#o.configured, state.url)) return undefined;
+    if (downgradesScheme(this.#o.configured, state.url) || !this.#admits(state.url)) return undefined;
     return state;
   }
 
@@ -95,7 +100,7 @@ export class RedirectTracker {
    */
   async learn(from: string, to: string): Promise<boolean> {
     if (to === from) return false;
-    if (downgradesScheme(from, to) || downgradesScheme(this.#o.configured, to)) {
+    if (downgradesScheme(from, to) || downgradesScheme(this.#o.configured, to) || !this.#admits(to)) {
       this.#o.log.warn('refused a manager redirect that drops TLS', { from: redactUrl(from), to: redactUrl(to) });
       return false;
     }
@@ -107,6 +112,17 @@ export class RedirectTracker {
     }
     this.#o.log.info('manager redirected the device', { from: redactUrl(from), to: redactUrl(to) });
     return true;
+  }
+
+  /** The transport policy admits `url` (https, or http with allowInsecure). */
+  #admits(url: string): boolean {
+    try {
+      requireSecureUrl(url, { allowInsecure: this.#o.allowInsecure ?? false });
+      return true;
+    } catch (error) {
+      if (error instanceof InsecureManagerError) return false;
+      throw error;
+    }
   }
 
   /** A poll of `manager` reached it and got answers: a redirect's failure count starts over. */

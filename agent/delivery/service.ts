@@ -37,6 +37,9 @@ import { deltaNote, newDeltaState } from '../pipeline/delta-step.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
 import { type CommandSpec, commandSchema } from './messages.ts';
+import { DeviceTokens } from '../transport/device-token.ts';
+import { toHex } from '../util/bytes.ts';
+import { checkManagerUrl } from '../trust/transport-policy.ts';
 import { redactStatusFields, redactText, redactUrl } from '../util/redact.ts';
 
 export type PackageAction = 'install' | 'upgrade';
@@ -94,17 +97,37 @@ export class DeliveryService {
   #session: Session | undefined;
   /** Records set aside at boot or since. */
   setAside = 0;
+  /** The device's manager tokens (undefined with `delivery.deviceAuth: false`). */
+  readonly tokens: DeviceTokens | undefined;
+  /** The device's public key (hex), once `boot()` ran with device auth on. */
+  publicKey: string | undefined;
 
   constructor(options: DeliveryServiceOptions) {
     this.#o = options;
     this.db = new PackageDb(options.packageStore ?? options.store);
-    this.#redirect = new RedirectTracker({ store: options.store, configured: options.config.manager, maxFailedPolls: options.config.redirectMaxFailedPolls, log: options.log });
+    this.#redirect = new RedirectTracker({ store: options.store, configured: options.config.manager, allowInsecure: options.config.allowInsecure, maxFailedPolls: options.config.redirectMaxFailedPolls, log: options.log });
+    const { device, config } = options;
+    if (config.deviceAuth && !device.keystore)
+      throw new DeliveryError('noKeystore', 'delivery.deviceAuth needs the board\'s keystore (the device key); this board has none: set delivery.deviceAuth: false');
+    this.tokens = config.deviceAuth && device.keystore
+      ? new DeviceTokens({
+          http: device.net.http,
+          keystore: device.keystore,
+          random: device.random,
+          clock: device.clock,
+          deviceId: async () => (await device.system.identity()).deviceId,
+          timeoutMs: config.requestTimeoutMs,
+          deadlineMs: config.requestDeadlineMs,
+        })
+      : undefined;
     this.#client = new ManagerClient({
-      http: options.device.net.http,
+      http: device.net.http,
       managerUrl: () => this.#cycleManager ?? this.managerUrl(),
-      timeoutMs: options.config.requestTimeoutMs,
-      deadlineMs: options.config.requestDeadlineMs,
-      maxAnswerBytes: options.config.maxAnswerBytes,
+      timeoutMs: config.requestTimeoutMs,
+      deadlineMs: config.requestDeadlineMs,
+      maxAnswerBytes: config.maxAnswerBytes,
+      ...(this.tokens ? { tokens: this.tokens } : {}),
+      allowInsecure: config.allowInsecure,
     });
     // The manager's repository sits next to its protocol endpoints: `<manager>/metadata/`.
     this.#trust = options.trust({ metadataUrl: () => joinUrl(this.#cycleManager ?? this.managerUrl(), 'metadata/') });
@@ -127,6 +150,12 @@ export class DeliveryService {
   /** Once per boot: moves persisted jobs along their resume maps. Returns how many jobs are pending. */
   async boot(): Promise<number> {
     let pending = 0;
+    if (this.tokens && this.#o.device.keystore) {
+      // First boot creates the key pair inside the keystore; only the public half comes out, and
+      // is logged so the admin can accept (or preauthorize) it on the manager.
+      this.publicKey = toHex((await this.#o.device.keystore.publicKey()).key);
+      this.#o.log.info('device key (accept it on the manager)', { publicKey: this.publicKey });
+    }
     await this.#redirect.prune();
     for (const key of await this.#readableJobs()) {
       const machine = this.#machineFor(key);
@@ -166,6 +195,9 @@ export class DeliveryService {
     const { device, roaming, targets, config, engines } = this.#o;
     const emit = (event: DeliveryEvent) => this.#o.onEvent?.(event);
     const manager = this.#cycleManager as string;
+    // One poll is one session with one manager: an insecure one is logged once per poll (and
+    // refused here, before anything is sent, when the policy does not allow it).
+    checkManagerUrl(manager, { allowInsecure: config.allowInsecure }, (line) => this.#o.log.warn(line));
     emit({ kind: 'cycleStart', manager: redactUrl(manager) });
     const identity = await device.system.identity();
     const lastCounter = roaming.state().referenceCounter;

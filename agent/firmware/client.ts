@@ -20,6 +20,7 @@ import { NetworkError } from '../../hal/errors.ts';
 import type { AbortSignalLike, DnsResolver, HttpClient } from '../../hal/types.ts';
 import type { Logger } from '../log.ts';
 import { TransportError, exchange, joinUrl } from '../transport/http.ts';
+import { InsecureManagerError, checkManagerUrl } from '../trust/transport-policy.ts';
 import type { Infer } from '../transport/schema.ts';
 import { SchemaError } from '../transport/schema.ts';
 import {
@@ -77,6 +78,8 @@ export interface UpdateClientOptions {
   /** Default 64 KiB: answers are small. */
   maxAnswerBytes?: number;
   log?: Logger;
+  /** `firmware.allowInsecure`: an `http://` service URL (provisioned or discovered) is used, logged at every connection. */
+  allowInsecure?: boolean;
 }
 
 // ───────────────────────────── discovery ─────────────────────────────
@@ -160,11 +163,14 @@ export class UpdateClient {
   readonly #maxAnswerBytes: number;
   readonly #log: Logger | undefined;
 
+  readonly #allowInsecure: boolean;
+
   constructor(options: UpdateClientOptions) {
     this.#net = options.net;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
     this.#log = options.log;
+    this.#allowInsecure = options.allowInsecure ?? false;
   }
 
   /** Provisioning first; with none and no user ever signed in, the TXT record at `ucupdates-r2.<DHCP domain>`. */
@@ -253,6 +259,14 @@ export class UpdateClient {
       const location: Location = contact.zone === 'internal' ? 'inside' : 'outside';
       const request = requestSchema.parse(build(location));
       const url = joinUrl(contact.url, endpoint);
+      try {
+        // Every service URL, provisioned or discovered by DNS, under the one transport policy.
+        checkManagerUrl(contact.url, { allowInsecure: this.#allowInsecure }, (line) => this.#log?.warn(line));
+      } catch (error) {
+        if (!(error instanceof InsecureManagerError)) throw error;
+        this.#log?.warn(`update ${endpoint} not sent`, { zone: contact.zone, code: 'insecureUrl' });
+        return { kind: 'failed', error: new UpdateClientError('insecureUrl', `${contact.zone} URL: ${error.message}`, { zone: contact.zone, retryable: false }) };
+      }
       try {
         const answer = await exchange(this.#net.http, url, request, answerSchema as { parse(value: unknown, path?: string): Infer<(typeof UPDATES_EXCHANGES)[E]['answer']> }, {
           maxAnswerBytes: this.#maxAnswerBytes,

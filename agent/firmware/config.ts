@@ -4,6 +4,7 @@ import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../familie
 import { type Infer, array, boolean, integer, object, optional, string } from '../transport/schema.ts';
 import { type ServiceUrls, serviceUrlsSchema } from './messages.ts';
 import { imageDownloadSchema } from '../families/download-config.ts';
+import { requireSecureUrl } from '../trust/transport-policy.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -12,6 +13,8 @@ export const firmwareConfigSchema = object(
   {
     /** In-band provisioning: the service's internal and external URLs. Without it: DNS discovery. */
     service: optional(serviceUrlsSchema),
+    /** Accept `http://` service URLs (provisioned, discovered by DNS), logged at every connection. Default false: https only. */
+    allowInsecure: optional(boolean()),
     /** This device is a test device (it also gets pending updates, if the service agrees). */
     testDevice: optional(boolean()),
     /** Checks at boot and every `intervalMs` (default 24 h); sign-in always triggers one too. */
@@ -30,6 +33,7 @@ export const firmwareConfigSchema = object(
 
 export interface FirmwareConfig {
   service?: ServiceUrls;
+  allowInsecure: boolean;
   testDevice: boolean;
   schedule: ScheduleConfig;
   idleRebootMs: number;
@@ -41,8 +45,11 @@ export interface FirmwareConfig {
 
 export function resolveFirmwareConfig(input: Infer<typeof firmwareConfigSchema>): FirmwareConfig {
   const d = input.download ?? {};
+  const allowInsecure = input.allowInsecure ?? false;
+  if (input.service) for (const zone of ['internal', 'external'] as const) requireSecureUrl(input.service[zone], { allowInsecure }, `firmware.service.${zone}`);
   return {
     ...(input.service ? { service: input.service } : {}),
+    allowInsecure,
     testDevice: input.testDevice ?? false,
     schedule: resolveSchedule(input.schedule, 'firmware.schedule', { intervalMs: 24 * HOUR, onBoot: true }),
     idleRebootMs: input.idleRebootMs ?? 5 * MINUTE,

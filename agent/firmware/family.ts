@@ -40,7 +40,7 @@ export const firmwareFamily: FamilyDefinition<FirmwareConfig> = {
   parseConfig: parseFirmwareConfig,
   create(context): FirmwareFamily {
     const { device, store, log, config, outbox } = context;
-    const client = new UpdateClient({ net: device.net, timeoutMs: config.requestTimeoutMs, log });
+    const client = new UpdateClient({ net: device.net, timeoutMs: config.requestTimeoutMs, log, allowInsecure: config.allowInsecure });
     let released: 'command' | 'consent' | undefined;
     let setAside = 0;
     const last: FirmwareFamily['last'] = {};

@@ -121,6 +121,9 @@ export class OmaDmClient {
       csps: this.csps,
       ui: this.#o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),
       account,
+      // Only an account from the config file can allow plain HTTP; one a server added cannot.
+      ...(config.accounts.find((a) => a.id === account.id)?.allowInsecure === true ? { allowInsecure: true } : {}),
+      warn: (line) => this.#o.log?.warn(line),
       devId: this.#o.facts.devId,
       ...(config.encoding ? { encoding: config.encoding } : {}),
       ...(config.maxMsgSize ? { maxMsgSize: config.maxMsgSize } : {}),

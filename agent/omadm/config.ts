@@ -3,6 +3,7 @@ import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../familie
 import { type Infer, array, boolean, httpUrl, integer, object, oneOf, optional, string } from '../transport/schema.ts';
 import { type ImageDownloadConfig, imageDownloadSchema, resolveImageDownload } from '../families/download-config.ts';
 import { utf8Encode } from '../util/bytes.ts';
+import { requireSecureUrl } from '../trust/transport-policy.ts';
 import type { OmaDmConfig } from './client.ts';
 
 const name = () => string({ min: 1, max: 255 });
@@ -16,6 +17,8 @@ export const omadmConfigSchema = object(
           id: string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, label: 'a node name' }),
           serverId: name(),
           addr: httpUrl(),
+          /** Accept an `http://` addr for this server, logged at every connection. Default false: https only. */
+          allowInsecure: optional(boolean()),
           authPref: oneOf(['BASIC', 'DIGEST', 'HMAC'] as const),
           client: credential,
           server: credential,
@@ -53,6 +56,7 @@ export interface OmaDmFamilyConfig {
 
 export function resolveOmaDmConfig(input: Infer<typeof omadmConfigSchema>): OmaDmFamilyConfig {
   const { schedule, manufacturer, udpPort, accounts, download, ...rest } = input;
+  for (const a of accounts) requireSecureUrl(a.addr, { allowInsecure: a.allowInsecure ?? false }, `omadm.accounts[${a.id}].addr`);
   const client: OmaDmConfig = { accounts: [] };
   for (const [key, value] of Object.entries(rest)) if (value !== undefined) (client as unknown as Record<string, unknown>)[key] = value;
   client.accounts = accounts.map((a) => ({

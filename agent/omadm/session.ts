@@ -5,6 +5,7 @@
  * Status/Results split under the server's MaxMsgSize, follows RespURI, handles Alert 1222 / 1223 and
  * falls back to DM 1.1.2 when the server cannot speak 1.2 (505 or an unparseable reply).
  */
+import { checkManagerUrl } from '../trust/transport-policy.ts';
 import type { Clock, HttpClient } from '../../hal/types.ts';
 import { contentTypeFor } from '../syncml/content-type.ts';
 import { type Decoded, decodeMessage, type Tokenize } from '../syncml/decode.ts';
@@ -32,6 +33,9 @@ export interface DmPlatform {
 }
 
 export interface SessionOptions extends DmPlatform {
+  /** This account's server may be `http://` (`omadm.accounts[].allowInsecure`); every such connection goes to `warn`. */
+  allowInsecure?: boolean;
+  warn?: (line: string) => void;
   tree: DmTree;
   csps: CspRegistry;
   ui: UserInteraction;
@@ -220,6 +224,9 @@ export class DmSession {
     const retries = this.#o.retries ?? 2;
     const headers: Record<string, string> = { 'content-type': contentTypeFor(this.#encoding), accept: contentTypeFor(this.#encoding) };
     if (this.#authType === 'HMAC') headers[HMAC_HEADER] = clientHmac(this.#o.md5, this.#o.account, body);
+    // Before every message: the URL may have changed since the config was read (RespURI, a DMAcc
+    // Replace by the server), and gets the same transport policy as the configured one.
+    checkManagerUrl(this.#url, { allowInsecure: this.#o.allowInsecure === true }, this.#o.warn ?? (() => undefined));
     let lastError = 'no attempt';
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await sleep(this.#o.clock, this.#o.retryIntervalMs ?? 1000);

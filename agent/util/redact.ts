@@ -90,9 +90,16 @@ function redactQuery(rest: string): string {
 /** `?name=value` / `&name=value` outside a recognisable URL (a scheme-less or truncated one). */
 const PARAMETER_IN_TEXT = /([?&;])([^=\s&;#?"'<>]+)=([^\s&;#"'<>]*)/g;
 
-/** Free text (an error message, a command's output) with every URL in it redacted. */
+/**
+ * `Bearer <token>` (an Authorization header quoted in an error or a log line): a device or admin
+ * token. Tokens are long (admin tokens ≥ 16 characters), so prose such as "the bearer of" is kept.
+ */
+const BEARER_IN_TEXT = /\b(bearer)(\s+)[^\s"'<>,;]{12,}/gi;
+
+/** Free text (an error message, a command's output) with every URL and bearer token in it redacted. */
 export function redactText(text: string): string {
   return text
+    .replace(BEARER_IN_TEXT, (_whole, word: string, space: string) => `${word}${space}${REDACTED}`)
     .replace(URL_IN_TEXT, (match) => keepTrail(match, redactUrl))
     .replace(PARAMETER_IN_TEXT, (whole, separator: string, name: string) =>
       isSecretParameter(name) ? keepTrail(whole, () => `${separator}${name}=${REDACTED}`) : whole,
@@ -115,7 +122,11 @@ export function redactDeep<T>(value: T, depth = 8): T {
   if (Array.isArray(value)) return value.map((item) => redactDeep(item, depth - 1)) as unknown as T;
   if (value instanceof Error) return redactText(value.message) as unknown as T;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) setOwn(out, key, redactDeep((value as Record<string, unknown>)[key], depth - 1));
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    // A header object logged whole: its Authorization value is a credential whatever its form.
+    setOwn(out, key, key.toLowerCase() === 'authorization' && typeof item === 'string' ? REDACTED : redactDeep(item, depth - 1));
+  }
   return out as T;
 }
 

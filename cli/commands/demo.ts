@@ -19,7 +19,7 @@ import { type Agent, type CycleSummary, type DeliveryEvent, type FamilyEvent, cr
 import { createNodeDevice, findPackageRoot } from '../../hal/node/index.ts';
 import { bearerHeader } from '../../server/auth.ts';
 import { TrustState } from '../../agent/trust/state.ts';
-import { loadFleet, startManager } from '../../server/index.ts';
+import { type RunningManager, loadFleet, startManager } from '../../server/index.ts';
 import { type PushBroker, startPushBroker } from '../../server/push.ts';
 import { DEMO_SECOND, writeDemoFleet } from '../demo/fixture.ts';
 import { showDeviceVerification, signDemoRelease } from '../demo/trust.ts';
@@ -95,9 +95,18 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     };
     // The device ships with the release's root: every package and the image are checked against signed metadata.
     // keepInstalled: the installed packages' artifacts stay, the sources of delta upgrades.
-    const config = { trust: { root: new TextDecoder().decode(release.root) }, delivery: { manager: server.url, keepInstalled: true }, firmware: { service: updates.service.serviceUrls(), idleRebootMs: DEMO_IDLE_MS }, logLevel: 'warn' };
+    // Loopback servers without certificates: plain HTTP, allowed explicitly. The agent logs an
+    // INSECURE warning for each poll of such a manager (what a real config must never need: README).
+    const config = {
+      trust: { root: new TextDecoder().decode(release.root) },
+      delivery: { manager: server.url, allowInsecure: true, keepInstalled: true },
+      firmware: { service: updates.service.serviceUrls(), allowInsecure: true, idleRebootMs: DEMO_IDLE_MS },
+      logLevel: 'warn',
+    };
     agent = await createAgent(device, board, config, { onDeliveryEvent, onFamilyEvent });
     io.stdout(`device    ${DEVICE_ID} on board '${agent.board.name}' (${agent.boot.engine} engine, store generation ${agent.boot.store.generation}); trusts only the release's signed metadata\n`);
+    io.stdout(`transport plain HTTP on loopback (allowInsecure: true in the demo config; real managers are https://)\n`);
+    await admitDevice(io, server, agent);
 
     const summaries: CycleSummary[] = [];
     io.stdout(`\n① first poll: a fresh device converges\n`);
@@ -181,6 +190,26 @@ async function reportedDelta(url: string, adminToken: string, name: string, vers
   const response = await fetch(`${url}/api/devices/${DEVICE_ID}/status`, { headers: bearerHeader(adminToken) });
   const history = (await response.json()) as { phase: string; name: string; version: string; delta?: DeltaNote }[];
   return history.find((s) => s.phase === 'downloadEnd' && s.name === name && s.version === version)?.delta;
+}
+
+/**
+ * Device authentication, as an operator sees it: the device's first request leaves its key
+ * *pending* on the manager; the admin lists the pending keys and accepts this one.
+ */
+async function admitDevice(io: CommandIo, server: RunningManager, agent: Agent): Promise<void> {
+  io.stdout(`device key ${agent.delivery?.publicKey ?? '(none)'} (Ed25519, made at first boot inside the keystore)\n`);
+  const refused = await agent.pollOnce().then(
+    () => undefined,
+    (error: unknown) => error as { status?: number; managerCode?: string },
+  );
+  if (refused?.managerCode !== 'pending') throw new Error(`expected the manager to keep a new device pending, got ${refused ? JSON.stringify(refused) : 'an answer'}`);
+  io.stdout(`  the manager keeps the unknown key pending (401); the admin accepts it:\n`);
+  const listed = await fetch(`${server.url}/api/auth/devices`, { headers: bearerHeader(server.manager.adminToken) });
+  const { devices } = (await listed.json()) as { devices: { deviceId: string; publicKey: string; status: string }[] };
+  const pending = devices.find((d) => d.deviceId === DEVICE_ID && d.status === 'pending');
+  if (!pending) throw new Error('the device key is not listed as pending');
+  await putJson(`${server.url}/api/auth/devices/${encodeURIComponent(DEVICE_ID)}/${pending.publicKey}`, server.manager.adminToken, { status: 'accepted' });
+  io.stdout(`  PUT /api/auth/devices/${DEVICE_ID}/${pending.publicKey.slice(0, 16)}… {"status":"accepted"} ✔ (the device now gets 15-minute tokens)\n`);
 }
 
 /** An admin API call: the demo's manager made its own token (in memory only), the demo hands it back. */

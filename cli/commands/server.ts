@@ -37,6 +37,7 @@ export const spec: CommandSpec = {
     { name: 'peer', value: 'URL', help: 'a peer manager this one may contact (repeatable; needs --peer-secret-file)', repeatable: true },
     { name: 'peers-file', value: 'FILE', help: 'peer manager URLs, one a line (# comments)' },
     { name: 'faults', help: 'enable the fault-injection API (tests only)' },
+    { name: 'no-device-auth', help: 'agent endpoints without device tokens (legacy agents; default: devices authenticate, admins accept their keys)' },
     { name: 'max-enrolments', value: 'N', help: 'cap on devices enrolled automatically' },
     { name: 'max-counter-ahead-ms', value: 'N', help: "refuse reference counters this far beyond the server's clock" },
     { name: 'journal-max-bytes', value: 'N', help: 'compact the journal beyond this size' },
@@ -135,7 +136,7 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
     if (opts['no-push'] !== true) push = mqttUrl !== undefined ? await connectPushBroker(mqttUrl) : await startPushBroker({ host: '127.0.0.1', ...(mqttPort !== undefined ? { port: mqttPort } : {}) });
     const fleet = await readFleetFile(fleetFile!);
     const log = opts.quiet ? undefined : (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
-    const setup: Parameters<typeof startServer>[0] = { fleet, clockOffsetMs, peers, faults: opts.faults === true };
+    const setup: Parameters<typeof startServer>[0] = { fleet, clockOffsetMs, peers, faults: opts.faults === true, deviceAuth: opts['no-device-auth'] === true ? 'off' : 'required' };
     const address = text('address');
     const dataDir = text('data-dir');
     if (address !== undefined) setup.address = address;
@@ -169,6 +170,11 @@ export async function run(args: string[], io: CommandIo, options: ServerRunOptio
   io.stdout(`manager listening on ${server.url} (address ${server.manager.address}, UTC offset ${clockOffsetMs} ms)\n`);
   io.stdout(`${describeAdminToken(server)}\n`);
   if (opts.faults === true) io.stdout('fault injection is ON (/api/faults): for tests only\n');
+  io.stdout(
+    opts['no-device-auth'] === true
+      ? 'device authentication is OFF: any client may speak for any device\n'
+      : 'devices authenticate (POST /auth/v1/requests); accept their keys with PUT /api/auth/devices/<id>/<key> {"status":"accepted"} or POST /api/auth/devices {"deviceId","publicKey"}\n',
+  );
   if (push) io.stdout(`push broker: ${push.url} (${push.kind === 'embedded' ? 'embedded, MQTT 3.1.1' : 'external'}); POST /api/push wakes the devices\n`);
   options.onListening?.(server, push);
   await untilStopped(options.signal);

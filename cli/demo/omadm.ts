@@ -53,7 +53,7 @@ export async function omadmAct(say: (text: string) => void, dir: string, board: 
     const server = dm.server;
     say(`  server ${dm.url} (WBXML, auth-md5), package ${pkg.name} ${Math.round(IMAGE_BYTES / 1024)} KiB; package #0 over MQTT (${push.url})\n`);
     const omadm = {
-      accounts: [{ id: 'demo', serverId: SERVER.id, addr: dm.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.id, secret: SERVER.secret } }],
+      accounts: [{ id: 'demo', serverId: SERVER.id, addr: dm.url, allowInsecure: true, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.id, secret: SERVER.secret } }],
       udpPort: 0,
       retries: 0,
       schedule: { jitterMs: 0, intervalMs: 86_400_000 },

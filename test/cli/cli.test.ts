@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { run as runCommand } from '../../cli/commands/run.ts';
-import { type Rig, newRig, startFleetManager } from '../e2e/harness.ts';
+import { type Rig, acceptCliDevice, newRig, startFleetManager } from '../e2e/harness.ts';
 
 const exec = promisify(execFile);
 const capture = () => {
@@ -55,7 +55,7 @@ describe('dm-agent run', () => {
     expect(await runCommand(['--board', join(rig.dir, 'nope.json'), '--config', join(rig.dir, 'nope.json')], noBoard.io)).toBe(2);
     expect(noBoard.out.stderr).toMatch(/nope\.json: cannot read: no such file/);
     const config = join(rig.dir, 'bad-config.json');
-    await writeFile(config, JSON.stringify({ delivery: { manager: 'http://m.test', schedul: {} } }));
+    await writeFile(config, JSON.stringify({ delivery: { manager: 'https://m.test', schedul: {} } }));
     const badConfig = capture();
     expect(await runCommand(['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'w0')], badConfig.io)).toBe(2);
     expect(badConfig.out.stderr).toContain('delivery.schedul: unknown key');
@@ -64,8 +64,9 @@ describe('dm-agent run', () => {
   it('--once polls the manager, prints the summary as JSON and leaves a persistent device behind', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['cli-dev'] });
     const config = join(rig.dir, 'agent.json');
-    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true } }));
     const args = ['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'w1'), '--device-id', 'cli-dev', '--once'];
+    await acceptCliDevice(server, args.slice(0, -1));
     const first = capture();
     expect(await runCommand(args, first.io), first.out.stderr).toBe(0);
     const summary = JSON.parse(first.out.stdout);

@@ -15,7 +15,7 @@ import { run as runCommand } from '../../cli/commands/run.ts';
 import { createRunLog } from '../../cli/run-log.ts';
 import { parseArgs } from '../../cli/spec.ts';
 import { errorText } from '../../cli/io.ts';
-import { type Rig, newRig, startFleetManager } from '../e2e/harness.ts';
+import { type Rig, acceptCliDevice, newRig, startFleetManager } from '../e2e/harness.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const capture = () => {
@@ -89,7 +89,7 @@ describe('the same failure, the same words and exit code', () => {
     const good = join(dir, 'good.json');
     await writeFile(good, '[]');
     const config = join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({ delivery: { manager: 'http://127.0.0.1:9/' } }));
+    await writeFile(config, JSON.stringify({ delivery: { manager: 'http://127.0.0.1:9/', allowInsecure: true } }));
     const cases: string[][] = [
       ['board', 'check', junk],
       ['run', '--board', junk, '--config', config, '--work-dir', join(dir, 'never-1')],
@@ -185,7 +185,7 @@ describe('dm-agent run', () => {
   it('names a dead manager URL once in the error', async () => {
     const config = join(rig.dir, 'dead.json');
     const url = 'http://127.0.0.1:9/';
-    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: url } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: url, allowInsecure: true } }));
     const { out, io } = capture();
     expect(await runCommand(['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'dead'), '--once'], io)).toBe(1);
     expect(out.stderr).toContain('127.0.0.1:9');
@@ -196,7 +196,7 @@ describe('dm-agent run', () => {
     // A one-hour window starting two hours from now: closed now whatever the time of day.
     const hh = (offset: number) => String((new Date().getUTCHours() + offset) % 24).padStart(2, '0');
     const config = join(rig.dir, 'window.json');
-    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: 'http://127.0.0.1:9/', schedule: { window: `${hh(2)}:00-${hh(3)}:00` } } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: 'http://127.0.0.1:9/', allowInsecure: true, schedule: { window: `${hh(2)}:00-${hh(3)}:00` } } }));
     const { out, io } = capture();
     const stop = new AbortController();
     const running = runCommand(['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'window')], io, stop.signal);
@@ -209,7 +209,8 @@ describe('dm-agent run', () => {
   it('long-running: logs each install as it happens', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['cli-long'] });
     const config = join(rig.dir, 'long.json');
-    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true } }));
+    await acceptCliDevice(server, ['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'long'), '--device-id', 'cli-long']);
     const { out, io } = capture();
     const stop = new AbortController();
     const running = runCommand(['--board', 'boards/sim.json', '--config', config, '--work-dir', join(rig.dir, 'long'), '--device-id', 'cli-long'], io, stop.signal);

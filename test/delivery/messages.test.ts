@@ -57,15 +57,17 @@ describe('message schemas', () => {
 
 describe('agent config', () => {
   it('fills defaults', () => {
-    const config = parseConfig({ trust: { allowUnsigned: true }, delivery: { manager: 'http://m.test' } });
+    const config = parseConfig({ trust: { allowUnsigned: true }, delivery: { manager: 'https://m.test' } });
     expect(config.engine).toBe('auto');
     expect(config.delivery?.schedule.intervalMs).toBe(24 * 3600_000);
     expect(config.delivery?.optionalPackages).toBe('install');
   });
   it.each([
-    [{ delivery: { manager: 'http://m.test', schedul: {} } }, /delivery\.schedul: unknown key/],
+    [{ delivery: { manager: 'https://m.test', schedul: {} } }, /delivery\.schedul: unknown key/],
     [{ delivery: { manager: 'ftp://m.test' } }, /delivery\.manager: not an http\(s\) URL/],
-    [{ delivery: { manager: 'http://m.test', schedule: { window: '25:00-01:00' } } }, /window/],
+    [{ delivery: { manager: 'https://m.test', schedule: { window: '25:00-01:00' } } }, /window/],
+    [{ delivery: { manager: 'http://m.test' } }, /delivery\.manager http:\/\/m\.test is not https:\/\/ \(set allowInsecure: true/],
+    [{ delivery: { manager: 'http://m.test', allowInsecure: 'yes' } }, /delivery\.allowInsecure: expected a boolean/],
     [{ engine: 'fast' }, /engine: expected one of auto, wasm, js/],
     [{ users: ['has space'] }, /users\[0\]/],
   ])('refuses %j', (input, message) => {

@@ -12,11 +12,12 @@ function recordingLog(): Logger & { lines: { level: string; message: string; fie
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-async function setup(configured: string, maxFailedPolls = 3) {
+async function setup(configured: string, maxFailedPolls = 3, allowInsecure = true) {
   const medium = newMedium();
   const store = await medium.open();
   const log = recordingLog();
-  const tracker = (config = configured, store_: KeyValueStore = store) => new RedirectTracker({ store: store_, configured: config, maxFailedPolls, log });
+  // allowInsecure: most cases here use http:// managers to exercise the other guards.
+  const tracker = (config = configured, store_: KeyValueStore = store) => new RedirectTracker({ store: store_, configured: config, allowInsecure, maxFailedPolls, log });
   return { medium, store, log, tracker };
 }
 
@@ -46,6 +47,17 @@ describe('RedirectTracker', () => {
     expect(await plain.tracker().learn('http://p1.test', 'https://p2.test')).toBe(true);
     expect(downgradesScheme('https://a', 'http://b')).toBe(true);
     expect(downgradesScheme('http://a', 'https://b')).toBe(false);
+  });
+
+  it('without allowInsecure, refuses a redirect to http:// even from an http:// manager, and ignores a persisted one', async () => {
+    const { store, log, tracker } = await setup('https://m1.test', 3, false);
+    expect(await tracker().learn('http://m0.test', 'http://m2.test')).toBe(false);
+    expect(tracker().current()).toBe('https://m1.test');
+    expect(log.lines.some((line) => line.level === 'warn' && /refused a manager redirect/.test(line.message))).toBe(true);
+    await putValue(store, REDIRECT_KEY, { url: 'http://m2.test', learntUnder: 'https://m1.test', failures: 0 });
+    expect(tracker().current()).toBe('https://m1.test');
+    expect(await tracker().learn('https://m1.test', 'https://m3.test')).toBe(true);
+    expect(tracker().current()).toBe('https://m3.test');
   });
 
   it('expires after N consecutive failed polls of the redirected manager; a success resets the count', async () => {

@@ -15,8 +15,10 @@ import type { Fleet } from '../../server/fleet.ts';
 import { artifactBytes, writeDemoFleet, type DemoPackage } from '../../cli/demo/fixture.ts';
 import { sim } from './harness.ts';
 import type { DeltaMaker } from '../../server/deltas.ts';
+import type { Device } from '../../hal/types.ts';
+import { toHex } from '../../agent/util/bytes.ts';
 
-export const MANAGER = 'http://manager.test';
+export const MANAGER = 'https://manager.test';
 
 export interface InstallRun {
   job: string;
@@ -53,6 +55,9 @@ export async function mockWorld(options: { deviceIds: string[]; assignment?: { n
   for (const [name, versions] of fleet.catalogue) for (const [version, entry] of versions) digests.set(`${name}@${version}`, entry.digest);
   const runs: MockWorld['runs'] = { install: [], uninstall: [] };
   const installedOnDisk = new Map<string, string>();
+  // Each simulated board its own random seed, as real devices have their own entropy: two boards of
+  // one world must not send the same authentication nonces.
+  let seeds = 0;
 
   return {
     dir,
@@ -62,7 +67,7 @@ export async function mockWorld(options: { deviceIds: string[]; assignment?: { n
     runs,
     installedOnDisk,
     hardware(deviceId, extra = {}) {
-      const hardware = new MockHardware({ ...mockOptionsFromBoard(board), identity: { deviceId, model: 'mock' }, network, ...extra });
+      const hardware = new MockHardware({ ...mockOptionsFromBoard(board), identity: { deviceId, model: 'mock' }, network, seed: 1 + seeds++, ...extra });
       hardware.onExec('/bin/sh', async (exec) => {
         const env = exec.env ?? {};
         const name = env.DM_PACKAGE as string;
@@ -88,12 +93,21 @@ export async function mockWorld(options: { deviceIds: string[]; assignment?: { n
     async agent(hardware, config = {}, events) {
       const device = hardware.device ?? hardware.boot();
       await hardware.booted;
+      // The operator accepted this device's key beforehand (Mender's preauthorization), as the demo does.
+      await acceptDevice(manager, device);
       return createAgent(device, board, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, ...config, delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...(config.delivery as object) } }, events ? { onDeliveryEvent: (event) => events.push(event) } : {});
     },
     async cleanup() {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Accepts `device`'s keystore key on `manager` (the admin's part of device authentication). */
+export async function acceptDevice(manager: Manager, device: Device): Promise<void> {
+  if (!device.keystore) return;
+  const { key } = await device.keystore.publicKey();
+  manager.deviceAuth.preauthorize((await device.system.identity()).deviceId, toHex(key));
 }
 
 async function readStaged(hardware: MockHardware, name: string): Promise<Uint8Array> {

@@ -24,9 +24,12 @@ describe('manager roaming (seed 004) across two reference managers whose clocks 
     };
 
     // Fresh install: the counter comes from the current manager's UTC.
+    const before = counterFromUtc(Date.now());
     const first = await poll();
     expect(first.failed).toEqual([]);
-    expect(Math.abs(first.referenceCounter - counterFromUtc(Date.now()))).toBeLessThan(5);
+    // Within the poll (however long a loaded machine makes it), from m1's UTC.
+    expect(first.referenceCounter).toBeGreaterThanOrEqual(before - 1);
+    expect(first.referenceCounter).toBeLessThanOrEqual(counterFromUtc(Date.now()) + 1);
     await poll();
 
     // The operator reassigns the device to m2 (two hours behind).

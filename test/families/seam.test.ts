@@ -17,7 +17,7 @@ describe('the family seam', () => {
       mount(world.network, service);
       const events: DeliveryEvent[] = [];
       const hardware = world.hardware('dev-both');
-      const agent = await world.agent(hardware, { firmware: { service: service.serviceUrls(), schedule: { jitterMs: 0 } } }, events);
+      const agent = await world.agent(hardware, { firmware: { service: service.serviceUrls(), allowInsecure: true, schedule: { jitterMs: 0 } } }, events);
       expect([...agent.families.keys()]).toEqual(['delivery', 'firmware']);
       const run = agent.run();
       for (let spin = 0; spin < 500 && !(events.some((e) => e.kind === 'cycleEnd') && service.journal().some((e) => e.type === 'check')); spin++) {

@@ -41,7 +41,7 @@ beforeAll(async () => {
   // A misconfigured deployment: the external listener without TLS.
   plainExternal = await startUpdateServer({ adminToken: ADMIN_TOKEN, users, importFolders: [folder], log: (line) => serverLog.push(line) });
   net = createNodeNet({ ca: certs.ca, resolvConfPath: join(dir, 'resolv.conf') });
-  client = new UpdateClient({ net, timeoutMs: 10_000 });
+  client = new UpdateClient({ net, timeoutMs: 10_000, allowInsecure: true }); // loopback internal listener: plain HTTP
 }, 60_000);
 
 afterAll(async () => {

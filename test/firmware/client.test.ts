@@ -35,7 +35,7 @@ beforeEach(async () => {
   const { folder, bytes } = await writeImageFolder(root, 'cab', [{ model: 'CX600', version: '4.0.2', from: ['4.0.1'] }]);
   image = bytes[0]!;
   await service.importFolder(folder);
-  client = new UpdateClient({ net: device.net, log: createLogger(device, 'debug'), timeoutMs: 5_000 });
+  client = new UpdateClient({ net: device.net, log: createLogger(device, 'debug'), timeoutMs: 5_000, allowInsecure: true }); // the seeds' internal URL: plain HTTP inside the firewall
 });
 
 afterEach(async () => {
@@ -89,7 +89,7 @@ describe('discovery', () => {
       }) as DnsResolver['resolve'],
       domain: async () => 'corp.test',
     };
-    const flaky = new UpdateClient({ net: { http: device.net.http, dns } });
+    const flaky = new UpdateClient({ net: { http: device.net.http, dns }, allowInsecure: true });
     expect(await flaky.discover({ everSignedIn: false })).toMatchObject({ kind: 'none', reason: 'dnsUnavailable', retryable: true });
   });
 });
@@ -133,6 +133,16 @@ describe('the check', () => {
     expect(result).toMatchObject({ kind: 'failed', error: { name: 'UpdateClientError', code: 'insecureUrl', retryable: false } });
     expect(sent()).toEqual([]);
     expect(everythingRecorded()).not.toContain(ALICE.password);
+  });
+
+  it('without allowInsecure, an http:// service URL (provisioned or discovered) is refused before anything is sent; with it, each connection is logged', async () => {
+    const strict = new UpdateClient({ net: device.net, log: createLogger(device, 'debug'), timeoutMs: 5_000 });
+    expect(urls().internal).toMatch(/^http:/);
+    const result = await strict.check({ urls: urls(), location: 'inside', identity, testDevice: false });
+    expect(result).toMatchObject({ kind: 'failed', error: { name: 'UpdateClientError', code: 'insecureUrl', retryable: false, zone: 'internal' } });
+    expect(sent()).toEqual([]);
+    await client.check({ urls: urls(), location: 'inside', identity, testDevice: false });
+    expect(hardware.logs.filter((line) => line.level === 'warn' && /INSECURE connection to manager http:\/\/updates\.corp\.test/.test(line.message))).toHaveLength(1);
   });
 
   it('a URL carrying userinfo is refused', async () => {

@@ -51,7 +51,7 @@ async function device(dir: string, ca: string, location: 'inside' | 'outside'): 
 describe('firmware family on the Node HAL (loopback)', () => {
   it('checks, downloads into the inactive slot, reboots, confirms the trial boot and reports', async () => {
     const { server, dir, ca } = await serve();
-    const config = { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), idleRebootMs: 0, download: { checkpointBytes: 64 * 1024 } } };
+    const config = { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), allowInsecure: true, idleRebootMs: 0, download: { checkpointBytes: 64 * 1024 } } };
     let phone = await device(dir, ca, 'inside');
     let agent = await createAgent(phone, sim, config);
     await agent.trigger('firmware', 'boot');
@@ -86,7 +86,7 @@ describe('firmware family on the Node HAL (loopback)', () => {
 
   it('outside the firewall: nothing without a user; with one, the external listener over HTTPS', async () => {
     const { server, dir, ca } = await serve();
-    const config = { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), idleRebootMs: 60_000 } };
+    const config = { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), allowInsecure: true, idleRebootMs: 60_000 } };
     const phone = await device(dir, ca, 'outside');
     const agent = await createAgent(phone, sim, config);
     await agent.trigger('firmware', 'boot');

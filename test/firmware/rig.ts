@@ -111,7 +111,8 @@ export async function updateWorld(options: WorldOptions = {}): Promise<UpdateWor
       await hardware.booted;
       if (o.factory) await programFactoryImage(hardware.device!, o.factory);
       return start(hardware, {
-        firmware: { service: urls, download: { checkpointBytes: 4096 }, schedule: { jitterMs: 0 }, ...(o.config?.firmware as object) },
+        // The seeds' internal URL is plain HTTP inside the firewall: allowed explicitly.
+        firmware: { service: urls, allowInsecure: true, download: { checkpointBytes: 4096 }, schedule: { jitterMs: 0 }, ...(o.config?.firmware as object) },
         ...Object.fromEntries(Object.entries(o.config ?? {}).filter(([k]) => k !== 'firmware')),
       });
     },

@@ -60,14 +60,14 @@ describe('omadm family on the agent (mock HAL)', () => {
       statuses.push(...ex.message.body.commands.filter((c): c is Status => c.cmd === 'Status' && c.cmdRef !== '0').map((s) => `${s.refCmd}:${text(s.data)}`));
       return { message: message(serverHeader(ex.message, first ? 1 : 2), [...statusesFor(ex.message), ...(first ? (plans[session] ?? []) : [])]) };
     });
-    network.route('http://dm.test', dm.handler);
+    network.route('https://dm.test', dm.handler);
 
     const hardware = new MockHardware({ ...mockOptionsFromBoard(phoneBoard), clock, network, identity: { deviceId: 'dev-1', model: 'M1', hardwareId: 'hw-1', firmwareVersion: FROM } });
     hardware.boot();
     await hardware.booted;
     const config = {
       omadm: {
-        accounts: [{ id: 'srv1', serverId: 'srv1', addr: 'http://dm.test/dm', authPref: 'DIGEST', client: { name: 'dev-1', secret: 'c-secret' }, server: { name: 'srv1', secret: 's-secret' } }],
+        accounts: [{ id: 'srv1', serverId: 'srv1', addr: 'https://dm.test/dm', authPref: 'DIGEST', client: { name: 'dev-1', secret: 'c-secret' }, server: { name: 'srv1', secret: 's-secret' } }],
         udpPort: 0,
         retries: 0,
         schedule: { jitterMs: 0 },
@@ -106,11 +106,11 @@ describe('omadm family on the agent (mock HAL)', () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 5, 8, 0, 0));
     const network = createMockNetwork({ clock: clock.scope().clock });
     const dm = new ScriptedServer((ex) => ({ message: message(serverHeader(ex.message, 1), statusesFor(ex.message)) }));
-    network.route('http://dm.test', dm.handler);
+    network.route('https://dm.test', dm.handler);
     const hardware = new MockHardware({ ...mockOptionsFromBoard(phoneBoard), clock, network, identity: { deviceId: 'dev-2', model: 'M1', hardwareId: 'hw-2', firmwareVersion: FROM } });
     hardware.boot();
     await hardware.booted;
-    const account = { id: 'srv1', serverId: 'srv1', addr: 'http://dm.test/dm', authPref: 'DIGEST', client: { name: 'dev-2', secret: 'c' }, server: { name: 'srv1', secret: 's', nonce: 'n0' } };
+    const account = { id: 'srv1', serverId: 'srv1', addr: 'https://dm.test/dm', authPref: 'DIGEST', client: { name: 'dev-2', secret: 'c' }, server: { name: 'srv1', secret: 's', nonce: 'n0' } };
     const agent = await createAgent(hardware.device!, phoneBoard, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, omadm: { accounts: [account], retries: 0 } } as never);
     cleanup = async () => void (await agent.close().catch(() => undefined));
     const sender = await network.attach({ name: 'server' }).udp!.bind({ port: 0 });

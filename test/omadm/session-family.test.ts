@@ -19,7 +19,7 @@ afterEach(async () => {
 
 function start(w: MockWorld): Promise<Agent> {
   const omadm = {
-    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: w.server.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
+    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: w.server.url, allowInsecure: w.server.url.startsWith('http:'), authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
     udpPort: 2948,
     retries: 0,
     encoding: 'wbxml',

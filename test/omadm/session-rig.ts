@@ -33,6 +33,8 @@ export function account(url: string): DmAccountConfig {
     id: 'srv1',
     serverId: SERVER.serverId,
     addr: url,
+    // The Node-HAL tests run the reference DM server on loopback without TLS.
+    ...(url.startsWith('http:') ? { allowInsecure: true } : {}),
     authPref: 'DIGEST',
     client: { name: CLIENT.name, secret: CLIENT.secret },
     server: { name: SERVER.name, secret: SERVER.secret },
@@ -50,7 +52,8 @@ export function agentConfig(omadm: Record<string, unknown>): never {
 /** The `omadm` section of the family tests: the test account at the server's URL, no UDP, no retries. */
 export function familySection(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
+    // The reference server on loopback (or the mock network) speaks plain HTTP: allowed explicitly.
+    accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: url, allowInsecure: url.startsWith('http:'), authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
     udpPort: 0,
     retries: 0,
     schedule: { jitterMs: 0 },
@@ -84,7 +87,7 @@ export function mountDmServer(network: MockNetwork, origin: string, server: DmSe
 }
 
 export const IMAGE = new Uint8Array(20 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
-export const ORIGIN = 'http://dm.test';
+export const ORIGIN = 'https://dm.test';
 
 export interface MockWorld {
   clock: VirtualClock;

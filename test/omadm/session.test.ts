@@ -39,18 +39,18 @@ const statusesOf = (m: Exchange) => m.message.body.commands.filter((c): c is Sta
 describe('DM session', () => {
   it('server-initiated: package 1 (Alert 1200, DevInfo, md5 Cred), Get answered with Status + Results, ends on a status-only package', async () => {
     const { session, server } = await setup((ex, i) => {
-      if (i === 0) return { message: message(serverHeader(ex.message, 1, { respURI: 'http://dm.example/dm?s=1' }), [...statusesFor(ex.message), get('5', './DevInfo/Man')]) };
+      if (i === 0) return { message: message(serverHeader(ex.message, 1, { respURI: 'https://dm.example/dm?s=1' }), [...statusesFor(ex.message), get('5', './DevInfo/Man')]) };
       return { message: message(serverHeader(ex.message, 2), statusesFor(ex.message)) };
     });
     const summary = await session.run({ kind: 'server', sessionId: '1A2B' });
     expect(summary).toMatchObject({ version: '1.2', messages: 2, aborted: false });
     const [first, second] = server.log as [Exchange, Exchange];
-    expect(first.message.hdr).toMatchObject({ verDTD: '1.2', verProto: 'DM/1.2', sessionID: '1A2B', msgID: '1', target: { locURI: 'http://dm.example/dm' }, source: { locURI: 'IMEI:000000011234564', locName: 'device-1' } });
+    expect(first.message.hdr).toMatchObject({ verDTD: '1.2', verProto: 'DM/1.2', sessionID: '1A2B', msgID: '1', target: { locURI: 'https://dm.example/dm' }, source: { locURI: 'IMEI:000000011234564', locName: 'device-1' } });
     expect(first.message.hdr?.cred?.meta?.type).toBe('syncml:auth-md5');
     expect(text(first.message.hdr?.cred?.data)).toBe(authMd5(md5, 'device-1', 'client-secret', utf8Encode('cnonce')));
     expect(first.message.body.commands.map((c) => `${c.cmd}${c.cmd === 'Alert' ? text(c.data) : ''}`)).toEqual(['Alert1200', 'Replace']);
     expect(first.request.headers?.['content-type']).toBe('application/vnd.syncml.dm+xml');
-    expect(second.request.url).toBe('http://dm.example/dm?s=1');
+    expect(second.request.url).toBe('https://dm.example/dm?s=1');
     expect(second.message.hdr?.cred).toBeUndefined();
     const cmds = second.message.body.commands;
     expect(cmds.map((c) => c.cmd)).toEqual(['Status', 'Status', 'Results']);

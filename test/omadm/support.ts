@@ -24,7 +24,7 @@ export function newMedium(): { memory: MockFlashMemory; power: PowerCut; open: (
 export const ACCOUNT: DmAccountConfig = {
   id: 'srv1',
   serverId: 'srv1',
-  addr: 'http://dm.example/dm',
+  addr: 'https://dm.example/dm',
   authPref: 'DIGEST',
   client: { name: 'device-1', secret: 'client-secret', nonce: utf8Encode('cnonce') },
   server: { name: 'srv1', secret: 'server-secret', nonce: utf8Encode('snonce') },

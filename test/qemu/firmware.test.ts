@@ -53,7 +53,7 @@ describe.each(Object.keys(ARCHES) as ArmArch[])('board qemu-%s: firmware update 
     cleanups.push(() => server.close());
     server.service.decide(server.service.rules()[0]!.id, 'approved');
     const config = join(dir, 'config.json');
-    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), idleRebootMs: 0 } }));
+    await writeFile(config, JSON.stringify({ logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), allowInsecure: true, idleRebootMs: 0 } }));
     const { command, args } = await qemuCommand(arch, ['bin/dm-agent.js', 'run', '--board', `boards/${ARCHES[arch].board}.json`, '--config', config, '--work-dir', join(dir, 'work'), '--device-id', `fw-${arch}`]);
 
     const first = await runToExit(command, args);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNodeDevice } from '../../hal/node/index.ts';
 import { QuickJsHost, QuickJsMemoryError } from '../../hal/quickjs/index.ts';
-import { type Rig, api, newRig, startFleetManager } from '../e2e/harness.ts';
+import { type Rig, acceptOnAll, api, newRig, startFleetManager } from '../e2e/harness.ts';
 import { SyncmlError, loadEngines } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
 import { utf8Encode } from '../../agent/util/bytes.ts';
@@ -24,6 +24,8 @@ afterEach(async () => {
 async function device(id: string) {
   const node = await createNodeDevice({ workDir: join(rig.dir, `work-${id}`), board: small, identity: { deviceId: id, model: 'sim' }, log: { level: 'error' } });
   rig.devices.push(node);
+  // The key is made host-side (the keystore lives in the HAL); the admin accepts it on the rig's managers.
+  await acceptOnAll(rig, node);
   return node;
 }
 
@@ -31,7 +33,7 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
   it('converges against the reference manager (pull model), within the quickjs-small memory budget', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['qjs-1'] });
     host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-    const agent = await host.start(await device('qjs-1'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, download: { checkpointBytes: 64 * 1024 } } });
+    const agent = await host.start(await device('qjs-1'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true, download: { checkpointBytes: 64 * 1024 } } });
     expect(agent.boot).toMatchObject({ engine: 'js', fresh: true });
     const summary = await host.guarded(agent.pollOnce());
     expect([...summary.installed].sort()).toEqual(['base-config@1.0.0', 'diagnostics@0.9.0', 'telemetry@1.0.0', 'ui-fonts@2.3.0']);
@@ -51,7 +53,7 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
   it('fails the run with QuickJsMemoryError when the guest heap passes the budget', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['qjs-2'] });
     host = await QuickJsHost.create({ budgetBytes: 600 * 1024 });
-    const started = host.start(await device('qjs-2'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url } }).then((agent) => host!.guarded(agent.pollOnce()));
+    const started = host.start(await device('qjs-2'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true } }).then((agent) => host!.guarded(agent.pollOnce()));
     const error = await started.then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(QuickJsMemoryError);
     expect((error as QuickJsMemoryError).usedBytes).toBeGreaterThan(600 * 1024);
@@ -78,7 +80,7 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
     expect(() => bridged.syncmlTokenize(utf8Encode('<SyncML>a & b</SyncML>'), { strict: true })).toThrow(SyncmlError);
 
     const server = await startFleetManager(rig, { deviceIds: ['qjs-3'] });
-    const agent = await host.start(await device('qjs-3'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url } }, engines);
+    const agent = await host.start(await device('qjs-3'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true } }, engines);
     expect(agent.boot.engine).toBe('wasm');
     const summary = await host.guarded(agent.pollOnce());
     expect(summary.installed).toHaveLength(4);

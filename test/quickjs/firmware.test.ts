@@ -25,7 +25,7 @@ describe('firmware update inside QuickJS (host-side Node HAL, loopback update se
     const server = await startUpdateServer({ adminToken: ADMIN_TOKEN, users: Users.parse(await usersJson()), internal: {}, importFolders: [folder] });
     cleanups.push(() => server.close());
     server.service.decide(server.service.rules()[0]!.id, 'approved');
-    const config = { logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), idleRebootMs: 0, download: { checkpointBytes: 16 * 1024 } } };
+    const config = { logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: server.service.serviceUrls(), allowInsecure: true, idleRebootMs: 0, download: { checkpointBytes: 16 * 1024 } } };
 
     const boot = () => bootPhone(join(dir, 'phone'), { deviceId: 'qjs-phone', model: 'CX600', hardwareId: 'hw-1', firmwareVersion: '4.0.1' }, cleanups);
 

@@ -17,7 +17,7 @@ beforeAll(async () => {
   fixture = await makeFixture({ fleet: { ...defaultFleet(), defaults: { group: 'default' } } });
   fleet = await readFleetFile(fixture.fleetFile);
   dataDir = await mkdtemp(join(tmpdir(), 'dm-data-'));
-  server = await startServer({ fleet, dataDir, clockOffsetMs: -5_000, adminToken: ADMIN_TOKEN });
+  server = await startServer({ deviceAuth: 'off', fleet, dataDir, clockOffsetMs: -5_000, adminToken: ADMIN_TOKEN });
 });
 afterAll(async () => {
   await server?.close();
@@ -124,7 +124,7 @@ describe('persistence (dataDir)', () => {
     await appendFile(join(dataDir, JOURNAL_FILE), '{"type":"status","utc');
 
     const lines: string[] = [];
-    server = await startServer({ fleet, dataDir, adminToken: ADMIN_TOKEN, log: (line) => lines.push(line) });
+    server = await startServer({ deviceAuth: 'off', fleet, dataDir, adminToken: ADMIN_TOKEN, log: (line) => lines.push(line) });
     expect(lines.some((line) => /unreadable line skipped/.test(line))).toBe(true);
     expect((await getJson(`${server.url}/api/devices/dev-1/status`)).json).toEqual(before.status);
     expect((await getJson(`${server.url}/api/devices/dev-1/reports`)).json).toEqual(before.reports);

@@ -21,7 +21,7 @@ let skewMs = 0;
 
 beforeAll(async () => {
   fixture = await makeFixture();
-  server = await startServer({ fleet: await readFleetFile(fixture.fleetFile), now: () => Date.now() + skewMs, locationTtlMs: TTL, adminToken: ADMIN_TOKEN, faults: true });
+  server = await startServer({ deviceAuth: 'off', fleet: await readFleetFile(fixture.fleetFile), now: () => Date.now() + skewMs, locationTtlMs: TTL, adminToken: ADMIN_TOKEN, faults: true });
 });
 afterAll(async () => {
   await server?.close();
@@ -194,7 +194,7 @@ describe('faults', () => {
   });
 
   it('reset in the in-process handler: the body stream ends with a NetworkError reset', async () => {
-    const manager: Manager = createManager({ fleet: await readFleetFile(fixture.fleetFile), address: 'http://manager.test', adminToken: ADMIN_TOKEN, faults: true });
+    const manager: Manager = createManager({ deviceAuth: 'off', fleet: await readFleetFile(fixture.fleetFile), address: 'http://manager.test', adminToken: ADMIN_TOKEN, faults: true });
     const call = async (method: string, url: string, body?: unknown) => {
       const json = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
       return manager.handle({ method, url, headers: json ? { 'content-type': 'application/json', ...ADMIN } : { ...ADMIN }, body: json ?? new Uint8Array(0) });
@@ -269,7 +269,7 @@ describe('a large artifact', () => {
       },
       big.dir,
     );
-    bigServer = await startServer({ fleet });
+    bigServer = await startServer({ deviceAuth: 'off', fleet });
   });
   afterAll(async () => {
     await bigServer?.close();

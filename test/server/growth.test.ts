@@ -52,7 +52,7 @@ const api = async (manager: Manager, path: string) =>
 describe('the journal', () => {
   it('is compacted once it passes journalMaxBytes, and a restart replays the same state', async () => {
     const dataDir = await tempDir();
-    const options = { fleet, address: 'http://manager.test', dataDir, adminToken: ADMIN_TOKEN, journalMaxBytes: 64 * 1024 };
+    const options = { deviceAuth: 'off' as const, fleet, address: 'http://manager.test', dataDir, adminToken: ADMIN_TOKEN, journalMaxBytes: 64 * 1024 };
     const manager = createManager(options);
     await cbor(manager, '/dm/v1/identify', identifyRequest('walk-in'));
     // 3000 status reports: the history keeps the last 1000 per device, so should the file.
@@ -83,7 +83,7 @@ describe('the journal', () => {
     await handle.close();
     await appendFile(file, `\n${JSON.stringify({ ...record, record: { ...record.record, target: 'user:zoe', kind: 'user', referenceCounter: 43 } })}\n`);
     const lines: string[] = [];
-    const manager = createManager({ fleet, address: 'http://manager.test', dataDir, adminToken: ADMIN_TOKEN, log: (line) => lines.push(line) });
+    const manager = createManager({ deviceAuth: 'off', fleet, address: 'http://manager.test', dataDir, adminToken: ADMIN_TOKEN, log: (line) => lines.push(line) });
     expect(lines.some((line) => /line longer than \d+ bytes skipped/.test(line))).toBe(true);
     expect((await api(manager, '/api/targets/dev-1')).referenceCounter).toBe(42);
     expect((await api(manager, '/api/targets/user%3Azoe')).referenceCounter).toBe(43);
@@ -94,7 +94,7 @@ describe('the journal', () => {
 
 describe('enrolment', () => {
   it('is capped (maxEnrolments): past it, unknown devices get 403 enrolmentFull; fleet and enrolled devices carry on', async () => {
-    const manager = createManager({ fleet, address: 'http://manager.test', adminToken: ADMIN_TOKEN, maxEnrolments: 2 });
+    const manager = createManager({ deviceAuth: 'off', fleet, address: 'http://manager.test', adminToken: ADMIN_TOKEN, maxEnrolments: 2 });
     for (const id of ['new-1', 'new-2']) expect((await cbor(manager, '/dm/v1/identify', identifyRequest(id))).status).toBe(200);
     const refused = await cbor(manager, '/dm/v1/identify', identifyRequest('new-3'));
     expect([refused.status, refused.answer.code]).toEqual([403, 'enrolmentFull']);
@@ -142,7 +142,7 @@ describe('peer answers', () => {
   it('stops reading a peer\'s answer at the 8 MiB cap instead of buffering all of it', async () => {
     const size = 128 * 1024 * 1024;
     const peer = await floodingPeer(size);
-    const manager = createManager({ fleet, address: 'http://manager.test', peerSecret: PEER_SECRET, peers: [peer.url], peerTimeoutMs: 20_000 });
+    const manager = createManager({ deviceAuth: 'off', fleet, address: 'http://manager.test', peerSecret: PEER_SECRET, peers: [peer.url], peerTimeoutMs: 20_000 });
     try {
       const answer = await cbor(manager, '/dm/v1/connection', connectionReport('dev-1', 1, { targets: [{ id: 'dev-1', kind: 'device', previousManager: peer.url }] }));
       expect(EXCHANGES.connection.answer.parse(answer.answer).moves[0]?.result).toBe('unreachable');
@@ -164,7 +164,7 @@ describe('peer answers', () => {
       })(),
     });
     const lines: string[] = [];
-    const manager = createManager({ fleet, address: 'http://manager.test', peerSecret: PEER_SECRET, peers: ['http://slow.test'], peerTimeoutMs: 300, fetchPeer: trickle, log: (line) => lines.push(line) });
+    const manager = createManager({ deviceAuth: 'off', fleet, address: 'http://manager.test', peerSecret: PEER_SECRET, peers: ['http://slow.test'], peerTimeoutMs: 300, fetchPeer: trickle, log: (line) => lines.push(line) });
     const started = Date.now();
     const answer = await cbor(manager, '/dm/v1/connection', connectionReport('dev-1', 1, { targets: [{ id: 'dev-1', kind: 'device', previousManager: 'http://slow.test' }] }));
     expect(EXCHANGES.connection.answer.parse(answer.answer).moves[0]?.result).toBe('unreachable');
@@ -176,7 +176,7 @@ describe('peer answers', () => {
 describe('request bodies', () => {
   let server: RunningManager;
   beforeAll(async () => {
-    server = await startServer({ fleet, adminToken: ADMIN_TOKEN }, { bodyTimeoutMs: 400 });
+    server = await startServer({ deviceAuth: 'off', fleet, adminToken: ADMIN_TOKEN }, { bodyTimeoutMs: 400 });
   });
   afterAll(async () => {
     await server?.close();

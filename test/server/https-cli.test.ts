@@ -29,7 +29,7 @@ function capture(): { io: { stdout(text: string): void; stderr(text: string): vo
 describe('HTTPS', () => {
   let server: RunningManager;
   beforeAll(async () => {
-    server = await startManager({ fleetFile: fixture.fleetFile, tls: { cert: certs.cert, key: certs.key } });
+    server = await startManager({ deviceAuth: 'off', fleetFile: fixture.fleetFile, tls: { cert: certs.cert, key: certs.key } });
   });
   afterAll(async () => {
     await server?.close();
@@ -131,7 +131,7 @@ describe('dm-agent server (CLI)', () => {
     const controller = new AbortController();
     let listening: (server: RunningManager) => void = () => {};
     const started = new Promise<RunningManager>((resolve) => (listening = resolve));
-    const exit = run(['--fleet', fixture.fleetFile, '--port', '0', '--address', 'http://manager.example:8080', '--quiet', '--faults', '--max-counter-ahead-ms', '1000'], io, {
+    const exit = run(['--fleet', fixture.fleetFile, '--port', '0', '--address', 'http://manager.example:8080', '--quiet', '--faults', '--max-counter-ahead-ms', '1000', '--no-device-auth'], io, {
       signal: controller.signal,
       onListening: listening,
     });

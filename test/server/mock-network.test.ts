@@ -21,7 +21,7 @@ let network: MockNetwork;
 
 beforeAll(async () => {
   fixture = await makeFixture();
-  manager = createManager({ fleet: await readFleetFile(fixture.fleetFile), address: ORIGIN, faults: true });
+  manager = createManager({ deviceAuth: 'off', fleet: await readFleetFile(fixture.fleetFile), address: ORIGIN, faults: true });
   network = createMockNetwork({ chunkSize: 1024 });
   const handler: MockHttpHandler = manager.handle;
   network.route(ORIGIN, handler);

@@ -25,13 +25,13 @@ beforeAll(async () => {
   fixture = await makeFixture({ fleet: { ...defaultFleet(), defaults: { group: 'default' } } });
   fleet = await readFleetFile(fixture.fleetFile);
   const trust = { adminToken: ADMIN_TOKEN, peerSecret: PEER_SECRET };
-  a = await startServer({ fleet, ...trust, faults: true });
+  a = await startServer({ deviceAuth: 'off', fleet, ...trust, faults: true });
   const fetchPeer: FetchPeer = async (url, init) => {
     const answer = await fetchPeerOverHttp(url, init);
     if (init.method === 'GET' && betweenGetAndRelease) await betweenGetAndRelease();
     return answer;
   };
-  b = await startServer({ fleet, ...trust, clockOffsetMs: -TWO_HOURS, fetchPeer, peerTimeoutMs: 2_000 });
+  b = await startServer({ deviceAuth: 'off', fleet, ...trust, clockOffsetMs: -TWO_HOURS, fetchPeer, peerTimeoutMs: 2_000 });
   a.manager.peers.add(b.url);
   b.manager.peers.add(a.url);
 });
@@ -116,7 +116,7 @@ describe('the move between managers with disagreeing clocks', () => {
   });
 
   it('a peer that is down → unreachable, quickly, and the record is left for the retry', async () => {
-    const gone = await startServer({ fleet });
+    const gone = await startServer({ deviceAuth: 'off', fleet });
     await gone.close();
     b.manager.peers.add(gone.url);
     const started = Date.now();
@@ -189,8 +189,8 @@ describe('the move in-process (as on the mock network)', () => {
       })() };
     };
     const peers = ['http://one.test', 'http://two.test', 'http://three.test'];
-    const first = createManager({ fleet, address: 'http://one.test', fetchPeer, peerSecret: PEER_SECRET, peers });
-    const second = createManager({ fleet, address: 'http://two.test', fetchPeer, clockOffsetMs: -TWO_HOURS, peerSecret: PEER_SECRET, peers });
+    const first = createManager({ deviceAuth: 'off', fleet, address: 'http://one.test', fetchPeer, peerSecret: PEER_SECRET, peers });
+    const second = createManager({ deviceAuth: 'off', fleet, address: 'http://two.test', fetchPeer, clockOffsetMs: -TWO_HOURS, peerSecret: PEER_SECRET, peers });
     managers.set('http://one.test', first).set('http://two.test', second);
     const post = async (manager: Manager, value: unknown) =>
       EXCHANGES.connection.answer.parse(decodeCbor((await manager.handle({ method: 'POST', url: '/dm/v1/connection', headers: { 'content-type': 'application/cbor' }, body: encodeCbor(value) })).body as Uint8Array));

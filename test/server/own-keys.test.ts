@@ -11,7 +11,7 @@ let server: RunningManager;
 
 beforeAll(async () => {
   fixture = await makeFixture();
-  server = await startServer({ fleet: await readFleetFile(fixture.fleetFile), maxBodyBytes: 64 * 1024, adminToken: ADMIN_TOKEN, faults: true });
+  server = await startServer({ deviceAuth: 'off', fleet: await readFleetFile(fixture.fleetFile), maxBodyBytes: 64 * 1024, adminToken: ADMIN_TOKEN, faults: true });
 });
 afterAll(async () => {
   await server?.close();

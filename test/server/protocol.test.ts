@@ -30,7 +30,7 @@ let base: string;
 
 beforeAll(async () => {
   fixture = await makeFixture();
-  server = await startServer({ fleet: await readFleetFile(fixture.fleetFile), maxBodyBytes: 64 * 1024, adminToken: ADMIN_TOKEN });
+  server = await startServer({ deviceAuth: 'off', fleet: await readFleetFile(fixture.fleetFile), maxBodyBytes: 64 * 1024, adminToken: ADMIN_TOKEN });
   base = server.url;
 });
 afterAll(async () => {
@@ -179,7 +179,7 @@ describe('enrolment, redirect, and the in-process handler', () => {
     const fleet = { ...defaultFleet(), defaults: { group: 'default' } };
     const local = await makeFixture({ fleet });
     try {
-      const manager = createManager({ fleet: await readFleetFile(local.fleetFile), address: 'http://manager.test:8080' });
+      const manager = createManager({ deviceAuth: 'off', fleet: await readFleetFile(local.fleetFile), address: 'http://manager.test:8080' });
       // Mounted without sockets, as on the mock network (which passes absolute URLs).
       const answer = await manager.handle({
         method: 'POST',
@@ -212,9 +212,9 @@ describe('enrolment, redirect, and the in-process handler', () => {
 
   it('refuses options that would make a broken manager', async () => {
     const fleet = await readFleetFile(fixture.fleetFile);
-    expect(() => createManager({ fleet, address: 'http://127.0.0.1:8080/prefix' })).toThrow(/address/);
-    expect(() => createManager({ fleet: JSON.parse('{}'), address: 'http://127.0.0.1:8080' })).toThrow(/loadFleet/);
-    expect(() => createManager({ fleet, address: 'http://a.test', clockOffsetMs: 1.5 })).toThrow(/clockOffsetMs/);
-    expect(() => createManager({ fleet, address: 'http://a.test', urlSecret: 'short' })).toThrow(/urlSecret/);
+    expect(() => createManager({ deviceAuth: 'off', fleet, address: 'http://127.0.0.1:8080/prefix' })).toThrow(/address/);
+    expect(() => createManager({ deviceAuth: 'off', fleet: JSON.parse('{}'), address: 'http://127.0.0.1:8080' })).toThrow(/loadFleet/);
+    expect(() => createManager({ deviceAuth: 'off', fleet, address: 'http://a.test', clockOffsetMs: 1.5 })).toThrow(/clockOffsetMs/);
+    expect(() => createManager({ deviceAuth: 'off', fleet, address: 'http://a.test', urlSecret: 'short' })).toThrow(/urlSecret/);
   });
 });

@@ -28,8 +28,8 @@ beforeAll(async () => {
   fixture = await makeFixture({ fleet: { ...defaultFleet(), defaults: { group: 'default' } } });
   fleet = await readFleetFile(fixture.fleetFile);
   const log = (line: string) => logs.push(line);
-  a = await startServer({ fleet, adminToken: ADMIN_TOKEN, peerSecret: PEER_SECRET, log });
-  b = await startServer({ fleet, adminToken: ADMIN_TOKEN, peerSecret: PEER_SECRET, log, peerTimeoutMs: 2_000 });
+  a = await startServer({ deviceAuth: 'off', fleet, adminToken: ADMIN_TOKEN, peerSecret: PEER_SECRET, log });
+  b = await startServer({ deviceAuth: 'off', fleet, adminToken: ADMIN_TOKEN, peerSecret: PEER_SECRET, log, peerTimeoutMs: 2_000 });
   a.manager.peers.add(b.url);
   b.manager.peers.add(a.url);
 });
@@ -89,7 +89,7 @@ describe('admin token on /api/*', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'dm-token-'));
     const lines: string[] = [];
     try {
-      const first = await startServer({ fleet, dataDir, log: (line) => lines.push(line) });
+      const first = await startServer({ deviceAuth: 'off', fleet, dataDir, log: (line) => lines.push(line) });
       const file = join(dataDir, 'admin-token');
       expect(first.manager.adminTokenSource).toEqual({ kind: 'created', file });
       expect((await stat(file)).mode & 0o777).toBe(0o600);
@@ -100,7 +100,7 @@ describe('admin token on /api/*', () => {
       // Printing the manager object does not show it either.
       expect(JSON.stringify(Object.entries(Object.getOwnPropertyDescriptors(first.manager)).map(([key, d]) => [key, 'value' in d ? typeof d.value : 'getter']))).not.toContain(token);
       await first.close();
-      const second = await startServer({ fleet, dataDir, log: (line) => lines.push(line) });
+      const second = await startServer({ deviceAuth: 'off', fleet, dataDir, log: (line) => lines.push(line) });
       expect(second.manager.adminTokenSource).toEqual({ kind: 'read', file });
       expect(second.manager.adminToken).toBe(token);
       await second.close();
@@ -171,7 +171,7 @@ describe('the peer routes need the peer secret', () => {
     }
     expect((await record(a, 'dev-1')).movedTo).toBeUndefined();
     expect((await httpRequest(`${a.url}/dm/v1/targets/dev-1`, { headers: bearerHeader(PEER_SECRET) })).status).toBe(200);
-    const lone = await startServer({ fleet });
+    const lone = await startServer({ deviceAuth: 'off', fleet });
     try {
       expect((await httpRequest(`${lone.url}/dm/v1/targets/dev-1`, { headers: bearerHeader(PEER_SECRET) })).status).toBe(403);
     } finally {

@@ -51,7 +51,7 @@ describe('dm-agent updates-server', () => {
 
     const net = createNodeNet();
     try {
-      const client = new UpdateClient({ net });
+      const client = new UpdateClient({ net, allowInsecure: true }); // loopback, plain HTTP
       const identity = { deviceId: 'phone-test', model: 'CX600', hardwareId: 'h', firmwareVersion: '4.0.1' };
       expect(await client.check({ urls, location: 'inside', identity, testDevice: true })).toMatchObject({ kind: 'update', image: { version: '4.0.2' } });
     } finally {
@@ -82,7 +82,7 @@ describe('dm-agent updates-server', () => {
     expect(out.join('')).not.toContain('warning');
     const net = createNodeNet({ ca: certs.ca });
     try {
-      const client = new UpdateClient({ net });
+      const client = new UpdateClient({ net, allowInsecure: true }); // loopback, plain HTTP
       const identity = { deviceId: 'p', model: 'CX600', hardwareId: 'h', firmwareVersion: '1' };
       expect(await client.check({ urls: running.service.serviceUrls(), location: 'outside', identity, testDevice: false, user: ALICE })).toMatchObject({ kind: 'upToDate', zone: 'external' });
       expect(await client.check({ urls: running.service.serviceUrls(), location: 'inside', identity, testDevice: false })).toMatchObject({ kind: 'upToDate', zone: 'internal' });

@@ -36,6 +36,16 @@ describe('redactText and redactDeep', () => {
     expect(fields.url).toBe('http://u:p@h.test/'); // the input is not modified
   });
 
+  it('redacts bearer tokens (device and admin tokens) in text and authorization fields', () => {
+    const token = 'eyJkIjoiZGV2LTEiLCJrIjoiYWIiLCJlIjoxfQ.q7Hc1-x_Zz';
+    expect(redactText(`GET /dm/v1/identify failed: Authorization: Bearer ${token}, retrying`)).toBe('GET /dm/v1/identify failed: Authorization: Bearer REDACTED, retrying');
+    expect(redactText(`bearer  ${token}`)).toBe('bearer  REDACTED');
+    const fields = redactDeep({ headers: { Authorization: `Bearer ${token}`, accept: 'application/cbor' }, note: `sent Bearer ${token}` });
+    expect(JSON.stringify(fields)).not.toContain('q7Hc1');
+    expect(fields.headers).toEqual({ Authorization: 'REDACTED', accept: 'application/cbor' });
+    expect(redactText('the bearer of this message')).toBe('the bearer of this message');
+  });
+
   it('names secret parameters by whole name or name part only', () => {
     for (const name of ['sig', 'Signature', 'X-Amz-Signature', 'access_token', 'client_secret', 'password', 'api_key', 'se%73sion'.replace('%73', 's')]) expect(isSecretParameter(name)).toBe(true);
     for (const name of ['expires', 'keyboard', 'page', 'signal_strength', 'tokens']) expect(isSecretParameter(name)).toBe(false);
@@ -69,7 +79,7 @@ describe('status reports leave the device redacted, within their length caps', (
         return { status: 200, headers: { 'content-type': 'application/cbor' }, body: (async function* () {})(), bytes: async () => body, cancel() {} };
       },
     };
-    const client = new ManagerClient({ http: http as never, managerUrl: () => 'http://m.test', timeoutMs: 1000, maxAnswerBytes: 4096 });
+    const client = new ManagerClient({ http: http as never, managerUrl: () => 'https://m.test', timeoutMs: 1000, maxAnswerBytes: 4096, allowInsecure: false });
     const message = `x${'?sig=a'.repeat(600)}`.slice(0, 4096);
     const output = `GET http://u:hunter2@h.test/f?token=t1 failed\n`.repeat(100).slice(-4096);
     await client.send('status', {

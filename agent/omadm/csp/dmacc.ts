@@ -28,6 +28,8 @@ export interface DmAccountConfig {
   authPref: AuthType;
   client: Credential;
   server: Credential;
+  /** Config only (not a DM tree node): this server may be `http://`, logged at every connection. */
+  allowInsecure?: boolean;
 }
 
 export interface DmAccount extends DmAccountConfig {
