@@ -43,7 +43,7 @@ export async function runFleet(options: { agents: number; broker?: FleetBroker; 
   const batch = options.batch ?? 250;
   const dir = await mkdtemp(join(tmpdir(), 'dm-fleet-'));
   const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), join(dir, 'root'), [], [], []), join(dir, 'manager'));
-  const manager = createManager({ fleet, address: MANAGER, maxEnrolments: agents });
+  const manager = createManager({ fleet, address: MANAGER, maxEnrolments: agents, deviceAuth: 'off' });
   const network = createMockNetwork();
   network.route(MANAGER, manager.handle);
   const mosquitto = brokerKind === 'mosquitto' ? await startMosquitto() : undefined;

@@ -29,7 +29,7 @@ export async function benchNotifyLatency(samples: number): Promise<{ name: strin
   const net = createNodeNet();
   let received: number | undefined;
   const fleet = await loadFleet(await writeDemoFleet(join(dir, 'manager'), join(dir, 'root'), ['bench-1'], [], []), join(dir, 'manager'));
-  const manager = createManager({ fleet, address: 'http://127.0.0.1' });
+  const manager = createManager({ fleet, address: 'http://127.0.0.1', deviceAuth: 'off' });
   // The first request of the poll marks its arrival (the protocol's routes live under /dm/).
   const server = await startServer({ ...manager, adminToken: manager.adminToken, handle: (request) => ((received ??= request.url.startsWith('/dm/') ? performance.now() : undefined), manager.handle(request)) } as typeof manager, { host: '127.0.0.1', port: 0 });
   const publisher = await mqtt.connectAsync(broker.url, { clientId: 'bench-notify', reconnectPeriod: 0 });

@@ -51,7 +51,8 @@ export async function startPushAgent(options: {
     engine: 'js',
     logLevel: 'error',
     trust: { allowUnsigned: true },
-    delivery: { manager: options.managerUrl, schedule: { intervalMs: 86_400_000, jitterMs: 0 } },
+    // The fleet measures the push channel: plain HTTP on loopback, the manager's device auth off.
+    delivery: { manager: options.managerUrl, allowInsecure: true, deviceAuth: false, schedule: { intervalMs: 86_400_000, jitterMs: 0 } },
     // A fleet reconnecting at once after a broker restart must not come back in lockstep.
     push: { mqtt: { url: options.brokerUrl, keepAliveMs: 300_000, backoff: { initialMs: 500, maxMs: 30_000 } } },
   };

@@ -78,7 +78,7 @@ export async function nodeAgent(rig: Rig, options: { deviceId: string; manager: 
     device,
     sim,
     // Loopback managers speak plain HTTP unless a test gives them a certificate: allowed explicitly.
-    { logLevel: 'error', ...options.config, trust: { allowUnsigned: true }, delivery: { manager: options.manager, allowInsecure: true, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
+    { logLevel: 'error', trust: { allowUnsigned: true }, ...options.config, delivery: { manager: options.manager, allowInsecure: true, download: { checkpointBytes: 64 * 1024 }, ...options.delivery } },
     options.events ? { onDeliveryEvent: (event) => options.events?.push(event) } : {},
   );
   rig.devices.push(device);

@@ -122,7 +122,7 @@ describe('push channel on the mock broker', () => {
     await hardware.booted;
     let touched = 0;
     const guarded = { ...device, net: { ...device.net, mqtt: { connect: async () => { touched++; throw new Error('no'); } } } };
-    const agent = await createAgent(guarded, sim, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: { internal: 'http://fw.test', external: 'http://fw.test' } } });
+    const agent = await createAgent(guarded, sim, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: { internal: 'http://fw.test', external: 'http://fw.test' }, allowInsecure: true } });
     expect(agent.push).toBeUndefined();
     const run = agent.run();
     await new Promise((r) => setTimeout(r, 50));

@@ -4,6 +4,7 @@
  * service, the OMA DM server), with its MQTT facet and clock taken from the Node HAL so the push
  * channel talks to a real broker (mosquitto) in real time.
  */
+import { acceptDevice } from '../e2e/mock-rig.ts';
 import { join } from 'node:path';
 import { type Agent, createAgent, type FamilyEvent } from '../../agent/index.ts';
 import { createNodeNet } from '../../hal/node/net.ts';
@@ -57,10 +58,10 @@ export async function pushWorld(): Promise<PushWorld> {
       // Long schedules: after the boot runs, only push wake-ups make the families run again.
       const schedule = { intervalMs: 86_400_000, jitterMs: 0 };
       const sections: Record<string, unknown> = {
-        delivery: { manager: MANAGER, schedule },
-        firmware: { service: service.serviceUrls(), schedule },
+        delivery: { manager: MANAGER, allowInsecure: true, schedule },
+        firmware: { service: service.serviceUrls(), allowInsecure: true, schedule },
         omadm: {
-          accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: world.server.url, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
+          accounts: [{ id: 'srv1', serverId: SERVER.serverId, addr: world.server.url, allowInsecure: true, authPref: 'DIGEST', client: CLIENT, server: { name: SERVER.name, secret: SERVER.secret } }],
           udpPort: 0,
           retries: 0,
           encoding: 'wbxml',
@@ -68,7 +69,9 @@ export async function pushWorld(): Promise<PushWorld> {
         },
       };
       const config = { engine: 'js', logLevel: 'info', trust: { allowUnsigned: true }, push, ...Object.fromEntries(families.map((name) => [name, sections[name]])) };
-      const agent = await createAgent(device(), phoneBoard, config, { onFamilyEvent: (event) => events.push(event) });
+      const d = device();
+      await acceptDevice(manager, d); // the operator accepted the device's key beforehand
+      const agent = await createAgent(d, phoneBoard, config, { onFamilyEvent: (event) => events.push(event) });
       agents.push(agent);
       return agent;
     },

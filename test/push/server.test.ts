@@ -4,6 +4,7 @@
  * agent); the admin API's "push now" wakes one device or all of them; the OMA DM reference
  * server's package #0 goes through the same broker object.
  */
+import { acceptDevice } from '../e2e/mock-rig.ts';
 import mqtt from 'mqtt';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,14 +50,17 @@ async function server(args: string[] = []): Promise<{ manager: RunningManager; p
   return { ...(await started), out: out.join(''), err };
 }
 
-async function agentFor(deviceId: string, managerUrl: string, brokerUrl: string): Promise<{ agent: Agent; cycles: () => number; events: FamilyEvent[] }> {
+async function agentFor(deviceId: string, manager: RunningManager, brokerUrl: string): Promise<{ agent: Agent; cycles: () => number; events: FamilyEvent[] }> {
   const hardware = new MockHardware({ ...mockOptionsFromBoard(sim), identity: { deviceId, model: 'mock' } });
   const mock = hardware.boot();
   await hardware.booted;
   const net = createNodeNet();
   const events: FamilyEvent[] = [];
   const device = { ...mock, clock: new NodeClock(), net: { ...mock.net, http: net.http, mqtt: net.mqtt } };
-  const config = { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: managerUrl, schedule: { intervalMs: 86_400_000, jitterMs: 0 } }, push: { mqtt: { url: brokerUrl } } };
+  // The operator accepted this device's key beforehand (the manager requires device tokens).
+  await acceptDevice(manager.manager, device);
+  const managerUrl = manager.url;
+  const config = { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: managerUrl, allowInsecure: true, schedule: { intervalMs: 86_400_000, jitterMs: 0 } }, push: { mqtt: { url: brokerUrl } } };
   const agent = await createAgent(device, sim, config, { onFamilyEvent: (event) => events.push(event) });
   const running = agent.run();
   cleanups.push(async () => {
@@ -78,8 +82,8 @@ describe('dm-agent server push', () => {
     const { manager, push, out } = await server();
     expect(push?.kind).toBe('embedded');
     expect(out).toContain(`push broker: ${push!.url} (embedded, MQTT 3.1.1)`);
-    const a = await agentFor('dev-a', manager.url, push!.url);
-    const b = await agentFor('dev-b', manager.url, push!.url);
+    const a = await agentFor('dev-a', manager, push!.url);
+    const b = await agentFor('dev-b', manager, push!.url);
     expect(a.events.find((e) => e.family === 'push' && e.kind === 'connected')).toMatchObject({ protocolVersion: 4 });
 
     const one = await post(manager, '/api/devices/dev-a/push', { t: 'poll', family: 'delivery' });
@@ -104,7 +108,7 @@ describe('dm-agent server push', () => {
     cleanups.push(() => mosquitto.stop());
     const { manager, push } = await server(['--mqtt-url', mosquitto.url]);
     expect(push).toMatchObject({ kind: 'external', url: mosquitto.url });
-    const a = await agentFor('dev-a', manager.url, mosquitto.url);
+    const a = await agentFor('dev-a', manager, mosquitto.url);
     expect(a.events.find((e) => e.family === 'push' && e.kind === 'connected')).toMatchObject({ protocolVersion: 5 });
     expect((await post(manager, '/api/devices/dev-a/push', { t: 'check' })).status).toBe(202);
     await until(() => a.cycles() === 2);

@@ -147,7 +147,7 @@ describe('manager: packages offered as deltas', () => {
       },
       dir,
     );
-    const manager = createManager({ fleet, address: 'http://manager.test', deltas: new DeltaMaker({ dir: join(temp.dir, 'mgr-deltas') }) });
+    const manager = createManager({ fleet, address: 'http://manager.test', deviceAuth: 'off', deltas: new DeltaMaker({ dir: join(temp.dir, 'mgr-deltas') }) });
     const call = async (endpoint: string, body: unknown) => {
       const answer = await manager.handle({ method: 'POST', url: `/dm/v1/${endpoint}`, headers: { 'content-type': 'application/cbor' }, body: encodeCbor(body) });
       return { status: answer.status, body: decodeCbor(answer.body as Uint8Array) as any };

@@ -28,7 +28,7 @@ async function freshAgent(w: MockWorld, deviceId: string, delivery: Record<strin
   const hardware = w.hardware(deviceId);
   const device = hardware.boot();
   await hardware.booted;
-  const agent = await createAgent(device, sim, { engine: 'js', logLevel: 'error', delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...delivery } });
+  const agent = await createAgent(device, sim, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: MANAGER, download: { checkpointBytes: 16 * 1024 }, ...delivery } });
   agents.push(agent);
   return agent;
 }
@@ -138,7 +138,7 @@ describe('device authentication, agent ↔ reference manager (mock HAL)', () => 
     await hardware.booted;
     const { key } = await device.keystore!.publicKey();
     expect(manager.deviceAuth.preauthorize('auth-5', Buffer.from(key).toString('hex'))).toBe(true);
-    const agent = await createAgent(device, sim, { engine: 'js', logLevel: 'error', delivery: { manager: 'https://m2.test' } });
+    const agent = await createAgent(device, sim, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: 'https://m2.test' } });
     agents.push(agent);
     await agent.pollOnce();
     const before = seen.filter((request) => request.path === AUTH_PATH).length;
@@ -179,6 +179,6 @@ describe('device authentication, agent ↔ reference manager (mock HAL)', () => 
     const device = hardware.boot();
     await hardware.booted;
     const { keystore: _none, ...withoutKeystore } = device;
-    await expect(createAgent(withoutKeystore as typeof device, sim, { engine: 'js', logLevel: 'error', delivery: { manager: MANAGER } })).rejects.toMatchObject({ code: 'noKeystore' });
+    await expect(createAgent(withoutKeystore as typeof device, sim, { engine: 'js', logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: MANAGER } })).rejects.toMatchObject({ code: 'noKeystore' });
   });
 });

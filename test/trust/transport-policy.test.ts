@@ -22,16 +22,17 @@ describe('every family config names https:// managers unless that section allows
     const { parseConfig } = await import('../../agent/config.ts');
     const account = { id: 'a', serverId: 's', authPref: 'DIGEST', client: { name: 'c', secret: 'x' }, server: { name: 's', secret: 'y' } };
     const service = (internal: string) => ({ internal, external: 'https://out.test/u' });
-    expect(() => parseConfig({ delivery: { manager: 'http://m.test' } })).toThrow(/delivery\.manager http:\/\/m\.test is not https/);
-    expect(() => parseConfig({ firmware: { service: service('http://in.test/u') } })).toThrow(/firmware\.service\.internal http:\/\/in\.test\/u is not https/);
-    expect(() => parseConfig({ omadm: { accounts: [{ ...account, addr: 'http://dm.test/dm' }] } })).toThrow(/omadm\.accounts\[a\]\.addr http:\/\/dm\.test\/dm is not https/);
-    expect(() => parseConfig({ omadm: { accounts: [{ ...account, addr: 'http://u:pw-secret@dm.test/dm' }] } })).toThrow(/REDACTED@dm\.test/);
+    expect(() => parseConfig({ trust: { allowUnsigned: true }, delivery: { manager: 'http://m.test' } })).toThrow(/delivery\.manager http:\/\/m\.test is not https/);
+    expect(() => parseConfig({ trust: { allowUnsigned: true }, firmware: { service: service('http://in.test/u') } })).toThrow(/firmware\.service\.internal http:\/\/in\.test\/u is not https/);
+    expect(() => parseConfig({ trust: { allowUnsigned: true }, omadm: { accounts: [{ ...account, addr: 'http://dm.test/dm' }] } })).toThrow(/omadm\.accounts\[a\]\.addr http:\/\/dm\.test\/dm is not https/);
+    expect(() => parseConfig({ trust: { allowUnsigned: true }, omadm: { accounts: [{ ...account, addr: 'http://u:pw-secret@dm.test/dm' }] } })).toThrow(/REDACTED@dm\.test/);
     const allowed = parseConfig({
+      trust: { allowUnsigned: true },
       delivery: { manager: 'http://m.test', allowInsecure: true },
       firmware: { service: service('http://in.test/u'), allowInsecure: true },
       omadm: { accounts: [{ ...account, addr: 'http://dm.test/dm', allowInsecure: true }] },
     });
     expect(allowed.delivery).toMatchObject({ allowInsecure: true, deviceAuth: true });
-    expect(parseConfig({ delivery: { manager: 'https://m.test' }, firmware: { service: service('https://in.test/u') } }).delivery).toMatchObject({ allowInsecure: false });
+    expect(parseConfig({ trust: { allowUnsigned: true }, delivery: { manager: 'https://m.test' }, firmware: { service: service('https://in.test/u') } }).delivery).toMatchObject({ allowInsecure: false });
   });
 });
