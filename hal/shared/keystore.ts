@@ -17,7 +17,7 @@ export interface SecretSlot {
  * The curve code is loaded at the first key use, not at device creation: a run that signs nothing
  * (most polls) does not pay its ~50–100 ms import (issue 12, cold start).
  */
-const curve = async () => (await import('@noble/curves/ed25519.js')).ed25519;
+const curve = async () => (await import('./ed25519.ts')).ed25519;
 
 export function createKeystore(slot: SecretSlot, random: Random): Keystore {
   let secret: Promise<Bytes> | undefined;

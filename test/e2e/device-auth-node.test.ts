@@ -32,7 +32,7 @@ async function boot(deviceId: string, manager: string, lines: LogRecord[], extra
   });
   rig.devices.push(device);
   const delivery = { manager, download: { checkpointBytes: 64 * 1024 }, ...(extra.allowInsecure ? { allowInsecure: true } : {}) };
-  const agent = await createAgent(device, sim, { logLevel: 'debug', delivery });
+  const agent = await createAgent(device, sim, { logLevel: 'debug', trust: { allowUnsigned: true }, delivery });
   rig.agents.push(agent);
   return { device, agent };
 }

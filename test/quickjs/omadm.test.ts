@@ -38,7 +38,9 @@ describe('OMA DM with FUMO inside QuickJS (host-side Node HAL, loopback referenc
     const { client, server: serverCredential, ...rest } = account(server.url);
     const config = {
       logLevel: 'error',
-      omadm: { accounts: [{ ...rest, client: { ...client }, server: { ...serverCredential } }], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, manufacturer: 'Acme' },
+      trust: { allowUnsigned: true },
+      // The reference DM server on loopback speaks plain HTTP: allowed explicitly.
+      omadm: { accounts: [{ ...rest, allowInsecure: true, client: { ...client }, server: { ...serverCredential } }], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, manufacturer: 'Acme' },
     };
     const engines = offered ? await offered() : undefined;
 
