@@ -81,8 +81,8 @@ async function omadmCycle(dir: string): Promise<number> {
   try {
     const server = running.server;
     const identity = { deviceId: 'IMEI:000000011234564', model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' };
-    const account = { id: 'srv1', serverId: serverAccount.serverId, addr: server.url, authPref: 'DIGEST', client, server: { name: serverAccount.name, secret: serverAccount.secret } };
-    const config = { logLevel: 'error', omadm: { accounts: [account], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, manufacturer: 'Acme' } };
+    const account = { id: 'srv1', serverId: serverAccount.serverId, addr: server.url, allowInsecure: true, authPref: 'DIGEST', client, server: { name: serverAccount.name, secret: serverAccount.secret } };
+    const config = { logLevel: 'error', trust: { allowUnsigned: true }, omadm: { accounts: [account], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, manufacturer: 'Acme' } };
     server.script(fumoDownload('1', server.packageUrl(pkg.name), 'corr-dl', 'Download', { version: '2.0.0', size: pkg.size, sha256: pkg.digest }));
     const held = await inQuickJs(dir, identity, config, async (agent, host) => {
       await host.guarded(agent.trigger('omadm', 'manual'));
