@@ -13,7 +13,7 @@ import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
 import { DEFAULT_JOB_LIMITS, type JobLimits, jobRoom, readableJobs } from '../families/jobs.ts';
 import type { Outbox, OutboxEntry } from '../outbox/outbox.ts';
-import { createPipelineMachine, newJob, type PipelineHooks, type PipelineJob, type PipelineReport } from '../pipeline/runner.ts';
+import { newJob, type PipelineJob } from '../pipeline/runner.ts';
 import { StoreFullError } from '../store/index.ts';
 import { RetryLaterError } from '../util/retry.ts';
 import { checkInstruction } from './instruction.ts';
@@ -23,24 +23,23 @@ import type { Logger } from '../log.ts';
 import type { ManagedTarget, RoamingTracker } from '../roaming/index.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { ManagerClient } from './client.ts';
-import { runCommand } from './commands.ts';
 import type { DeliveryConfig } from './config.ts';
-import { type Instruction, type PackageList, PROTOCOL_VERSION, type ReportRequest, type StatusReport } from './messages.ts';
+import { type Instruction, type PackageList, PROTOCOL_VERSION, type ReportRequest } from './messages.ts';
 import { type InstalledPackage, PackageDb, PackageDbFullError } from './package-db.ts';
 import { planPackages } from './plan.ts';
-import { createRemovalMachine, type RemovalJob } from './removal.ts';
+import type { RemovalJob } from './removal.ts';
 import { collectFiles, machineInventory, softwareInventory } from './reports.ts';
 import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.ts';
 import { RedirectTracker } from './redirect.ts';
-import { packageDeltaHooks, releaseArtifact, sweepArtifacts } from './delta.ts';
-import { deltaNote, newDeltaState } from '../pipeline/delta-step.ts';
+import { releaseArtifact, sweepArtifacts } from './delta.ts';
+import { newDeltaState } from '../pipeline/delta-step.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
-import { type CommandSpec, commandSchema } from './messages.ts';
+import { type JobMachineParts, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
 import { DeviceTokens } from '../transport/device-token.ts';
 import { toHex } from '../util/bytes.ts';
 import { checkManagerUrl } from '../trust/transport-policy.ts';
-import { redactStatusFields, redactText, redactUrl } from '../util/redact.ts';
+import { redactText, redactUrl } from '../util/redact.ts';
 
 export type PackageAction = 'install' | 'upgrade';
 export interface PackageJobData {
@@ -81,8 +80,6 @@ export interface DeliveryServiceOptions {
   trust(options: { metadataUrl(): string }): TrustGate;
 }
 
-/** A status report as queued: the session fields are added by the cycle that sends it. */
-type QueuedStatus = Omit<StatusReport, 'deviceId' | 'referenceCounter'>;
 
 export class DeliveryService {
   readonly db: PackageDb;
@@ -321,7 +318,7 @@ export class DeliveryService {
     const reason = `package database full (${this.db.store.stats().liveBytes} of ${this.db.store.stats().areaLength} bytes): ${spec.name}@${spec.version} not started`;
     summary.failed.push({ name: spec.name, version: spec.version, action, reason });
     this.#o.log.warn('package database full: no new install this poll', { name: spec.name });
-    const report = this.#status(`dbfull-${spec.name}@${spec.version}`.slice(0, 128), spec.name, spec.version, 'downloadBegin', { ok: false, code: 'packageDbFull', message: reason });
+    const report = statusReport(this.#o.device, `dbfull-${spec.name}@${spec.version}`.slice(0, 128), spec.name, spec.version, 'downloadBegin', { ok: false, code: 'packageDbFull', message: reason });
     await this.#o.outbox.enqueue(FAMILY, { id: `${FAMILY}/packageDbFull/${this.#o.device.clock.utcMs()}`, kind: report.kind, body: report.body });
   }
 
@@ -386,100 +383,26 @@ export class DeliveryService {
   }
 
   #removalMachine(key: string) {
-    return createRemovalMachine({
-        store: this.#o.store,
-        key,
-        exec: this.#o.device.exec,
-        report: (job) => {
-          const outcome = job.outcome ?? { ok: false, message: 'no outcome' };
-          const report = this.#status(job.id, job.package.name, job.package.version, 'removeEnd', { ...outcome, ...(outcome.interrupted ? { code: 'interrupted' } : {}) }, {
-            ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
-            ...(outcome.output !== undefined ? { output: outcome.output } : {}),
-          });
-          return this.#o.outbox.enqueueOp(FAMILY, { id: `${job.id}/removeEnd`, kind: report.kind, body: report.body });
-        },
-        deliver: () => this.#o.outbox.flush(FAMILY),
-        log: this.#o.log,
-      });
+    return removalMachine(this.#jobParts, key);
   }
 
   #packageMachine(key: string) {
-    const { store, device } = this.#o;
-    const hooks: PipelineHooks<PackageJobData> = {
-      installRepeatable: false,
-      trustTarget: (job) => ({ kind: 'package', name: job.artifact.name, version: job.artifact.version, offeredPostInstall: job.family.instruction.postInstall }),
-      locate: async (job) => {
-        const session = this.#session;
-        if (!session) throw new RetryLaterError('a job asks for its location inside a poll cycle');
-        const location = await this.#client.send('location', { type: 'locationRequest', ...session, locationToken: job.family.instruction.locationToken });
-        return { url: location.url, ...(location.expiresUtcMs !== undefined ? { expiresUtcMs: location.expiresUtcMs } : {}) };
-      },
-      report: (job, phase) => {
-        const { name, version } = job.artifact;
-        if (phase === 'downloadBegin') return this.#status(job.id, name, version, 'downloadBegin', { ok: true });
-        if (phase === 'downloadEnd') {
-          const d = job.download ?? { ok: false, bytesTransferred: 0, attempts: 0 };
-          const delta = deltaNote(job);
-          return this.#status(job.id, name, version, 'downloadEnd', { ok: d.ok, ...(d.code ? { code: d.code } : {}), ...(d.message ? { message: d.message } : {}) }, { bytes: d.bytesTransferred, attempts: d.attempts, ...(delta ? { delta } : {}) });
-        }
-        const i = job.install ?? { ok: false };
-        return this.#status(job.id, name, version, 'postInstallEnd', {
-          ok: i.ok,
-          ...(i.interrupted ? { code: 'interrupted' } : i.timedOut ? { code: 'timeout' } : !i.ok ? { code: 'postInstallFailed' } : {}),
-          ...(i.message ? { message: i.message } : {}),
-        }, { ...(i.exitCode !== undefined ? { exitCode: i.exitCode } : {}), ...(i.output !== undefined ? { output: i.output } : {}) });
-      },
-      install: async (job, location) => {
-        const command = this.#postInstall(job);
-        if (typeof command === 'string') return { ok: false, message: command };
-        return runCommand(device.exec, command, { name: job.artifact.name, version: job.artifact.version, jobId: job.id, artifact: location });
-      },
-      // The DB entry is written after the job's final transition (#settle, package-db.ts): the
-      // DB is another store, so it cannot join this batch.
-      commit: () => [],
-      onProgress: (job, offset, size) => this.#o.onEvent?.({ kind: 'progress', jobId: job.id, name: job.artifact.name, version: job.artifact.version, offset, size }),
-      delta: packageDeltaHooks<PackageJobData>(device.staging, this.db),
-    };
-    const download = this.#o.config.download;
-    return createPipelineMachine<PackageJobData>({
-      device,
-      engines: this.#o.engines,
-      store,
-      key,
-      hooks,
-      outbox: { outbox: this.#o.outbox, family: FAMILY },
-      log: this.#o.log,
-      ...(this.#o.signal ? { signal: this.#o.signal() } : {}),
-      trust: { gate: this.#trust },
-      settings: {
-        maxAttempts: download.maxAttempts,
-        byteBudgetFactor: download.byteBudgetFactor,
-        checkpointBytes: download.checkpointBytes,
-        checkpointMs: download.checkpointMs,
-        ...(this.#o.downloadChunkBytes !== undefined ? { chunkBytes: this.#o.downloadChunkBytes } : {}),
-        timeoutMs: download.timeoutMs,
-        corruptRetries: download.corruptRetries,
-        maxRelocations: 3,
-        allowedSchemes: ['http', 'https'],
-        backoff: { initialMs: 1000, maxMs: 60_000, factor: 2 },
-        // The installed artifact stays as the source of a later delta (./delta.ts).
-        keepArtifact: this.#o.config.keepInstalled,
-      },
-    });
+    return packageMachine(this.#jobParts, key);
   }
 
-  /**
-   * The command a package job may run: the signed one (the gate checked that the manager offered
-   * exactly it), or — only with `trust.allowUnsigned` — the manager's. A string says why none runs.
-   */
-  #postInstall(job: PipelineJob<PackageJobData>): CommandSpec | string {
-    if (!this.#trust.enforced) return job.family.instruction.postInstall;
-    if (!job.trusted) return 'trust:unsignedCommand: the job has no signed metadata; its post-install command was not run';
-    try {
-      return commandSchema.parse(job.trusted.postInstall, 'signed postInstall');
-    } catch (error) {
-      return `trust:unsignedCommand: the signed post-install command is not a command (${error instanceof Error ? error.message : String(error)})`;
-    }
+  /** What the job machines need from the service (./job-machines.ts). */
+  get #jobParts(): JobMachineParts {
+    return {
+      options: this.#o,
+      trust: this.#trust,
+      db: this.db,
+      locate: async (locationToken) => {
+        const session = this.#session;
+        if (!session) throw new RetryLaterError('a job asks for its location inside a poll cycle');
+        const location = await this.#client.send('location', { type: 'locationRequest', ...session, locationToken });
+        return { url: location.url, ...(location.expiresUtcMs !== undefined ? { expiresUtcMs: location.expiresUtcMs } : {}) };
+      },
+    };
   }
 
   async #runJob(key: string, summary: CycleSummary): Promise<void> {
@@ -541,24 +464,6 @@ export class DeliveryService {
     }
     await machine.clear();
     return true;
-  }
-
-  /** A status report for the outbox (the session is added when it is sent). */
-  #status(jobId: string, name: string, version: string, phase: StatusReport['phase'], result: { ok: boolean; code?: string; message?: string }, extra: Partial<StatusReport> = {}): PipelineReport {
-    const body: QueuedStatus = {
-      type: 'status',
-      jobId,
-      name,
-      version,
-      phase,
-      outcome: result.ok ? 'success' : 'failure',
-      ...(!result.ok ? { error: { code: (result.code ?? 'failed').slice(0, 64), message: (result.message ?? '').slice(0, 4096) } } : {}),
-      ...extra,
-      ...(extra.output !== undefined ? { output: extra.output.slice(-4096) } : {}),
-      deviceUtcMs: Math.max(0, this.#o.device.clock.utcMs()),
-    };
-    // Redacted before it is queued: the outbox persists it, and its text can quote a signed URL.
-    return { kind: 'status', body: redactStatusFields(body) };
   }
 
   async #sendReport(request: ReportRequest, session: Session): Promise<void> {
