@@ -17,16 +17,9 @@ import { type Notification, NotificationRouter, sessionIdText } from './notifica
 import { type DmPlatform, DmSession, type SessionOptions, type SessionSummary } from './session.ts';
 import { DmTree } from './tree.ts';
 
-export interface OmaDmConfig {
+/** The session settings come as the session takes them (documented on SessionOptions). */
+export interface OmaDmConfig extends Pick<SessionOptions, 'encoding' | 'maxMsgSize' | 'maxObjSize' | 'fallback' | 'retries' | 'retryIntervalMs' | 'timeoutMs' | 'authenticateServer'> {
   accounts: DmAccountConfig[];
-  encoding?: 'xml' | 'wbxml';
-  maxMsgSize?: number;
-  maxObjSize?: number;
-  fallback?: boolean;
-  retries?: number;
-  retryIntervalMs?: number;
-  timeoutMs?: number;
-  authenticateServer?: boolean;
   /** Headless answer to user interaction alerts when no UI is given. Default `accept`. */
   userPolicy?: UserPolicy;
   fumoInstances?: string[];
