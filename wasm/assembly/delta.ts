@@ -5,8 +5,12 @@
  * bzip2.ts), shared with the JS engine (wasm/src/vcdiff-js.ts, bzip2-js.ts), so both engines
  * produce the same bytes and errors.
  *
- * Calls (VCDIFF): prepare(srcLen, dataLen, instLen, addrLen, tgtLen) → JS writes the source
- * segment and the three sections at srcPtr/dataPtr/instPtr/addrPtr → run() → target at tgtPtr.
+ * Calls (VCDIFF): prepare(srcLen, dataLen, instLen, addrLen, tgtLen) → JS writes the three
+ * sections at dataPtr/instPtr/addrPtr → scan() walks the instructions without executing them and
+ * lists the source ranges they copy (delta-ranges.ts) → JS reads those ranges to heldPtr (table at
+ * rangesPtr) → run() → target at tgtPtr. The target region comes first and only grows, so the
+ * previous window's target stays intact until the next run(): JS hashes and writes it while the
+ * next window's source is being read.
  * Calls (bsdiff): beginBsdiff() → bzSlot(stream, …) for the three streams → per chunk
  * prepareAdd(n) → bzDecode/bzProduce write diff bytes at addDiffPtr, JS old bytes at addOldPtr
  * → add(n) → new bytes at addDiffPtr (extra bytes: bzProduce at addDiffPtr).
@@ -15,6 +19,7 @@
  */
 import { adler32Of, crc32Of } from './delta-sums';
 import { bzReset } from './delta-bzip2';
+import { MAX_RANGES, RANGE_BYTES, rangesCount, rangesFinish, rangesLocate, rangesNote, rangesReset } from './delta-ranges';
 
 export { bzSlot, bzScratch, bzDecode, bzProduce, bzDone, bzCrc, bzBits, bzLive, bzUsed } from './delta-bzip2';
 
@@ -30,8 +35,10 @@ const TARGET_SHORT: i32 = 7; // instructions end before the target window is ful
 const SECTIONS_LEFT: i32 = 8; // data or address bytes left over
 const BAD_INSTRUCTION: i32 = 9; // code table entry that is NOOP/NOOP or a varint that overflows
 
-let src: usize = 0;
-let srcLen: u32 = 0;
+let src: usize = 0; // the held source ranges (delta-ranges.ts), placed by scan()
+let srcLen: u32 = 0; // the segment's length: COPY addresses below it are source addresses
+let table: usize = 0;
+let tgtCap: usize = 0;
 let data: usize = 0;
 let dataLen: u32 = 0;
 let inst: usize = 0;
@@ -84,19 +91,50 @@ function ensure(top: usize): i32 {
   return OK;
 }
 
-export function prepare(s: u32, d: u32, i: u32, a: u32, t: u32): i32 {
+/** An apply starts: no earlier target needs keeping. */
+export function beginVcdiff(): void {
+  tgtCap = 0;
+}
+
+/**
+ * Lays out a window. With `keep`, the target region grows in place and the previous target
+ * (bytes [0, its length)) survives until run(); without, it is sized for this window alone.
+ */
+export function prepare(s: u32, d: u32, i: u32, a: u32, t: u32, keep: bool): i32 {
   if (!tableReady) buildTable();
   let p = align(__heap_base);
-  src = p; srcLen = s; p = align(p + s);
+  if (!keep || <usize>t > tgtCap) tgtCap = <usize>t;
+  tgt = p; tgtLen = t; p = align(p + tgtCap);
   data = p; dataLen = d; p = align(p + d);
   inst = p; instLen = i; p = align(p + i);
   addr = p; addrLen = a; p = align(p + a);
-  tgt = p; tgtLen = t; p = align(p + t);
+  table = p; p = align(p + <usize>MAX_RANGES * RANGE_BYTES);
+  src = p; srcLen = s;
   end = p;
+  rangesReset(table);
   return ensure(p);
 }
 
-export function srcPtr(): usize { return src; }
+/**
+ * Walks the window's instructions without executing them and lists the source bytes they copy,
+ * then makes room for them at heldPtr. Returns the status run() would return for the same window
+ * (the walk is the same code) or OK; rangesPtr/rangeCount/heldBytes then describe the reads.
+ */
+export function scan(): i32 {
+  rangesReset(table);
+  const status = walk(false);
+  if (status != OK) return status;
+  held = rangesFinish();
+  end = align(src + <usize>held);
+  return ensure(end);
+}
+
+let held: u32 = 0;
+export function rangesPtr(): usize { return table; }
+export function rangeCount(): u32 { return rangesCount(); }
+export function heldBytes(): u32 { return held; }
+
+export function heldPtr(): usize { return src; }
 export function dataPtr(): usize { return data; }
 export function instPtr(): usize { return inst; }
 export function addrPtr(): usize { return addr; }
@@ -164,6 +202,11 @@ function decodeAddress(here: u32, mode: u8): u32 {
 
 /** Executes the window's instructions into the target region. Returns OK or a status code. */
 export function run(): i32 {
+  return walk(true);
+}
+
+/** The instruction loop of run() (execute) and scan() (note the source ranges only). */
+function walk(execute: bool): i32 {
   memory.fill(NEAR, 0, 4 * 4);
   memory.fill(SAME, 0, 768 * 4);
   nearSlot = 0;
@@ -186,16 +229,21 @@ export function run(): i32 {
       if (<u64>tp + <u64>size > <u64>tgtLen) return TARGET_OVERFLOW;
       if (type == ADD) {
         if (<u64>dp + <u64>size > <u64>dataLen) return DATA_OVERFLOW;
-        memory.copy(tgt + tp, data + dp, size);
+        if (execute) memory.copy(tgt + tp, data + dp, size);
         dp += size;
       } else if (type == RUN) {
         if (dp >= dataLen) return DATA_OVERFLOW;
-        memory.fill(tgt + tp, load<u8>(data + dp++), size);
+        const b = load<u8>(data + dp++);
+        if (execute) memory.fill(tgt + tp, b, size);
       } else {
         const here = srcLen + tp;
         const a = decodeAddress(here, load<u8>(h, 2));
         if (failed != 0) return failed;
-        copyFrom(a, tp, size);
+        if (execute) {
+          if (!copyFrom(a, tp, size)) return BAD_ADDRESS;
+        } else if (a < srcLen && size > 0) {
+          rangesNote(a, min<u32>(size, srcLen - a));
+        }
       }
       tp += size;
     }
@@ -205,21 +253,28 @@ export function run(): i32 {
   return OK;
 }
 
-/** COPY of `size` bytes from U-space address `a` (< here) to target position `tp`. */
-function copyFrom(a: u32, tp: u32, size: u32): void {
+/**
+ * COPY of `size` bytes from U-space address `a` (< here) to target position `tp`; false when the
+ * source part is not held (scan() and run() disagree: cannot happen, checked all the same).
+ */
+function copyFrom(a: u32, tp: u32, size: u32): bool {
   let n = size;
   let to = tgt + tp;
   let from = a;
   if (from < srcLen) {
     const fromSource = min<u32>(n, srcLen - from);
-    memory.copy(to, src + from, fromSource);
+    if (fromSource > 0) {
+      const at = rangesLocate(from, fromSource);
+      if (at < 0) return false;
+      memory.copy(to, src + <usize>at, fromSource);
+    }
     to += fromSource;
     n -= fromSource;
     from = 0;
   } else {
     from -= srcLen;
   }
-  if (n == 0) return;
+  if (n == 0) return true;
   // From the target: forward byte order, because the copy may overlap what it writes (a run).
   const at = tgt + from;
   if (at + n <= to) {
@@ -227,6 +282,7 @@ function copyFrom(a: u32, tp: u32, size: u32): void {
   } else {
     for (let k: usize = 0; k < n; k++) store<u8>(to + k, load<u8>(at + k));
   }
+  return true;
 }
 
 /** Adler-32 of the target window (the xdelta3 VCD_ADLER32 extension). */

@@ -97,11 +97,25 @@ export class PatchInput {
   }
 }
 
+/** Reads `into.length` bytes at `offset` through `readInto`; returns how many there were (fewer at the end). */
+export async function readFully(readInto: NonNullable<RangeReader['readInto']>, offset: number, into: Uint8Array): Promise<number> {
+  let at = 0;
+  while (at < into.length) {
+    const got = await readInto(offset + at, into.subarray(at));
+    if (!Number.isSafeInteger(got) || got < 0 || got > into.length - at) throw new DeltaError('invalidOptions', 'source reader returned something other than the bytes asked for');
+    if (got === 0) break;
+    at += got;
+  }
+  return at;
+}
+
 /**
- * Reads exactly `into.length` source bytes at `offset` in pieces of at most `piece`; returns how
- * many the source had (fewer at its end).
+ * Reads exactly `into.length` source bytes at `offset` (straight into `into` when the reader
+ * has readInto, else in pieces of at most `piece`); returns how many the source had (fewer at
+ * its end).
  */
 export async function readSource(read: RangeReader, offset: number, into: Uint8Array, piece = 256 * 1024): Promise<number> {
+  if (read.readInto !== undefined) return readFully(read.readInto, offset, into);
   let at = 0;
   while (at < into.length) {
     const want = Math.min(piece, into.length - at);

@@ -10,8 +10,15 @@ export type DeltaFormat = 'vcdiff' | 'bsdiff';
 /**
  * Random-access reads. Returns fewer bytes than asked only at the end of the data. The bytes are
  * copied before the next call, so a reader may return a view of a buffer it reuses.
+ *
+ * `readInto`, when a reader has it, reads straight into `into` (engine memory: no copy, no
+ * reader buffer) and returns how many bytes it read (fewer only at the end). The VCDIFF driver
+ * calls it for several distinct ranges at once (a few in flight), so it must not share a buffer
+ * between calls.
  */
-export type RangeReader = (offset: number, length: number) => Promise<Uint8Array> | Uint8Array;
+export type RangeReader = ((offset: number, length: number) => Promise<Uint8Array> | Uint8Array) & {
+  readInto?: (offset: number, into: Uint8Array) => Promise<number> | number;
+};
 
 /**
  * Receives the target in order. The chunk is only valid until the returned promise settles
@@ -66,12 +73,14 @@ export class DeltaError extends Error {
 }
 
 /**
- * One engine's VCDIFF window executor. `prepare` returns writable views for the inputs (valid
- * until the next prepare); the source view still holds the previous window's source bytes (the
- * driver reuses the overlap of consecutive segments). `run` executes the instructions and returns the target window view
- * or a status code (VCDIFF_STATUS) on failure.
+ * One engine's VCDIFF window executor (the JS engine's). `prepare` returns writable views for
+ * the inputs (valid until the next prepare); the source view still holds the previous window's
+ * source bytes (the driver reuses the overlap of consecutive segments). `run` executes the
+ * instructions and returns the target window view or a status code (VCDIFF_STATUS) on failure;
+ * that view stays valid (prepare does not touch it) until the next run.
  */
 export interface VcdiffWindowEngine {
+  readonly sparse?: false;
   prepare(sourceLength: number, dataLength: number, instLength: number, addrLength: number, targetLength: number): {
     source: Uint8Array;
     data: Uint8Array;
@@ -80,6 +89,27 @@ export interface VcdiffWindowEngine {
   };
   run(): Uint8Array | number;
   /** Adler-32 of the target window produced by the last successful run. */
+  adler32(): number;
+}
+
+/** Source bytes a window copies: (start, end, at) triples, segment offsets [start, end) go to `held[at…]`. */
+export interface SourcePlan {
+  ranges: Uint32Array;
+  held: Uint8Array;
+}
+
+/**
+ * A VCDIFF window executor that reads only the source bytes the window copies (the WASM engine,
+ * wasm/assembly/delta-ranges.ts): prepare → write the sections → `scan` (the status run would
+ * return, or the plan) → read the plan's ranges → run. With `keepPrevious`, the last run's target
+ * stays intact until the next run; `previous()` is a fresh view of it (memory may have grown).
+ */
+export interface SparseWindowEngine {
+  readonly sparse: true;
+  prepare(sourceLength: number, dataLength: number, instLength: number, addrLength: number, targetLength: number, keepPrevious: boolean): { data: Uint8Array; inst: Uint8Array; addr: Uint8Array };
+  previous(): Uint8Array;
+  scan(): SourcePlan | number;
+  run(): Uint8Array | number;
   adler32(): number;
 }
 
@@ -96,7 +126,7 @@ export interface BsdiffAddEngine {
 }
 
 export interface DeltaEngine {
-  vcdiff(): VcdiffWindowEngine;
+  vcdiff(): VcdiffWindowEngine | SparseWindowEngine;
   bsdiff(): BsdiffAddEngine;
 }
 

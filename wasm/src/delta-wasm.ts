@@ -1,17 +1,22 @@
 /**
  * The WASM engine's delta primitives over the `delta` module (wasm/assembly/delta.ts). Inputs are
- * written straight into module memory (the driver reads the source segment and the sections into
- * the views `prepare` returns), so a window costs no extra copy; the target is returned as a view
- * of module memory, valid until the next prepare.
+ * written straight into module memory (the driver reads the sections into the views `prepare`
+ * returns, and the source ranges `scan` lists into the held region), so a window costs no extra
+ * copy; the target is returned as a view of module memory, valid until the next run.
  */
 import { BZ_STATUS, bzip2BlockBound, bzip2Error, type Bzip2Block } from './bzip2.ts';
-import { VCDIFF_STATUS, type BsdiffAddEngine, type DeltaEngine, type VcdiffWindowEngine } from './delta-types.ts';
+import { VCDIFF_STATUS, type BsdiffAddEngine, type DeltaEngine, type SparseWindowEngine } from './delta-types.ts';
 import { DeltaError } from './delta-types.ts';
 
 export interface DeltaExports {
   memory: { buffer: ArrayBuffer };
-  prepare(s: number, d: number, i: number, a: number, t: number): number;
-  srcPtr(): number;
+  beginVcdiff(): void;
+  prepare(s: number, d: number, i: number, a: number, t: number, keep?: number): number;
+  scan(): number;
+  rangesPtr(): number;
+  rangeCount(): number;
+  heldPtr(): number;
+  heldBytes(): number;
   dataPtr(): number;
   instPtr(): number;
   addrPtr(): number;
@@ -35,7 +40,7 @@ export interface DeltaExports {
   bzUsed(): number;
 }
 
-const FUNCTIONS = ['prepare', 'srcPtr', 'dataPtr', 'instPtr', 'addrPtr', 'tgtPtr', 'run', 'adler32', 'prepareAdd', 'addDiffPtr', 'addOldPtr', 'add', 'crc32', 'beginBsdiff', 'bzSlot', 'bzScratch', 'bzDecode', 'bzProduce', 'bzDone', 'bzCrc', 'bzBits', 'bzLive', 'bzUsed'] as const;
+const FUNCTIONS = ['beginVcdiff', 'prepare', 'scan', 'rangesPtr', 'rangeCount', 'heldPtr', 'heldBytes', 'dataPtr', 'instPtr', 'addrPtr', 'tgtPtr', 'run', 'adler32', 'prepareAdd', 'addDiffPtr', 'addOldPtr', 'add', 'crc32', 'beginBsdiff', 'bzSlot', 'bzScratch', 'bzDecode', 'bzProduce', 'bzDone', 'bzCrc', 'bzBits', 'bzLive', 'bzUsed'] as const;
 
 export function asDeltaExports(exports: Record<string, unknown>): DeltaExports {
   const memory = exports['memory'] as { buffer?: unknown } | undefined;
@@ -47,22 +52,39 @@ export function asDeltaExports(exports: Record<string, unknown>): DeltaExports {
 /** One instance is shared by every apply of an Engines object: applies must not interleave. */
 export function createWasmDelta(x: DeltaExports): DeltaEngine {
   let targetLength = 0;
-  const windows: VcdiffWindowEngine = {
-    prepare(s, d, i, a, t) {
-      if (x.prepare(s, d, i, a, t) !== VCDIFF_STATUS.ok) throw new DeltaError('windowTooLarge', `VCDIFF window of ${s + d + i + a + t} bytes does not fit WASM memory`);
+  let lastLength = 0;
+  const windows: SparseWindowEngine = {
+    sparse: true,
+    prepare(s, d, i, a, t, keep) {
+      if (x.prepare(s, d, i, a, t, keep ? 1 : 0) !== VCDIFF_STATUS.ok) throw new DeltaError('windowTooLarge', `VCDIFF window of ${s + d + i + a + t} bytes does not fit WASM memory`);
+      if (!keep) lastLength = 0;
       targetLength = t;
       const buffer = x.memory.buffer;
       return {
-        source: new Uint8Array(buffer, x.srcPtr(), s),
         data: new Uint8Array(buffer, x.dataPtr(), d),
         inst: new Uint8Array(buffer, x.instPtr(), i),
         addr: new Uint8Array(buffer, x.addrPtr(), a),
       };
     },
+    scan() {
+      const status = x.scan();
+      if (status === VCDIFF_STATUS.outOfMemory) throw new DeltaError('windowTooLarge', 'VCDIFF window source ranges do not fit WASM memory');
+      if (status !== VCDIFF_STATUS.ok) return status;
+      const buffer = x.memory.buffer;
+      // Module memory is little-endian whatever the host is: read the table through a DataView.
+      const table = new DataView(buffer, x.rangesPtr(), x.rangeCount() * 12);
+      const ranges = new Uint32Array(table.byteLength / 4);
+      for (let k = 0; k < ranges.length; k++) ranges[k] = table.getUint32(k * 4, true);
+      return { ranges, held: new Uint8Array(buffer, x.heldPtr(), x.heldBytes()) };
+    },
     run() {
       const status = x.run();
-      return status === VCDIFF_STATUS.ok ? new Uint8Array(x.memory.buffer, x.tgtPtr(), targetLength) : status;
+      if (status !== VCDIFF_STATUS.ok) return status;
+      lastLength = targetLength;
+      return new Uint8Array(x.memory.buffer, x.tgtPtr(), targetLength);
     },
+    // A new view: prepare and scan may grow the memory, which detaches the views taken before.
+    previous: () => new Uint8Array(x.memory.buffer, x.tgtPtr(), lastLength),
     adler32: () => x.adler32() >>> 0,
   };
   const adder: BsdiffAddEngine = {
@@ -77,7 +99,11 @@ export function createWasmDelta(x: DeltaExports): DeltaEngine {
     blocks: (stream) => new WasmBzip2Block(x, stream),
   };
   return {
-    vcdiff: () => windows,
+    vcdiff: () => {
+      x.beginVcdiff();
+      lastLength = 0;
+      return windows;
+    },
     bsdiff: () => {
       if (x.beginBsdiff() !== VCDIFF_STATUS.ok) throw new DeltaError('windowTooLarge', 'bsdiff buffers do not fit WASM memory');
       return adder;

@@ -11,11 +11,11 @@
  * VCD_TARGET windows (their source is earlier output, which a streaming decoder no longer holds),
  * open-vcdiff's 'S' format extension.
  */
-import { PatchInput, readSource } from './delta-input.ts';
-import { DeltaError, windowStatusError, type RangeReader, type VcdiffWindowEngine } from './delta-types.ts';
+import { PatchInput } from './delta-input.ts';
+import { DeltaError, windowStatusError, type RangeReader, type SparseWindowEngine, type VcdiffWindowEngine } from './delta-types.ts';
+import { checkSegmentEnd, fillSegment, readPlan, type Held } from './vcdiff-source.ts';
 import { XzLzma2Stream } from './lzma.ts';
 import { VCDIFF_MAGIC } from './delta-format.ts';
-
 
 const VCD_DECOMPRESS = 0x01;
 const VCD_CODETABLE = 0x02;
@@ -94,38 +94,12 @@ function secondarySize(section: Uint8Array, what: string, budget: number): [numb
   throw new DeltaError('corrupt', `VCDIFF ${what}: bad compressed section size`);
 }
 
-interface Held {
-  position: number;
-  length: number;
-}
-
-/**
- * Fills the source segment view. xdelta3's windows name overlapping segments (up to its 64 MiB
- * source window each), so the part the buffer still holds from the previous window is moved into
- * place (engines keep the segment's bytes across prepare) and only the rest is read.
- */
-async function fillSegment(source: RangeReader, view: Uint8Array, position: number, held: Held, what: string): Promise<void> {
-  const end = position + view.length;
-  const from = Math.max(position, held.position);
-  const to = Math.min(end, held.position + held.length);
-  const short = (): DeltaError => new DeltaError('sourceMismatch', `VCDIFF ${what}: source is shorter than the patch needs (${end} bytes)`);
-  // The held bytes start where the view starts but may run past its end (a shorter new segment).
-  const wide = Math.max(view.length, held.length);
-  if (from >= to || view.byteOffset + wide > view.buffer.byteLength) {
-    if ((await readSource(source, position, view)) < view.length) throw short();
-    return;
-  }
-  new Uint8Array(view.buffer, view.byteOffset, wide).copyWithin(from - position, from - held.position, to - held.position);
-  if (from > position && (await readSource(source, position, view.subarray(0, from - position))) < from - position) throw short();
-  if (to < end && (await readSource(source, to, view.subarray(to - position))) < end - to) throw short();
-}
-
 export interface VcdiffRun {
   bytesWritten: number;
   peakWindowBytes: number;
 }
 
-export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReader, patchReader: RangeReader, emit: (chunk: Uint8Array) => Promise<void>, budget: number): Promise<VcdiffRun> {
+export async function applyVcdiff(engine: VcdiffWindowEngine | SparseWindowEngine, source: RangeReader, patchReader: RangeReader, emit: (chunk: Uint8Array) => Promise<void>, budget: number): Promise<VcdiffRun> {
   const input = new PatchInput(patchReader);
   const lzma = await readHeader(input);
   // One LZMA stream per section type, continued from window to window.
@@ -134,8 +108,16 @@ export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReade
   const rawBuffers = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)];
   let written = 0;
   let peak = 0;
-  // The source segment the engine's buffer still holds from the previous window.
+  // The source segment the engine's buffer still holds from the previous window (JS engine).
   let held: Held = { position: 0, length: 0 };
+  // The last window's target, emitted during the next window's source reads (or at the end).
+  let pending: Uint8Array | undefined;
+  let kept = 0; // the WASM engine's target region: the largest target it keeps
+  const flush = async (): Promise<void> => {
+    const target = pending;
+    pending = undefined;
+    if (target !== undefined && target.length > 0) await emit(target);
+  };
   for (let index = 0; !(await input.atEnd()); index++) {
     const what = `window ${index}`;
     const win = await byte(input, `${what} indicator`);
@@ -188,21 +170,49 @@ export async function applyVcdiff(engine: VcdiffWindowEngine, source: RangeReade
       if (bytes > budget) throw over();
     }
     peak = Math.max(peak, bytes);
-    const views = engine.prepare(segmentLength, lengths[0] as number, lengths[1] as number, lengths[2] as number, targetLength);
-    await fillSegment(source, views.source, segmentPosition, held, what);
-    held = { position: segmentPosition, length: segmentLength };
-    const sections = [views.data, views.inst, views.addr];
-    for (let k = 0; k < 3; k++) {
-      const into = sections[k] as Uint8Array;
-      if (deltaIndicator === 0) await input.readInto(into, `VCDIFF ${what} section ${k}`);
-      else if (deltaIndicator & (1 << k)) (streams[k] as XzLzma2Stream).decodeSection(raw[k] as Uint8Array, into);
+    const place = (into: Uint8Array, k: number): void => {
+      if (deltaIndicator & (1 << k)) (streams[k] as XzLzma2Stream).decodeSection(raw[k] as Uint8Array, into);
       else into.set(raw[k] as Uint8Array);
+    };
+    const readSections = async (sections: Uint8Array[]): Promise<void> => {
+      for (let k = 0; k < 3; k++) {
+        if (deltaIndicator === 0) await input.readInto(sections[k] as Uint8Array, `VCDIFF ${what} section ${k}`);
+        else place(sections[k] as Uint8Array, k);
+      }
+    };
+    // The previous window's target is emitted (hashed, written) while this window's source is
+    // read: engines keep it intact until run().
+    if (engine.sparse) {
+      await checkSegmentEnd(source, segmentPosition, segmentLength, what);
+      // Keeping the last target must not take memory past the budget: emit it first otherwise.
+      const keep = pending !== undefined && Math.max(kept, targetLength) + bytes - targetLength <= budget;
+      if (!keep) await flush();
+      kept = keep ? Math.max(kept, targetLength) : targetLength;
+      const views = engine.prepare(segmentLength, lengths[0] as number, lengths[1] as number, lengths[2] as number, targetLength, keep);
+      await readSections([views.data, views.inst, views.addr]);
+      const plan = engine.scan();
+      if (typeof plan === 'number') throw windowStatusError(plan, index);
+      if (pending !== undefined) pending = engine.previous();
+      await settleBoth(readPlan(source, segmentPosition, plan, what), flush());
+    } else {
+      const views = engine.prepare(segmentLength, lengths[0] as number, lengths[1] as number, lengths[2] as number, targetLength);
+      await settleBoth(fillSegment(source, views.source, segmentPosition, held, what), flush());
+      held = { position: segmentPosition, length: segmentLength };
+      await readSections([views.data, views.inst, views.addr]);
     }
     const target = engine.run();
     if (typeof target === 'number') throw windowStatusError(target, index);
     if (checksum >= 0 && engine.adler32() !== checksum) throw new DeltaError('checksumMismatch', `VCDIFF ${what}: Adler-32 of the result does not match (wrong source or corrupt patch)`);
-    if (target.length > 0) await emit(target);
+    pending = target;
     written += target.length;
   }
+  await flush();
   return { bytesWritten: written, peakWindowBytes: peak };
+}
+
+/** Waits for both (neither is left running) and throws the first failure, the emission's first. */
+async function settleBoth(reading: Promise<void>, emitting: Promise<void>): Promise<void> {
+  const [read, emitted] = await Promise.allSettled([reading, emitting]);
+  if (emitted.status === 'rejected') throw emitted.reason;
+  if (read.status === 'rejected') throw read.reason;
 }
