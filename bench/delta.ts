@@ -15,7 +15,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode as ablyDecode } from '@ably/vcdiff-decoder';
@@ -31,7 +31,7 @@ const DIR = join(tmpdir(), 'dm-agent-bench-delta-v1');
 
 export interface DeltaBenchResult {
   name: string;
-  unit: 'MB/s' | 'MB';
+  unit: 'MB/s' | 'MB' | 'ms';
   value: number;
   peers: Record<string, number>;
 }
@@ -69,15 +69,38 @@ async function ours(engines: Engines, src: string, patchPath: string): Promise<n
   }
 }
 
-function processTime(command: string, args: string[]): number {
+/** CPU ms of this process's waited-for children (Linux /proc; NaN elsewhere). */
+function childrenCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime, stime, cutime, cstime are fields 14-17 of stat(5); [1] starts at field 3.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const selfCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** One timed run: wall ms and CPU ms (this process, its thread pool included; or the child's). */
+interface Run {
+  ms: number;
+  cpuMs: number;
+}
+
+function processTime(command: string, args: string[]): Run {
+  const cpu = childrenCpuMs();
   const start = performance.now();
   const r = spawnSync(command, args, { stdio: 'ignore' });
   const ms = performance.now() - start;
   if (r.error) throw r.error;
-  return ms;
+  return { ms, cpuMs: childrenCpuMs() - cpu };
 }
 
-type Runner = () => Promise<number> | number;
+type Runner = () => Promise<Run> | Run;
 
 /**
  * Interleaved rounds (rotating order), medians in ms; each runner returns its own duration. Two
@@ -87,20 +110,28 @@ type Runner = () => Promise<number> | number;
 async function rounds(runners: Record<string, Runner>, count: number): Promise<Record<string, number>> {
   const names = Object.keys(runners);
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   for (let k = 0; k < 2; k++) for (const name of names) await (runners[name] as Runner)();
+  const load = loadavg()[0] as number;
   for (let round = 0; round < count; round++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(k + round) % names.length] as string;
-      (times[name] as number[]).push(await (runners[name] as Runner)());
+      const run = await (runners[name] as Runner)();
+      (times[name] as number[]).push(run.ms);
+      cpu[name] = (cpu[name] as number) + run.cpuMs;
     }
   }
-  return Object.fromEntries(names.map((n) => [n, median(times[n] as number[])]));
+  // CPU is a mean over the rounds (child CPU comes in 10 ms ticks); the load average brackets
+  // the measurement: on a shared machine a separate process gets the idle core, we do not.
+  console.log(`  ${names.map((n) => `${n} ${median(times[n] as number[]).toFixed(1)} ms wall, ${((cpu[n] as number) / count).toFixed(1)} ms CPU`).join('; ')}; load average ${load.toFixed(2)} → ${(loadavg()[0] as number).toFixed(2)}`);
+  return Object.fromEntries([...names.map((n) => [n, median(times[n] as number[])]), ...names.map((n) => [`${n} cpu`, (cpu[n] as number) / count])]);
 }
 
 const timed = (work: () => Promise<unknown> | unknown): Runner => async () => {
+  const cpu = selfCpuMs();
   const start = performance.now();
   await work();
-  return performance.now() - start;
+  return { ms: performance.now() - start, cpuMs: selfCpuMs() - cpu };
 };
 
 function memory(engine: 'wasm' | 'js', src: string, patch: string): { riseMB: number; windowMB: number } {
@@ -117,8 +148,8 @@ export async function benchDelta(engines: { wasm: Engines; js: Engines }, count:
   const targetBytes = readFileSync(f.tgt).length;
   const mbps = (ms: number): number => targetBytes / 1e6 / (ms / 1000);
   const results: DeltaBenchResult[] = [];
-  const startXdelta = (): number => processTime('xdelta3', ['-V']);
-  const startBspatch = (): number => processTime('bspatch', []);
+  const startXdelta = (): Run => processTime('xdelta3', ['-V']);
+  const startBspatch = (): Run => processTime('bspatch', []);
 
   if (only.has('delta-vcdiff')) {
     const t = await rounds({
@@ -129,6 +160,8 @@ export async function benchDelta(engines: { wasm: Engines; js: Engines }, count:
       xdelta3Start: startXdelta,
     }, count);
     results.push({ name: 'delta-vcdiff', unit: 'MB/s', value: mbps(t['ours'] as number), peers: { 'xdelta3 -d': mbps((t['xdelta3'] as number) - (t['xdelta3Start'] as number)), 'ours, WASM SHA-256': mbps(t['wasmHash'] as number), 'ours-js': mbps(t['js'] as number) } });
+    // CPU per apply (ours: the whole process, thread pool included; xdelta3: the child, start-up subtracted).
+    results.push({ name: 'delta-vcdiff-cpu', unit: 'ms', value: t['ours cpu'] as number, peers: { 'xdelta3 -d': (t['xdelta3 cpu'] as number) - (t['xdelta3Start cpu'] as number) } });
     const source = new Uint8Array(readFileSync(f.src));
     const plain = new Uint8Array(readFileSync(f.plain));
     const p = await rounds({
@@ -151,6 +184,7 @@ export async function benchDelta(engines: { wasm: Engines; js: Engines }, count:
       bspatchStart: startBspatch,
     }, count);
     results.push({ name: 'delta-bsdiff', unit: 'MB/s', value: mbps(t['ours'] as number), peers: { bspatch: mbps((t['bspatch'] as number) - (t['bspatchStart'] as number)), 'ours, WASM SHA-256': mbps(t['wasmHash'] as number), 'ours-js': mbps(t['js'] as number) } });
+    results.push({ name: 'delta-bsdiff-cpu', unit: 'ms', value: t['ours cpu'] as number, peers: { bspatch: (t['bspatch cpu'] as number) - (t['bspatchStart cpu'] as number) } });
     const m = memory('wasm', f.src, f.bsdiff);
     results.push({ name: 'delta-bsdiff-memory', unit: 'MB', value: m.riseMB, peers: { 'bspatch (old + new in memory)': (2 * DELTA_IMAGE_BYTES) / 1e6 } });
   }
