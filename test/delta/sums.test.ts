@@ -9,16 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { bzip2Crc } from '../../wasm/src/bzip2.ts';
 import { asDeltaExports, type DeltaExports } from '../../wasm/src/delta-wasm.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
-
-function bytewiseAdler(bytes: Uint8Array): number {
-  let a = 1;
-  let b = 0;
-  for (const c of bytes) {
-    a = (a + c) % 65521;
-    b = (b + a) % 65521;
-  }
-  return ((b << 16) | a) >>> 0;
-}
+import { adler32 as bytewiseAdler } from './vcdiff-writer.ts';
 
 function bytewiseCrc(bytes: Uint8Array, crc: number): number {
   for (const c of bytes) {
