@@ -150,6 +150,32 @@ describe.each(ENGINES)('sparse VCDIFF source reads (%s)', (engine) => {
     expect((error as DeltaError).code).toBe('sourceMismatch');
   });
 
+  it.runIf(engine !== 'js')('the previous target is emitted during the next source reads, unless keeping it would pass the budget', async () => {
+    const size = 200_000;
+    const read = (offset: number, length: number): Uint8Array => virtualRead(size, offset, length);
+    const windows: Window[] = [
+      { ops: [{ run: 9, n: 100_000 }] },
+      { segment: { position: 0, length: 150_000 }, ops: [{ copy: 1000, n: 1000 }] },
+    ];
+    const patch = writeVcdiff(read, windows);
+    const order = async (windowBudget: number): Promise<string[]> => {
+      const events: string[] = [];
+      const source: RangeReader = Object.assign(read, {
+        readInto: (offset: number, view: Uint8Array) => {
+          events.push('read');
+          view.set(read(offset, view.length));
+          return view.length;
+        },
+      });
+      const e = await engines(engine);
+      await e.applyDelta(source, memoryReader(patch), (chunk) => void events.push(`sink ${chunk.length}`), { windowBudget });
+      return events;
+    };
+    // Window 1 needs 150 000 + 1000 + its sections; keeping window 0's 100 000 as well needs 250 000 and more.
+    expect(await order(400_000)).toEqual(['read', 'sink 100000', 'sink 1000']);
+    expect(await order(200_000)).toEqual(['sink 100000', 'read', 'sink 1000']);
+  });
+
   it('a readInto that claims more bytes than asked is refused with invalidOptions', async () => {
     const size = 100_000;
     const read = (offset: number, length: number): Uint8Array => virtualRead(size, offset, length);
