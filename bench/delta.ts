@@ -10,6 +10,8 @@
  * `xdelta3 -S none -A -n` output, so that row uses that patch, with ours on the same patch as
  * `delta-vcdiff-plain`). Peak memory: the rise of a child process's
  * maximum RSS during one apply (bench/delta-memory.ts), against the window + 1 MiB target.
+ * `delta-*-cpu`: CPU ms per apply (ours: process.cpuUsage, Node's thread pool included; the
+ * peers: their child's, start-up subtracted), printed with the load average around the rounds.
  *
  * Fixtures are built once into the OS temp directory (bsdiff on 64 MiB takes minutes).
  */
