@@ -1,0 +1,68 @@
+/**
+ * The QuickJS host compiles the guest without its source text (and, by default, without debug
+ * info): the heap that holds the agent's code shrinks accordingly, the chunks the agent imports
+ * dynamically still load (through `__dmImport`), and a mode the build cannot take is an error.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
+import { QuickJsHost, type StripMode } from '../../hal/quickjs/index.ts';
+import { routeDynamicImports } from '../../hal/quickjs/bundle.ts';
+
+const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
+
+const hosts: QuickJsHost[] = [];
+afterEach(() => {
+  for (const host of hosts.splice(0)) host.dispose();
+});
+
+/** Starts the agent with the delivery family (a dynamic import of its chunk) on a mock device; the guest heap peak and what the heap held then. */
+async function startIn(strip: StripMode) {
+  const host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes, strip });
+  hosts.push(host);
+  const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: `strip-${strip}` } });
+  const config = { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: 'https://manager.invalid', deviceAuth: false } };
+  const agent = await host.start(hardware.boot(), small, config);
+  expect(agent.info().families.map((f: { name: string }) => f.name)).toEqual(['delivery']);
+  await host.guarded(agent.close());
+  return host.memory;
+}
+
+describe('QuickJS strip modes', () => {
+  it('drops the source text (and with it most of the code heap), then the debug info; the family chunk still loads', async () => {
+    const none = await startIn('none');
+    const source = await startIn('source');
+    const debug = await startIn('debug');
+    const code = (m: typeof none) => m.atPeak!.js_func_size + m.atPeak!.js_func_code_size + m.atPeak!.js_func_pc2line_size;
+    // The core and the delivery chunk are ~230 KB of minified source: each function keeps its own text.
+    expect(none.peakBytes - source.peakBytes).toBeGreaterThan(250 * 1024);
+    expect(code(none) - code(source)).toBeGreaterThan(250 * 1024);
+    // Line tables (pc2line) and variable names go too.
+    expect(source.atPeak!.js_func_pc2line_size).toBeGreaterThan(40 * 1024);
+    expect(debug.atPeak!.js_func_pc2line_size).toBeLessThan(2 * 1024);
+    expect(source.peakBytes - debug.peakBytes).toBeGreaterThan(40 * 1024);
+    // Same program either way: the same functions (plus __dmImport) and about the same bytecode (the routed imports are calls).
+    expect(source.atPeak!.js_func_count).toBe(none.atPeak!.js_func_count);
+    expect(source.atPeak!.js_func_code_size).toBe(none.atPeak!.js_func_code_size);
+    expect(debug.atPeak!.js_func_count).toBe(none.atPeak!.js_func_count + 1);
+    expect(Math.abs(debug.atPeak!.js_func_code_size - none.atPeak!.js_func_code_size)).toBeLessThan(200);
+  }, 60_000);
+
+  it('rejects an unknown strip mode', async () => {
+    await expect(QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes, strip: 'all' as StripMode })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('routeDynamicImports', () => {
+  it("routes a chunk's relative dynamic imports to __dmImport with the full module name", () => {
+    const source = 'let a=()=>import("./agent-chunks/family-X.js"),b=async()=>(await import(\'../y.js\')).z;';
+    expect(routeDynamicImports('sub/agent.js', source)).toEqual({ source: 'let a=()=>__dmImport("sub/agent-chunks/family-X.js"),b=async()=>(await __dmImport(\'y.js\')).z;', rest: false });
+    expect(routeDynamicImports('agent-chunks/chunk-A.js', 'import("./delta-apply-B.js")').source).toBe('__dmImport("agent-chunks/delta-apply-B.js")');
+  });
+
+  it('leaves other code alone and reports an import() it cannot route', () => {
+    expect(routeDynamicImports('agent.js', 'import{a}from"./x.js";reimport("./y.js");')).toEqual({ source: 'import{a}from"./x.js";reimport("./y.js");', rest: false });
+    expect(routeDynamicImports('agent.js', 'let f=n=>import(n)')).toEqual({ source: 'let f=n=>import(n)', rest: true });
+    expect(routeDynamicImports('agent.js', 'import("dm-agent")').rest).toBe(true);
+  });
+});
