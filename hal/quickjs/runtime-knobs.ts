@@ -31,10 +31,11 @@ export class RuntimeKnobs {
     const memory = module.getWasmMemory();
     // The pointer is a protected member of QuickJSRuntime; quickjs-emscripten offers no getter.
     const base = (runtime as unknown as { rt: { value: number } }).rt.value;
-    const view = new DataView(memory.buffer, base, SCAN_BYTES);
+    const span = Math.min(SCAN_BYTES, memory.buffer.byteLength - base);
+    const view = new DataView(memory.buffer, base, span);
     const u32 = (offset: number) => view.getUint32(offset, true);
     const stripHits: number[] = [];
-    for (let at = 16; at + 20 <= SCAN_BYTES; at += 4) {
+    for (let at = 16; at + 20 <= span; at += 4) {
       // The zeroed JSSharedArrayBufferFunctions (4 words), uint8_t strip_flags (0) padded to a
       // word, then the shape hash table: bits, size = 1 << bits, count <= size, its pointer.
       if ([at - 16, at - 12, at - 8, at - 4, at].every((o) => u32(o) === 0)) {

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
-import { QuickJsHost, type StripMode } from '../../hal/quickjs/index.ts';
+import { QuickJsGuestError, QuickJsHost, type StripMode } from '../../hal/quickjs/index.ts';
+import { RuntimeKnobs } from '../../hal/quickjs/runtime-knobs.ts';
 import { routeDynamicImports } from '../../hal/quickjs/bundle.ts';
 
 const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
@@ -47,6 +48,13 @@ describe('QuickJS strip modes', () => {
     expect(debug.atPeak!.js_func_count).toBe(none.atPeak!.js_func_count + 1);
     expect(Math.abs(debug.atPeak!.js_func_code_size - none.atPeak!.js_func_code_size)).toBeLessThan(200);
   }, 60_000);
+
+  it('refuses a runtime whose layout it does not recognise (another QuickJS build) instead of writing into it', () => {
+    const memory = new Uint8Array(8192).fill(0x55);
+    const module = { getWasmMemory: () => ({ buffer: memory.buffer }) };
+    expect(() => RuntimeKnobs.locate(module as never, { rt: { value: 4096 } } as never)).toThrow(QuickJsGuestError);
+    expect(memory.every((byte) => byte === 0x55)).toBe(true);
+  });
 
   it('rejects an unknown strip mode', async () => {
     await expect(QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes, strip: 'all' as StripMode })).rejects.toThrow(RangeError);
