@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeDevice } from '../hal/node/index.ts';
-import { QuickJsHost } from '../hal/quickjs/index.ts';
+import { type GuestMemoryUsage, QuickJsHost } from '../hal/quickjs/index.ts';
 import { Users, startUpdateServer } from '../server/updates/index.ts';
 import { newRig, startFleetManager } from '../test/e2e/harness.ts';
 import { ADMIN_TOKEN, usersJson, writeImageFolder } from '../test/server/updates-fixture.ts';
@@ -22,14 +22,16 @@ import { createJsEngines } from '../wasm/src/engines.ts';
 const SMALL = JSON.parse(await readFile(new URL('../boards/quickjs-small.json', import.meta.url), 'utf8'));
 const BUDGET = SMALL.memoryBudgetBytes as number;
 
-async function inQuickJs<T>(workDir: string, identity: Record<string, string>, config: unknown, body: (agent: Awaited<ReturnType<QuickJsHost['start']>>, host: QuickJsHost) => Promise<T>): Promise<{ peak: number; value: T }> {
+type Peak = { peak: number; atPeak: GuestMemoryUsage | undefined };
+
+async function inQuickJs<T>(workDir: string, identity: Record<string, string>, config: unknown, body: (agent: Awaited<ReturnType<QuickJsHost['start']>>, host: QuickJsHost) => Promise<T>): Promise<Peak & { value: T }> {
   const device = await createNodeDevice({ workDir, board: SMALL, identity: identity as never, log: { level: 'error' }, location: 'inside', onReboot: () => {} });
   const host = await QuickJsHost.create({ budgetBytes: BUDGET });
   try {
     const agent = await host.start(device, SMALL, config);
     const value = await body(agent, host);
     await host.guarded(agent.close());
-    return { peak: host.memory.peakBytes, value };
+    return { peak: host.memory.peakBytes, atPeak: host.memory.atPeak, value };
   } finally {
     host.dispose();
     await device.close();
@@ -56,8 +58,9 @@ export async function benchQuickJsHeap(): Promise<{ name: string; value: number;
       const confirm = await inQuickJs(join(dir, 'fw'), identity, config, trigger);
       if (!updates.service.journal().some((e) => e.type === 'report')) throw new Error('quickjs-heap: the firmware update did not report');
       const omadm = await omadmCycle(join(dir, 'omadm'));
-      console.log(`quickjs-heap peaks (KB): pull ${(pull.peak / 1024).toFixed(0)}, firmware ${(Math.max(install.peak, confirm.peak) / 1024).toFixed(0)}, OMA DM + FUMO ${(omadm / 1024).toFixed(0)}`);
-      return { name: 'quickjs-heap', value: Math.max(pull.peak, install.peak, confirm.peak, omadm) / 1024, peers: { target: 512 } };
+      const firmware = install.peak >= confirm.peak ? install : confirm;
+      for (const [name, cycle] of [['pull', pull], ['firmware', firmware], ['OMA DM + FUMO', omadm]] as const) console.log(`quickjs-heap ${name}: peak ${kb(cycle.peak)} KB (${breakdown(cycle.atPeak)})`);
+      return { name: 'quickjs-heap', value: Math.max(pull.peak, firmware.peak, omadm.peak) / 1024, peers: { target: 512 } };
     } finally {
       await updates.close();
     }
@@ -67,8 +70,24 @@ export async function benchQuickJsHeap(): Promise<{ name: string; value: number;
   }
 }
 
+const kb = (bytes: number) => (bytes / 1024).toFixed(0);
+
+/**
+ * What the heap held at the peak (KB): code (function objects' bytecode, constant pools, variable
+ * tables, debug info), atoms (identifiers, property names and every string literal of the code),
+ * objects with their properties and shapes, strings, buffers, and the rest (malloc overhead,
+ * arrays' element storage, the runtime's own tables).
+ */
+export function breakdown(usage: GuestMemoryUsage | undefined): string {
+  if (!usage) return 'no reading';
+  const code = usage.js_func_size + usage.js_func_code_size + usage.js_func_pc2line_size;
+  const objects = usage.obj_size + usage.prop_size + usage.shape_size;
+  const rest = usage.memory_used_size - code - usage.atom_size - objects - usage.str_size - usage.binary_object_size;
+  return `code ${kb(code)}, atoms ${kb(usage.atom_size)} (${usage.atom_count}), objects ${kb(objects)} (${usage.obj_count}), strings ${kb(usage.str_size)}, buffers ${kb(usage.binary_object_size)}, other ${kb(rest)}`;
+}
+
 /** Exec Download → hold → Exec Update → reboot → commit against the reference DM server; the peak over both boots. */
-async function omadmCycle(dir: string): Promise<number> {
+async function omadmCycle(dir: string): Promise<Peak> {
   const engines = createJsEngines();
   const image = new Uint8Array(64 * 1024).map((_, i) => (i * 31 + 7) & 0xff);
   await mkdir(dir, { recursive: true });
@@ -92,7 +111,7 @@ async function omadmCycle(dir: string): Promise<number> {
     const committed = await inQuickJs(dir, identity, config, (agent, host) => host.guarded(agent.trigger('omadm', 'boot')));
     const alerts = server.journal.genericAlerts().map((a) => `${a.correlator} ${a.result}`);
     if (alerts.join() !== 'corr-dl 200,corr-up 200') throw new Error(`quickjs-heap: the OMA DM + FUMO cycle did not complete: ${alerts.join()}`);
-    return Math.max(held.peak, committed.peak);
+    return held.peak >= committed.peak ? held : committed;
   } finally {
     await running.close();
   }

@@ -117,7 +117,7 @@ class Builder {
         continue;
       }
       const code = t[p + 1] as number;
-      const field = code < schema.byCode.length ? schema.byCode[code] : undefined;
+      const field = schema.byCode.get(code);
       if (field === undefined) {
         this.unknown(bag, schema.name);
         continue;

@@ -38,11 +38,12 @@ export interface Schema {
   command: string | undefined;
   /** Canonical order. Commands appear once, as a Command field named `*`. */
   fields: Field[];
-  /** Field by element code (codes are < 0x200). */
-  byCode: Array<Field | undefined>;
+  /**
+   * Field by element code. A Map, not an array indexed by code: the codes go up to 0x200 and a
+   * schema has a dozen fields, so ~30 dense arrays were 15 000 slots (120 KB of the QuickJS heap).
+   */
+  byCode: Map<number, Field>;
 }
-
-const CODE_SPACE = 0x200;
 
 function code(name: string): number {
   const value = codeForName(name);
@@ -57,7 +58,7 @@ function lowerFirst(name: string): string {
 type FieldSpec = [name: string, kind: FieldKind, schemaOrProp?: Schema | string];
 
 function schema(name: string, specs: FieldSpec[], command?: string): Schema {
-  const result: Schema = { name, code: code(name), command, fields: [], byCode: new Array<Field | undefined>(CODE_SPACE).fill(undefined) };
+  const result: Schema = { name, code: code(name), command, fields: [], byCode: new Map() };
   define(result, specs);
   return result;
 }
@@ -69,7 +70,7 @@ function define(target: Schema, specs: FieldSpec[]): void {
     if (kind === FieldKind.TextList || kind === FieldKind.ChildList) prop = typeof extra === 'string' ? extra : `${prop}s`;
     const field: Field = { name, code: code(name), prop, kind, schema: child };
     target.fields.push(field);
-    target.byCode[field.code] = field;
+    target.byCode.set(field.code, field);
   }
 }
 
@@ -136,7 +137,7 @@ export const COMMAND_BY_NAME: ReadonlyMap<string, Schema> = new Map(COMMANDS.map
 function acceptCommands(target: Schema, allowed: readonly Schema[]): void {
   const marker: Field = { name: '*', code: -1, prop: 'commands', kind: FieldKind.Command, schema: undefined };
   target.fields.push(marker);
-  for (const command of allowed) target.byCode[command.code] = { name: command.name, code: command.code, prop: 'commands', kind: FieldKind.Command, schema: command };
+  for (const command of allowed) target.byCode.set(command.code, { name: command.name, code: command.code, prop: 'commands', kind: FieldKind.Command, schema: command });
 }
 
 const byName = (names: string[]) => names.map((name) => COMMAND_BY_NAME.get(name) as Schema);

@@ -67,6 +67,18 @@ async function load(agentPath: string): Promise<GuestCode> {
   };
 }
 
+/**
+ * A module's dynamic imports of its sibling chunks, routed through the global `__dmImport` with
+ * the chunk's full name. QuickJS resolves `import()` against the file name in the calling
+ * function's debug info, which code compiled without debug info (strip mode 'debug') no longer
+ * has; `__dmImport` is compiled with it (see ./host.ts). `rest` is true when the module still
+ * calls `import(` some other way, and so must keep its debug info.
+ */
+export function routeDynamicImports(name: string, source: string): { source: string; rest: boolean } {
+  const routed = source.replace(/\bimport\((["'])(\.\.?\/[^"'\\]+)\1\)/g, (_, quote: string, specifier: string) => `__dmImport(${quote}${posix.normalize(posix.join(posix.dirname(name), specifier))}${quote})`);
+  return { source: routed, rest: /\bimport\s*\(/.test(routed) };
+}
+
 /** Module names as the guest's imports mean them: 'dm-agent' is the entry, relative names resolve against the importer. */
 export function normaliseModuleName(code: GuestCode, base: string, requested: string): string {
   if (requested === 'dm-agent') return code.entry;

@@ -12,8 +12,10 @@
 import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
 import type { Device, HttpClient } from '../types.ts';
 import { DiffInputError, EngineError, type Engines, HashError, SyncmlError } from '../../wasm/index.ts';
-import { type GuestCode, loadGuestCode, normaliseModuleName } from './bundle.ts';
+import { type GuestCode, loadGuestCode } from './bundle.ts';
+import { installLoader } from './loader.ts';
 import { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
+import { RuntimeKnobs, type StripMode } from './runtime-knobs.ts';
 import { Endpoint, type Packed, classReviver } from './wire.ts';
 import * as halErrors from '../errors.ts';
 
@@ -22,6 +24,11 @@ export interface QuickJsHostOptions {
   budgetBytes: number;
   /** Path of the agent bundle (default dist/agent.js). */
   agentPath?: string;
+  /**
+   * What the guest's compiler keeps of the code it loads (default 'debug': neither source text nor
+   * line tables, as `qjsc -s -s` builds firmware; 'source' keeps line numbers in stacks).
+   */
+  strip?: StripMode;
 }
 
 /** What the guest's root offers (see ./guest.ts). */
@@ -66,6 +73,25 @@ function boundedBodies(http: HttpClient, maxChunk: number): HttpClient {
   };
 }
 
+/** `JS_ComputeMemoryUsage` as quickjs-emscripten hands it over (bytes and counts; the fields the reports use). */
+export interface GuestMemoryUsage {
+  memory_used_size: number;
+  atom_count: number;
+  atom_size: number;
+  str_count: number;
+  str_size: number;
+  obj_count: number;
+  obj_size: number;
+  prop_size: number;
+  shape_size: number;
+  js_func_count: number;
+  js_func_size: number;
+  js_func_code_size: number;
+  js_func_pc2line_size: number;
+  binary_object_size: number;
+  [field: string]: number;
+}
+
 export class QuickJsHost {
   readonly endpoint = new Endpoint(classReviver({ ...halErrors, DiffInputError, EngineError, HashError, SyncmlError }));
   private readonly runtime: QuickJSRuntime;
@@ -76,24 +102,30 @@ export class QuickJsHost {
   private failure: Error | undefined;
   private peak = 0;
   private last = 0;
+  private atPeak: GuestMemoryUsage | undefined;
   private readonly failureListeners = new Set<(error: Error) => void>();
 
   static async create(options: QuickJsHostOptions): Promise<QuickJsHost> {
     if (!Number.isInteger(options.budgetBytes) || options.budgetBytes <= 0) throw new RangeError('budgetBytes must be a positive integer');
+    const strip = options.strip ?? 'debug';
+    if (!['none', 'source', 'debug'].includes(strip)) throw new RangeError("strip must be 'none', 'source' or 'debug'");
     const code = await loadGuestCode(options.agentPath);
     const QuickJS = await getQuickJS();
-    return new QuickJsHost(QuickJS.newRuntime(), code, options.budgetBytes);
+    const runtime = QuickJS.newRuntime();
+    try {
+      return new QuickJsHost(runtime, strip === 'none' ? undefined : RuntimeKnobs.locate(QuickJS, runtime), strip, code, options.budgetBytes);
+    } catch (error) {
+      runtime.dispose();
+      throw error;
+    }
   }
 
-  private constructor(runtime: QuickJSRuntime, code: GuestCode, private readonly budgetBytes: number) {
+  private constructor(runtime: QuickJSRuntime, knobs: RuntimeKnobs | undefined, strip: StripMode, code: GuestCode, private readonly budgetBytes: number) {
     this.runtime = runtime;
-    runtime.setModuleLoader(
-      (name) => code.module(name) ?? { error: new Error(`no module ${name}`) },
-      (base, requested) => normaliseModuleName(code, base, requested),
-    );
     this.vm = runtime.newContext();
+    const prepare = installLoader(runtime, this.vm, code, knobs, strip);
     this.installHostFunctions();
-    const evaluated = this.vm.evalCode(code.guest, 'guest.js', { type: 'module' });
+    const evaluated = this.vm.evalCode(prepare('guest.js', code.guest), 'guest.js', { type: 'module' });
     if (evaluated.error) throw new QuickJsGuestError(`guest did not load: ${JSON.stringify(this.dumpAndDispose(evaluated.error))}`);
     evaluated.value.dispose();
     this.pump();
@@ -110,9 +142,9 @@ export class QuickJsHost {
     });
   }
 
-  /** Peak and latest guest heap use (`memory_used_size`, bytes). */
-  get memory(): { peakBytes: number; lastBytes: number; budgetBytes: number } {
-    return { peakBytes: this.peak, lastBytes: this.last, budgetBytes: this.budgetBytes };
+  /** Peak and latest guest heap use (`memory_used_size`, bytes), and QuickJS's whole breakdown at the peak. */
+  get memory(): { peakBytes: number; lastBytes: number; budgetBytes: number; atPeak: GuestMemoryUsage | undefined } {
+    return { peakBytes: this.peak, lastBytes: this.last, budgetBytes: this.budgetBytes, atPeak: this.atPeak };
   }
 
   /**
@@ -277,10 +309,14 @@ export class QuickJsHost {
 
   private checkMemory(): void {
     const usage = this.runtime.computeMemoryUsage();
-    const used = (this.vm.dump(usage) as { memory_used_size: number }).memory_used_size;
+    const detail = this.vm.dump(usage) as GuestMemoryUsage;
     usage.dispose();
+    const used = detail.memory_used_size;
     this.last = used;
-    if (used > this.peak) this.peak = used;
+    if (used > this.peak) {
+      this.peak = used;
+      this.atPeak = detail;
+    }
     if (used > this.budgetBytes) this.fail(new QuickJsMemoryError(used, this.budgetBytes));
   }
 

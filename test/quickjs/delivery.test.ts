@@ -52,12 +52,12 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
 
   it('fails the run with QuickJsMemoryError when the guest heap passes the budget', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['qjs-2'] });
-    host = await QuickJsHost.create({ budgetBytes: 600 * 1024 });
+    host = await QuickJsHost.create({ budgetBytes: 400 * 1024 });
     const started = host.start(await device('qjs-2'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true } }).then((agent) => host!.guarded(agent.pollOnce()));
     const error = await started.then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(QuickJsMemoryError);
-    expect((error as QuickJsMemoryError).usedBytes).toBeGreaterThan(600 * 1024);
-    expect(host.memory.peakBytes).toBeGreaterThan(600 * 1024);
+    expect((error as QuickJsMemoryError).usedBytes).toBeGreaterThan(400 * 1024);
+    expect(host.memory.peakBytes).toBeGreaterThan(400 * 1024);
   }, 60_000);
 
   it('runs on the host WASM engines offered through the bridge (the guest has no WebAssembly)', async () => {
