@@ -8,7 +8,7 @@
  * no TextEncoder requirement (type-checked by agent/tsconfig.json).
  */
 import { EngineError } from './src/errors.ts';
-import { createJsEngines, createWasmEngines } from './src/engines.ts';
+import { createWasmEngines } from './src/engines-wasm.ts';
 import { withNativeHashing } from './src/native.ts';
 import type { Engines, LoadEnginesOptions } from './src/types.ts';
 
@@ -32,6 +32,11 @@ export * from './src/syncml-tokens.ts';
  * 'wasm': WASM or a typed EngineError ('wasmUnavailable' without a host, 'wasmFailed' when the
  * host cannot load or instantiate the modules). 'js': always JS.
  */
+/** The JS engines are a chunk of their own (./src/engines-js.ts): loaded only when nothing else serves. */
+async function createJsEngines(): Promise<Engines> {
+  return (await import('./src/engines-js.ts')).createJsEngines();
+}
+
 export async function loadEngines(options: LoadEnginesOptions = {}): Promise<Engines> {
   const engine = options.engine ?? 'auto';
   if (engine !== 'auto' && engine !== 'native' && engine !== 'wasm' && engine !== 'js')
