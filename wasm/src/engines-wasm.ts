@@ -4,7 +4,7 @@
  */
 import type { WasmHost } from '../../hal/types.ts';
 import { deltaApplier } from './delta-applier.ts';
-import { asDeltaExports, createWasmDelta } from './delta-wasm.ts';
+import { asDeltaExports } from './delta-exports.ts';
 import { asDiffExports, createWasmDiff, type WasmDiffOptions } from './diff-wasm.ts';
 import { checkAlgorithm } from './hash-state.ts';
 import { hmacWith } from './hmac.ts';
@@ -48,14 +48,15 @@ export async function createWasmEngines(host: WasmHost, options: WasmEngineOptio
   const [hashExports, diffExports, syncmlExports, deltaExports] = await Promise.all([instantiateSimd(host, 'hash'), instantiate(host, 'diff'), instantiate(host, 'syncml'), instantiateSimd(host, 'delta')]);
   const hashes = new WasmHashModule(asHashExports(hashExports));
   const createHash = (algorithm: Parameters<Engines['createHash']>[0], state?: Uint8Array) => hashes.create(checkAlgorithm(algorithm), state);
-  const delta = createWasmDelta(asDeltaExports(deltaExports));
+  const delta = asDeltaExports(deltaExports);
   return {
     kind: 'wasm',
     createHash,
     hash: (algorithm, data) => hashes.hashOnce(checkAlgorithm(algorithm), data),
     hmac: (algorithm, key, data) => hmacWith(createHash, checkAlgorithm(algorithm), key, data),
     diff: createWasmDiff(asDiffExports(diffExports), options),
-    applyDelta: deltaApplier(() => delta, () => createHash('sha256')),
+    // The delta driver loads with the format readers, at the first apply (./delta-applier.ts).
+    applyDelta: deltaApplier(async () => (await import('./delta-wasm.ts')).createWasmDelta(delta), () => createHash('sha256')),
     syncmlTokenize: createWasmSyncml(asSyncmlExports(syncmlExports)),
   };
 }
