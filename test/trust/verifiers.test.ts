@@ -6,6 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadVerifier } from '../../agent/trust/verify.ts';
+import { ClosedError, InvalidOptionsError } from '../../hal/errors.ts';
+import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
+import { createNodeDevice } from '../../hal/node/index.ts';
+import { createNodeSignatureHost } from '../../hal/node/signatures.ts';
+import type { SignatureHost } from '../../hal/types.ts';
+import { sim } from '../e2e/harness.ts';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { parseKey, schemeOf, type PublicKey } from '../../agent/trust/keys.ts';
 import { sign } from '../../agent/trust/signing.ts';
@@ -103,5 +113,52 @@ describe('native and JS signature verifiers agree', () => {
         expect(js).toBe(native);
       }
     }
+  });
+});
+
+describe('verifier order: native → JS', () => {
+  const host = createNodeSignatureHost();
+  const signed = (kind: 'ed25519' | 'ecdsa-p256') => {
+    const signing = newKey(kind);
+    return { key: parseKey(signing.public, 'k'), sig: bytes(sign(signing, message)) };
+  };
+
+  it('the host\'s verifier when it offers every scheme, JS without one or with engine js, both when it offers some', async () => {
+    expect((await loadVerifier(host)).kind).toBe('native');
+    expect((await loadVerifier(undefined)).kind).toBe('js');
+    expect((await loadVerifier(host, 'js')).kind).toBe('js');
+    const calls: string[] = [];
+    const edOnly: SignatureHost = { name: 'ed25519 only', schemes: ['ed25519'], verify: (...args) => (calls.push(args[0]), host.verify(...args)) };
+    const mixed = await loadVerifier(edOnly);
+    expect(mixed.kind).toBe('mixed');
+    for (const kind of ['ed25519', 'ecdsa-p256'] as const) {
+      const { key, sig } = signed(kind);
+      expect(mixed.verify(schemeOf(key), key.raw, message, sig)).toBe(true);
+      expect(mixed.verify(schemeOf(key), key.raw, new TextEncoder().encode('x'), sig)).toBe(false);
+    }
+    expect(calls).toEqual(['ed25519', 'ed25519']); // P-256 went to the JS verifier
+  });
+
+  it('the Node HAL offers it as device.signatures: typed error for an unknown scheme, ClosedError after close', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'signatures-'));
+    try {
+      const device = await createNodeDevice({ workDir: dir, board: sim, identity: { deviceId: 'sig-1', model: 'sim' }, log: { level: 'error' } });
+      const signatures = device.signatures!;
+      expect([...signatures.schemes].sort()).toEqual(['ecdsa-p256-sha256', 'ed25519']);
+      const { key, sig } = signed('ecdsa-p256');
+      expect(signatures.verify('ecdsa-p256-sha256', key.raw, message, sig)).toBe(true);
+      expect(() => signatures.verify('rsa' as never, key.raw, message, sig)).toThrow(InvalidOptionsError);
+      expect(signatures.verify('ed25519', new Uint8Array(31), message, new Uint8Array(64))).toBe(false); // a malformed key: false, no throw
+      await device.close();
+      expect(() => signatures.verify('ecdsa-p256-sha256', key.raw, message, sig)).toThrow(ClosedError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the mock offers one only when given, and refuses something else', () => {
+    expect(new MockHardware(mockOptionsFromBoard(sim)).boot().signatures).toBeUndefined();
+    expect(new MockHardware({ ...mockOptionsFromBoard(sim), signatures: host }).boot().signatures?.schemes).toEqual(host.schemes);
+    expect(() => new MockHardware({ ...mockOptionsFromBoard(sim), signatures: { verify: 1 } as never })).toThrow(InvalidOptionsError);
   });
 });
