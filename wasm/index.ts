@@ -4,7 +4,7 @@
  *
  * Two interchangeable implementations: WASM (AssemblyScript modules in wasm/assembly, compiled to
  * dist/wasm/*.wasm, handed over as bytes by the HAL's WasmHost) and JS (@noble/hashes + a TS
- * diff) for runtimes without WebAssembly such as QuickJS. Portable: no fs, no WebAssembly global,
+ * diff) for runtimes without WebAssembly such as QuickJS, imported only when needed (a chunk). Portable: no fs, no WebAssembly global,
  * no TextEncoder requirement (type-checked by agent/tsconfig.json).
  */
 import { EngineError } from './src/errors.ts';
@@ -23,6 +23,11 @@ export { SyncmlError, SYNCML_ERROR_CODES } from './src/errors.ts';
 export type { SyncmlErrorCode } from './src/errors.ts';
 export * from './src/syncml-tokens.ts';
 
+/** The JS engines are a chunk of their own (./src/engines-js.ts): loaded only when nothing else serves. */
+async function createJsEngines(): Promise<Engines> {
+  return (await import('./src/engines-js.ts')).createJsEngines();
+}
+
 /**
  * Engine order native → WASM → JS, every one with the same output.
  * 'auto' (default): hashing on `options.native` when given (see src/native.ts), everything else
@@ -32,11 +37,6 @@ export * from './src/syncml-tokens.ts';
  * 'wasm': WASM or a typed EngineError ('wasmUnavailable' without a host, 'wasmFailed' when the
  * host cannot load or instantiate the modules). 'js': always JS.
  */
-/** The JS engines are a chunk of their own (./src/engines-js.ts): loaded only when nothing else serves. */
-async function createJsEngines(): Promise<Engines> {
-  return (await import('./src/engines-js.ts')).createJsEngines();
-}
-
 export async function loadEngines(options: LoadEnginesOptions = {}): Promise<Engines> {
   const engine = options.engine ?? 'auto';
   if (engine !== 'auto' && engine !== 'native' && engine !== 'wasm' && engine !== 'js')
