@@ -24,6 +24,8 @@ import { type ManagedTarget, RoamingTracker } from './roaming/index.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
 import { createTrustGate } from './pipeline/trust-gate.ts';
+import { verifyTrustRoot } from './trust/config.ts';
+import { loadVerifier, type TrustCrypto, type VerifierKind } from './trust/verify.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /** Any family's progress event, tagged with the family's name. */
@@ -44,6 +46,8 @@ export interface AgentOptions {
 export interface BootReport {
   store: StoreOpenReport;
   engine: Engines['kind'];
+  /** Who checks signed metadata (absent with `trust.allowUnsigned`). */
+  verifier?: VerifierKind;
   pendingJobs: number;
   /** Job records set aside at boot because this agent cannot read them. */
   setAsideJobs: number;
@@ -99,6 +103,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const board = parseBoard(boardInput);
   const config = parseConfig(configInput);
   const log = createLogger(device, config.logLevel);
+  const engines = options.engines && config.engine !== 'js' ? options.engines : await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
+  // Signed metadata is checked with the HAL's verifier, or the JS one (a chunk, loaded only then);
+  // the configured root is checked against its own keys before the device is touched.
+  const trustCrypto = await loadTrustCrypto(device, config, engines);
 
   const partition = await device.flash.open({ partition: 'state' });
   const store = await openStore(partition, 'state', log);
@@ -106,7 +114,6 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const pkgdbPartition = findPartition(board, 'pkgdb') ? await device.flash.open({ partition: 'pkgdb' }) : undefined;
   const packageStore = pkgdbPartition ? await openStore(pkgdbPartition, 'pkgdb', log) : undefined;
 
-  const engines = options.engines && config.engine !== 'js' ? options.engines : await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
   const identity = await device.system.identity();
   const targets: ManagedTarget[] = [{ id: identity.deviceId, kind: 'device' }, ...config.users.map((user) => ({ id: `user:${user}`, kind: 'user' as const }))];
   const roaming = new RoamingTracker(store);
@@ -153,6 +160,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
         if (!trust) throw new ConfigError('trust: missing (a family cannot install without a root of trust)'); // parseConfig requires one
         return createTrustGate({
           config: trust,
+          ...(trustCrypto ? { crypto: trustCrypto.crypto } : {}),
           device,
           store,
           log,
@@ -178,8 +186,8 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const push = config.push
     ? createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], wake: (name, reason) => void scheduler.wake(name, reason), log, onEvent: (event) => emit('push', event) })
     : undefined;
-  const boot: BootReport = { store: store.report, engine: engines.kind, pendingJobs, setAsideJobs };
-  log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, families: [...families.keys()], pendingJobs, setAsideJobs });
+  const boot: BootReport = { store: store.report, engine: engines.kind, ...(trustCrypto ? { verifier: trustCrypto.kind } : {}), pendingJobs, setAsideJobs };
+  log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, verifier: boot.verifier, families: [...families.keys()], pendingJobs, setAsideJobs });
 
   let closed = false;
   /** A run started after `stop()` gets a fresh signal (the stop ended the earlier runs). */
@@ -243,6 +251,18 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       pkgdbPartition?.close();
     },
   };
+}
+
+async function loadTrustCrypto(device: Device, config: AgentConfig, engines: Engines): Promise<{ kind: VerifierKind; crypto: TrustCrypto } | undefined> {
+  if (!config.trust || config.trust.allowUnsigned) return undefined;
+  const { kind, verify } = await loadVerifier(device.signatures, config.engine);
+  const crypto: TrustCrypto = { verify, sha256: (bytes) => engines.hash('sha256', bytes) };
+  try {
+    verifyTrustRoot(config.trust, crypto);
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
+  return { kind, crypto };
 }
 
 async function openStore(partition: Parameters<typeof KeyValueStore.open>[0], name: string, log: Logger): Promise<KeyValueStore> {

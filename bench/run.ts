@@ -3,7 +3,7 @@
  * rounds (bench/lib.ts). Prints a table and writes bench/results.json as
  * [{ name, unit, value, peers: { peer: value } }], value and peers in the same unit.
  *
- * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,bundle-full,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7,notify-latency,fleet]
+ * Usage: node --import tsx bench/run.ts [--rounds N] [--only sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,bundle-full,bundle-cycle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7,notify-latency,fleet]
  *        [--download-sizes 16,256,1024] (MiB; `download` and `cold-start` need `npm run build` first)
  *        [--fleet-agents 10000] [--notify-samples 200]
  */
@@ -37,7 +37,7 @@ function option(name: string): string | undefined {
 }
 
 const rounds = Math.max(5, Number(option('rounds') ?? 7));
-const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,bundle-full,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7,notify-latency,fleet').split(','));
+const only = new Set((option('only') ?? 'sha256,md5,diff,syncml-xml,syncml-wbxml,syncml-encode,download,cold-start,delta-vcdiff,delta-bsdiff,bundle,bundle-full,bundle-cycle,wasm,quickjs-heap,qemu-cycle-arm64,qemu-cycle-armv7,notify-latency,fleet').split(','));
 
 const wasm = await loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
 const scalar = await loadEngines({ wasm: createNodeWasmHost({ unavailable: ['hash'] }), engine: 'wasm' });

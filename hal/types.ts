@@ -368,6 +368,31 @@ export interface DigestHost {
   createHash(algorithm: string): NativeHash;
 }
 
+// ───────────────────────────── signatures (native verification) ─────────────────────────────
+
+/** Signature schemes a host may verify natively (the ones TUF metadata uses). */
+export type SignatureScheme = 'ed25519' | 'ecdsa-p256-sha256';
+
+/**
+ * The host's own signature verifier (Node: `node:crypto`; a board: its crypto accelerator or
+ * secure element). Optional: without it (QuickJS, boards without an accelerator) the agent loads
+ * its JS verifier, a chunk of its own, so a board that verifies natively never stores or loads
+ * the curve arithmetic. Both give the same answers (test/trust/verifiers.test.ts).
+ */
+export interface SignatureHost {
+  /** Human-readable name of the engine, for logs. */
+  readonly name: string;
+  /** Schemes this host verifies. */
+  readonly schemes: readonly SignatureScheme[];
+  /**
+   * Whether `signature` is valid for `message` under `publicKey`: Ed25519 (RFC 8032) with the raw
+   * 32-byte key and 64-byte signature; ECDSA P-256 over SHA-256 of `message` with the 65-byte
+   * uncompressed point and a DER signature (high-S accepted). False for any malformed key or
+   * signature, never a throw; InvalidOptionsError for a scheme not in `schemes`.
+   */
+  verify(scheme: SignatureScheme, publicKey: Bytes, message: Bytes, signature: Bytes): boolean;
+}
+
 // ───────────────────────────── keystore ─────────────────────────────
 
 /**
@@ -403,6 +428,8 @@ export interface Device extends Closable {
   wasm?: WasmHost;
   /** The host's native digest engine; absent when it has none. */
   digest?: DigestHost;
+  /** The host's native signature verifier; absent when it has none. */
+  signatures?: SignatureHost;
   /** Absent on a board without a place for a device key. */
   keystore?: Keystore;
 }

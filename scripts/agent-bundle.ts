@@ -39,7 +39,22 @@ export interface AgentFootprint {
   totalKb: number;
   /** What each family adds to the core when the config names it (KB, its dynamic import's closure). */
   families: Record<string, number>;
+  /** What a full cycle loads on each runtime (KB): the core, every family, one delta, and the runtime's lazy engines. */
+  cycles: Record<Runtime, number>;
 }
+
+export type Runtime = 'node' | 'quickjs';
+
+/**
+ * The lazy chunks a full cycle (every family, one delta) loads besides the families, by what the
+ * runtime's HAL offers: the Node HAL verifies signatures and hashes natively and runs WASM; the
+ * QuickJS guest has neither WebAssembly nor a native verifier, so it loads the JS engines, the JS
+ * delta decoder and the JS signature verifier. Named by source entry; a renamed one fails here.
+ */
+export const CYCLE_CHUNKS: Record<Runtime, readonly string[]> = {
+  node: ['wasm/src/delta-apply.ts', 'wasm/src/delta-wasm.ts'],
+  quickjs: ['wasm/src/delta-apply.ts', 'wasm/src/engines-js.ts', 'wasm/src/vcdiff-js.ts', 'agent/trust/verify-js.ts'],
+};
 
 /** Sizes from the build's metafile (JavaScript outputs only; source maps are not stored on a board). */
 export function agentFootprint(metafile: Metafile): AgentFootprint {
@@ -55,11 +70,23 @@ export function agentFootprint(metafile: Metafile): AgentFootprint {
   if (!entry) throw new Error('agent build has no agent/index.ts entry');
   const core = closure(entry);
   const families: Record<string, number> = {};
+  const familyChunks: string[] = [];
   for (const [path, output] of Object.entries(outputs)) {
     const family = /^agent\/(\w+)\/family\.ts$/.exec(Object.keys(output.inputs).find((input) => /\/family\.ts$/.test(input) && output.exports.length > 0) ?? '')?.[1];
     if (!family) continue;
+    familyChunks.push(path);
     const added = [...closure(path)].filter((p) => !core.has(p));
     families[family] = kb(added);
   }
-  return { coreKb: kb(core), totalKb: kb(Object.keys(outputs)), families };
+  const byEntry = (source: string) => {
+    const path = Object.keys(outputs).find((p) => outputs[p]!.entryPoint === source);
+    if (!path) throw new Error(`agent build has no chunk for ${source} (scripts/agent-bundle.ts CYCLE_CHUNKS)`);
+    return path;
+  };
+  const cycle = (runtime: Runtime) => {
+    const loaded = new Set(core);
+    for (const start of [...familyChunks, ...CYCLE_CHUNKS[runtime].map(byEntry)]) closure(start, loaded);
+    return kb(loaded);
+  };
+  return { coreKb: kb(core), totalKb: kb(Object.keys(outputs)), families, cycles: { node: cycle('node'), quickjs: cycle('quickjs') } };
 }

@@ -12,7 +12,8 @@ import { mkdir, open, readFile, readdir, rename, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { parseJson } from '../agent/trust/canonical-json.ts';
 import { TrustError } from '../agent/trust/errors.ts';
-import { type KeyKind, type SigningKey, signingKeyFrom } from '../agent/trust/keys.ts';
+import type { KeyKind } from '../agent/trust/keys.ts';
+import { type SigningKey, signingKeyFrom } from '../agent/trust/signing.ts';
 import { parseEnvelope, parseSnapshot, parseTargets, parseTimestamp } from '../agent/trust/metadata.ts';
 import { envelopeBytes, signEnvelope, snapshotSigned, timestampSigned, type TargetSpec } from '../agent/trust/repository.ts';
 import { targetPath } from '../agent/trust/artifact.ts';

@@ -4,11 +4,11 @@
  *
  * Two interchangeable implementations: WASM (AssemblyScript modules in wasm/assembly, compiled to
  * dist/wasm/*.wasm, handed over as bytes by the HAL's WasmHost) and JS (@noble/hashes + a TS
- * diff) for runtimes without WebAssembly such as QuickJS. Portable: no fs, no WebAssembly global,
+ * diff) for runtimes without WebAssembly such as QuickJS, imported only when needed (a chunk). Portable: no fs, no WebAssembly global,
  * no TextEncoder requirement (type-checked by agent/tsconfig.json).
  */
 import { EngineError } from './src/errors.ts';
-import { createJsEngines, createWasmEngines } from './src/engines.ts';
+import { createWasmEngines } from './src/engines-wasm.ts';
 import { withNativeHashing } from './src/native.ts';
 import type { Engines, LoadEnginesOptions } from './src/types.ts';
 
@@ -22,6 +22,11 @@ export { DEFAULT_WINDOW_BUDGET, detectDeltaFormat } from './src/delta-format.ts'
 export { SyncmlError, SYNCML_ERROR_CODES } from './src/errors.ts';
 export type { SyncmlErrorCode } from './src/errors.ts';
 export * from './src/syncml-tokens.ts';
+
+/** The JS engines are a chunk of their own (./src/engines-js.ts): loaded only when nothing else serves. */
+async function createJsEngines(): Promise<Engines> {
+  return (await import('./src/engines-js.ts')).createJsEngines();
+}
 
 /**
  * Engine order native → WASM → JS, every one with the same output.

@@ -24,6 +24,7 @@ import { httpMetadataSource } from '../trust/http-source.ts';
 import { type ArtifactKind, TrustState } from '../trust/state.ts';
 import type { TrustedSet } from '../trust/trusted-set.ts';
 import { type MetadataSource, refreshMetadata, resolveTarget } from '../trust/updater.ts';
+import type { TrustCrypto } from '../trust/verify.ts';
 
 /** What a family says about the artifact a job will install (its targets path is derived from it). */
 export interface TrustRequest {
@@ -63,6 +64,8 @@ export interface TrustGate {
 
 export interface TrustGateOptions {
   config: TrustConfig;
+  /** The signature verifier and SHA-256 the metadata is checked with (../trust/verify.ts); required unless `allowUnsigned`. */
+  crypto?: TrustCrypto;
   device: Device;
   store: KeyValueStore;
   log: Logger;
@@ -90,6 +93,8 @@ export function createTrustGate(options: TrustGateOptions): TrustGate {
       commitOps: () => [],
     };
   }
+  const crypto = options.crypto;
+  if (!crypto) throw new TypeError('createTrustGate: a signature verifier (crypto) is required to enforce signed metadata');
   const state = new TrustState(options.store, { repository: options.repository });
   let current: { set: TrustedSet; source: MetadataSource } | undefined;
 
@@ -104,7 +109,7 @@ export function createTrustGate(options: TrustGateOptions): TrustGate {
       ...(options.signal ? { signal: options.signal() } : {}),
     });
     const counter = options.referenceCounter?.();
-    const set = await refreshMetadata(state, source, { rtcMs: device.clock.utcMs(), ...(counter !== undefined ? { referenceCounter: counter } : {}) });
+    const set = await refreshMetadata(state, source, { rtcMs: device.clock.utcMs(), ...(counter !== undefined ? { referenceCounter: counter } : {}) }, crypto);
     log.info('signed metadata verified', { family: options.repository, timestamp: set.timestamp?.version, targets: set.targets()?.version });
     return { set, source };
   };

@@ -8,16 +8,17 @@
  *    signatures are DER in hex over SHA-256 of the message; high-S signatures are accepted, as
  *    OpenSSL makes them.
  *
+ * Parsing needs no curve arithmetic beyond the P-256 curve equation (below); the signature checks
+ * are the verifier's (./verify.ts: the HAL's native one, or the JS chunk).
+ *
  * A key id is not recomputed from the key: TUF leaves its derivation to the repository (tuf-js's
  * mock hashes JSON.stringify output), and python-tuf does not check it either. What matters is
  * that a signature only counts for a key id the role lists, once.
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { p256 } from '@noble/curves/nist.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { fromBase64, fromHex, toHex, toBase64, equalBytes } from '../util/bytes.ts';
-import { canonicalBytes } from './canonical-json.ts';
+import type { SignatureScheme } from '../../hal/types.ts';
+import { equalBytes, fromBase64, fromHex, toHex } from '../util/bytes.ts';
 import { TrustError } from './errors.ts';
+import type { SignatureVerifier } from './verify.ts';
 
 export type KeyKind = 'ed25519' | 'ecdsa-p256';
 
@@ -36,7 +37,7 @@ export interface KeyJson {
 }
 
 /** DER prefix of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1, uncompressed point). */
-const P256_SPKI_PREFIX = fromHex('3059301306072a8648ce3d020106082a8648ce3d030107034200');
+export const P256_SPKI_PREFIX = fromHex('3059301306072a8648ce3d020106082a8648ce3d030107034200');
 
 export function parseKey(value: unknown, where: string): PublicKey {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TrustError('malformed', `${where}: a key is an object`);
@@ -46,18 +47,16 @@ export function parseKey(value: unknown, where: string): PublicKey {
   const json: KeyJson = { keytype, scheme, keyval: { public: pub } };
   if (keytype === 'ed25519' && scheme === 'ed25519') {
     if (!/^[0-9a-f]{64}$/.test(pub)) throw new TrustError('malformed', `${where}: an ed25519 key is 64 hex digits`);
-    return { kind: 'ed25519', raw: fromHex(pub), json };
+    const raw = fromHex(pub);
+    if (!usableEd25519(raw)) throw new TrustError('malformed', `${where}: not a usable Ed25519 key (non-canonical or of small order)`);
+    return { kind: 'ed25519', raw, json };
   }
   if ((keytype === 'ecdsa' || keytype === 'ecdsa-sha2-nistp256') && scheme === 'ecdsa-sha2-nistp256') {
     const der = pub.startsWith('-----BEGIN PUBLIC KEY-----') ? pemBody(pub, where) : /^[0-9a-f]+$/.test(pub) ? fromHex(pub) : undefined;
     if (!der || der.length !== P256_SPKI_PREFIX.length + 65 || !equalBytes(der.subarray(0, P256_SPKI_PREFIX.length), P256_SPKI_PREFIX))
       throw new TrustError('malformed', `${where}: not a P-256 public key`);
     const raw = der.slice(P256_SPKI_PREFIX.length);
-    try {
-      p256.Point.fromBytes(raw).assertValidity();
-    } catch {
-      throw new TrustError('malformed', `${where}: not a point on P-256`);
-    }
+    if (!onP256(raw)) throw new TrustError('malformed', `${where}: not a point on P-256`);
     return { kind: 'ecdsa-p256', raw, json };
   }
   throw new TrustError('malformed', `${where}: unsupported key type ${JSON.stringify(keytype.slice(0, 40))} / scheme ${JSON.stringify(scheme.slice(0, 40))}`);
@@ -73,51 +72,49 @@ function pemBody(pem: string, where: string): Uint8Array {
   }
 }
 
+/** The scheme a key's signatures are checked with (SignatureHost's names). */
+export const schemeOf = (key: PublicKey): SignatureScheme => (key.kind === 'ed25519' ? 'ed25519' : 'ecdsa-p256-sha256');
+
 /** True when `signatureHex` is a valid signature of `message` by `key`; false for any malformed signature. */
-export function verifySignature(key: PublicKey, message: Uint8Array, signatureHex: string): boolean {
+export function verifySignature(verify: SignatureVerifier, key: PublicKey, message: Uint8Array, signatureHex: string): boolean {
   if (typeof signatureHex !== 'string' || signatureHex.length > 512 || !/^([0-9a-f]{2})+$/.test(signatureHex)) return false;
   const signature = fromHex(signatureHex);
-  try {
-    if (key.kind === 'ed25519') return signature.length === 64 && ed25519.verify(signature, message, key.raw);
-    return p256.verify(signature, message, key.raw, { format: 'der', prehash: true, lowS: false });
-  } catch {
-    return false;
-  }
+  if (key.kind === 'ed25519' && signature.length !== 64) return false;
+  return verify(schemeOf(key), key.raw, message, signature);
 }
 
-/** The conventional key id (securesystemslib): SHA-256 of the key's canonical JSON. */
-export function keyIdOf(json: KeyJson): string {
-  return toHex(sha256(canonicalBytes(json)));
+// P-256 (SEC 2 / FIPS 186): y² = x³ − 3x + b over GF(p). The cofactor is 1, so a point of the
+// curve (an uncompressed one cannot be the point at infinity) is a valid public key.
+const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+/** An uncompressed point (0x04 ‖ x ‖ y) on P-256 with both coordinates below p. */
+function onP256(raw: Uint8Array): boolean {
+  if (raw.length !== 65 || raw[0] !== 0x04) return false;
+  const coordinate = (from: number) => raw.subarray(from, from + 32).reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
+  const x = coordinate(1);
+  const y = coordinate(33);
+  if (x >= P || y >= P) return false;
+  return (y * y - (x * x * x - 3n * x + B)) % P === 0n;
 }
 
-// ───────────────────────────── signing (release tooling, tests) ─────────────────────────────
+// Ed25519 keys the RFC 8032 way, so that the native and the JS verifier agree on every key that
+// parses: OpenSSL verifies (S = 0) signatures for a small-order or non-canonically encoded key,
+// @noble/curves (zip215: false) does not. The y coordinates of the eight small-order points
+// (libsodium's list; the sign bit masked): 0, 1, the two of order 8, and p − 1.
+const SMALL_ORDER_Y = new Set([
+  '0'.repeat(64),
+  `01${'0'.repeat(62)}`,
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  `ec${'f'.repeat(60)}7f`,
+]);
 
-export interface SigningKey {
-  kind: KeyKind;
-  /** 32-byte secret scalar / seed. Never logged. */
-  secret: Uint8Array;
-  public: KeyJson;
-  keyid: string;
-}
-
-/** A signing key from its 32 secret bytes (a CSPRNG's output, or a stored key). */
-export function signingKeyFrom(kind: KeyKind, secret: Uint8Array): SigningKey {
-  if (secret.length !== 32) throw new TrustError('malformed', 'a secret key is 32 bytes');
-  let json: KeyJson;
-  if (kind === 'ed25519') json = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: toHex(ed25519.getPublicKey(secret)) } };
-  else {
-    if (!p256.utils.isValidSecretKey(secret)) throw new TrustError('malformed', 'not a P-256 secret key');
-    const spki = new Uint8Array(P256_SPKI_PREFIX.length + 65);
-    spki.set(P256_SPKI_PREFIX);
-    spki.set(p256.getPublicKey(secret, false), P256_SPKI_PREFIX.length);
-    const b64 = toBase64(spki).replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-    json = { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n` } };
-  }
-  return { kind, secret, public: json, keyid: keyIdOf(json) };
-}
-
-/** Deterministic signature (Ed25519; ECDSA with RFC 6979 nonces), hex as TUF carries it. */
-export function sign(key: SigningKey, message: Uint8Array): string {
-  if (key.kind === 'ed25519') return toHex(ed25519.sign(message, key.secret));
-  return toHex(p256.sign(message, key.secret, { format: 'der', prehash: true }));
+/** A 32-byte key whose y is below p = 2²⁵⁵ − 19 and which is not a small-order point. */
+function usableEd25519(raw: Uint8Array): boolean {
+  const y = raw.slice();
+  y[31] = (y[31] as number) & 0x7f;
+  // y ≥ p only when bytes 1…30 are 0xff, byte 31 is 0x7f and byte 0 is at least 0xed.
+  if (y[31] === 0x7f && y.subarray(1, 31).every((byte) => byte === 0xff) && (y[0] as number) >= 0xed) return false;
+  return !SMALL_ORDER_Y.has(toHex(y));
 }

@@ -6,7 +6,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex, utf8Encode } from '../util/bytes.ts';
 import { canonicalBytes, type JsonValue } from './canonical-json.ts';
-import { type SigningKey, type KeyJson, sign } from './keys.ts';
+import type { KeyJson } from './keys.ts';
+import { type SigningKey, sign } from './signing.ts';
 import type { RoleName, TargetCustom } from './metadata.ts';
 
 export const SPEC_VERSION = '1.0.31';

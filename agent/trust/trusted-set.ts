@@ -8,11 +8,11 @@
  * Every update either returns the new, verified role or throws a `TrustError` and leaves the set
  * as it was. The caller fetches (with length caps and deadlines) and persists what this accepted.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { toHex, utf8Encode } from '../util/bytes.ts';
 import { canonicalBytes, parseJson } from './canonical-json.ts';
 import { TrustError } from './errors.ts';
 import { verifySignature, type PublicKey } from './keys.ts';
+import type { TrustCrypto } from './verify.ts';
 import {
   type DelegatedRole, type Envelope, type MetaFile, type RoleKeys, type Root, type Snapshot, type TargetFile, type Targets, type Timestamp,
   parseEnvelope, parseRoot, parseSnapshot, parseTargets, parseTimestamp,
@@ -34,16 +34,19 @@ export class TrustedSet {
   #snapshot?: Snapshot;
   readonly #targets = new Map<string, Targets>();
   readonly #nowMs: number;
+  readonly #crypto: TrustCrypto;
 
   /**
    * `rootBytes`: the root the device already trusts (shipped, or the last one this set accepted).
    * It is checked against its own keys but not for expiry: an expired root is still the anchor
-   * from which a newer one is verified. `nowMs`: the trusted clock (./clock.ts).
+   * from which a newer one is verified. `nowMs`: the trusted clock (./clock.ts). `crypto`: the
+   * signature verifier and SHA-256 (./verify.ts).
    */
-  constructor(rootBytes: Uint8Array, nowMs: number) {
+  constructor(rootBytes: Uint8Array, nowMs: number, crypto: TrustCrypto) {
+    this.#crypto = crypto;
     const envelope = envelopeOf(rootBytes, 'root');
     const root = parseRoot(envelope.signed);
-    checkSigned(envelope, root.keys, root.roles.root, 'root');
+    this.#checkSigned(envelope, root.keys, root.roles.root, 'root');
     this.#root = root;
     this.#rootBytes = rootBytes;
     this.#nowMs = nowMs;
@@ -74,8 +77,8 @@ export class TrustedSet {
     if (this.#timestamp) throw new TrustError('missingRole', 'root updates come before the timestamp');
     const envelope = envelopeOf(bytes, 'root');
     const next = parseRoot(envelope.signed);
-    checkSigned(envelope, this.#root.keys, this.#root.roles.root, 'root (by the trusted root)');
-    checkSigned(envelope, next.keys, next.roles.root, 'root (by itself)');
+    this.#checkSigned(envelope, this.#root.keys, this.#root.roles.root, 'root (by the trusted root)');
+    this.#checkSigned(envelope, next.keys, next.roles.root, 'root (by itself)');
     if (next.version !== this.#root.version + 1) {
       throw new TrustError(next.version <= this.#root.version ? 'rollback' : 'versionMismatch', `root version ${next.version} after ${this.#root.version}`);
     }
@@ -93,7 +96,7 @@ export class TrustedSet {
     if (!trusted) this.#checkExpiry(this.#root, 'root');
     const envelope = envelopeOf(bytes, 'timestamp');
     const next = parseTimestamp(envelope.signed);
-    checkSigned(envelope, this.#root.keys, this.#root.roles.timestamp, 'timestamp');
+    this.#checkSigned(envelope, this.#root.keys, this.#root.roles.timestamp, 'timestamp');
     const current = this.#timestamp;
     if (current) {
       if (next.version < current.version) throw new TrustError('rollback', `timestamp version ${next.version} below ${current.version}`);
@@ -109,10 +112,10 @@ export class TrustedSet {
     const timestamp = this.#timestamp;
     if (!timestamp) throw new TrustError('missingRole', 'the snapshot needs a timestamp');
     if (this.#targets.size > 0) throw new TrustError('missingRole', 'the snapshot comes before targets');
-    if (!trusted) checkMetaFile(bytes, timestamp.snapshot, 'snapshot');
+    if (!trusted) this.#checkMetaFile(bytes, timestamp.snapshot, 'snapshot');
     const envelope = envelopeOf(bytes, 'snapshot');
     const next = parseSnapshot(envelope.signed);
-    checkSigned(envelope, this.#root.keys, this.#root.roles.snapshot, 'snapshot');
+    this.#checkSigned(envelope, this.#root.keys, this.#root.roles.snapshot, 'snapshot');
     const current = this.#snapshot;
     if (current) {
       for (const [name, old] of current.meta) {
@@ -147,10 +150,10 @@ export class TrustedSet {
     if (!snapshot) throw new TrustError('missingRole', `${role} needs a snapshot`);
     const meta = snapshot.meta.get(role);
     if (!meta) throw new TrustError('unknownTarget', `the snapshot does not list ${role}`);
-    checkMetaFile(bytes, meta, role);
+    this.#checkMetaFile(bytes, meta, role);
     const envelope = envelopeOf(bytes, 'targets');
     const next = parseTargets(envelope.signed, role);
-    checkSigned(envelope, keys, roleKeys, role);
+    this.#checkSigned(envelope, keys, roleKeys, role);
     if (next.version !== meta.version) throw new TrustError('versionMismatch', `${role} version ${next.version}, the snapshot names ${meta.version}`);
     this.#checkExpiry(next, role);
     this.#targets.set(role, next);
@@ -175,7 +178,7 @@ export class TrustedSet {
       if (found) return { kind: 'found', target: found, role };
       const children: { role: string; delegator: string }[] = [];
       for (const d of targets.delegations?.roles ?? []) {
-        if (!delegates(d, path)) continue;
+        if (!delegates(d, path, this.#crypto.sha256)) continue;
         children.push({ role: d.name, delegator: role });
         if (d.terminating) {
           stack.length = 0;
@@ -187,6 +190,26 @@ export class TrustedSet {
     return { kind: 'none' };
   }
 
+  /** At least `threshold` distinct listed keys made a valid signature over the canonical signed part. */
+  #checkSigned(envelope: Envelope, keys: Map<string, PublicKey>, role: RoleKeys, name: string): void {
+    const message = canonicalBytes(envelope.signed);
+    const tried = new Set<string>();
+    let valid = 0;
+    for (const { keyid, sig } of envelope.signatures) {
+      // Each listed key is tried once: repeated or unknown key ids cannot add work or count twice.
+      if (tried.has(keyid) || !role.keyids.includes(keyid)) continue;
+      tried.add(keyid);
+      const key = keys.get(keyid);
+      if (key && verifySignature(this.#crypto.verify, key, message, sig)) valid++;
+    }
+    if (valid < role.threshold) throw new TrustError('badSignature', `${name}: ${valid} valid signature(s), threshold ${role.threshold}`);
+  }
+
+  #checkMetaFile(bytes: Uint8Array, meta: MetaFile, name: string): void {
+    if (meta.length !== undefined && bytes.length !== meta.length) throw new TrustError('hashMismatch', `${name} is ${bytes.length} bytes, signed length ${meta.length}`);
+    if (meta.sha256 !== undefined && toHex(this.#crypto.sha256(bytes)) !== meta.sha256) throw new TrustError('hashMismatch', `${name} does not match its signed SHA-256`);
+  }
+
   #checkExpiry(role: { expiresMs: number; type: string }, name: string): void {
     if (role.expiresMs <= this.#nowMs) throw new TrustError('expired', `${name} expired ${new Date(role.expiresMs).toISOString()}`);
   }
@@ -196,28 +219,8 @@ function envelopeOf(bytes: Uint8Array, role: string): Envelope {
   return parseEnvelope(parseJson(bytes), role);
 }
 
-/** At least `threshold` distinct listed keys made a valid signature over the canonical signed part. */
-export function checkSigned(envelope: Envelope, keys: Map<string, PublicKey>, role: RoleKeys, name: string): void {
-  const message = canonicalBytes(envelope.signed);
-  const tried = new Set<string>();
-  let valid = 0;
-  for (const { keyid, sig } of envelope.signatures) {
-    // Each listed key is tried once: repeated or unknown key ids cannot add work or count twice.
-    if (tried.has(keyid) || !role.keyids.includes(keyid)) continue;
-    tried.add(keyid);
-    const key = keys.get(keyid);
-    if (key && verifySignature(key, message, sig)) valid++;
-  }
-  if (valid < role.threshold) throw new TrustError('badSignature', `${name}: ${valid} valid signature(s), threshold ${role.threshold}`);
-}
-
-function checkMetaFile(bytes: Uint8Array, meta: MetaFile, name: string): void {
-  if (meta.length !== undefined && bytes.length !== meta.length) throw new TrustError('hashMismatch', `${name} is ${bytes.length} bytes, signed length ${meta.length}`);
-  if (meta.sha256 !== undefined && toHex(sha256(bytes)) !== meta.sha256) throw new TrustError('hashMismatch', `${name} does not match its signed SHA-256`);
-}
-
 /** TUF path patterns: `*` and `?` never cross a `/`, and the segment counts must match. */
-export function delegates(role: DelegatedRole, path: string): boolean {
+export function delegates(role: DelegatedRole, path: string, sha256: (bytes: Uint8Array) => Uint8Array): boolean {
   if (role.pathHashPrefixes) {
     const digest = toHex(sha256(utf8Encode(path)));
     return role.pathHashPrefixes.some((prefix) => digest.startsWith(prefix));

@@ -8,6 +8,7 @@ import { TrustError } from './errors.ts';
 import type { Root, TargetFile } from './metadata.ts';
 import { type ClockSources, TrustState } from './state.ts';
 import { TrustedSet } from './trusted-set.ts';
+import type { TrustCrypto } from './verify.ts';
 
 export interface MetadataSource {
   /**
@@ -41,12 +42,13 @@ export async function refreshMetadata(
   state: TrustState,
   source: MetadataSource,
   clock: ClockSources,
+  crypto: TrustCrypto,
   limits: RefreshLimits = DEFAULT_REFRESH_LIMITS,
 ): Promise<TrustedSet> {
   const rootBytes = state.rootBytes();
   if (!rootBytes) throw new TrustError('missingRole', 'no trusted root provisioned');
   const now = state.now(clock);
-  const set = new TrustedSet(rootBytes, now);
+  const set = new TrustedSet(rootBytes, now, crypto);
 
   for (let i = 0; i < limits.maxRootRotations; i++) {
     const bytes = await source.fetch(`${set.root.version + 1}.root.json`, limits.rootBytes);

@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KeyKind, SigningKey } from '../../agent/trust/keys.ts';
+import type { KeyKind } from '../../agent/trust/keys.ts';
+import type { SigningKey } from '../../agent/trust/signing.ts';
 import type { RoleName } from '../../agent/trust/metadata.ts';
 import { envelopeBytes, rootSigned, signEnvelope } from '../../agent/trust/repository.ts';
 import { KEY_FILE_SUFFIX, latestRootVersion, readKey, writeNewKey, writeRoot } from '../../server/metadata.ts';

@@ -15,6 +15,7 @@ import { TrustState } from '../../agent/trust/state.ts';
 import { refreshMetadata } from '../../agent/trust/updater.ts';
 import { createMockFlash, MockFlashMemory } from '../../hal/mock/flash.ts';
 import { PowerCut } from '../../hal/mock/power-cut.ts';
+import { nodeTrustCrypto } from '../../hal/node/signatures.ts';
 import { readMetadataFile } from '../../server/metadata.ts';
 import { type CommandIo, EXIT_FAILED, EXIT_OK, errorText, fileProblem } from '../io.ts';
 import { type CommandSpec, parseArgs, usageError } from '../spec.ts';
@@ -50,7 +51,7 @@ export async function run(args: string[], io: CommandIo): Promise<number> {
     const state = new TrustState(store);
     await state.provision(root);
     const source = { fetch: async (file: string) => readMetadataFile(dir, file) };
-    const set = await refreshMetadata(state, source, { rtcMs: Date.now() });
+    const set = await refreshMetadata(state, source, { rtcMs: Date.now() }, nodeTrustCrypto());
     const targets = set.targets()!;
     const when = (ms: number) => new Date(ms).toISOString();
     io.stdout(`root       version ${set.root.version}, expires ${when(set.root.expiresMs)}\n`);

@@ -11,13 +11,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { KeyValueStore } from '../../agent/store/index.ts';
 import { checkArtifact, targetPath } from '../../agent/trust/artifact.ts';
 import { TrustError } from '../../agent/trust/errors.ts';
-import { signingKeyFrom, type SigningKey } from '../../agent/trust/keys.ts';
+import { signingKeyFrom, type SigningKey } from '../../agent/trust/signing.ts';
 import type { RoleName } from '../../agent/trust/metadata.ts';
 import { envelopeBytes, rootSigned, signEnvelope, targetsSigned, type TargetSpec } from '../../agent/trust/repository.ts';
 import { TrustState } from '../../agent/trust/state.ts';
 import { type MetadataSource, refreshMetadata, resolveTarget } from '../../agent/trust/updater.ts';
 import { createMockFlash, MockFlashMemory } from '../../hal/mock/flash.ts';
 import { PowerCut } from '../../hal/mock/power-cut.ts';
+import { nodeTrustCrypto } from '../../hal/node/signatures.ts';
 import type { Fleet } from '../../server/fleet.ts';
 import { fleetTargets, refreshSnapshotAndTimestamp, writeRoot, writeTargets } from '../../server/metadata.ts';
 
@@ -51,7 +52,7 @@ export async function showDeviceVerification(managerUrl: string, root: Uint8Arra
     },
   };
   const state = await scratchState(root);
-  const set = await refreshMetadata(state, source, { rtcMs: Date.now() });
+  const set = await refreshMetadata(state, source, { rtcMs: Date.now() }, nodeTrustCrypto());
   let matched = 0;
   let total = 0;
   for (const versions of fleet.catalogue.values())
@@ -71,7 +72,7 @@ export async function showDeviceVerification(managerUrl: string, root: Uint8Arra
   await writeFile(file, genuine.toString('utf8').replace('"/bin/sh"', '"/bin/ls"'));
   let refused = '';
   try {
-    await refreshMetadata(await scratchState(root), source, { rtcMs: Date.now() });
+    await refreshMetadata(await scratchState(root), source, { rtcMs: Date.now() }, nodeTrustCrypto());
   } catch (error) {
     if (error instanceof TrustError) refused = error.code;
     else throw error;

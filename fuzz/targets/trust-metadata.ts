@@ -6,11 +6,12 @@
  * point: the structure checks before and after the signature check must hold for all of them.
  */
 import { TrustError } from '../../agent/trust/errors.ts';
-import { signingKeyFrom } from '../../agent/trust/keys.ts';
+import { signingKeyFrom } from '../../agent/trust/signing.ts';
 import { TrustedSet } from '../../agent/trust/trusted-set.ts';
 import {
   envelopeBytes, rootSigned, signEnvelope, snapshotSigned, targetsSigned, timestampSigned,
 } from '../../agent/trust/repository.ts';
+import { jsTrustCrypto } from '../../test/trust/engines.ts';
 import type { FuzzTarget } from '../types.ts';
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -37,15 +38,15 @@ const SEEDS = [root2, timestamp, snapshot, targets];
  * This keeps a run to at most one signature check per step.
  */
 const prepare: (() => TrustedSet)[] = [
-  () => new TrustedSet(root1, NOW),
-  () => new TrustedSet(root1, NOW),
+  () => new TrustedSet(root1, NOW, jsTrustCrypto),
+  () => new TrustedSet(root1, NOW, jsTrustCrypto),
   () => {
-    const set = new TrustedSet(root1, NOW);
+    const set = new TrustedSet(root1, NOW, jsTrustCrypto);
     set.updateTimestamp(timestamp);
     return set;
   },
   () => {
-    const set = new TrustedSet(root1, NOW);
+    const set = new TrustedSet(root1, NOW, jsTrustCrypto);
     set.updateTimestamp(timestamp);
     set.updateSnapshot(snapshot);
     return set;

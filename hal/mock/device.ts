@@ -3,10 +3,11 @@
  * by the boot's lifecycle (closed device → `ClosedError`) and by the power switch (power cut →
  * `PowerCutError`), so code of a dead boot can neither act nor corrupt the next boot's state.
  */
-import type { Device, DeviceIdentity, Flash, LogRecord, MachineInventory, NetworkInfo, WasmHost, DigestHost } from '../types.ts';
+import type { Device, DeviceIdentity, Flash, LogRecord, MachineInventory, NetworkInfo, WasmHost, DigestHost, SignatureHost } from '../types.ts';
 import { type BootOutcome, startAbUpdate } from '../shared/ab-update.ts';
 import { Lifecycle, guardFacet } from '../shared/lifecycle.ts';
 import { guardDigest } from '../shared/digest.ts';
+import { guardSignatures } from '../shared/signatures.ts';
 import { validateLogRecord } from '../shared/log-record.ts';
 import type { VirtualClock } from './clock.ts';
 import type { MockExecScript } from './exec.ts';
@@ -37,6 +38,7 @@ export interface MockDeviceParts {
   bootCountLimit: number | undefined;
   wasm: WasmHost | undefined;
   digest: DigestHost | undefined;
+  signatures: SignatureHost | undefined;
   users: UserState;
   /** Where the device is now (the hardware's scripted `location`). */
   location: () => NetworkInfo['location'];
@@ -135,5 +137,6 @@ export function assembleMockDevice(parts: MockDeviceParts): MockBoot {
   };
   if (parts.wasm) device.wasm = guardFacet(parts.wasm, lifecycle, 'wasm');
   if (parts.digest) device.digest = guardDigest(parts.digest, lifecycle);
+  if (parts.signatures) device.signatures = guardSignatures(parts.signatures, lifecycle);
   return { device, shutdown: () => void close(), booted: ab.booted };
 }

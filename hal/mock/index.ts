@@ -8,8 +8,9 @@
  * host's file system, is injected through the `wasm` option instead.
  */
 import { InvalidOptionsError, PowerCutError } from '../errors.ts';
-import type { Device, DeviceIdentity, LogRecord, MachineInventory, NetworkInfo, PowerConditions, WasmHost, DigestHost } from '../types.ts';
+import type { Device, DeviceIdentity, LogRecord, MachineInventory, NetworkInfo, PowerConditions, WasmHost, DigestHost, SignatureHost } from '../types.ts';
 import { isDigestHost } from '../shared/digest.ts';
+import { isSignatureHost } from '../shared/signatures.ts';
 import { type BootOutcome, validateBootCountLimit } from '../shared/ab-update.ts';
 import { optionalInteger, optionalString, rejectUnknownKeys, requireObject } from '../shared/validate.ts';
 import { VirtualClock } from './clock.ts';
@@ -59,11 +60,13 @@ export interface MockHardwareOptions {
   wasm?: WasmHost;
   /** A native digest engine to offer as `device.digest` (tests inject one; a mock has none of its own). */
   digest?: DigestHost;
+  /** A native signature verifier to offer as `device.signatures` (without one the agent verifies in JS). */
+  signatures?: SignatureHost;
 }
 
 const OPTION_KEYS = [
   'flash', 'identity', 'inventory', 'startUtcMs', 'clock', 'network', 'networkName', 'files', 'roots',
-  'stagingCapacity', 'bootCountLimit', 'conditions', 'seed', 'wasm', 'digest',
+  'stagingCapacity', 'bootCountLimit', 'conditions', 'seed', 'wasm', 'digest', 'signatures',
 ] as const;
 
 export class MockHardware {
@@ -89,6 +92,7 @@ export class MockHardware {
   readonly #networkName: string;
   readonly #wasm: WasmHost | undefined;
   readonly #digest: DigestHost | undefined;
+  readonly #signatures: SignatureHost | undefined;
   #current: { device: Device; shutdown(): void; booted: Promise<BootOutcome> } | undefined;
 
   constructor(options: MockHardwareOptions) {
@@ -111,6 +115,7 @@ export class MockHardware {
     if (o.wasm !== undefined && (typeof o.wasm !== 'object' || typeof (o.wasm as WasmHost).instantiate !== 'function'))
       throw invalid('wasm must be a WasmHost');
     if (o.digest !== undefined && !isDigestHost(o.digest)) throw invalid('digest must be a DigestHost');
+    if (o.signatures !== undefined && !isSignatureHost(o.signatures)) throw invalid('signatures must be a SignatureHost');
     this.flashMemory = new MockFlashMemory(flashLayout);
     this.clock = (o.clock as VirtualClock | undefined) ?? new VirtualClock(startUtcMs);
     this.files = new MockFileTree(o.files, o.roots, this.clock.startUtcMs);
@@ -124,6 +129,7 @@ export class MockHardware {
     this.#random = new SeededRandom(seed);
     this.#wasm = o.wasm as WasmHost | undefined;
     this.#digest = o.digest as DigestHost | undefined;
+    this.#signatures = o.signatures as SignatureHost | undefined;
   }
 
   get now(): number {
@@ -221,6 +227,7 @@ export class MockHardware {
       bootCountLimit: this.bootCountLimit,
       wasm: this.#wasm,
       digest: this.#digest,
+      signatures: this.#signatures,
       users: this.#users,
       location: () => this.location,
     });

@@ -32,6 +32,8 @@ import { createNodeSystem } from './system.ts';
 import { createNodeWasmHost } from './wasm.ts';
 import { createNodeDigestHost } from './digest.ts';
 import { guardDigest } from '../shared/digest.ts';
+import { createNodeSignatureHost } from './signatures.ts';
+import { guardSignatures } from '../shared/signatures.ts';
 
 export { REBOOT_EXIT_CODE, BOOT_RECORD_FILE } from './power.ts';
 export type { NodeBoard, NodeBoardPartition, NodeDeviceOptions } from './options.ts';
@@ -145,6 +147,7 @@ export async function createNodeDevice(options: NodeDeviceOptions): Promise<Node
       random: guardFacet(random, lifecycle, 'random', ['bytes']),
       wasm: guardFacet(createNodeWasmHost(config.wasmDirectory), lifecycle, 'wasm'),
       digest: guardDigest(createNodeDigestHost(), lifecycle),
+      signatures: guardSignatures(createNodeSignatureHost(), lifecycle),
       keystore: guardFacet(createKeystore(fileSecretSlot(join(config.workDir, DEVICE_KEY_FILE)), random), lifecycle, 'keystore'),
       activity: () => {
         lifecycle.check('activity');

@@ -50,7 +50,7 @@ const root = {
     const agent = await agentModule.createAgent(device as never, board, config, engines ? { engines } : {});
     return {
       version: agent.version,
-      boot: { engine: agent.boot.engine, fresh: agent.boot.store.fresh, pendingJobs: agent.boot.pendingJobs },
+      boot: { engine: agent.boot.engine, verifier: agent.boot.verifier, fresh: agent.boot.store.fresh, pendingJobs: agent.boot.pendingJobs },
       pollOnce: () => agent.pollOnce(),
       trigger: async (family: string, reason?: string) => plain(await agent.trigger(family, reason as never)),
       info: () => plain(agent.info()),

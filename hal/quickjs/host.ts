@@ -34,7 +34,7 @@ export interface QuickJsHostOptions {
 /** What the guest's root offers (see ./guest.ts). */
 export interface GuestAgent {
   version: string;
-  boot: { engine: string; fresh: boolean; pendingJobs: number };
+  boot: { engine: string; verifier?: string; fresh: boolean; pendingJobs: number };
   pollOnce(): Promise<any>;
   trigger(family: string, reason?: string): Promise<any>;
   info(): any;

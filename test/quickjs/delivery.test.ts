@@ -6,7 +6,8 @@ import { QuickJsHost, QuickJsMemoryError } from '../../hal/quickjs/index.ts';
 import { type Rig, acceptOnAll, api, newRig, startFleetManager } from '../e2e/harness.ts';
 import { SyncmlError, loadEngines } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
-import { utf8Encode } from '../../agent/util/bytes.ts';
+import { utf8Decode, utf8Encode } from '../../agent/util/bytes.ts';
+import { signDemoRelease } from '../../cli/demo/trust.ts';
 
 const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
 
@@ -87,4 +88,32 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
     expect(summary.failed).toEqual([]);
     await host.guarded(agent.close());
   }, 120_000);
+
+  it('signed metadata: the guest (no WebAssembly, no native verifier) loads the JS verifier and engines chunks, verifies the manager\'s /metadata/ and installs the signed packages; a forged root is refused at start', async () => {
+    let root: Uint8Array | undefined;
+    const server = await startFleetManager(rig, {
+      deviceIds: ['qjs-trust-1'],
+      metadata: async (fleet) => {
+        const release = await signDemoRelease(join(rig.dir, 'release'), fleet, () => {});
+        root = release.root;
+        return release.metadataDir;
+      },
+    });
+    host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
+    const config = { logLevel: 'error', trust: { root: utf8Decode(root!) }, delivery: { manager: server.url, allowInsecure: true } };
+    const agent = await host.start(await device('qjs-trust-1'), small, config);
+    expect(agent.boot).toMatchObject({ engine: 'js', verifier: 'js' });
+    const summary = await host.guarded(agent.pollOnce());
+    expect(summary.failed).toEqual([]);
+    expect([...summary.installed].sort()).toEqual(['base-config@1.0.0', 'diagnostics@0.9.0', 'telemetry@1.0.0', 'ui-fonts@2.3.0']);
+    await host.guarded(agent.close());
+    console.log(`QuickJS signed pull-model cycle: guest heap peak ${(host.memory.peakBytes / 1024).toFixed(0)} KiB`);
+
+    const forged = JSON.parse(utf8Decode(root!));
+    forged.signed.version = 9; // the signature no longer covers it
+    host.dispose();
+    host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
+    const refused = await host.start(await device('qjs-trust-2'), small, { ...config, trust: { root: forged } }).then(() => undefined, (e: unknown) => e);
+    expect(String(refused)).toMatch(/trust\.root: not a valid root: badSignature/);
+  }, 90_000);
 });

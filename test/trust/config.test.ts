@@ -11,6 +11,7 @@ import { ConfigError, parseConfig } from '../../agent/config.ts';
 import { createAgent } from '../../agent/index.ts';
 import { utf8Decode } from '../../agent/util/bytes.ts';
 import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
+import { createNodeSignatureHost } from '../../hal/node/signatures.ts';
 import { main } from '../../cli/main.ts';
 import { sim } from '../e2e/harness.ts';
 import { TestRepo } from './fixture.ts';
@@ -34,11 +35,23 @@ describe('the trust section', () => {
     expect(parseConfig({ trust: { allowUnsigned: true }, delivery }).trust).toEqual({ allowUnsigned: true });
     expect(() => parseConfig({ trust: { root: text, allowUnsigned: true }, delivery })).toThrow(/not both/);
     expect(() => parseConfig({ trust: {}, delivery })).toThrow(/trust\.root: missing/);
-    const forged = JSON.parse(text);
-    forged.signed.version = 7; // the signature no longer covers it
-    expect(() => parseConfig({ trust: { root: forged }, delivery })).toThrow(/trust\.root: not a valid root: badSignature/);
     expect(() => parseConfig({ trust: { root: '{"signed": 1}' }, delivery })).toThrow(/trust\.root/);
     expect(() => parseConfig({ trust: { root: text, rootUrl: 'x' }, delivery })).toThrow(/trust\.rootUrl: unknown key/);
+  });
+
+  it.each([
+    { verifier: 'js', signatures: undefined },
+    { verifier: 'native', signatures: createNodeSignatureHost() },
+  ])('a root whose signatures do not hold is refused when the agent starts ($verifier verifier)', async ({ verifier, signatures }) => {
+    const repo = new TestRepo();
+    const forged = JSON.parse(utf8Decode(repo.rootBytes()));
+    forged.signed.version = 7; // the signature no longer covers it
+    expect(parseConfig({ trust: { root: forged }, delivery }).trust).toMatchObject({ allowUnsigned: false }); // the shape is right
+    const boot = () => new MockHardware({ ...mockOptionsFromBoard(sim), identity: { deviceId: 'forged-1' }, ...(signatures ? { signatures } : {}) }).boot();
+    await expect(createAgent(boot(), sim, { engine: 'js', trust: { root: forged }, delivery })).rejects.toThrow(/trust\.root: not a valid root: badSignature/);
+    const agent = await createAgent(boot(), sim, { trust: { root: utf8Decode(repo.rootBytes()) }, delivery });
+    expect(agent.boot.verifier).toBe(verifier);
+    await agent.close();
   });
 
   it('the opt-out is logged at start', async () => {

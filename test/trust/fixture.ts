@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { type KeyKind, type SigningKey, signingKeyFrom } from '../../agent/trust/keys.ts';
+import type { KeyKind } from '../../agent/trust/keys.ts';
+import { type SigningKey, signingKeyFrom } from '../../agent/trust/signing.ts';
 import type { RoleName, TargetCustom } from '../../agent/trust/metadata.ts';
 import type { MetadataSource } from '../../agent/trust/updater.ts';
 import {

@@ -17,6 +17,7 @@ import { TrustError } from '../../agent/trust/errors.ts';
 import { TrustState } from '../../agent/trust/state.ts';
 import { refreshMetadata, resolveTarget } from '../../agent/trust/updater.ts';
 import { checkArtifact } from '../../agent/trust/artifact.ts';
+import { TRUST_ENGINES } from './engines.ts';
 import { NOW, TestRepo, newMedium, sha256Hex } from './fixture.ts';
 
 /** One HTTP server; each test mounts its files under its own prefix. */
@@ -96,9 +97,11 @@ describe('interop with tuf-js', () => {
     files.set('snapshot.json', repo.files.get('snapshot.json')!);
     files.set('timestamp.json', repo.files.get('timestamp.json')!);
     await expect(tufJsFetch(repo.rootBytes(1), mount(files, new Map([[app.path, app.bytes]])), app.path)).rejects.toThrow(/targets was signed by 0\/1 keys/);
-    const state = new TrustState(await newMedium().open());
-    await state.provision(repo.rootBytes(1));
-    await expect(refreshMetadata(state, repo.source(files), { rtcMs: NOW })).rejects.toMatchObject({ code: 'badSignature' });
+    for (const { crypto } of TRUST_ENGINES) {
+      const state = new TrustState(await newMedium().open());
+      await state.provision(repo.rootBytes(1));
+      await expect(refreshMetadata(state, repo.source(files), { rtcMs: NOW }, crypto)).rejects.toMatchObject({ code: 'badSignature' });
+    }
   });
 });
 
@@ -116,11 +119,11 @@ describe('interop with @tufjs/repo-mock', () => {
   };
   const source = (files: Map<string, Uint8Array>) => ({ fetch: async (file: string) => files.get(file) });
 
-  it('dm-agent accepts repo-mock metadata and the artifact it signs', async () => {
+  it.each(TRUST_ENGINES)('dm-agent accepts repo-mock metadata and the artifact it signs ($name verifier)', async ({ crypto }) => {
     const files = made();
     const state = new TrustState(await newMedium().open());
     await state.provision(files.get('1.root.json')!);
-    const set = await refreshMetadata(state, source(files), { rtcMs: Date.now() });
+    const set = await refreshMetadata(state, source(files), { rtcMs: Date.now() }, crypto);
     const target = await resolveTarget(set, source(files), 'file.txt');
     expect(target).toMatchObject({ length: content.length, sha256: sha256Hex(content) });
     expect(() => checkArtifact(target!, { length: content.length, sha256: sha256Hex(content) })).not.toThrow();
@@ -131,9 +134,11 @@ describe('interop with @tufjs/repo-mock', () => {
     const files = made();
     // change the snapshot's version claim inside the signed timestamp (signature no longer valid)
     files.set('timestamp.json', tamper(files.get('timestamp.json')!, '"version":1,"length"', '"version":2,"length"'));
-    const state = new TrustState(await newMedium().open());
-    await state.provision(files.get('1.root.json')!);
-    await expect(refreshMetadata(state, source(files), { rtcMs: Date.now() })).rejects.toMatchObject({ code: 'badSignature' });
+    for (const { crypto } of TRUST_ENGINES) {
+      const state = new TrustState(await newMedium().open());
+      await state.provision(files.get('1.root.json')!);
+      await expect(refreshMetadata(state, source(files), { rtcMs: Date.now() }, crypto)).rejects.toMatchObject({ code: 'badSignature' });
+    }
     const root = files.get('1.root.json')!;
     const withRoot = new Map([...files, ['root.json', root]]);
     await expect(tufJsFetch(root, mount(withRoot, new Map([['file.txt', new TextEncoder().encode(content)]])), 'file.txt')).rejects.toThrow(/timestamp was signed by 0\/1 keys/);

@@ -4,6 +4,7 @@
  * states (before or after): never one that accepts a downgrade, never one that refuses all
  * updates (the next refresh, power on, succeeds).
  */
+import { jsTrustCrypto } from './engines.ts';
 import { describe, expect, it } from 'vitest';
 import { PowerCutError } from '../../hal/errors.ts';
 import { TrustError } from '../../agent/trust/errors.ts';
@@ -49,21 +50,21 @@ describe('power cuts in trust state changes', () => {
       const medium = newMedium();
       const state = new TrustState(await medium.open());
       await state.provision(repo.rootBytes(1));
-      await refreshMetadata(state, repo.source(before), clock);
+      await refreshMetadata(state, repo.source(before), clock, jsTrustCrypto);
       return { medium };
     };
     repo.rotateRoot({ root: [newKey()], timestamp: [newKey()] });
     repo.refresh();
-    const writes = await everyCut(prepare, (state) => refreshMetadata(state, repo.source(), clock), async (state, cut) => {
+    const writes = await everyCut(prepare, (state) => refreshMetadata(state, repo.source(), clock, jsTrustCrypto), async (state, cut) => {
       const root = state.rootBytes()!;
       expect([repo.rootBytes(1), repo.rootBytes(2)]).toContainEqual(root);
-      expect(() => new TrustedSet(root, NOW)).not.toThrow();
+      expect(() => new TrustedSet(root, NOW, jsTrustCrypto)).not.toThrow();
       // once root 2 is in, the pre-rotation set (signed by the rotated-out timestamp key) is refused
-      const replay = await refreshMetadata(state, repo.source(before), clock).then(() => undefined, (e: unknown) => e);
+      const replay = await refreshMetadata(state, repo.source(before), clock, jsTrustCrypto).then(() => undefined, (e: unknown) => e);
       if (Buffer.from(root).equals(Buffer.from(repo.rootBytes(2)))) expect(replay).toBeInstanceOf(TrustError);
       else expect(cut).toBe(true);
       // power on: the next refresh reaches the rotated root
-      const set = await refreshMetadata(state, repo.source(), clock);
+      const set = await refreshMetadata(state, repo.source(), clock, jsTrustCrypto);
       expect(set.root.version).toBe(2);
     });
     expect(writes).toBeGreaterThan(2);
@@ -80,7 +81,7 @@ describe('power cuts in trust state changes', () => {
       const medium = newMedium();
       const state = new TrustState(await medium.open());
       await state.provision(repo.rootBytes(1));
-      await refreshMetadata(state, repo.source(), clock);
+      await refreshMetadata(state, repo.source(), clock, jsTrustCrypto);
       await state.raiseMinimum('package', 'app', '1.0.0');
       return { medium };
     };
@@ -88,7 +89,7 @@ describe('power cuts in trust state changes', () => {
       const minimum = state.minimum('package', 'app');
       expect(['1.0.0', '2.0.0']).toContain(minimum);
       if (!cut) expect(minimum).toBe('2.0.0');
-      const set = await refreshMetadata(state, repo.source(), clock);
+      const set = await refreshMetadata(state, repo.source(), clock, jsTrustCrypto);
       const old = await resolveTarget(set, repo.source(), 'old');
       expect(() => approveTarget(old, 'old', { hardware: 'sim', minimumVersion: minimum })).toThrow(TrustError);
       const newer = await resolveTarget(set, repo.source(), 'app2');

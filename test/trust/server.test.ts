@@ -3,6 +3,7 @@
  * timestamp with only those two keys: a device fetching over real HTTP verifies the release and
  * the artifact bytes it then downloads.
  */
+import { nodeTrustCrypto } from '../../hal/node/signatures.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -50,7 +51,7 @@ describe('manager metadata routes', () => {
     const meta = join(fixture.dir, 'metadata');
     const state = new TrustState(await newMedium().open());
     await state.provision(new Uint8Array(readFileSync(join(meta, '1.root.json'))));
-    const set = await refreshMetadata(state, httpSource(server.url), { rtcMs: Date.now() });
+    const set = await refreshMetadata(state, httpSource(server.url), { rtcMs: Date.now() }, nodeTrustCrypto());
     const target = await resolveTarget(set, httpSource(server.url), targetPath('package', 'hello', '2.0.0'));
     const bytes = fixture.contents.get('hello@2.0.0')!;
     expect(() => checkArtifact(target!, { length: bytes.length, sha256: sha256Hex(bytes) })).not.toThrow();
@@ -59,7 +60,7 @@ describe('manager metadata routes', () => {
     // the server refreshes with its own two keys; the device follows
     const keys = join(fixture.dir, 'keys');
     await refreshSnapshotAndTimestamp(meta, { snapshot: await readKey(join(keys, 'snapshot.key.json')), timestamp: await readKey(join(keys, 'timestamp.key.json')) }, Date.now());
-    const again = await refreshMetadata(state, httpSource(server.url), { rtcMs: Date.now() });
+    const again = await refreshMetadata(state, httpSource(server.url), { rtcMs: Date.now() }, nodeTrustCrypto());
     expect(again.timestamp!.version).toBe(set.timestamp!.version + 1);
   });
 

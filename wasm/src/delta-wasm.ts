@@ -7,47 +7,9 @@
 import { BZ_STATUS, bzip2BlockBound, bzip2Error, type Bzip2Block } from './bzip2.ts';
 import { VCDIFF_STATUS, type BsdiffAddEngine, type DeltaEngine, type SparseWindowEngine } from './delta-types.ts';
 import { DeltaError } from './delta-types.ts';
+import type { DeltaExports } from './delta-exports.ts';
 
-export interface DeltaExports {
-  memory: { buffer: ArrayBuffer };
-  beginVcdiff(): void;
-  prepare(s: number, d: number, i: number, a: number, t: number, keep?: number): number;
-  scan(): number;
-  rangesPtr(): number;
-  rangeCount(): number;
-  heldPtr(): number;
-  heldBytes(): number;
-  dataPtr(): number;
-  instPtr(): number;
-  addrPtr(): number;
-  tgtPtr(): number;
-  run(): number;
-  adler32(): number;
-  prepareAdd(n: number): number;
-  addDiffPtr(): number;
-  addOldPtr(n: number): number;
-  add(n: number): void;
-  crc32(p: number, n: number, crc: number): number;
-  beginBsdiff(): number;
-  bzSlot(slot: number, blockMax: number, scratch: number): number;
-  bzScratch(n: number): number;
-  bzDecode(slot: number, inLen: number, bits: number, live: number, blockMax: number, origPtr: number): number;
-  bzProduce(slot: number, out: number, n: number): number;
-  bzDone(slot: number): number;
-  bzCrc(slot: number): number;
-  bzBits(): number;
-  bzLive(): number;
-  bzUsed(): number;
-}
-
-const FUNCTIONS = ['beginVcdiff', 'prepare', 'scan', 'rangesPtr', 'rangeCount', 'heldPtr', 'heldBytes', 'dataPtr', 'instPtr', 'addrPtr', 'tgtPtr', 'run', 'adler32', 'prepareAdd', 'addDiffPtr', 'addOldPtr', 'add', 'crc32', 'beginBsdiff', 'bzSlot', 'bzScratch', 'bzDecode', 'bzProduce', 'bzDone', 'bzCrc', 'bzBits', 'bzLive', 'bzUsed'] as const;
-
-export function asDeltaExports(exports: Record<string, unknown>): DeltaExports {
-  const memory = exports['memory'] as { buffer?: unknown } | undefined;
-  if (!memory || !(memory.buffer instanceof ArrayBuffer)) throw new TypeError('delta module exports no memory');
-  for (const name of FUNCTIONS) if (typeof exports[name] !== 'function') throw new TypeError(`delta module lacks ${name}()`);
-  return exports as unknown as DeltaExports;
-}
+export { asDeltaExports, type DeltaExports } from './delta-exports.ts';
 
 /** One instance is shared by every apply of an Engines object: applies must not interleave. */
 export function createWasmDelta(x: DeltaExports): DeltaEngine {
