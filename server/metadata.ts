@@ -15,7 +15,7 @@ import { TrustError } from '../agent/trust/errors.ts';
 import { type KeyKind, type SigningKey, signingKeyFrom } from '../agent/trust/keys.ts';
 import { parseEnvelope, parseSnapshot, parseTargets, parseTimestamp } from '../agent/trust/metadata.ts';
 import { envelopeBytes, signEnvelope, snapshotSigned, timestampSigned, type TargetSpec } from '../agent/trust/repository.ts';
-import { targetPath } from '../agent/trust/artifact.ts';
+import { compareVersions, targetPath } from '../agent/trust/artifact.ts';
 import type { JsonValue } from '../agent/trust/canonical-json.ts';
 import type { Fleet } from './fleet.ts';
 import type { ManifestImage } from './updates/manifest.ts';
@@ -92,13 +92,22 @@ export async function withImageDeltas(targets: TargetSpec[], images: readonly Ma
   for (const spec of targets) {
     const image = images.find((i) => targetPath('image', i.model, i.version) === spec.path);
     const deltas: TargetDelta[] = [];
-    for (const source of image ? images.filter((i) => i.model === image.model && i.sha256 !== image.sha256) : []) {
+    for (const source of image ? images.filter((i) => i.model === image.model && i.sha256 !== image.sha256 && older(i.version, image.version)) : []) {
       const made = await maker.delta(source, image!);
       if (made) deltas.push(targetDelta(made, { version: source.version, size: source.size, sha256: source.sha256 }, `${prefix}${made.sha256}`));
     }
     out.push(deltas.length > 0 ? { ...spec, custom: { ...spec.custom, deltas } } : spec);
   }
   return out;
+}
+
+/** Patches go from older versions to newer ones (labels the comparison cannot read: any way). */
+function older(a: string, b: string): boolean {
+  try {
+    return compareVersions(a, b) < 0;
+  } catch {
+    return true;
+  }
 }
 
 /** The signed entry of a patch made from `source` (what `custom.deltas` lists). */
