@@ -151,7 +151,7 @@ describe('FUMO packages as deltas from signed metadata (mock HAL, reference DM s
     const r = await release('corrupt', 'vcdiff');
     const served = r.maker.byDigest(r.delta.sha256)!;
     const bytes = new Uint8Array(await readFile(served.path));
-    bytes[bytes.length >> 1] ^= 0x5a;
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x5a;
     await writeFile(served.path, bytes);
     const w = await world(r);
     cleanups.push(w.cleanup);
