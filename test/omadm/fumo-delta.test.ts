@@ -133,18 +133,7 @@ describe('FUMO packages as deltas from signed metadata (mock HAL, reference DM s
   });
 
   it('the phone runs other bytes than the delta\'s source: no patch byte fetched, the full package instead (alert 200)', async () => {
-    const r = await release('wrong-source', 'vcdiff');
-    const w = await world(r, xorshiftBytes(SIZE, 99));
-    cleanups.push(w.cleanup);
-    const agent = await startAgent(w, r.repo);
-    const family = await download(w, agent);
-    expect(w.server.journal.genericAlerts()).toMatchObject([{ correlator: 'corr-dl', result: 200 }]);
-    expect(family.client().fumo.state('1')).toBe(40);
-    expect(requestsTo(w, '/fumo/deltas/')).toBe(0);
-    expect(requestsTo(w, `/fumo/${PACKAGE}`)).toBeGreaterThan(0);
-    expect(sha256Hex(await slotBytes(w, 'b'))).toBe(sha256Hex(TARGET));
-    const note = downloadRecordDelta(agent);
-    expect(note).toMatchObject({ phase: 'fellBack', failure: { code: 'sourceMismatch' } });
+    await fallsBack(await release('wrong-source', 'vcdiff'), { factory: xorshiftBytes(SIZE, 99), patchFetched: false, code: 'sourceMismatch' });
   });
 
   it('a patch corrupted on the server fails its signed digest: the full package instead', async () => {
@@ -153,16 +142,7 @@ describe('FUMO packages as deltas from signed metadata (mock HAL, reference DM s
     const bytes = new Uint8Array(await readFile(served.path));
     bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x5a;
     await writeFile(served.path, bytes);
-    const w = await world(r);
-    cleanups.push(w.cleanup);
-    const agent = await startAgent(w, r.repo);
-    const family = await download(w, agent);
-    expect(w.server.journal.genericAlerts()).toMatchObject([{ correlator: 'corr-dl', result: 200 }]);
-    expect(family.client().fumo.state('1')).toBe(40);
-    expect(requestsTo(w, '/fumo/deltas/')).toBeGreaterThan(0);
-    expect(requestsTo(w, `/fumo/${PACKAGE}`)).toBeGreaterThan(0);
-    expect(sha256Hex(await slotBytes(w, 'b'))).toBe(sha256Hex(TARGET));
-    expect(downloadRecordDelta(agent)).toMatchObject({ phase: 'fellBack', failure: { code: 'digestMismatch' } });
+    await fallsBack(r, { patchFetched: true, code: 'digestMismatch' });
   });
 
   it('a signed patch that builds other bytes than the signed package: the result check refuses it, the full package instead', async () => {
@@ -175,17 +155,26 @@ describe('FUMO packages as deltas from signed metadata (mock HAL, reference DM s
       return { ...made, length: wrong!.size, sha256: wrong!.sha256, path: `deltas/${wrong!.sha256}` };
     });
     await r.maker.index(); // the wrong patch, made by another maker into the same folder, is served too
-    const w = await world(r);
-    cleanups.push(w.cleanup);
-    const agent = await startAgent(w, r.repo);
-    const family = await download(w, agent);
-    expect(w.server.journal.genericAlerts()).toMatchObject([{ correlator: 'corr-dl', result: 200 }]);
-    expect(family.client().fumo.state('1')).toBe(40);
-    expect(requestsTo(w, `/fumo/deltas/${r.delta.sha256}`)).toBeGreaterThan(0);
-    expect(sha256Hex(await slotBytes(w, 'b'))).toBe(sha256Hex(TARGET));
-    expect(downloadRecordDelta(agent)).toMatchObject({ phase: 'fellBack', failure: { code: 'digestMismatch' } });
+    await fallsBack(r, { patchFetched: true, code: 'digestMismatch' });
   });
 });
+
+/**
+ * One Exec Download whose delta must fall back: alert 200, State 40, the full package fetched and
+ * in the inactive slot, the delta's failure `code` kept; the patch fetched or not (a wrong source).
+ */
+async function fallsBack(r: Release, expected: { factory?: Uint8Array; patchFetched: boolean; code: string }): Promise<void> {
+  const w = await world(r, expected.factory);
+  cleanups.push(w.cleanup);
+  const agent = await startAgent(w, r.repo);
+  const family = await download(w, agent);
+  expect(w.server.journal.genericAlerts()).toMatchObject([{ correlator: 'corr-dl', result: 200 }]);
+  expect(family.client().fumo.state('1')).toBe(40);
+  expect(requestsTo(w, `/fumo/deltas/${r.delta.sha256}`) > 0).toBe(expected.patchFetched);
+  expect(requestsTo(w, `/fumo/${PACKAGE}`)).toBeGreaterThan(0);
+  expect(sha256Hex(await slotBytes(w, 'b'))).toBe(sha256Hex(TARGET));
+  expect(downloadRecordDelta(agent)).toMatchObject({ phase: 'fellBack', failure: { code: expected.code } });
+}
 
 /** The FUMO download machine's persisted delta state (the job waits at State 40, its record kept). */
 function downloadRecordDelta(agent: Agent): unknown {
