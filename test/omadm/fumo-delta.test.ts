@@ -130,6 +130,7 @@ describe('FUMO packages as deltas from signed metadata (mock HAL, reference DM s
     expect(requestsTo(w, `/fumo/deltas/${r.delta.sha256}`)).toBeGreaterThan(0);
     expect(requestsTo(w, `/fumo/${PACKAGE}`)).toBe(0); // the full package never fetched
     expect(downloadRecordDelta(agent)).toMatchObject({ phase: 'applied', bytesTransferred: r.delta.length });
+    console.log(`FUMO delta (${format}): ${r.delta.length} patch bytes for a ${SIZE}-byte package (${((1 - r.delta.length / SIZE) * 100).toFixed(0)} % saved)`);
   });
 
   it('the phone runs other bytes than the delta\'s source: no patch byte fetched, the full package instead (alert 200)', async () => {
