@@ -12,7 +12,7 @@
  * outcome "no delta" is cached too.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileDigest } from './fleet.ts';
 
@@ -99,6 +99,30 @@ export class DeltaMaker {
   /** A patch this maker produced, by its digest. */
   byDigest(sha256: string): DeltaFile | undefined {
     return this.#byDigest.get(sha256);
+  }
+
+  /**
+   * Registers the patches already in the cache folder (made by an earlier run, or by
+   * `dm-agent release sign --deltas` for signed metadata), so the routes serve them by digest.
+   * Returns how many it found.
+   */
+  async index(): Promise<number> {
+    let names: string[] = [];
+    try {
+      names = await readdir(this.#o.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    let found = 0;
+    for (const name of names) {
+      const m = /^[0-9a-f]{64}-[0-9a-f]{64}\.(vcdiff|bsdiff)$/.exec(name);
+      if (!m) continue;
+      const path = join(this.#o.dir, name);
+      const { digest, size } = await fileDigest(path);
+      this.#byDigest.set(digest, { format: m[1] as DeltaToolFormat, path, size, sha256: digest });
+      found++;
+    }
+    return found;
   }
 
   async #run(source: DeltaSide, target: DeltaSide, format: DeltaToolFormat, out: string): Promise<DeltaFile | undefined> {

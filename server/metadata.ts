@@ -16,11 +16,13 @@ import type { KeyKind } from '../agent/trust/keys.ts';
 import { type SigningKey, signingKeyFrom } from '../agent/trust/signing.ts';
 import { parseEnvelope, parseSnapshot, parseTargets, parseTimestamp } from '../agent/trust/metadata.ts';
 import { envelopeBytes, signEnvelope, snapshotSigned, timestampSigned, type TargetSpec } from '../agent/trust/repository.ts';
-import { targetPath } from '../agent/trust/artifact.ts';
+import { compareVersions, targetPath } from '../agent/trust/artifact.ts';
 import type { JsonValue } from '../agent/trust/canonical-json.ts';
 import type { Fleet } from './fleet.ts';
 import type { ManifestImage } from './updates/manifest.ts';
 import { fromHex, toHex } from '../agent/util/bytes.ts';
+import type { TargetDelta } from '../agent/trust/target-deltas.ts';
+import type { DeltaFile, DeltaMaker } from './deltas.ts';
 
 export const KEY_FILE_SUFFIX = '.key.json';
 
@@ -76,6 +78,42 @@ export function fleetTargets(fleet: Fleet): TargetSpec[] {
 /** Every image of an import folder: `images/<model>/<version>`, for that model's hardware only. */
 export function imageTargets(images: readonly ManifestImage[]): TargetSpec[] {
   return images.map((image) => ({ path: targetPath('image', image.model, image.version), length: image.size, sha256: image.sha256, custom: { version: image.version, hardware: [image.model] } }));
+}
+
+/**
+ * Signed delta offers for image targets (`custom.deltas`, agent/trust/target-deltas.ts): for each
+ * image, a patch from every other version of the same model (made by `maker` with the real
+ * xdelta3/bsdiff, cached in its folder), named `<prefix><patch sha256>` relative to the image's
+ * URL. The prefix is where the server that hands out the images serves patches, seen from an
+ * image: `deltas/` for the DM server (`/fumo/deltas/<sha256>` next to `/fumo/<package>`),
+ * `../deltas/` for the update service (`/deltas/<sha256>` next to `/images/<sha256>`).
+ */
+export async function withImageDeltas(targets: TargetSpec[], images: readonly ManifestImage[], maker: DeltaMaker, prefix = 'deltas/'): Promise<TargetSpec[]> {
+  const out: TargetSpec[] = [];
+  for (const spec of targets) {
+    const image = images.find((i) => targetPath('image', i.model, i.version) === spec.path);
+    const deltas: TargetDelta[] = [];
+    for (const source of image ? images.filter((i) => i.model === image.model && i.sha256 !== image.sha256 && older(i.version, image.version)) : []) {
+      const made = await maker.delta(source, image!);
+      if (made) deltas.push(targetDelta(made, { version: source.version, size: source.size, sha256: source.sha256 }, `${prefix}${made.sha256}`));
+    }
+    out.push(deltas.length > 0 ? { ...spec, custom: { ...spec.custom, deltas } } : spec);
+  }
+  return out;
+}
+
+/** Patches go from older versions to newer ones (labels the comparison cannot read: any way). */
+function older(a: string, b: string): boolean {
+  try {
+    return compareVersions(a, b) < 0;
+  } catch {
+    return true;
+  }
+}
+
+/** The signed entry of a patch made from `source` (what `custom.deltas` lists). */
+export function targetDelta(made: DeltaFile, source: { version: string; size: number; sha256: string }, path: string): TargetDelta {
+  return { from: source.version, sourceLength: source.size, sourceSha256: source.sha256, format: made.format, length: made.size, sha256: made.sha256, path };
 }
 
 // ───────────────────────────── the metadata directory ─────────────────────────────

@@ -24,6 +24,11 @@ const JOB_FILE = /^job-\d+$/;
 export function packageDeltaHooks<F extends { instruction: Instruction }>(staging: Staging, db: PackageDb): DeltaHooks<PipelineJob<F>> {
   return {
     source: async (job) => installedArtifact(staging, db.get(job.artifact.name)),
+    // A delta named by signed metadata starts from the installed version (its kept artifact).
+    held: async (job) => {
+      const entry = db.get(job.artifact.name);
+      return entry?.artifact ? { version: entry.version, sha256: entry.digest.toLowerCase() } : undefined;
+    },
     locate: async (job) => {
       const delta = job.family.instruction.delta;
       if (!delta) throw new Error('no delta offered');

@@ -17,8 +17,8 @@ import { decideHold, type HoldDecision } from '../pipeline/hold.ts';
 import { type ImageJob, createImageStep } from '../pipeline/image-step.ts';
 import { createImageDownload } from '../pipeline/image-download.ts';
 import { type PipelineJob, newJob } from '../pipeline/runner.ts';
-import { type DeltaSource, newDeltaState } from '../pipeline/delta-step.ts';
-import { UpdateError } from '../../hal/errors.ts';
+import { newDeltaState } from '../pipeline/delta-step.ts';
+import { activeSlotHeld, activeSlotSource } from '../pipeline/slot-source.ts';
 import { type KeyValueStore, getValue, putOp } from '../store/index.ts';
 import { RetryLaterError, errorMessage } from '../util/retry.ts';
 import { setAsideRecord } from '../families/jobs.ts';
@@ -168,6 +168,8 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
         delta: {
           // The running image, read from the active slot (the HAL may not offer that: full image).
           source: async () => activeSlotSource(device),
+          // Signed metadata may name a delta from it too (when the service's answer offers none).
+          held: async () => activeSlotHeld(device),
           locate: async () => {
             const patch = offer.delta;
             if (!patch) throw new Error('no delta offered');
@@ -181,29 +183,6 @@ function downloadMachine(parts: FirmwareJobParts, job: ImageJob<FirmwareJobData>
       },
     },
   );
-}
-
-/** The active slot as a delta source: its recorded image size when it has one, else the whole slot. */
-async function activeSlotSource(device: Device): Promise<DeltaSource | undefined> {
-  const update = device.update;
-  if (!update.readActive) return undefined;
-  const status = await update.status();
-  const active = status.slots.find((s) => s.slot === status.active);
-  const read = update.readActive.bind(update);
-  // A factory slot has no record: its size is the partition's, found by the HAL refusing reads past it.
-  const size = active?.size ?? Number.MAX_SAFE_INTEGER;
-  return {
-    size,
-    read: async (offset, length) => {
-      const want = Math.max(0, Math.min(length, size - offset));
-      try {
-        return await read(offset, want);
-      } catch (error) {
-        if (error instanceof UpdateError && error.code === 'tooLarge') return new Uint8Array(0); // past the slot: a short read
-        throw error;
-      }
-    },
-  };
 }
 
 export function readInfo(store: KeyValueStore): FirmwareInfo {

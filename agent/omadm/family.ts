@@ -78,6 +78,8 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       const c = opened();
       const report = entry.body as FumoResultReport;
       if (report.notify) await installNotify(report.notify);
+      // OMA DM has no place for it in the Generic Alert: the delta's outcome goes to the log.
+      if (report.delta) log.info('FUMO package delta', { instance: report.instance, ...report.delta });
       await c.fumo.report(report.instance, report.ok ? 'updated' : 'updateFailed', report.result);
       // Reported inside a session (a download that failed in the session's FUMO work): the alert
       // is durable in the FUMO record; `run()` delivers it once the session is over.

@@ -44,6 +44,11 @@ export interface DeltaArtifact {
   /** The patch's own size and lower-case hex SHA-256 (checked by the download). */
   size: number;
   sha256: string;
+  /**
+   * Named by signed targets metadata (../trust/target-deltas.ts): the patch's path relative to
+   * the full artifact's URL. Absent: the family's message offered it (`DeltaHooks.locate`).
+   */
+  path?: string;
 }
 
 export type DeltaPhase = 'pending' | 'downloading' | 'applying' | 'applied' | 'fellBack';
@@ -72,11 +77,23 @@ export interface DeltaSource {
   close?(): Promise<void>;
 }
 
+/** Which version of the artifact the device holds (what a signed delta must start from). */
+export interface HeldSource {
+  version?: string;
+  /** Lower-case hex SHA-256 the device recorded for it, when it did. */
+  sha256?: string;
+}
+
 export interface DeltaHooks<J> {
   /** The source the device holds for this delta, or undefined when it holds none. */
   source(job: J): Promise<DeltaSource | undefined>;
-  /** Where the patch is, and the request headers (credentials: never persisted). */
-  locate(job: J): Promise<{ url: string; headers?: Record<string, string> }>;
+  /**
+   * Where a delta the family's message offered is, and the request headers (credentials: never
+   * persisted). Absent: the family's messages offer none (a signed delta is found next to the artifact).
+   */
+  locate?(job: J): Promise<{ url: string; headers?: Record<string, string> }>;
+  /** The version the device holds, for picking a delta from signed metadata. Absent: signed deltas are not tried. */
+  held?(job: J): Promise<HeldSource | undefined>;
 }
 
 /** What a family's status report says about a delta (absent: the job had none). */
@@ -236,6 +253,7 @@ async function downloadPatch<J extends DeltaJob>(options: DeltaStageOptions<J>, 
   const settings = options.download;
   let location: { url: string; headers?: Record<string, string> };
   try {
+    if (!options.hooks.locate) throw new Error('the family offers no delta location');
     location = await options.hooks.locate(job);
     // Room for the patch, and for the result too when it goes to staging (a package).
     const available = await device.staging.available();

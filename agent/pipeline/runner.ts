@@ -13,13 +13,14 @@ import { type Logger, logTransitions } from '../log.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { isTransient } from '../util/retry.ts';
 import { type DownloadProgress, download } from './download.ts';
-import { type DeltaHooks, type DeltaState, patchFileName, runDeltaStage } from './delta-step.ts';
+import { type DeltaHooks, type DeltaState, newDeltaState, patchFileName, runDeltaStage } from './delta-step.ts';
 import { type PipelineEvent, type PipelineState, pipelineFlow } from './flow.ts';
 import type { HoldDecision, HoldRecord } from './hold.ts';
 import { type Sink, slotSink, stagingSink } from './sinks.ts';
 import { VerificationError, checkArtifactSize, checkDownloadUrl } from './verify.ts';
-import { type TrustGate, type TrustRequest, type TrustedArtifact, trustFailureCode } from './trust-gate.ts';
+import { type TrustGate, type TrustRequest, type TrustedArtifact, signedDeltaArtifact, trustFailureCode } from './trust-gate.ts';
 import { TrustError } from '../trust/errors.ts';
+import { resolveDeltaPath } from '../trust/target-deltas.ts';
 
 export interface ArtifactSpec {
   name: string;
@@ -162,11 +163,34 @@ async function approve<F>(options: PipelineMachineOptions<F>, job: PipelineJob<F
     if (gate.enforced) throw new TrustError('unknownTarget', `${job.artifact.name}: the family names no signed target for this job`);
     return job;
   }
-  const trusted = await gate.approve(await options.hooks.trustTarget(job));
+  // A delta the family's message offered stays the job's; else signed metadata may name one.
+  const held = !job.delta && options.hooks.delta?.held ? await options.hooks.delta.held(job) : undefined;
+  const trusted = await gate.approve({ ...(await options.hooks.trustTarget(job)), ...(held ? { held } : {}) });
   if (!trusted) return job;
   if (trusted.length !== job.artifact.size || trusted.sha256 !== job.artifact.digest.toLowerCase())
     options.log.warn('the manager announced other facts than the signed ones; the signed ones are used', { job: job.id, path: trusted.path });
-  return { ...job, trusted, artifact: { ...job.artifact, size: trusted.length, digest: trusted.sha256 } };
+  const delta = trusted.delta && !job.delta ? { delta: newDeltaState(signedDeltaArtifact(trusted.delta)) } : {};
+  return { ...job, trusted, artifact: { ...job.artifact, size: trusted.length, digest: trusted.sha256 }, ...delta };
+}
+
+/**
+ * The delta hooks of one job: a delta named by signed metadata is found next to the artifact
+ * (its path resolved against the artifact's URL, with the artifact's request headers: same
+ * server); one the family's message offered is where the family says.
+ */
+function deltaHooksFor<F>(hooks: PipelineHooks<F>, delta: DeltaHooks<PipelineJob<F>>, location: { url: string }): DeltaHooks<PipelineJob<F>> {
+  return {
+    ...delta,
+    locate: async (job) => {
+      const path = job.delta?.artifact.path;
+      if (path === undefined) {
+        if (!delta.locate) throw new Error('the family offers no delta location');
+        return delta.locate(job);
+      }
+      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, location.url) : undefined;
+      return { url: resolveDeltaPath(location.url, path), ...(headers ? { headers } : {}) };
+    },
+  };
 }
 
 /** The store ops that queue the report of `phase` (none when the family reports nothing there). */
@@ -210,7 +234,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
           {
             device,
             engines,
-            hooks: hooks.delta,
+            hooks: deltaHooksFor(hooks, hooks.delta, job.location),
             openSink: (held) => sinkFor(held).open({ resume: false }),
             save: (held) => step.save(held),
             download: settings,

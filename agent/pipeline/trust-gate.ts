@@ -23,6 +23,8 @@ import { TrustError } from '../trust/errors.ts';
 import { httpMetadataSource } from '../trust/http-source.ts';
 import { type ArtifactKind, TrustState } from '../trust/state.ts';
 import type { TrustedSet } from '../trust/trusted-set.ts';
+import type { TargetDelta } from '../trust/target-deltas.ts';
+import type { DeltaArtifact, HeldSource } from './delta-step.ts';
 import { type MetadataSource, refreshMetadata, resolveTarget } from '../trust/updater.ts';
 import type { TrustCrypto } from '../trust/verify.ts';
 
@@ -34,6 +36,8 @@ export interface TrustRequest {
   version: string;
   /** A post-install command that came from the manager: it runs only if it is the signed one. */
   offeredPostInstall?: JsonValue;
+  /** The version the device holds: a signed delta from it is picked (`TrustedArtifact.delta`). */
+  held?: HeldSource;
 }
 
 /** The signed facts of an approved artifact, persisted with the job. */
@@ -49,6 +53,8 @@ export interface TrustedArtifact {
   /** The only post-install command that may run. */
   postInstall?: JsonValue;
   raisesMinimum: boolean;
+  /** A signed patch from the version the device holds (`TrustRequest.held`), when the target lists one. */
+  delta?: TargetDelta;
 }
 
 export interface TrustGate {
@@ -130,6 +136,7 @@ export function createTrustGate(options: TrustGateOptions): TrustGate {
         ...(request.offeredPostInstall !== undefined ? { offeredPostInstall: request.offeredPostInstall } : {}),
       });
       const signed = target!; // approveTarget refused an unknown target
+      const delta = request.held ? pickSignedDelta(signed.custom.deltas ?? [], request.held) : undefined;
       return {
         kind: request.kind,
         name: request.name,
@@ -139,6 +146,7 @@ export function createTrustGate(options: TrustGateOptions): TrustGate {
         ...(approved.version !== undefined ? { version: approved.version } : {}),
         ...(approved.postInstall !== undefined ? { postInstall: approved.postInstall } : {}),
         raisesMinimum: approved.raisesMinimum && comparable(approved.version),
+        ...(delta ? { delta } : {}),
       };
     },
     commitOps(trusted) {
@@ -146,6 +154,21 @@ export function createTrustGate(options: TrustGateOptions): TrustGate {
       return state.raiseMinimumOps(trusted.kind, trusted.name, trusted.version);
     },
   };
+}
+
+/**
+ * The signed delta for what the device holds: one whose source digest is the one the device
+ * recorded, else one from the version it runs (listed order: the release's preference). The delta
+ * step still hashes the bytes the device actually holds before fetching the patch; a mismatch
+ * there falls back to the full artifact.
+ */
+export function pickSignedDelta(deltas: readonly TargetDelta[], held: HeldSource): TargetDelta | undefined {
+  return (held.sha256 !== undefined ? deltas.find((d) => d.sourceSha256 === held.sha256) : undefined) ?? deltas.find((d) => held.version !== undefined && d.from === held.version);
+}
+
+/** The pipeline's delta artifact for a signed delta (the patch found next to the artifact). */
+export function signedDeltaArtifact(delta: TargetDelta): DeltaArtifact {
+  return { format: delta.format, sourceVersion: delta.from, sourceSize: delta.sourceLength, sourceSha256: delta.sourceSha256, size: delta.length, sha256: delta.sha256, path: delta.path };
 }
 
 /**

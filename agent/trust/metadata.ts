@@ -9,6 +9,7 @@ import { hasOwn } from '../util/own.ts';
 import type { JsonValue } from './canonical-json.ts';
 import { TrustError } from './errors.ts';
 import { type PublicKey, parseKey } from './keys.ts';
+import { type TargetDelta, parseTargetDeltas } from './target-deltas.ts';
 
 export type RoleName = 'root' | 'timestamp' | 'snapshot' | 'targets';
 export const TOP_ROLES: readonly RoleName[] = ['root', 'timestamp', 'snapshot', 'targets'];
@@ -63,13 +64,15 @@ export interface Snapshot extends Common {
  *  - `hardware`: board ids the artifact is for (absent: any);
  *  - `postInstall`: the only post-install command a device will run for it (any JSON: a family's
  *    command object, e.g. `{command, args, timeoutMs}` for the pull-model packages);
- *  - `allowDowngrade`: the release explicitly allows going below the persisted minimum.
+ *  - `allowDowngrade`: the release explicitly allows going below the persisted minimum;
+ *  - `deltas`: signed patches from older versions to this one (./target-deltas.ts).
  */
 export interface TargetCustom {
   version?: string;
   hardware?: string[];
   postInstall?: JsonValue;
   allowDowngrade?: boolean;
+  deltas?: TargetDelta[];
 }
 
 export interface TargetFile {
@@ -225,6 +228,7 @@ function custom(v: unknown, where: string): TargetCustom {
     if (typeof allow !== 'boolean') throw new TrustError('malformed', `${where}.allowDowngrade is not a boolean`);
     out.allowDowngrade = allow;
   }
+  if (hasOwn(o, 'deltas')) out.deltas = parseTargetDeltas(field(o, 'deltas'), `${where}.deltas`);
   return out;
 }
 

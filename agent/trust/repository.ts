@@ -9,6 +9,7 @@ import { canonicalBytes, type JsonValue } from './canonical-json.ts';
 import type { KeyJson } from './keys.ts';
 import { type SigningKey, sign } from './signing.ts';
 import type { RoleName, TargetCustom } from './metadata.ts';
+import { targetDeltaJson } from './target-deltas.ts';
 
 export const SPEC_VERSION = '1.0.31';
 
@@ -66,12 +67,18 @@ export function targetsSigned(version: number, expiresMs: number, targets: reado
   const entries: Signed = {};
   for (const t of targets) {
     const entry: Signed = { length: t.length, hashes: { sha256: t.sha256 } };
-    if (t.custom && Object.keys(t.custom).length > 0) entry.custom = t.custom as unknown as JsonValue;
+    if (t.custom && Object.keys(t.custom).length > 0) entry.custom = customJson(t.custom);
     entries[t.path] = entry;
   }
   const signed: Signed = { _type: 'targets', spec_version: SPEC_VERSION, version, expires: expiresText(expiresMs), targets: entries };
   if (delegations) signed.delegations = delegations;
   return signed;
+}
+
+/** A target's custom fields as the metadata carries them (a delta's patch digest under `hashes`, like a target's). */
+function customJson(custom: TargetCustom): JsonValue {
+  const { deltas, ...rest } = custom;
+  return { ...(rest as { [key: string]: JsonValue }), ...(deltas ? { deltas: deltas.map(targetDeltaJson) } : {}) };
 }
 
 /** `files`: role name → its published bytes and version (length and hash are listed too). */

@@ -5,6 +5,7 @@
  * journal goes to stdout line by line; secrets come from files and never reach it.
  */
 import { startMetadataRefresh } from './server.ts';
+import { DeltaMaker } from '../../server/deltas.ts';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -27,6 +28,7 @@ export const spec = {
     { name: 'port', value: 'N', help: 'listen port (default 0: a free one)' },
     { name: 'package', value: 'FILE', help: 'a FUMO package served at /fumo/<name> with Range' },
     { name: 'metadata', value: 'DIR', help: 'serve the signed update metadata in DIR at /metadata/ (what FUMO clients verify packages against)' },
+    { name: 'deltas', value: 'DIR', help: 'serve the package deltas in DIR (dm-agent release sign --deltas DIR) at /fumo/deltas/<sha256>' },
     { name: 'metadata-keys', value: 'DIR', help: 'snapshot.key.json and timestamp.key.json: keep DIR\'s snapshot/timestamp fresh' },
     { name: 'script', value: 'FILE', help: 'session script JSON ({"steps": [[command, …], …]}); default: Get ./DevInfo, then FUMO DownloadAndUpdate of --package' },
     { name: 'encoding', value: 'xml|wbxml', help: 'answer in this encoding (default: the client\'s)' },
@@ -102,8 +104,10 @@ export async function run(args: string[], io: CommandIo, options: OmaDmServerRun
   let stopRefresh = (): void => undefined;
   try {
     if (metadataDir !== undefined && text('metadata-keys') !== undefined) stopRefresh = await startMetadataRefresh(metadataDir, text('metadata-keys')!, io, 'omadm-server');
+    const deltas = text('deltas') !== undefined ? new DeltaMaker({ dir: text('deltas')! }) : undefined;
+    if (deltas) io.stdout(`${await deltas.index()} package delta(s) served from ${text('deltas')}\n`);
     running = await startDmServer(
-      { serverId, clients, md5, tokenize: engines.syncmlTokenize, ...(pkg ? { packages: [pkg] } : {}), ...(metadataDir !== undefined ? { metadataDir } : {}), ...(opts['dm11-only'] ? { versions: '1.1-only' as const } : {}), ...(encoding ? { encoding: encoding as 'xml' | 'wbxml' } : {}) },
+      { serverId, clients, md5, tokenize: engines.syncmlTokenize, ...(deltas ? { deltas } : {}), ...(pkg ? { packages: [pkg] } : {}), ...(metadataDir !== undefined ? { metadataDir } : {}), ...(opts['dm11-only'] ? { versions: '1.1-only' as const } : {}), ...(encoding ? { encoding: encoding as 'xml' | 'wbxml' } : {}) },
       { ...(text('host') !== undefined ? { host: text('host')! } : {}), port },
     );
   } catch (error) {

@@ -3,6 +3,7 @@
  * listeners until SIGINT/SIGTERM (or the test's `signal`), then closes and exits 0.
  * `dm-agent updates-server --hash-password` reads a password on stdin and prints a users-file hash.
  */
+import { DeltaMaker } from '../../server/deltas.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatDiscoveryRecord } from '../../agent/firmware/messages.ts';
@@ -35,6 +36,7 @@ export const spec = {
     { name: 'tls-cert', value: 'FILE', help: 'serve both listeners over HTTPS with this certificate (PEM; with --tls-key)' },
     { name: 'tls-key', value: 'FILE', help: 'private key of --tls-cert (PEM)' },
     { name: 'metadata', value: 'DIR', help: 'serve the signed update metadata in DIR at <service>/metadata/ (dm-agent release sign --images)' },
+    { name: 'deltas', value: 'DIR', help: 'patches: made here for answers, and those signed by dm-agent release sign --deltas DIR --delta-path ../deltas/ served (default DATA-DIR/deltas)' },
     { name: 'metadata-keys', value: 'DIR', help: 'snapshot.key.json and timestamp.key.json: keep DIR\'s snapshot/timestamp fresh' },
     { name: 'hash-password', help: 'read a password on stdin, print a users-file line, exit' },
     { name: 'quiet', help: 'no request log' },
@@ -112,6 +114,10 @@ export async function run(args: string[], io: CommandIo, options: UpdatesServerR
     const metadataKeys = text('metadata-keys');
     if (metadataDir !== undefined && metadataKeys !== undefined) stopRefresh = await startMetadataRefresh(metadataDir, metadataKeys, io, 'updates-server');
     const log = opts.quiet ? undefined : (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
+    // Patches already in the folder (an earlier run's, a signed release's) are served by digest.
+    const deltas = new DeltaMaker({ dir: text('deltas') ?? join(dataDir!, 'deltas'), ...(log ? { log } : {}) });
+    const indexed = await deltas.index();
+    if (indexed > 0) io.stdout(`${indexed} delta(s) served from ${text('deltas') ?? join(dataDir!, 'deltas')}\n`);
     const host = (name: string): { host?: string } => (text(name) !== undefined ? { host: text(name)! } : {});
     const origin = (name: string): { origin?: string } => (text(name) !== undefined ? { origin: text(name)! } : {});
     server = await startUpdateServer({
@@ -124,6 +130,7 @@ export async function run(args: string[], io: CommandIo, options: UpdatesServerR
       ...(folder !== undefined ? { importFolders: [folder] } : {}),
       ...(testDevices ? { testDevices } : {}),
       ...(metadataDir !== undefined ? { metadataDir } : {}),
+      deltas,
       ...(log ? { log } : {}),
     });
   } catch (error) {

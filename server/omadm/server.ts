@@ -11,7 +11,9 @@
  * resend after a lost acknowledgement is recognised). A `1.1-only` server answers a DM 1.2 message
  * with 505, for the client's fallback.
  */
-import { serveMetadata } from '../metadata.ts';
+import { serveMetadata, targetDelta } from '../metadata.ts';
+import type { DeltaMaker, DeltaToolFormat } from '../deltas.ts';
+import type { TargetDelta } from '../../agent/trust/target-deltas.ts';
 import { randomBytes } from 'node:crypto';
 import { authMd5, type Md5 } from '../../agent/omadm/crypto.ts';
 import { contentTypeFor } from '../../agent/syncml/content-type.ts';
@@ -30,6 +32,8 @@ export const FUMO_PATH = '/fumo/';
 /** OMA Download OTA descriptors of the packages, and where devices POST their install-notify status. */
 export const DD_PATH = '/fumo-dd/';
 export const INSTALL_NOTIFY_PATH = '/fumo-notify/';
+/** Where package deltas are, relative to a package's URL. */
+export const DELTAS_DIR = 'deltas/';
 const AUTH_MD5 = 'syncml:auth-md5';
 const MAX_BODY = 1024 * 1024;
 const utf8 = new TextDecoder();
@@ -56,6 +60,11 @@ export interface DmServerOptions {
   packages?: ServedFile[];
   /** Signed update metadata for the packages, served at /metadata/<file> (the FUMO client's default repository). */
   metadataDir?: string;
+  /**
+   * Package deltas (real xdelta3/bsdiff, ../deltas.ts), served at /fumo/deltas/<patch sha256>:
+   * next to the packages, where a signed target's `custom.deltas` path `deltas/<sha256>` points.
+   */
+  deltas?: DeltaMaker;
   md5: Md5;
   tokenize: Tokenize;
   /** Random bytes for nonces (default node:crypto). */
@@ -106,6 +115,18 @@ export class DmServer implements HttpHandler {
     const entry = this.#o.packages?.find((p) => p.name === name);
     if (!entry) throw new RangeError(`no package ${JSON.stringify(name)}`);
     return { url: this.packageUrl(name), version: entry.version, size: entry.size, sha256: entry.digest };
+  }
+
+  /**
+   * The signed-metadata entry (`custom.deltas`) of a patch from `source` to the served package
+   * `name`, made by the server's delta maker; undefined when no patch is worth offering.
+   */
+  async packageDelta(source: { version: string; path: string; size: number; sha256: string }, name: string, format?: DeltaToolFormat): Promise<TargetDelta | undefined> {
+    const entry = this.#o.packages?.find((p) => p.name === name);
+    if (!entry || !this.#o.deltas) return undefined;
+    const target = { path: entry.path, size: entry.size, sha256: entry.digest };
+    const made = format ? await this.#o.deltas.make(source, target, format) : await this.#o.deltas.delta(source, target);
+    return made ? targetDelta(made, source, `${DELTAS_DIR}${made.sha256}`) : undefined;
   }
 
   /**
@@ -164,6 +185,11 @@ export class DmServer implements HttpHandler {
     }
     if (path.startsWith(FUMO_PATH) && (request.method === 'GET' || request.method === 'HEAD')) {
       const name = decodeURIComponent(path.slice(FUMO_PATH.length));
+      const patch = name.startsWith(DELTAS_DIR) ? this.#o.deltas?.byDigest(name.slice(DELTAS_DIR.length)) : undefined;
+      if (patch) {
+        this.journal.add({ kind: 'download', name, ...(request.headers.range ? { range: request.headers.range } : {}) });
+        return serveArtifact({ name: 'delta', version: patch.format, path: patch.path, size: patch.size, digest: patch.sha256 }, request, () => undefined);
+      }
       const entry = this.#o.packages?.find((p) => p.name === name);
       if (!entry) return emptyAnswer(404);
       this.journal.add({ kind: 'download', name, ...(request.headers.range ? { range: request.headers.range } : {}) });

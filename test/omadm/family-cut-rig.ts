@@ -24,24 +24,35 @@ interface Run {
   cut: boolean;
 }
 
-async function start(w: MockWorld, image: Uint8Array): Promise<Agent> {
-  const agent = await createAgent(w.hardware.device!, phoneBoard, agentConfig(familySection(w.server.url)));
+/** What a sweep may set besides the plan (the FUMO delta sweep: signed metadata, a factory image, slot checks). */
+export interface SweepSetup {
+  /** A fresh world for each run. */
+  world?(): Promise<MockWorld>;
+  /** The agent config (default: the family section, unsigned installs allowed). */
+  config?(w: MockWorld): never;
+  /** Checked at every boot, after the standard checks. */
+  onBoot?(w: MockWorld, agent: Agent): Promise<void>;
+}
+
+async function start(w: MockWorld, image: Uint8Array, setup: SweepSetup): Promise<Agent> {
+  const agent = await createAgent(w.hardware.device!, phoneBoard, setup.config ? setup.config(w) : agentConfig(familySection(w.server.url)));
   expect(agent.boot.store.corruption).toEqual([]);
   const status = await w.hardware.device!.update.status();
   if (status.active === 'b') expect(status.slots.find((s) => s.slot === 'b')).toMatchObject({ size: image.length });
+  await setup.onBoot?.(w, agent);
   return agent;
 }
 
 /** Power back (or the requested reboot), a new agent; a cut during the start is one more reboot. */
-async function restart(w: MockWorld, agent: Agent, image: Uint8Array): Promise<Agent> {
+async function restart(w: MockWorld, agent: Agent, image: Uint8Array, setup: SweepSetup): Promise<Agent> {
   await agent.close().catch(() => undefined);
   await w.reboot();
-  return start(w, image);
+  return start(w, image, setup);
 }
 
-function scenario(image: Uint8Array, plan: Plan) {
+function scenario(image: Uint8Array, plan: Plan, setup: SweepSetup) {
   return async (w: MockWorld, cutAfter?: number): Promise<Run> => {
-    let agent = await start(w, image);
+    let agent = await start(w, image, setup);
     const opsAtStart = w.hardware.power.operations;
     if (cutAfter !== undefined) w.hardware.power.cutAfter(cutAfter);
     const client = () => (agent.families.get('omadm') as OmaDmFamily).client();
@@ -57,7 +68,7 @@ function scenario(image: Uint8Array, plan: Plan) {
         const steps = plan(state, client(), facts, session);
         w.server.resetScripts();
         if (w.hardware.rebootRequests.length > requestsAtBoot) {
-          agent = await restart(w, agent, image);
+          agent = await restart(w, agent, image, setup);
           requestsAtBoot = w.hardware.rebootRequests.length;
           await agent.trigger('omadm', 'boot');
         } else if (steps) {
@@ -69,7 +80,7 @@ function scenario(image: Uint8Array, plan: Plan) {
         // Whatever surfaced (a PowerCutError or an error around one), the power is off.
         if (!w.hardware.power.isCut) throw error;
         cut = true;
-        agent = await restart(w, agent, image);
+        agent = await restart(w, agent, image, setup);
         requestsAtBoot = w.hardware.rebootRequests.length;
         await agent.trigger('omadm', 'boot').catch((error: unknown) => {
           if (w.hardware.power.isCut) throw error;
@@ -93,6 +104,6 @@ async function checkEnd(w: MockWorld, run: Run, label: string, image: Uint8Array
 }
 
 /** Runs the sweep: once clean to count the cut points, then once per cut point. */
-export function sweepFamilyCuts(image: Uint8Array, plan: Plan): Promise<{ total: number; cuts: number; resends: number }> {
-  return cutEverywhere(image, scenario(image, plan), (w, run, label) => checkEnd(w, run, label, image), (run) => run.agent.close());
+export function sweepFamilyCuts(image: Uint8Array, plan: Plan, setup: SweepSetup = {}): Promise<{ total: number; cuts: number; resends: number }> {
+  return cutEverywhere(image, scenario(image, plan, setup), (w, run, label) => checkEnd(w, run, label, image), (run) => run.agent.close(), setup.world);
 }

@@ -164,8 +164,10 @@ export async function cutEverywhere<R extends CutRun>(
   scenario: (w: MockWorld, cutAfter?: number) => Promise<R>,
   checkEnd: (w: MockWorld, run: R, label: string) => Promise<void>,
   finish: (run: R) => Promise<void> = async () => undefined,
+  /** A fresh world for each run (default: the reference server and one phone with `image`). */
+  makeWorld: () => Promise<MockWorld> = () => mockWorld({}, image),
 ): Promise<{ total: number; cuts: number; resends: number }> {
-  const clean = await mockWorld({}, image);
+  const clean = await makeWorld();
   let total: number;
   try {
     const run = await scenario(clean);
@@ -179,7 +181,7 @@ export async function cutEverywhere<R extends CutRun>(
   let cuts = 0;
   let resends = 0;
   for (let n = 1; n <= total; n++) {
-    const w = await mockWorld({}, image);
+    const w = await makeWorld();
     try {
       const run = await scenario(w, n);
       expect(run.cut, `cut point ${n} must interrupt the run`).toBe(true);

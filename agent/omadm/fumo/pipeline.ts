@@ -14,9 +14,11 @@ import type { Logger } from '../../log.ts';
 import type { Outbox } from '../../outbox/outbox.ts';
 import { decideHold } from '../../pipeline/hold.ts';
 import { createImageStep, type ImageJob } from '../../pipeline/image-step.ts';
+import type { DeltaNote } from '../../pipeline/delta-step.ts';
 import { createImageDownload, imageDownloadResult } from '../../pipeline/image-download.ts';
 import { type TrustGate, isTrustFailure } from '../../pipeline/trust-gate.ts';
-import { newJob } from '../../pipeline/runner.ts';
+import { type PipelineJob, newJob } from '../../pipeline/runner.ts';
+import { signedImageDeltaHooks } from '../../pipeline/slot-source.ts';
 import type { KeyValueStore } from '../../store/index.ts';
 import { FUMO_RESULT } from './flow.ts';
 import { INSTALL_STATUS } from './descriptor.ts';
@@ -43,6 +45,8 @@ export interface FumoResultReport {
   notify?: InstallNotify;
   /** The Generic Alert result code when it is not the default one (a package that failed verification: 404). */
   result?: number;
+  /** The package came as a signed delta: applied, or fell back to the full package (and why). */
+  delta?: DeltaNote;
 }
 
 /** Outbox body `ddNotify`: POST `status` (`900 Success`, `9xx …`) to a DD's installNotifyURI. */
@@ -95,7 +99,7 @@ export function fumoImageStep(parts: FumoPipelineParts) {
         const notify = !ok && installNotify && job.target === undefined ? { notify: { url: installNotify, status: downloadStatus(job.outcome?.message ?? '') } } : {};
         // FUMO 1.0: a package that fails its signature/metadata validation is 404.
         const result = isTrustFailure(job.outcome?.reason) ? { result: FUMO_RESULT.signatureFailed } : {};
-        return { kind: 'fumoResult', body: { instance: job.family.fumo.instance, ok, code: job.outcome?.code ?? 'failed', ...notify, ...result } };
+        return { kind: 'fumoResult', body: { instance: job.family.fumo.instance, ok, code: job.outcome?.code ?? 'failed', ...notify, ...result, ...(job.delta ? { delta: job.delta } : {}) } };
       },
       committed: () => [],
     },
@@ -128,6 +132,13 @@ function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>)
       hooks: {
         trustTarget: async (held) => ({ kind: 'image', name: (await device.system.identity()).model, version: held.family.fumo.version ?? '' }),
         locate: async (held) => ({ url: held.family.source?.url ?? (held.family.fumo.url as string) }),
+        // OMA DM has no field to offer a delta: one comes from the package's signed target
+        // (`custom.deltas`, picked by the trust gate for the active slot's version), its patch
+        // next to the package URL; applied into the inactive slot, checked as the full package.
+        // An inline package (PkgData) is on the device already: no delta for it.
+        delta: ((hooks) => ({ ...hooks, held: async (held: PipelineJob<FumoImageData>) => (held.family.fumo.source === 'pkgData' ? undefined : hooks.held?.(held)) }))(
+          signedImageDeltaHooks<PipelineJob<FumoImageData>>(device),
+        ),
         // Downloaded and verified: FUMO State 40 (Generic Alert for Exec Download) or, for
         // DownloadAndUpdate, straight on; only an Exec Update (State 60) releases the hold.
         hold: async (held, hold) => {
