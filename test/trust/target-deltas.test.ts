@@ -13,6 +13,7 @@ import { pickSignedDelta, signedDeltaArtifact } from '../../agent/pipeline/trust
 import { TrustState } from '../../agent/trust/state.ts';
 import { refreshMetadata, resolveTarget } from '../../agent/trust/updater.ts';
 import { NOW, TestRepo, newMedium } from './fixture.ts';
+import { nodeTrustCrypto } from '../../hal/node/signatures.ts';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -84,14 +85,14 @@ describe('custom.deltas in targets metadata', () => {
       await state.provision(repo.rootBytes(1));
       return state;
     };
-    const set = await refreshMetadata(await device(), repo.source(), { rtcMs: NOW });
+    const set = await refreshMetadata(await device(), repo.source(), { rtcMs: NOW }, nodeTrustCrypto());
     expect((await resolveTarget(set, repo.source(), 'images/Widget/2.0.0'))?.custom.deltas).toEqual([DELTA]);
 
     // A server holding the online keys re-signs snapshot and timestamp over targets pointing at its own patch.
     const signed = new TextDecoder().decode(repo.files.get('targets.json')!);
     repo.files.set('targets.json', new TextEncoder().encode(signed.replace(B, 'c'.repeat(64))));
     repo.refresh();
-    await expect(refreshMetadata(await device(), repo.source(), { rtcMs: NOW })).rejects.toMatchObject({ code: 'badSignature' });
+    await expect(refreshMetadata(await device(), repo.source(), { rtcMs: NOW }, nodeTrustCrypto())).rejects.toMatchObject({ code: 'badSignature' });
   });
 });
 
