@@ -5,11 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { utf8Encode } from '../agent/util/bytes.ts';
 import { InvalidOptionsError, NotFoundError } from '../hal/errors.ts';
 import { BOOT_RECORD_FILE, FLASH_IMAGE_FILE, type NodeDevice, type NodeDeviceOptions, REBOOT_EXIT_CODE, createNodeDevice, findPackageRoot } from '../hal/node/index.ts';
@@ -164,6 +164,30 @@ describe('Node HAL', () => {
       await state.eraseBlock(1);
       expect(await state.read(4096, 4096)).toEqual(new Uint8Array(4096).fill(0xff));
       expect((await stat(path)).mtime.getTime()).not.toBe(past.getTime());
+    } finally {
+      await target.dispose();
+    }
+  });
+
+  it('erasing a blank area reads ahead once for many blocks; a block written since is erased for real (issue 12)', async () => {
+    const target = await createTarget();
+    try {
+      const slot = await target.device.flash.open({ partition: 'slot_a' }); // 16 blocks, blank
+      const handle = await open(join(target.workDir, FLASH_IMAGE_FILE), 'r');
+      const reads = vi.spyOn(Object.getPrototypeOf(handle) as { read: () => unknown }, 'read');
+      await handle.close();
+      try {
+        for (let block = 0; block < 16; block++) await slot.eraseBlock(block);
+        expect(reads.mock.calls.length).toBe(1); // one 64 KiB look-ahead, not one read per block
+        // A write after the look-ahead makes that block's erase a real one, on any block of the span.
+        await slot.write(5 * 4096 + 16, pattern(16, 9));
+        await slot.write(15 * 4096, pattern(8, 2));
+        await slot.eraseBlock(5);
+        await slot.eraseBlock(15);
+        expect(await slot.read(0, 65536)).toEqual(new Uint8Array(65536).fill(0xff));
+      } finally {
+        reads.mockRestore();
+      }
     } finally {
       await target.dispose();
     }

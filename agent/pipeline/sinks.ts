@@ -17,6 +17,7 @@ import { equalBytes } from '../util/bytes.ts';
 export interface SinkHandle {
   /** Where the host finds the artifact (staging file path on Linux, 'slot:b' for a firmware slot). */
   readonly location: string;
+  /** Writes `bytes` at `offset`; keeps no reference to `bytes` once settled (the caller reuses the buffer). */
   write(offset: number, bytes: Uint8Array): Promise<void>;
   /** Makes everything written durable. */
   sync(): Promise<void>;

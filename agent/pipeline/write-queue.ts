@@ -6,9 +6,14 @@
  * the disk falls behind (back-pressure), so memory stays below `chunkBytes × (depth + 1)` plus
  * one network chunk while network, hashing and disk run concurrently.
  *
+ * Network chunks smaller than a batch are copied into one of `depth + 1` reused buffers of
+ * `chunkBytes` (a batch is flushed before a chunk would make it longer); a sink does not keep
+ * `bytes` once its write settled (files write from it, flash and the mock copy). A 256 KiB batch
+ * of 64 KiB socket reads then allocates nothing, where a fresh buffer per batch was garbage that
+ * only a collection returns (RSS).
+ *
  * The first failed write stops every later one; it is thrown by the next `room()` or `drain()`.
  */
-import { concatBytes } from '../util/bytes.ts';
 import type { SinkHandle } from './sinks.ts';
 
 export class WriteQueue {
@@ -23,6 +28,8 @@ export class WriteQueue {
   #tail: Promise<void> = Promise.resolve();
   #error: { error: unknown } | undefined;
   #wake: (() => void) | undefined;
+  /** Batch buffers whose write settled, ready for the next batch (at most depth + 1 are kept). */
+  readonly #free: Uint8Array[] = [];
 
   constructor(sink: SinkHandle, chunkBytes: number, depth: number) {
     this.#sink = sink;
@@ -32,6 +39,8 @@ export class WriteQueue {
 
   /** Takes `bytes` for `offset` (which must follow the previous bytes). The caller keeps no reference. */
   add(offset: number, bytes: Uint8Array): void {
+    // A batch never grows past a chunk (so it fits a reused buffer) unless one network chunk is larger.
+    if (this.#pendingBytes > 0 && this.#pendingBytes + bytes.length > this.#chunkBytes) this.#flush();
     if (this.#pendingBytes === 0) this.#pendingOffset = offset;
     this.#pending.push(bytes);
     this.#pendingBytes += bytes.length;
@@ -61,7 +70,9 @@ export class WriteQueue {
 
   #flush(): void {
     if (this.#pendingBytes === 0) return;
-    const batch = this.#pending.length === 1 ? (this.#pending[0] as Uint8Array) : concatBytes(this.#pending);
+    // One network chunk is written as it is; several (at most a chunk together) are copied into a reused buffer.
+    const pooled = this.#pending.length === 1 ? undefined : (this.#free.pop() ?? new Uint8Array(this.#chunkBytes));
+    const batch = pooled ? concatInto(pooled, this.#pending) : (this.#pending[0] as Uint8Array);
     const offset = this.#pendingOffset;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -72,6 +83,7 @@ export class WriteQueue {
       } catch (error) {
         this.#error = { error };
       } finally {
+        if (pooled && this.#free.length <= this.#depth) this.#free.push(pooled);
         this.#inFlight--;
         const wake = this.#wake;
         this.#wake = undefined;
@@ -85,3 +97,12 @@ export class WriteQueue {
   }
 }
 
+/** Copies `parts` one after another into `into`; returns the filled prefix. */
+function concatInto(into: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+  let at = 0;
+  for (const part of parts) {
+    into.set(part, at);
+    at += part.length;
+  }
+  return into.subarray(0, at);
+}

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KeyValueStore } from '../../agent/store/index.ts';
-import { SCAN_CHUNK_BYTES } from '../../agent/store/recovery.ts';
+import { erasedCheckBytes, SCAN_CHUNK_BYTES } from '../../agent/store/recovery.ts';
 import { createMockFlash, MockFlashMemory } from '../../hal/mock/flash.ts';
 import { PowerCut } from '../../hal/mock/power-cut.ts';
 import type { FlashPartition } from '../../hal/types.ts';
@@ -15,8 +15,8 @@ const AREA = 64 * 1024;
 const LAYOUT = { blockLength: 4096, writeAlign: 4, partitions: [{ name: 'pkgdb', size: 2 * AREA }] };
 const BIG = 10_000; // one value longer than a scan chunk
 
-function medium() {
-  const memory = new MockFlashMemory(LAYOUT);
+function medium(layout = LAYOUT) {
+  const memory = new MockFlashMemory(layout);
   const power = new PowerCut();
   const flash = createMockFlash(memory, power);
   const reads: number[] = [];
@@ -96,5 +96,37 @@ describe('store recovery scans in bounded chunks', () => {
     expect(again.report.corruption[0]).toMatchObject({ kind: 'damagedRecord', area: 0 });
     expect(again.keys().length).toBe(299); // one record lost, every later one kept
     expect(again.has('k299')).toBe(true);
+  });
+
+  it('checks a large blank partition in few, bounded reads and still sees one programmed byte (issue 12)', async () => {
+    const area = 4 * 1024 * 1024;
+    const m = medium({ blockLength: 4096, writeAlign: 8, partitions: [{ name: 'pkgdb', size: 2 * area }] });
+    const blank = await m.open();
+    expect(blank.report).toMatchObject({ fresh: true, corruption: [] });
+    // Both areas checked 256 KiB at a time: 32 reads, not the 2 048 a 4 KiB step took.
+    expect(erasedCheckBytes(area)).toBe(256 * 1024);
+    expect(m.reads.length).toBeLessThanOrEqual(2 * (area / erasedCheckBytes(area)) + 2);
+    expect(Math.max(...m.reads)).toBeLessThanOrEqual(256 * 1024);
+    // A small board's area is still read in small steps.
+    expect(erasedCheckBytes(128 * 1024)).toBe(8 * 1024);
+    // One byte programmed near the end of the second area is not a blank medium.
+    m.memory.corrupt('pkgdb', 2 * area - 3);
+    const damaged = await m.open();
+    expect(damaged.report.fresh).toBe(false);
+    expect(damaged.report.corruption).toMatchObject([{ kind: 'noValidArea' }]);
+  });
+
+  it('finds a stray byte deep in the free tail of a live area (read in large steps) and rewrites the area', async () => {
+    const area = 1024 * 1024;
+    const m = medium({ blockLength: 4096, writeAlign: 8, partitions: [{ name: 'pkgdb', size: 2 * area }] });
+    const store = await m.open();
+    await store.put('a', new Uint8Array(100).fill(1));
+    await store.put('b', new Uint8Array(100).fill(2));
+    expect((await m.open()).report).toMatchObject({ tornTail: false, corruption: [], records: 2 });
+    m.memory.corrupt('pkgdb', area - 5);
+    const again = await m.open();
+    expect(again.get('a')).toEqual(new Uint8Array(100).fill(1));
+    expect(again.get('b')).toEqual(new Uint8Array(100).fill(2));
+    expect(again.report.tornTail).toBe(true);
   });
 });
