@@ -108,6 +108,16 @@ describe('mock network: HTTP faults and routing', () => {
     ]);
   });
 
+  it('keeps the latest requestLog requests (none with 0), still serving every one', async () => {
+    for (const [requestLog, kept] of [[2, ['/c', '/d']], [0, []]] as const) {
+      const network = createMockNetwork({ requestLog });
+      network.route('http://m.test', async () => ({ status: 200, body: bytesOf(3) }));
+      for (const path of ['/a', '/b', '/c', '/d']) expect(await (await network.net.http.request({ method: 'GET', url: `http://m.test${path}` })).bytes()).toHaveLength(3);
+      expect(network.requests.map((r) => new URL(r.url).pathname)).toEqual(kept);
+    }
+    expect(() => createMockNetwork({ requestLog: -1 })).toThrow(InvalidOptionsError);
+  });
+
   it('reset delivers exactly afterBytes; partialBody defaults to half the Content-Length', async () => {
     const network = createMockNetwork({ chunkSize: 64 });
     network.route('http://m.test', serveBytes(bytesOf(1000)));
