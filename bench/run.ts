@@ -21,7 +21,8 @@ import { benchSyncml } from './syncml.ts';
 import { benchSyncmlEncode } from './syncml-encode.ts';
 import { benchDownload } from './download.ts';
 import { benchColdStart } from './cold-start.ts';
-import { FLEET_TARGET_S, runFleet } from './fleet.ts';
+import { FLEET_TARGET_S } from './fleet.ts';
+import { loadBundledFleet } from './fleet-bundle.ts';
 import { benchNotifyLatency } from './notify-latency.ts';
 
 interface Result {
@@ -71,9 +72,14 @@ if (only.has('cold-start')) results.push(...(await benchColdStart(rounds)));
 // Push (issue 16): p99 with p50 as its peer, and the fleet's wake-up time with RSS per agent (KB).
 if (only.has('notify-latency')) results.push({ ...(await benchNotifyLatency(Number(option('notify-samples') ?? 200))), unit: 'ms' });
 if (only.has('fleet')) {
+  const runFleet = await loadBundledFleet();
   const fleet = await runFleet({ agents: Number(option('fleet-agents') ?? 10_000), log: (line) => console.log(line) });
   results.push({ name: `fleet-${fleet.agents}`, unit: 's', value: fleet.wakeSeconds, peers: { target: FLEET_TARGET_S } });
   results.push({ name: 'fleet-rss-per-agent', unit: 'KB', value: fleet.rssPerAgentKiB * 1.024, peers: {} });
+  // CPU seconds of this process (not the broker's): the fairer number on a shared machine.
+  results.push({ name: `fleet-${fleet.agents}-cpu`, unit: 's', value: fleet.wakeCpuSeconds, peers: {} });
+  results.push({ name: `fleet-${fleet.agents}-start`, unit: 's', value: fleet.startSeconds, peers: {} });
+  results.push({ name: `fleet-${fleet.agents}-start-cpu`, unit: 's', value: fleet.startCpuSeconds, peers: {} });
 }
 
 // Table: ratio > 1 means ours is better (faster MB/s, or fewer ms / s / MiB).

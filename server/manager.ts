@@ -224,7 +224,8 @@ export function createManager(options: ManagerOptions): Manager {
 async function route(context: ManagerContext, adminToken: string, request: ManagerRequest, maxBodyBytes: number, trust: TrustRoutes): Promise<ManagerResponse> {
   let cbor = false;
   try {
-    const { path, segments, query } = parseUrl(request.url);
+    const url = parseUrl(request.url);
+    const { path, segments } = url;
     const method = request.method.toUpperCase();
     const [root, version, name, ...rest] = segments;
     cbor = root === 'dm';
@@ -240,9 +241,9 @@ async function route(context: ManagerContext, adminToken: string, request: Manag
       if (rest.length === 0 && ENDPOINTS.includes(name as Endpoint)) return await serveProtocol(context, name as Endpoint, normalised, deviceOf(trust, request));
     }
     if (root === 'auth' || (root === 'api' && version === 'auth')) return serveDeviceAuth(trust.deviceAuth, normalised, segments);
-    if (root === 'api') return await serveApi(context, normalised, segments.slice(1), query);
-    if (root === 'artifacts' && segments.length === 3) return await artifact(context, normalised, segments[1]!, segments[2]!, query);
-    if (root === 'deltas' && segments.length === 2) return await delta(context, normalised, segments[1]!, query);
+    if (root === 'api') return await serveApi(context, normalised, segments.slice(1), url.query);
+    if (root === 'artifacts' && segments.length === 3) return await artifact(context, normalised, segments[1]!, segments[2]!, url.query);
+    if (root === 'deltas' && segments.length === 2) return await delta(context, normalised, segments[1]!, url.query);
     if (root === 'metadata' && segments.length === 2 && trust.metadataDir !== undefined) return await serveMetadata(trust.metadataDir, normalised, segments[1]!);
     throw new HttpError(404, 'notFound', `no route for ${path}`);
   } catch (error) {

@@ -86,14 +86,21 @@ export function parseUrl(url: string): { path: string; segments: string[]; query
   const target = hash >= 0 ? withoutOrigin.slice(0, hash) : withoutOrigin;
   const mark = target.indexOf('?');
   const path = (mark >= 0 ? target.slice(0, mark) : target) || '/';
-  const query = new URLSearchParams(mark >= 0 ? target.slice(mark + 1) : '');
   let segments: string[];
   try {
     segments = path.split('/').filter((part) => part !== '').map((part) => decodeURIComponent(part));
   } catch {
     throw new HttpError(400, 'badUrl', `malformed %-escape in ${JSON.stringify(path.slice(0, 200))}`);
   }
-  return { path, segments, query };
+  // Parsed on first use: the protocol routes (every device poll) never look at a query.
+  let query: URLSearchParams | undefined;
+  return {
+    path,
+    segments,
+    get query() {
+      return (query ??= new URLSearchParams(mark >= 0 ? target.slice(mark + 1) : ''));
+    },
+  };
 }
 
 /** The media type without parameters, lower case (`application/cbor; x=y` → `application/cbor`). */

@@ -72,6 +72,27 @@ describe('mock network: virtual clock', () => {
     expect(clock.pending()).toBe(0); // no timer left behind
   });
 
+  it('a consumer slow to ask for the body is not a stall; each wait still gets its full timeoutMs', async () => {
+    const clock = virtualClock();
+    const network = createMockNetwork({ clock, chunkSize: 4 });
+    network.route('http://m.test', serveBytes(bytesOf(8)));
+    network.fault({ kind: 'stall', afterBytes: 4 });
+    const response = await network.net.http.request({ method: 'GET', url: 'http://m.test/x', timeoutMs: 100 });
+    clock.advance(1000); // nobody waits: the idle timer fires and stops
+    await settle();
+    const iterator = response.body[Symbol.asyncIterator]();
+    expect((await iterator.next()).value?.length).toBe(4);
+    clock.advance(30);
+    const stalled = watch(iterator.next()); // begins at 1030: times out at 1130, not earlier
+    clock.advance(99);
+    await settle();
+    expect(stalled.state).toBe('pending');
+    clock.advance(1);
+    await settle();
+    expect(stalled).toMatchObject({ state: 'rejected', error: { code: 'timeout' } });
+    expect(clock.pending()).toBe(0);
+  });
+
   it('latency delays the headers; a stall mid-body times out on the virtual clock', async () => {
     const clock = virtualClock();
     const network = createMockNetwork({ clock, latencyMs: 50, chunkSize: 100 });
@@ -106,6 +127,16 @@ describe('mock network: HTTP faults and routing', () => {
     expect(network.requests).toEqual([
       { client: 'device', method: 'POST', url: 'http://m.test:8080/up', headers: { 'x-token': 't', 'content-length': '7' }, requestBytes: 7, status: 201, bytes: 95 },
     ]);
+  });
+
+  it('keeps the latest requestLog requests (none with 0), still serving every one', async () => {
+    for (const [requestLog, kept] of [[2, ['/c', '/d']], [0, []]] as const) {
+      const network = createMockNetwork({ requestLog });
+      network.route('http://m.test', async () => ({ status: 200, body: bytesOf(3) }));
+      for (const path of ['/a', '/b', '/c', '/d']) expect(await (await network.net.http.request({ method: 'GET', url: `http://m.test${path}` })).bytes()).toHaveLength(3);
+      expect(network.requests.map((r) => new URL(r.url).pathname)).toEqual(kept);
+    }
+    expect(() => createMockNetwork({ requestLog: -1 })).toThrow(InvalidOptionsError);
   });
 
   it('reset delivers exactly afterBytes; partialBody defaults to half the Content-Length', async () => {

@@ -10,6 +10,7 @@
 import { parseDeliveryConfig } from '../delivery/config.ts';
 import { parseFirmwareConfig } from '../firmware/config.ts';
 import { parseOmaDmConfig } from '../omadm/config.ts';
+import { loadOnce } from '../util/load-once.ts';
 import type { FamilyDefinition, FamilyInstance } from './family.ts';
 
 export interface FamilyEntry {
@@ -21,9 +22,9 @@ export interface FamilyEntry {
 }
 
 export const FAMILIES: readonly FamilyEntry[] = [
-  { name: 'delivery', parseConfig: parseDeliveryConfig, load: async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never> },
-  { name: 'firmware', parseConfig: parseFirmwareConfig, load: async () => (await import('../firmware/family.ts')).firmwareFamily as FamilyDefinition<never> },
-  { name: 'omadm', parseConfig: parseOmaDmConfig, load: async () => (await import('../omadm/family.ts')).omadmFamily as FamilyDefinition<never> },
+  { name: 'delivery', parseConfig: parseDeliveryConfig, load: loadOnce(async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never>) },
+  { name: 'firmware', parseConfig: parseFirmwareConfig, load: loadOnce(async () => (await import('../firmware/family.ts')).firmwareFamily as FamilyDefinition<never>) },
+  { name: 'omadm', parseConfig: parseOmaDmConfig, load: loadOnce(async () => (await import('../omadm/family.ts')).omadmFamily as FamilyDefinition<never>) },
 ];
 
 /** Two families may not own overlapping store prefixes (one would read the other's records). */

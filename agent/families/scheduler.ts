@@ -14,7 +14,7 @@ import type { KeyValueStore } from '../store/index.ts';
 import { getValue, putValue } from '../store/index.ts';
 import { createAbort } from '../util/abort.ts';
 import { errorMessage } from '../util/retry.ts';
-import { sleep } from '../util/sleep.ts';
+import { pause } from '../util/sleep.ts';
 import type { FamilyInstance, HalEvent, RunReason } from './family.ts';
 import { type ScheduleConfig, type ScheduleState, afterPoll, checkConditions, firstPollUtc, windowDelayMs } from './schedule.ts';
 
@@ -186,7 +186,7 @@ export class Scheduler {
     const off = signal.onAbort((why) => local.abort(why));
     entry.interrupt = () => local.abort('wake');
     try {
-      if (Number.isFinite(ms)) await sleep(this.#device.clock, ms, local.signal).catch(() => undefined);
+      if (Number.isFinite(ms)) await pause(this.#device.clock, ms, local.signal);
       // Nothing scheduled: only a wake-up or the stop ends this wait.
       else await new Promise<void>((resolve) => local.signal.onAbort(() => resolve()));
     } finally {

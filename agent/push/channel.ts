@@ -14,7 +14,7 @@ import type { Logger } from '../log.ts';
 import { backoffDelay } from '../pipeline/backoff.ts';
 import { utf8Encode } from '../util/bytes.ts';
 import { errorMessage } from '../util/retry.ts';
-import { sleep } from '../util/sleep.ts';
+import { pause } from '../util/sleep.ts';
 import type { PushConfig } from './config.ts';
 import type { DeviceTopics } from './message.ts';
 import type { PushRouter } from './router.ts';
@@ -152,6 +152,6 @@ export class PushChannel {
     this.#state = 'backoff';
     this.#options.log.warn('push: broker unreachable', { url: this.#options.config.url, error: errorMessage(cause), failures: this.#failures, retryInMs });
     this.#options.onEvent?.({ kind: 'disconnected', error: errorMessage(cause), failures: this.#failures, retryInMs });
-    await sleep(this.#options.clock, retryInMs, signal).catch(() => undefined);
+    await pause(this.#options.clock, retryInMs, signal);
   }
 }

@@ -63,6 +63,7 @@ export class KeyValueStore {
   #sequence: number;
   #needsCompaction: boolean;
   #compactions = 0;
+  #revision = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -101,6 +102,15 @@ export class KeyValueStore {
     this.#checkOpen();
     const value = this.#values.get(key);
     return value === undefined ? undefined : value.slice();
+  }
+
+  /**
+   * Changes with every applied write (append or compaction that carried one): a reader that keeps a
+   * decoded value may reuse it while the revision stays the same, instead of decoding per call.
+   */
+  get revision(): number {
+    this.#checkOpen();
+    return this.#revision;
   }
 
   has(key: string): boolean {
@@ -193,6 +203,7 @@ export class KeyValueStore {
       this.#appendOffset += record.length;
       this.#sequence++;
       applyOps(this.#values, ops);
+      this.#revision++;
       for (const [key] of changed) {
         const value = this.#values.get(key);
         if (value === undefined) this.#bounds.delete(key);
@@ -251,6 +262,7 @@ export class KeyValueStore {
       this.#appendOffset = offset;
       this.#sequence = sequence;
       this.#values = values;
+      this.#revision++;
       this.#bounds = bounds;
       this.#liveSize = size;
       this.#needsCompaction = false;

@@ -135,6 +135,8 @@ type ObjectOf<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>>]: Inf
 type Flatten<T> = { [K in keyof T]: T[K] };
 
 export function object<S extends Shape>(shape: S, options: { strict?: boolean } = {}): Schema<Flatten<ObjectOf<S>>> {
+  // Listed once: every message of the protocol passes here, several times per poll.
+  const fields = Object.entries(shape);
   return {
     parse(value, path = '') {
       if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
@@ -143,7 +145,7 @@ export function object<S extends Shape>(shape: S, options: { strict?: boolean } 
       if (options.strict)
         for (const key of Object.keys(input)) if (!hasOwn(shape, key)) throw new SchemaError(path ? `${path}.${key}` : key, `unknown key (allowed: ${Object.keys(shape).join(', ')})`);
       const out: Record<string, unknown> = {};
-      for (const [key, schema] of Object.entries(shape)) {
+      for (const [key, schema] of fields) {
         const at = path ? `${path}.${key}` : key;
         // Own properties only: an inherited `toString` is not a value the sender gave.
         const given = hasOwn(input, key) ? input[key] : undefined;

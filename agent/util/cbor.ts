@@ -26,10 +26,24 @@ const MAX_DEPTH = 256;
 const TAG_MAP = 259; // "explicit map" (cbor-x writes it before a Map)
 const TAG_SELF_DESCRIBED = 55799;
 
+/**
+ * One writer for every encode: encoding is synchronous and never re-entered, and a fresh 256-byte
+ * buffer per call was most of the cost of encoding a small message. The result is a copy; a buffer
+ * that grew past SCRATCH_KEEP is dropped again, so one big value does not pin its size for good.
+ */
+const SCRATCH_KEEP = 64 * 1024;
+let scratch: Writer | undefined;
+
 export function encodeCbor(value: unknown): Uint8Array {
-  const writer = new Writer();
-  writer.item(value, 0);
-  return writer.bytes.slice(0, writer.length);
+  const writer = scratch ?? new Writer();
+  scratch = undefined; // a throwing getter that encodes on its own gets a writer of its own
+  writer.length = 0;
+  try {
+    writer.item(value, 0);
+    return writer.bytes.slice(0, writer.length);
+  } finally {
+    if (writer.bytes.length <= SCRATCH_KEEP) scratch = writer;
+  }
 }
 
 /** Decodes exactly one CBOR item; malformed input or trailing bytes are a `CborError`. */

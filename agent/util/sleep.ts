@@ -20,18 +20,37 @@ export class AbortedError extends Error {
  * `signal` aborts (at once if it already has), and then leaves no timer behind.
  */
 export function sleep(clock: Pick<Clock, 'setTimer' | 'clearTimer'>, ms: number, signal?: AbortSignalLike): Promise<void> {
+  return wait(clock, ms, signal, (reason, _resolve, reject) => reject(new AbortedError(reason)));
+}
+
+/**
+ * Like `sleep`, but an abort ends the wait quietly: resolves `false` (time passed: `true`). For
+ * waits that are meant to be interrupted (the scheduler's wait, which every wake-up ends): an
+ * Error, with its stack trace, per interruption is pure cost there.
+ */
+export function pause(clock: Pick<Clock, 'setTimer' | 'clearTimer'>, ms: number, signal?: AbortSignalLike): Promise<boolean> {
+  return wait<boolean>(clock, ms, signal, (_reason, resolve) => resolve(false), true);
+}
+
+function wait<T>(
+  clock: Pick<Clock, 'setTimer' | 'clearTimer'>,
+  ms: number,
+  signal: AbortSignalLike | undefined,
+  onAbort: (reason: unknown, resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+  elapsed?: T,
+): Promise<T> {
   if (!(typeof ms === 'number' && Number.isFinite(ms) && ms >= 0)) return Promise.reject(new RangeError(`sleep: ms must be a finite number >= 0, got ${ms}`));
-  if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) return onAbort(signal.reason, resolve, reject);
     let unregister: () => void = () => {};
     const timer = clock.setTimer(() => {
       unregister();
-      resolve();
+      resolve(elapsed as T);
     }, ms);
     if (signal) {
       unregister = signal.onAbort((reason) => {
         clock.clearTimer(timer);
-        reject(new AbortedError(reason));
+        onAbort(reason, resolve, reject);
       });
     }
   });

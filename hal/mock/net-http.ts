@@ -52,6 +52,8 @@ export interface MockHttpHost {
   readonly latencyMs: number;
   readonly faults: FaultQueue;
   readonly requests: MockRequestRecord[];
+  /** How many of the latest records `requests` keeps. */
+  readonly requestLog: number;
   handlerFor(origin: string): MockHttpHandler | undefined;
 }
 
@@ -90,7 +92,10 @@ export function createMockHttpClient(host: MockHttpHost, session: MockNetSession
       // What goes over the wire: a byte body carries its length, like node:http sends it.
       if (request.body instanceof Uint8Array && headers['content-length'] === undefined) headers['content-length'] = String(request.body.length);
       const record: MockRequestRecord = { client: session.name, method: request.method, url: request.url, headers, requestBytes: 0, bytes: 0 };
-      host.requests.push(record);
+      if (host.requestLog > 0) {
+        host.requests.push(record);
+        if (host.requests.length > host.requestLog) host.requests.splice(0, host.requests.length - host.requestLog);
+      }
       const picked = host.faults.pick({ client: session.name, method: request.method, url: request.url, headers });
       const fault = picked.fault;
       if (fault) record.fault = fault.kind;

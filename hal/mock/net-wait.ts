@@ -2,12 +2,13 @@ import { InvalidOptionsError, NetworkError } from '../errors.ts';
 import type { AbortSignalLike, Clock } from '../types.ts';
 import { deadlineError } from '../shared/http-body.ts';
 
-/** The part of a `Clock` the mock network needs: timeouts and latency. */
-export type Timers = Pick<Clock, 'setTimer' | 'clearTimer'>;
+/** The part of a `Clock` the mock network needs: timeouts and latency (and the time, when it has one). */
+export type Timers = Pick<Clock, 'setTimer' | 'clearTimer'> & Partial<Pick<Clock, 'monotonicMs'>>;
 
 interface HostTimerGlobals {
   setTimeout?: (callback: () => void, delayMs: number) => unknown;
   clearTimeout?: (handle: unknown) => void;
+  performance?: { now(): number };
 }
 
 /**
@@ -19,6 +20,8 @@ export function hostTimers(): Timers {
   const handles = new Map<number, unknown>();
   let nextHandle = 1;
   return {
+    // Monotonic where the host has it (a wall-clock jump must not time an exchange out).
+    monotonicMs: () => host.performance?.now() ?? Date.now(),
     setTimer(callback, delayMs) {
       if (typeof host.setTimeout !== 'function') throw new InvalidOptionsError('no host timers here: pass a clock to createMockNetwork');
       const id = nextHandle++;
@@ -62,6 +65,11 @@ export class Exchange {
   #failure: NetworkError | undefined;
   #interrupt: ((error: NetworkError) => void) | undefined;
   #deadline: number | undefined;
+  /** The one idle timer of the exchange (with a clock that tells the time): re-armed when it fires early, never per wait. */
+  #idleTimer: number | undefined;
+  /** When the pending wait runs out of time, and what it waits for. */
+  #waitDue: number | undefined;
+  #waitWhat = '';
   #ended = false;
   /** Called once when the exchange ends (completed, failed or cancelled). */
   onEnd: (() => void) | undefined;
@@ -104,6 +112,35 @@ export class Exchange {
   #clearDeadline(): void {
     if (this.#deadline !== undefined) this.#timers.clearTimer(this.#deadline);
     this.#deadline = undefined;
+    if (this.#idleTimer !== undefined) this.#timers.clearTimer(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  /**
+   * Starts the idle timeout of a wait. A timer per wait (set, then cleared a moment later) was the
+   * mock network's biggest cost in a fleet of polling devices; instead one timer runs per exchange,
+   * armed by the first wait. It fires at the earliest when the current wait could time out (a wait
+   * started after the one that armed it is due later), and then re-arms for the rest of the current
+   * wait, or stops if none is pending — so a wait still fails exactly `timeoutMs` after it began.
+   * Without a time source, a timer per wait as before (returned, for the caller to clear).
+   */
+  #startIdle(timeoutMs: number, what: string): number | undefined {
+    const now = this.#timers.monotonicMs;
+    const fail = () => this.fail(new NetworkError('timeout', `no progress for ${timeoutMs} ms (${what})`));
+    if (now === undefined) return this.#timers.setTimer(fail, timeoutMs);
+    this.#waitDue = now() + timeoutMs;
+    this.#waitWhat = what;
+    if (this.#idleTimer === undefined) this.#idleTimer = this.#timers.setTimer(() => this.#idleFired(timeoutMs), timeoutMs);
+    return undefined;
+  }
+
+  #idleFired(timeoutMs: number): void {
+    this.#idleTimer = undefined;
+    const due = this.#waitDue;
+    if (due === undefined || this.#failure || this.#ended) return;
+    const left = due - (this.#timers.monotonicMs?.() ?? due);
+    if (left > 0) this.#idleTimer = this.#timers.setTimer(() => this.#idleFired(timeoutMs), left);
+    else this.fail(new NetworkError('timeout', `no progress for ${timeoutMs} ms (${this.#waitWhat})`));
   }
 
   /**
@@ -118,18 +155,14 @@ export class Exchange {
     let timer: number | undefined;
     const interrupted = new Promise<never>((_, reject) => {
       this.#interrupt = reject;
-      if (this.#timeoutMs !== undefined) {
-        timer = this.#timers.setTimer(
-          () => this.fail(new NetworkError('timeout', `no progress for ${this.#timeoutMs} ms (${what})`)),
-          this.#timeoutMs,
-        );
-      }
+      if (this.#timeoutMs !== undefined) timer = this.#startIdle(this.#timeoutMs, what);
     });
     work.catch(() => {});
     try {
       return await Promise.race([work, interrupted]);
     } finally {
       this.#interrupt = undefined;
+      this.#waitDue = undefined;
       if (timer !== undefined) this.#timers.clearTimer(timer);
     }
   }

@@ -29,6 +29,11 @@ export interface MockNetworkOptions {
   latencyMs?: number;
   /** The broker's address (default `mqtt://broker.test:1883`). */
   brokerUrl?: string;
+  /**
+   * How many of the latest requests `requests` keeps (default: every one). A fleet simulation
+   * (thousands of devices polling) keeps none: the log would be its biggest memory user.
+   */
+  requestLog?: number;
 }
 
 /** A device's view of the network. */
@@ -47,7 +52,7 @@ export interface MockNetwork {
   /** Serves `origin` (`http://manager.test:8080`) with `handler`; replaces an earlier route. */
   route(origin: string, handler: MockHttpHandler): void;
   unroute(origin: string): void;
-  /** Every request so far, in order, updated while bodies stream. */
+  /** Every request so far (the latest `requestLog` of them), in order, updated while bodies stream. */
   readonly requests: MockRequestRecord[];
 
   /** Queues a fault rule; returns a function that removes it. */
@@ -84,6 +89,7 @@ export function createMockNetwork(options: MockNetworkOptions = {}): MockNetwork
     latencyMs: options.latencyMs ?? 0,
     faults,
     requests: [],
+    requestLog: options.requestLog ?? Infinity,
     handlerFor: (origin) => routes.get(origin),
   };
 
@@ -173,9 +179,10 @@ function routeKey(origin: string): string {
 
 function validateOptions(options: MockNetworkOptions): void {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('createMockNetwork: options must be an object');
-  const { clock, chunkSize, latencyMs } = options;
+  const { clock, chunkSize, latencyMs, requestLog } = options;
   if (clock !== undefined && (typeof clock.setTimer !== 'function' || typeof clock.clearTimer !== 'function'))
     throw new InvalidOptionsError('createMockNetwork: clock must implement setTimer/clearTimer');
   if (chunkSize !== undefined && !(Number.isInteger(chunkSize) && chunkSize > 0)) throw new InvalidOptionsError('createMockNetwork: chunkSize must be a positive integer');
   if (latencyMs !== undefined && !(Number.isInteger(latencyMs) && latencyMs >= 0)) throw new InvalidOptionsError('createMockNetwork: latencyMs must be a non-negative integer');
+  if (requestLog !== undefined && !(Number.isInteger(requestLog) && requestLog >= 0)) throw new InvalidOptionsError('createMockNetwork: requestLog must be a non-negative integer');
 }

@@ -78,7 +78,15 @@ export function createMockSystem(options: {
   };
 }
 
-/** JSON round trip: QuickJS has no structuredClone, and inventories are plain data. */
+/**
+ * A deep copy of plain data with the JSON round trip's result (QuickJS has no structuredClone):
+ * undefined members dropped, undefined array items null. Without the round trip: every report
+ * asks for the inventory, and a fleet of mock devices asks thousands of times.
+ */
 function structuredCopy<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => (item === undefined ? null : structuredCopy(item))) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) if (inner !== undefined) out[key] = structuredCopy(inner);
+  return out as T;
 }

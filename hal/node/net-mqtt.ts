@@ -3,6 +3,7 @@ import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient as Mqtt
 import { ClosedError, HalError, InvalidOptionsError, NetworkError } from '../errors.ts';
 import { validateMqttOptions } from '../shared/mqtt-options.ts';
 import type { MqttClient, MqttConnectOptions, MqttConnection, MqttMessage, MqttQos } from '../types.ts';
+import { loadOnce } from '../../agent/util/load-once.ts';
 import { toNetworkError } from './net-errors.ts';
 
 export interface NodeMqttOptions {
@@ -10,6 +11,8 @@ export interface NodeMqttOptions {
   rejectUnauthorized: boolean;
   ensureOpen(): void;
 }
+
+const loadMqtt = loadOnce(() => import('mqtt'));
 
 /** Messages held for a listener that is not registered yet; bounded like a broker queue. */
 const MAX_HELD = 1000;
@@ -52,7 +55,7 @@ export class NodeMqtt implements MqttClient {
     if (url.protocol === 'mqtts:' && this.#options.ca !== undefined)
       settings.ca = typeof this.#options.ca === 'string' ? this.#options.ca : Buffer.from(this.#options.ca);
 
-    const { connect } = await import('mqtt');
+    const { connect } = await loadMqtt();
     this.#options.ensureOpen();
     const client = connect(options.url, settings);
     // A resumed session's queued messages can arrive in the same read as the CONNACK, before the

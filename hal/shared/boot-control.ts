@@ -13,6 +13,7 @@
  */
 import { utf8Decode, utf8Encode } from '../../agent/util/bytes.ts';
 import { crc32 } from '../../agent/util/crc32.ts';
+import { isErased } from '../../agent/store/format.ts';
 import { UpdateError } from '../errors.ts';
 import type { FlashPartition, SlotName } from '../types.ts';
 
@@ -86,7 +87,8 @@ export class BootControlStore {
       const bytes = await this.#partition.read(copy * this.#copyLength, this.#copyLength);
       const decoded = decodeCopy(bytes);
       if (decoded === 'invalid') {
-        if (bytes.every((b) => b === this.#eraseValue)) blank++;
+        // A word at a time: every boot of a fresh device checks both copies byte by byte otherwise.
+        if (isErased(bytes, this.#eraseValue)) blank++;
         else damagedCopies.push(copy);
       } else if (!best || decoded.sequence > best.sequence) best = { ...decoded, copy };
     }

@@ -4,6 +4,7 @@
  * secure element on a board would implement `Keystore` itself), never handed out — only the
  * public key and signatures leave. Portable (no node:* imports): the slot does the IO.
  */
+import { loadOnce } from '../../agent/util/load-once.ts';
 import type { Bytes, Keystore, Random } from '../types.ts';
 
 export interface SecretSlot {
@@ -17,7 +18,7 @@ export interface SecretSlot {
  * The curve code is loaded at the first key use, not at device creation: a run that signs nothing
  * (most polls) does not pay its ~50–100 ms import (issue 12, cold start).
  */
-const curve = async () => (await import('./ed25519.ts')).ed25519;
+const curve = loadOnce(async () => (await import('./ed25519.ts')).ed25519);
 
 export function createKeystore(slot: SecretSlot, random: Random): Keystore {
   let secret: Promise<Bytes> | undefined;

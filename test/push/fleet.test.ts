@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runFleet } from '../../bench/fleet.ts';
+import { loadBundledFleet } from '../../bench/fleet-bundle.ts';
 
 describe('fleet simulation', () => {
   it('one push wakes every agent (aedes)', async () => {
@@ -16,5 +17,14 @@ describe('fleet simulation', () => {
   it('one push wakes every agent (mock broker)', async () => {
     const result = await runFleet({ agents: 5, broker: 'mock' });
     expect(result).toMatchObject({ agents: 5, broker: 'mock' });
+  }, 120_000);
+
+  it('runs from its bundle too (what npm run fleet and the bench run), with CPU seconds per phase', async () => {
+    const bundled = await loadBundledFleet();
+    expect(bundled).not.toBe(runFleet);
+    const result = await bundled({ agents: 5, broker: 'mock' });
+    expect(result).toMatchObject({ agents: 5, broker: 'mock' });
+    expect(result.startCpuSeconds).toBeGreaterThan(0);
+    expect(result.wakeCpuSeconds).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RoamingTracker, counterFromUtc, nextReferenceCounter } from '../../agent/roaming/index.ts';
+import { ROAMING_KEY, RoamingTracker, counterFromUtc, nextReferenceCounter } from '../../agent/roaming/index.ts';
+import { putValue } from '../../agent/store/index.ts';
 import { newMedium } from '../store/workload.ts';
 
 const HOUR = 3600_000;
@@ -37,6 +38,23 @@ describe('RoamingTracker', () => {
     { id: 'dev-1', kind: 'device' as const },
     { id: 'user:alice', kind: 'user' as const },
   ];
+
+  it('hands out one frozen state per store revision, and a fresh one after any write to the store', async () => {
+    const store = await newMedium().open();
+    const tracker = new RoamingTracker(store);
+    await tracker.onConnection({ address: 'http://m1.test', utcMs: T0 }, targets);
+    const state = tracker.state();
+    expect(tracker.state()).toBe(state); // no decode per call
+    expect(Object.isFrozen(state) && Object.isFrozen(state.previousManagers) && Object.isFrozen(state.history)).toBe(true);
+    expect(() => {
+      (state as { connections: number }).connections = 99;
+    }).toThrow(TypeError);
+    // A write by anyone else (a restore, another module) is seen at the next call.
+    await putValue(store, ROAMING_KEY, { ...state, managerAddress: 'http://m9.test', connections: 7 });
+    expect(tracker.state()).toMatchObject({ managerAddress: 'http://m9.test', connections: 7 });
+    await store.put('unrelated', new Uint8Array([1]));
+    expect(tracker.state().connections).toBe(7);
+  });
 
   it('remembers the previous manager per target when the address changes, until the move is acknowledged', async () => {
     const medium = newMedium();
