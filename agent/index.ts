@@ -7,7 +7,8 @@
  * parts (store, outbox, scheduler, pipeline engines) and runs their triggers on one scheduler.
  */
 import type { Device } from '../hal/types.ts';
-import { type Engines, loadEngines } from '../wasm/index.ts';
+import type { Engines } from '../wasm/index.ts';
+import { loadEngines } from '../wasm/load.ts';
 import { type Board, findPartition, parseBoard } from './board.ts';
 import { type AgentConfig, ConfigError, parseConfig } from './config.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
@@ -19,13 +20,12 @@ import { Scheduler } from './families/scheduler.ts';
 import type { FirmwareFamily } from './firmware/family.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Outbox } from './outbox/outbox.ts';
-import { createPushChannel, type PushChannel } from './push/index.ts';
+import type { PushChannel } from './push/index.ts';
 import { type ManagedTarget, RoamingTracker } from './roaming/index.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
-import { createTrustGate } from './pipeline/trust-gate.ts';
-import { verifyTrustRoot } from './trust/config.ts';
-import { loadVerifier, type TrustCrypto, type VerifierKind } from './trust/verify.ts';
+import { type TrustGate, type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
+import type { TrustCrypto, VerifierKind } from './trust/verify.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /** Any family's progress event, tagged with the family's name. */
@@ -106,7 +106,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const engines = options.engines && config.engine !== 'js' ? options.engines : await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
   // Signed metadata is checked with the HAL's verifier, or the JS one (a chunk, loaded only then);
   // the configured root is checked against its own keys before the device is touched.
-  const trustCrypto = await loadTrustCrypto(device, config, engines);
+  const signedTrust = await loadSignedTrust(device, config, engines);
 
   const partition = await device.flash.open({ partition: 'state' });
   const store = await openStore(partition, 'state', log);
@@ -158,17 +158,8 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       signal: () => abort.signal,
       trust: ({ metadataUrl }) => {
         if (!trust) throw new ConfigError('trust: missing (a family cannot install without a root of trust)'); // parseConfig requires one
-        return createTrustGate({
-          config: trust,
-          ...(trustCrypto ? { crypto: trustCrypto.crypto } : {}),
-          device,
-          store,
-          log,
-          repository: definition.name,
-          metadataUrl,
-          referenceCounter: () => roaming.state().referenceCounter,
-          signal: () => abort.signal,
-        });
+        const gate: TrustGateOptions = { device, store, log, repository: definition.name, metadataUrl, referenceCounter: () => roaming.state().referenceCounter, signal: () => abort.signal };
+        return signedTrust ? signedTrust.gate(gate) : unsignedTrustGate(log, definition.name);
       },
     });
     families.set(family.name, family);
@@ -183,10 +174,11 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     scheduler.add(family);
   }
   // Wake-ups go through the scheduler, so a pushed run never overlaps a scheduled one.
+  // The push channel (MQTT, the wake-up wire format) is a chunk of its own: loaded only when configured.
   const push = config.push
-    ? createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], wake: (name, reason) => void scheduler.wake(name, reason), log, onEvent: (event) => emit('push', event) })
+    ? (await import('./push/index.ts')).createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], wake: (name, reason) => void scheduler.wake(name, reason), log, onEvent: (event) => emit('push', event) })
     : undefined;
-  const boot: BootReport = { store: store.report, engine: engines.kind, ...(trustCrypto ? { verifier: trustCrypto.kind } : {}), pendingJobs, setAsideJobs };
+  const boot: BootReport = { store: store.report, engine: engines.kind, ...(signedTrust ? { verifier: signedTrust.kind } : {}), pendingJobs, setAsideJobs };
   log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, verifier: boot.verifier, families: [...families.keys()], pendingJobs, setAsideJobs });
 
   let closed = false;
@@ -253,16 +245,22 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   };
 }
 
-async function loadTrustCrypto(device: Device, config: AgentConfig, engines: Engines): Promise<{ kind: VerifierKind; crypto: TrustCrypto } | undefined> {
-  if (!config.trust || config.trust.allowUnsigned) return undefined;
-  const { kind, verify } = await loadVerifier(device.signatures, config.engine);
+/**
+ * Signed metadata (TUF) is a chunk of its own (./trust/signed.ts), imported only when the config
+ * has a root of trust: with `trust.allowUnsigned` (or no trust section) it is never loaded.
+ */
+async function loadSignedTrust(device: Device, config: AgentConfig, engines: Engines): Promise<{ kind: VerifierKind; gate(options: TrustGateOptions): TrustGate } | undefined> {
+  const trust = config.trust;
+  if (!trust || trust.allowUnsigned) return undefined;
+  const signed = await import('./trust/signed.ts');
+  const { kind, verify } = await signed.loadVerifier(device.signatures, config.engine);
   const crypto: TrustCrypto = { verify, sha256: (bytes) => engines.hash('sha256', bytes) };
   try {
-    verifyTrustRoot(config.trust, crypto);
+    signed.verifyTrustRoot(trust, crypto);
   } catch (error) {
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
-  return { kind, crypto };
+  return { kind, gate: (options) => signed.createSignedTrustGate({ ...options, config: trust, crypto }) };
 }
 
 async function openStore(partition: Parameters<typeof KeyValueStore.open>[0], name: string, log: Logger): Promise<KeyValueStore> {
@@ -278,5 +276,5 @@ export type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 export type { FamilyStatus, RunReason } from './families/family.ts';
 export { AGENT_VERSION } from './version.ts';
 // The HAL's typed errors, so a host bridge (hal/quickjs/) can rebuild errors as the classes this bundle checks with instanceof.
-export { DiffInputError, EngineError, HashError, SyncmlError } from '../wasm/index.ts';
+export { DiffInputError, EngineError, HashError, SyncmlError } from '../wasm/src/errors.ts';
 export { AccessDeniedError, ClosedError, FlashError, HalError, InvalidOptionsError, NetworkError, NotFoundError, PowerCutError, UpdateError } from '../hal/errors.ts';

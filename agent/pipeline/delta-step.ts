@@ -25,7 +25,8 @@
  */
 import { HalError } from '../../hal/errors.ts';
 import type { AbortSignalLike, Device } from '../../hal/types.ts';
-import { DeltaError, type DeltaFormat, type Engines, type RangeReader } from '../../wasm/index.ts';
+import type { Engines } from '../../wasm/index.ts';
+import { DeltaError, type DeltaFormat, type RangeReader } from '../../wasm/src/delta-types.ts';
 import { type Logger } from '../log.ts';
 import { errorMessage, isTransient } from '../util/retry.ts';
 import { fromHex } from '../util/bytes.ts';

@@ -20,7 +20,7 @@ import { type Sink, slotSink, stagingSink } from './sinks.ts';
 import { VerificationError, checkArtifactSize, checkDownloadUrl } from './verify.ts';
 import { type TrustGate, type TrustRequest, type TrustedArtifact, signedDeltaArtifact, trustFailureCode } from './trust-gate.ts';
 import { TrustError } from '../trust/errors.ts';
-import { resolveDeltaPath } from '../trust/target-deltas.ts';
+import { resolveDeltaPath } from '../trust/delta-path.ts';
 
 export interface ArtifactSpec {
   name: string;

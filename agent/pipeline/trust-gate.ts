@@ -12,21 +12,19 @@
  *
  * With `trust.allowUnsigned` (an explicit, logged opt-out for tests and demos) the gate approves
  * nothing and the pipeline keeps the manager's facts, as before signed metadata.
+ *
+ * This module is what every family links against (the gate's types, the unsigned gate, the small
+ * helpers); the enforcing gate is ./signed-gate.ts, in the signed-metadata chunk
+ * (../trust/signed.ts) that the agent loads only when the config has a root of trust.
  */
 import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Logger } from '../log.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
-import { approveTarget, compareVersions, targetPath } from '../trust/artifact.ts';
 import type { JsonValue } from '../trust/canonical-json.ts';
-import type { TrustConfig } from '../trust/config.ts';
-import { TrustError } from '../trust/errors.ts';
-import { httpMetadataSource } from '../trust/http-source.ts';
-import { type ArtifactKind, TrustState } from '../trust/state.ts';
-import type { TrustedSet } from '../trust/trusted-set.ts';
+import type { TrustError } from '../trust/errors.ts';
+import type { ArtifactKind } from '../trust/state.ts';
 import type { TargetDelta } from '../trust/target-deltas.ts';
 import type { DeltaArtifact, HeldSource } from './delta-step.ts';
-import { type MetadataSource, refreshMetadata, resolveTarget } from '../trust/updater.ts';
-import type { TrustCrypto } from '../trust/verify.ts';
 
 /** What a family says about the artifact a job will install (its targets path is derived from it). */
 export interface TrustRequest {
@@ -68,10 +66,8 @@ export interface TrustGate {
   commitOps(trusted: TrustedArtifact | undefined): StoreOp[];
 }
 
+/** What the agent gives each family's gate (the enforcing one also gets the config and the crypto: ./signed-gate.ts). */
 export interface TrustGateOptions {
-  config: TrustConfig;
-  /** The signature verifier and SHA-256 the metadata is checked with (../trust/verify.ts); required unless `allowUnsigned`. */
-  crypto?: TrustCrypto;
   device: Device;
   store: KeyValueStore;
   log: Logger;
@@ -84,75 +80,18 @@ export interface TrustGateOptions {
   signal?(): AbortSignalLike;
 }
 
-export function createTrustGate(options: TrustGateOptions): TrustGate {
-  const { config, device, log } = options;
-  if (config.allowUnsigned) {
-    let warned = false;
-    return {
-      enforced: false,
-      invalidate() {},
-      async approve(request) {
-        if (!warned) log.warn('installing without signed metadata (trust.allowUnsigned)', { family: options.repository, name: request.name, version: request.version });
-        warned = true;
-        return undefined;
-      },
-      commitOps: () => [],
-    };
-  }
-  const crypto = options.crypto;
-  if (!crypto) throw new TypeError('createTrustGate: a signature verifier (crypto) is required to enforce signed metadata');
-  const state = new TrustState(options.store, { repository: options.repository });
-  let current: { set: TrustedSet; source: MetadataSource } | undefined;
-
-  const refresh = async () => {
-    await state.provision(config.root);
-    const url = config.metadataUrl ?? (await options.metadataUrl());
-    const source = httpMetadataSource({
-      http: device.net.http,
-      baseUrl: url,
-      timeoutMs: config.requestTimeoutMs,
-      deadlineMs: config.requestDeadlineMs,
-      ...(options.signal ? { signal: options.signal() } : {}),
-    });
-    const counter = options.referenceCounter?.();
-    const set = await refreshMetadata(state, source, { rtcMs: device.clock.utcMs(), ...(counter !== undefined ? { referenceCounter: counter } : {}) }, crypto);
-    log.info('signed metadata verified', { family: options.repository, timestamp: set.timestamp?.version, targets: set.targets()?.version });
-    return { set, source };
-  };
-
+/** The gate of `trust.allowUnsigned`: approves nothing (the manager's facts stand), warns once per family. */
+export function unsignedTrustGate(log: Logger, repository: string): TrustGate {
+  let warned = false;
   return {
-    enforced: true,
-    invalidate() {
-      current = undefined;
-    },
+    enforced: false,
+    invalidate() {},
     async approve(request) {
-      current ??= await refresh();
-      const path = targetPath(request.kind, request.name, request.version);
-      const target = await resolveTarget(current.set, current.source, path);
-      const hardware = (await device.system.identity()).model;
-      const approved = approveTarget(target, path, {
-        hardware,
-        ...(state.minimum(request.kind, request.name) !== undefined ? { minimumVersion: state.minimum(request.kind, request.name) } : {}),
-        ...(request.offeredPostInstall !== undefined ? { offeredPostInstall: request.offeredPostInstall } : {}),
-      });
-      const signed = target!; // approveTarget refused an unknown target
-      const delta = request.held ? pickSignedDelta(signed.custom.deltas ?? [], request.held) : undefined;
-      return {
-        kind: request.kind,
-        name: request.name,
-        path,
-        length: signed.length,
-        sha256: signed.sha256,
-        ...(approved.version !== undefined ? { version: approved.version } : {}),
-        ...(approved.postInstall !== undefined ? { postInstall: approved.postInstall } : {}),
-        raisesMinimum: approved.raisesMinimum && comparable(approved.version),
-        ...(delta ? { delta } : {}),
-      };
+      if (!warned) log.warn('installing without signed metadata (trust.allowUnsigned)', { family: repository, name: request.name, version: request.version });
+      warned = true;
+      return undefined;
     },
-    commitOps(trusted) {
-      if (!trusted?.raisesMinimum || trusted.version === undefined) return [];
-      return state.raiseMinimumOps(trusted.kind, trusted.name, trusted.version);
-    },
+    commitOps: () => [],
   };
 }
 
@@ -169,21 +108,6 @@ export function pickSignedDelta(deltas: readonly TargetDelta[], held: HeldSource
 /** The pipeline's delta artifact for a signed delta (the patch found next to the artifact). */
 export function signedDeltaArtifact(delta: TargetDelta): DeltaArtifact {
   return { format: delta.format, sourceVersion: delta.from, sourceSize: delta.sourceLength, sourceSha256: delta.sourceSha256, size: delta.length, sha256: delta.sha256, path: delta.path };
-}
-
-/**
- * Only dotted numeric versions become a minimum: a minimum the comparison cannot read would
- * refuse every later version of that artifact (a device that refuses all updates).
- */
-function comparable(version: string | undefined): boolean {
-  if (version === undefined) return false;
-  try {
-    compareVersions(version, version);
-    return true;
-  } catch (error) {
-    if (error instanceof TrustError) return false;
-    throw error;
-  }
 }
 
 /** The code a family's report carries for a refusal: `trust:<TrustCode>` (e.g. `trust:downgrade`). */

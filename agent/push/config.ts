@@ -5,7 +5,9 @@
  * Absent section: no push channel, and the HAL's MQTT client is never touched (mqtt.js never loads).
  */
 import { integer, object, oneOf, optional, string } from '../transport/schema.ts';
-import { DEFAULT_TOPIC_PREFIX } from './message.ts';
+
+/** Here rather than in ./message.ts: parsing the config (every board) must not load the wire format (CBOR). */
+export const DEFAULT_TOPIC_PREFIX = 'dm';
 
 const topicPart = /^[^+#\u0000]+$/;
 

@@ -19,9 +19,11 @@
  */
 import { decodeCbor, encodeCbor } from '../util/cbor.ts';
 import { type Infer, object, oneOf, optional, SchemaError, string } from '../transport/schema.ts';
+import { DEFAULT_TOPIC_PREFIX } from './config.ts';
+
+export { DEFAULT_TOPIC_PREFIX };
 
 export const MAX_WAKE_BYTES = 256;
-export const DEFAULT_TOPIC_PREFIX = 'dm';
 
 export const wakeSchema = object({
   t: oneOf(['poll', 'check'] as const),

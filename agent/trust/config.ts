@@ -6,17 +6,14 @@
  *   "trust": { "allowUnsigned": true }                                            explicit opt-out (tests, demos): logged
  *
  * `dm-agent run` also reads `"rootFile": "<path>"` (relative to the config file) into `root`.
- * The root's shape is checked here, its signatures (against its own keys) by `verifyTrustRoot` when
- * the agent starts, once it has a signature verifier (./verify.ts: the HAL's, or the JS chunk); so
- * a config with a broken root is refused at start, not at the first update.
+ * Parsing the section checks only that a root is given (an object or its JSON text): the metadata
+ * parser is part of the signed-metadata chunk (./signed.ts), which a board that installs unsigned
+ * never loads. The agent parses the root and checks its signatures (against its own keys) when it
+ * starts (`verifyTrustRoot`), once it has a signature verifier (./verify.ts: the HAL's, or the JS
+ * chunk); so a config with a broken root is refused at start, not at the first update.
  */
 import { SchemaError, boolean, httpUrl, integer, object, optional, type Schema } from '../transport/schema.ts';
 import { utf8Encode } from '../util/bytes.ts';
-import { parseJson } from './canonical-json.ts';
-import { TrustError } from './errors.ts';
-import { parseEnvelope, parseRoot } from './metadata.ts';
-import { TrustedSet } from './trusted-set.ts';
-import type { TrustCrypto } from './verify.ts';
 
 /** The JSON object of a root envelope, or its text: checked below. */
 const anyValue: Schema<unknown> = { parse: (value) => value };
@@ -47,8 +44,9 @@ export function parseTrustConfig(input: unknown, path = 'trust'): TrustConfig {
     return { allowUnsigned: true };
   }
   if (parsed.root === undefined) throw new SchemaError(`${path}.root`, 'missing: the initial root metadata (or "allowUnsigned": true to install unsigned updates)');
+  const shape = typeof parsed.root === 'object' && parsed.root !== null && !Array.isArray(parsed.root);
+  if (typeof parsed.root !== 'string' && !shape) throw new SchemaError(`${path}.root`, 'expected the root metadata: a JSON object or its text');
   const root = typeof parsed.root === 'string' ? utf8Encode(parsed.root) : utf8Encode(JSON.stringify(parsed.root));
-  asRootError(path, () => parseRoot(parseEnvelope(parseJson(root), 'root').signed));
   const timeout = parsed.requestTimeoutMs ?? 30_000;
   return {
     allowUnsigned: false,
@@ -59,16 +57,5 @@ export function parseTrustConfig(input: unknown, path = 'trust'): TrustConfig {
   };
 }
 
-/** Checks the configured root against its own keys (not its expiry: a newer root may follow). */
-export function verifyTrustRoot(config: TrustConfig, crypto: TrustCrypto, path = 'trust'): void {
-  if (!config.allowUnsigned) asRootError(path, () => new TrustedSet(config.root, 0, crypto));
-}
-
-function asRootError(path: string, check: () => unknown): void {
-  try {
-    check();
-  } catch (error) {
-    if (error instanceof TrustError) throw new SchemaError(`${path}.root`, `not a valid root: ${error.message}`);
-    throw error;
-  }
-}
+/** A config that enforces signed metadata. */
+export type SignedTrustConfig = Extract<TrustConfig, { allowUnsigned: false }>;

@@ -6,7 +6,6 @@
  */
 import type { Keystore } from '../../hal/types.ts';
 import { toHex } from '../util/bytes.ts';
-import { canonicalBytes } from './canonical-json.ts';
 
 export const AUTH_SIGNATURE_HEADER = 'x-dm-signature';
 export const AUTH_PATH = '/auth/v1/requests';
@@ -25,6 +24,9 @@ export interface AuthRequestBody {
 export async function signedAuthRequest(keystore: Keystore, deviceId: string, nonce: Uint8Array, timeMs: number): Promise<{ body: Uint8Array; signature: string }> {
   const { key } = await keystore.publicKey();
   const body: AuthRequestBody = { deviceId, publicKey: toHex(key), nonce: toHex(nonce), timeMs };
+  // The canonical-JSON writer is loaded here, at the first authentication, not with the delivery
+  // family: a device configured without device auth never carries it.
+  const { canonicalBytes } = await import('./canonical-json.ts');
   const bytes = canonicalBytes(body);
   return { body: bytes, signature: toHex(await keystore.sign(bytes)) };
 }

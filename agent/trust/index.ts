@@ -9,5 +9,6 @@ export { TrustedSet, type TargetLookup } from './trusted-set.ts';
 export { approveTarget, checkArtifact, compareVersions, targetPath, type Approved, type ArtifactFacts, type InstallContext } from './artifact.ts';
 export { TrustState, trustedTime, TRUST_PREFIX, type ArtifactKind, type ClockSources } from './state.ts';
 export { refreshMetadata, resolveTarget, DEFAULT_REFRESH_LIMITS, type MetadataSource, type RefreshLimits } from './updater.ts';
-export { parseTrustConfig, trustConfigSchema, verifyTrustRoot, type TrustConfig } from './config.ts';
+export { parseTrustConfig, trustConfigSchema, type SignedTrustConfig, type TrustConfig } from './config.ts';
+export { verifyTrustRoot } from './signed.ts';
 export { httpMetadataSource, MetadataFetchError, type HttpSourceOptions } from './http-source.ts';

@@ -12,15 +12,19 @@
  *       "path": "deltas/<patch sha256>.vcdiff" } ] }
  *
  * `path` is a relative reference resolved against the URL the family downloads the full artifact
- * from (`resolveDeltaPath`): the patch lives next to the artifact, on the same server, so the
- * family's credentials for the artifact are the ones for the patch. Parsing is strict, like the
- * rest of the metadata (./metadata.ts): a wrong type is `malformed`, too many entries `tooLarge`.
+ * from (`resolveDeltaPath`, ./delta-path.ts): the patch lives next to the artifact, on the same
+ * server, so the family's credentials for the artifact are the ones for the patch. Parsing is
+ * strict, like the rest of the metadata (./metadata.ts): a wrong type is `malformed`, too many
+ * entries `tooLarge`.
  */
 import { DELTA_FORMATS } from '../pipeline/delta-schema.ts';
 import type { DeltaFormat } from '../../wasm/index.ts';
 import { hasOwn } from '../util/own.ts';
 import type { JsonValue } from './canonical-json.ts';
+import { DELTA_PATH as PATH } from './delta-path.ts';
 import { TrustError } from './errors.ts';
+
+export { resolveDeltaPath } from './delta-path.ts';
 
 export interface TargetDelta {
   /** The source's version (dotted numbers or any label the release uses). */
@@ -41,8 +45,6 @@ export const MAX_TARGET_DELTAS = 32;
 /** Largest source or patch a delta names (the artifact bound of the pipeline: 4 GiB). */
 const MAX_BYTES = 4 * 1024 * 1024 * 1024;
 const HEX64 = /^[0-9a-f]{64}$/;
-/** Relative path segments only: no scheme, no authority, no query; `..` climbs from the artifact's folder. */
-const PATH = /^(?:(?:\.\.|[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,127})\/){0,15}[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,127}$/;
 
 type Obj = { [key: string]: JsonValue };
 
@@ -99,20 +101,4 @@ export function parseTargetDeltas(v: JsonValue | undefined, where: string): Targ
 export function targetDeltaJson(delta: TargetDelta): JsonValue {
   const { sha256, ...rest } = delta;
   return { ...rest, hashes: { sha256 } };
-}
-
-/**
- * The patch's URL: `path` resolved against the artifact's URL (its folder; each `..` one folder
- * up, never above the server's root). Only http(s) artifact URLs have a place next to them.
- */
-export function resolveDeltaPath(artifactUrl: string, path: string): string {
-  const m = /^(https?:\/\/[^/?#]+)(\/[^?#]*)?/i.exec(artifactUrl);
-  if (!m) throw new TrustError('malformed', 'the artifact has no http(s) URL to find its delta next to');
-  if (!PATH.test(path)) throw new TrustError('malformed', 'the delta path is not a relative path');
-  const folder = (m[2] ?? '/').split('/').slice(1, -1);
-  for (const segment of path.split('/')) {
-    if (segment !== '..') folder.push(segment);
-    else if (folder.length > 0) folder.pop();
-  }
-  return `${m[1]}/${folder.map(encodeURIComponent).join('/')}`;
 }

@@ -35,8 +35,20 @@ describe('the trust section', () => {
     expect(parseConfig({ trust: { allowUnsigned: true }, delivery }).trust).toEqual({ allowUnsigned: true });
     expect(() => parseConfig({ trust: { root: text, allowUnsigned: true }, delivery })).toThrow(/not both/);
     expect(() => parseConfig({ trust: {}, delivery })).toThrow(/trust\.root: missing/);
-    expect(() => parseConfig({ trust: { root: '{"signed": 1}' }, delivery })).toThrow(/trust\.root/);
+    expect(() => parseConfig({ trust: { root: 5 }, delivery })).toThrow(/trust\.root: expected the root metadata/);
+    expect(() => parseConfig({ trust: { root: ['x'] }, delivery })).toThrow(/trust\.root/);
     expect(() => parseConfig({ trust: { root: text, rootUrl: 'x' }, delivery })).toThrow(/trust\.rootUrl: unknown key/);
+  });
+
+  it('a root that is not root metadata is refused when the agent starts (the parser loads with the signed-metadata chunk)', async () => {
+    // parseConfig checks the shape only: the metadata parser is not part of what every board loads.
+    expect(parseConfig({ trust: { root: '{"signed": 1}' }, delivery }).trust).toMatchObject({ allowUnsigned: false });
+    const hardware = new MockHardware({ ...mockOptionsFromBoard(sim), identity: { deviceId: 'malformed-1' } });
+    for (const root of ['{"signed": 1}', 'not json', { signed: { _type: 'targets' }, signatures: [] }]) {
+      const refused = await createAgent(hardware.boot(), sim, { engine: 'js', trust: { root }, delivery }).then(() => undefined, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(ConfigError);
+      expect(String(refused)).toMatch(/trust\.root: not a valid root: /);
+    }
   });
 
   it.each([
