@@ -2,9 +2,9 @@
  * Footprint benchmarks, against their targets as peers: `bundle` (KB, minified dist/agent.js and
  * the chunks it imports statically: what every board stores and loads at start), `bundle-full`
  * (KB, every chunk of the build: what a board stores to run everything), `bundle-cycle-<board>`
- * (KB, what one full cycle loads on that board: the core, every family, one delta and the lazy
- * engines its runtime needs — the JS verifier and engines on QuickJS, none on Node, see
- * scripts/agent-bundle.ts CYCLE_CHUNKS) and `wasm` (KB, every module under dist/wasm); plus what
+ * (KB, what one full cycle loads on that board: the core, every family, one delta, signed metadata
+ * and the lazy engines its runtime needs — the JS verifier and engines on QuickJS, the WASM
+ * drivers on Node, see scripts/agent-bundle.ts CYCLE_CHUNKS) and `wasm` (KB, every module under dist/wasm); plus what
  * dominates the bundle (esbuild metafile, bytes in the minified output by package / agent
  * folder) and what each family adds, printed.
  */
@@ -62,7 +62,7 @@ export async function benchFootprint(only: Set<string>): Promise<FootprintResult
     if (only.has('bundle-full')) results.push({ name: 'bundle-full', value: fullKb, peers: { target: TARGETS.bundle } });
     if (only.has('bundle-cycle')) {
       for (const { name, runtime } of await boards()) {
-        console.log(`bundle-cycle-${name} (${runtime}): ${cycles[runtime].toFixed(1)} KB loaded by a full cycle (every family, one delta)`);
+        console.log(`bundle-cycle-${name} (${runtime}): ${cycles[runtime].toFixed(1)} KB loaded by a full cycle (every family, one delta, signed metadata)`);
         results.push({ name: `bundle-cycle-${name}`, value: cycles[runtime], peers: { bundle: kb, 'bundle-full': fullKb } });
       }
     }
