@@ -113,7 +113,7 @@ describe('the build keeps each section in a chunk of its own', () => {
     const sources = (chunks: Set<string>) => new Set([...chunks].flatMap((chunk) => Object.keys(outputs[chunk]!.inputs)));
     const byEntry = (source: string) => Object.keys(outputs).find((path) => outputs[path]!.entryPoint === source)!;
     const core = sources(closure(byEntry('agent/index.ts')));
-    for (const only of ['agent/delivery/config.ts', 'agent/delivery/redirect.ts', 'agent/firmware/config.ts', 'agent/firmware/messages.ts', 'agent/omadm/config.ts', 'agent/families/download-config.ts'])
+    for (const only of ['agent/delivery/config.ts', 'agent/delivery/redirect.ts', 'agent/firmware/config.ts', 'agent/firmware/messages.ts', 'agent/omadm/config.ts', 'agent/families/download-config.ts', 'agent/families/schedule-config.ts', 'agent/board-schema.ts'])
       expect(core.has(only), only).toBe(false);
     expect(core.has('agent/config-base.ts')).toBe(true);
     expect(core.has('agent/config.ts')).toBe(false); // the synchronous parser imports every section
