@@ -3,8 +3,8 @@
  *
  * One source of truth: `PROFILE` below describes every field (type, bounds, required or default,
  * meaning). The validator walks it, and the JSON schema for editors
- * (`boards/schema/board.schema.json`) is generated from it (`boardJsonSchema()`, written by
- * `npm run board-schema`, checked by test/boards). The rules a field table cannot say (overlapping
+ * (`boards/schema/board.schema.json`) is generated from it (`boardJsonSchema()` in ./board-schema.ts,
+ * written by `npm run board-schema`, checked by test/boards). The rules a field table cannot say (overlapping
  * partitions, block alignment, required partitions) are code below, and the Node HAL runs the
  * same layout checks (`checkLayout`) instead of its own.
  */
@@ -79,14 +79,14 @@ export const DEFAULT_DOWNLOAD_CHUNK_BYTES = 64 * 1024;
 
 // ───────────────────────────── the profile, as data ─────────────────────────────
 
-type Spec =
+export type Spec =
   | { type: 'string'; pattern?: RegExp; patternHelp?: string }
   | { type: 'enum'; values: readonly (string | number)[]; help?: string }
   | { type: 'integer'; min: number }
   | { type: 'object'; fields: Record<string, Field> }
   | { type: 'array'; items: Spec; minItems: number };
 
-interface Field {
+export interface Field {
   spec: Spec;
   required?: boolean;
   default?: number | string;
@@ -302,47 +302,4 @@ export function parseBoard(input: unknown): Board {
 
 export function findPartition(board: Board, name: string): BoardPartition | undefined {
   return board.partitions.find((partition) => partition.name === name);
-}
-
-// ───────────────────────────── the JSON schema, generated ─────────────────────────────
-
-function specSchema(spec: Spec): Json {
-  switch (spec.type) {
-    case 'string':
-      return { type: 'string', ...(spec.pattern ? { pattern: spec.pattern.source } : {}) };
-    case 'enum':
-      return spec.values.length === 1 ? { const: spec.values[0] } : { enum: [...spec.values] };
-    case 'integer':
-      return { type: 'integer', minimum: spec.min };
-    case 'array':
-      return { type: 'array', minItems: spec.minItems, items: specSchema(spec.items) };
-    case 'object': {
-      const properties: Json = {};
-      for (const [key, field] of Object.entries(spec.fields))
-        properties[key] = { ...specSchema(field.spec), ...(field.default !== undefined ? { default: field.default } : {}), ...(field.description ? { description: field.description } : {}) };
-      const required = Object.entries(spec.fields).filter(([, field]) => field.required).map(([key]) => key);
-      return { type: 'object', additionalProperties: false, ...(required.length ? { required } : {}), properties };
-    }
-  }
-}
-
-/** The JSON schema editors use for `boards/*.json`, generated from PROFILE. */
-export function boardJsonSchema(): Json {
-  const schema = specSchema({ type: 'object', fields: PROFILE });
-  // What the table cannot say, for editors: a raw partition has an offset, a staging one has none.
-  const partitions = (schema.properties as Json).partitions as { items: Json };
-  partitions.items = {
-    ...partitions.items,
-    if: { properties: { kind: { const: 'staging' } }, required: ['kind'] },
-    then: { not: { required: ['offset'] } },
-    else: { required: ['offset'] },
-  };
-  return {
-    $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'https://dm-agent.invalid/boards/schema/board.schema.json',
-    title: 'dm-agent board profile',
-    description:
-      'Generated from agent/board.ts (npm run board-schema); do not edit. `dm-agent board check <file>` applies these rules plus the ones a schema cannot express (overlaps, block alignment, required partitions).',
-    ...schema,
-  };
 }

@@ -10,7 +10,7 @@ import type { Device } from '../hal/types.ts';
 import type { Engines } from '../wasm/index.ts';
 import { loadEngines } from '../wasm/load.ts';
 import { type Board, findPartition, parseBoard } from './board.ts';
-import { type AgentConfig, ConfigError, parseConfig } from './config.ts';
+import { type AgentConfig, ConfigError, loadConfig } from './config-base.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 import type { DeliveryFamily } from './delivery/family.ts';
 import type { DeliveryService } from './delivery/service.ts';
@@ -101,7 +101,7 @@ export class AgentError extends Error {
 export async function createAgent(device: Device, boardInput: unknown, configInput: unknown, options: AgentOptions = {}): Promise<Agent> {
   // Validate everything before touching the device.
   const board = parseBoard(boardInput);
-  const config = parseConfig(configInput);
+  const config = await loadConfig(configInput);
   const log = createLogger(device, config.logLevel);
   const engines = options.engines && config.engine !== 'js' ? options.engines : await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
   // Signed metadata is checked with the HAL's verifier, or the JS one (a chunk, loaded only then);
@@ -271,7 +271,7 @@ async function openStore(partition: Parameters<typeof KeyValueStore.open>[0], na
 }
 
 export type { Board } from './board.ts';
-export type { AgentConfig } from './config.ts';
+export type { AgentConfig } from './config-base.ts';
 export type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 export type { FamilyStatus, RunReason } from './families/family.ts';
 export { AGENT_VERSION } from './version.ts';

@@ -3,7 +3,7 @@
  * `npm run board-schema`; test/boards fails when the committed file is stale.
  */
 import { writeFile } from 'node:fs/promises';
-import { boardJsonSchema } from '../agent/board.ts';
+import { boardJsonSchema } from '../agent/board-schema.ts';
 
 export const BOARD_SCHEMA_FILE = new URL('../boards/schema/board.schema.json', import.meta.url);
 export const boardSchemaText = (): string => `${JSON.stringify(boardJsonSchema(), null, 2)}\n`;

@@ -2,10 +2,11 @@
 import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
 import { type Infer, boolean, httpUrl, integer, object, oneOf, optional } from '../transport/schema.ts';
 import { requireSecureUrl } from '../trust/transport-policy.ts';
-import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
-import { DEFAULT_REDIRECT_MAX_FAILED_POLLS } from './redirect.ts';
+import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule-config.ts';
 
 const MINUTE = 60_000;
+/** Failed polls of a manager the device was redirected to (./redirect.ts), before falling back to `manager`. */
+const DEFAULT_REDIRECT_MAX_FAILED_POLLS = 3;
 
 export const deliveryConfigSchema = object(
   {

@@ -39,8 +39,6 @@ export interface RedirectOptions {
   log: Logger;
 }
 
-export const DEFAULT_REDIRECT_MAX_FAILED_POLLS = 3;
-
 const schemeOf = (url: string): string => url.slice(0, Math.max(0, url.indexOf(':'))).toLowerCase();
 
 /** True when going from `from` to `to` would lose TLS. */

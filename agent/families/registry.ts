@@ -5,26 +5,36 @@
  *
  * A family's code is loaded only when the config names it (`load`, a dynamic import): the build
  * makes each family a chunk of its own next to dist/agent.js, so a board stores and a QuickJS
- * heap holds only the families it runs. Config sections are checked without loading anything.
+ * heap holds only the families it runs. A family's config section is checked by the family's own
+ * parser (`config`), which comes with that chunk: its schemas are loaded only when the config has
+ * that section (agent/config-base.ts `loadConfig`), and the chunk is needed right after anyway.
+ * (A config chunk of its own per family would be smaller, but each extra dynamic entry splits the
+ * modules shared with the core into more chunks, and every chunk costs the guest heap ~0.6 KB plus
+ * ~55 B per binding it imports.)
  */
-import { parseDeliveryConfig } from '../delivery/config.ts';
-import { parseFirmwareConfig } from '../firmware/config.ts';
-import { parseOmaDmConfig } from '../omadm/config.ts';
 import { loadOnce } from '../util/load-once.ts';
 import type { FamilyDefinition, FamilyInstance } from './family.ts';
 
+export type FamilyName = 'delivery' | 'firmware' | 'omadm';
+
 export interface FamilyEntry {
   /** Also the name of the family's config section. */
-  readonly name: string;
-  /** Validates and completes the config section; throws a message naming the bad field. */
-  parseConfig(input: unknown): unknown;
+  readonly name: FamilyName;
+  /** Imports the family's chunk and returns its parser, which validates and completes the config section (it throws a message naming the bad field). */
+  config(): Promise<(input: unknown) => unknown>;
   load(): Promise<FamilyDefinition<never>>;
 }
 
+/** A registry entry: the family's chunk is imported once, on the first ask for its config parser or its definition. */
+function entry(name: FamilyName, load: () => Promise<FamilyDefinition<never>>): FamilyEntry {
+  const once = loadOnce(load);
+  return { name, config: async () => (await once()).parseConfig, load: once };
+}
+
 export const FAMILIES: readonly FamilyEntry[] = [
-  { name: 'delivery', parseConfig: parseDeliveryConfig, load: loadOnce(async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never>) },
-  { name: 'firmware', parseConfig: parseFirmwareConfig, load: loadOnce(async () => (await import('../firmware/family.ts')).firmwareFamily as FamilyDefinition<never>) },
-  { name: 'omadm', parseConfig: parseOmaDmConfig, load: loadOnce(async () => (await import('../omadm/family.ts')).omadmFamily as FamilyDefinition<never>) },
+  entry('delivery', async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never>),
+  entry('firmware', async () => (await import('../firmware/family.ts')).firmwareFamily as FamilyDefinition<never>),
+  entry('omadm', async () => (await import('../omadm/family.ts')).omadmFamily as FamilyDefinition<never>),
 ];
 
 /** Two families may not own overlapping store prefixes (one would read the other's records). */

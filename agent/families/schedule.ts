@@ -3,13 +3,13 @@
  * frequency and the conditions of the polling"; seeds 002/003: every 24 hours). Pure functions
  * over the config, the persisted schedule state, the device conditions and the time: the one
  * scheduler (./scheduler.ts) only waits for what they return, which keeps every rule testable
- * without a clock. The config section (`scheduleSchema`) is shared by every family.
+ * without a clock. The config section every family shares is ./schedule-config.ts (loaded with the
+ * family's config, not by every board).
  *
  * Times that must survive a reboot are wall-clock UTC (the monotonic clock restarts at boot).
  */
 import type { PowerConditions } from '../../hal/types.ts';
 import { backoffDelay } from '../pipeline/backoff.ts';
-import { type Infer, boolean, integer, object, optional, string } from '../transport/schema.ts';
 
 export interface PollWindow {
   /** Minutes after midnight UTC when polling may start, 0–1439. */
@@ -54,7 +54,7 @@ export function checkConditions(config: ScheduleConfig, conditions: PowerConditi
 }
 
 const DAY_MS = 24 * 3600_000;
-const MINUTE_MS = 60_000;
+export const MINUTE_MS = 60_000;
 
 /** Milliseconds until the poll window opens (0 inside the window or without one). */
 export function windowDelayMs(window: PollWindow | undefined, utcMs: number): number {
@@ -97,50 +97,4 @@ export function afterPoll(
   const failures = state.consecutiveFailures + 1;
   const delay = Math.min(backoffMs(config, failures) + Math.floor(random01 * Math.min(config.jitterMs, backoffMs(config, failures))), config.intervalMs + config.jitterMs);
   return { ...state, consecutiveFailures: failures, lastAttemptUtcMs: nowUtcMs, nextPollUtcMs: nowUtcMs + delay };
-}
-
-/** Parses "HH:MM-HH:MM" (UTC) into a window. */
-export function parseWindow(text: string): PollWindow | undefined {
-  const match = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
-  if (!match) return undefined;
-  const [, h1, m1, h2, m2] = match as unknown as [string, string, string, string, string];
-  return { startMinute: Number(h1) * 60 + Number(m1), endMinute: Number(h2) * 60 + Number(m2) };
-}
-
-const HOUR_MS = 60 * MINUTE_MS;
-
-/** A family's `schedule` config section. */
-export const scheduleSchema = object(
-  {
-    intervalMs: optional(integer({ min: 1000 })),
-    jitterMs: optional(integer({ min: 0 })),
-    onBoot: optional(boolean()),
-    requireExternalPower: optional(boolean()),
-    minBatteryPercent: optional(integer({ min: 0, max: 100 })),
-    allowMetered: optional(boolean()),
-    /** "HH:MM-HH:MM" in UTC. */
-    window: optional(string({ max: 11, pattern: /^\d\d:\d\d-\d\d:\d\d$/, label: 'HH:MM-HH:MM' })),
-    backoffInitialMs: optional(integer({ min: 1 })),
-    backoffMaxMs: optional(integer({ min: 1 })),
-    conditionRecheckMs: optional(integer({ min: 1000 })),
-  },
-  { strict: true },
-);
-
-/** Fills in defaults (24 h interval, 5 min jitter, at boot, …); `section` names the config path in errors. */
-export function resolveSchedule(input: Infer<typeof scheduleSchema> | undefined, section: string, defaults: Partial<ScheduleConfig> = {}): ScheduleConfig {
-  const s = input ?? {};
-  const window = s.window === undefined ? undefined : parseWindow(s.window);
-  if (s.window !== undefined && window === undefined) throw new Error(`${section}.window: ${s.window} is not a valid HH:MM-HH:MM UTC window`);
-  return {
-    intervalMs: s.intervalMs ?? defaults.intervalMs ?? 24 * HOUR_MS,
-    jitterMs: s.jitterMs ?? defaults.jitterMs ?? 5 * MINUTE_MS,
-    onBoot: s.onBoot ?? defaults.onBoot ?? true,
-    requireExternalPower: s.requireExternalPower ?? false,
-    minBatteryPercent: s.minBatteryPercent ?? 20,
-    allowMetered: s.allowMetered ?? false,
-    ...(window ? { window } : {}),
-    backoff: { initialMs: s.backoffInitialMs ?? 30_000, maxMs: Math.max(s.backoffMaxMs ?? HOUR_MS, s.backoffInitialMs ?? 30_000), factor: 2 },
-    conditionRecheckMs: s.conditionRecheckMs ?? 5 * MINUTE_MS,
-  };
 }

@@ -1,9 +1,8 @@
 /** Configuration of the device update web service family (seeds 002/003), validated strictly. */
-import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
-import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
+import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule-config.ts';
 import { type Infer, array, boolean, integer, object, optional, string } from '../transport/schema.ts';
 import { type ServiceUrls, serviceUrlsSchema } from './messages.ts';
-import { imageDownloadSchema } from '../families/download-config.ts';
+import { type ImageDownloadConfig, imageDownloadSchema, resolveImageDownload } from '../families/download-config.ts';
 import { requireSecureUrl } from '../trust/transport-policy.ts';
 
 const MINUTE = 60_000;
@@ -39,12 +38,11 @@ export interface FirmwareConfig {
   idleRebootMs: number;
   maxDeferralMs: number;
   healthCheck?: { command: string; args: string[]; timeoutMs: number };
-  download: { maxAttempts: number; checkpointBytes: number; checkpointMs: number; timeoutMs: number };
+  download: ImageDownloadConfig;
   requestTimeoutMs: number;
 }
 
 export function resolveFirmwareConfig(input: Infer<typeof firmwareConfigSchema>): FirmwareConfig {
-  const d = input.download ?? {};
   const allowInsecure = input.allowInsecure ?? false;
   if (input.service) for (const zone of ['internal', 'external'] as const) requireSecureUrl(input.service[zone], { allowInsecure }, `firmware.service.${zone}`);
   return {
@@ -55,7 +53,7 @@ export function resolveFirmwareConfig(input: Infer<typeof firmwareConfigSchema>)
     idleRebootMs: input.idleRebootMs ?? 5 * MINUTE,
     maxDeferralMs: input.maxDeferralMs ?? 7 * 24 * HOUR,
     ...(input.healthCheck ? { healthCheck: { command: input.healthCheck.command, args: input.healthCheck.args ?? [], timeoutMs: input.healthCheck.timeoutMs ?? 60_000 } } : {}),
-    download: { maxAttempts: d.maxAttempts ?? 5, checkpointBytes: d.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES, checkpointMs: d.checkpointMs ?? DEFAULT_CHECKPOINT_MS, timeoutMs: d.timeoutMs ?? 30_000 },
+    download: resolveImageDownload(input.download),
     requestTimeoutMs: input.requestTimeoutMs ?? 30_000,
   };
 }

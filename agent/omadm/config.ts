@@ -1,5 +1,5 @@
 /** The `omadm` config section, validated strictly (a typo must not pass silently). */
-import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
+import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule-config.ts';
 import { type Infer, array, boolean, httpUrl, integer, object, oneOf, optional, string } from '../transport/schema.ts';
 import { type ImageDownloadConfig, imageDownloadSchema, resolveImageDownload } from '../families/download-config.ts';
 import { utf8Encode } from '../util/bytes.ts';

@@ -1,0 +1,55 @@
+/**
+ * A family's `schedule` config section (every family shares it): checked and completed into the
+ * ScheduleConfig the scheduler (./schedule.ts, ./scheduler.ts) runs on. Imported with the
+ * families' config modules, so only a board whose config names a family loads it.
+ */
+import { type Infer, boolean, integer, object, optional, string } from '../transport/schema.ts';
+import { MINUTE_MS, type PollWindow, type ScheduleConfig } from './schedule.ts';
+
+export type { ScheduleConfig } from './schedule.ts';
+
+const HOUR_MS = 60 * MINUTE_MS;
+
+/** Parses "HH:MM-HH:MM" (UTC) into a window. */
+export function parseWindow(text: string): PollWindow | undefined {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+  if (!match) return undefined;
+  const [, h1, m1, h2, m2] = match as unknown as [string, string, string, string, string];
+  return { startMinute: Number(h1) * 60 + Number(m1), endMinute: Number(h2) * 60 + Number(m2) };
+}
+
+/** A family's `schedule` config section. */
+export const scheduleSchema = object(
+  {
+    intervalMs: optional(integer({ min: 1000 })),
+    jitterMs: optional(integer({ min: 0 })),
+    onBoot: optional(boolean()),
+    requireExternalPower: optional(boolean()),
+    minBatteryPercent: optional(integer({ min: 0, max: 100 })),
+    allowMetered: optional(boolean()),
+    /** "HH:MM-HH:MM" in UTC. */
+    window: optional(string({ max: 11, pattern: /^\d\d:\d\d-\d\d:\d\d$/, label: 'HH:MM-HH:MM' })),
+    backoffInitialMs: optional(integer({ min: 1 })),
+    backoffMaxMs: optional(integer({ min: 1 })),
+    conditionRecheckMs: optional(integer({ min: 1000 })),
+  },
+  { strict: true },
+);
+
+/** Fills in defaults (24 h interval, 5 min jitter, at boot, …); `section` names the config path in errors. */
+export function resolveSchedule(input: Infer<typeof scheduleSchema> | undefined, section: string, defaults: Partial<ScheduleConfig> = {}): ScheduleConfig {
+  const s = input ?? {};
+  const window = s.window === undefined ? undefined : parseWindow(s.window);
+  if (s.window !== undefined && window === undefined) throw new Error(`${section}.window: ${s.window} is not a valid HH:MM-HH:MM UTC window`);
+  return {
+    intervalMs: s.intervalMs ?? defaults.intervalMs ?? 24 * HOUR_MS,
+    jitterMs: s.jitterMs ?? defaults.jitterMs ?? 5 * MINUTE_MS,
+    onBoot: s.onBoot ?? defaults.onBoot ?? true,
+    requireExternalPower: s.requireExternalPower ?? false,
+    minBatteryPercent: s.minBatteryPercent ?? 20,
+    allowMetered: s.allowMetered ?? false,
+    ...(window ? { window } : {}),
+    backoff: { initialMs: s.backoffInitialMs ?? 30_000, maxMs: Math.max(s.backoffMaxMs ?? HOUR_MS, s.backoffInitialMs ?? 30_000), factor: 2 },
+    conditionRecheckMs: s.conditionRecheckMs ?? 5 * MINUTE_MS,
+  };
+}
