@@ -32,7 +32,7 @@ import { AbortedError, sleep } from '../util/sleep.ts';
 import { backoffDelay } from './backoff.ts';
 import {
   DEFAULT_CHUNK_BYTES,
-  DEFAULT_QUEUE_DEPTH,
+  defaultQueueDepth,
   REHASH_BYTES,
   type DownloadFailureCode,
   type DownloadHash,
@@ -280,7 +280,8 @@ class DownloadRun {
    */
   async #stream(response: HttpResponse, end: number): Promise<Outcome> {
     const o = this.#o;
-    const queue = new WriteQueue(o.sink, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, o.queueDepth ?? DEFAULT_QUEUE_DEPTH);
+    const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const queue = new WriteQueue(o.sink, chunkBytes, o.queueDepth ?? defaultQueueDepth(chunkBytes));
     this.#queue = queue;
     let outcome: Outcome;
     try {
