@@ -5,7 +5,7 @@
  * ./service.ts, which decides which jobs exist and drives them inside a poll cycle.
  */
 import type { Device } from '../../hal/types.ts';
-import { deltaNote } from '../pipeline/delta-step.ts';
+import { deltaNote } from '../pipeline/delta-state.ts';
 import { createPipelineMachine, type PipelineHooks, type PipelineJob, type PipelineReport } from '../pipeline/runner.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
 import { redactStatusFields } from '../util/redact.ts';

@@ -32,7 +32,7 @@ import { collectFiles, machineInventory, softwareInventory } from './reports.ts'
 import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.ts';
 import { RedirectTracker } from './redirect.ts';
 import { releaseArtifact, sweepArtifacts } from './delta.ts';
-import { newDeltaState } from '../pipeline/delta-step.ts';
+import { newDeltaState } from '../pipeline/delta-state.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
 import { type JobMachineParts, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
