@@ -14,7 +14,7 @@ import { packageDeltaHooks } from './delta.ts';
 import { type CommandSpec, commandSchema, type StatusReport } from './messages.ts';
 import type { PackageDb } from './package-db.ts';
 import { loadOnce } from '../util/load-once.ts';
-import { StateMachine } from '../machine/index.ts';
+import { StateMachine } from '../machine/machine.ts';
 import { logTransitions } from '../log.ts';
 import type { RemovalEvent, RemovalJob, RemovalState } from './removal.ts';
 import { type DeliveryServiceOptions, FAMILY, type PackageJobData } from './service.ts';

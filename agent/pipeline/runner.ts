@@ -7,7 +7,7 @@
  */
 import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
-import { type HandlerResult, type StateHandler, StateMachine } from '../machine/index.ts';
+import { type HandlerResult, type StateHandler, StateMachine } from '../machine/machine.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import { type Logger, logTransitions } from '../log.ts';
 import type { Outbox } from '../outbox/outbox.ts';

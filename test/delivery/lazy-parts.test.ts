@@ -41,6 +41,13 @@ describe('the pull-model family loads removal and file collection only when a po
     expect(staticSources.has('agent/delivery/reports.ts')).toBe(true);
   });
 
+  it('the pull-model family does not load the A/B update table (image installs only)', async () => {
+    const { familySources } = await agentChunks();
+    expect(familySources.delivery!.has('agent/pipeline/runner.ts')).toBe(true);
+    expect(familySources.delivery!.has('agent/machine/update-flow.ts')).toBe(false);
+    expect(familySources.firmware!.has('agent/machine/update-flow.ts')).toBe(true);
+  });
+
   it('installs and reports without them; removing a package loads the removal machine, which runs the uninstall', async () => {
     const w = await mockWorld({ deviceIds: [], assignment: [{ name: 'app', version: '1.0.0' }, { name: 'tool', version: '1.0.0' }], catalogue: CATALOGUE });
     try {
