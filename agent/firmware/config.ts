@@ -2,7 +2,7 @@
 import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule.ts';
 import { type Infer, array, boolean, integer, object, optional, string } from '../transport/schema.ts';
-import { type ServiceUrls, serviceUrlsSchema } from './messages.ts';
+import { type ServiceUrls, serviceUrlsSchema } from './service-urls.ts';
 import { imageDownloadSchema } from '../families/download-config.ts';
 import { requireSecureUrl } from '../trust/transport-policy.ts';
 

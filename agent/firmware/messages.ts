@@ -21,6 +21,7 @@ import { type Infer, type Schema, SchemaError, boolean, hexSha256, httpUrl, inte
 import { fromBase64, toBase64, utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { deltaNote, deltaOfferFields } from '../pipeline/delta-schema.ts';
 import { onDemand } from '../transport/on-demand.ts';
+import { type ServiceUrls, serviceUrlsSchema } from './service-urls.ts';
 
 export const UPDATES_PROTOCOL = 1;
 export const UPDATES_ENDPOINTS = ['check', 'report'] as const;
@@ -50,9 +51,7 @@ export type Location = (typeof LOCATIONS)[number];
 
 // The message schemas are built per check and dropped after (../transport/on-demand.ts).
 
-/** The two base URLs of one service (provisioned, or read from the discovery record). */
-export const serviceUrlsSchema = onDemand(() => object({ internal: httpUrl(), external: httpUrl() }, { strict: true }));
-export type ServiceUrls = Infer<typeof serviceUrlsSchema>;
+export { type ServiceUrls, serviceUrlsSchema } from './service-urls.ts';
 
 // ───────────────────────────── check ─────────────────────────────
 
