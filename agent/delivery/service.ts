@@ -30,7 +30,7 @@ import { planPackages } from './plan.ts';
 import type { RemovalJob } from './removal.ts';
 import { collectFiles, machineInventory, softwareInventory } from './reports.ts';
 import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.ts';
-import { RedirectTracker } from './redirect.ts';
+import { RedirectTracker } from './redirect-tracker.ts';
 import { releaseArtifact, sweepArtifacts } from './delta.ts';
 import { newDeltaState } from '../pipeline/delta-state.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
