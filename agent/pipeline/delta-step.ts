@@ -36,6 +36,7 @@ import { type DeltaArtifact, type DeltaHooks, type DeltaJob, type DeltaSource, t
 
 export type { DeltaArtifact, DeltaHooks, DeltaJob, DeltaNote, DeltaPhase, DeltaSource, DeltaState, HeldSource } from './delta-state.ts';
 
+/** Largest piece of the source read at once to check it (and never more than the board's chunk). */
 const SOURCE_PIECE = 256 * 1024;
 
 export interface DeltaStageOptions<J extends DeltaJob> {
@@ -86,7 +87,7 @@ export async function runDeltaStage<J extends DeltaJob>(options: DeltaStageOptio
     const source = await options.hooks.source(job);
     let problem: { code: string; message: string } | undefined;
     try {
-      problem = await checkSource(options.engines, source, state().artifact);
+      problem = await checkSource(options.engines, source, state().artifact, Math.min(SOURCE_PIECE, options.download.chunkBytes ?? SOURCE_PIECE));
     } finally {
       await source?.close?.();
     }
@@ -120,13 +121,16 @@ export async function runDeltaStage<J extends DeltaJob>(options: DeltaStageOptio
   return { kind: 'applied', job: update({ phase: 'applied' }) };
 }
 
-/** The source's size and digest, hashed in pieces: undefined when it is the one the patch needs. */
-async function checkSource(engines: Engines, source: DeltaSource | undefined, artifact: DeltaArtifact): Promise<{ code: string; message: string } | undefined> {
+/**
+ * The source's size and digest, hashed in pieces of at most `pieceBytes` (a 256 KiB read was half
+ * the small QuickJS board's heap): undefined when it is the one the patch needs.
+ */
+async function checkSource(engines: Engines, source: DeltaSource | undefined, artifact: DeltaArtifact, pieceBytes: number): Promise<{ code: string; message: string } | undefined> {
   if (!source) return { code: 'noSource', message: `the device does not hold ${artifact.sourceVersion}, the delta's source` };
   if (source.size < artifact.sourceSize) return { code: 'sourceMismatch', message: `source holds ${source.size} bytes, the delta needs ${artifact.sourceSize}` };
   const hash = engines.createHash('sha256');
   for (let offset = 0; offset < artifact.sourceSize; ) {
-    const piece = await source.read(offset, Math.min(SOURCE_PIECE, artifact.sourceSize - offset));
+    const piece = await source.read(offset, Math.min(pieceBytes, artifact.sourceSize - offset));
     if (piece.length === 0) return { code: 'sourceMismatch', message: `source ends at ${offset} of ${artifact.sourceSize} bytes` };
     hash.update(piece);
     offset += piece.length;

@@ -198,10 +198,14 @@ class DownloadRun {
     this.#hash = o.hasher.create();
   }
 
-  /** Feeds the sink's durable bytes below `end` to `hash` (resume after a non-exportable hash). */
+  /**
+   * Feeds the sink's durable bytes below `end` to `hash` (resume after a non-exportable hash), in
+   * pieces no larger than the board's chunk: a 1 MiB read was twice the small QuickJS board's heap.
+   */
   async #rehash(hash: DownloadHash, end: number): Promise<void> {
+    const piece = Math.min(REHASH_BYTES, this.#o.chunkBytes ?? REHASH_BYTES);
     for (let at = 0; at < end; ) {
-      const bytes = await this.#o.sink.read(at, Math.min(REHASH_BYTES, end - at));
+      const bytes = await this.#o.sink.read(at, Math.min(piece, end - at));
       if (bytes.length === 0) throw new SinkError('cannotResume', `sink ends at ${at}, checkpoint says ${end}`);
       hash.update(bytes);
       at += bytes.length;

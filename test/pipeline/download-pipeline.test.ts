@@ -263,6 +263,20 @@ describe('download: native hash (cannot export its state)', () => {
     expect(resumedMidway).toBeGreaterThan(operations / 3);
   });
 
+  it('re-hashes in pieces no larger than the chunk (a small board reads its sink back in its own chunk size)', async () => {
+    const rig = new Rig({ size: 10_000 });
+    const inner = await rig.openStaging(false);
+    await inner.write(0, rig.artifact.subarray(0, 6000));
+    await inner.sync();
+    const reads: number[] = [];
+    const sink = withCalls(inner, { read: (offset, length) => (reads.push(length), inner.read(offset, length)) });
+    const result = await rig.run(sink, { hasher: nativeHasher, chunkBytes: 1000, resumeFrom: { offset: 6000, hashState: new Uint8Array(0), bytesTransferred: 6000, attempts: 1 } });
+    expect(result).toMatchObject({ ok: true });
+    expect(rig.server.seen[0]?.range).toBe('bytes=6000-');
+    expect(reads).toEqual([1000, 1000, 1000, 1000, 1000, 1000]);
+    expect(await stagingContent(rig)).toEqual(rig.artifact);
+  });
+
   it('a resume whose staging file lost bytes below the checkpoint starts over rather than trusting a re-hash', async () => {
     const rig = new Rig({ size: 10_000 });
     const sink = await rig.openStaging(false);
