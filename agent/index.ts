@@ -10,6 +10,7 @@ import type { Device } from '../hal/types.ts';
 import type { Engines } from '../wasm/index.ts';
 import { loadEngines } from '../wasm/load.ts';
 import { type Board, findPartition, parseBoard } from './board.ts';
+import { retainSchemas } from './transport/on-demand.ts';
 import { type AgentConfig, ConfigError, loadConfig } from './config-base.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 import type { DeliveryFamily } from './delivery/family.ts';
@@ -101,6 +102,8 @@ export class AgentError extends Error {
 export async function createAgent(device: Device, boardInput: unknown, configInput: unknown, options: AgentOptions = {}): Promise<Agent> {
   // Validate everything before touching the device.
   const board = parseBoard(boardInput);
+  // A QuickJS board rebuilds each wire schema per check rather than keep them all (transport/on-demand.ts).
+  retainSchemas(board.runtime !== 'quickjs');
   const config = await loadConfig(configInput);
   const log = createLogger(device, config.logLevel);
   const engines = options.engines && config.engine !== 'js' ? options.engines : await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });

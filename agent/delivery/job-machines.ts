@@ -5,7 +5,7 @@
  * ./service.ts, which decides which jobs exist and drives them inside a poll cycle.
  */
 import type { Device } from '../../hal/types.ts';
-import { deltaNote } from '../pipeline/delta-step.ts';
+import { deltaNote } from '../pipeline/delta-state.ts';
 import { createPipelineMachine, type PipelineHooks, type PipelineJob, type PipelineReport } from '../pipeline/runner.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
 import { redactStatusFields } from '../util/redact.ts';
@@ -13,7 +13,10 @@ import { runCommand } from './commands.ts';
 import { packageDeltaHooks } from './delta.ts';
 import { type CommandSpec, commandSchema, type StatusReport } from './messages.ts';
 import type { PackageDb } from './package-db.ts';
-import { createRemovalMachine } from './removal.ts';
+import { loadOnce } from '../util/load-once.ts';
+import { StateMachine } from '../machine/machine.ts';
+import { logTransitions } from '../log.ts';
+import type { RemovalEvent, RemovalJob, RemovalState } from './removal.ts';
 import { type DeliveryServiceOptions, FAMILY, type PackageJobData } from './service.ts';
 
 /** A status report as queued: the session fields are added by the cycle that sends it. */
@@ -28,12 +31,27 @@ export interface JobMachineParts {
   locate(locationToken: string): Promise<{ url: string; expiresUtcMs?: number }>;
 }
 
+/**
+ * The removal machine (./removal.ts) is a lazy chunk: most polls remove nothing. The service loads
+ * it before it creates a removal job or reads job records back that include one.
+ */
+const removalModule = loadOnce(() => import('./removal.ts'));
+let removal: typeof import('./removal.ts') | undefined;
+
+export async function loadRemovalMachine(): Promise<void> {
+  removal ??= await removalModule();
+}
+
 export function removalMachine(parts: JobMachineParts, key: string) {
-const o = parts.options;
-return createRemovalMachine({
-      store: o.store,
-      key,
-      exec: o.device.exec,
+  if (!removal) throw new Error('the removal machine is not loaded (loadRemovalMachine)');
+  const o = parts.options;
+  return new StateMachine<RemovalState, RemovalEvent, RemovalJob>({
+    table: removal.removalFlow,
+    store: o.store,
+    key,
+    onTransition: logTransitions(o.log, 'delivery', key),
+    handlers: removal.removalHandlers({
+      run: (command, variables) => runCommand(o.device.exec, command, variables),
       report: (job) => {
         const outcome = job.outcome ?? { ok: false, message: 'no outcome' };
         const report = statusReport(o.device, job.id, job.package.name, job.package.version, 'removeEnd', { ...outcome, ...(outcome.interrupted ? { code: 'interrupted' } : {}) }, {
@@ -43,8 +61,8 @@ return createRemovalMachine({
         return o.outbox.enqueueOp(FAMILY, { id: `${job.id}/removeEnd`, kind: report.kind, body: report.body });
       },
       deliver: () => o.outbox.flush(FAMILY),
-      log: o.log,
-    });
+    }),
+  });
 }
 
 export function packageMachine(parts: JobMachineParts, key: string) {

@@ -27,12 +27,12 @@ import {
   object,
   oneOf,
   optional,
-
   string,
   union,
   utcMs,
 } from '../transport/schema.ts';
-import { deltaNoteSchema, deltaOfferFields } from '../pipeline/delta-schema.ts';
+import { onDemand } from '../transport/on-demand.ts';
+import { deltaNote, deltaOfferFields } from '../pipeline/delta-schema.ts';
 
 export const PROTOCOL_VERSION = 1;
 export const CBOR_MEDIA_TYPE = 'application/cbor';
@@ -53,223 +53,259 @@ export const LIMITS = {
   files: 1024,
 } as const;
 
+// Every schema below is a builder, exported wrapped in `onDemand` (../transport/on-demand.ts): built
+// when a message is checked and dropped after, so the protocol costs no heap between exchanges.
 const name = () => string({ min: 1, max: LIMITS.name });
 const version = () => string({ min: 1, max: LIMITS.version });
 const text = () => string({ max: LIMITS.text });
 const deviceId = () => string({ min: 1, max: 128 });
 const targetId = () => string({ min: 1, max: 128, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' });
 
-export const managerInfoSchema = object({ address: httpUrl(), utcMs: utcMs() });
+const managerInfo = () => object({ address: httpUrl(), utcMs: utcMs() });
+export const managerInfoSchema = onDemand(managerInfo);
 export type ManagerInfo = Infer<typeof managerInfoSchema>;
 
-export const targetSchema = object({ id: targetId(), kind: oneOf(['device', 'user'] as const) });
+const target = () => object({ id: targetId(), kind: oneOf(['device', 'user'] as const) });
+export const targetSchema = onDemand(target);
 export type Target = Infer<typeof targetSchema>;
 
-export const identitySchema = object({
-  deviceId: deviceId(),
-  model: string({ max: 128 }),
-  oem: string({ max: 128 }),
-  hardwareId: string({ max: 128 }),
-  firmwareVersion: string({ max: 128 }),
-  locale: string({ max: 35 }),
-});
+const identity = () =>
+  object({
+    deviceId: deviceId(),
+    model: string({ max: 128 }),
+    oem: string({ max: 128 }),
+    hardwareId: string({ max: 128 }),
+    firmwareVersion: string({ max: 128 }),
+    locale: string({ max: 35 }),
+  });
+export const identitySchema = onDemand(identity);
 
-export const commandSchema = object({
-  command: string({ min: 1, max: 512 }),
-  args: array(string({ max: 1024 }), { max: LIMITS.args }),
-  timeoutMs: integer({ min: 1, max: 24 * 3600_000 }),
-});
+const command = () =>
+  object({
+    command: string({ min: 1, max: 512 }),
+    args: array(string({ max: 1024 }), { max: LIMITS.args }),
+    timeoutMs: integer({ min: 1, max: 24 * 3600_000 }),
+  });
+export const commandSchema = onDemand(command);
 export type CommandSpec = Infer<typeof commandSchema>;
 
-export const packageSpecSchema = object({
-  name: name(),
-  version: version(),
-  digest: hexSha256(),
-  optional: boolean(),
-  size: optional(integer({ min: 0 })),
-});
+const packageSpec = () =>
+  object({
+    name: name(),
+    version: version(),
+    digest: hexSha256(),
+    optional: boolean(),
+    size: optional(integer({ min: 0 })),
+  });
+export const packageSpecSchema = onDemand(packageSpec);
 export type PackageSpec = Infer<typeof packageSpecSchema>;
 
-export const reportRequestSchema = union('kind', {
-  softwareInventory: object({ kind: literal('softwareInventory') }),
-  machineInventory: object({ kind: literal('machineInventory') }),
-  fileCollection: object({
-    kind: literal('fileCollection'),
-    paths: array(string({ min: 1, max: 1024 }), { min: 1, max: LIMITS.paths }),
-    maxBytes: integer({ min: 0, max: 64 * 1024 * 1024 }),
-  }),
-});
+const reportRequest = () =>
+  union('kind', {
+    softwareInventory: object({ kind: literal('softwareInventory') }),
+    machineInventory: object({ kind: literal('machineInventory') }),
+    fileCollection: object({
+      kind: literal('fileCollection'),
+      paths: array(string({ min: 1, max: 1024 }), { min: 1, max: LIMITS.paths }),
+      maxBytes: integer({ min: 0, max: 64 * 1024 * 1024 }),
+    }),
+  });
+export const reportRequestSchema = onDemand(reportRequest);
 export type ReportRequest = Infer<typeof reportRequestSchema>;
 
 // ───────────────────────────── agent → manager ─────────────────────────────
 
 /** Fields every request after `identify` carries (seed 004: the counter stamps the connection). */
-const stamped = { deviceId: deviceId(), referenceCounter: integer({ min: 0 }) };
+const stamped = () => ({ deviceId: deviceId(), referenceCounter: integer({ min: 0 }) });
 
-export const identifyRequestSchema = object({
-  type: literal('identify'),
-  protocol: integer({ min: 1, max: 1000 }),
-  agentVersion: string({ max: 64 }),
-  platform: string({ max: 64 }),
-  identity: identitySchema,
-  targets: array(targetSchema, { min: 1, max: LIMITS.targets }),
-  /** The last counter the agent used (informational; the new one follows in `connection`). */
-  referenceCounter: optional(integer({ min: 0 })),
-});
+export const identifyRequestSchema = onDemand(() =>
+  object({
+    type: literal('identify'),
+    protocol: integer({ min: 1, max: 1000 }),
+    agentVersion: string({ max: 64 }),
+    platform: string({ max: 64 }),
+    identity: identity(),
+    targets: array(target(), { min: 1, max: LIMITS.targets }),
+    /** The last counter the agent used (informational; the new one follows in `connection`). */
+    referenceCounter: optional(integer({ min: 0 })),
+  }),
+);
 export type IdentifyRequest = Infer<typeof identifyRequestSchema>;
 
-export const connectionReportSchema = object({
-  type: literal('connection'),
-  ...stamped,
-  targets: array(object({ id: targetId(), kind: oneOf(['device', 'user'] as const), previousManager: optional(httpUrl()) }), { min: 1, max: LIMITS.targets }),
-  installed: array(object({ name: name(), version: version(), digest: optional(hexSha256()) }), { max: LIMITS.packages }),
-});
+export const connectionReportSchema = onDemand(() =>
+  object({
+    type: literal('connection'),
+    ...stamped(),
+    targets: array(object({ id: targetId(), kind: oneOf(['device', 'user'] as const), previousManager: optional(httpUrl()) }), { min: 1, max: LIMITS.targets }),
+    installed: array(object({ name: name(), version: version(), digest: optional(hexSha256()) }), { max: LIMITS.packages }),
+  }),
+);
 export type ConnectionReport = Infer<typeof connectionReportSchema>;
 
-export const instructionRequestSchema = object({ type: literal('instructionRequest'), ...stamped, name: name(), version: version() });
+export const instructionRequestSchema = onDemand(() => object({ type: literal('instructionRequest'), ...stamped(), name: name(), version: version() }));
 export type InstructionRequest = Infer<typeof instructionRequestSchema>;
 
-export const locationRequestSchema = object({ type: literal('locationRequest'), ...stamped, locationToken: string({ min: 1, max: LIMITS.token }) });
+export const locationRequestSchema = onDemand(() => object({ type: literal('locationRequest'), ...stamped(), locationToken: string({ min: 1, max: LIMITS.token }) }));
 export type LocationRequest = Infer<typeof locationRequestSchema>;
 
 export const STATUS_PHASES = ['downloadBegin', 'downloadEnd', 'postInstallEnd', 'removeEnd'] as const;
 export type StatusPhase = (typeof STATUS_PHASES)[number];
 
-export const statusReportSchema = object({
-  type: literal('status'),
-  ...stamped,
-  jobId: string({ min: 1, max: 128 }),
-  name: name(),
-  version: version(),
-  phase: oneOf(STATUS_PHASES),
-  outcome: oneOf(['success', 'failure'] as const),
-  error: optional(object({ code: string({ min: 1, max: 64 }), message: text() })),
-  /** Bytes transferred for this package so far (downloadEnd). */
-  bytes: optional(integer({ min: 0 })),
-  attempts: optional(integer({ min: 0 })),
-  exitCode: optional(integer()),
-  /** Tail of the command output (postInstallEnd, removeEnd). */
-  output: optional(text()),
-  /** downloadEnd of a package offered as a delta: applied, or fell back to the full package (and why). */
-  delta: optional(deltaNoteSchema),
-  deviceUtcMs: utcMs(),
-});
+export const statusReportSchema = onDemand(() =>
+  object({
+    type: literal('status'),
+    ...stamped(),
+    jobId: string({ min: 1, max: 128 }),
+    name: name(),
+    version: version(),
+    phase: oneOf(STATUS_PHASES),
+    outcome: oneOf(['success', 'failure'] as const),
+    error: optional(object({ code: string({ min: 1, max: 64 }), message: text() })),
+    /** Bytes transferred for this package so far (downloadEnd). */
+    bytes: optional(integer({ min: 0 })),
+    attempts: optional(integer({ min: 0 })),
+    exitCode: optional(integer()),
+    /** Tail of the command output (postInstallEnd, removeEnd). */
+    output: optional(text()),
+    /** downloadEnd of a package offered as a delta: applied, or fell back to the full package (and why). */
+    delta: optional(deltaNote()),
+    deviceUtcMs: utcMs(),
+  }),
+);
 export type StatusReport = Infer<typeof statusReportSchema>;
 
-export const installedPackageSchema = object({
-  name: name(),
-  version: version(),
-  digest: hexSha256(),
-  installedUtcMs: utcMs(),
-  optional: boolean(),
-});
+const installedPackage = () =>
+  object({
+    name: name(),
+    version: version(),
+    digest: hexSha256(),
+    installedUtcMs: utcMs(),
+    optional: boolean(),
+  });
+export const installedPackageSchema = onDemand(installedPackage);
 export type InstalledPackageRecord = Infer<typeof installedPackageSchema>;
 
-const storageSchema = object({ name: string({ max: 256 }), sizeBytes: integer({ min: 0 }), freeBytes: optional(integer({ min: 0 })) });
-const networkSchema = object({ name: string({ max: 64 }), mac: optional(string({ max: 64 })), addresses: array(string({ max: 64 }), { max: 32 }) });
-export const machineInventorySchema = object({
-  architecture: string({ max: 64 }),
-  operatingSystem: string({ max: 256 }),
-  kernelVersion: optional(string({ max: 256 })),
-  cpuModel: optional(string({ max: 256 })),
-  cpuCount: integer({ min: 0 }),
-  memoryBytes: integer({ min: 0 }),
-  storage: array(storageSchema, { max: 64 }),
-  network: array(networkSchema, { max: 64 }),
-});
+const storage = () => object({ name: string({ max: 256 }), sizeBytes: integer({ min: 0 }), freeBytes: optional(integer({ min: 0 })) });
+const network = () => object({ name: string({ max: 64 }), mac: optional(string({ max: 64 })), addresses: array(string({ max: 64 }), { max: 32 }) });
+const machineInventory = () =>
+  object({
+    architecture: string({ max: 64 }),
+    operatingSystem: string({ max: 256 }),
+    kernelVersion: optional(string({ max: 256 })),
+    cpuModel: optional(string({ max: 256 })),
+    cpuCount: integer({ min: 0 }),
+    memoryBytes: integer({ min: 0 }),
+    storage: array(storage(), { max: 64 }),
+    network: array(network(), { max: 64 }),
+  });
+export const machineInventorySchema = onDemand(machineInventory);
 
-export const collectedFileSchema = object({
-  path: string({ min: 1, max: 1024 }),
-  size: integer({ min: 0 }),
-  modifiedUtcMs: optional(utcMs()),
-  content: optional(bytes({ max: 64 * 1024 * 1024 })),
-  /** Content cut at the request's size cap. */
-  truncated: boolean(),
-  /** Why the file is missing (refused outside the roots, not found, unreadable). */
-  error: optional(object({ code: string({ min: 1, max: 64 }), message: text() })),
-});
+const collectedFile = () =>
+  object({
+    path: string({ min: 1, max: 1024 }),
+    size: integer({ min: 0 }),
+    modifiedUtcMs: optional(utcMs()),
+    content: optional(bytes({ max: 64 * 1024 * 1024 })),
+    /** Content cut at the request's size cap. */
+    truncated: boolean(),
+    /** Why the file is missing (refused outside the roots, not found, unreadable). */
+    error: optional(object({ code: string({ min: 1, max: 64 }), message: text() })),
+  });
+export const collectedFileSchema = onDemand(collectedFile);
 export type CollectedFile = Infer<typeof collectedFileSchema>;
 
-export const inventoryReportSchema = union('kind', {
-  softwareInventory: object({ type: literal('report'), kind: literal('softwareInventory'), ...stamped, packages: array(installedPackageSchema, { max: LIMITS.packages }) }),
-  machineInventory: object({ type: literal('report'), kind: literal('machineInventory'), ...stamped, identity: identitySchema, inventory: machineInventorySchema }),
-  fileCollection: object({ type: literal('report'), kind: literal('fileCollection'), ...stamped, files: array(collectedFileSchema, { max: LIMITS.files }) }),
-});
+export const inventoryReportSchema = onDemand(() =>
+  union('kind', {
+    softwareInventory: object({ type: literal('report'), kind: literal('softwareInventory'), ...stamped(), packages: array(installedPackage(), { max: LIMITS.packages }) }),
+    machineInventory: object({ type: literal('report'), kind: literal('machineInventory'), ...stamped(), identity: identity(), inventory: machineInventory() }),
+    fileCollection: object({ type: literal('report'), kind: literal('fileCollection'), ...stamped(), files: array(collectedFile(), { max: LIMITS.files }) }),
+  }),
+);
 export type InventoryReport = Infer<typeof inventoryReportSchema>;
 
 // ───────────────────────────── manager → agent ─────────────────────────────
 
-export const packageListSchema = object({
-  type: literal('packageList'),
-  manager: managerInfoSchema,
-  packages: array(packageSpecSchema, { max: LIMITS.packages }),
-  reports: array(reportRequestSchema, { max: LIMITS.reports }),
-  /** The manager asks for the next poll in this many milliseconds. */
-  nextPollMs: optional(integer({ min: 0, max: 30 * 24 * 3600_000 })),
-  /** The device was reassigned: poll this manager URL from now on. */
-  redirect: optional(httpUrl()),
-});
+export const packageListSchema = onDemand(() =>
+  object({
+    type: literal('packageList'),
+    manager: managerInfo(),
+    packages: array(packageSpec(), { max: LIMITS.packages }),
+    reports: array(reportRequest(), { max: LIMITS.reports }),
+    /** The manager asks for the next poll in this many milliseconds. */
+    nextPollMs: optional(integer({ min: 0, max: 30 * 24 * 3600_000 })),
+    /** The device was reassigned: poll this manager URL from now on. */
+    redirect: optional(httpUrl()),
+  }),
+);
 export type PackageList = Infer<typeof packageListSchema>;
 
 export const MOVE_RESULTS = ['moved', 'kept', 'unreachable', 'none'] as const;
-export const connectionAckSchema = object({
-  type: literal('connectionAck'),
-  manager: managerInfoSchema,
-  /** Per target that named a previous manager: what the move did. */
-  moves: array(object({ target: targetId(), from: httpUrl(), result: oneOf(MOVE_RESULTS) }), { max: LIMITS.targets }),
-});
+export const connectionAckSchema = onDemand(() =>
+  object({
+    type: literal('connectionAck'),
+    manager: managerInfo(),
+    /** Per target that named a previous manager: what the move did. */
+    moves: array(object({ target: targetId(), from: httpUrl(), result: oneOf(MOVE_RESULTS) }), { max: LIMITS.targets }),
+  }),
+);
 export type ConnectionAck = Infer<typeof connectionAckSchema>;
 
-export const instructionSchema = object({
-  type: literal('instruction'),
-  manager: managerInfoSchema,
-  name: name(),
-  version: version(),
-  size: integer({ min: 0 }),
-  digest: hexSha256(),
-  postInstall: commandSchema,
-  uninstall: optional(commandSchema),
-  locationToken: string({ min: 1, max: LIMITS.token }),
-  /**
-   * The package as a patch against the version the device reported installed (connection
-   * report): a signed URL like a location answer's. The full package (`size`, `digest`) is what
-   * the result must be, and what the device downloads when the delta fails.
-   */
-  delta: optional(object({ ...deltaOfferFields, url: httpUrl(), expiresUtcMs: optional(utcMs()) })),
-});
+export const instructionSchema = onDemand(() =>
+  object({
+    type: literal('instruction'),
+    manager: managerInfo(),
+    name: name(),
+    version: version(),
+    size: integer({ min: 0 }),
+    digest: hexSha256(),
+    postInstall: command(),
+    uninstall: optional(command()),
+    locationToken: string({ min: 1, max: LIMITS.token }),
+    /**
+     * The package as a patch against the version the device reported installed (connection
+     * report): a signed URL like a location answer's. The full package (`size`, `digest`) is what
+     * the result must be, and what the device downloads when the delta fails.
+     */
+    delta: optional(object({ ...deltaOfferFields(), url: httpUrl(), expiresUtcMs: optional(utcMs()) })),
+  }),
+);
 export type Instruction = Infer<typeof instructionSchema>;
 export type InstructionDelta = NonNullable<Instruction['delta']>;
 
-export const locationSchema = object({
-  type: literal('location'),
-  manager: managerInfoSchema,
-  url: httpUrl(),
-  expiresUtcMs: optional(utcMs()),
-});
+export const locationSchema = onDemand(() =>
+  object({
+    type: literal('location'),
+    manager: managerInfo(),
+    url: httpUrl(),
+    expiresUtcMs: optional(utcMs()),
+  }),
+);
 export type Location = Infer<typeof locationSchema>;
 
-export const ackSchema = object({ type: literal('ack'), manager: managerInfoSchema });
+export const ackSchema = onDemand(() => object({ type: literal('ack'), manager: managerInfo() }));
 export type Ack = Infer<typeof ackSchema>;
 
 /** A manager's answer to a request it refuses (HTTP 4xx/5xx with a CBOR body). */
-export const errorAnswerSchema = object({ type: literal('error'), code: string({ min: 1, max: 64 }), message: text() });
+export const errorAnswerSchema = onDemand(() => object({ type: literal('error'), code: string({ min: 1, max: 64 }), message: text() }));
 export type ErrorAnswer = Infer<typeof errorAnswerSchema>;
 
 // ───────────────────────────── manager ↔ manager (the move) ─────────────────────────────
 
-export const targetRecordSchema = object({
-  type: literal('targetRecord'),
-  target: targetId(),
-  kind: oneOf(['device', 'user'] as const),
-  deviceId: deviceId(),
-  /** The agent's reference counter of the connection that last updated this record. */
-  referenceCounter: integer({ min: 0 }),
-  packages: array(object({ name: name(), version: version(), digest: optional(hexSha256()) }), { max: LIMITS.packages }),
-  updatedUtcMs: utcMs(),
-  manager: httpUrl(),
-  /** Set once the target was released to another manager (the record stays readable for late peers). */
-  movedTo: optional(httpUrl()),
-});
+export const targetRecordSchema = onDemand(() =>
+  object({
+    type: literal('targetRecord'),
+    target: targetId(),
+    kind: oneOf(['device', 'user'] as const),
+    deviceId: deviceId(),
+    /** The agent's reference counter of the connection that last updated this record. */
+    referenceCounter: integer({ min: 0 }),
+    packages: array(object({ name: name(), version: version(), digest: optional(hexSha256()) }), { max: LIMITS.packages }),
+    updatedUtcMs: utcMs(),
+    manager: httpUrl(),
+    /** Set once the target was released to another manager (the record stays readable for late peers). */
+    movedTo: optional(httpUrl()),
+  }),
+);
 export type TargetRecord = Infer<typeof targetRecordSchema>;
 
 /**
@@ -277,12 +313,14 @@ export type TargetRecord = Infer<typeof targetRecordSchema>;
  * it fetched: a previous manager whose record moved on since (a later connection) refuses (409),
  * so the move is retried with the newer record instead of losing it.
  */
-export const releaseRequestSchema = object({
-  type: literal('release'),
-  target: targetId(),
-  movedTo: httpUrl(),
-  referenceCounter: integer({ min: 0 }),
-});
+export const releaseRequestSchema = onDemand(() =>
+  object({
+    type: literal('release'),
+    target: targetId(),
+    movedTo: httpUrl(),
+    referenceCounter: integer({ min: 0 }),
+  }),
+);
 export type ReleaseRequest = Infer<typeof releaseRequestSchema>;
 
 /** Request and answer schema per endpoint, for the client and the server's router. */

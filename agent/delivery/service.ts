@@ -30,12 +30,12 @@ import { planPackages } from './plan.ts';
 import type { RemovalJob } from './removal.ts';
 import { collectFiles, machineInventory, softwareInventory } from './reports.ts';
 import { DeliveryError, type CycleSummary, type DeliveryEvent } from './events.ts';
-import { RedirectTracker } from './redirect.ts';
+import { RedirectTracker } from './redirect-tracker.ts';
 import { releaseArtifact, sweepArtifacts } from './delta.ts';
-import { newDeltaState } from '../pipeline/delta-step.ts';
+import { newDeltaState } from '../pipeline/delta-state.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
-import { type JobMachineParts, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
+import { type JobMachineParts, loadRemovalMachine, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
 import { DeviceTokens } from '../transport/device-token.ts';
 import { toHex } from '../util/bytes.ts';
 import { checkManagerUrl } from '../trust/transport-policy.ts';
@@ -335,6 +335,7 @@ export class DeliveryService {
 
   /** The family's job keys; records it cannot read are set aside (never fatal). */
   async #readableJobs(): Promise<string[]> {
+    if (this.#o.store.keys(JOB_PREFIX).some((key) => key.endsWith('/removal'))) await loadRemovalMachine();
     const { keys, setAside } = await readableJobs({
       store: this.#o.store,
       family: FAMILY,
@@ -363,8 +364,8 @@ export class DeliveryService {
     return key;
   }
 
-
   async #createRemovalJob(record: InstalledPackage): Promise<string> {
+    await loadRemovalMachine();
     const sequence = await this.#nextSequence();
     const key = `${JOB_PREFIX}${sequence}/removal`;
     const job: RemovalJob = { id: `${sequence}-remove-${record.name}`.slice(0, 128), package: record };

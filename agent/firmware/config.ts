@@ -1,7 +1,7 @@
 /** Configuration of the device update web service family (seeds 002/003), validated strictly. */
 import { type ScheduleConfig, resolveSchedule, scheduleSchema } from '../families/schedule-config.ts';
 import { type Infer, array, boolean, integer, object, optional, string } from '../transport/schema.ts';
-import { type ServiceUrls, serviceUrlsSchema } from './messages.ts';
+import { type ServiceUrls, serviceUrlsSchema } from './service-urls.ts';
 import { type ImageDownloadConfig, imageDownloadSchema, resolveImageDownload } from '../families/download-config.ts';
 import { requireSecureUrl } from '../trust/transport-policy.ts';
 

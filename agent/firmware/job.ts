@@ -17,7 +17,7 @@ import { decideHold, type HoldDecision } from '../pipeline/hold.ts';
 import { type ImageJob, createImageStep } from '../pipeline/image-step.ts';
 import { createImageDownload } from '../pipeline/image-download.ts';
 import { type PipelineJob, newJob } from '../pipeline/runner.ts';
-import { newDeltaState } from '../pipeline/delta-step.ts';
+import { newDeltaState } from '../pipeline/delta-state.ts';
 import { activeSlotHeld, activeSlotSource } from '../pipeline/slot-source.ts';
 import { type KeyValueStore, getValue, putOp } from '../store/index.ts';
 import { RetryLaterError, errorMessage } from '../util/retry.ts';

@@ -19,7 +19,9 @@
  */
 import { type Infer, type Schema, SchemaError, boolean, hexSha256, httpUrl, integer, literal, object, oneOf, optional, string, utcMs } from '../transport/schema.ts';
 import { fromBase64, toBase64, utf8Decode, utf8Encode } from '../util/bytes.ts';
-import { deltaNoteSchema, deltaOfferFields } from '../pipeline/delta-schema.ts';
+import { deltaNote, deltaOfferFields } from '../pipeline/delta-schema.ts';
+import { onDemand } from '../transport/on-demand.ts';
+import { type ServiceUrls, serviceUrlsSchema } from './service-urls.ts';
 
 export const UPDATES_PROTOCOL = 1;
 export const UPDATES_ENDPOINTS = ['check', 'report'] as const;
@@ -47,13 +49,13 @@ export const LOCATIONS = ['inside', 'outside'] as const;
 /** Where the device is relative to the corporate firewall. */
 export type Location = (typeof LOCATIONS)[number];
 
-/** The two base URLs of one service (provisioned, or read from the discovery record). */
-export const serviceUrlsSchema = object({ internal: httpUrl(), external: httpUrl() }, { strict: true });
-export type ServiceUrls = Infer<typeof serviceUrlsSchema>;
+// The message schemas are built per check and dropped after (../transport/on-demand.ts).
+
+export { type ServiceUrls, serviceUrlsSchema } from './service-urls.ts';
 
 // ───────────────────────────── check ─────────────────────────────
 
-export const checkRequestSchema = object({
+export const checkRequestSchema = onDemand(() => object({
   type: literal('check'),
   protocol: integer({ min: 1, max: 1000 }),
   deviceId: id(),
@@ -67,7 +69,7 @@ export const checkRequestSchema = object({
   testDevice: boolean(),
   /** What the device believes; the service decides from the listener the request came in on. */
   location: oneOf(LOCATIONS),
-});
+}));
 export type CheckRequest = Infer<typeof checkRequestSchema>;
 
 /**
@@ -75,32 +77,34 @@ export type CheckRequest = Infer<typeof checkRequestSchema>;
  * fetched from its own internal/external URLs with the same rules as the image; the image's
  * size and SHA-256 still decide. The device falls back to the full image when it fails.
  */
-export const imageDeltaSchema = object({ ...deltaOfferFields, internalUrl: httpUrl(), externalUrl: httpUrl() });
+const imageDelta = () => object({ ...deltaOfferFields(), internalUrl: httpUrl(), externalUrl: httpUrl() });
+export const imageDeltaSchema = onDemand(imageDelta);
 export type ImageDelta = Infer<typeof imageDeltaSchema>;
 
-export const imageSchema = object({
+const image = () => object({
   version: firmwareVersionSchema(),
   size: integer({ min: 1, max: UPDATES_LIMITS.imageBytes }),
   sha256: hexSha256(),
   internalUrl: httpUrl(),
   externalUrl: httpUrl(),
-  delta: optional(imageDeltaSchema),
+  delta: optional(imageDelta()),
 });
+export const imageSchema = onDemand(image);
 export type ImageOffer = Infer<typeof imageSchema>;
 
-const checkAnswerShape = object({
+const checkAnswerShape = () => object({
   type: literal('check'),
   /** 0: nothing to do (no approved update for this version; pending ones count for test devices only). */
   downloads: integer({ min: 0, max: 1 }),
-  image: optional(imageSchema),
+  image: optional(image()),
   /** The service's UTC, informational (log lines, "last checked"). */
   serviceUtcMs: utcMs(),
 });
 
 /** `downloads` and `image` must agree: an answer that offers half an update is refused. */
-export const checkAnswerSchema: Schema<Infer<typeof checkAnswerShape>> = {
+export const checkAnswerSchema: Schema<Infer<ReturnType<typeof checkAnswerShape>>> = {
   parse(value, path = '') {
-    const answer = checkAnswerShape.parse(value, path);
+    const answer = checkAnswerShape().parse(value, path);
     if (answer.downloads === 0 && answer.image !== undefined) throw new SchemaError(path ? `${path}.image` : 'image', 'present although downloads is 0');
     if (answer.downloads === 1 && answer.image === undefined) throw new SchemaError(path ? `${path}.image` : 'image', 'missing although downloads is 1');
     return answer;
@@ -117,7 +121,7 @@ export type UpdateOutcome = (typeof OUTCOMES)[number];
  * The result of one update, sent (through the agent's outbox) after the reboot. `reportId` is
  * chosen by the device and stays the same across resends, so the service counts it once.
  */
-export const resultReportSchema = object({
+export const resultReportSchema = onDemand(() => object({
   type: literal('report'),
   protocol: integer({ min: 1, max: 1000 }),
   reportId: id(),
@@ -130,18 +134,18 @@ export const resultReportSchema = object({
   outcome: oneOf(OUTCOMES),
   detail: optional(string({ max: UPDATES_LIMITS.text })),
   /** The image came as a delta: applied, or fell back to the full image (and why). */
-  delta: optional(deltaNoteSchema),
+  delta: optional(deltaNote()),
   /** Device UTC of the outcome (the "date of the last update" on the device). */
   utcMs: utcMs(),
-});
+}));
 export type ResultReport = Infer<typeof resultReportSchema>;
 
-export const reportAckSchema = object({
+export const reportAckSchema = onDemand(() => object({
   type: literal('ack'),
   reportId: id(),
   /** True when this report id had been received before (a resend after a lost acknowledgement). */
   duplicate: boolean(),
-});
+}));
 export type ReportAck = Infer<typeof reportAckSchema>;
 
 /** Request and answer schema per endpoint, for the client and the service's router. */

@@ -1,3 +1,6 @@
+// The barrel reaches the A/B update table (./update-flow.ts), which only image installs need:
+// agent code that runs other tables imports ./machine.ts itself, so a board's pull-model cycle
+// does not load the table.
 export { StateMachine, type MachineOptions, type MachineOutcome, type MachineRecord, type StateHandler, type HandlerResult, type StepInfo } from './machine.ts';
 export { type MachineTable, type StateDefinition, MachineTableError, validateTable } from './table.ts';
 export { UnhandledEventError, MachineRecordError } from './errors.ts';

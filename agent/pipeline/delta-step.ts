@@ -30,119 +30,15 @@ import { DeltaError, type DeltaFormat, type RangeReader } from '../../wasm/src/d
 import { type Logger } from '../log.ts';
 import { errorMessage, isTransient } from '../util/retry.ts';
 import { fromHex } from '../util/bytes.ts';
-import { type DownloadProgress, download } from './download.ts';
+import { download } from './download.ts';
 import { type SinkHandle, SinkError, stagingSink } from './sinks.ts';
 import { VerificationError, checkArtifactSize, verifyDigest } from './verify.ts';
+import { type DeltaArtifact, type DeltaHooks, type DeltaJob, type DeltaSource, type DeltaState, MAX_APPLIES, patchFileName } from './delta-state.ts';
 
-/** A patch that turns the named source into the job's artifact. */
-export interface DeltaArtifact {
-  format: DeltaFormat;
-  /** Version the patch applies to (informational: the digest decides). */
-  sourceVersion: string;
-  sourceSize: number;
-  /** Lower-case hex SHA-256 of the source. */
-  sourceSha256: string;
-  /** The patch's own size and lower-case hex SHA-256 (checked by the download). */
-  size: number;
-  sha256: string;
-  /**
-   * Named by signed targets metadata (../trust/target-deltas.ts): the patch's path relative to
-   * the full artifact's URL. Absent: the family's message offered it (`DeltaHooks.locate`).
-   */
-  path?: string;
-}
+export type { DeltaArtifact, DeltaHooks, DeltaJob, DeltaNote, DeltaPhase, DeltaSource, DeltaState, HeldSource } from './delta-state.ts';
 
-export type DeltaPhase = 'pending' | 'downloading' | 'applying' | 'applied' | 'fellBack';
-
-/** Persisted with the pipeline job (`PipelineJob.delta`). */
-export interface DeltaState {
-  artifact: DeltaArtifact;
-  phase: DeltaPhase;
-  /** The patch download's checkpoint. */
-  progress?: DownloadProgress;
-  /** Patch bytes transferred and requests made (across attempts and reboots). */
-  bytesTransferred: number;
-  attempts: number;
-  /** Applies started: a power cut during one starts another. */
-  applies: number;
-  /** Why the delta was given up for the full artifact. */
-  failure?: { code: string; message: string };
-}
-
-/** The bytes a delta applies to, as the family finds them on the device. */
-export interface DeltaSource {
-  read: RangeReader;
-  /** Bytes available to read (at least the artifact's `sourceSize` for a usable source). */
-  size: number;
-  /** Releases what `read` holds open (a staging file), once the stage is done with it. */
-  close?(): Promise<void>;
-}
-
-/** Which version of the artifact the device holds (what a signed delta must start from). */
-export interface HeldSource {
-  version?: string;
-  /** Lower-case hex SHA-256 the device recorded for it, when it did. */
-  sha256?: string;
-}
-
-export interface DeltaHooks<J> {
-  /** The source the device holds for this delta, or undefined when it holds none. */
-  source(job: J): Promise<DeltaSource | undefined>;
-  /**
-   * Where a delta the family's message offered is, and the request headers (credentials: never
-   * persisted). Absent: the family's messages offer none (a signed delta is found next to the artifact).
-   */
-  locate?(job: J): Promise<{ url: string; headers?: Record<string, string> }>;
-  /** The version the device holds, for picking a delta from signed metadata. Absent: signed deltas are not tried. */
-  held?(job: J): Promise<HeldSource | undefined>;
-}
-
-/** What a family's status report says about a delta (absent: the job had none). */
-export interface DeltaNote {
-  format: DeltaFormat;
-  sourceVersion: string;
-  outcome: 'applied' | 'fellBack';
-  /** Patch bytes transferred; with `fullBytes`, what the delta saved (or cost, when it fell back). */
-  patchBytes: number;
-  fullBytes: number;
-  code?: string;
-  message?: string;
-}
-
-/** Apply attempts before the delta is given up (each power cut during one costs one). */
-export const MAX_APPLIES = 3;
+/** Largest piece of the source read at once to check it (and never more than the board's chunk). */
 const SOURCE_PIECE = 256 * 1024;
-
-/** The fields of a job the delta stage reads and writes. */
-export interface DeltaJob {
-  id: string;
-  artifact: { version: string; size: number; digest: string };
-  sink: { kind: 'staging'; name: string } | { kind: 'slot' };
-  delta?: DeltaState;
-}
-
-export function newDeltaState(artifact: DeltaArtifact): DeltaState {
-  return { artifact, phase: 'pending', bytesTransferred: 0, attempts: 0, applies: 0 };
-}
-
-/** The staging file holding a job's patch (removed when the job ends). */
-export function patchFileName(job: Pick<DeltaJob, 'id'>): string {
-  const safe = job.id.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '');
-  return `delta-${safe}`.slice(0, 120) + '.patch';
-}
-
-export function deltaNote(job: DeltaJob): DeltaNote | undefined {
-  const state = job.delta;
-  if (!state || (state.phase !== 'applied' && state.phase !== 'fellBack')) return undefined;
-  return {
-    format: state.artifact.format,
-    sourceVersion: state.artifact.sourceVersion,
-    outcome: state.phase,
-    patchBytes: state.bytesTransferred,
-    fullBytes: job.artifact.size,
-    ...(state.failure ? { code: state.failure.code, message: state.failure.message.slice(0, 512) } : {}),
-  };
-}
 
 export interface DeltaStageOptions<J extends DeltaJob> {
   device: Device;
@@ -192,7 +88,7 @@ export async function runDeltaStage<J extends DeltaJob>(options: DeltaStageOptio
     const source = await options.hooks.source(job);
     let problem: { code: string; message: string } | undefined;
     try {
-      problem = await checkSource(options.engines, source, state().artifact);
+      problem = await checkSource(options.engines, source, state().artifact, Math.min(SOURCE_PIECE, options.download.chunkBytes ?? SOURCE_PIECE));
     } finally {
       await source?.close?.();
     }
@@ -226,13 +122,16 @@ export async function runDeltaStage<J extends DeltaJob>(options: DeltaStageOptio
   return { kind: 'applied', job: update({ phase: 'applied' }) };
 }
 
-/** The source's size and digest, hashed in pieces: undefined when it is the one the patch needs. */
-async function checkSource(engines: Engines, source: DeltaSource | undefined, artifact: DeltaArtifact): Promise<{ code: string; message: string } | undefined> {
+/**
+ * The source's size and digest, hashed in pieces of at most `pieceBytes` (a 256 KiB read was half
+ * the small QuickJS board's heap): undefined when it is the one the patch needs.
+ */
+async function checkSource(engines: Engines, source: DeltaSource | undefined, artifact: DeltaArtifact, pieceBytes: number): Promise<{ code: string; message: string } | undefined> {
   if (!source) return { code: 'noSource', message: `the device does not hold ${artifact.sourceVersion}, the delta's source` };
   if (source.size < artifact.sourceSize) return { code: 'sourceMismatch', message: `source holds ${source.size} bytes, the delta needs ${artifact.sourceSize}` };
   const hash = engines.createHash('sha256');
   for (let offset = 0; offset < artifact.sourceSize; ) {
-    const piece = await source.read(offset, Math.min(SOURCE_PIECE, artifact.sourceSize - offset));
+    const piece = await source.read(offset, Math.min(pieceBytes, artifact.sourceSize - offset));
     if (piece.length === 0) return { code: 'sourceMismatch', message: `source ends at ${offset} of ${artifact.sourceSize} bytes` };
     hash.update(piece);
     offset += piece.length;

@@ -22,6 +22,16 @@ export const DEFAULT_CHUNK_BYTES = 64 * 1024;
 export const DEFAULT_CHECKPOINT_BYTES = 1024 * 1024;
 export const DEFAULT_CHECKPOINT_MS = 1000;
 export const DEFAULT_QUEUE_DEPTH = 4;
+
+/**
+ * Sink writes in flight when the caller names no depth: DEFAULT_QUEUE_DEPTH at the default chunk,
+ * fewer for a board whose chunk is smaller (a board reads in small chunks to save memory, so the
+ * writes in flight shrink with it), down to one, which still overlaps the network with the disk.
+ * On the small QuickJS board (8 KiB chunks) four writes in flight held 32 KiB of its heap.
+ */
+export function defaultQueueDepth(chunkBytes: number): number {
+  return Math.max(1, Math.min(DEFAULT_QUEUE_DEPTH, Math.floor((DEFAULT_QUEUE_DEPTH * chunkBytes) / DEFAULT_CHUNK_BYTES)));
+}
 /** Bytes read back per step when a native hash is rebuilt from the sink on resume. */
 export const REHASH_BYTES = 1024 * 1024;
 
@@ -62,7 +72,7 @@ export interface DownloadOptions {
   checkpointMs?: number;
   /** Bytes per sink write (the board's `downloadChunkBytes`; default 64 KiB). */
   chunkBytes?: number;
-  /** Sink writes in flight at most (default 4): memory is about chunkBytes × (queueDepth + 1). */
+  /** Sink writes in flight at most (default `defaultQueueDepth(chunkBytes)`): memory is about chunkBytes × (queueDepth + 1). */
   queueDepth?: number;
   /** Persists progress in the crash-safe store. Called only after `sink.sync()`. */
   checkpoint: (progress: DownloadProgress) => Promise<void>;

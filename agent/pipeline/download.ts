@@ -32,7 +32,7 @@ import { AbortedError, sleep } from '../util/sleep.ts';
 import { backoffDelay } from './backoff.ts';
 import {
   DEFAULT_CHUNK_BYTES,
-  DEFAULT_QUEUE_DEPTH,
+  defaultQueueDepth,
   REHASH_BYTES,
   type DownloadFailureCode,
   type DownloadHash,
@@ -198,10 +198,14 @@ class DownloadRun {
     this.#hash = o.hasher.create();
   }
 
-  /** Feeds the sink's durable bytes below `end` to `hash` (resume after a non-exportable hash). */
+  /**
+   * Feeds the sink's durable bytes below `end` to `hash` (resume after a non-exportable hash), in
+   * pieces no larger than the board's chunk: a 1 MiB read was twice the small QuickJS board's heap.
+   */
   async #rehash(hash: DownloadHash, end: number): Promise<void> {
+    const piece = Math.min(REHASH_BYTES, this.#o.chunkBytes ?? REHASH_BYTES);
     for (let at = 0; at < end; ) {
-      const bytes = await this.#o.sink.read(at, Math.min(REHASH_BYTES, end - at));
+      const bytes = await this.#o.sink.read(at, Math.min(piece, end - at));
       if (bytes.length === 0) throw new SinkError('cannotResume', `sink ends at ${at}, checkpoint says ${end}`);
       hash.update(bytes);
       at += bytes.length;
@@ -280,7 +284,8 @@ class DownloadRun {
    */
   async #stream(response: HttpResponse, end: number): Promise<Outcome> {
     const o = this.#o;
-    const queue = new WriteQueue(o.sink, o.chunkBytes ?? DEFAULT_CHUNK_BYTES, o.queueDepth ?? DEFAULT_QUEUE_DEPTH);
+    const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const queue = new WriteQueue(o.sink, chunkBytes, o.queueDepth ?? defaultQueueDepth(chunkBytes));
     this.#queue = queue;
     let outcome: Outcome;
     try {

@@ -13,7 +13,7 @@ import type { KeyValueStore } from '../store/index.ts';
 import { type PipelineHooks, type PipelineJob, type PipelineSettings, createPipelineMachine } from './runner.ts';
 import type { ImageDownloadResult } from './image-step.ts';
 import type { TrustGate } from './trust-gate.ts';
-import { deltaNote } from './delta-step.ts';
+import { deltaNote } from './delta-state.ts';
 
 export interface ImageDownloadParts {
   device: Device;

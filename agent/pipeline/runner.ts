@@ -7,13 +7,13 @@
  */
 import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
-import { type HandlerResult, type StateHandler, StateMachine } from '../machine/index.ts';
+import { type HandlerResult, type StateHandler, StateMachine } from '../machine/machine.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import { type Logger, logTransitions } from '../log.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { isTransient } from '../util/retry.ts';
 import { type DownloadProgress, download } from './download.ts';
-import { type DeltaHooks, type DeltaState, newDeltaState, patchFileName, runDeltaStage } from './delta-step.ts';
+import { type DeltaHooks, type DeltaState, newDeltaState, patchFileName } from './delta-state.ts';
 import { type PipelineEvent, type PipelineState, pipelineFlow } from './flow.ts';
 import type { HoldDecision, HoldRecord } from './hold.ts';
 import { type Sink, slotSink, stagingSink } from './sinks.ts';
@@ -21,6 +21,10 @@ import { VerificationError, checkArtifactSize, checkDownloadUrl } from './verify
 import { type TrustGate, type TrustRequest, type TrustedArtifact, signedDeltaArtifact, trustFailureCode } from './trust-gate.ts';
 import { TrustError } from '../trust/errors.ts';
 import { resolveDeltaPath } from '../trust/delta-path.ts';
+import { loadOnce } from '../util/load-once.ts';
+
+/** The delta stage, imported when a job first has a delta to run (a lazy chunk: most cycles have none). */
+const deltaStage = loadOnce(() => import('./delta-step.ts'));
 
 export interface ArtifactSpec {
   name: string;
@@ -230,6 +234,7 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
       const { url } = job.location;
       // The artifact offered as a patch too: tried first, once (./delta-step.ts).
       if (job.delta && hooks.delta && job.delta.phase !== 'fellBack') {
+        const { runDeltaStage } = await deltaStage();
         const staged = await runDeltaStage(
           {
             device,

@@ -1,7 +1,8 @@
 // The redirect tracker on its own (a real store on mock flash): scheme guard, expiry after N
 // failed polls, configuration change wins, legacy and damaged records.
 import { describe, expect, it } from 'vitest';
-import { REDIRECT_KEY, RedirectTracker, downgradesScheme } from '../../agent/delivery/redirect.ts';
+import { REDIRECT_KEY, downgradesScheme } from '../../agent/delivery/redirect.ts';
+import { RedirectTracker } from '../../agent/delivery/redirect-tracker.ts';
 import type { Logger } from '../../agent/log.ts';
 import { type KeyValueStore, getValue, putValue } from '../../agent/store/index.ts';
 import { newMedium } from '../store/workload.ts';

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_APPLIES, type DeltaJob, type DeltaStageOptions, newDeltaState, patchFileName, runDeltaStage } from '../../agent/pipeline/delta-step.ts';
+import { type DeltaJob, type DeltaStageOptions, runDeltaStage } from '../../agent/pipeline/delta-step.ts';
+import { MAX_APPLIES, newDeltaState, patchFileName } from '../../agent/pipeline/delta-state.ts';
 import { type SinkHandle, stagingSink } from '../../agent/pipeline/sinks.ts';
 import { revisedBytes, xorshiftBytes } from '../../cli/demo/fixture.ts';
 import { PowerCutError } from '../../hal/errors.ts';
@@ -47,12 +48,13 @@ function setup(options: { source?: Uint8Array<ArrayBufferLike> | null; patch?: U
   const rig = new Rig({ size: 10, ...(options.stagingCapacity !== undefined ? { stagingCapacity: options.stagingCapacity } : {}) });
   rig.server.replace(options.patch ?? PATCH, '"p1"');
   const saved: DeltaJob[] = [];
+  const sourceReads: number[] = [];
   const source = options.source === undefined ? SOURCE : options.source;
   const stage = (): DeltaStageOptions<DeltaJob> => ({
     device: rig.device,
     engines,
     hooks: {
-      source: async () => (source ? { size: source.length, read: (offset, length) => source.subarray(offset, offset + length) } : undefined),
+      source: async () => (source ? { size: source.length, read: (offset, length) => (sourceReads.push(length), source.subarray(offset, offset + length)) } : undefined),
       locate: async () => ({ url: ARTIFACT_URL }),
     },
     openSink: (held) => (options.openSink ? options.openSink(rig, held) : stagingSink(rig.device.staging, 'job-1').open({ resume: false })),
@@ -60,7 +62,7 @@ function setup(options: { source?: Uint8Array<ArrayBufferLike> | null; patch?: U
     download: { maxAttempts: 2, checkpointBytes: 4096, checkpointMs: 0, chunkBytes: 1024, timeoutMs: 5000, byteBudgetFactor: 3, backoff: { initialMs: 1, maxMs: 1, factor: 1 } },
     log: silent,
   });
-  return { rig, saved, stage };
+  return { rig, saved, stage, sourceReads };
 }
 
 async function staged(rig: Rig, name: string): Promise<Uint8Array | undefined> {
@@ -92,11 +94,14 @@ describe('delta stage', () => {
       [SOURCE.subarray(0, 100), 'sourceMismatch'],
     ];
     for (const [source, code] of cases) {
-      const { rig, saved, stage } = setup({ source });
+      const { rig, saved, stage, sourceReads } = setup({ source });
       const result = await runDeltaStage(stage(), job());
       expect(result.kind).toBe('fellBack');
       expect(result.job.delta).toMatchObject({ phase: 'fellBack', failure: { code }, bytesTransferred: 0 });
       expect(saved.at(-1)?.delta?.phase).toBe('fellBack');
+      // The check reads the source in pieces of the chunk at most (1024 here).
+      if (source && source.length >= SOURCE.length) expect(Math.max(...sourceReads)).toBeLessThanOrEqual(1024);
+      if (source && source.length >= SOURCE.length) expect(sourceReads.length).toBeGreaterThan(1);
       expect(rig.server.seen).toEqual([]);
     }
   });

@@ -6,6 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import type { HasherFactory } from '../../agent/pipeline/download.ts';
+import { DEFAULT_CHUNK_BYTES, DEFAULT_QUEUE_DEPTH, defaultQueueDepth } from '../../agent/pipeline/download-options.ts';
 import type { SinkHandle } from '../../agent/pipeline/sinks.ts';
 import { sleep } from '../../agent/util/sleep.ts';
 import type { DigestHost } from '../../hal/types.ts';
@@ -89,30 +90,24 @@ describe('download: checkpoint policy', () => {
 });
 
 describe('download: bounded pipeline', () => {
-  it('hashes ahead of a slow disk, but never more than chunkBytes × (queueDepth + 1) plus one network chunk', async () => {
+  /** A run onto a disk slower than the network: how far the received bytes ran ahead of the written ones. */
+  async function slowDiskRun(options: { chunkBytes: number; queueDepth?: number }) {
     const rig = new Rig({ size: 50_000, chunkSize: 500 });
     const inner = await rig.openStaging(false);
     let written = 0;
     let received = 0;
     let maxAhead = 0;
     let writes = 0;
-    const slow: SinkHandle = {
-      ...inner,
-      location: inner.location,
+    const slow = withCalls(inner, {
       write: async (offset, bytes) => {
         writes++;
         await sleep(rig.device.clock, 5); // the disk is slower than the network
         await inner.write(offset, bytes);
         written = Math.max(written, offset + bytes.length);
       },
-      sync: () => inner.sync(),
-      truncate: (length) => inner.truncate(length),
-      read: (offset, length) => inner.read(offset, length),
-      close: () => inner.close(),
-    };
+    });
     const result = await rig.run(slow, {
-      chunkBytes: 2000,
-      queueDepth: 3,
+      ...options,
       checkpointBytes: 1_000_000,
       onProgress: (offset) => {
         received = offset;
@@ -121,9 +116,27 @@ describe('download: bounded pipeline', () => {
     });
     expect(result).toMatchObject({ ok: true });
     expect(await stagingContent(rig)).toEqual(rig.artifact);
+    return { maxAhead, writes };
+  }
+
+  it('hashes ahead of a slow disk, but never more than chunkBytes × (queueDepth + 1) plus one network chunk', async () => {
+    const { maxAhead, writes } = await slowDiskRun({ chunkBytes: 2000, queueDepth: 3 });
     expect(writes).toBe(25); // batched into 2000-byte writes
     expect(maxAhead).toBeGreaterThan(2000); // the network ran ahead of the disk (overlap)
     expect(maxAhead).toBeLessThanOrEqual(2000 * (3 + 1) + 500);
+  });
+
+  it('a chunk below the default keeps fewer writes in flight by default (a small board saves memory)', async () => {
+    expect(defaultQueueDepth(DEFAULT_CHUNK_BYTES)).toBe(DEFAULT_QUEUE_DEPTH);
+    expect(defaultQueueDepth(DEFAULT_CHUNK_BYTES / 2)).toBe(2);
+    expect(defaultQueueDepth(8192)).toBe(1);
+    expect(defaultQueueDepth(1)).toBe(1);
+    expect(defaultQueueDepth(1024 * 1024)).toBe(DEFAULT_QUEUE_DEPTH);
+    // One write in flight: the received bytes run at most one batch plus one network chunk ahead.
+    const { maxAhead, writes } = await slowDiskRun({ chunkBytes: 2000 });
+    expect(writes).toBe(25);
+    expect(maxAhead).toBeGreaterThanOrEqual(2000);
+    expect(maxAhead).toBeLessThanOrEqual(2000 + 500);
   });
 
   for (const syncWhileWriting of [true, false]) {
@@ -248,6 +261,20 @@ describe('download: native hash (cannot export its state)', () => {
       if (saved && saved.offset > 0) expect(rig.server.seen.at(-1)?.range, `cut at ${cutAt}`).toBe(`bytes=${saved.offset}-`);
     }
     expect(resumedMidway).toBeGreaterThan(operations / 3);
+  });
+
+  it('re-hashes in pieces no larger than the chunk (a small board reads its sink back in its own chunk size)', async () => {
+    const rig = new Rig({ size: 10_000 });
+    const inner = await rig.openStaging(false);
+    await inner.write(0, rig.artifact.subarray(0, 6000));
+    await inner.sync();
+    const reads: number[] = [];
+    const sink = withCalls(inner, { read: (offset, length) => (reads.push(length), inner.read(offset, length)) });
+    const result = await rig.run(sink, { hasher: nativeHasher, chunkBytes: 1000, resumeFrom: { offset: 6000, hashState: new Uint8Array(0), bytesTransferred: 6000, attempts: 1 } });
+    expect(result).toMatchObject({ ok: true });
+    expect(rig.server.seen[0]?.range).toBe('bytes=6000-');
+    expect(reads).toEqual([1000, 1000, 1000, 1000, 1000, 1000]);
+    expect(await stagingContent(rig)).toEqual(rig.artifact);
   });
 
   it('a resume whose staging file lost bytes below the checkpoint starts over rather than trusting a re-hash', async () => {
