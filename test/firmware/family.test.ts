@@ -202,8 +202,10 @@ describe('firmware family: idle reboot, trial boot, rollback', () => {
   it('an image URL that keeps failing falls back to the other one', async () => {
     world = await updateWorld();
     // The loop below advances virtual time in 30 s steps to get through the backoff; a live request
-    // must not time out under those jumps (that would spend attempts on the URL that works).
-    const phone = await world.phone('phone-fallback', { config: { firmware: { download: { maxAttempts: 2, checkpointBytes: 4096, timeoutMs: 3_600_000 } } } });
+    // must not time out under those jumps (that would spend attempts on the URL that works), and the
+    // held image must not reach its idle reboot while the trigger's last steps run (under load they
+    // can take more than ten loop steps: the job was found 'rebooting').
+    const phone = await world.phone('phone-fallback', { config: { firmware: { idleRebootMs: 3_600_000, download: { maxAttempts: 2, checkpointBytes: 4096, timeoutMs: 3_600_000 } } } });
     phone.hardware.signIn('alice', 'correct horse battery staple'); // the external URL needs a user
     world.network.fault({ kind: 'status', status: 503, url: 'http://updates.corp.test/ucupdates/v1/images/', times: Infinity });
     const before = world.network.requests.length;
