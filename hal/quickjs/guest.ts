@@ -36,7 +36,8 @@ const errorClasses: Record<string, { prototype: object }> = {
   SyncmlError: agentModule.SyncmlError,
 };
 
-const endpoint = new Endpoint(classReviver(errorClasses));
+// QuickJS frees dropped proxies at once but finalizes them only in a rare cycle GC: swept instead (./wire.ts).
+const endpoint = new Endpoint(classReviver(errorClasses), 'sweep');
 endpoint.connect({
   invoke: (id, args) => fromWire(host.invoke(id, args.json, ...args.buffers)),
   settle: (promiseId, ok, value) => host.settle(promiseId, ok, value.json, ...value.buffers),
