@@ -48,6 +48,7 @@ const root = {
   /** Hands a value back as the guest sees it: the host then calls the guest's proxies (the HAL suites run through the bridge this way). */
   echo: (value: unknown) => value,
   async start(device: Parameters<typeof agentModule.createAgent>[0], board: unknown, config: unknown, engines?: agentModule.AgentOptions['engines']) {
+    endpoint.pin(); // the device view and the engines: the agent's for its whole life
     const agent = await agentModule.createAgent(device as never, board, config, engines ? { engines } : {});
     return {
       version: agent.version,

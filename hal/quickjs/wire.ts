@@ -184,6 +184,15 @@ export class Endpoint {
     this.sweepAt = this.weak.size + SWEEP_EVERY;
   }
 
+  /**
+   * The proxies made so far live as long as this side does (the device and engines the agent runs
+   * on): no longer watched ('sweep' mode), which saves the guest a WeakRef for each of them.
+   */
+  pin(): void {
+    this.weak?.clear();
+    this.sweepAt = SWEEP_EVERY;
+  }
+
   private requirePeer(): Peer {
     if (!this.peer) throw new Error('bridge: endpoint not connected');
     return this.peer;
@@ -299,7 +308,7 @@ export class Endpoint {
 }
 
 /** New proxies between two sweeps. */
-const SWEEP_EVERY = 32;
+const SWEEP_EVERY = 8;
 
 const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => unknown> = {
   Int8Array,
