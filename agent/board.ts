@@ -46,8 +46,13 @@ export interface Board {
   memoryBudgetBytes: number;
   /** Bytes per download read (at most a quarter of the memory budget); default DEFAULT_DOWNLOAD_CHUNK_BYTES. */
   downloadChunkBytes: number;
+  /** What the board's firmware offers the agent natively through the HAL (the QuickJS host hands it to the guest). */
+  nativeServices?: NativeService[];
   emulator?: BoardEmulator;
 }
+
+/** `engines`: hashing, diffing and SyncML tokenizing; `signatures`: verifying TUF metadata signatures. */
+export type NativeService = 'engines' | 'signatures';
 
 export interface BoardIssue {
   /** JSON path of the offending value, e.g. `partitions[2].size`. */
@@ -129,6 +134,11 @@ export const PROFILE: Record<string, Field> = {
   partitions: { spec: { type: 'array', items: PARTITION, minItems: 1 }, required: true, description: `must include ${REQUIRED_PARTITIONS.join(', ')}` },
   memoryBudgetBytes: count('memory the agent may use (the QuickJS host heap limit)', { required: false, default: DEFAULT_MEMORY_BUDGET_BYTES }),
   downloadChunkBytes: count('bytes per download read; at most a quarter of memoryBudgetBytes', { required: false, default: DEFAULT_DOWNLOAD_CHUNK_BYTES }),
+  nativeServices: {
+    spec: { type: 'array', items: { type: 'enum', values: ['engines', 'signatures'] }, minItems: 1 },
+    description:
+      "what the board's firmware offers natively, which the QuickJS host hands to the guest instead of its JS code: engines (hashing, diffing, SyncML tokenizing), signatures (verifying TUF metadata signatures)",
+  },
   emulator: {
     spec: {
       type: 'object',

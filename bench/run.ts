@@ -57,7 +57,7 @@ if (only.has('delta-vcdiff') || only.has('delta-bsdiff')) results.push(...(await
 
 // Footprint: sizes, not speeds (peer `target`: the issue's budget; smaller is better, like ms).
 for (const r of await benchFootprint(only)) results.push({ ...r, unit: 'KB' });
-if (only.has('quickjs-heap')) results.push({ ...(await benchQuickJsHeap()), unit: 'KB' });
+if (only.has('quickjs-heap')) for (const r of await benchQuickJsHeap()) results.push({ ...r, unit: 'KB' });
 // QEMU cycles are tens of seconds each: three rounds whatever --rounds says.
 for (const r of await benchQemu(only, 3)) results.push({ ...r, unit: 's' });
 

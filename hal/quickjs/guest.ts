@@ -36,7 +36,8 @@ const errorClasses: Record<string, { prototype: object }> = {
   SyncmlError: agentModule.SyncmlError,
 };
 
-const endpoint = new Endpoint(classReviver(errorClasses));
+// QuickJS frees dropped proxies at once but finalizes them only in a rare cycle GC: swept instead (./wire.ts).
+const endpoint = new Endpoint(classReviver(errorClasses), 'sweep');
 endpoint.connect({
   invoke: (id, args) => fromWire(host.invoke(id, args.json, ...args.buffers)),
   settle: (promiseId, ok, value) => host.settle(promiseId, ok, value.json, ...value.buffers),
@@ -47,6 +48,7 @@ const root = {
   /** Hands a value back as the guest sees it: the host then calls the guest's proxies (the HAL suites run through the bridge this way). */
   echo: (value: unknown) => value,
   async start(device: Parameters<typeof agentModule.createAgent>[0], board: unknown, config: unknown, engines?: agentModule.AgentOptions['engines']) {
+    endpoint.pin(); // the device view and the engines: the agent's for its whole life
     const agent = await agentModule.createAgent(device as never, board, config, engines ? { engines } : {});
     return {
       version: agent.version,

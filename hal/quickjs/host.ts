@@ -10,14 +10,17 @@
  * `QuickJsMemoryError` once the board's budget is exceeded.
  */
 import { getQuickJS, type QuickJSContext, type QuickJSHandle, type QuickJSRuntime } from 'quickjs-emscripten';
-import type { Device, HttpClient } from '../types.ts';
-import { DiffInputError, EngineError, type Engines, HashError, SyncmlError } from '../../wasm/index.ts';
+import type { Device } from '../types.ts';
+import { DiffInputError, EngineError, HashError, SyncmlError } from '../../wasm/index.ts';
 import { type GuestCode, loadGuestCode } from './bundle.ts';
 import { installLoader } from './loader.ts';
+import { type GuestOffer, guestView, resolveOffer } from './offer.ts';
 import { QuickJsGuestError, QuickJsMemoryError } from './errors.ts';
 import { RuntimeKnobs, type StripMode } from './runtime-knobs.ts';
 import { Endpoint, type Packed, classReviver } from './wire.ts';
 import * as halErrors from '../errors.ts';
+
+export { guestView, type GuestOffer } from './offer.ts';
 
 export interface QuickJsHostOptions {
   /** The guest heap budget (a board's `memoryBudgetBytes`). */
@@ -41,36 +44,6 @@ export interface GuestAgent {
   /** The firmware family's last check and the system information (absent without the family). */
   firmware(): Promise<{ last: any; info: any } | undefined>;
   close(): Promise<void>;
-}
-
-/**
- * The device as the guest sees it. `wasm` stays behind: the engines read and write a module's
- * memory through views, and a view cannot cross the bridge (the guest would get a copy), so the
- * guest runs the JS engines.
- */
-export function guestView(device: Device, maxBodyChunk?: number): Device {
-  const { platform, clock, flash, staging, update, power, system, users, exec, files, log, random, keystore } = device;
-  const net = maxBodyChunk === undefined ? device.net : Object.assign(Object.create(device.net) as Device['net'], { http: boundedBodies(device.net.http, maxBodyChunk) });
-  return { platform: `quickjs/${platform}`, clock, flash, staging, net, update, power, system, ...(users ? { users } : {}), ...(keystore ? { keystore } : {}), exec, files, log, random, close: () => device.close() };
-}
-
-/**
- * HTTP bodies cut into pieces of at most `maxChunk` bytes before they cross into the guest. Node
- * hands out 64 KiB network chunks, and the download pipeline keeps a few chunks in flight to the
- * sink: at 64 KiB that was a quarter of the small board's guest heap.
- */
-function boundedBodies(http: HttpClient, maxChunk: number): HttpClient {
-  return {
-    async request(request) {
-      const response = await http.request(request);
-      const body: AsyncIterable<Uint8Array> = {
-        async *[Symbol.asyncIterator]() {
-          for await (const chunk of response.body) for (let at = 0; at < chunk.length; at += maxChunk) yield chunk.subarray(at, at + maxChunk);
-        },
-      };
-      return { status: response.status, headers: response.headers, body, bytes: (maxBytes) => response.bytes(maxBytes), cancel: () => response.cancel() };
-    },
-  };
 }
 
 /** `JS_ComputeMemoryUsage` as quickjs-emscripten hands it over (bytes and counts; the fields the reports use). */
@@ -103,6 +76,7 @@ export class QuickJsHost {
   private peak = 0;
   private last = 0;
   private atPeak: GuestMemoryUsage | undefined;
+  private readonly modules: string[] = [];
   private readonly failureListeners = new Set<(error: Error) => void>();
 
   static async create(options: QuickJsHostOptions): Promise<QuickJsHost> {
@@ -123,7 +97,7 @@ export class QuickJsHost {
   private constructor(runtime: QuickJSRuntime, knobs: RuntimeKnobs | undefined, strip: StripMode, code: GuestCode, private readonly budgetBytes: number) {
     this.runtime = runtime;
     this.vm = runtime.newContext();
-    const prepare = installLoader(runtime, this.vm, code, knobs, strip);
+    const prepare = installLoader(runtime, this.vm, code, knobs, strip, (name) => this.modules.push(name));
     this.installHostFunctions();
     const evaluated = this.vm.evalCode(prepare('guest.js', code.guest), 'guest.js', { type: 'module' });
     if (evaluated.error) throw new QuickJsGuestError(`guest did not load: ${JSON.stringify(this.dumpAndDispose(evaluated.error))}`);
@@ -133,7 +107,11 @@ export class QuickJsHost {
     if (this.vm.typeof(this.guest) !== 'object') throw new QuickJsGuestError('guest did not install its bridge');
     this.endpoint.connect({
       invoke: (id, args) => this.callGuest('invoke', [this.vm.newNumber(id), ...this.toGuest(args)], true)!,
-      settle: (promiseId, ok, value) => void this.callGuest('settle', [this.vm.newNumber(promiseId), ok ? this.vm.true : this.vm.false, ...this.toGuest(value)], false),
+      // A host promise that settles after the guest failed (memory budget) or was disposed has no
+      // guest left to tell: dropped here, not thrown into a promise chain nobody waits on.
+      settle: (promiseId, ok, value) => {
+        if (!this.disposed && !this.failure) void this.callGuest('settle', [this.vm.newNumber(promiseId), ok ? this.vm.true : this.vm.false, ...this.toGuest(value)], false);
+      },
       // The host dropped its proxy of a guest function (V8 collected it): the guest's table lets go
       // of the function and of the object it is bound to, which live in the guest heap.
       release: (id) => {
@@ -145,6 +123,11 @@ export class QuickJsHost {
   /** Peak and latest guest heap use (`memory_used_size`, bytes), and QuickJS's whole breakdown at the peak. */
   get memory(): { peakBytes: number; lastBytes: number; budgetBytes: number; atPeak: GuestMemoryUsage | undefined } {
     return { peakBytes: this.peak, lastBytes: this.last, budgetBytes: this.budgetBytes, atPeak: this.atPeak };
+  }
+
+  /** The agent modules the guest has loaded so far, in order (dist/agent.js, then the chunks it imported). */
+  get loadedModules(): readonly string[] {
+    return [...this.modules];
   }
 
   /**
@@ -160,13 +143,18 @@ export class QuickJsHost {
   }
 
   /**
-   * Creates the agent inside QuickJS on `device` (which stays on the host). `engines`: hashing,
-   * diffing and SyncML tokenizing run on the host (its WASM engines) through host functions, as a
-   * board without WebAssembly offers them natively; without it the guest runs the JS engines.
+   * Creates the agent inside QuickJS on `device` (which stays on the host). What the board's
+   * firmware offers natively (`nativeServices`, ./offer.ts) the guest gets from the host: with
+   * `engines`, hashing, diffing and SyncML tokenizing run on the host's engines (the device's WASM
+   * and digest facets) through the bridge; with `signatures`, the device's verifier checks TUF
+   * metadata. Without them the guest loads its JS engines and JS verifier. `offer` overrides the
+   * board (tests and benches run both ways).
    */
-  async start(device: Device, board: unknown, config: unknown, engines?: Engines): Promise<GuestAgent> {
+  async start(device: Device, board: unknown, config: unknown, offer?: GuestOffer): Promise<GuestAgent> {
     const chunk = (board as { downloadChunkBytes?: unknown } | null)?.downloadChunkBytes;
-    return this.guarded(this.root().start(guestView(device, typeof chunk === 'number' && chunk > 0 ? chunk : undefined), board, config, engines));
+    const { engines, signatures } = await resolveOffer(device, board, offer);
+    const view = guestView(device, { ...(typeof chunk === 'number' && chunk > 0 ? { maxBodyChunk: chunk } : {}), signatures });
+    return this.guarded(this.root().start(view, board, config, engines));
   }
 
   /** Runs a guest promise to its end, or fails with the host's failure (memory budget). */

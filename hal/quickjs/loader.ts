@@ -10,8 +10,12 @@ import { type GuestCode, normaliseModuleName, routeDynamicImports } from './bund
 import { QuickJsGuestError } from './errors.ts';
 import type { RuntimeKnobs, StripMode } from './runtime-knobs.ts';
 
-/** Installs the module loader and the strip mode; returns `prepare`, which readies a module's source for compilation under that mode. */
-export function installLoader(runtime: QuickJSRuntime, vm: QuickJSContext, code: GuestCode, knobs: RuntimeKnobs | undefined, strip: StripMode): (name: string, source: string) => string {
+/**
+ * Installs the module loader and the strip mode; returns `prepare`, which readies a module's
+ * source for compilation under that mode. `onLoad` hears the name of every module served (which
+ * chunks a cycle loaded is part of what the tests check).
+ */
+export function installLoader(runtime: QuickJSRuntime, vm: QuickJSContext, code: GuestCode, knobs: RuntimeKnobs | undefined, strip: StripMode, onLoad?: (name: string) => void): (name: string, source: string) => string {
   const routed = knobs !== undefined && strip === 'debug';
   const prepare = (name: string, source: string): string => {
     if (!routed) return source;
@@ -23,7 +27,9 @@ export function installLoader(runtime: QuickJSRuntime, vm: QuickJSContext, code:
   runtime.setModuleLoader(
     (name) => {
       const source = code.module(name);
-      return source === undefined ? { error: new Error(`no module ${name}`) } : prepare(name, source);
+      if (source === undefined) return { error: new Error(`no module ${name}`) };
+      onLoad?.(name);
+      return prepare(name, source);
     },
     (base, requested) => normaliseModuleName(code, base, requested),
   );

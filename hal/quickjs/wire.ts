@@ -43,6 +43,17 @@ interface Registry {
 }
 /** ES2021, so not in the agent's ES2020 library types; Node has it, and QuickJS (its callbacks run only at a full GC). */
 const FinalizationRegistryClass = (globalThis as { FinalizationRegistry?: new (cleanup: (held: number) => void) => Registry }).FinalizationRegistry;
+/** ES2021 too. In QuickJS a WeakRef empties as soon as its target's last reference goes (reference counting), GC or not. */
+const WeakRefClass = (globalThis as { WeakRef?: new (target: object) => { deref(): object | undefined } }).WeakRef;
+
+/**
+ * How a side learns that its proxies are gone. 'finalization' (the host: V8 collects proxies
+ * only in a GC, and then runs FinalizationRegistry callbacks): release on collection. 'sweep'
+ * (the guest: QuickJS frees a proxy the moment it is dropped, but runs finalization callbacks
+ * only in a cycle GC, which a steady heap may never reach, so the peer's table grew by every
+ * response, signal and listener that crossed): weak references checked every few new proxies.
+ */
+export type ReleaseMode = 'finalization' | 'sweep';
 
 export class Endpoint {
   private readonly functions = new Map<number, (...args: unknown[]) => unknown>();
@@ -56,15 +67,24 @@ export class Endpoint {
    * alive on the exporting side (the guest heap, for what the guest exports). When a proxy is
    * collected here, the peer drops the function it stands for.
    */
-  private readonly collected = FinalizationRegistryClass ? new FinalizationRegistryClass((id) => this.onCollected(id)) : undefined;
+  private readonly collected: Registry | undefined;
+  private readonly weak: Map<number, { deref(): object | undefined }> | undefined;
+  private sweepAt = SWEEP_EVERY;
   private closed = false;
 
-  constructor(private readonly reviveError: ErrorReviver = plainError) {}
+  constructor(
+    private readonly reviveError: ErrorReviver = plainError,
+    release: ReleaseMode = 'finalization',
+  ) {
+    if (release === 'sweep' && WeakRefClass) this.weak = new Map();
+    else if (FinalizationRegistryClass) this.collected = new FinalizationRegistryClass((id) => this.onCollected(id));
+  }
 
   /** Drops every exported function and fails every pending call (the peer is gone). */
   dispose(): void {
     this.closed = true;
     this.functions.clear();
+    this.weak?.clear();
     const waiters = [...this.pending.values()];
     this.pending.clear();
     for (const waiter of waiters) waiter.reject(new Error('bridge: endpoint disposed'));
@@ -143,8 +163,34 @@ export class Endpoint {
       const promiseId = answer.$pending;
       return new Promise((resolve, reject) => this.pending.set(promiseId, { resolve, reject }));
     };
-    this.collected?.register(proxy, id);
+    if (this.weak && WeakRefClass) {
+      this.weak.set(id, new WeakRefClass(proxy));
+      if (this.weak.size >= this.sweepAt) this.sweep();
+    } else this.collected?.register(proxy, id);
     return proxy;
+  }
+
+  /**
+   * Releases the peer's functions whose proxies are gone ('sweep' mode). Runs after every
+   * SWEEP_EVERY new proxies: a WeakRef costs the guest ~75 bytes, so dead ones are not left to pile up.
+   */
+  sweep(): void {
+    if (!this.weak) return;
+    for (const [id, ref] of this.weak) {
+      if (ref.deref() !== undefined) continue;
+      this.weak.delete(id);
+      this.onCollected(id);
+    }
+    this.sweepAt = this.weak.size + SWEEP_EVERY;
+  }
+
+  /**
+   * The proxies made so far live as long as this side does (the device and engines the agent runs
+   * on): no longer watched ('sweep' mode), which saves the guest a WeakRef for each of them.
+   */
+  pin(): void {
+    this.weak?.clear();
+    this.sweepAt = SWEEP_EVERY;
   }
 
   private requirePeer(): Peer {
@@ -260,6 +306,9 @@ export class Endpoint {
     return out;
   }
 }
+
+/** New proxies between two sweeps. */
+const SWEEP_EVERY = 8;
 
 const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => unknown> = {
   Int8Array,

@@ -35,6 +35,24 @@ describe('QuickJS bridge tables', () => {
     expect(host.guestBridgeSizes().functions).toBeLessThanOrEqual(before + 5);
   });
 
+  it('the host releases what it exported once the guest has dropped its proxies, without waiting for a QuickJS cycle GC', async () => {
+    host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
+    const before = host.endpoint.sizes.functions;
+    // Each round: a host function crosses (the guest makes a proxy), is called, and is dropped by
+    // both sides. QuickJS frees the proxy at once but would finalize it only in a cycle GC, which
+    // this small heap never reaches: the host's table kept every function (and what it closes over).
+    const round = () => {
+      for (let i = 0; i < 100; i++) expect(host!.mirror({ value: () => i }).value()).toBe(i);
+    };
+    for (let pass = 0; pass < 4; pass++) {
+      round();
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // At most the last round is still held: the guest sweeps as it makes its next proxies.
+    expect(host.endpoint.sizes.functions).toBeLessThanOrEqual(before + 100);
+  });
+
   it('a disposed host keeps no exported function and no pending call', async () => {
     host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
     host.mirror({ value: () => 1 }).value();

@@ -1,8 +1,11 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNodeDevice } from '../../hal/node/index.ts';
 import { QuickJsHost, QuickJsMemoryError } from '../../hal/quickjs/index.ts';
+import { guestView } from '../../hal/quickjs/host.ts';
+import { InvalidOptionsError } from '../../hal/errors.ts';
 import { type Rig, acceptOnAll, api, newRig, startFleetManager } from '../e2e/harness.ts';
 import { SyncmlError, loadEngines } from '../../wasm/index.ts';
 import { createNodeWasmHost } from '../../wasm/node-host.ts';
@@ -10,6 +13,10 @@ import { utf8Decode, utf8Encode } from '../../agent/util/bytes.ts';
 import { signDemoRelease } from '../../cli/demo/trust.ts';
 
 const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
+
+/** The lazily loaded chunks of the JS engines and the JS signature verifier (dist/agent-chunks/). */
+const ENGINES_JS = /\/engines-js-\w+\.js$/;
+const VERIFY_JS = /\/verify-js-\w+\.js$/;
 
 let rig: Rig;
 let host: QuickJsHost | undefined;
@@ -31,11 +38,12 @@ async function device(id: string) {
 }
 
 describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
-  it('converges against the reference manager (pull model), within the quickjs-small memory budget', async () => {
+  it('converges against the reference manager (pull model), within the quickjs-small memory budget, on the engines the board declares (no JS engines chunk)', async () => {
     const server = await startFleetManager(rig, { deviceIds: ['qjs-1'] });
     host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
     const agent = await host.start(await device('qjs-1'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true, download: { checkpointBytes: 64 * 1024 } } });
-    expect(agent.boot).toMatchObject({ engine: 'js', fresh: true });
+    expect(agent.boot).toMatchObject({ fresh: true });
+    expect(agent.boot.engine).not.toBe('js');
     const summary = await host.guarded(agent.pollOnce());
     expect([...summary.installed].sort()).toEqual(['base-config@1.0.0', 'diagnostics@0.9.0', 'telemetry@1.0.0', 'ui-fonts@2.3.0']);
     expect(summary.failed).toEqual([]);
@@ -45,6 +53,7 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
     const again = await host.guarded(agent.pollOnce());
     expect(again.kept).toBe(4);
     await host.guarded(agent.close());
+    expect(host.loadedModules.filter((name) => ENGINES_JS.test(name) || VERIFY_JS.test(name))).toEqual([]);
     const memory = host.memory;
     console.log(`QuickJS pull-model cycle: guest heap peak ${(memory.peakBytes / 1024).toFixed(0)} KiB (budget ${memory.budgetBytes / 1024} KiB)`);
     expect(memory.peakBytes).toBeGreaterThan(0);
@@ -81,7 +90,7 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
     expect(() => bridged.syncmlTokenize(utf8Encode('<SyncML>a & b</SyncML>'), { strict: true })).toThrow(SyncmlError);
 
     const server = await startFleetManager(rig, { deviceIds: ['qjs-3'] });
-    const agent = await host.start(await device('qjs-3'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true } }, engines);
+    const agent = await host.start(await device('qjs-3'), small, { logLevel: 'error', trust: { allowUnsigned: true }, delivery: { manager: server.url, allowInsecure: true } }, { engines });
     expect(agent.boot.engine).toBe('wasm');
     const summary = await host.guarded(agent.pollOnce());
     expect(summary.installed).toHaveLength(4);
@@ -89,7 +98,10 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
     await host.guarded(agent.close());
   }, 120_000);
 
-  it('signed metadata: the guest (no WebAssembly, no native verifier) loads the JS verifier and engines chunks, verifies the manager\'s /metadata/ and installs the signed packages; a forged root is refused at start', async () => {
+  it.each([
+    ['the guest (no WebAssembly, no native verifier) loads the JS verifier and engines chunks', { engines: false, signatures: false } as const, 'js', true],
+    ["the guest verifies with the board's native verifier (the device's, through the bridge) and hashes on its engines: neither JS chunk loads", undefined, 'native', false],
+  ] as const)('signed metadata: %s, verifies the manager\'s /metadata/ and installs the signed packages; a forged root is refused at start', async (_, offer, verifier, jsChunks) => {
     let root: Uint8Array | undefined;
     const server = await startFleetManager(rig, {
       deviceIds: ['qjs-trust-1'],
@@ -101,19 +113,43 @@ describe('dist/agent.js inside QuickJS on a host-side Node HAL', () => {
     });
     host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
     const config = { logLevel: 'error', trust: { root: utf8Decode(root!) }, delivery: { manager: server.url, allowInsecure: true } };
-    const agent = await host.start(await device('qjs-trust-1'), small, config);
-    expect(agent.boot).toMatchObject({ engine: 'js', verifier: 'js' });
+    const agent = await host.start(await device('qjs-trust-1'), small, config, offer);
+    expect(agent.boot.verifier).toBe(verifier);
+    expect(agent.boot.engine === 'js').toBe(jsChunks);
     const summary = await host.guarded(agent.pollOnce());
     expect(summary.failed).toEqual([]);
     expect([...summary.installed].sort()).toEqual(['base-config@1.0.0', 'diagnostics@0.9.0', 'telemetry@1.0.0', 'ui-fonts@2.3.0']);
     await host.guarded(agent.close());
-    console.log(`QuickJS signed pull-model cycle: guest heap peak ${(host.memory.peakBytes / 1024).toFixed(0)} KiB`);
+    expect(host.loadedModules.some((name) => VERIFY_JS.test(name))).toBe(jsChunks);
+    expect(host.loadedModules.some((name) => ENGINES_JS.test(name))).toBe(jsChunks);
+    console.log(`QuickJS signed pull-model cycle (${verifier} verifier): guest heap peak ${(host.memory.peakBytes / 1024).toFixed(0)} KiB`);
 
     const forged = JSON.parse(utf8Decode(root!));
     forged.signed.version = 9; // the signature no longer covers it
     host.dispose();
     host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-    const refused = await host.start(await device('qjs-trust-2'), small, { ...config, trust: { root: forged } }).then(() => undefined, (e: unknown) => e);
+    const refused = await host.start(await device('qjs-trust-2'), small, { ...config, trust: { root: forged } }, offer).then(() => undefined, (e: unknown) => e);
     expect(String(refused)).toMatch(/trust\.root: not a valid root: badSignature/);
   }, 90_000);
+
+  it('a native verifier crosses the bridge: bytes in, a boolean out, a typed error for a scheme it does not offer', async () => {
+    const node = await device('qjs-verify');
+    host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
+    const bridged = host.mirror(guestView(node, { signatures: true })).signatures!;
+    expect(bridged.schemes).toEqual(['ed25519', 'ecdsa-p256-sha256']);
+    const message = utf8Encode('signed bytes');
+    const pair = generateKeyPairSync('ed25519');
+    const key = new Uint8Array(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x!, 'base64url'));
+    const signature = new Uint8Array(sign(null, message, pair.privateKey));
+    expect(bridged.verify('ed25519', key, message, signature)).toBe(true);
+    // A view into a larger buffer crosses as its own bytes only.
+    const padded = new Uint8Array(signature.length + 8);
+    padded.set(signature, 4);
+    expect(bridged.verify('ed25519', key, message, padded.subarray(4, 4 + signature.length))).toBe(true);
+    signature[0]! ^= 1;
+    expect(bridged.verify('ed25519', key, message, signature)).toBe(false);
+    expect(bridged.verify('ed25519', key.subarray(1), message, signature)).toBe(false);
+    expect(() => bridged.verify('rsa' as never, key, message, signature)).toThrow(InvalidOptionsError);
+    expect(host.mirror(guestView(node)).signatures).toBeUndefined();
+  });
 });

@@ -5,7 +5,7 @@
  * it, the device reboots (a new device on the same work directory and a new QuickJS runtime),
  * the trial boot is committed and both Generic Alerts reach the server. Run twice: SyncML
  * tokenizing and hashing by the guest's JS engines (no WebAssembly in QuickJS), and by the host's
- * WASM engines offered through the bridge.
+ * engines the board declares (`nativeServices`) offered through the bridge.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootPhone, small } from './phone.ts';
 import { fumoDownload, fumoUpdate, startDmServer } from '../../server/omadm/index.ts';
-import { type Engines, loadEngines } from '../../wasm/index.ts';
-import { createNodeWasmHost } from '../../wasm/node-host.ts';
 import { account, CLIENT, DEVICE_ID, engines as jsEngines, IMAGE, md5, SERVER, writePackage } from '../omadm/session-rig.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -22,13 +20,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
 });
 
-const hostEngines = async (): Promise<Engines> => loadEngines({ wasm: createNodeWasmHost(), engine: 'wasm' });
-
 describe('OMA DM with FUMO inside QuickJS (host-side Node HAL, loopback reference DM server)', () => {
   it.each([
-    ['the guest JS engines', undefined],
-    ['the host WASM engines through the bridge', hostEngines],
-  ] as const)('Exec Download → hold → Exec Update → reboot → committed, Generic Alerts acknowledged; with %s', async (_, offered) => {
+    ['the guest JS engines', { engines: false } as const],
+    ["the host's engines the board declares (nativeServices), through the bridge", undefined],
+  ] as const)('Exec Download → hold → Exec Update → reboot → committed, Generic Alerts acknowledged; with %s', async (_, offer) => {
     const dir = await mkdtemp(join(tmpdir(), 'dm-qjs-omadm-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const pkg = await writePackage(dir, 'fw-2.0.bin', IMAGE);
@@ -42,13 +38,13 @@ describe('OMA DM with FUMO inside QuickJS (host-side Node HAL, loopback referenc
       // The reference DM server on loopback speaks plain HTTP: allowed explicitly.
       omadm: { accounts: [{ ...rest, allowInsecure: true, client: { ...client }, server: { ...serverCredential } }], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, manufacturer: 'Acme' },
     };
-    const engines = offered ? await offered() : undefined;
+    const guestJs = offer !== undefined;
 
     const boot = () => bootPhone(join(dir, 'phone'), { deviceId: DEVICE_ID, model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' }, cleanups);
 
     let { phone, host } = await boot();
-    let agent = await host.start(phone, small, config, engines);
-    expect(agent.boot.engine).toBe(offered ? 'wasm' : 'js');
+    let agent = await host.start(phone, small, config, offer);
+    expect(agent.boot.engine === 'js').toBe(guestJs);
     server.script(fumoDownload('1', server.packageUrl(pkg.name), 'corr-dl', 'Download', { version: '2.0.0', size: pkg.size, sha256: pkg.digest }));
     await host.guarded(agent.trigger('omadm', 'manual'));
     expect(server.journal.statuses()).toEqual(['Replace:200', 'Replace:200', 'Replace:200', 'Replace:200', 'Exec:202']);
@@ -65,13 +61,14 @@ describe('OMA DM with FUMO inside QuickJS (host-side Node HAL, loopback referenc
 
     ({ phone, host } = await boot()); // the reboot: the bootloader starts the trial from the same flash image
     expect(phone.bootOutcome.kind).toBe('trial');
-    agent = await host.start(phone, small, config, engines);
+    agent = await host.start(phone, small, config, offer);
     await host.guarded(agent.trigger('omadm', 'boot'));
     expect(await phone.update.status()).toMatchObject({ active: 'b', confirmed: true });
     expect(server.journal.genericAlerts().map((a) => `${a.correlator} ${a.result}`)).toEqual(['corr-dl 200', 'corr-up 200']);
     await host.guarded(agent.close());
+    expect(host.loadedModules.some((name) => /\/engines-js-\w+\.js$/.test(name))).toBe(guestJs);
     const peak = Math.max(firstPeak, host.memory.peakBytes);
-    console.log(`QuickJS OMA DM + FUMO cycle (${offered ? 'host engines' : 'guest JS engines'}): guest heap peak ${(peak / 1024).toFixed(0)} KiB (budget ${small.memoryBudgetBytes / 1024} KiB)`);
+    console.log(`QuickJS OMA DM + FUMO cycle (${guestJs ? 'guest JS engines' : 'host engines'}): guest heap peak ${(peak / 1024).toFixed(0)} KiB (budget ${small.memoryBudgetBytes / 1024} KiB)`);
     expect(peak).toBeLessThanOrEqual(small.memoryBudgetBytes);
   }, 120_000);
 });
