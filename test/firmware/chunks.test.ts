@@ -1,28 +1,27 @@
 /**
- * The update web service protocol (agent/firmware/messages.ts) loads with the firmware family
- * only: the agent's config, which every board loads, needs just the service-URL schema
- * (agent/firmware/service-urls.ts). Each module a board loads costs QuickJS heap for good.
+ * A family's protocol and config load with that family only: the update web service protocol
+ * (agent/firmware/messages.ts) and its config, the pull-model family's config and redirect tracker.
+ * The agent's config loads a family's config section from the family's own chunk
+ * (agent/config-base.ts), so a board without the family loads none of it. Each module a board
+ * loads costs QuickJS heap for good.
  */
 import { describe, expect, it } from 'vitest';
 import { agentChunks } from '../support/agent-chunks.ts';
 
 describe('what a board without a family does not load', () => {
-  it('a board without the firmware family does not load the protocol, only the service-URL schema', async () => {
+  it('a board without the firmware family loads neither its protocol nor its config', async () => {
     const { familySources } = await agentChunks();
     for (const family of ['delivery', 'omadm']) {
-      expect(familySources[family]!.has('agent/firmware/config.ts'), family).toBe(true);
-      expect(familySources[family]!.has('agent/firmware/service-urls.ts'), family).toBe(true);
-      expect(familySources[family]!.has('agent/firmware/messages.ts'), family).toBe(false);
+      for (const module of ['agent/firmware/config.ts', 'agent/firmware/service-urls.ts', 'agent/firmware/messages.ts']) expect(familySources[family]!.has(module), `${family}: ${module}`).toBe(false);
     }
-    expect(familySources.firmware!.has('agent/firmware/messages.ts')).toBe(true);
+    for (const module of ['agent/firmware/config.ts', 'agent/firmware/service-urls.ts', 'agent/firmware/messages.ts']) expect(familySources.firmware!.has(module), module).toBe(true);
   });
 
-  it('a board without the pull-model family does not load its redirect tracker (the delivery config, which every board parses, reads only its default)', async () => {
+  it('a board without the pull-model family loads neither its redirect tracker nor its config', async () => {
     const { familySources } = await agentChunks();
     for (const family of ['firmware', 'omadm']) {
-      expect(familySources[family]!.has('agent/delivery/config.ts'), family).toBe(true);
-      expect(familySources[family]!.has('agent/delivery/redirect-tracker.ts'), family).toBe(false);
+      for (const module of ['agent/delivery/config.ts', 'agent/delivery/redirect-tracker.ts']) expect(familySources[family]!.has(module), `${family}: ${module}`).toBe(false);
     }
-    expect(familySources.delivery!.has('agent/delivery/redirect-tracker.ts')).toBe(true);
+    for (const module of ['agent/delivery/config.ts', 'agent/delivery/redirect-tracker.ts']) expect(familySources.delivery!.has(module), module).toBe(true);
   });
 });
