@@ -49,11 +49,12 @@ export type Runtime = 'node' | 'quickjs';
  * The lazy chunks a full cycle (every family, one delta) loads besides the families, by what the
  * runtime's HAL offers: the Node HAL verifies signatures and hashes natively and runs WASM; the
  * QuickJS guest has neither WebAssembly nor a native verifier, so it loads the JS engines, the JS
- * delta decoder and the JS signature verifier. Named by source entry; a renamed one fails here.
+ * delta decoder and the JS signature verifier. An OMA DM session loads the SyncML sink of its
+ * encoding (XML by default). Named by source entry; a renamed one fails here.
  */
 export const CYCLE_CHUNKS: Record<Runtime, readonly string[]> = {
-  node: ['wasm/src/delta-apply.ts', 'wasm/src/delta-wasm.ts'],
-  quickjs: ['wasm/src/delta-apply.ts', 'wasm/src/engines-js.ts', 'wasm/src/vcdiff-js.ts', 'agent/trust/verify-js.ts'],
+  node: ['wasm/src/delta-apply.ts', 'wasm/src/delta-wasm.ts', 'agent/syncml/xml-sink.ts'],
+  quickjs: ['wasm/src/delta-apply.ts', 'wasm/src/engines-js.ts', 'wasm/src/vcdiff-js.ts', 'agent/trust/verify-js.ts', 'agent/syncml/xml-sink.ts'],
 };
 
 /** Sizes from the build's metafile (JavaScript outputs only; source maps are not stored on a board). */

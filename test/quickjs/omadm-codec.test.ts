@@ -1,0 +1,83 @@
+/**
+ * The SyncML encoder sinks are lazy chunks (agent/syncml/sink-loader.ts): a DM session loads the
+ * sink of the encoding it speaks and never the other. Checked on the bundle (each sink its own
+ * chunk, reached only through a dynamic import) and inside QuickJS (which chunks the guest asked
+ * the host's module loader for), for an XML and a WBXML session, both answered correctly.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Metafile } from 'esbuild';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
+import { get, startDmServer } from '../../server/omadm/index.ts';
+import { account, CLIENT, DEVICE_ID, md5, SERVER, engines as jsEngines } from '../omadm/session-rig.ts';
+import { bootPhone, small } from './phone.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+});
+
+const meta = JSON.parse(readFileSync(new URL('../../dist/agent.meta.json', import.meta.url), 'utf8')) as Metafile;
+const outputs = Object.entries(meta.outputs).filter(([path]) => path.endsWith('.js'));
+const chunkOf = (input: string): string => {
+  const found = outputs.find(([, output]) => Object.keys(output.inputs).includes(input));
+  if (!found) throw new Error(`no chunk holds ${input}`);
+  return found[0];
+};
+const staticClosure = (start: string, seen = new Set<string>()): Set<string> => {
+  if (seen.has(start)) return seen;
+  seen.add(start);
+  for (const imported of meta.outputs[start]?.imports ?? []) if (imported.kind === 'import-statement') staticClosure(imported.path, seen);
+  return seen;
+};
+const XML_CHUNK = chunkOf('agent/syncml/xml-sink.ts');
+const WBXML_CHUNK = chunkOf('agent/syncml/wbxml-sink.ts');
+const FAMILY_CHUNK = chunkOf('agent/omadm/family.ts');
+const moduleName = (chunk: string) => chunk.replace(/^dist\//, '');
+
+describe('the SyncML sinks are lazy chunks of the OMA DM family', () => {
+  it('each sink is its own chunk, imported dynamically by the family and statically by nothing the agent or the family loads', () => {
+    expect(XML_CHUNK).not.toBe(WBXML_CHUNK);
+    const loadedWithFamily = new Set([...staticClosure('dist/agent.js'), ...staticClosure(FAMILY_CHUNK)]);
+    for (const sink of [XML_CHUNK, WBXML_CHUNK]) {
+      expect(loadedWithFamily.has(sink)).toBe(false);
+      expect(meta.outputs[FAMILY_CHUNK]!.imports).toContainEqual(expect.objectContaining({ path: sink, kind: 'dynamic-import' }));
+    }
+  });
+
+  it.each(['xml', 'wbxml'] as const)('a %s session inside QuickJS loads its sink and not the other one', async (encoding) => {
+    const dir = await mkdtemp(join(tmpdir(), 'dm-qjs-codec-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const running = await startDmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [], md5, tokenize: jsEngines.syncmlTokenize });
+    cleanups.push(() => running.close());
+    const server = running.server;
+    const { client, server: serverCredential, ...rest } = account(server.url);
+    const config = {
+      logLevel: 'error',
+      trust: { allowUnsigned: true },
+      omadm: { accounts: [{ ...rest, allowInsecure: true, client: { ...client }, server: { ...serverCredential } }], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, encoding },
+    };
+    // The host's module loader reads the guest's modules through the cached GuestCode: watch it.
+    const code = await loadGuestCode();
+    const requested: string[] = [];
+    const read = code.module;
+    code.module = (name) => (requested.push(name), read(name));
+    cleanups.push(() => (code.module = read));
+
+    const { phone, host } = await bootPhone(join(dir, 'phone'), { deviceId: DEVICE_ID, model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' }, cleanups);
+    const agent = await host.start(phone, small, config);
+    server.script([get('./DevInfo/Mod')]);
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    await host.guarded(agent.close());
+
+    expect(server.journal.statuses()).toEqual(['Get:200']);
+    expect(server.journal.of('result').some((e) => e.uri === './DevInfo/Mod' && e.data === 'Widget')).toBe(true);
+    const [used, unused] = encoding === 'xml' ? [XML_CHUNK, WBXML_CHUNK] : [WBXML_CHUNK, XML_CHUNK];
+    expect(requested).toContain(moduleName(FAMILY_CHUNK));
+    expect(requested).toContain(moduleName(used));
+    expect(requested).not.toContain(moduleName(unused));
+  }, 60_000);
+});
