@@ -1,8 +1,9 @@
 /**
- * The SyncML encoder sinks are lazy chunks (agent/syncml/sink-loader.ts): a DM session loads the
- * sink of the encoding it speaks and never the other. Checked on the bundle (each sink its own
- * chunk, reached only through a dynamic import) and inside QuickJS (which chunks the guest asked
- * the host's module loader for), for an XML and a WBXML session, both answered correctly.
+ * The OMA DM family's lazy chunks: the SyncML encoder sinks (agent/syncml/sink-loader.ts: a DM
+ * session loads the sink of the encoding it speaks, never the other) and Get ?list= (list.ts,
+ * loaded by the first list query). Checked on the bundle (each its own chunk, reached only through
+ * a dynamic import) and inside QuickJS (which chunks the guest asked the host's module loader
+ * for), with the sessions answered correctly either way.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
+import { type Command } from '../../agent/syncml/model.ts';
 import { get, startDmServer } from '../../server/omadm/index.ts';
 import { account, CLIENT, DEVICE_ID, md5, SERVER, engines as jsEngines } from '../omadm/session-rig.ts';
 import { bootPhone, small } from './phone.ts';
@@ -35,21 +37,23 @@ const staticClosure = (start: string, seen = new Set<string>()): Set<string> => 
 };
 const XML_CHUNK = chunkOf('agent/syncml/xml-sink.ts');
 const WBXML_CHUNK = chunkOf('agent/syncml/wbxml-sink.ts');
+const LIST_CHUNK = chunkOf('agent/omadm/list.ts');
 const FAMILY_CHUNK = chunkOf('agent/omadm/family.ts');
 const moduleName = (chunk: string) => chunk.replace(/^dist\//, '');
 
-describe('the SyncML sinks are lazy chunks of the OMA DM family', () => {
-  it('each sink is its own chunk, imported dynamically by the family and statically by nothing the agent or the family loads', () => {
-    expect(XML_CHUNK).not.toBe(WBXML_CHUNK);
+describe('the lazy chunks of the OMA DM family', () => {
+  it('each sink and list.ts are their own chunks, imported dynamically by the family and statically by nothing the agent or the family loads', () => {
+    expect(new Set([XML_CHUNK, WBXML_CHUNK, LIST_CHUNK]).size).toBe(3);
     const loadedWithFamily = new Set([...staticClosure('dist/agent.js'), ...staticClosure(FAMILY_CHUNK)]);
-    for (const sink of [XML_CHUNK, WBXML_CHUNK]) {
+    for (const sink of [XML_CHUNK, WBXML_CHUNK, LIST_CHUNK]) {
       expect(loadedWithFamily.has(sink)).toBe(false);
       expect(meta.outputs[FAMILY_CHUNK]!.imports).toContainEqual(expect.objectContaining({ path: sink, kind: 'dynamic-import' }));
     }
   });
 
-  it.each(['xml', 'wbxml'] as const)('a %s session inside QuickJS loads its sink and not the other one', async (encoding) => {
-    const dir = await mkdtemp(join(tmpdir(), 'dm-qjs-codec-'));
+  /** One client-initiated session inside QuickJS answering `commands`; the chunks the guest loaded. */
+  async function session(encoding: 'xml' | 'wbxml', commands: Command[]) {
+    const dir = await mkdtemp(join(tmpdir(), 'dm-qjs-lazy-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const running = await startDmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [], md5, tokenize: jsEngines.syncmlTokenize });
     cleanups.push(() => running.close());
@@ -69,15 +73,28 @@ describe('the SyncML sinks are lazy chunks of the OMA DM family', () => {
 
     const { phone, host } = await bootPhone(join(dir, 'phone'), { deviceId: DEVICE_ID, model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' }, cleanups);
     const agent = await host.start(phone, small, config);
-    server.script([get('./DevInfo/Mod')]);
+    server.script(commands);
     await host.guarded(agent.trigger('omadm', 'manual'));
     await host.guarded(agent.close());
-
-    expect(server.journal.statuses()).toEqual(['Get:200']);
-    expect(server.journal.of('result').some((e) => e.uri === './DevInfo/Mod' && e.data === 'Widget')).toBe(true);
-    const [used, unused] = encoding === 'xml' ? [XML_CHUNK, WBXML_CHUNK] : [WBXML_CHUNK, XML_CHUNK];
     expect(requested).toContain(moduleName(FAMILY_CHUNK));
-    expect(requested).toContain(moduleName(used));
-    expect(requested).not.toContain(moduleName(unused));
+    return { journal: server.journal, loaded: (chunk: string) => requested.includes(moduleName(chunk)) };
+  }
+
+  it.each(['xml', 'wbxml'] as const)('a %s session inside QuickJS loads its sink and not the other one, nor list.ts', async (encoding) => {
+    const { journal, loaded } = await session(encoding, [get('./DevInfo/Mod')]);
+    expect(journal.statuses()).toEqual(['Get:200']);
+    expect(journal.of('result').some((e) => e.uri === './DevInfo/Mod' && e.data === 'Widget')).toBe(true);
+    const [used, unused] = encoding === 'xml' ? [XML_CHUNK, WBXML_CHUNK] : [WBXML_CHUNK, XML_CHUNK];
+    expect(loaded(used)).toBe(true);
+    expect(loaded(unused)).toBe(false);
+    expect(loaded(LIST_CHUNK)).toBe(false);
+  }, 60_000);
+
+  it('a Get ?list=Struct loads list.ts and lists the subtree', async () => {
+    const { journal, loaded } = await session('xml', [get('./DevDetail/URI?list=Struct')]);
+    expect(journal.statuses()).toEqual(['Get:200']);
+    expect(journal.of('result').map((e) => e.uri)).toEqual(['./DevDetail/URI', './DevDetail/URI/MaxDepth', './DevDetail/URI/MaxSegLen', './DevDetail/URI/MaxTotLen']);
+    expect(loaded(LIST_CHUNK)).toBe(true);
+    expect(loaded(WBXML_CHUNK)).toBe(false);
   }, 60_000);
 });
