@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
-import { type Command } from '../../agent/syncml/model.ts';
+import type { Command } from '../../agent/syncml/model.ts';
 import { get, startDmServer } from '../../server/omadm/index.ts';
-import { account, CLIENT, DEVICE_ID, md5, SERVER, engines as jsEngines } from '../omadm/session-rig.ts';
+import { CLIENT, DEVICE_ID, engines as jsEngines, familySection, md5, SERVER } from '../omadm/session-rig.ts';
 import { bootPhone, small } from './phone.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -58,12 +58,7 @@ describe('the lazy chunks of the OMA DM family', () => {
     const running = await startDmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [], md5, tokenize: jsEngines.syncmlTokenize });
     cleanups.push(() => running.close());
     const server = running.server;
-    const { client, server: serverCredential, ...rest } = account(server.url);
-    const config = {
-      logLevel: 'error',
-      trust: { allowUnsigned: true },
-      omadm: { accounts: [{ ...rest, allowInsecure: true, client: { ...client }, server: { ...serverCredential } }], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, encoding },
-    };
+    const config = { logLevel: 'error', trust: { allowUnsigned: true }, omadm: familySection(server.url, { encoding }) };
     // The host's module loader reads the guest's modules through the cached GuestCode: watch it.
     const code = await loadGuestCode();
     const requested: string[] = [];
