@@ -49,14 +49,15 @@ export type Runtime = 'node' | 'quickjs';
  * The lazy chunks a full cycle (every family, one delta, signed metadata and device auth as a
  * production config has them; no push channel) loads besides the families: the pipeline's delta
  * stage, and by what the runtime's HAL offers: the Node HAL verifies signatures and hashes
- * natively and runs WASM (the WASM drivers and the native-hashing wrapper); the QuickJS guest has neither WebAssembly nor a native
- * verifier, so it loads the JS engines, the JS delta decoder and the JS signature verifier. Both
- * load signed metadata (TUF) and the canonical-JSON writer of the device's auth request. Named by
- * source entry; a renamed one fails here.
+ * natively and runs WASM (the WASM drivers and the native-hashing wrapper); the QuickJS guest
+ * without native services has neither WebAssembly nor a native verifier, so it loads the JS
+ * engines, the JS delta decoder and the JS signature verifier. Both load signed metadata (TUF) and the canonical-JSON writer of the device's auth request, and an
+ * OMA DM session the SyncML encoder of its encoding (XML by default). Named by source entry; a
+ * renamed one fails here.
  */
 export const CYCLE_CHUNKS: Record<Runtime, readonly string[]> = {
-  node: ['wasm/src/engines-wasm.ts', 'wasm/src/native.ts', 'agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/delta-wasm.ts'],
-  quickjs: ['agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/engines-js.ts', 'wasm/src/vcdiff-js.ts', 'agent/trust/verify-js.ts'],
+  node: ['wasm/src/engines-wasm.ts', 'wasm/src/native.ts', 'agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/delta-wasm.ts', 'agent/syncml/xml-sink.ts'],
+  quickjs: ['agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/engines-js.ts', 'wasm/src/vcdiff-js.ts', 'agent/trust/verify-js.ts', 'agent/syncml/xml-sink.ts'],
 };
 
 /** Sizes from the build's metafile (JavaScript outputs only; source maps are not stored on a board). */

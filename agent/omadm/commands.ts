@@ -13,8 +13,12 @@ import type { CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
 import { LargeObjectAssembler, type ValueStream } from './large-object.ts';
-import { type ListContext, listItems, parseListQuery, TNDS_TYPE, tnds } from './list.ts';
+import type { ListContext, ListQuery } from './list.ts';
 import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
+import { loadOnce } from '../util/load-once.ts';
+
+/** Get ?list= (list.ts) is a lazy chunk: most sessions never list a subtree. */
+const loadList = loadOnce(() => import('./list.ts'));
 
 export interface ProcessorOptions {
   tree: DmTree;
@@ -220,7 +224,7 @@ export class CommandProcessor {
     const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : '';
     switch (command.cmd) {
       case 'Get':
-        results.push(this.#get(command, uri, path, query, tx, msgRef));
+        results.push(await this.#get(command, uri, path, query, tx, msgRef));
         return 200;
       case 'Add':
       case 'Replace': {
@@ -238,13 +242,15 @@ export class CommandProcessor {
     }
   }
 
-  #get(command: ItemCommand, uri: string, path: string, query: string, tx: TreeTransaction, msgRef: string): Results {
+  async #get(command: ItemCommand, uri: string, path: string, query: string, tx: TreeTransaction, msgRef: string): Promise<Results> {
     const node = tx.get(path);
     if (!node) throw new DmStatusError(404, 'no such node');
     this.#allowed(tx, path, 'Get');
     this.#described(tx, 'Get', path, node);
-    const list = parseListQuery(query);
-    if (list) return this.#list(command, uri, path, list, tx, msgRef);
+    if (query.startsWith('list=')) {
+      const lists = await loadList();
+      return this.#list(lists, command, uri, path, lists.parseListQuery(query) as ListQuery, tx, msgRef);
+    }
     let format = node.format;
     let data: NodeValue;
     const prop = query.startsWith('prop=') ? query.slice(5) : undefined;
@@ -272,12 +278,12 @@ export class CommandProcessor {
   }
 
   /** Get ?list=Struct|StructData|TNDS (list.ts): the subtree, readable nodes only. */
-  #list(command: ItemCommand, uri: string, path: string, list: NonNullable<ReturnType<typeof parseListQuery>>, tx: TreeTransaction, msgRef: string): Results {
+  #list(lists: typeof import('./list.ts'), command: ItemCommand, uri: string, path: string, list: ListQuery, tx: TreeTransaction, msgRef: string): Results {
     const context: ListContext = { tx, serverId: this.#o.serverId, value: (at, node) => this.#value(at, node) };
     const cmdRef = command.cmdID ?? '0';
-    if (list.kind !== 'TNDS') return { cmd: 'Results', msgRef, cmdRef, items: listItems(context, path, list.kind === 'StructData') };
-    const doc = tnds(context, path, list.properties);
-    return { cmd: 'Results', msgRef, cmdRef, items: [{ source: { locURI: uri }, meta: { format: 'xml', type: TNDS_TYPE, size: String(utf8Encode(doc).length) }, data: doc }] };
+    if (list.kind !== 'TNDS') return { cmd: 'Results', msgRef, cmdRef, items: lists.listItems(context, path, list.kind === 'StructData') };
+    const doc = lists.tnds(context, path, list.properties);
+    return { cmd: 'Results', msgRef, cmdRef, items: [{ source: { locURI: uri }, meta: { format: 'xml', type: lists.TNDS_TYPE, size: String(utf8Encode(doc).length) }, data: doc }] };
   }
 
   /**

@@ -35,9 +35,21 @@ export const ONE: readonly [number, number] = [1, 1];
 export const ZERO_OR_ONE: readonly [number, number] = [0, 1];
 export const ZERO_OR_MORE: readonly [number, number] = [0, Number.POSITIVE_INFINITY];
 
+const NODE_FORMATS: readonly string[] = ['node'];
+
 /** Builders, so a CSP's description reads like its DDF. */
 export function describeInterior(access: readonly AccessType[], children: Record<string, NodeDescription>, occurs = ONE, open = false): NodeDescription {
-  return { access, formats: ['node'], occurs, children, ...(open ? { open } : {}) };
+  return { access, formats: NODE_FORMATS, occurs, children, ...(open ? { open } : {}) };
+}
+
+/**
+ * A CSP's `describe`, built on its first call: a description tree is a few dozen objects with a
+ * shape each (10–20 KB of the QuickJS heap per CSP), and a session that sends no command to a
+ * CSP's subtree never needs it.
+ */
+export function lazyDescription(build: () => NodeDescription): () => NodeDescription {
+  let built: NodeDescription | undefined;
+  return () => (built ??= build());
 }
 
 export function describeLeaf(access: readonly AccessType[], formats: string | readonly string[], occurs = ONE, types?: readonly string[]): NodeDescription {
@@ -45,8 +57,8 @@ export function describeLeaf(access: readonly AccessType[], formats: string | re
 }
 
 /** The root (DM_TND: Get only; its children are the CSPs'), and an interior node on the way to a CSP's root. */
-const ROOT: NodeDescription = { access: ['Get'], formats: ['node'], occurs: ONE, children: {} };
-const PASSAGE: NodeDescription = { access: ['Get', 'Add'], formats: ['node'], occurs: ZERO_OR_ONE, children: {} };
+const ROOT: NodeDescription = { access: ['Get'], formats: NODE_FORMATS, occurs: ONE, children: {} };
+const PASSAGE: NodeDescription = { access: ['Get', 'Add'], formats: NODE_FORMATS, occurs: ZERO_OR_ONE, children: {} };
 
 /** What is known of a path: its description, `open` (no description applies) or `unlisted`. */
 export type Described = { kind: 'described'; description: NodeDescription; parent?: NodeDescription; name: string } | { kind: 'open' } | { kind: 'unlisted' };

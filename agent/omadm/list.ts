@@ -8,7 +8,7 @@
  * a listing never shows what a plain Get would refuse (DMAcc secrets stay unreadable).
  */
 import type { Item } from '../syncml/model.ts';
-import { escapeXmlText } from '../syncml/xml-sink.ts';
+import { escapeXmlText } from '../syncml/text.ts';
 import { toBase64, utf8Encode } from '../util/bytes.ts';
 import { type AclCommand, aclAllows } from './acl.ts';
 import { DmStatusError } from './errors.ts';

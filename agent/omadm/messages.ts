@@ -3,7 +3,8 @@
  * the SyncHdr Status, and encoding under the server's MaxMsgSize: commands that do not fit go to
  * the next message; a single Results too large for any message is split into MoreData chunks.
  */
-import { encodeWithinBudget } from '../syncml/encoder.ts';
+import { type BudgetResult, fitBudget } from '../syncml/budget.ts';
+import { newSink } from '../syncml/sink-loader.ts';
 import type { Alert, Command, Item, ItemCommand, Results, Status, SyncHdr, SyncMLMessage, SyncmlEncoding } from '../syncml/model.ts';
 import { utf8Encode } from '../util/bytes.ts';
 import { OmaDmError } from './errors.ts';
@@ -97,6 +98,11 @@ function splitResults(results: Results, size: number): [Results, Results] | unde
   return [head, rest];
 }
 
+/** The message's head under the budget, in the session's encoding (its sink loaded by the session: ../syncml/sink-loader.ts). */
+function withinBudget(message: SyncMLMessage, encoding: SyncmlEncoding, maxMsgSize: number): BudgetResult<string | Uint8Array> {
+  return fitBudget(message, newSink(encoding), { maxMsgSize });
+}
+
 /**
  * Encodes as many commands as fit `maxMsgSize` (CmdIDs from 1 in this message). Final is written
  * only when every command went in and `final` is asked.
@@ -112,7 +118,7 @@ export function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encodi
   for (;;) {
     queue.forEach((command, i) => (command.cmdID = String(i + 1)));
     const message: SyncMLMessage = { hdr, body: { commands: queue, final } };
-    const result = encoding === 'xml' ? encodeWithinBudget(message, 'xml', { maxMsgSize }) : encodeWithinBudget(message, 'wbxml', { maxMsgSize });
+    const result = withinBudget(message, encoding, maxMsgSize);
     const bytes = typeof result.encoded === 'string' ? utf8Encode(result.encoded) : result.encoded;
     const first = result.remaining[0];
     if (first?.cmd === 'Results') {
@@ -134,7 +140,7 @@ export function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encodi
 /** Would these commands (renumbered) fit one message? */
 function fits(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncoding, maxMsgSize: number): boolean {
   const message: SyncMLMessage = { hdr, body: { commands: commands.map((c, i) => ({ ...c, cmdID: String(i + 1) })), final: false } };
-  const result = encoding === 'xml' ? encodeWithinBudget(message, 'xml', { maxMsgSize }) : encodeWithinBudget(message, 'wbxml', { maxMsgSize });
+  const result = withinBudget(message, encoding, maxMsgSize);
   return result.remaining.length === 0;
 }
 

@@ -11,6 +11,7 @@ import { contentTypeFor } from '../syncml/content-type.ts';
 import { type Decoded, decodeMessage, type Tokenize } from '../syncml/decode.ts';
 import type { Alert, Command, Status, SyncMLMessage, SyncmlEncoding } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
+import { loadSink } from '../syncml/sink-loader.ts';
 import { toBase64, utf8Decode } from '../util/bytes.ts';
 import { sleep } from '../util/sleep.ts';
 import type { UserInteraction } from './alerts.ts';
@@ -130,6 +131,7 @@ export class DmSession {
         maxMsgSize: this.#o.maxMsgSize ?? 16 * 1024,
         ...(this.#o.maxObjSize ? { maxObjSize: this.#o.maxObjSize } : {}),
       });
+      await loadSink(this.#encoding);
       const encoded = encodeMessage(hdr, outgoing, this.#encoding, this.#serverMaxMsgSize, final);
       sent.push({ msgId: this.#msgId, commands: encoded.sent });
       summary.messages++;

@@ -10,7 +10,7 @@ import { concatBytes, utf8Encode } from '../util/bytes.ts';
 import { namesForPublicId, type TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
 import type { DataValue, SyncMLMessage, XmlContent, XmlElement } from './model.ts';
-import { FieldKind, type Schema, SYNCML } from './schema.ts';
+import { FieldKind, fieldByCode, type Schema, SYNCML } from './schema.ts';
 import { decodeUtf8Span, SpanText } from './text.ts';
 
 export type DecodeMode = 'strict' | 'lenient';
@@ -117,7 +117,7 @@ class Builder {
         continue;
       }
       const code = t[p + 1] as number;
-      const field = schema.byCode.get(code);
+      const field = fieldByCode(schema, code);
       if (field === undefined) {
         this.unknown(bag, schema.name);
         continue;

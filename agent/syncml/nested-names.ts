@@ -39,8 +39,9 @@ function fromTable(table: readonly string[], page: number): TagNames {
   return (code) => (code >> 8 === page ? table[(code & 0xff) - FIRST_TOKEN] || undefined : undefined);
 }
 
-const devinfNames = fromTable(DEVINF_TAGS, 0);
-const ddfNames = fromTable(DMDDF_TAGS, PAGE_DMDDF);
+// Pure: a bundle whose code never decodes a nested document (the DM agent) drops the tables.
+const devinfNames = /* @__PURE__ */ fromTable(DEVINF_TAGS, 0);
+const ddfNames = /* @__PURE__ */ fromTable(DMDDF_TAGS, PAGE_DMDDF);
 const syncmlNames: TagNames = (code) => tagName(code) ?? ddfNames(code);
 
 /** The names of a nested document, from its numeric public id or its literal one. */

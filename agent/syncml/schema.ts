@@ -38,11 +38,20 @@ export interface Schema {
   command: string | undefined;
   /** Canonical order. Commands appear once, as a Command field named `*`. */
   fields: Field[];
-  /**
-   * Field by element code. A Map, not an array indexed by code: the codes go up to 0x200 and a
-   * schema has a dozen fields, so ~30 dense arrays were 15 000 slots (120 KB of the QuickJS heap).
-   */
-  byCode: Map<number, Field>;
+  /** Container schemas: the command fields it accepts (one shared Field per command). */
+  commands: readonly Field[] | undefined;
+}
+
+/**
+ * The field an element code lands in, or undefined. A scan, not a Map per schema: a schema has at
+ * most a dozen fields, and 35 Maps with 230 records (plus a Field object per schema and field) cost
+ * 36 KB of the QuickJS heap; Fields are now shared between schemas and found by comparing codes.
+ */
+export function fieldByCode(schema: Schema, code: number): Field | undefined {
+  for (const field of schema.fields) if (field.code === code) return field;
+  const commands = schema.commands;
+  if (commands !== undefined) for (const field of commands) if (field.code === code) return field;
+  return undefined;
 }
 
 function code(name: string): number {
@@ -55,22 +64,27 @@ function lowerFirst(name: string): string {
   return name.charAt(0).toLowerCase() + name.slice(1);
 }
 
-type FieldSpec = [name: string, kind: FieldKind, schemaOrProp?: Schema | string];
+/** name, kind, then the child schema or the property name (default: lowerFirst(name), +s for lists), then a property name for a child. */
+type FieldSpec = [name: string, kind: FieldKind, schemaOrProp?: Schema | string, childProp?: string];
+
+/** Identical fields (`CmdID`, `Meta`, `Item`, `LocURI`…) are one shared object; cleared once the schemas are built. */
+const interned = new Map<string, Field>();
 
 function schema(name: string, specs: FieldSpec[], command?: string): Schema {
-  const result: Schema = { name, code: code(name), command, fields: [], byCode: new Map() };
+  const result: Schema = { name, code: code(name), command, fields: [], commands: undefined };
   define(result, specs);
   return result;
 }
 
 function define(target: Schema, specs: FieldSpec[]): void {
-  for (const [name, kind, extra] of specs) {
+  for (const [name, kind, extra, childProp] of specs) {
     const child = typeof extra === 'object' ? extra : undefined;
-    let prop = typeof extra === 'string' ? extra : lowerFirst(name);
+    let prop = typeof extra === 'string' ? extra : (childProp ?? lowerFirst(name));
     if (kind === FieldKind.TextList || kind === FieldKind.ChildList) prop = typeof extra === 'string' ? extra : `${prop}s`;
-    const field: Field = { name, code: code(name), prop, kind, schema: child };
+    const key = `${name} ${kind} ${prop} ${child?.name}`;
+    let field = interned.get(key);
+    if (field === undefined) interned.set(key, (field = { name, code: code(name), prop, kind, schema: child }));
     target.fields.push(field);
-    target.byCode.set(field.code, field);
   }
 }
 
@@ -133,24 +147,26 @@ const COMMANDS: Schema[] = [
 /** Command schema by `cmd` name. */
 export const COMMAND_BY_NAME: ReadonlyMap<string, Schema> = new Map(COMMANDS.map((s) => [s.name, s]));
 
-/** Adds the command list to a container schema: one `*` field in order, every command by code. */
-function acceptCommands(target: Schema, allowed: readonly Schema[]): void {
-  const marker: Field = { name: '*', code: -1, prop: 'commands', kind: FieldKind.Command, schema: undefined };
-  target.fields.push(marker);
-  for (const command of allowed) target.byCode.set(command.code, { name: command.name, code: command.code, prop: 'commands', kind: FieldKind.Command, schema: command });
+/** The field of each command inside a container (the same for every container). */
+const COMMAND_FIELDS: readonly Field[] = COMMANDS.map((command) => ({ name: command.name, code: command.code, prop: 'commands', kind: FieldKind.Command, schema: command }));
+const COMMANDS_MARKER: Field = { name: '*', code: -1, prop: 'commands', kind: FieldKind.Command, schema: undefined };
+
+/** Adds the command list to a container schema: one `*` field in order, the accepted commands. */
+function acceptCommands(target: Schema, allowed: readonly Field[]): void {
+  target.fields.push(COMMANDS_MARKER);
+  target.commands = allowed;
 }
 
-const byName = (names: string[]) => names.map((name) => COMMAND_BY_NAME.get(name) as Schema);
+const byName = (names: string[]) => COMMAND_FIELDS.filter((field) => names.includes(field.name));
 // Nesting per the RepPro DTD: Atomic and Sequence hold the DM commands (and Sync/Map for DS); Sync holds the DS item commands.
 acceptCommands(COMMAND_BY_NAME.get('Atomic') as Schema, byName(['Add', 'Alert', 'Atomic', 'Copy', 'Delete', 'Exec', 'Get', 'Map', 'Move', 'Replace', 'Sequence', 'Sync']));
 acceptCommands(COMMAND_BY_NAME.get('Sequence') as Schema, byName(['Add', 'Alert', 'Atomic', 'Copy', 'Delete', 'Exec', 'Get', 'Map', 'Move', 'Replace', 'Sync']));
 acceptCommands(COMMAND_BY_NAME.get('Sync') as Schema, byName(['Add', 'Atomic', 'Copy', 'Delete', 'Move', 'Replace', 'Sequence']));
 
 export const SYNC_BODY = schema('SyncBody', []);
-acceptCommands(SYNC_BODY, COMMANDS);
+acceptCommands(SYNC_BODY, COMMAND_FIELDS);
 define(SYNC_BODY, [['Final', F]]);
 
-export const SYNCML = schema('SyncML', [['SyncHdr', FieldKind.Child, SYNC_HDR], ['SyncBody', FieldKind.Child, SYNC_BODY]]);
 // The model calls them hdr/body.
-(SYNCML.fields[0] as Field).prop = 'hdr';
-(SYNCML.fields[1] as Field).prop = 'body';
+export const SYNCML = schema('SyncML', [['SyncHdr', FieldKind.Child, SYNC_HDR, 'hdr'], ['SyncBody', FieldKind.Child, SYNC_BODY, 'body']]);
+interned.clear();

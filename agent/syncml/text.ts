@@ -171,3 +171,27 @@ export function isUtf8(bytes: Uint8Array): boolean {
   }
   return true;
 }
+
+/**
+ * Escapes character data (the inverse of the references above); refuses characters XML 1.0 cannot
+ * carry. Here rather than in the XML sink, so the TNDS writer (../omadm/list.ts) does not need the sink.
+ */
+export function escapeXmlText(text: string): string {
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x26 || c === 0x3c || c === 0x3e || c < 0x20) break;
+  }
+  if (i === text.length) return text;
+  let out = text.slice(0, i);
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x26) out += '&amp;';
+    else if (c === 0x3c) out += '&lt;';
+    else if (c === 0x3e) out += '&gt;';
+    else if (c === 0x0d) out += '&#13;';
+    else if (c < 0x20 && c !== 0x09 && c !== 0x0a) throw new SyncmlModelError('badInput', -1, `text holds U+${c.toString(16).padStart(4, '0')}, which XML cannot carry`);
+    else out += text.charAt(i);
+  }
+  return out;
+}

@@ -10,28 +10,7 @@ import { PAGE_METINF } from '../../wasm/src/syncml-tokens.ts';
 import type { EncoderSink } from './encoder-sink.ts';
 import { SyncmlModelError } from './errors.ts';
 import type { DataValue, XmlContent } from './model.ts';
-import { decodeUtf8Span, isUtf8, utf8Length } from './text.ts';
-
-/** Escapes character data; refuses characters XML 1.0 cannot carry. */
-export function escapeXmlText(text: string): string {
-  let i = 0;
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x26 || c === 0x3c || c === 0x3e || c < 0x20) break;
-  }
-  if (i === text.length) return text;
-  let out = text.slice(0, i);
-  for (; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x26) out += '&amp;';
-    else if (c === 0x3c) out += '&lt;';
-    else if (c === 0x3e) out += '&gt;';
-    else if (c === 0x0d) out += '&#13;';
-    else if (c < 0x20 && c !== 0x09 && c !== 0x0a) throw new SyncmlModelError('badInput', -1, `text holds U+${c.toString(16).padStart(4, '0')}, which XML cannot carry`);
-    else out += text.charAt(i);
-  }
-  return out;
-}
+import { decodeUtf8Span, escapeXmlText, isUtf8, utf8Length } from './text.ts';
 
 export interface XmlSinkOptions {
   pretty?: boolean;

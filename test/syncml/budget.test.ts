@@ -9,6 +9,8 @@ import { decodeMessage } from '../../agent/syncml/decode.ts';
 import { createWbxmlEncoder, createXmlEncoder, encodeWbxml, encodeWithinBudget, encodeXml } from '../../agent/syncml/encoder.ts';
 import { SyncmlModelError } from '../../agent/syncml/errors.ts';
 import type { Command, SyncMLMessage } from '../../agent/syncml/model.ts';
+import { fitBudget } from '../../agent/syncml/budget.ts';
+import { loadSink, newSink, sinkLoaded } from '../../agent/syncml/sink-loader.ts';
 import { message as arbitraryMessage } from './arbitrary.ts';
 import { tokenizer } from './support.ts';
 
@@ -104,5 +106,22 @@ describe('encoding within MaxMsgSize', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('the lazily loaded sinks (what a DM session encodes with)', () => {
+  it('a sink is a typed error before its module is loaded, then encodes exactly what encodeWithinBudget does', async () => {
+    const message = results(40);
+    for (const encoding of ['wbxml', 'xml'] as const) {
+      expect(sinkLoaded(encoding)).toBe(false);
+      expect(() => newSink(encoding)).toThrow(SyncmlModelError);
+      await loadSink(encoding);
+      expect(sinkLoaded(encoding)).toBe(true);
+      for (const maxMsgSize of [600, 2000, 1e6]) {
+        const lazy = fitBudget(message, newSink(encoding), { maxMsgSize });
+        const whole = encoding === 'xml' ? encodeWithinBudget(message, 'xml', { maxMsgSize }) : encodeWithinBudget(message, 'wbxml', { maxMsgSize });
+        expect(lazy).toEqual(whole);
+      }
+    }
   });
 });

@@ -2,7 +2,7 @@
  * DevInfo and DevDetail (DM_StdObj 1.2): read-only device facts, seeded from the device's
  * description. Get is open to every server; nothing may be added, replaced or deleted.
  */
-import { describeInterior, describeLeaf, ZERO_OR_ONE } from '../ddf.ts';
+import { describeInterior, describeLeaf, lazyDescription, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import { type Csp, interior, leaf, type SeedNode } from './api.ts';
 
@@ -23,17 +23,24 @@ const READ_ONLY = 'Get=*';
 
 /** DM_StdObj 1.2 §5.1/§5.2: every node Get-only; `Ext` an optional vendor area. */
 const fact = (format = 'chr') => describeLeaf(['Get'], format);
-const EXT = describeInterior(['Get'], {}, ZERO_OR_ONE, true);
-const DEV_INFO = describeInterior(['Get'], { DevId: fact(), Man: fact(), Mod: fact(), DmV: fact(), Lang: fact(), Ext: EXT });
-const DEV_DETAIL = describeInterior(['Get'], {
-  DevTyp: fact(),
-  OEM: fact(),
-  FwV: fact(),
-  SwV: fact(),
-  HwV: fact(),
-  LrgObj: fact('bool'),
-  URI: describeInterior(['Get'], { MaxDepth: fact('int'), MaxTotLen: fact('int'), MaxSegLen: fact('int') }),
-  Ext: EXT,
+const ext = () => describeInterior(['Get'], {}, ZERO_OR_ONE, true);
+const DEV_INFO = lazyDescription(() => {
+  const chr = fact();
+  return describeInterior(['Get'], { DevId: chr, Man: chr, Mod: chr, DmV: chr, Lang: chr, Ext: ext() });
+});
+const DEV_DETAIL = lazyDescription(() => {
+  const chr = fact();
+  const int = fact('int');
+  return describeInterior(['Get'], {
+    DevTyp: chr,
+    OEM: chr,
+    FwV: chr,
+    SwV: chr,
+    HwV: chr,
+    LrgObj: fact('bool'),
+    URI: describeInterior(['Get'], { MaxDepth: int, MaxTotLen: int, MaxSegLen: int }),
+    Ext: ext(),
+  });
 });
 
 function readOnly(root: string): Pick<Csp, 'check'> {
@@ -55,7 +62,7 @@ export function devInfoCsp(facts: DeviceFacts): Csp {
       leaf('DevInfo/DmV', '1.2'),
       leaf('DevInfo/Lang', facts.lang ?? 'en-US'),
     ],
-    describe: () => DEV_INFO,
+    describe: DEV_INFO,
     ...readOnly('DevInfo'),
   };
 }
@@ -77,7 +84,7 @@ export function devDetailCsp(facts: DeviceFacts): Csp {
       leaf('DevDetail/URI/MaxSegLen', '255', 'int'),
     ],
     read: (path) => (path === 'DevDetail/FwV' ? facts.fwV() : undefined),
-    describe: () => DEV_DETAIL,
+    describe: DEV_DETAIL,
     ...readOnly('DevDetail'),
   };
 }

@@ -4,7 +4,7 @@
  * nonces (AAuthData) persist in the tree, so a reboot keeps the next challenge.
  */
 import { fromBase64, toBase64 } from '../../util/bytes.ts';
-import { type AccessType, describeInterior, describeLeaf, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
+import { type AccessType, describeInterior, describeLeaf, lazyDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import type { DmTree, TreeTransaction } from '../tree.ts';
 import { type Csp, interior, leaf, type SeedNode } from './api.ts';
@@ -54,20 +54,23 @@ function authNodes(base: string, level: AuthLevel, type: AuthType, cred: Credent
 
 /** DM_StdObj 1.2 §5.3 (the DMAcc MO): accounts are `<x>` nodes a server may add and remove. */
 const RW: AccessType[] = ['Add', 'Delete', 'Get', 'Replace'];
-const text = (occurs = ZERO_OR_ONE) => describeLeaf(RW, 'chr', occurs);
-const DMACC = describeInterior(['Get'], {
-  '*': describeInterior(RW, {
-    AppID: text(),
-    ServerID: text(),
-    Name: text(),
-    PrefConRef: text(),
-    AppAddr: describeInterior(RW, { '*': describeInterior(RW, { Addr: text(), AddrType: text(), Port: describeInterior(RW, {}, ZERO_OR_ONE, true) }, ZERO_OR_MORE) }, ZERO_OR_ONE),
-    AAuthPref: text(),
-    AppAuth: describeInterior(RW, {
-      '*': describeInterior(RW, { AAuthLevel: text(), AAuthType: text(), AAuthName: text(), AAuthSecret: text(), AAuthData: describeLeaf(RW, ['b64', 'bin'], ZERO_OR_ONE) }, ZERO_OR_MORE),
-    }, ZERO_OR_ONE),
-    Ext: describeInterior(RW, {}, ZERO_OR_ONE, true),
-  }, ZERO_OR_MORE),
+const DMACC = lazyDescription(() => {
+  const text = describeLeaf(RW, 'chr', ZERO_OR_ONE);
+  const ext = describeInterior(RW, {}, ZERO_OR_ONE, true);
+  return describeInterior(['Get'], {
+    '*': describeInterior(RW, {
+      AppID: text,
+      ServerID: text,
+      Name: text,
+      PrefConRef: text,
+      AppAddr: describeInterior(RW, { '*': describeInterior(RW, { Addr: text, AddrType: text, Port: ext }, ZERO_OR_MORE) }, ZERO_OR_ONE),
+      AAuthPref: text,
+      AppAuth: describeInterior(RW, {
+        '*': describeInterior(RW, { AAuthLevel: text, AAuthType: text, AAuthName: text, AAuthSecret: text, AAuthData: describeLeaf(RW, ['b64', 'bin'], ZERO_OR_ONE) }, ZERO_OR_MORE),
+      }, ZERO_OR_ONE),
+      Ext: ext,
+    }, ZERO_OR_MORE),
+  });
 });
 
 export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
@@ -94,7 +97,7 @@ export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
       }
       return nodes;
     },
-    describe: () => DMACC,
+    describe: DMACC,
     check(op, path) {
       if (op !== 'Replace' && /^DMAcc\/[^/]+\/(ServerID|AppAuth)/.test(path)) throw new DmStatusError(405, 'account structure is fixed');
     },

@@ -10,7 +10,7 @@
 import type { Alert } from '../../syncml/model.ts';
 import { getValue, type KeyValueStore, putValue } from '../../store/index.ts';
 import { type Csp, type ExecContext, interior, leaf, type SeedNode } from '../csp/api.ts';
-import { describeInterior, describeLeaf, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
+import { describeInterior, describeLeaf, lazyDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import { ALERT_GENERIC } from '../messages.ts';
 import type { DmNode, TreeTransaction } from '../tree.ts';
@@ -66,18 +66,20 @@ export interface FumoRecord {
 export const FUMO_PREFIX = 'omadm/fumo/';
 
 /** FUMO 1.0 §5 (the MO's DDF): what each node supports; `Ext` is the vendor area (Size, SHA256, …). */
-const operation = (pkg: 'PkgURL' | 'PkgData') =>
-  describeInterior(['Get', 'Exec'], { [pkg]: pkg === 'PkgURL' ? describeLeaf(['Get', 'Replace'], 'chr') : describeLeaf(['Replace'], ['bin', 'b64']) }, ZERO_OR_ONE);
-const FUMO_DDF = describeInterior(['Get'], {
-  '*': describeInterior(['Get'], {
-    PkgName: describeLeaf(['Get', 'Replace'], 'chr', ZERO_OR_ONE),
-    PkgVersion: describeLeaf(['Get', 'Replace'], 'chr', ZERO_OR_ONE),
-    Download: operation('PkgURL'),
-    Update: operation('PkgData'),
-    DownloadAndUpdate: operation('PkgURL'),
-    State: describeLeaf(['Get'], 'int'),
-    Ext: describeInterior(['Get'], {}, ZERO_OR_ONE, true),
-  }, ZERO_OR_MORE),
+const FUMO_DDF = lazyDescription(() => {
+  const optionalText = describeLeaf(['Get', 'Replace'], 'chr', ZERO_OR_ONE);
+  const byUrl = describeInterior(['Get', 'Exec'], { PkgURL: describeLeaf(['Get', 'Replace'], 'chr') }, ZERO_OR_ONE);
+  return describeInterior(['Get'], {
+    '*': describeInterior(['Get'], {
+      PkgName: optionalText,
+      PkgVersion: optionalText,
+      Download: byUrl,
+      Update: describeInterior(['Get', 'Exec'], { PkgData: describeLeaf(['Replace'], ['bin', 'b64']) }, ZERO_OR_ONE),
+      DownloadAndUpdate: byUrl,
+      State: describeLeaf(['Get'], 'int'),
+      Ext: describeInterior(['Get'], {}, ZERO_OR_ONE, true),
+    }, ZERO_OR_MORE),
+  });
 });
 const INSTANCE = /^FUMO\/([^/]+)(?:\/(.*))?$/;
 
@@ -137,7 +139,7 @@ export class FumoManager {
         }
         return nodes;
       },
-      describe: () => FUMO_DDF,
+      describe: FUMO_DDF,
       read: (path) => {
         const match = INSTANCE.exec(path);
         return match && match[2] === 'State' ? String(this.state(match[1] as string)) : undefined;
