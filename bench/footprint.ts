@@ -3,15 +3,15 @@
  * the chunks it imports statically: what every board stores and loads at start), `bundle-full`
  * (KB, every chunk of the build: what a board stores to run everything), `bundle-cycle-<board>`
  * (KB, what one full cycle loads on that board: the core, every family, one delta, signed metadata
- * and the lazy engines its runtime needs — the JS verifier and engines on QuickJS, the WASM
- * drivers on Node, see scripts/agent-bundle.ts CYCLE_CHUNKS) and `wasm` (KB, every module under dist/wasm); plus what
+ * and the lazy engines its runtime needs — the JS verifier and engines on QuickJS unless the board
+ * declares them native, the WASM drivers on Node, see scripts/agent-bundle.ts CYCLE_CHUNKS) and `wasm` (KB, every module under dist/wasm); plus what
  * dominates the bundle (esbuild metafile, bytes in the minified output by package / agent
  * folder) and what each family adds, printed.
  */
 import { build } from 'esbuild';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentBuildOptions, agentFootprint, type Runtime } from '../scripts/agent-bundle.ts';
+import { type AgentFootprint, agentBuildOptions, agentFootprint, type Runtime } from '../scripts/agent-bundle.ts';
 
 export interface FootprintResult {
   name: string;
@@ -22,7 +22,7 @@ export interface FootprintResult {
 export const TARGETS = { bundle: 120, wasm: 64 };
 
 /** Minified bundle sizes (KB, as `npm run build` makes them) and the ten biggest contributors over all chunks. */
-export async function bundleFootprint(): Promise<{ kb: number; fullKb: number; families: Record<string, number>; cycles: Record<Runtime, number>; top: [string, number][] }> {
+export async function bundleFootprint(): Promise<{ kb: number; fullKb: number; families: Record<string, number>; cycleKb: AgentFootprint['cycleKb']; top: [string, number][] }> {
   const result = await build({ ...agentBuildOptions, outdir: 'dist', write: false, logLevel: 'silent' });
   const groups = new Map<string, number>();
   for (const output of Object.values(result.metafile!.outputs)) {
@@ -34,15 +34,15 @@ export async function bundleFootprint(): Promise<{ kb: number; fullKb: number; f
   }
   const top = [...groups].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([key, bytes]) => [key, bytes / 1024] as [string, number]);
   const size = agentFootprint(result.metafile!);
-  return { kb: size.coreKb, fullKb: size.totalKb, families: size.families, cycles: size.cycles, top };
+  return { kb: size.coreKb, fullKb: size.totalKb, families: size.families, cycleKb: size.cycleKb, top };
 }
 
-/** The boards under boards/ and the runtime each runs the agent on. */
-async function boards(): Promise<{ name: string; runtime: Runtime }[]> {
+/** The boards under boards/, the runtime each runs the agent on and what its firmware offers the guest natively. */
+async function boards(): Promise<{ name: string; runtime: Runtime; nativeServices: string[] }[]> {
   const names = (await readdir('boards')).filter((name) => name.endsWith('.json')).sort();
   return Promise.all(names.map(async (file) => {
-    const board = JSON.parse(await readFile(join('boards', file), 'utf8')) as { name: string; runtime: Runtime };
-    return { name: board.name, runtime: board.runtime };
+    const board = JSON.parse(await readFile(join('boards', file), 'utf8')) as { name: string; runtime: Runtime; nativeServices?: string[] };
+    return { name: board.name, runtime: board.runtime, nativeServices: board.nativeServices ?? [] };
   }));
 }
 
@@ -55,15 +55,17 @@ export async function wasmFootprint(dir = 'dist/wasm'): Promise<{ kb: number; mo
 export async function benchFootprint(only: Set<string>): Promise<FootprintResult[]> {
   const results: FootprintResult[] = [];
   if (only.has('bundle') || only.has('bundle-full') || only.has('bundle-cycle')) {
-    const { kb, fullKb, families, cycles, top } = await bundleFootprint();
+    const { kb, fullKb, families, cycleKb, top } = await bundleFootprint();
     console.log(`bundle (minified) ${kb.toFixed(1)} KB loaded by every board, ${fullKb.toFixed(1)} KB with every chunk; each family adds: ${Object.entries(families).map(([name, size]) => `${name} ${size.toFixed(1)}`).join(', ')}`);
     console.log(`biggest contributors: ${top.map(([key, size]) => `${key} ${size.toFixed(1)}`).join(', ')}`);
     if (only.has('bundle')) results.push({ name: 'bundle', value: kb, peers: { target: TARGETS.bundle } });
     if (only.has('bundle-full')) results.push({ name: 'bundle-full', value: fullKb, peers: { target: TARGETS.bundle } });
     if (only.has('bundle-cycle')) {
-      for (const { name, runtime } of await boards()) {
-        console.log(`bundle-cycle-${name} (${runtime}): ${cycles[runtime].toFixed(1)} KB loaded by a full cycle (every family, one delta, signed metadata)`);
-        results.push({ name: `bundle-cycle-${name}`, value: cycles[runtime], peers: { bundle: kb, 'bundle-full': fullKb } });
+      for (const { name, runtime, nativeServices } of await boards()) {
+        const value = cycleKb(runtime, nativeServices);
+        const native = nativeServices.length > 0 ? `, native ${nativeServices.join(' + ')}` : '';
+        console.log(`bundle-cycle-${name} (${runtime}${native}): ${value.toFixed(1)} KB loaded by a full cycle (every family, one delta, signed metadata)`);
+        results.push({ name: `bundle-cycle-${name}`, value, peers: { bundle: kb, 'bundle-full': fullKb } });
       }
     }
   }

@@ -41,6 +41,8 @@ export interface AgentFootprint {
   families: Record<string, number>;
   /** What a full cycle loads on each runtime (KB): the core, every family, one delta, and the runtime's lazy engines. */
   cycles: Record<Runtime, number>;
+  /** What a full cycle loads on a board of that runtime that declares these native services (KB). */
+  cycleKb(runtime: Runtime, nativeServices?: readonly string[]): number;
 }
 
 export type Runtime = 'node' | 'quickjs';
@@ -55,6 +57,16 @@ export type Runtime = 'node' | 'quickjs';
  * OMA DM session the SyncML encoder of its encoding (XML by default). Named by source entry; a
  * renamed one fails here.
  */
+/**
+ * The fallback chunks a board's declared native services (`nativeServices` in its profile) make
+ * unnecessary: the guest hashes/tokenizes with the host's engines and verifies with the host's
+ * verifier instead of loading its own JS ones.
+ */
+export const NATIVE_SERVICE_CHUNKS: Record<string, readonly string[]> = {
+  engines: ['wasm/src/engines-js.ts'],
+  signatures: ['agent/trust/verify-js.ts'],
+};
+
 export const CYCLE_CHUNKS: Record<Runtime, readonly string[]> = {
   node: ['wasm/src/engines-wasm.ts', 'wasm/src/native.ts', 'agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/delta-wasm.ts', 'agent/syncml/xml-sink.ts'],
   quickjs: ['agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/engines-js.ts', 'wasm/src/vcdiff-js.ts', 'agent/trust/verify-js.ts', 'agent/syncml/xml-sink.ts'],
@@ -87,10 +99,11 @@ export function agentFootprint(metafile: Metafile): AgentFootprint {
     if (!path) throw new Error(`agent build has no chunk for ${source} (scripts/agent-bundle.ts CYCLE_CHUNKS)`);
     return path;
   };
-  const cycle = (runtime: Runtime) => {
+  const cycle = (runtime: Runtime, nativeServices: readonly string[] = []) => {
+    const replaced = new Set(nativeServices.flatMap((service) => NATIVE_SERVICE_CHUNKS[service] ?? []));
     const loaded = new Set(core);
-    for (const start of [...familyChunks, ...CYCLE_CHUNKS[runtime].map(byEntry)]) closure(start, loaded);
+    for (const start of [...familyChunks, ...CYCLE_CHUNKS[runtime].filter((source) => !replaced.has(source)).map(byEntry)]) closure(start, loaded);
     return kb(loaded);
   };
-  return { coreKb: kb(core), totalKb: kb(Object.keys(outputs)), families, cycles: { node: cycle('node'), quickjs: cycle('quickjs') } };
+  return { coreKb: kb(core), totalKb: kb(Object.keys(outputs)), families, cycles: { node: cycle('node'), quickjs: cycle('quickjs') }, cycleKb: cycle };
 }
