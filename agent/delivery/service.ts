@@ -35,7 +35,7 @@ import { releaseArtifact, sweepArtifacts } from './delta.ts';
 import { newDeltaState } from '../pipeline/delta-state.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
-import { type JobMachineParts, loadRemovalMachine, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
+import { type JobMachineParts, jobLabel, loadRemovalMachine, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
 import { DeviceTokens } from '../transport/device-token.ts';
 import { toHex } from '../util/bytes.ts';
 import { checkManagerUrl } from '../trust/transport-policy.ts';
@@ -408,21 +408,19 @@ export class DeliveryService {
 
   async #runJob(key: string, summary: CycleSummary): Promise<void> {
     const machine = this.#machineFor(key);
-    const record = machine.record();
-    if (!record) return;
+    // Only what names the job is kept while it runs: the machine reads its own record, and a
+    // decoded one held here would be a second copy of the job for the whole download.
+    const job = jobLabel(key, machine.record());
+    if (!job) return;
+    const { id, action, name, version } = job;
     const emit = (event: DeliveryEvent) => this.#o.onEvent?.(event);
-    const isRemoval = key.endsWith('/removal');
-    const context = record.context as PipelineJob<PackageJobData> | RemovalJob;
-    const name = 'artifact' in context ? context.artifact.name : context.package.name;
-    const version = 'artifact' in context ? context.artifact.version : context.package.version;
-    const action = isRemoval ? 'remove' : (context as PipelineJob<PackageJobData>).family.action;
-    emit({ kind: 'jobStart', jobId: context.id, action, name, version, ...('artifact' in context ? { size: context.artifact.size } : {}) });
+    emit({ kind: 'jobStart', jobId: id, action, name, version, ...(job.size !== undefined ? { size: job.size } : {}) });
     const outcome = await machine.run();
-    if (outcome.kind !== 'final') throw new DeliveryError('suspended', `job ${context.id} (${action} ${name}) stopped in ${outcome.state}: ${'reason' in outcome ? outcome.reason : 'stopped'}`);
+    if (outcome.kind !== 'final') throw new DeliveryError('suspended', `job ${id} (${action} ${name}) stopped in ${outcome.state}: ${'reason' in outcome ? outcome.reason : 'stopped'}`);
     const ok = outcome.state === 'succeeded' || (outcome.state === 'done' && (outcome.context as RemovalJob).outcome?.ok === true);
     if (ok) (action === 'remove' ? summary.removed : action === 'upgrade' ? summary.upgraded : summary.installed).push(`${name}@${version}`);
     else summary.failed.push({ name, version, action, reason: failureReason(outcome.context) });
-    emit({ kind: 'jobEnd', jobId: context.id, action, name, version, ok });
+    emit({ kind: 'jobEnd', jobId: id, action, name, version, ok });
     if (!(await this.#settle(key, machine))) summary.failed.push({ name, version, action, reason: `package database full: ${name} is installed but not recorded yet (retried next poll)` });
   }
 
