@@ -24,7 +24,7 @@ import type { ManagedTarget, RoamingTracker } from '../roaming/index.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { ManagerClient } from './client.ts';
 import type { DeliveryConfig } from './config.ts';
-import { type Instruction, type PackageList, PROTOCOL_VERSION, type ReportRequest } from './messages.ts';
+import { type Instruction, type PackageList, type PackageSpec, PROTOCOL_VERSION, type ReportRequest } from './messages.ts';
 import { type InstalledPackage, PackageDb, PackageDbFullError } from './package-db.ts';
 import { planPackages } from './plan.ts';
 import type { RemovalJob } from './removal.ts';
@@ -229,10 +229,7 @@ export class DeliveryService {
       managerAddress: redactUrl(list.manager.address),
       referenceCounter: stamp.referenceCounter,
       moved: stamp.moved,
-      installed: [],
-      upgraded: [],
-      removed: [],
-      failed: [],
+      installed: [], upgraded: [], removed: [], failed: [],
       kept: 0,
       skipped: [],
       reports: [],
@@ -267,15 +264,8 @@ export class DeliveryService {
           break;
         }
         next++;
-        const instruction = await this.#client.send('instruction', { type: 'instructionRequest', ...session, name: spec.name, version: spec.version });
-        try {
-          checkInstruction(instruction, spec);
-        } catch (error) {
-          summary.failed.push({ name: spec.name, version: spec.version, action, reason: error instanceof Error ? error.message : String(error) });
-          this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
-          continue;
-        }
-        const key = await this.#create(() => this.#createPackageJob({ action, optional: spec.optional, instruction }));
+        const key = await this.#instructedJob(spec, action, session, summary);
+        if (key === false) continue;
         if (key) created.push(key);
         else break;
       }
@@ -320,6 +310,19 @@ export class DeliveryService {
     this.#o.log.warn('package database full: no new install this poll', { name: spec.name });
     const report = statusReport(this.#o.device, `dbfull-${spec.name}@${spec.version}`.slice(0, 128), spec.name, spec.version, 'downloadBegin', { ok: false, code: 'packageDbFull', message: reason });
     await this.#o.outbox.enqueue(FAMILY, { id: `${FAMILY}/packageDbFull/${this.#o.device.clock.utcMs()}`, kind: report.kind, body: report.body });
+  }
+
+  /** A package's instruction, then its job: the key, false if refused (in `summary`), undefined if the store is full. Its own frame, so the instruction goes once the job holds it. */
+  async #instructedJob(spec: PackageSpec, action: PackageAction, session: Session, summary: CycleSummary): Promise<string | false | undefined> {
+    const instruction = await this.#client.send('instruction', { type: 'instructionRequest', ...session, name: spec.name, version: spec.version });
+    try {
+      checkInstruction(instruction, spec);
+    } catch (error) {
+      summary.failed.push({ name: spec.name, version: spec.version, action, reason: error instanceof Error ? error.message : String(error) });
+      this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
+      return false;
+    }
+    return this.#create(() => this.#createPackageJob({ action, optional: spec.optional, instruction }));
   }
 
   /** Creates one job; a full store ends the batch (logged) instead of failing the poll. */
