@@ -17,7 +17,7 @@ import { loadOnce } from '../util/load-once.ts';
 import { StateMachine } from '../machine/machine.ts';
 import { logTransitions } from '../log.ts';
 import type { RemovalEvent, RemovalJob, RemovalState } from './removal.ts';
-import { type DeliveryServiceOptions, FAMILY, type PackageJobData } from './service.ts';
+import { type DeliveryServiceOptions, FAMILY, type PackageAction, type PackageJobData } from './service.ts';
 
 /** A status report as queued: the session fields are added by the cycle that sends it. */
 export type QueuedStatus = Omit<StatusReport, 'deviceId' | 'referenceCounter'>;
@@ -156,4 +156,14 @@ export function statusReport(device: Device, jobId: string, name: string, versio
   };
   // Redacted before it is queued: the outbox persists it, and its text can quote a signed URL.
   return { kind: 'status', body: redactStatusFields(body) };
+}
+
+/** What names a job in events and errors, read from its record (undefined: no job under `key`). */
+export function jobLabel(key: string, record: { context: unknown } | undefined): { id: string; action: PackageAction | 'remove'; name: string; version: string; size?: number } | undefined {
+  if (!record) return undefined;
+  const context = record.context as PipelineJob<PackageJobData> | RemovalJob;
+  const action = key.endsWith('/removal') ? 'remove' : (context as PipelineJob<PackageJobData>).family.action;
+  if (!('artifact' in context)) return { id: context.id, action, name: context.package.name, version: context.package.version };
+  const { name, version, size } = context.artifact;
+  return { id: context.id, action, name, version, size };
 }

@@ -24,7 +24,7 @@ import type { ManagedTarget, RoamingTracker } from '../roaming/index.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { ManagerClient } from './client.ts';
 import type { DeliveryConfig } from './config.ts';
-import { type Instruction, type PackageList, PROTOCOL_VERSION, type ReportRequest } from './messages.ts';
+import { type Instruction, type PackageList, type PackageSpec, PROTOCOL_VERSION, type ReportRequest } from './messages.ts';
 import { type InstalledPackage, PackageDb, PackageDbFullError } from './package-db.ts';
 import { planPackages } from './plan.ts';
 import type { RemovalJob } from './removal.ts';
@@ -35,7 +35,7 @@ import { releaseArtifact, sweepArtifacts } from './delta.ts';
 import { newDeltaState } from '../pipeline/delta-state.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
-import { type JobMachineParts, loadRemovalMachine, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
+import { type JobMachineParts, jobLabel, loadRemovalMachine, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
 import { DeviceTokens } from '../transport/device-token.ts';
 import { toHex } from '../util/bytes.ts';
 import { checkManagerUrl } from '../trust/transport-policy.ts';
@@ -229,10 +229,7 @@ export class DeliveryService {
       managerAddress: redactUrl(list.manager.address),
       referenceCounter: stamp.referenceCounter,
       moved: stamp.moved,
-      installed: [],
-      upgraded: [],
-      removed: [],
-      failed: [],
+      installed: [], upgraded: [], removed: [], failed: [],
       kept: 0,
       skipped: [],
       reports: [],
@@ -267,15 +264,8 @@ export class DeliveryService {
           break;
         }
         next++;
-        const instruction = await this.#client.send('instruction', { type: 'instructionRequest', ...session, name: spec.name, version: spec.version });
-        try {
-          checkInstruction(instruction, spec);
-        } catch (error) {
-          summary.failed.push({ name: spec.name, version: spec.version, action, reason: error instanceof Error ? error.message : String(error) });
-          this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
-          continue;
-        }
-        const key = await this.#create(() => this.#createPackageJob({ action, optional: spec.optional, instruction }));
+        const key = await this.#instructedJob(spec, action, session, summary);
+        if (key === false) continue;
         if (key) created.push(key);
         else break;
       }
@@ -320,6 +310,19 @@ export class DeliveryService {
     this.#o.log.warn('package database full: no new install this poll', { name: spec.name });
     const report = statusReport(this.#o.device, `dbfull-${spec.name}@${spec.version}`.slice(0, 128), spec.name, spec.version, 'downloadBegin', { ok: false, code: 'packageDbFull', message: reason });
     await this.#o.outbox.enqueue(FAMILY, { id: `${FAMILY}/packageDbFull/${this.#o.device.clock.utcMs()}`, kind: report.kind, body: report.body });
+  }
+
+  /** A package's instruction, then its job: the key, false if refused (in `summary`), undefined if the store is full. Its own frame, so the instruction goes once the job holds it. */
+  async #instructedJob(spec: PackageSpec, action: PackageAction, session: Session, summary: CycleSummary): Promise<string | false | undefined> {
+    const instruction = await this.#client.send('instruction', { type: 'instructionRequest', ...session, name: spec.name, version: spec.version });
+    try {
+      checkInstruction(instruction, spec);
+    } catch (error) {
+      summary.failed.push({ name: spec.name, version: spec.version, action, reason: error instanceof Error ? error.message : String(error) });
+      this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
+      return false;
+    }
+    return this.#create(() => this.#createPackageJob({ action, optional: spec.optional, instruction }));
   }
 
   /** Creates one job; a full store ends the batch (logged) instead of failing the poll. */
@@ -408,21 +411,19 @@ export class DeliveryService {
 
   async #runJob(key: string, summary: CycleSummary): Promise<void> {
     const machine = this.#machineFor(key);
-    const record = machine.record();
-    if (!record) return;
+    // Only what names the job is kept while it runs: the machine reads its own record, and a
+    // decoded one held here would be a second copy of the job for the whole download.
+    const job = jobLabel(key, machine.record());
+    if (!job) return;
+    const { id, action, name, version } = job;
     const emit = (event: DeliveryEvent) => this.#o.onEvent?.(event);
-    const isRemoval = key.endsWith('/removal');
-    const context = record.context as PipelineJob<PackageJobData> | RemovalJob;
-    const name = 'artifact' in context ? context.artifact.name : context.package.name;
-    const version = 'artifact' in context ? context.artifact.version : context.package.version;
-    const action = isRemoval ? 'remove' : (context as PipelineJob<PackageJobData>).family.action;
-    emit({ kind: 'jobStart', jobId: context.id, action, name, version, ...('artifact' in context ? { size: context.artifact.size } : {}) });
+    emit({ kind: 'jobStart', jobId: id, action, name, version, ...(job.size !== undefined ? { size: job.size } : {}) });
     const outcome = await machine.run();
-    if (outcome.kind !== 'final') throw new DeliveryError('suspended', `job ${context.id} (${action} ${name}) stopped in ${outcome.state}: ${'reason' in outcome ? outcome.reason : 'stopped'}`);
+    if (outcome.kind !== 'final') throw new DeliveryError('suspended', `job ${id} (${action} ${name}) stopped in ${outcome.state}: ${'reason' in outcome ? outcome.reason : 'stopped'}`);
     const ok = outcome.state === 'succeeded' || (outcome.state === 'done' && (outcome.context as RemovalJob).outcome?.ok === true);
     if (ok) (action === 'remove' ? summary.removed : action === 'upgrade' ? summary.upgraded : summary.installed).push(`${name}@${version}`);
     else summary.failed.push({ name, version, action, reason: failureReason(outcome.context) });
-    emit({ kind: 'jobEnd', jobId: context.id, action, name, version, ok });
+    emit({ kind: 'jobEnd', jobId: id, action, name, version, ok });
     if (!(await this.#settle(key, machine))) summary.failed.push({ name, version, action, reason: `package database full: ${name} is installed but not recorded yet (retried next poll)` });
   }
 

@@ -67,6 +67,8 @@ type Outcome =
 const RELOCATE_STATUSES = [403, 404, 410];
 /** 4xx that mean "later", not "never". */
 const RETRYABLE_CLIENT_STATUSES = [408, 429];
+/** What the stream loop holds between chunks. */
+const NO_BYTES = new Uint8Array(0);
 const RETRYABLE: Record<DownloadFailureCode, boolean> = {
   digestMismatch: true, // a transfer may have been corrupted; the caller's policy decides
   sizeMismatch: false,
@@ -311,7 +313,7 @@ class DownloadRun {
   async #pump(response: HttpResponse, end: number, queue: WriteQueue): Promise<Outcome> {
     const o = this.#o;
     try {
-      for await (const chunk of response.body) {
+      for await (let chunk of response.body) {
         if (o.signal?.aborted) return stop('aborted', 'aborted');
         if (chunk.length === 0) continue;
         this.#bytesTransferred += chunk.length;
@@ -321,6 +323,9 @@ class DownloadRun {
         this.#hash.update(chunk);
         queue.add(this.#offset, chunk);
         this.#offset += chunk.length;
+        // Let the chunk go before awaiting the disk and the next read: the queue and the sink keep
+        // what they still need (on QuickJS nothing: the bridge copied it), so an idle stream holds no chunk.
+        chunk = NO_BYTES;
         o.onProgress?.(this.#offset, o.size);
         if (this.#checkpointDue()) {
           if (o.sink.syncWhileWriting) {

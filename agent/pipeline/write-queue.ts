@@ -44,7 +44,9 @@ export class WriteQueue {
     if (this.#pendingBytes === 0) this.#pendingOffset = offset;
     this.#pending.push(bytes);
     this.#pendingBytes += bytes.length;
-    if (this.#pendingBytes >= this.#chunkBytes) this.#flush();
+    // Flushed as soon as another chunk of this size would not fit (the batch is the same one the
+    // next add would flush), so a nearly full batch is not held while the network reads the next.
+    if (this.#pendingBytes + bytes.length > this.#chunkBytes) this.#flush();
   }
 
   /** Resolves once fewer than `depth` batches are in flight; throws the first write failure. */
@@ -72,14 +74,19 @@ export class WriteQueue {
     if (this.#pendingBytes === 0) return;
     // One network chunk is written as it is; several (at most a chunk together) are copied into a reused buffer.
     const pooled = this.#pending.length === 1 ? undefined : (this.#free.pop() ?? new Uint8Array(this.#chunkBytes));
-    const batch = pooled ? concatInto(pooled, this.#pending) : (this.#pending[0] as Uint8Array);
+    let batch: Uint8Array | undefined = pooled ? concatInto(pooled, this.#pending) : this.#pending[0];
     const offset = this.#pendingOffset;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#inFlight++;
     this.#tail = this.#tail.then(async () => {
       try {
-        if (!this.#error) await this.#sink.write(offset, batch);
+        if (this.#error) return;
+        // The reference is dropped once the sink has it: a sink that copies (the QuickJS bridge)
+        // lets a network chunk go while its write is in flight; one that keeps it holds its own.
+        const written = this.#sink.write(offset, batch as Uint8Array);
+        batch = undefined;
+        await written;
       } catch (error) {
         this.#error = { error };
       } finally {

@@ -4,6 +4,8 @@
  * batch was garbage only a collection returns), and what reaches the sink is still exactly the
  * stream, in order, whatever the chunk sizes.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { WriteQueue } from '../../agent/pipeline/write-queue.ts';
 import type { SinkHandle } from '../../agent/pipeline/sinks.ts';
@@ -67,5 +69,45 @@ describe('WriteQueue', () => {
     expect(writes.map((w) => [w.offset, w.length])).toEqual([[0, 100], [100, 5000]]);
     expect(writes[1]!.buffer).toBe(big.buffer);
     expect(content().subarray(100)).toEqual(big);
+  });
+
+  it('writes a batch as soon as another chunk of its size would not fit, not after the next read', async () => {
+    const { sink, writes } = recordingSink(async () => undefined);
+    const queue = new WriteQueue(sink, 8192, 1);
+    queue.add(0, new Uint8Array(3000));
+    await queue.room();
+    expect(writes).toEqual([]); // 3000 more would still fit: batched
+    queue.add(3000, new Uint8Array(3000));
+    await queue.room();
+    // 6000 + 3000 > 8192: written now, while the network reads the next chunk.
+    expect(writes.map((w) => [w.offset, w.length])).toEqual([[0, 6000]]);
+    queue.add(6000, new Uint8Array(7897)); // a short socket read of an 8 KiB chunk
+    await queue.room();
+    expect(writes.map((w) => [w.offset, w.length])).toEqual([[0, 6000], [6000, 7897]]);
+    await queue.drain();
+  });
+
+  it('keeps no reference to a chunk once the sink has it, while its write is in flight', async () => {
+    // A sink that copies at once (as the QuickJS bridge does) and settles later.
+    let settle = () => {};
+    const sink = {
+      location: 'memory',
+      write: (_offset: number, bytes: Uint8Array) => {
+        bytes.slice();
+        return new Promise<void>((resolve) => (settle = resolve));
+      },
+    } as unknown as SinkHandle;
+    const queue = new WriteQueue(sink, 8192, 1);
+    const sent = (() => {
+      const chunk = new Uint8Array(8192);
+      queue.add(0, chunk);
+      return new WeakRef(chunk);
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the write is called; WeakRef targets are kept through the current job
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    expect(sent.deref()).toBeUndefined();
+    settle();
+    await queue.drain();
   });
 });
