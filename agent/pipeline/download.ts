@@ -34,7 +34,6 @@ import {
   DEFAULT_CHUNK_BYTES,
   defaultQueueDepth,
   REHASH_BYTES,
-  type DownloadFailureCode,
   type DownloadHash,
   type DownloadOptions,
   type DownloadProgress,
@@ -45,40 +44,12 @@ import { SinkError } from './sinks.ts';
 import { WriteQueue } from './write-queue.ts';
 import { VerificationError, checkBudget, checkContentRange, checkDownloadUrl, verifyDigest } from './verify.ts';
 import { redactUrl } from '../util/redact.ts';
+import { type Outcome, RELOCATE_STATUSES, RETRYABLE, RETRYABLE_CLIENT_STATUSES, type Stop, printable, retryAfter, stop } from './download-outcome.ts';
 
 export * from './download-options.ts';
 
-/** A failed stop, before the counters are attached. */
-interface Stop {
-  code: DownloadFailureCode;
-  message: string;
-  status?: number;
-}
-
-/** How one request ended. */
-type Outcome =
-  | { kind: 'complete' } // every byte of the artifact is in the sink
-  | { kind: 'continue' } // a good partial answer ended short of the artifact: ask for the rest
-  | { kind: 'retry'; message: string; retryAfterMs?: number } // transient: back off, resume
-  | { kind: 'restart'; message: string } // our bytes cannot be continued: start over at 0
-  | { kind: 'stop'; stop: Stop };
-
-/** Not retried: the request was wrong or not allowed, asking again cannot help. */
-const RELOCATE_STATUSES = [403, 404, 410];
-/** 4xx that mean "later", not "never". */
-const RETRYABLE_CLIENT_STATUSES = [408, 429];
 /** What the stream loop holds between chunks. */
 const NO_BYTES = new Uint8Array(0);
-const RETRYABLE: Record<DownloadFailureCode, boolean> = {
-  digestMismatch: true, // a transfer may have been corrupted; the caller's policy decides
-  sizeMismatch: false,
-  httpStatus: false,
-  budgetExceeded: false,
-  attemptsExhausted: true,
-  relocate: true, // at a new location
-  aborted: true,
-  badUrl: false,
-};
 
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
   validateOptions(options);
@@ -488,18 +459,4 @@ class DownloadRun {
     const { byteBudget, size } = this.#o;
     return this.#fail({ code: 'budgetExceeded', message: `byte budget of ${byteBudget} spent (${this.#bytesTransferred} transferred) with ${size - this.#offset} bytes to go` });
   }
-}
-
-function stop(code: DownloadFailureCode, message: string, status?: number): Outcome {
-  return { kind: 'stop', stop: status === undefined ? { code, message } : { code, message, status } };
-}
-
-/** `Retry-After` in delta-seconds (the HTTP-date form needs a trusted wall clock: ignored). */
-function retryAfter(header: string | undefined): { retryAfterMs?: number } {
-  if (header === undefined || !/^\s*\d{1,9}\s*$/.test(header)) return {};
-  return { retryAfterMs: Number(header.trim()) * 1000 };
-}
-
-function printable(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
