@@ -12,6 +12,7 @@ import { SYNC_HDR } from './schema.ts';
 
 const SYNC_BODY_CODE = codeForName('SyncBody');
 const FINAL_CODE = codeForName('Final');
+const SYNC_HDR_CODE = codeForName('SyncHdr');
 
 /** What surrounds the commands: the header, and raw content a lenient decode kept. */
 export interface MessageFrame {
@@ -37,7 +38,7 @@ export class MessageEncoder<R> {
     this.limit = options.maxMsgSize ?? Number.POSITIVE_INFINITY;
     const version = frame.hdr ? (messageVersion({ hdr: frame.hdr, body: { commands: [] } }) ?? frame.version ?? '1.2') : (frame.version ?? '1.2');
     sink.begin(version);
-    if (frame.hdr) element(SYNC_HDR, frame.hdr as unknown as Record<string, unknown>, sink);
+    if (frame.hdr) element(SYNC_HDR_CODE, SYNC_HDR, frame.hdr as unknown as Record<string, unknown>, sink);
     sink.start(SYNC_BODY_CODE, 'SyncBody', true);
     const size = this.limit === Number.POSITIVE_INFINITY ? 0 : this.sizeIfFinished();
     if (size > this.limit) throw new SyncmlModelError('budget', -1, `MaxMsgSize ${this.limit} cannot hold the message frame (${size} bytes without commands)`);

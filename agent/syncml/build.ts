@@ -10,7 +10,7 @@ import { concatBytes, utf8Encode } from '../util/bytes.ts';
 import { namesForPublicId, type TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
 import type { DataValue, SyncMLMessage, XmlContent, XmlElement } from './model.ts';
-import { FieldKind, fieldByCode, type Schema, SYNCML } from './schema.ts';
+import { FieldKind, fieldByCode, FIELDS, PROPS, type Schema, SYNCML } from './schema.ts';
 import { decodeUtf8Span, SpanText } from './text.ts';
 
 export type DecodeMode = 'strict' | 'lenient';
@@ -37,6 +37,8 @@ const K_CHILD = FieldKind.Child;
 const K_CHILD_LIST = FieldKind.ChildList;
 const K_DATA = FieldKind.Data;
 const K_COMMAND = FieldKind.Command;
+const F = FIELDS;
+const P = PROPS;
 const OPEN = TokenKind.Open;
 const CLOSE = TokenKind.Close;
 const TEXT = TokenKind.Text;
@@ -83,7 +85,7 @@ class Builder {
       throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document root is not <SyncML>');
     }
     this.p = WORDS;
-    const message = this.object(SYNCML, {}) as unknown as SyncMLMessage;
+    const message = this.object(SYNCML, SYNCML_CODE, {}) as unknown as SyncMLMessage;
     if (!message.body) {
       if (this.strict) throw new SyncmlModelError('badStructure', this.offsetAt(this.p - WORDS), '<SyncML> has no <SyncBody>');
       message.body = { commands: [] };
@@ -99,12 +101,12 @@ class Builder {
     return this.raw(0);
   }
 
-  /** Fills `bag` from the children of the element whose Open was just consumed; consumes its Close. */
-  private object(schema: Schema, bag: Bag): Bag {
+  /** Fills `bag` from the children of element `code` (model `schema`), whose Open was just consumed; consumes its Close. */
+  private object(schema: Schema, code: number, bag: Bag): Bag {
     const t = this.t;
     for (;;) {
       const p = this.p;
-      if (p >= this.end) throw this.unterminated(schema.name);
+      if (p >= this.end) throw this.unterminated(tagName(code) as string);
       const kind = t[p] as number;
       if (kind === CLOSE) {
         this.p = p + WORDS;
@@ -113,41 +115,41 @@ class Builder {
       if (kind !== OPEN) {
         // Indentation between elements: the tokenizer already flagged it as white space.
         if (kind === TEXT && ((t[p + 1] as number) & SPACE) !== 0) this.p = p + WORDS;
-        else this.strayContent(bag, schema.name);
+        else this.strayContent(bag, code);
         continue;
       }
-      const code = t[p + 1] as number;
-      const field = fieldByCode(schema, code);
-      if (field === undefined) {
-        this.unknown(bag, schema.name);
+      const child = t[p + 1] as number;
+      const field = fieldByCode(schema, child);
+      if (field < 0) {
+        this.unknown(bag, code);
         continue;
       }
       this.p = p + WORDS;
-      switch (field.kind) {
+      const word = F[field * 3 + 1] as number;
+      const prop = P[F[field * 3 + 2] as number] as string;
+      switch (word & 7) {
         case K_TEXT:
-          bag[field.prop] = this.text();
+          bag[prop] = this.text();
           break;
         case K_TEXT_LIST:
-          ((bag[field.prop] as string[] | undefined) ?? (bag[field.prop] = [] as string[]) as string[]).push(this.text());
+          ((bag[prop] as string[] | undefined) ?? (bag[prop] = [] as string[]) as string[]).push(this.text());
           break;
         case K_FLAG:
           this.text();
-          bag[field.prop] = true;
+          bag[prop] = true;
           break;
         case K_CHILD:
-          bag[field.prop] = this.object(field.schema as Schema, {});
+          bag[prop] = this.object(word >> 3, child, {});
           break;
         case K_CHILD_LIST:
-          ((bag[field.prop] as Bag[] | undefined) ?? (bag[field.prop] = [] as Bag[]) as Bag[]).push(this.object(field.schema as Schema, {}));
+          ((bag[prop] as Bag[] | undefined) ?? (bag[prop] = [] as Bag[]) as Bag[]).push(this.object(word >> 3, child, {}));
           break;
         case K_DATA:
-          bag[field.prop] = this.data();
+          bag[prop] = this.data();
           break;
-        case K_COMMAND: {
-          const command = this.object(field.schema as Schema, { cmd: (field.schema as Schema).command });
-          ((bag['commands'] as Bag[] | undefined) ?? (bag['commands'] = [] as Bag[]) as Bag[]).push(command);
+        case K_COMMAND:
+          ((bag[prop] as Bag[] | undefined) ?? (bag[prop] = [] as Bag[]) as Bag[]).push(this.object(word >> 3, child, { cmd: tagName(child) }));
           break;
-        }
       }
     }
   }
@@ -269,15 +271,15 @@ class Builder {
     return end > start ? this.spans.plain(start, end) : 'unknown';
   }
 
-  private unknown(bag: Bag, parent: string): void {
+  private unknown(bag: Bag, parent: number): void {
     const p = this.p;
-    if (this.strict) throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed in <${parent}>`);
+    if (this.strict) throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed in <${tagName(parent)}>`);
     this.p = p + WORDS;
     ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(this.raw(p));
   }
 
   /** Text between child elements: white space is layout; anything else is refused or kept. */
-  private strayContent(bag: Bag, parent: string): void {
+  private strayContent(bag: Bag, parent: number): void {
     const t = this.t;
     const p = this.p;
     const kind = t[p];
@@ -291,7 +293,7 @@ class Builder {
         return;
       }
     } else if (kind !== OPAQUE && kind !== CHAR) throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${String(kind)}`);
-    if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${parent}>`);
+    if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${tagName(parent)}>`);
     this.p = p + WORDS;
     const text = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : kind === TEXT ? this.textOf(t[p + 1] as number, start, end) : this.spans.plain(start, end);
     ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(text);

@@ -5,7 +5,8 @@
  */
 import { SyncmlModelError } from './errors.ts';
 import type { Command, DataValue, XmlContent } from './model.ts';
-import { COMMAND_BY_NAME, FieldKind, type Schema } from './schema.ts';
+import { codeForName, tagName } from '../../wasm/src/syncml-tokens.ts';
+import { commandSchema, FIELDS, FieldKind, OFFSETS, PROPS, type Schema } from './schema.ts';
 
 export interface Sink {
   /** An element with children follows (`hasContent`), or an empty one (`<Item/>`). */
@@ -29,50 +30,52 @@ export function hasContent(bag: Bag): boolean {
   return false;
 }
 
-/** Writes the children of `bag` (an element of `schema`) in canonical order. */
-export function walk(schema: Schema, bag: Bag, sink: Sink): void {
-  for (const field of schema.fields) {
-    const value = bag[field.prop];
+/** Element `code` holding `bag` (of model `schema`): its children in canonical order, or empty. */
+export function element(code: number, schema: Schema, bag: Bag, sink: Sink): void {
+  const name = tagName(code) as string;
+  const content = hasContent(bag);
+  sink.start(code, name, content);
+  if (!content) return;
+  let commands = false;
+  for (let f = OFFSETS[schema] as number, end = OFFSETS[schema + 1] as number; f < end; f++) {
+    const value = bag[PROPS[FIELDS[f * 3 + 2] as number] as string];
     if (value === undefined) continue;
-    switch (field.kind) {
+    const code = FIELDS[f * 3] as number;
+    const word = FIELDS[f * 3 + 1] as number;
+    const child = word >> 3;
+    switch (word & 7) {
       case FieldKind.Text:
-        sink.leaf(field.code, field.name, value as string);
+        sink.leaf(code, tagName(code) as string, value as string);
         break;
       case FieldKind.TextList:
-        for (const text of value as string[]) sink.leaf(field.code, field.name, text);
+        for (const text of value as string[]) sink.leaf(code, tagName(code) as string, text);
         break;
       case FieldKind.Flag:
-        if (value) sink.flag(field.code, field.name);
+        if (value) sink.flag(code, tagName(code) as string);
         break;
       case FieldKind.Child:
-        element(field.schema as Schema, value as Bag, sink);
+        element(code, child, value as Bag, sink);
         break;
       case FieldKind.ChildList:
-        for (const child of value as Bag[]) element(field.schema as Schema, child, sink);
+        for (const item of value as Bag[]) element(code, child, item, sink);
         break;
       case FieldKind.Data:
-        sink.data(field.code, field.name, value as DataValue);
+        sink.data(code, tagName(code) as string, value as DataValue);
         break;
       case FieldKind.Command:
-        for (const command of value as Command[]) walkCommand(command, sink);
+        // Every command is written where the first command field stands, in the model's order.
+        if (!commands) for (const command of value as Command[]) walkCommand(command, sink);
+        commands = true;
         break;
     }
   }
   const extra = bag['extra'] as XmlContent | undefined;
   if (extra !== undefined && extra.length > 0) sink.raw(extra);
-}
-
-export function element(schema: Schema, bag: Bag, sink: Sink): void {
-  const content = hasContent(bag);
-  sink.start(schema.code, schema.name, content);
-  if (content) {
-    walk(schema, bag, sink);
-    sink.end(schema.code, schema.name);
-  }
+  sink.end(code, name);
 }
 
 export function walkCommand(command: Command, sink: Sink): void {
-  const schema = COMMAND_BY_NAME.get(command.cmd);
-  if (schema === undefined) throw new SyncmlModelError('badInput', -1, `unknown command ${JSON.stringify((command as { cmd?: unknown }).cmd)}`);
-  element(schema, command as unknown as Bag, sink);
+  const schema = commandSchema(command.cmd);
+  if (schema < 0) throw new SyncmlModelError('badInput', -1, `unknown command ${JSON.stringify((command as { cmd?: unknown }).cmd)}`);
+  element(codeForName(command.cmd), schema, command as unknown as Bag, sink);
 }

@@ -2,6 +2,7 @@
  * Which texts of a message are worth a WBXML string table entry: those written more than once and
  * long enough that a STR_T reference (1 byte + offset) is shorter than repeating them inline.
  */
+import { codeForName } from '../../wasm/src/syncml-tokens.ts';
 import { element, type Sink, walkCommand } from './emit.ts';
 import type { DataValue, SyncMLMessage } from './model.ts';
 import { SYNC_HDR } from './schema.ts';
@@ -24,7 +25,7 @@ class CountingSink implements Sink {
 
 export function collectRepeatedStrings(message: SyncMLMessage): Set<string> {
   const sink = new CountingSink();
-  if (message.hdr) element(SYNC_HDR, message.hdr as unknown as Record<string, unknown>, sink);
+  if (message.hdr) element(codeForName('SyncHdr'), SYNC_HDR, message.hdr as unknown as Record<string, unknown>, sink);
   for (const command of message.body.commands) walkCommand(command, sink);
   const repeated = new Set<string>();
   for (const [text, count] of sink.counts) if (count > 1) repeated.add(text);
