@@ -6,12 +6,12 @@
  * strict mode rejects with the byte offset.
  */
 import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
-import { concatBytes, utf8Encode } from '../util/bytes.ts';
+import { concatBytes, utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { namesForPublicId, type TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
-import type { DataValue, SyncMLMessage, XmlContent, XmlElement } from './model.ts';
+import { type DataValue, dataText, type SyncMLMessage, type XmlContent, type XmlElement } from './model.ts';
 import { FieldKind, fieldByCode, FIELDS, PROPS, type Schema, SYNCML } from './schema.ts';
-import { decodeUtf8Span, SpanText } from './text.ts';
+import { decodeUtf8Span, decodeXmlSpan, wholeText } from './text.ts';
 
 export type DecodeMode = 'strict' | 'lenient';
 
@@ -44,6 +44,7 @@ const CLOSE = TokenKind.Close;
 const TEXT = TokenKind.Text;
 const OPAQUE = TokenKind.Opaque;
 const CHAR = TokenKind.Char;
+const AMP = 0x26;
 
 type Bag = Record<string, unknown>;
 
@@ -61,7 +62,8 @@ function trimString(text: string): string {
 
 class Builder {
   private p = 0;
-  private readonly spans: SpanText;
+  /** The input as one string when byte offsets are character offsets (text.ts `wholeText`): spans are slices of it. */
+  private readonly whole: string | undefined;
 
   constructor(
     private readonly input: Uint8Array,
@@ -69,14 +71,20 @@ class Builder {
     private readonly end: number,
     private readonly strict: boolean,
     private readonly names: TagNames = tagName,
-    wholeText = true,
+    whole = true,
   ) {
-    this.spans = new SpanText(input, strict, wholeText);
+    this.whole = whole ? wholeText(input) : undefined;
   }
 
-  /** The text of a Text token. */
+  /** A UTF-8 span (WBXML strings, CDATA, names). */
+  private plain(start: number, end: number): string {
+    return this.whole !== undefined ? this.whole.slice(start, end) : decodeUtf8Span(this.input, start, end);
+  }
+
+  /** The text of a Text token: XML character data has its references resolved (strict: a bad one is an error). */
   private textOf(tag: number, start: number, end: number): string {
-    return (tag & RAW) !== 0 ? this.spans.xml(start, end) : this.spans.plain(start, end);
+    if ((tag & RAW) !== 0) for (let i = start; i < end; i++) if (this.input[i] === AMP) return decodeXmlSpan(this.input, start, end, this.strict);
+    return this.plain(start, end);
   }
 
   message(): SyncMLMessage {
@@ -172,16 +180,7 @@ class Builder {
       while (end > start && isSpace(input[end - 1] as number)) end--;
       return this.textOf(t[p + 1] as number, start, end);
     }
-    const parts = this.content('text');
-    let out = '';
-    for (const part of parts) out += typeof part === 'string' ? part : this.elementText(part);
-    return trimString(out);
-  }
-
-  private elementText(element: XmlElement): string {
-    let out = '';
-    for (const child of element.children) out += typeof child === 'string' ? child : this.elementText(child);
-    return out;
+    return trimString(dataText(this.content('text'), utf8Decode) as string);
   }
 
   /** `Data` content, exactly; consumes its Close. */
@@ -248,7 +247,7 @@ class Builder {
           if (hasText) bytes.push(utf8Encode(text));
           text = '';
           bytes.push(this.input.slice(start, end));
-        } else text += this.spans.plain(start, end);
+        } else text += this.plain(start, end);
       } else throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${kind}`);
       hasText = true;
       this.p = p + WORDS;
@@ -268,7 +267,7 @@ class Builder {
     if (code !== UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
     const start = this.t[p + 2] as number;
     const end = this.t[p + 3] as number;
-    return end > start ? this.spans.plain(start, end) : 'unknown';
+    return end > start ? this.plain(start, end) : 'unknown';
   }
 
   private unknown(bag: Bag, parent: number): void {
@@ -295,7 +294,7 @@ class Builder {
     } else if (kind !== OPAQUE && kind !== CHAR) throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${String(kind)}`);
     if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${tagName(parent)}>`);
     this.p = p + WORDS;
-    const text = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : kind === TEXT ? this.textOf(t[p + 1] as number, start, end) : this.spans.plain(start, end);
+    const text = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : kind === TEXT ? this.textOf(t[p + 1] as number, start, end) : this.plain(start, end);
     ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(text);
   }
 

@@ -106,32 +106,15 @@ function resolveReference(input: Uint8Array, start: number, end: number): string
 }
 
 /**
- * The spans of one input, decoded cheaply. The whole input is decoded once by the host's UTF-8
- * decoder (a native fast path); when that gives one UTF-16 unit per byte (every byte ASCII, or a
- * lone invalid byte that any decoding turns into one U+FFFD), byte offsets are character offsets
- * and a span is a `slice` of that string (V8 shares the characters of longer slices rather than
- * copying them). Otherwise (non-ASCII text, `whole` off for WBXML, a host without TextDecoder)
- * each span is decoded on its own.
+ * The whole input as one string, when that gives byte offsets as character offsets: the host's
+ * UTF-8 decoder (a native fast path) gave one UTF-16 unit per byte (every byte ASCII, or a lone
+ * invalid byte that any decoding turns into one U+FFFD), so a span is a `slice` of it (V8 shares
+ * the characters of longer slices rather than copying them). Otherwise (non-ASCII text, a host
+ * without TextDecoder such as QuickJS) undefined: each span is decoded on its own.
  */
-export class SpanText {
-  private readonly whole: string | undefined;
-
-  constructor(private readonly input: Uint8Array, private readonly strict: boolean, whole = true) {
-    const text = whole && hostDecoder ? hostDecoder.decode(input) : undefined;
-    this.whole = text !== undefined && text.length === input.length ? text : undefined;
-  }
-
-  /** UTF-8 span (WBXML strings, CDATA, names). */
-  plain(start: number, end: number): string {
-    return this.whole !== undefined ? this.whole.slice(start, end) : decodeUtf8Span(this.input, start, end);
-  }
-
-  /** XML character data: references resolved (strict: a bad one is an error). */
-  xml(start: number, end: number): string {
-    const input = this.input;
-    for (let i = start; i < end; i++) if (input[i] === AMP) return decodeXmlSpan(input, start, end, this.strict);
-    return this.plain(start, end);
-  }
+export function wholeText(input: Uint8Array): string | undefined {
+  const text = hostDecoder?.decode(input);
+  return text !== undefined && text.length === input.length ? text : undefined;
 }
 
 /** UTF-8 length of a string (lone surrogates count as U+FFFD, 3 bytes, as the encoders write them). */

@@ -21,63 +21,55 @@ export interface XmlSinkOptions {
 export class XmlSink implements EncoderSink<string> {
   private parts: string[] = [];
   private depth = 0;
-  /** Per open element: whether it is on the MetInf page (children inherit its namespace). */
-  private metinf: boolean[] = [false];
-  private readonly pretty: boolean;
+  /** The depth inside the open element that declared the MetInf namespace (its children inherit it); 0: none open. */
+  private ns = 0;
+  /** Line end ('' unless pretty). */
+  private readonly nl: string;
   private readonly declaration: boolean;
   private bytes = 0;
-  private readonly marks: Array<{ parts: number; depth: number; metinf: boolean[]; bytes: number }> = [];
+  /** Per mark, 4 numbers: parts.length, depth, ns, bytes. */
+  private readonly marks: number[] = [];
   /** parts.length up to which `bytes` is counted. */
   private counted = 0;
 
   constructor(options: XmlSinkOptions = {}) {
-    this.pretty = options.pretty === true;
+    this.nl = options.pretty === true ? '\n' : '';
     this.declaration = options.declaration !== false;
   }
 
   begin(version: string): void {
-    if (this.declaration) this.parts.push(this.pretty ? '<?xml version="1.0" encoding="UTF-8"?>\n' : '<?xml version="1.0" encoding="UTF-8"?>');
-    this.parts.push(`<SyncML xmlns="SYNCML:SYNCML${escapeXmlText(version)}">${this.pretty ? '\n' : ''}`);
+    if (this.declaration) this.parts.push(`<?xml version="1.0" encoding="UTF-8"?>${this.nl}`);
+    this.parts.push(`<SyncML xmlns="SYNCML:SYNCML${escapeXmlText(version)}">${this.nl}`);
     this.depth = 1;
   }
 
   finishRoot(): void {
-    this.parts.push(this.pretty ? '</SyncML>\n' : '</SyncML>');
+    this.parts.push(`</SyncML>${this.nl}`);
     this.depth = 0;
   }
 
-  private indent(): string {
-    return this.pretty ? '  '.repeat(this.depth) : '';
-  }
-
+  /** Indentation and the start tag up to its name (and the MetInf namespace where that page starts). */
   private open(code: number, name: string): string {
-    const metinf = code >> 8 === PAGE_METINF;
-    const parentMetinf = this.metinf[this.metinf.length - 1] as boolean;
-    return metinf && !parentMetinf ? `<${name} xmlns="syncml:metinf"` : `<${name}`;
+    return `${this.nl && '  '.repeat(this.depth)}<${name}${this.ns === 0 && code >> 8 === PAGE_METINF ? ' xmlns="syncml:metinf"' : ''}`;
   }
 
   start(code: number, name: string, hasContent: boolean): void {
-    const nl = this.pretty ? '\n' : '';
-    if (!hasContent) {
-      this.parts.push(`${this.indent()}${this.open(code, name)}/>${nl}`);
-      return;
-    }
-    this.parts.push(`${this.indent()}${this.open(code, name)}>${nl}`);
-    this.metinf.push(code >> 8 === PAGE_METINF || (this.metinf[this.metinf.length - 1] as boolean));
+    if (!hasContent) return this.line(code, name, '');
+    this.parts.push(`${this.open(code, name)}>${this.nl}`);
     this.depth++;
+    if (this.ns === 0 && code >> 8 === PAGE_METINF) this.ns = this.depth;
   }
 
   end(_code: number, name: string): void {
+    if (this.ns === this.depth) this.ns = 0;
     this.depth--;
-    this.metinf.pop();
-    this.parts.push(`${this.indent()}</${name}>${this.pretty ? '\n' : ''}`);
+    this.parts.push(`${this.nl && '  '.repeat(this.depth)}</${name}>${this.nl}`);
   }
 
   /** One element on one line, `body` already escaped; '' writes it empty. */
   private line(code: number, name: string, body: string): void {
     const open = this.open(code, name);
-    const nl = this.pretty ? '\n' : '';
-    this.parts.push(body === '' ? `${this.indent()}${open}/>${nl}` : `${this.indent()}${open}>${body}</${name}>${nl}`);
+    this.parts.push(body === '' ? `${open}/>${this.nl}` : `${open}>${body}</${name}>${this.nl}`);
   }
 
   leaf(code: number, name: string, text: string): void {
@@ -100,24 +92,24 @@ export class XmlSink implements EncoderSink<string> {
     for (const node of content) {
       if (typeof node === 'string') {
         if (node.trim() !== '') this.parts.push(escapeXmlText(node));
-      } else this.parts.push(`${this.indent()}${rawXml([node])}${this.pretty ? '\n' : ''}`);
+      } else this.parts.push(`${this.nl && '  '.repeat(this.depth)}${rawXml([node])}${this.nl}`);
     }
   }
 
   mark(): number {
-    this.marks.push({ parts: this.parts.length, depth: this.depth, metinf: this.metinf.slice(), bytes: this.size() });
-    return this.marks.length - 1;
+    this.marks.push(this.parts.length, this.depth, this.ns, this.size());
+    return this.marks.length / 4 - 1;
   }
 
   reset(mark: number): void {
-    const state = this.marks[mark];
-    if (state === undefined) return;
-    this.marks.length = mark;
-    this.parts.length = state.parts;
-    this.depth = state.depth;
-    this.metinf = state.metinf;
-    this.counted = state.parts;
-    this.bytes = state.bytes;
+    const marks = this.marks;
+    const at = mark * 4;
+    if (marks[at] === undefined) return;
+    this.counted = this.parts.length = marks[at] as number;
+    this.depth = marks[at + 1] as number;
+    this.ns = marks[at + 2] as number;
+    this.bytes = marks[at + 3] as number;
+    marks.length = at;
   }
 
   size(): number {
