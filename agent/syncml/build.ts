@@ -76,15 +76,13 @@ class Builder {
     this.whole = whole ? wholeText(input) : undefined;
   }
 
-  /** A UTF-8 span (WBXML strings, CDATA, names). */
-  private plain(start: number, end: number): string {
-    return this.whole !== undefined ? this.whole.slice(start, end) : decodeUtf8Span(this.input, start, end);
-  }
-
-  /** The text of a Text token: XML character data has its references resolved (strict: a bad one is an error). */
+  /**
+   * The text of span [start,end): UTF-8 (WBXML strings, CDATA, names: `tag` 0), and with `tag`
+   * TEXT_RAW XML character data with its references resolved (strict: a bad one is an error).
+   */
   private textOf(tag: number, start: number, end: number): string {
     if ((tag & RAW) !== 0) for (let i = start; i < end; i++) if (this.input[i] === AMP) return decodeXmlSpan(this.input, start, end, this.strict);
-    return this.plain(start, end);
+    return this.whole !== undefined ? this.whole.slice(start, end) : decodeUtf8Span(this.input, start, end);
   }
 
   message(): SyncMLMessage {
@@ -106,7 +104,7 @@ class Builder {
   document(): XmlElement {
     if (this.end < WORDS || this.t[0] !== OPEN) throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document has no root element');
     this.p = WORDS;
-    return this.raw(0);
+    return { name: this.nameAt(0), children: this.content('raw') };
   }
 
   /** Fills `bag` from the children of element `code` (model `schema`), whose Open was just consumed; consumes its Close. */
@@ -114,7 +112,7 @@ class Builder {
     const t = this.t;
     for (;;) {
       const p = this.p;
-      if (p >= this.end) throw this.unterminated(tagName(code) as string);
+      if (p >= this.end) throw new SyncmlModelError('badStructure', this.input.length, `the token stream ends inside ${tagName(code)}`);
       const kind = t[p] as number;
       if (kind === CLOSE) {
         this.p = p + WORDS;
@@ -123,13 +121,13 @@ class Builder {
       if (kind !== OPEN) {
         // Indentation between elements: the tokenizer already flagged it as white space.
         if (kind === TEXT && ((t[p + 1] as number) & SPACE) !== 0) this.p = p + WORDS;
-        else this.strayContent(bag, code);
+        else this.extra(bag, code);
         continue;
       }
       const child = t[p + 1] as number;
       const field = fieldByCode(schema, child);
       if (field < 0) {
-        this.unknown(bag, code);
+        this.extra(bag, code);
         continue;
       }
       this.p = p + WORDS;
@@ -223,7 +221,7 @@ class Builder {
     let hasText = false;
     for (;;) {
       const p = this.p;
-      if (p >= this.end) throw this.unterminated('an element');
+      if (p >= this.end) throw new SyncmlModelError('badStructure', this.input.length, 'the token stream ends inside an element');
       const kind = t[p] as number;
       if (kind === CLOSE) {
         this.p = p + WORDS;
@@ -235,7 +233,7 @@ class Builder {
         text = '';
         hasText = false;
         this.p = p + WORDS;
-        out.push(this.raw(p));
+        out.push({ name: this.nameAt(p), children: this.content('raw') });
         continue;
       }
       const start = t[p + 2] as number;
@@ -247,7 +245,7 @@ class Builder {
           if (hasText) bytes.push(utf8Encode(text));
           text = '';
           bytes.push(this.input.slice(start, end));
-        } else text += this.plain(start, end);
+        } else text += this.textOf(0, start, end);
       } else throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${kind}`);
       hasText = true;
       this.p = p + WORDS;
@@ -257,49 +255,44 @@ class Builder {
     return out;
   }
 
-  /** A raw element whose Open is at record `openAt` (already consumed). */
-  private raw(openAt: number): XmlElement {
-    return { name: this.nameAt(openAt), children: this.content('raw') };
-  }
-
   private nameAt(p: number): string {
     const code = this.t[p + 1] as number;
     if (code !== UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
     const start = this.t[p + 2] as number;
     const end = this.t[p + 3] as number;
-    return end > start ? this.plain(start, end) : 'unknown';
+    return end > start ? this.textOf(0, start, end) : 'unknown';
   }
 
-  private unknown(bag: Bag, parent: number): void {
-    const p = this.p;
-    if (this.strict) throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed in <${tagName(parent)}>`);
-    this.p = p + WORDS;
-    ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(this.raw(p));
-  }
-
-  /** Text between child elements: white space is layout; anything else is refused or kept. */
-  private strayContent(bag: Bag, parent: number): void {
+  /**
+   * What the model has no place for, at the current record inside element `parent`: an element or
+   * text (white space between elements is layout and skipped); strict mode refuses it, lenient mode
+   * keeps it in `extra`, in document order.
+   */
+  private extra(bag: Bag, parent: number): void {
     const t = this.t;
     const p = this.p;
     const kind = t[p];
-    const start = t[p + 2] as number;
-    const end = t[p + 3] as number;
-    if (kind === TEXT) {
-      let i = start;
-      while (i < end && isSpace(this.input[i] as number)) i++;
-      if (i === end) {
-        this.p = p + WORDS;
-        return;
-      }
-    } else if (kind !== OPAQUE && kind !== CHAR) throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${String(kind)}`);
-    if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${tagName(parent)}>`);
-    this.p = p + WORDS;
-    const text = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : kind === TEXT ? this.textOf(t[p + 1] as number, start, end) : this.plain(start, end);
-    ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(text);
-  }
-
-  private unterminated(name: string): SyncmlModelError {
-    return new SyncmlModelError('badStructure', this.input.length, `the token stream ends inside ${name}`);
+    let kept: XmlElement | string;
+    if (kind === OPEN) {
+      if (this.strict) throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed in <${tagName(parent)}>`);
+      this.p = p + WORDS;
+      kept = { name: this.nameAt(p), children: this.content('raw') };
+    } else {
+      const start = t[p + 2] as number;
+      const end = t[p + 3] as number;
+      if (kind === TEXT) {
+        let i = start;
+        while (i < end && isSpace(this.input[i] as number)) i++;
+        if (i === end) {
+          this.p = p + WORDS;
+          return;
+        }
+      } else if (kind !== OPAQUE && kind !== CHAR) throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${String(kind)}`);
+      if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${tagName(parent)}>`);
+      this.p = p + WORDS;
+      kept = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : this.textOf(kind === TEXT ? (t[p + 1] as number) : 0, start, end);
+    }
+    ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(kept);
   }
 
   /** Byte offset for record `p`: its own span, else the end of the nearest span before it. */
