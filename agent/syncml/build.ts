@@ -131,8 +131,8 @@ class Builder {
         continue;
       }
       this.p = p + WORDS;
-      const word = F[field * 3 + 1] as number;
-      const prop = P[F[field * 3 + 2] as number] as string;
+      const word = F.charCodeAt(field * 3 + 1);
+      const prop = P[F.charCodeAt(field * 3 + 2)] as string;
       switch (word & 7) {
         case K_TEXT:
           bag[prop] = this.text();

@@ -37,11 +37,11 @@ export function element(code: number, schema: Schema, bag: Bag, sink: Sink): voi
   sink.start(code, name, content);
   if (!content) return;
   let commands = false;
-  for (let f = OFFSETS[schema] as number, end = OFFSETS[schema + 1] as number; f < end; f++) {
-    const value = bag[PROPS[FIELDS[f * 3 + 2] as number] as string];
+  for (let f = OFFSETS.charCodeAt(schema), end = OFFSETS.charCodeAt(schema + 1); f < end; f++) {
+    const value = bag[PROPS[FIELDS.charCodeAt(f * 3 + 2)] as string];
     if (value === undefined) continue;
-    const code = FIELDS[f * 3] as number;
-    const word = FIELDS[f * 3 + 1] as number;
+    const code = FIELDS.charCodeAt(f * 3);
+    const word = FIELDS.charCodeAt(f * 3 + 1);
     const child = word >> 3;
     switch (word & 7) {
       case FieldKind.Text:

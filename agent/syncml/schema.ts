@@ -4,12 +4,13 @@
  * property (no generic tree), and both encoders walk it to write a model in canonical order, so the
  * three agree by construction.
  *
- * Kept as numbers, not objects: a schema is an index, a field three words of one Uint16Array
- * (`FIELDS`). The readable form below is parsed once at load. As objects (a Field per child, a
- * Schema with its arrays per element type, a Map of commands) the same data was 190 objects and
- * ~25 KB of the QuickJS heap every OMA DM session holds for as long as the agent runs.
+ * The readable form is schema-spec.ts (`SPEC`); here are the tables compiled from it, as string
+ * literals: a model is an index, a field three characters of `FIELDS`. As objects (a Field per
+ * child, a Schema with its arrays per element type, a Map of commands) the same data was 190
+ * objects and ~25 KB of the QuickJS heap, and the readable form with its parser ~9 KB, held by
+ * every agent that runs OMA DM for as long as it runs; these literals are ~5 KB.
  */
-import { codeForName, TAG_UNKNOWN } from '../../wasm/src/syncml-tokens.ts';
+import { codeForName } from '../../wasm/src/syncml-tokens.ts';
 
 export const enum FieldKind {
   /** Trimmed text, one value. */
@@ -28,83 +29,30 @@ export const enum FieldKind {
   Command = 6,
 }
 
-/** A content model: an index into `OFFSETS`. */
+/** A content model: its index in SPEC. */
 export type Schema = number;
 
-/**
- * Content models, `Model=Field Field …;` in canonical order. A field is an element name, then
- * `!` flag, `*` text list, `$` Data, `>Model` child, `>Model*` child list, `@Model` command (its
- * commands go to `commands`, written where the first command field stands); then `:prop` when the
- * model property is not the name with a lower-case first letter (+`s` for lists). Command sets
- * follow the RepPro DTD: Atomic and Sequence hold the DM commands (and Sync/Map for DS), Sync the
- * DS item commands; the message body every command.
- */
-const SPEC =
-  'Anchor=Last Next;' +
-  'Mem=SharedMem! FreeMem FreeID;' +
-  'Meta=FieldLevel! Format Type Mark Size Anchor>Anchor Version NextNonce MaxMsgSize MaxObjSize EMI*:emi Mem>Mem;' +
-  'Loc=LocURI LocName;' +
-  'Cred=Meta>Meta Data$;' +
-  'Chal=Meta>Meta;' +
-  'Item=Target>Loc Source>Loc SourceParent>Loc TargetParent>Loc Meta>Meta Data$ MoreData!;' +
-  'MapItem=Target>Loc Source>Loc;' +
-  'Hdr=VerDTD VerProto SessionID MsgID Target>Loc Source>Loc RespURI NoResp! Cred>Cred Meta>Meta;' +
-  'Items=CmdID NoResp! Cred>Cred Meta>Meta Item>Item*;' +
-  'LangItems=CmdID NoResp! Lang Cred>Cred Meta>Meta Item>Item*;' +
-  'Delete=CmdID NoResp! Archive! SftDel! Cred>Cred Meta>Meta Item>Item*;' +
-  'Alert=CmdID NoResp! Cred>Cred Data$ Correlator Item>Item*;' +
-  'Exec=CmdID NoResp! Cred>Cred Meta>Meta Correlator Item>Item*;' +
-  'Map=CmdID Target>Loc Source>Loc Cred>Cred Meta>Meta MapItem>MapItem*;' +
-  'Results=CmdID MsgRef CmdRef Meta>Meta TargetRef* SourceRef* Item>Item*;' +
-  'Status=CmdID MsgRef CmdRef Cmd:refCmd TargetRef* SourceRef* Cred>Cred Chal>Chal Data$ Item>Item*;' +
-  'Atomic=CmdID NoResp! Meta>Meta Add@Items Alert@Alert Atomic@Atomic Copy@Items Delete@Delete Exec@Exec Get@LangItems Map@Map Move@Items Replace@Items Sequence@Sequence Sync@Sync;' +
-  'Sequence=CmdID NoResp! Meta>Meta Add@Items Alert@Alert Atomic@Atomic Copy@Items Delete@Delete Exec@Exec Get@LangItems Map@Map Move@Items Replace@Items Sync@Sync;' +
-  'Sync=CmdID NoResp! Cred>Cred Target>Loc Source>Loc Meta>Meta NumberOfChanges Add@Items Atomic@Atomic Copy@Items Delete@Delete Move@Items Replace@Items Sequence@Sequence;' +
-  'Body=Add@Items Alert@Alert Atomic@Atomic Copy@Items Delete@Delete Exec@Exec Get@LangItems Map@Map Move@Items Put@LangItems Replace@Items Results@Results Sequence@Sequence Status@Status Sync@Sync Final!;' +
-  'SyncML=SyncHdr>Hdr:hdr SyncBody>Body:body';
-
-/** The models the encoders and the builder start from (their place in SPEC, checked at load). */
+/** The models the encoders and the builder start from (their index in SPEC; test/syncml/schema.test.ts checks). */
 export const SYNC_HDR: Schema = 8;
 export const SYNC_BODY: Schema = 20;
 export const SYNCML: Schema = 21;
 
-/** Model property names, by the index a field holds. */
-export const PROPS: string[] = [];
-
-function parse(): [fields: Uint16Array, offsets: Uint16Array] {
-  const models = SPEC.split(';').map((model) => model.split(/[= ]/));
-  const names = models.map((model) => model[0]);
-  if (names[SYNC_HDR] !== 'Hdr' || names[SYNC_BODY] !== 'Body' || names[SYNCML] !== 'SyncML') throw new Error('syncml schema: root models moved');
-  const words: number[] = [];
-  const offsets = [0];
-  for (const model of models) {
-    for (let i = 1; i < model.length; i++) {
-      const [, name, sep, child, mark, prop] = /^(\w+)(?:([>@])(\w+))?([!*$]?)(?::(\w+))?$/.exec(model[i] as string) as string[];
-      const kind = sep === '@' ? FieldKind.Command : sep ? (mark ? FieldKind.ChildList : FieldKind.Child) : mark === '!' ? FieldKind.Flag : mark === '*' ? FieldKind.TextList : mark ? FieldKind.Data : FieldKind.Text;
-      const code = codeForName(name as string);
-      const property = kind === FieldKind.Command ? 'commands' : (prop ?? (name as string).charAt(0).toLowerCase() + (name as string).slice(1) + (mark === '*' ? 's' : ''));
-      if (code === TAG_UNKNOWN || (sep && !names.includes(child))) throw new Error(`syncml schema: bad field ${model[i]}`);
-      if (!PROPS.includes(property)) PROPS.push(property);
-      words.push(code, kind | (sep ? names.indexOf(child) << 3 : 0), PROPS.indexOf(property));
-    }
-    offsets.push(words.length / 3);
-  }
-  return [Uint16Array.from(words), Uint16Array.from(offsets)];
-}
-
-/** Per field, 3 words: element code, kind | child model << 3, index into PROPS. Model `s` has the fields OFFSETS[s] ≤ f < OFFSETS[s + 1]. */
-export const [FIELDS, OFFSETS] = parse();
+// compileSchema(SPEC), schema-spec.ts. FIELDS: per field, 3 characters: element code, kind | child
+// model << 3, index into PROPS. Model `s` has the fields OFFSETS[s] ≤ f < OFFSETS[s + 1].
+export const FIELDS = '\u010a\x00\x00\u010f\x00\x01\u0111\x02\x02\u0109\x00\x03\u0108\x00\x04\u0116\x02\x05\u0107\x00\x06\u0113\x00\x07\u010b\x00\x08\u0112\x00\x09\u0105\x03\x0a\u0114\x00\x0b\u0110\x00\x0c\u010c\x00\x0d\u0115\x00\x0e\u0106\x01\x0f\u010d\x0b\x10\x17\x00\x11\x16\x00\x12\x1a\x13\x13\x0f\x05\x14\x1a\x13\x13.\x1b\x15\x27\x1b\x169\x1b\x17:\x1b\x18\x1a\x13\x13\x0f\x05\x144\x02\x19.\x1b\x15\x27\x1b\x161\x00\x1a2\x00\x1b%\x00\x1c\x1b\x00\x1d.\x1b\x15\x27\x1b\x16!\x00\x1e\x1d\x02\x1f\x0e# \x1a\x13\x13\x0b\x00!\x1d\x02\x1f\x0e# \x1a\x13\x13\x144"\x0b\x00!\x1d\x02\x1f\x15\x00#\x0e# \x1a\x13\x13\x144"\x0b\x00!\x1d\x02\x1f\x07\x02$&\x02%\x0e# \x1a\x13\x13\x144"\x0b\x00!\x1d\x02\x1f\x0e# \x0f\x05\x14<\x00&\x144"\x0b\x00!\x1d\x02\x1f\x0e# \x1a\x13\x13<\x00&\x144"\x0b\x00!.\x1b\x15\x27\x1b\x16\x0e# \x1a\x13\x13\x19<\x27\x0b\x00!\x1c\x00(\x0c\x00)\x1a\x13\x13/\x01*(\x01+\x144"\x0b\x00!\x1c\x00(\x0c\x00)\x0a\x00,/\x01*(\x01+\x0e# \x09+-\x0f\x05\x14\x144"\x0b\x00!\x1d\x02\x1f\x1a\x13\x13\x05N.\x06f.\x08\x8e.\x0dN.\x10^.\x11n.\x13V.\x18v.;N. N.$\x96.*\x9e.\x0b\x00!\x1d\x02\x1f\x1a\x13\x13\x05N.\x06f.\x08\x8e.\x0dN.\x10^.\x11n.\x13V.\x18v.;N. N.*\x9e.\x0b\x00!\x1d\x02\x1f\x0e# .\x1b\x15\x27\x1b\x16\x1a\x13\x133\x00/\x05N.\x08\x8e.\x0dN.\x10^.;N. N.$\x96.\x05N.\x06f.\x08\x8e.\x0dN.\x10^.\x11n.\x13V.\x18v.;N.\x1fV. N."~.$\x96.)\x86.*\x9e.\x12\x020,C1+\xa32';
+export const OFFSETS = '\x00\x02\x05\x11\x13\x15\x16\x1d\x1f).4;AGMT^m{\x89\x99\x9b';
+export const PROPS = 'last,next,sharedMem,freeMem,freeID,fieldLevel,format,type,mark,size,anchor,version,nextNonce,maxMsgSize,maxObjSize,emi,mem,locURI,locName,meta,data,target,source,sourceParent,targetParent,moreData,verDTD,verProto,sessionID,msgID,respURI,noResp,cred,cmdID,items,lang,archive,sftDel,correlator,mapItems,msgRef,cmdRef,targetRefs,sourceRefs,refCmd,chal,commands,numberOfChanges,final,hdr,body'.split(',');
 
 /** The field of `schema` an element code lands in, or -1. A scan: a model has at most 16 fields. */
 export function fieldByCode(schema: Schema, code: number): number {
-  const end = OFFSETS[schema + 1] as number;
-  for (let f = OFFSETS[schema] as number; f < end; f++) if (FIELDS[f * 3] === code) return f;
+  const end = OFFSETS.charCodeAt(schema + 1);
+  for (let f = OFFSETS.charCodeAt(schema); f < end; f++) if (FIELDS.charCodeAt(f * 3) === code) return f;
   return -1;
 }
 
 /** The model of command `cmd` (the message body accepts every command), or -1 when it is none. */
 export function commandSchema(cmd: string): Schema {
   const f = fieldByCode(SYNC_BODY, codeForName(cmd));
-  const word = f < 0 ? 0 : (FIELDS[f * 3 + 1] as number);
+  const word = f < 0 ? 0 : FIELDS.charCodeAt(f * 3 + 1);
   return (word & 7) === FieldKind.Command ? word >> 3 : -1;
 }
