@@ -52,16 +52,8 @@ function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
-function trimString(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && isSpace(text.charCodeAt(start))) start++;
-  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
-  return start === 0 && end === text.length ? text : text.slice(start, end);
-}
-
 class Builder {
-  private p = 0;
+  p = 0;
   /** The input as one string when byte offsets are character offsets (text.ts `wholeText`): spans are slices of it. */
   private readonly whole: string | undefined;
 
@@ -98,13 +90,6 @@ class Builder {
     }
     if (!message.body.commands) message.body.commands = [];
     return message;
-  }
-
-  /** Any document as raw elements (a nested WBXML document, whatever its code pages). */
-  document(): XmlElement {
-    if (this.end < WORDS || this.t[0] !== OPEN) throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document has no root element');
-    this.p = WORDS;
-    return { name: this.nameAt(0), children: this.content('raw') };
   }
 
   /** Fills `bag` from the children of element `code` (model `schema`), whose Open was just consumed; consumes its Close. */
@@ -178,7 +163,13 @@ class Builder {
       while (end > start && isSpace(input[end - 1] as number)) end--;
       return this.textOf(t[p + 1] as number, start, end);
     }
-    return trimString(dataText(this.content('text'), utf8Decode) as string);
+    // Text around elements (lenient): the elements' text in place, then trimmed.
+    const text = dataText(this.content('text'), utf8Decode) as string;
+    let start = 0;
+    let end = text.length;
+    while (start < end && isSpace(text.charCodeAt(start))) start++;
+    while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+    return start === 0 && end === text.length ? text : text.slice(start, end);
   }
 
   /** `Data` content, exactly; consumes its Close. */
@@ -204,7 +195,7 @@ class Builder {
     }
     const bytes: Uint8Array[] = [];
     const parts = this.content('data', bytes);
-    if (parts.some((part) => typeof part !== 'string')) return parts;
+    for (const part of parts) if (typeof part !== 'string') return parts;
     if (bytes.length > 0) return concatBytes(bytes);
     return parts.join('');
   }
@@ -214,7 +205,7 @@ class Builder {
    * elements as raw XmlElements (strict mode refuses them, naming where). WBXML OPAQUE parts are
    * also collected into `bytes` when asked (a binary Data value in several pieces).
    */
-  private content(where: 'text' | 'data' | 'raw', bytes?: Uint8Array[]): XmlContent {
+  content(where: 'text' | 'data' | 'raw', bytes?: Uint8Array[]): XmlContent {
     const t = this.t;
     const out: XmlContent = [];
     let text = '';
@@ -255,7 +246,7 @@ class Builder {
     return out;
   }
 
-  private nameAt(p: number): string {
+  nameAt(p: number): string {
     const code = this.t[p + 1] as number;
     if (code !== UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
     const start = this.t[p + 2] as number;
@@ -296,7 +287,7 @@ class Builder {
   }
 
   /** Byte offset for record `p`: its own span, else the end of the nearest span before it. */
-  private offsetAt(p: number): number {
+  offsetAt(p: number): number {
     const t = this.t;
     for (let q = p; q >= 0; q -= WORDS) {
       const start = t[q + 2] as number;
@@ -321,5 +312,9 @@ export function buildMessage(input: Uint8Array, tokens: Int32Array, count: numbe
 export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number, publicId: { id: number; start: number; end: number }): XmlElement {
   const end = Math.min(tokens.length, count * WORDS);
   const names = namesForPublicId(publicId.id, decodeUtf8Span(input, publicId.start, publicId.end));
-  return new Builder(input, tokens, end, false, names, false).document();
+  // Any document as raw elements, whatever its code pages (a function, not a Builder method: the DM agent never needs it).
+  const builder = new Builder(input, tokens, end, false, names, false);
+  if (end < WORDS || tokens[0] !== OPEN) throw new SyncmlModelError('badStructure', builder.offsetAt(0), 'the document has no root element');
+  builder.p = WORDS;
+  return { name: builder.nameAt(0), children: builder.content('raw') };
 }

@@ -24,16 +24,12 @@ export interface Sink {
 
 type Bag = Record<string, unknown>;
 
-/** Whether an object has anything to write (an element without it is written empty). */
-export function hasContent(bag: Bag): boolean {
-  for (const key in bag) if (key !== 'cmd' && bag[key] !== undefined) return true;
-  return false;
-}
-
 /** Element `code` holding `bag` (of model `schema`): its children in canonical order, or empty. */
 export function element(code: number, schema: Schema, bag: Bag, sink: Sink): void {
   const name = tagName(code) as string;
-  const content = hasContent(bag);
+  // Written empty when it holds nothing (a command's `cmd` is not content).
+  let content = false;
+  for (const key in bag) if (key !== 'cmd' && bag[key] !== undefined) content = true;
   sink.start(code, name, content);
   if (!content) return;
   let commands = false;

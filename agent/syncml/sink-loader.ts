@@ -17,7 +17,7 @@ const loaded: Partial<Record<SyncmlEncoding, new () => EncoderSink<string | Uint
 /** Loads the sink of `encoding` (once). */
 export async function loadSink(encoding: SyncmlEncoding): Promise<NewSink> {
   loaded[encoding] ??= encoding === 'xml' ? (await import('./xml-sink.ts')).XmlSink : (await import('./wbxml-sink.ts')).WbxmlSink;
-  return () => newSink(encoding);
+  return newSink.bind(undefined, encoding);
 }
 
 /** A fresh sink of `encoding`; its module must have been loaded (`loadSink`). */

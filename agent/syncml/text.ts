@@ -15,9 +15,12 @@ const hostDecoder: Utf8Decoder | undefined = HostDecoder ? new HostDecoder() : u
 
 const CHUNK = 4096;
 
-/** ASCII bytes [start,end) to a string (caller checked they are ASCII). */
-function asciiSpan(input: Uint8Array, start: number, end: number): string {
-  // Short spans (most SyncML leaves) as one call: no subarray, no string concatenation.
+/** UTF-8 bytes [start,end) to a string; malformed sequences become U+FFFD. */
+export function decodeUtf8Span(input: Uint8Array, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if ((input[i] as number) >= 0x80) return hostDecoder ? hostDecoder.decode(input.subarray(start, end)) : utf8Decode(input.subarray(start, end));
+  }
+  // ASCII. Short spans (most SyncML leaves) as one call: no subarray, no string concatenation.
   const b = input;
   const s = start;
   switch (end - start) {
@@ -35,14 +38,6 @@ function asciiSpan(input: Uint8Array, start: number, end: number): string {
     out += String.fromCharCode.apply(null, input.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[]);
   }
   return out;
-}
-
-/** UTF-8 bytes [start,end) to a string; malformed sequences become U+FFFD. */
-export function decodeUtf8Span(input: Uint8Array, start: number, end: number): string {
-  for (let i = start; i < end; i++) {
-    if ((input[i] as number) >= 0x80) return hostDecoder ? hostDecoder.decode(input.subarray(start, end)) : utf8Decode(input.subarray(start, end));
-  }
-  return asciiSpan(input, start, end);
 }
 
 const AMP = 0x26;
@@ -95,7 +90,7 @@ function resolveReference(input: Uint8Array, start: number, end: number): string
     if (value < 0x20 ? value !== 0x9 && value !== 0xa && value !== 0xd : (value >= 0xd800 && value <= 0xdfff) || value === 0xfffe || value === 0xffff) return undefined;
     return String.fromCodePoint(value);
   }
-  switch (asciiSpan(input, start, end)) {
+  switch (decodeUtf8Span(input, start, end)) {
     case 'lt': return '<';
     case 'gt': return '>';
     case 'amp': return '&';
