@@ -31,7 +31,8 @@ export interface BudgetOptions {
 }
 
 export class MessageEncoder<R> {
-  private commands = 0;
+  /** Commands added so far. */
+  count = 0;
   private readonly limit: number;
 
   constructor(private readonly sink: EncoderSink<R>, private readonly frame: MessageFrame, options: BudgetOptions = {}) {
@@ -42,11 +43,6 @@ export class MessageEncoder<R> {
     sink.start(SYNC_BODY_CODE, 'SyncBody', true);
     const size = this.limit === Number.POSITIVE_INFINITY ? 0 : this.sizeIfFinished();
     if (size > this.limit) throw new SyncmlModelError('budget', -1, `MaxMsgSize ${this.limit} cannot hold the message frame (${size} bytes without commands)`);
-  }
-
-  /** Commands added so far. */
-  get count(): number {
-    return this.commands;
   }
 
   /** Size in bytes of the message if it were finished now (with Final). */
@@ -66,13 +62,13 @@ export class MessageEncoder<R> {
       this.sink.reset(mark);
       return false;
     }
-    this.commands++;
+    this.count++;
     return true;
   }
 
   private close(final: boolean): void {
     const sink = this.sink;
-    if (final) sink.flag(FINAL_CODE, 'Final');
+    if (final) sink.leaf(FINAL_CODE, 'Final', '');
     if (this.frame.bodyExtra !== undefined && this.frame.bodyExtra.length > 0) sink.raw(this.frame.bodyExtra);
     sink.end(SYNC_BODY_CODE, 'SyncBody');
     if (this.frame.extra !== undefined && this.frame.extra.length > 0) sink.raw(this.frame.extra);

@@ -12,10 +12,8 @@ export interface Sink {
   /** An element with children follows (`hasContent`), or an empty one (`<Item/>`). */
   start(code: number, name: string, hasContent: boolean): void;
   end(code: number, name: string): void;
-  /** A text leaf (`<LocURI>x</LocURI>`); '' is an empty element. */
+  /** A text leaf (`<LocURI>x</LocURI>`); '' is an empty element (a flag such as `<Final/>`). */
   leaf(code: number, name: string, text: string): void;
-  /** An empty flag element (`<Final/>`). */
-  flag(code: number, name: string): void;
   /** A `Data` element with its value. */
   data(code: number, name: string, value: DataValue): void;
   /** Raw content kept by a lenient decode (elements outside the model, stray text). */
@@ -47,7 +45,7 @@ export function element(code: number, schema: Schema, bag: Bag, sink: Sink): voi
         for (const text of value as string[]) sink.leaf(code, tagName(code) as string, text);
         break;
       case FieldKind.Flag:
-        if (value) sink.flag(code, tagName(code) as string);
+        if (value) sink.leaf(code, tagName(code) as string, '');
         break;
       case FieldKind.Child:
         element(code, child, value as Bag, sink);

@@ -13,7 +13,6 @@ class CountingSink implements Sink {
   readonly counts = new Map<string, number>();
   start(): void {}
   end(): void {}
-  flag(): void {}
   raw(): void {}
   leaf(_code: number, _name: string, text: string): void {
     if (text.length >= MIN_LENGTH) this.counts.set(text, (this.counts.get(text) ?? 0) + 1);

@@ -118,10 +118,6 @@ export class WbxmlSink implements EncoderSink<Uint8Array> {
     this.body.byte(END);
   }
 
-  flag(code: number): void {
-    this.tag(code, false);
-  }
-
   data(code: number, name: string, value: DataValue): void {
     if (typeof value === 'string') {
       this.leaf(code, name, value);

@@ -76,14 +76,18 @@ export class XmlSink implements EncoderSink<string> {
     this.line(code, name, escapeXmlText(text));
   }
 
-  flag(code: number, name: string): void {
-    this.line(code, name, '');
-  }
-
   data(code: number, name: string, value: DataValue): void {
     let body: string;
     if (typeof value === 'string') body = escapeXmlText(value);
-    else if (value instanceof Uint8Array) body = isXmlText(value) ? escapeXmlText(decodeUtf8Span(value, 0, value.length)) : toBase64(value);
+    else if (value instanceof Uint8Array) {
+      // As its text when that is UTF-8 XML can carry (no control characters but tab, LF, CR), else base64.
+      let text = isUtf8(value);
+      for (let i = 0; text && i < value.length; i++) {
+        const b = value[i] as number;
+        if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) text = false;
+      }
+      body = text ? escapeXmlText(decodeUtf8Span(value, 0, value.length)) : toBase64(value);
+    }
     else body = rawXml(value);
     this.line(code, name, body);
   }
@@ -120,15 +124,6 @@ export class XmlSink implements EncoderSink<string> {
   result(): string {
     return this.parts.join('');
   }
-}
-
-/** Whether bytes are UTF-8 text that XML can carry (no control characters but tab, LF, CR). */
-function isXmlText(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i] as number;
-    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false;
-  }
-  return isUtf8(bytes);
 }
 
 /** Raw elements as compact XML. */
