@@ -12,13 +12,15 @@ import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type User
 import type { CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
-import { LargeObjectAssembler, type ValueStream } from './large-object.ts';
+import type { LargeObjectAssembler, ValueStream } from './large-object.ts';
 import type { ListContext, ListQuery } from './list.ts';
 import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 import { loadOnce } from '../util/load-once.ts';
 
 /** Get ?list= (list.ts) is a lazy chunk: most sessions never list a subtree. */
 const loadList = loadOnce(() => import('./list.ts'));
+/** So are large objects (large-object.ts): loaded by the first MoreData chunk. */
+const loadLargeObjects = loadOnce(() => import('./large-object.ts'));
 
 export interface ProcessorOptions {
   tree: DmTree;
@@ -65,11 +67,22 @@ function checkFormat(format: string, value: NodeValue | undefined): void {
 
 export class CommandProcessor {
   readonly #o: ProcessorOptions;
-  readonly #large: LargeObjectAssembler;
+  /** Created by the session's first chunked item; it then takes every Add/Replace item. */
+  #large: LargeObjectAssembler | undefined;
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
-    this.#large = new LargeObjectAssembler(options.maxObjSize);
+  }
+
+  /** An Add/Replace item's whole value (large-object.ts `accept`), without loading large objects for an item that is not one. */
+  async #accept(command: ItemCommand, item: Item, uri: string, open: (size: number) => Promise<ValueStream | undefined>): Promise<DataValue | undefined | 'chunk' | 'streamed'> {
+    if (!this.#large && !item.moreData) {
+      const data = item.data;
+      if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.#o.maxObjSize ?? Number.POSITIVE_INFINITY)) throw new DmStatusError(413, 'object larger than MaxObjSize');
+      return data;
+    }
+    this.#large ??= new (await loadLargeObjects()).LargeObjectAssembler(this.#o.maxObjSize);
+    return this.#large.accept(command, item, uri, open);
   }
 
   /** Answers one message's commands in order (Status and Results only; CmdIDs are the session's). */
@@ -228,7 +241,7 @@ export class CommandProcessor {
         return 200;
       case 'Add':
       case 'Replace': {
-        const whole = await this.#large.accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
+        const whole = await this.#accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
         if (whole === 'chunk') return 213;
         if (whole === 'streamed') return this.#write(command, item, undefined, path, query, tx, true);
         return this.#write(command, item, whole, path, query, tx);
@@ -299,7 +312,7 @@ export class CommandProcessor {
 
   /** Abandons a large object left unfinished (the session ended in the middle of it). */
   async close(): Promise<void> {
-    await this.#large.close();
+    await this.#large?.close();
   }
 
   /** `streamed`: the value went to the CSP's stream; the node is written without it. */

@@ -1,9 +1,12 @@
 /**
- * Package #0 is a lazy part of the OMA DM family: its parsing and digest check (notification.ts)
- * are a chunk of their own, loaded with the first package #0, and the family chunk does not load
- * the push channel's wire format (agent/push/message.ts: only the MQTT topic helper of push.ts
- * needs it). Checked on the bundle and inside QuickJS: a client-initiated session loads neither;
- * a package #0 over UDP loads the notification chunk and starts the server-initiated session.
+ * Parts of the OMA DM family that most sessions never need are lazy chunks of their own:
+ *  - package #0's parsing and digest check (notification.ts), loaded with the first package #0;
+ *  - incoming large objects (large-object.ts), loaded by the first MoreData chunk;
+ *  - inline FUMO packages on staging (fumo/pkgdata-staging.ts), loaded by the first PkgData;
+ *  - download descriptors (fumo/descriptor.ts), loaded by the first PkgURL answering with one.
+ * And the family chunk does not load the push channel's wire format (agent/push/message.ts: only
+ * the MQTT topic helper of push.ts needs it). Checked on the bundle and inside QuickJS: a plain
+ * session loads none of them; each is loaded when its case comes, and the case is handled.
  */
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -13,7 +16,9 @@ import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
-import { get, sendUdpPush, startDmServer } from '../../server/omadm/index.ts';
+import { writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { fumoDownload, fumoPkgData, get, sendUdpPush, startDmServer } from '../../server/omadm/index.ts';
 import { CLIENT, DEVICE_ID, engines as jsEngines, familySection, md5, notification, SERVER, waitFor } from '../omadm/session-rig.ts';
 import { bootPhone, small } from './phone.ts';
 
@@ -37,6 +42,12 @@ const staticClosure = (start: string, seen = new Set<string>()): Set<string> => 
 };
 const FAMILY_CHUNK = chunkOf('agent/omadm/family.ts');
 const NOTIFICATION_CHUNK = chunkOf('agent/omadm/notification.ts');
+const LARGE_OBJECT_CHUNK = chunkOf('agent/omadm/large-object.ts');
+const PKGDATA_CHUNK = chunkOf('agent/omadm/fumo/pkgdata-staging.ts');
+const DESCRIPTOR_CHUNK = chunkOf('agent/omadm/fumo/descriptor.ts');
+const LAZY = [NOTIFICATION_CHUNK, LARGE_OBJECT_CHUNK, PKGDATA_CHUNK, DESCRIPTOR_CHUNK];
+const PACKAGE = new Uint8Array(3000).map((_, i) => (i * 13 + 5) & 0xff);
+const SHA256 = createHash('sha256').update(PACKAGE).digest('hex');
 const moduleName = (chunk: string) => chunk.replace(/^dist\//, '');
 
 /** A UDP port free right now on loopback (bound and released). */
@@ -48,12 +59,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe('package #0 in the OMA DM family is loaded lazily', () => {
-  it('notification.ts is its own chunk, imported dynamically by the family; the family chunk does not load agent/push/message.ts', () => {
+describe('the OMA DM family loads its rarely needed parts lazily', () => {
+  it('each is its own chunk, imported dynamically by the family; the family chunk does not load agent/push/message.ts', () => {
     const loadedWithFamily = new Set([...staticClosure('dist/agent.js'), ...staticClosure(FAMILY_CHUNK)]);
-    expect(NOTIFICATION_CHUNK).not.toBe(FAMILY_CHUNK);
-    expect(loadedWithFamily.has(NOTIFICATION_CHUNK)).toBe(false);
-    expect(meta.outputs[FAMILY_CHUNK]!.imports).toContainEqual(expect.objectContaining({ path: NOTIFICATION_CHUNK, kind: 'dynamic-import' }));
+    expect(new Set([FAMILY_CHUNK, ...LAZY]).size).toBe(LAZY.length + 1);
+    for (const chunk of LAZY) {
+      expect(loadedWithFamily.has(chunk)).toBe(false);
+      expect(meta.outputs[FAMILY_CHUNK]!.imports).toContainEqual(expect.objectContaining({ path: chunk, kind: 'dynamic-import' }));
+    }
     expect(loadedWithFamily.has(chunkOf('agent/push/message.ts'))).toBe(false);
   });
 
@@ -61,7 +74,10 @@ describe('package #0 in the OMA DM family is loaded lazily', () => {
   async function phone() {
     const dir = await mkdtemp(join(tmpdir(), 'dm-qjs-pkg0-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const running = await startDmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [], md5, tokenize: jsEngines.syncmlTokenize });
+    const path = join(dir, 'fw-2.0.bin');
+    await writeFile(path, PACKAGE);
+    const pkg = { name: 'fw-2.0.bin', version: '1', path, size: PACKAGE.length, digest: SHA256 };
+    const running = await startDmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [pkg], md5, tokenize: jsEngines.syncmlTokenize });
     cleanups.push(() => running.close());
     const server = running.server;
     const udpPort = await freePort();
@@ -77,14 +93,37 @@ describe('package #0 in the OMA DM family is loaded lazily', () => {
     return { server, agent, host, udpPort, loaded: (chunk: string) => requested.includes(moduleName(chunk)) };
   }
 
-  it('a client-initiated session loads neither the notification chunk nor the push wire format', async () => {
+  it('a client-initiated session loads none of them, nor the push wire format', async () => {
     const { server, agent, host, loaded } = await phone();
     server.script([get('./DevInfo/Mod')]);
     await host.guarded(agent.trigger('omadm', 'manual'));
     expect(server.journal.statuses()).toEqual(['Get:200']);
     expect(loaded(FAMILY_CHUNK)).toBe(true);
-    expect(loaded(NOTIFICATION_CHUNK)).toBe(false);
+    for (const chunk of LAZY) expect(loaded(chunk)).toBe(false);
     expect(loaded(chunkOf('agent/push/message.ts'))).toBe(false);
+  }, 60_000);
+
+  it('an inline package in MoreData chunks loads large objects and the staging part, and is taken in', async () => {
+    const { server, agent, host, loaded } = await phone();
+    // Base64 (an XML session): 4000 characters in chunks of 1024, after the Replace of Ext/SHA256.
+    server.script(...fumoPkgData('1', PACKAGE, 'corr-pd', 1024, { sha256: SHA256 }, 'b64'));
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.statuses()).toEqual(['Replace:200', 'Replace:213', 'Replace:213', 'Replace:213', 'Replace:200', 'Exec:202']);
+    expect(loaded(LARGE_OBJECT_CHUNK)).toBe(true);
+    expect(loaded(PKGDATA_CHUNK)).toBe(true);
+    expect(loaded(DESCRIPTOR_CHUNK)).toBe(false);
+    expect(loaded(NOTIFICATION_CHUNK)).toBe(false);
+  }, 60_000);
+
+  it('a PkgURL answering with a download descriptor loads the descriptor parser and downloads the package it names', async () => {
+    const { server, agent, host, loaded } = await phone();
+    server.script(fumoDownload('1', server.descriptorUrl('fw-2.0.bin'), 'corr-dd', 'Download', { version: '2.0', size: PACKAGE.length, sha256: SHA256 }));
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.of('descriptor')).toHaveLength(1);
+    expect(server.journal.of('download').length).toBeGreaterThan(0);
+    expect(loaded(DESCRIPTOR_CHUNK)).toBe(true);
+    expect(loaded(LARGE_OBJECT_CHUNK)).toBe(false);
+    expect(loaded(PKGDATA_CHUNK)).toBe(false);
   }, 60_000);
 
   it('a package #0 over UDP loads the notification chunk and runs the server-initiated session', async () => {
