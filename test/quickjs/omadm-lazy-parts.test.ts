@@ -3,7 +3,9 @@
  *  - package #0's parsing and digest check (notification.ts), loaded with the first package #0;
  *  - incoming large objects (large-object.ts), loaded by the first MoreData chunk;
  *  - inline FUMO packages on staging (fumo/pkgdata-staging.ts), loaded by the first PkgData;
- *  - download descriptors (fumo/descriptor.ts), loaded by the first PkgURL answering with one.
+ *  - download descriptors (fumo/descriptor.ts), loaded by the first PkgURL answering with one;
+ *  - Atomic and Sequence (containers.ts), loaded by the first container;
+ *  - splitting a Results that does not fit a message (message-split.ts), loaded by the first one.
  * And the family chunk does not load the push channel's wire format (agent/push/message.ts: only
  * the MQTT topic helper of push.ts needs it). Checked on the bundle and inside QuickJS: a plain
  * session loads none of them; each is loaded when its case comes, and the case is handled.
@@ -18,7 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
 import { writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { fumoDownload, fumoPkgData, get, sendUdpPush, startDmServer } from '../../server/omadm/index.ts';
+import { atomic, fumoDownload, fumoPkgData, get, replace, sendUdpPush, startDmServer } from '../../server/omadm/index.ts';
 import { CLIENT, DEVICE_ID, engines as jsEngines, familySection, md5, notification, SERVER, waitFor } from '../omadm/session-rig.ts';
 import { bootPhone, small } from './phone.ts';
 
@@ -45,7 +47,9 @@ const NOTIFICATION_CHUNK = chunkOf('agent/omadm/notification.ts');
 const LARGE_OBJECT_CHUNK = chunkOf('agent/omadm/large-object.ts');
 const PKGDATA_CHUNK = chunkOf('agent/omadm/fumo/pkgdata-staging.ts');
 const DESCRIPTOR_CHUNK = chunkOf('agent/omadm/fumo/descriptor.ts');
-const LAZY = [NOTIFICATION_CHUNK, LARGE_OBJECT_CHUNK, PKGDATA_CHUNK, DESCRIPTOR_CHUNK];
+const CONTAINERS_CHUNK = chunkOf('agent/omadm/containers.ts');
+const SPLIT_CHUNK = chunkOf('agent/omadm/message-split.ts');
+const LAZY = [NOTIFICATION_CHUNK, LARGE_OBJECT_CHUNK, PKGDATA_CHUNK, DESCRIPTOR_CHUNK, CONTAINERS_CHUNK, SPLIT_CHUNK];
 const PACKAGE = new Uint8Array(3000).map((_, i) => (i * 13 + 5) & 0xff);
 const SHA256 = createHash('sha256').update(PACKAGE).digest('hex');
 const moduleName = (chunk: string) => chunk.replace(/^dist\//, '');
@@ -71,13 +75,13 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
   });
 
   /** The agent inside QuickJS listening for package #0 on a UDP port; the chunks the guest loaded. */
-  async function phone() {
+  async function phone(maxMsgSize?: number) {
     const dir = await mkdtemp(join(tmpdir(), 'dm-qjs-pkg0-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const path = join(dir, 'fw-2.0.bin');
     await writeFile(path, PACKAGE);
     const pkg = { name: 'fw-2.0.bin', version: '1', path, size: PACKAGE.length, digest: SHA256 };
-    const running = await startDmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [pkg], md5, tokenize: jsEngines.syncmlTokenize });
+    const running = await startDmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [pkg], md5, tokenize: jsEngines.syncmlTokenize, ...(maxMsgSize ? { maxMsgSize } : {}) });
     cleanups.push(() => running.close());
     const server = running.server;
     const udpPort = await freePort();
@@ -124,6 +128,18 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
     expect(loaded(DESCRIPTOR_CHUNK)).toBe(true);
     expect(loaded(LARGE_OBJECT_CHUNK)).toBe(false);
     expect(loaded(PKGDATA_CHUNK)).toBe(false);
+  }, 60_000);
+
+  it('an Atomic loads the containers; a listing larger than the server\'s MaxMsgSize loads the splitting and arrives whole', async () => {
+    const { server, agent, host, loaded } = await phone(1500);
+    server.script([atomic(get('./DevInfo/Mod'), get('./DevInfo/Man'))], [get('./DevDetail?list=StructData')]);
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.statuses().slice(0, 3)).toEqual(['Atomic:200', 'Get:200', 'Get:200']);
+    expect(loaded(CONTAINERS_CHUNK)).toBe(true);
+    expect(loaded(SPLIT_CHUNK)).toBe(true);
+    const listed = server.journal.of('result').map((e) => e.uri).filter((uri) => uri.startsWith('./DevDetail'));
+    expect(listed).toEqual(expect.arrayContaining(['./DevDetail', './DevDetail/FwV', './DevDetail/URI/MaxSegLen']));
+    expect(listed).toHaveLength(11);
   }, 60_000);
 
   it('a package #0 over UDP loads the notification chunk and runs the server-initiated session', async () => {
