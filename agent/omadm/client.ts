@@ -13,9 +13,14 @@ import { type DmAccount, type DmAccountConfig, dmAccCsp, findAccount } from './c
 import { OmaDmError } from './errors.ts';
 import { FumoManager, type FumoPipeline, genericAlertCommand } from './fumo/manager.ts';
 import type { PkgDataStore } from './fumo/pkgdata.ts';
-import { type Notification, NotificationRouter, sessionIdText } from './notification.ts';
+import type { Notification, NotificationRouter } from './notification.ts';
+import type { PushRouter } from './package-zero.ts';
 import { type DmPlatform, DmSession, type SessionOptions, type SessionSummary } from './session.ts';
 import { DmTree } from './tree.ts';
+import { loadOnce } from '../util/load-once.ts';
+
+/** Package #0's parsing and verification (notification.ts) is a lazy chunk: a device that is never pushed to never loads it. */
+const loadNotification = loadOnce(() => import('./notification.ts'));
 
 /** The session settings come as the session takes them (documented on SessionOptions). */
 export interface OmaDmConfig extends Pick<SessionOptions, 'encoding' | 'maxMsgSize' | 'maxObjSize' | 'fallback' | 'retries' | 'retryIntervalMs' | 'timeoutMs' | 'authenticateServer'> {
@@ -42,8 +47,10 @@ export class OmaDmClient {
   readonly tree: DmTree;
   readonly csps: CspRegistry;
   readonly fumo: FumoManager;
-  readonly router: NotificationRouter;
+  /** Package #0 from any transport: the NotificationRouter, created with the first one. */
+  readonly router: PushRouter;
   readonly #o: OmaDmClientOptions;
+  #router: Promise<NotificationRouter> | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #sessions = 0;
   #running = 0;
@@ -53,10 +60,16 @@ export class OmaDmClient {
     this.tree = tree;
     this.csps = csps;
     this.fumo = fumo;
-    this.router = new NotificationRouter({
+    this.router = { receive: (bytes) => (this.#router ??= this.#openRouter()).then((router) => router.receive(bytes)) };
+  }
+
+  async #openRouter(): Promise<NotificationRouter> {
+    const { NotificationRouter } = await loadNotification();
+    const options = this.#o;
+    return new NotificationRouter({
       md5: options.md5,
       store: options.store,
-      account: (serverId) => findAccount(tree, serverId),
+      account: (serverId) => findAccount(this.tree, serverId),
       startSession: async (notification, account) => void (await this.serverSession(notification, account)),
       onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
     });
@@ -133,6 +146,7 @@ export class OmaDmClient {
   /** A verified package #0 → the server-initiated session (Alert 1200, the notification's session id). */
   serverSession(notification: Notification, account?: DmAccount): Promise<SessionSummary> {
     return this.#serialize(async () => {
+      const { sessionIdText } = await loadNotification();
       const summary = await this.#session(account ?? this.#account(notification.serverId)).run({ kind: 'server', sessionId: sessionIdText(notification.sessionId) });
       await this.fumo.continue();
       return summary;

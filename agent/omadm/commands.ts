@@ -12,13 +12,18 @@ import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type User
 import type { CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
-import { LargeObjectAssembler, type ValueStream } from './large-object.ts';
+import type { LargeObjectAssembler, ValueStream } from './large-object.ts';
 import type { ListContext, ListQuery } from './list.ts';
 import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 import { loadOnce } from '../util/load-once.ts';
 
 /** Get ?list= (list.ts) is a lazy chunk: most sessions never list a subtree. */
 const loadList = loadOnce(() => import('./list.ts'));
+/** So are large objects (large-object.ts): loaded by the first MoreData chunk. */
+const loadLargeObjects = loadOnce(() => import('./large-object.ts'));
+/** And Atomic / Sequence (containers.ts): loaded by the first one. */
+const loadContainers = loadOnce(() => import('./containers.ts'));
+
 
 export interface ProcessorOptions {
   tree: DmTree;
@@ -30,7 +35,13 @@ export interface ProcessorOptions {
   maxObjSize?: number;
 }
 
-type Response = Status | Results;
+export type Response = Status | Results;
+
+/** The processor as containers.ts sees it. */
+export interface Runner {
+  command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number>;
+  status(command: Command, msgRef: string, code: number, target?: string): Status;
+}
 
 const ITEM_COMMANDS = new Set(['Add', 'Replace', 'Delete', 'Get', 'Copy']);
 
@@ -65,11 +76,22 @@ function checkFormat(format: string, value: NodeValue | undefined): void {
 
 export class CommandProcessor {
   readonly #o: ProcessorOptions;
-  readonly #large: LargeObjectAssembler;
+  /** Created by the session's first chunked item; it then takes every Add/Replace item. */
+  #large: LargeObjectAssembler | undefined;
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
-    this.#large = new LargeObjectAssembler(options.maxObjSize);
+  }
+
+  /** An Add/Replace item's whole value (large-object.ts `accept`), without loading large objects for an item that is not one. */
+  async #accept(command: ItemCommand, item: Item, uri: string, open: (size: number) => Promise<ValueStream | undefined>): Promise<DataValue | undefined | 'chunk' | 'streamed'> {
+    if (!this.#large && !item.moreData) {
+      const data = item.data;
+      if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.#o.maxObjSize ?? Number.POSITIVE_INFINITY)) throw new DmStatusError(413, 'object larger than MaxObjSize');
+      return data;
+    }
+    this.#large ??= new (await loadLargeObjects()).LargeObjectAssembler(this.#o.maxObjSize);
+    return this.#large.accept(command, item, uri, open);
   }
 
   /** Answers one message's commands in order (Status and Results only; CmdIDs are the session's). */
@@ -87,9 +109,8 @@ export class CommandProcessor {
   async #command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     switch (command.cmd) {
       case 'Atomic':
-        return this.#atomic(command, msgRef, tx, out);
       case 'Sequence':
-        return this.#sequence(command, msgRef, tx, out);
+        return this.#container(command, msgRef, tx, out);
       case 'Alert':
         return this.#alert(command, msgRef, out);
       case 'Exec':
@@ -101,56 +122,18 @@ export class CommandProcessor {
     }
   }
 
+  /** Atomic / Sequence (containers.ts), given what they need of the processor: run one command into `out`, and build a Status. */
+  async #container(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+    const containers = await loadContainers();
+    const runner: Runner = { command: (sub, ref, at, into) => this.#command(sub, ref, at, into), status: (sub, ref, code, target) => this.#status(sub, ref, code, target) };
+    return command.cmd === 'Atomic' ? containers.atomic(runner, command, msgRef, tx, out) : containers.sequence(runner, command, msgRef, tx, out);
+  }
+
   #status(command: Command, msgRef: string, code: number, target?: string, items?: Item[]): Status {
     const status: Status = { cmd: 'Status', msgRef, cmdRef: command.cmdID ?? '0', refCmd: command.cmd, data: String(code) };
     if (target !== undefined) status.targetRefs = [target];
     if (items !== undefined && items.length > 0) status.items = items;
     return status;
-  }
-
-  /** All or nothing: run in a child transaction; any failure discards it (one batch or none). */
-  async #atomic(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
-    const child = tx.fork();
-    const own = this.#status(command, msgRef, 200);
-    out.push(own);
-    const inner: Response[] = [];
-    let failed = false;
-    const executed: Status[] = [];
-    for (const sub of command.commands ?? []) {
-      if (failed) {
-        inner.push(this.#notExecuted(sub, msgRef));
-        continue;
-      }
-      const before = inner.length;
-      const code = await this.#command(sub, msgRef, child, inner);
-      if (!isSuccess(code)) failed = true;
-      else for (const r of inner.slice(before)) if (r.cmd === 'Status') executed.push(r);
-    }
-    if (failed) {
-      for (const status of executed) status.data = '216';
-      own.data = '507';
-      for (const r of inner) if (r.cmd !== 'Results') out.push(r);
-      return 507;
-    }
-    tx.absorb(child);
-    out.push(...inner);
-    return 200;
-  }
-
-  #notExecuted(command: Command, msgRef: string): Status {
-    const items = (command as ItemCommand).items;
-    const target = items?.[0]?.target?.locURI;
-    return this.#status(command, msgRef, 215, command.cmd === 'Alert' ? undefined : target);
-  }
-
-  async #sequence(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
-    out.push(this.#status(command, msgRef, 200));
-    for (const sub of command.commands ?? []) {
-      const step = tx.fork();
-      const code = await this.#command(sub, msgRef, step, out);
-      if (isSuccess(code)) tx.absorb(step);
-    }
-    return 200;
   }
 
   async #alert(command: Alert, msgRef: string, out: Response[]): Promise<number> {
@@ -228,7 +211,7 @@ export class CommandProcessor {
         return 200;
       case 'Add':
       case 'Replace': {
-        const whole = await this.#large.accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
+        const whole = await this.#accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
         if (whole === 'chunk') return 213;
         if (whole === 'streamed') return this.#write(command, item, undefined, path, query, tx, true);
         return this.#write(command, item, whole, path, query, tx);
@@ -299,7 +282,7 @@ export class CommandProcessor {
 
   /** Abandons a large object left unfinished (the session ended in the middle of it). */
   async close(): Promise<void> {
-    await this.#large.close();
+    await this.#large?.close();
   }
 
   /** `streamed`: the value went to the CSP's stream; the node is written without it. */

@@ -7,9 +7,13 @@ import { requireSecureUrl } from '../trust/transport-policy.ts';
 import type { OmaDmConfig } from './client.ts';
 
 const name = () => string({ min: 1, max: 255 });
-const credential = object({ name: name(), secret: string({ max: 1024 }), nonce: optional(string({ max: 255 })) }, { strict: true });
+const credential = () => object({ name: name(), secret: string({ max: 1024 }), nonce: optional(string({ max: 255 })) }, { strict: true });
 
-export const omadmConfigSchema = object(
+/**
+ * Built for each parse, not at load: the config is parsed once at start, and a schema kept for
+ * good would hold a few dozen objects of the family's heap for nothing.
+ */
+export const omadmConfigSchema = () => object(
   {
     accounts: array(
       object(
@@ -20,8 +24,8 @@ export const omadmConfigSchema = object(
           /** Accept an `http://` addr for this server, logged at every connection. Default false: https only. */
           allowInsecure: optional(boolean()),
           authPref: oneOf(['BASIC', 'DIGEST', 'HMAC'] as const),
-          client: credential,
-          server: credential,
+          client: credential(),
+          server: credential(),
         },
         { strict: true },
       ),
@@ -54,7 +58,7 @@ export interface OmaDmFamilyConfig {
   download: ImageDownloadConfig;
 }
 
-export function resolveOmaDmConfig(input: Infer<typeof omadmConfigSchema>): OmaDmFamilyConfig {
+export function resolveOmaDmConfig(input: Infer<ReturnType<typeof omadmConfigSchema>>): OmaDmFamilyConfig {
   const { schedule, manufacturer, udpPort, accounts, download, ...rest } = input;
   for (const a of accounts) requireSecureUrl(a.addr, { allowInsecure: a.allowInsecure ?? false }, `omadm.accounts[${a.id}].addr`);
   const client: OmaDmConfig = { accounts: [] };
@@ -70,5 +74,5 @@ export function resolveOmaDmConfig(input: Infer<typeof omadmConfigSchema>): OmaD
 
 /** The `omadm` config section, checked and completed (the registry parses it without loading the family). */
 export function parseOmaDmConfig(input: unknown): OmaDmFamilyConfig {
-  return resolveOmaDmConfig(omadmConfigSchema.parse(input, 'omadm'));
+  return resolveOmaDmConfig(omadmConfigSchema().parse(input, 'omadm'));
 }

@@ -13,7 +13,7 @@ import { RetryLaterError } from '../util/retry.ts';
 import { OmaDmClient } from './client.ts';
 import { type OmaDmFamilyConfig, parseOmaDmConfig } from './config.ts';
 import { createFumoPipeline, FAMILY, type FumoResultReport, fumoImageStep, type InstallNotify, JOB_KEY, pkgDataOf } from './fumo/pipeline.ts';
-import { listenUdp, PUSH_CHANNEL, pushPackageZero, type PushListener } from './push.ts';
+import { bindUdp, PUSH_CHANNEL, pushPackageZero, type PushListener } from './package-zero.ts';
 import type { FumoJob } from './fumo/manager.ts';
 import type { PackageExpectation } from './fumo/source.ts';
 import { isTrustError } from '../trust/errors.ts';
@@ -121,7 +121,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
         setAside += jobs.setAside;
         const record = await fumoImageStep(parts).resume();
         if (config.udpPort > 0 && device.net.udp) {
-          udp = await listenUdp(device.net.udp, client.router, { port: config.udpPort, onError: (error) => log.warn('package #0 session failed', { error: String(error) }) }).catch((error) => {
+          udp = await bindUdp(device.net.udp, client.router, { port: config.udpPort, onError: (error) => log.warn('package #0 session failed', { error: String(error) }) }).catch((error) => {
             log.warn('package #0 UDP listener not started', { error: String(error) });
             return undefined;
           });

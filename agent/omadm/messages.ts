@@ -1,7 +1,8 @@
 /**
  * Building and encoding the client's messages: the SyncHdr, package 1 (Alert 1200/1201 + DevInfo),
  * the SyncHdr Status, and encoding under the server's MaxMsgSize: commands that do not fit go to
- * the next message; a single Results too large for any message is split into MoreData chunks.
+ * the next message; a Results that does not fit is split (./message-split.ts): into its items, or
+ * its single item into MoreData chunks.
  */
 import { type BudgetResult, fitBudget } from '../syncml/budget.ts';
 import { newSink } from '../syncml/sink-loader.ts';
@@ -9,6 +10,10 @@ import type { Alert, Command, Item, ItemCommand, Results, Status, SyncHdr, SyncM
 import { utf8Encode } from '../util/bytes.ts';
 import { OmaDmError } from './errors.ts';
 import type { DmTree } from './tree.ts';
+import { loadOnce } from '../util/load-once.ts';
+
+/** Splitting a Results that does not fit (./message-split.ts) is a lazy chunk: most answers fit one message. */
+const loadSplit = loadOnce(() => import('./message-split.ts'));
 
 export type DmVersion = '1.2' | '1.1';
 
@@ -81,23 +86,6 @@ export interface Encoded {
   remaining: Command[];
 }
 
-function dataLength(value: Item['data']): number {
-  return typeof value === 'string' ? value.length : value instanceof Uint8Array ? value.length : 0;
-}
-
-/** Splits a Results whose single item is larger than `size` units of data: first chunk + the rest. */
-function splitResults(results: Results, size: number): [Results, Results] | undefined {
-  const item = results.items?.[0];
-  if (!item || results.items?.length !== 1 || size < 1 || dataLength(item.data) <= size) return undefined;
-  const data = item.data as string | Uint8Array;
-  const head: Results = { ...results, items: [{ ...item, data: data.slice(0, size), moreData: true }] };
-  const rest: Results = { ...results, items: [{ ...item, data: data.slice(size), meta: { ...item.meta } }] };
-  // Size goes only with the first chunk (DM_Protocol 1.2 §6.4.3.1).
-  delete rest.items?.[0]?.meta?.size;
-  if (rest.items?.[0]?.meta && Object.keys(rest.items[0].meta).length === 0) delete rest.items[0].meta;
-  return [head, rest];
-}
-
 /** The message's head under the budget, in the session's encoding (its sink loaded by the session: ../syncml/sink-loader.ts). */
 function withinBudget(message: SyncMLMessage, encoding: SyncmlEncoding, maxMsgSize: number): BudgetResult<string | Uint8Array> {
   return fitBudget(message, newSink(encoding), { maxMsgSize });
@@ -107,7 +95,7 @@ function withinBudget(message: SyncMLMessage, encoding: SyncmlEncoding, maxMsgSi
  * Encodes as many commands as fit `maxMsgSize` (CmdIDs from 1 in this message). Final is written
  * only when every command went in and `final` is asked.
  */
-export function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncoding, maxMsgSize: number, final: boolean): Encoded {
+export async function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncoding, maxMsgSize: number, final: boolean): Promise<Encoded> {
   // Copies carry the CmdIDs; `origin` maps each back to the caller's command (a chunk to its Results).
   const origin = new Map<Command, Command>();
   let queue = commands.map((command) => {
@@ -124,7 +112,9 @@ export function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encodi
     if (first?.cmd === 'Results') {
       // The Results that did not fit: its first items now (a ?list= answer), or a chunk of its one item (large object).
       const before = queue.slice(0, result.included);
-      const split = (first as Results).items!.length > 1 ? splitItems(hdr, before, first as Results, encoding, maxMsgSize) : shrinkToFit(hdr, before, first, encoding, maxMsgSize);
+      const fitsAfter = (results: Results) => fits(hdr, [...before, results], encoding, maxMsgSize);
+      const { shrinkToFit, splitItems } = await loadSplit();
+      const split = (first as Results).items!.length > 1 ? splitItems(first as Results, fitsAfter) : shrinkToFit(first as Results, fitsAfter);
       if (split) {
         queue = [...queue.slice(0, result.included), split[0], split[1], ...result.remaining.slice(1)];
         continue;
@@ -142,33 +132,4 @@ function fits(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncodi
   const message: SyncMLMessage = { hdr, body: { commands: commands.map((c, i) => ({ ...c, cmdID: String(i + 1) })), final: false } };
   const result = withinBudget(message, encoding, maxMsgSize);
   return result.remaining.length === 0;
-}
-
-/** A Results of several items that does not fit: as many whole items as fit now, the rest (same CmdRef) later. */
-function splitItems(hdr: SyncHdr, before: Command[], results: Results, encoding: SyncmlEncoding, maxMsgSize: number): [Results, Results] | undefined {
-  const items = results.items ?? [];
-  const part = (from: number, to: number): Results => ({ ...results, items: items.slice(from, to) });
-  let count = 0;
-  while (count + 1 < items.length && fits(hdr, [...before, part(0, count + 1)], encoding, maxMsgSize)) count++;
-  // Not even one item fits beside `before`: split off the first alone (the next round chunks it or sends it next message).
-  return [part(0, Math.max(1, count)), part(Math.max(1, count), items.length)];
-}
-
-/** The largest first chunk of `results` that fits after `before`: halve until it fits, then bisect up. */
-function shrinkToFit(hdr: SyncHdr, before: Command[], results: Results, encoding: SyncmlEncoding, maxMsgSize: number): [Results, Results] | undefined {
-  const total = dataLength(results.items?.[0]?.data);
-  const chunkFits = (size: number) => {
-    const split = splitResults(results, size);
-    return split !== undefined && fits(hdr, [...before, split[0]], encoding, maxMsgSize);
-  };
-  let low = Math.floor(total / 2);
-  while (low >= 1 && !chunkFits(low)) low = Math.floor(low / 2);
-  if (low < 1) return undefined;
-  let high = Math.min(low * 2, total - 1);
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (chunkFits(mid)) low = mid;
-    else high = mid - 1;
-  }
-  return splitResults(results, low);
 }

@@ -1,45 +1,18 @@
 /**
  * The transports of package #0, all feeding the one push router (notification.ts): a UDP listener
- * (connectionless WAP push, port 2948 by default) and an MQTT topic per device. A bad datagram or
- * message is the router's to refuse; a listener never throws into the transport.
+ * (connectionless WAP push, port 2948 by default) and an MQTT topic per device. The family itself
+ * takes what it needs from package-zero.ts; this module adds the defaults and the MQTT topic
+ * (named by agent/push/message.ts, which the family chunk does not load).
  */
 import type { MqttConnection, MqttQos, Udp } from '../../hal/types.ts';
 import { deviceTopics } from '../push/message.ts';
-import { OmaDmError } from './errors.ts';
-import type { NotificationRouter } from './notification.ts';
 import { UDP_PUSH_PORT } from './notification.ts';
+import { bindUdp, feed, PUSH_CHANNEL, type PushListener, type PushRouter } from './package-zero.ts';
 
-export interface PushListener {
-  /** Stops listening (idempotent). */
-  close(): Promise<void>;
-}
+export { PUSH_CHANNEL, type PushListener, pushPackageZero } from './package-zero.ts';
 
-/** Largest package #0 accepted (digest + header + 255-byte server id + a vendor body). */
-const MAX_NOTIFICATION = 4096;
-
-function feed(router: NotificationRouter, payload: Uint8Array, onError?: (error: unknown) => void): void {
-  pushPackageZero(router, payload).catch((error) => onError?.(error));
-}
-
-/** The family's channel name on the agent's push channel (agent/push/): topic `<prefix>/<device>/pkg0`. */
-export const PUSH_CHANNEL = 'pkg0';
-
-/** Package #0 from any transport into the router; an oversized one is refused before parsing. */
-export async function pushPackageZero(router: NotificationRouter, payload: Uint8Array): Promise<void> {
-  if (payload.length > MAX_NOTIFICATION) throw new OmaDmError('notification', `package #0 of ${payload.length} bytes (max ${MAX_NOTIFICATION})`);
-  await router.receive(payload);
-}
-
-export async function listenUdp(udp: Udp, router: NotificationRouter, options: { port?: number; address?: string; onError?: (error: unknown) => void } = {}): Promise<PushListener & { port: number }> {
-  const socket = await udp.bind({ port: options.port ?? UDP_PUSH_PORT, ...(options.address === undefined ? {} : { address: options.address }) });
-  const off = socket.onMessage((datagram) => feed(router, datagram.payload, options.onError));
-  return {
-    port: socket.port,
-    async close() {
-      off();
-      await socket.close();
-    },
-  };
+export function listenUdp(udp: Udp, router: PushRouter, options: { port?: number; address?: string; onError?: (error: unknown) => void } = {}): Promise<PushListener & { port: number }> {
+  return bindUdp(udp, router, { ...options, port: options.port ?? UDP_PUSH_PORT });
 }
 
 /** The device's notification topic with the default prefix: `dm/<device id>/pkg0` (agent/push/message.ts). */
@@ -47,7 +20,7 @@ export function notificationTopic(devId: string, prefix?: string): string {
   return deviceTopics(devId, prefix).channel(PUSH_CHANNEL);
 }
 
-export async function subscribeMqtt(connection: MqttConnection, topic: string, router: NotificationRouter, options: { qos?: MqttQos; onError?: (error: unknown) => void } = {}): Promise<PushListener> {
+export async function subscribeMqtt(connection: MqttConnection, topic: string, router: PushRouter, options: { qos?: MqttQos; onError?: (error: unknown) => void } = {}): Promise<PushListener> {
   const off = connection.onMessage((message) => {
     if (message.topic === topic) feed(router, message.payload, options.onError);
   });

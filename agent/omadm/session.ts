@@ -132,7 +132,7 @@ export class DmSession {
         ...(this.#o.maxObjSize ? { maxObjSize: this.#o.maxObjSize } : {}),
       });
       await loadSink(this.#encoding);
-      const encoded = encodeMessage(hdr, outgoing, this.#encoding, this.#serverMaxMsgSize, final);
+      const encoded = await encodeMessage(hdr, outgoing, this.#encoding, this.#serverMaxMsgSize, final);
       sent.push({ msgId: this.#msgId, commands: encoded.sent });
       summary.messages++;
       const reply = await this.#exchange(encoded.bytes);

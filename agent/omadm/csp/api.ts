@@ -78,9 +78,15 @@ export function leaf(path: string, value: NodeValue, format = 'chr', acl?: strin
   return { path, node: { leaf: true, format, type: 'text/plain', scope, value, ...(acl === undefined ? {} : { acl }) } };
 }
 
-/** Creates the nodes every CSP seeds that are missing (one batch); existing nodes keep their state. */
+/**
+ * Creates the nodes every CSP seeds that are missing, one batch per CSP (a CSP's subtree appears
+ * whole or not at all; a cut between two leaves the next open to seed the rest); existing nodes
+ * keep their state. Per CSP, so a first boot holds one subtree's nodes and records at a time.
+ */
 export async function seedTree(tree: DmTree, csps: CspRegistry): Promise<void> {
-  await tree.change((tx) => {
-    for (const csp of csps.all()) for (const { path, node } of csp.seed?.() ?? []) if (!tx.has(path)) tx.put(path, node);
-  });
+  for (const csp of csps.all()) {
+    await tree.change((tx) => {
+      for (const { path, node } of csp.seed?.() ?? []) if (!tx.has(path)) tx.put(path, node);
+    });
+  }
 }

@@ -3,24 +3,12 @@
  * point at one instead of the package. What we use of it: `objectURI` (where the package is),
  * `size`, `type`, `installNotifyURI` (where the download's status report goes: 900 Success or a
  * 9xx failure, POSTed as text) and `DDVersion` (1.x). The DD is flat XML; it is read with a
- * small scanner (no DOM on the device), entities decoded, unknown elements ignored.
+ * small scanner (no DOM on the device), entities decoded, unknown elements ignored. A lazy chunk:
+ * loaded by the first PkgURL that answers with a descriptor (./source.ts).
  */
-export const DD_MIME = 'application/vnd.oma.dd+xml';
-/** A DD is a few hundred bytes; refuse anything that is clearly not one. */
-export const DD_MAX_BYTES = 16 * 1024;
+import { DD_MAX_BYTES, INSTALL_STATUS } from './install-status.ts';
 
-/** Install-notify status reports (OMA Download OTA 1.0 §6.2.2). */
-export const INSTALL_STATUS = {
-  success: '900 Success',
-  insufficientMemory: '901 Insufficient memory',
-  userCancelled: '902 User Cancelled',
-  lossOfService: '903 Loss of Service',
-  attributeMismatch: '905 Attribute mismatch',
-  invalidDescriptor: '906 Invalid descriptor',
-  invalidDdVersion: '951 Invalid DDVersion',
-  deviceAborted: '952 Device Aborted',
-  nonAcceptableContent: '953 Non-Acceptable Content',
-} as const;
+export { DD_MAX_BYTES, DD_MIME, INSTALL_STATUS } from './install-status.ts';
 
 export interface DownloadDescriptor {
   objectURI: string;

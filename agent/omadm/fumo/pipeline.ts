@@ -21,7 +21,7 @@ import { type PipelineJob, newJob } from '../../pipeline/runner.ts';
 import { signedImageDeltaHooks } from '../../pipeline/slot-source.ts';
 import type { KeyValueStore } from '../../store/index.ts';
 import { FUMO_RESULT } from './flow.ts';
-import { INSTALL_STATUS } from './descriptor.ts';
+import { INSTALL_STATUS } from './install-status.ts';
 import type { FumoJob, FumoManager, FumoPipeline } from './manager.ts';
 import { type PkgDataStore, pkgDataHttp, stagingPkgData } from './pkgdata.ts';
 import { type PackageExpectation, type ResolvedPackage, resolvePackage } from './source.ts';

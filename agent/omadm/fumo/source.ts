@@ -12,11 +12,16 @@
  * DD's installNotifyURI).
  */
 import type { HttpClient } from '../../../hal/types.ts';
-import { DD_MAX_BYTES, DD_MIME, DescriptorError, type DownloadDescriptor, INSTALL_STATUS, parseDescriptor } from './descriptor.ts';
+import type { DownloadDescriptor } from './descriptor.ts';
+import { DD_MAX_BYTES, DD_MIME, INSTALL_STATUS } from './install-status.ts';
 import { FUMO_RESULT } from './flow.ts';
 import type { FumoJob } from './manager.ts';
 import { type PkgDataStore, pkgDataUrl } from './pkgdata.ts';
 import { utf8Decode } from '../../util/bytes.ts';
+import { loadOnce } from '../../util/load-once.ts';
+
+/** The download descriptor parser (./descriptor.ts) is a lazy chunk: most PkgURLs point at the package itself. */
+const loadDescriptor = loadOnce(() => import('./descriptor.ts'));
 
 /** What signed metadata (e.g. TUF targets) says of the package: the trust helper's integration point. */
 export interface PackageExpectation {
@@ -45,15 +50,24 @@ export interface SourceParts {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/** Looks at the PkgURL: a download descriptor is read and parsed; otherwise only the length is kept. */
-async function probe(http: HttpClient, url: string, timeoutMs: number): Promise<{ dd?: DownloadDescriptor; length?: number }> {
+/** Looks at the PkgURL: a download descriptor is read and parsed (`refused`: not a valid one); otherwise only the length is kept. */
+async function probe(http: HttpClient, url: string, timeoutMs: number): Promise<{ dd?: DownloadDescriptor; length?: number; refused?: string }> {
   const response = await http.request({ method: 'GET', url, headers: { accept: `${DD_MIME}, */*` }, timeoutMs });
   const type = (response.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (response.status !== 200) {
     response.cancel();
     return {};
   }
-  if (type === DD_MIME) return { dd: parseDescriptor(utf8Decode(await response.bytes(DD_MAX_BYTES))) };
+  if (type === DD_MIME) {
+    const { DescriptorError, parseDescriptor } = await loadDescriptor();
+    const xml = utf8Decode(await response.bytes(DD_MAX_BYTES));
+    try {
+      return { dd: parseDescriptor(xml) };
+    } catch (error) {
+      if (!(error instanceof DescriptorError)) throw error;
+      return { refused: error.message };
+    }
+  }
   response.cancel();
   const length = Number(response.headers['content-length']);
   return Number.isSafeInteger(length) && length > 0 ? { length } : {};
@@ -72,14 +86,10 @@ export async function resolvePackage(parts: SourceParts, job: FumoJob): Promise<
     found = await parts.pkgData?.size(job.instance);
     if (found === undefined) return { kind: 'refused', result: FUMO_RESULT.notAcceptable, message: 'no package in Update/PkgData' };
   } else {
-    try {
-      const probed = await probe(parts.http, job.url as string, parts.timeoutMs);
-      dd = probed.dd;
-      found = dd?.size ?? probed.length;
-    } catch (error) {
-      if (!(error instanceof DescriptorError)) throw error;
-      return { kind: 'refused', result: FUMO_RESULT.notAcceptable, message: error.message };
-    }
+    const probed = await probe(parts.http, job.url as string, parts.timeoutMs);
+    if (probed.refused !== undefined) return { kind: 'refused', result: FUMO_RESULT.notAcceptable, message: probed.refused };
+    dd = probed.dd;
+    found = dd?.size ?? probed.length;
     url = dd?.objectURI ?? (job.url as string);
   }
   const notifyOf = (status: string) => (dd?.installNotifyURI ? { notify: { url: dd.installNotifyURI, status } } : {});

@@ -1,0 +1,155 @@
+/**
+ * Parts of the OMA DM family that most sessions never need are lazy chunks of their own:
+ *  - package #0's parsing and digest check (notification.ts), loaded with the first package #0;
+ *  - incoming large objects (large-object.ts), loaded by the first MoreData chunk;
+ *  - inline FUMO packages on staging (fumo/pkgdata-staging.ts), loaded by the first PkgData;
+ *  - download descriptors (fumo/descriptor.ts), loaded by the first PkgURL answering with one;
+ *  - Atomic and Sequence (containers.ts), loaded by the first container;
+ *  - splitting a Results that does not fit a message (message-split.ts), loaded by the first one.
+ * And the family chunk does not load the push channel's wire format (agent/push/message.ts: only
+ * the MQTT topic helper of push.ts needs it). Checked on the bundle and inside QuickJS: a plain
+ * session loads none of them; each is loaded when its case comes, and the case is handled.
+ */
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Metafile } from 'esbuild';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
+import { writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { atomic, fumoDownload, fumoPkgData, get, replace, sendUdpPush, startDmServer } from '../../server/omadm/index.ts';
+import { CLIENT, DEVICE_ID, engines as jsEngines, familySection, md5, notification, SERVER, waitFor } from '../omadm/session-rig.ts';
+import { bootPhone, small } from './phone.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+});
+
+const meta = JSON.parse(readFileSync(new URL('../../dist/agent.meta.json', import.meta.url), 'utf8')) as Metafile;
+const outputs = Object.entries(meta.outputs).filter(([path]) => path.endsWith('.js'));
+const chunkOf = (input: string): string => {
+  const found = outputs.find(([, output]) => Object.keys(output.inputs).includes(input));
+  if (!found) throw new Error(`no chunk holds ${input}`);
+  return found[0];
+};
+const staticClosure = (start: string, seen = new Set<string>()): Set<string> => {
+  if (seen.has(start)) return seen;
+  seen.add(start);
+  for (const imported of meta.outputs[start]?.imports ?? []) if (imported.kind === 'import-statement') staticClosure(imported.path, seen);
+  return seen;
+};
+const FAMILY_CHUNK = chunkOf('agent/omadm/family.ts');
+const NOTIFICATION_CHUNK = chunkOf('agent/omadm/notification.ts');
+const LARGE_OBJECT_CHUNK = chunkOf('agent/omadm/large-object.ts');
+const PKGDATA_CHUNK = chunkOf('agent/omadm/fumo/pkgdata-staging.ts');
+const DESCRIPTOR_CHUNK = chunkOf('agent/omadm/fumo/descriptor.ts');
+const CONTAINERS_CHUNK = chunkOf('agent/omadm/containers.ts');
+const SPLIT_CHUNK = chunkOf('agent/omadm/message-split.ts');
+const LAZY = [NOTIFICATION_CHUNK, LARGE_OBJECT_CHUNK, PKGDATA_CHUNK, DESCRIPTOR_CHUNK, CONTAINERS_CHUNK, SPLIT_CHUNK];
+const PACKAGE = new Uint8Array(3000).map((_, i) => (i * 13 + 5) & 0xff);
+const SHA256 = createHash('sha256').update(PACKAGE).digest('hex');
+const moduleName = (chunk: string) => chunk.replace(/^dist\//, '');
+
+/** A UDP port free right now on loopback (bound and released). */
+async function freePort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+describe('the OMA DM family loads its rarely needed parts lazily', () => {
+  it('each is its own chunk, imported dynamically by the family; the family chunk does not load agent/push/message.ts', () => {
+    const loadedWithFamily = new Set([...staticClosure('dist/agent.js'), ...staticClosure(FAMILY_CHUNK)]);
+    expect(new Set([FAMILY_CHUNK, ...LAZY]).size).toBe(LAZY.length + 1);
+    for (const chunk of LAZY) {
+      expect(loadedWithFamily.has(chunk)).toBe(false);
+      expect(meta.outputs[FAMILY_CHUNK]!.imports).toContainEqual(expect.objectContaining({ path: chunk, kind: 'dynamic-import' }));
+    }
+    expect(loadedWithFamily.has(chunkOf('agent/push/message.ts'))).toBe(false);
+  });
+
+  /** The agent inside QuickJS listening for package #0 on a UDP port; the chunks the guest loaded. */
+  async function phone(maxMsgSize?: number) {
+    const dir = await mkdtemp(join(tmpdir(), 'dm-qjs-pkg0-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'fw-2.0.bin');
+    await writeFile(path, PACKAGE);
+    const pkg = { name: 'fw-2.0.bin', version: '1', path, size: PACKAGE.length, digest: SHA256 };
+    const running = await startDmServer({ serverId: SERVER.serverId, clients: [CLIENT], packages: [pkg], md5, tokenize: jsEngines.syncmlTokenize, ...(maxMsgSize ? { maxMsgSize } : {}) });
+    cleanups.push(() => running.close());
+    const server = running.server;
+    const udpPort = await freePort();
+    const config = { logLevel: 'error', trust: { allowUnsigned: true }, omadm: familySection(server.url, { udpPort }) };
+    const code = await loadGuestCode();
+    const requested: string[] = [];
+    const read = code.module;
+    code.module = (name) => (requested.push(name), read(name));
+    cleanups.push(() => (code.module = read));
+    const { phone: device, host } = await bootPhone(join(dir, 'phone'), { deviceId: DEVICE_ID, model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' }, cleanups);
+    const agent = await host.start(device, small, config);
+    cleanups.push(() => host.guarded(agent.close()));
+    return { server, agent, host, udpPort, loaded: (chunk: string) => requested.includes(moduleName(chunk)) };
+  }
+
+  it('a client-initiated session loads none of them, nor the push wire format', async () => {
+    const { server, agent, host, loaded } = await phone();
+    server.script([get('./DevInfo/Mod')]);
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.statuses()).toEqual(['Get:200']);
+    expect(loaded(FAMILY_CHUNK)).toBe(true);
+    for (const chunk of LAZY) expect(loaded(chunk)).toBe(false);
+    expect(loaded(chunkOf('agent/push/message.ts'))).toBe(false);
+  }, 60_000);
+
+  it('an inline package in MoreData chunks loads large objects and the staging part, and is taken in', async () => {
+    const { server, agent, host, loaded } = await phone();
+    // Base64 (an XML session): 4000 characters in chunks of 1024, after the Replace of Ext/SHA256.
+    server.script(...fumoPkgData('1', PACKAGE, 'corr-pd', 1024, { sha256: SHA256 }, 'b64'));
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.statuses()).toEqual(['Replace:200', 'Replace:213', 'Replace:213', 'Replace:213', 'Replace:200', 'Exec:202']);
+    expect(loaded(LARGE_OBJECT_CHUNK)).toBe(true);
+    expect(loaded(PKGDATA_CHUNK)).toBe(true);
+    expect(loaded(DESCRIPTOR_CHUNK)).toBe(false);
+    expect(loaded(NOTIFICATION_CHUNK)).toBe(false);
+  }, 60_000);
+
+  it('a PkgURL answering with a download descriptor loads the descriptor parser and downloads the package it names', async () => {
+    const { server, agent, host, loaded } = await phone();
+    server.script(fumoDownload('1', server.descriptorUrl('fw-2.0.bin'), 'corr-dd', 'Download', { version: '2.0', size: PACKAGE.length, sha256: SHA256 }));
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.of('descriptor')).toHaveLength(1);
+    expect(server.journal.of('download').length).toBeGreaterThan(0);
+    expect(loaded(DESCRIPTOR_CHUNK)).toBe(true);
+    expect(loaded(LARGE_OBJECT_CHUNK)).toBe(false);
+    expect(loaded(PKGDATA_CHUNK)).toBe(false);
+  }, 60_000);
+
+  it('an Atomic loads the containers; a listing larger than the server\'s MaxMsgSize loads the splitting and arrives whole', async () => {
+    const { server, agent, host, loaded } = await phone(1500);
+    server.script([atomic(get('./DevInfo/Mod'), get('./DevInfo/Man'))], [get('./DevDetail?list=StructData')]);
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.statuses().slice(0, 3)).toEqual(['Atomic:200', 'Get:200', 'Get:200']);
+    expect(loaded(CONTAINERS_CHUNK)).toBe(true);
+    expect(loaded(SPLIT_CHUNK)).toBe(true);
+    const listed = server.journal.of('result').map((e) => e.uri).filter((uri) => uri.startsWith('./DevDetail'));
+    expect(listed).toEqual(expect.arrayContaining(['./DevDetail', './DevDetail/FwV', './DevDetail/URI/MaxSegLen']));
+    expect(listed).toHaveLength(11);
+  }, 60_000);
+
+  it('a package #0 over UDP loads the notification chunk and runs the server-initiated session', async () => {
+    const { server, host, udpPort, loaded } = await phone();
+    expect(loaded(NOTIFICATION_CHUNK)).toBe(false);
+    server.script([get('./DevInfo/Mod')]);
+    await sendUdpPush(notification(0x2a), { host: '127.0.0.1', port: udpPort });
+    await host.guarded(waitFor(() => server.journal.of('end').length > 0, 20_000));
+    expect(server.journal.of('session')).toEqual([expect.objectContaining({ sessionId: '2A', initiated: 'server' })]);
+    expect(server.journal.statuses()).toEqual(['Get:200']);
+    expect(loaded(NOTIFICATION_CHUNK)).toBe(true);
+  }, 60_000);
+});
