@@ -8,7 +8,6 @@
  */
 import type { Device } from '../hal/types.ts';
 import type { Engines } from '../wasm/index.ts';
-import { loadEngines } from '../wasm/load.ts';
 import { type Board, findPartition, parseBoard } from './board.ts';
 import { retainSchemas } from './transport/on-demand.ts';
 import { type AgentConfig, ConfigError, loadConfig } from './config-base.ts';
@@ -22,7 +21,8 @@ import type { FirmwareFamily } from './firmware/family.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Outbox } from './outbox/outbox.ts';
 import type { PushChannel } from './push/index.ts';
-import { type ManagedTarget, RoamingTracker } from './roaming/index.ts';
+import type { ManagedTarget, RoamingTracker } from './roaming/tracker.ts';
+import { storedReferenceCounter } from './roaming/counter.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
 import { type TrustGate, type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
@@ -67,7 +67,8 @@ export interface Agent {
   readonly config: AgentConfig;
   readonly store: KeyValueStore;
   readonly engines: Engines;
-  readonly roaming: RoamingTracker;
+  /** Manager tracking (seed 004), with a family that roams (`roams` in ./families/registry.ts: the pull-model one). */
+  readonly roaming?: RoamingTracker;
   readonly outbox: Outbox;
   /** The MQTT push channel, when the config has a `push` section (connected while `run()` runs). */
   readonly push?: PushChannel;
@@ -106,7 +107,8 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   retainSchemas(board.runtime !== 'quickjs');
   const config = await loadConfig(configInput);
   const log = createLogger(device, config.logLevel);
-  const engines = options.engines && config.engine !== 'js' ? options.engines : await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
+  // The engine picker is a chunk: a host that offers its engines (a QuickJS board's firmware) never loads it.
+  const engines = options.engines && config.engine !== 'js' ? options.engines : await (await import('../wasm/load.ts')).loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
   // Signed metadata is checked with the HAL's verifier, or the JS one (a chunk, loaded only then);
   // the configured root is checked against its own keys before the device is touched.
   const signedTrust = await loadSignedTrust(device, config, engines);
@@ -119,7 +121,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
 
   const identity = await device.system.identity();
   const targets: ManagedTarget[] = [{ id: identity.deviceId, kind: 'device' }, ...config.users.map((user) => ({ id: `user:${user}`, kind: 'user' as const }))];
-  const roaming = new RoamingTracker(store);
+  // Only a family that roams needs the tracker (a chunk): others read the last counter from the store.
+  const roaming = FAMILIES.some((entry) => entry.roams && (config as unknown as Record<string, unknown>)[entry.name] !== undefined)
+    ? new (await import('./roaming/tracker.ts')).RoamingTracker(store)
+    : undefined;
   const random01 = () => (device.random.bytes(1)[0] as number) / 256;
   const outbox = new Outbox({ store, clock: device.clock, log, random01 });
 
@@ -155,13 +160,16 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       config: section as never,
       downloadChunkBytes: board.downloadChunkBytes,
       targets,
-      roaming,
+      get roaming(): RoamingTracker {
+        if (!roaming) throw new Error(`family ${entry.name} uses the roaming tracker but its registry entry does not say it roams`);
+        return roaming;
+      },
       emit: (event) => emit(definition.name, event),
       wake: (reason, delayMs) => void scheduler.wake(definition.name, reason, delayMs),
       signal: () => abort.signal,
       trust: ({ metadataUrl }) => {
         if (!trust) throw new ConfigError('trust: missing (a family cannot install without a root of trust)'); // parseConfig requires one
-        const gate: TrustGateOptions = { device, store, log, repository: definition.name, metadataUrl, referenceCounter: () => roaming.state().referenceCounter, signal: () => abort.signal };
+        const gate: TrustGateOptions = { device, store, log, repository: definition.name, metadataUrl, referenceCounter: () => (roaming ? roaming.state().referenceCounter : storedReferenceCounter(store)), signal: () => abort.signal };
         return signedTrust ? signedTrust.gate(gate) : unsignedTrustGate(log, definition.name);
       },
     });
@@ -201,7 +209,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     config,
     store,
     engines,
-    roaming,
+    ...(roaming ? { roaming } : {}),
     outbox,
     families,
     ...(push ? { push } : {}),
