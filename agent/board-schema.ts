@@ -1,13 +1,13 @@
 /**
  * The JSON schema editors use for `boards/*.json`, generated from the board profile table
- * (./board.ts `PROFILE`). Kept apart from the validator: only `npm run board-schema` and its test
+ * (./board.ts `boardProfile()`). Kept apart from the validator: only `npm run board-schema` and its test
  * need it, not the agent that every board loads.
  */
-import { PROFILE, REQUIRED_PARTITIONS, type Spec } from './board.ts';
+import { boardProfile, REQUIRED_PARTITIONS, type Spec } from './board.ts';
 
 type Json = Record<string, unknown>;
 
-/** What each field means, by its path (array items share their array's path): only editors need it, so not the agent's PROFILE. */
+/** What each field means, by its path (array items share their array's path): only editors need it, so not the agent's profile table. */
 const DESCRIPTIONS: Record<string, string> = {
   $schema: 'path of the JSON schema (editors only)',
   runtime: 'JavaScript engine the agent bundle runs on',
@@ -51,9 +51,9 @@ function specSchema(spec: Spec, path = ''): Json {
   }
 }
 
-/** The JSON schema editors use for `boards/*.json`, generated from PROFILE. */
+/** The JSON schema editors use for `boards/*.json`, generated from boardProfile(). */
 export function boardJsonSchema(): Json {
-  const schema = specSchema({ type: 'object', fields: PROFILE });
+  const schema = specSchema({ type: 'object', fields: boardProfile() });
   // What the table cannot say, for editors: a raw partition has an offset, a staging one has none.
   const partitions = (schema.properties as Json).partitions as { items: Json };
   partitions.items = {

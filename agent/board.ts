@@ -1,7 +1,7 @@
 /**
  * Board profiles (`boards/*.json`): what the agent may assume about the hardware it runs on.
  *
- * One source of truth: `PROFILE` below describes every field (type, bounds, required or default;
+ * One source of truth: `boardProfile()` below describes every field (type, bounds, required or default;
  * what each means is in ./board-schema.ts, which only the schema generator loads). The validator
  * walks it, and the JSON schema for editors
  * (`boards/schema/board.schema.json`) is generated from it (`boardJsonSchema()` in ./board-schema.ts,
@@ -101,33 +101,37 @@ export interface Field {
 // Every field has the same three properties (one object layout in a QuickJS heap instead of one
 // per combination); the descriptions editors show live with the schema generator (./board-schema.ts).
 const field = (spec: Spec, required = false, defaultValue?: number | string): Field => ({ spec, required, default: defaultValue });
-const POSITIVE: Spec = { type: 'integer', min: 1 };
-const count = (required = true, defaultValue?: number): Field => field(POSITIVE, required, defaultValue);
+const count = (required = true, defaultValue?: number): Field => field({ type: 'integer', min: 1 }, required, defaultValue);
 const text = (required = false, pattern?: RegExp, patternHelp?: string): Field => field({ type: 'string', pattern, patternHelp }, required);
 
-const PARTITION: Spec = {
-  type: 'object',
-  fields: {
-    name: text(true, /^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and underscores'),
-    offset: field({ type: 'integer', min: 0 }),
-    size: count(),
-    kind: field({ type: 'enum', values: ['raw', 'staging'] }, false, 'raw'),
-  },
-};
-
-export const PROFILE: Record<string, Field> = {
-  $schema: text(),
-  name: text(true, /^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
-  description: text(true),
-  runtime: field({ type: 'enum', values: ['node', 'quickjs'] }, true),
-  architecture: field({ type: 'enum', values: ['x86_64', 'arm64', 'armv7', 'any'] }, true),
-  flash: field({ type: 'object', fields: { blockLength: count(), writeAlign: count(), eraseValue: field({ type: 'enum', values: [255], help: 'the state store needs flash that erases to 255 (0xFF)' }, true) } }, true),
-  partitions: field({ type: 'array', items: PARTITION, minItems: 1 }, true),
-  memoryBudgetBytes: count(false, DEFAULT_MEMORY_BUDGET_BYTES),
-  downloadChunkBytes: count(false, DEFAULT_DOWNLOAD_CHUNK_BYTES),
-  nativeServices: field({ type: 'array', items: { type: 'enum', values: ['engines', 'signatures'] }, minItems: 1 }),
-  emulator: field({ type: 'object', fields: { qemu: text(true), sysroot: text(true), nodePackage: text(true) } }),
-};
+/**
+ * The profile's field table, built per check rather than kept: a board checks its profile once, at
+ * start, and the table's objects would otherwise stay in a QuickJS heap for the agent's life.
+ */
+export function boardProfile(): Record<string, Field> {
+  const PARTITION: Spec = {
+    type: 'object',
+    fields: {
+      name: text(true, /^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and underscores'),
+      offset: field({ type: 'integer', min: 0 }),
+      size: count(),
+      kind: field({ type: 'enum', values: ['raw', 'staging'] }, false, 'raw'),
+    },
+  };
+  return {
+    $schema: text(),
+    name: text(true, /^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+    description: text(true),
+    runtime: field({ type: 'enum', values: ['node', 'quickjs'] }, true),
+    architecture: field({ type: 'enum', values: ['x86_64', 'arm64', 'armv7', 'any'] }, true),
+    flash: field({ type: 'object', fields: { blockLength: count(), writeAlign: count(), eraseValue: field({ type: 'enum', values: [255], help: 'the state store needs flash that erases to 255 (0xFF)' }, true) } }, true),
+    partitions: field({ type: 'array', items: PARTITION, minItems: 1 }, true),
+    memoryBudgetBytes: count(false, DEFAULT_MEMORY_BUDGET_BYTES),
+    downloadChunkBytes: count(false, DEFAULT_DOWNLOAD_CHUNK_BYTES),
+    nativeServices: field({ type: 'array', items: { type: 'enum', values: ['engines', 'signatures'] }, minItems: 1 }),
+    emulator: field({ type: 'object', fields: { qemu: text(true), sysroot: text(true), nodePackage: text(true) } }),
+  };
+}
 
 // ───────────────────────────── validation ─────────────────────────────
 
@@ -176,12 +180,12 @@ function checkSpec(value: unknown, spec: Spec, path: string, add: Add): boolean 
  * The flash geometry and partition layout: the part of a profile the Node HAL needs to lay out
  * its flash image. Used by `checkBoard` and by `hal/node/options.ts`.
  */
-export function checkLayout(input: unknown): BoardIssue[] {
+export function checkLayout(input: unknown, profile = boardProfile()): BoardIssue[] {
   const issues: BoardIssue[] = [];
   const add: Add = (path, message) => issues.push({ path, message });
   if (!isObject(input)) return [{ path: '', message: 'a board profile is a JSON object' }];
-  const flash = PROFILE.flash as Field;
-  const partitions = PROFILE.partitions as Field;
+  const flash = profile.flash as Field;
+  const partitions = profile.partitions as Field;
   let blockLength: number | undefined;
   if (!has(input, 'flash')) add('flash', 'missing');
   else if (checkSpec(input.flash, flash.spec, 'flash', add)) {
@@ -243,14 +247,15 @@ export function checkBoard(input: unknown): BoardIssue[] {
   const issues: BoardIssue[] = [];
   const add: Add = (path, message) => issues.push({ path, message });
   // Every field except the layout, which checkLayout covers (with its cross-field rules).
-  const rest: Record<string, Field> = { ...PROFILE };
+  const profile = boardProfile();
+  const rest: Record<string, Field> = { ...profile };
   delete rest.flash;
   delete rest.partitions;
   const others: Json = { ...input };
   delete others.flash;
   delete others.partitions;
   checkSpec(others, { type: 'object', fields: rest }, '', add);
-  issues.push(...checkLayout(input));
+  issues.push(...checkLayout(input, profile));
   checkAgentNeeds(input, add);
   return issues;
 }
