@@ -45,6 +45,13 @@ describe('the core of the build', () => {
       expect(chunkOf(source), source).toMatch(/\.js$/);
     }
   });
+
+  it('the OMA DM family (its package #0 topic) carries no push config schema: the topics are a module of their own', () => {
+    const omadm = Object.keys(outputs).find((p) => outputs[p]!.entryPoint === 'agent/omadm/family.ts')!;
+    const loaded = sources(closure(omadm, new Set(closure(entry))));
+    expect(loaded).toContain('agent/push/topics.ts');
+    expect(loaded).not.toContain('agent/push/config.ts');
+  });
 });
 
 describe('the QuickJS guest loads them only when needed', async () => {
