@@ -13,24 +13,28 @@
  * chunk); so a config with a broken root is refused at start, not at the first update.
  */
 import { SchemaError, boolean, httpUrl, integer, object, optional, type Schema } from '../transport/schema.ts';
+import { onDemand } from '../transport/on-demand.ts';
 import { utf8Encode } from '../util/bytes.ts';
 
 /** The JSON object of a root envelope, or its text: checked below. */
 const anyValue: Schema<unknown> = { parse: (value) => value };
 
-export const trustConfigSchema = object(
-  {
-    root: optional(anyValue),
-    /** Overrides each family's default metadata location (`<manager>/metadata/`). */
-    metadataUrl: optional(httpUrl()),
-    /** Installs without signed metadata (the manager's digest only). Logged at start and per install. */
-    allowUnsigned: optional(boolean()),
-    /** Idle bound of one metadata request. */
-    requestTimeoutMs: optional(integer({ min: 100 })),
-    /** Whole-request bound of one metadata file (slow retrieval). */
-    requestDeadlineMs: optional(integer({ min: 100 })),
-  },
-  { strict: true },
+/** Built on demand: checked once per config, not kept in a QuickJS heap. */
+export const trustConfigSchema = onDemand(() =>
+  object(
+    {
+      root: optional(anyValue),
+      /** Overrides each family's default metadata location (`<manager>/metadata/`). */
+      metadataUrl: optional(httpUrl()),
+      /** Installs without signed metadata (the manager's digest only). Logged at start and per install. */
+      allowUnsigned: optional(boolean()),
+      /** Idle bound of one metadata request. */
+      requestTimeoutMs: optional(integer({ min: 100 })),
+      /** Whole-request bound of one metadata file (slow retrieval). */
+      requestDeadlineMs: optional(integer({ min: 100 })),
+    },
+    { strict: true },
+  ),
 );
 
 export type TrustConfig =
