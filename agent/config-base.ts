@@ -12,7 +12,7 @@ import type { PushConfig } from './push/config.ts';
 import { SchemaError, array, object, oneOf, optional, string, type Infer, type Schema } from './transport/schema.ts';
 import type { TrustConfig } from './trust/config.ts';
 import { loadOnce } from './util/load-once.ts';
-import { onDemand } from './transport/on-demand.ts';
+import { onDemand } from './transport/schema.ts';
 
 /** A section passes through here; its own module checks it. */
 const section: Schema<unknown> = { parse: (value) => value };

@@ -9,7 +9,7 @@
 import type { Device } from '../hal/types.ts';
 import type { Engines } from '../wasm/index.ts';
 import { type Board, findPartition, parseBoard } from './board.ts';
-import { retainSchemas } from './transport/on-demand.ts';
+import { retainSchemas } from './transport/schema.ts';
 import { type AgentConfig, ConfigError, loadConfig } from './config-base.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 import type { DeliveryFamily } from './delivery/family.ts';
@@ -103,7 +103,7 @@ export class AgentError extends Error {
 export async function createAgent(device: Device, boardInput: unknown, configInput: unknown, options: AgentOptions = {}): Promise<Agent> {
   // Validate everything before touching the device.
   const board = parseBoard(boardInput);
-  // A QuickJS board rebuilds each wire schema per check rather than keep them all (transport/on-demand.ts).
+  // A QuickJS board rebuilds each wire schema per check rather than keep them all (transport/schema.ts onDemand).
   retainSchemas(board.runtime !== 'quickjs');
   const config = await loadConfig(configInput);
   const log = createLogger(device, config.logLevel);

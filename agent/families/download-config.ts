@@ -5,7 +5,7 @@
  */
 import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
 import { type Infer, integer, object, optional } from '../transport/schema.ts';
-import { onDemand } from '../transport/on-demand.ts';
+import { onDemand } from '../transport/schema.ts';
 
 /** Built on demand: checked once per config, not kept in a QuickJS heap. */
 export const imageDownloadSchema = onDemand(() =>

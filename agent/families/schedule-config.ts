@@ -4,7 +4,7 @@
  * families' config modules, so only a board whose config names a family loads it.
  */
 import { type Infer, boolean, integer, object, optional, string } from '../transport/schema.ts';
-import { onDemand } from '../transport/on-demand.ts';
+import { onDemand } from '../transport/schema.ts';
 import { MINUTE_MS, type PollWindow, type ScheduleConfig } from './schedule.ts';
 
 export type { ScheduleConfig } from './schedule.ts';

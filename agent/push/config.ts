@@ -5,7 +5,7 @@
  * Absent section: no push channel, and the HAL's MQTT client is never touched (mqtt.js never loads).
  */
 import { integer, object, oneOf, optional, string } from '../transport/schema.ts';
-import { onDemand } from '../transport/on-demand.ts';
+import { onDemand } from '../transport/schema.ts';
 
 import { DEFAULT_TOPIC_PREFIX } from './topics.ts';
 

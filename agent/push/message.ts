@@ -19,7 +19,7 @@
  */
 import { decodeCbor, encodeCbor } from '../util/cbor.ts';
 import { type Infer, object, oneOf, optional, SchemaError, string } from '../transport/schema.ts';
-import { onDemand } from '../transport/on-demand.ts';
+import { onDemand } from '../transport/schema.ts';
 
 export { DEFAULT_TOPIC_PREFIX, type DeviceTopics, deviceTopics, topicLevel } from './topics.ts';
 

@@ -13,7 +13,7 @@
  * chunk); so a config with a broken root is refused at start, not at the first update.
  */
 import { SchemaError, boolean, httpUrl, integer, object, optional, type Schema } from '../transport/schema.ts';
-import { onDemand } from '../transport/on-demand.ts';
+import { onDemand } from '../transport/schema.ts';
 import { utf8Encode } from '../util/bytes.ts';
 
 /** The JSON object of a root envelope, or its text: checked below. */
