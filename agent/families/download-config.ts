@@ -5,9 +5,9 @@
  */
 import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
 import { type Infer, integer, object, optional } from '../transport/schema.ts';
-import { onDemand } from '../transport/schema.ts';
+import { onDemand } from '../transport/on-demand.ts';
 
-/** Built on demand: checked once per config, not kept in a QuickJS heap. */
+/** Built per check (a QuickJS board drops it after: ../transport/on-demand.ts), not held for the agent's life. */
 export const imageDownloadSchema = onDemand(() =>
   object(
     {

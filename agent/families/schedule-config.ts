@@ -4,7 +4,7 @@
  * families' config modules, so only a board whose config names a family loads it.
  */
 import { type Infer, boolean, integer, object, optional, string } from '../transport/schema.ts';
-import { onDemand } from '../transport/schema.ts';
+import { onDemand } from '../transport/on-demand.ts';
 import { MINUTE_MS, type PollWindow, type ScheduleConfig } from './schedule.ts';
 
 export type { ScheduleConfig } from './schedule.ts';
@@ -19,7 +19,7 @@ export function parseWindow(text: string): PollWindow | undefined {
   return { startMinute: Number(h1) * 60 + Number(m1), endMinute: Number(h2) * 60 + Number(m2) };
 }
 
-/** A family's `schedule` config section (built on demand: checked once per config, not kept in a QuickJS heap). */
+/** A family's `schedule` config section: built per check (a QuickJS board drops it after: ../transport/on-demand.ts), not held for the agent's life. */
 export const scheduleSchema = onDemand(() =>
   object(
     {

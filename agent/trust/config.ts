@@ -13,13 +13,13 @@
  * chunk); so a config with a broken root is refused at start, not at the first update.
  */
 import { SchemaError, boolean, httpUrl, integer, object, optional, type Schema } from '../transport/schema.ts';
-import { onDemand } from '../transport/schema.ts';
 import { utf8Encode } from '../util/bytes.ts';
+import { onDemand } from '../transport/on-demand.ts';
 
 /** The JSON object of a root envelope, or its text: checked below. */
 const anyValue: Schema<unknown> = { parse: (value) => value };
 
-/** Built on demand: checked once per config, not kept in a QuickJS heap. */
+/** Built per check (a QuickJS board drops it after: ../transport/on-demand.ts), not held for the agent's life. */
 export const trustConfigSchema = onDemand(() =>
   object(
     {
