@@ -62,12 +62,14 @@ export interface BoardIssue {
 }
 
 export class BoardError extends Error {
-  readonly code = 'badBoard';
-  readonly issues: BoardIssue[];
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badBoard';
+  declare readonly issues: BoardIssue[];
   constructor(issues: BoardIssue[]) {
     super(`invalid board profile:\n${issues.map((issue) => `  ${issue.path || '(root)'}: ${issue.message}`).join('\n')}`);
-    this.name = 'BoardError';
+    this.code = 'badBoard';
     this.issues = issues;
+    this.name = 'BoardError';
   }
 }
 

@@ -43,9 +43,11 @@ export interface AgentConfig {
 }
 
 export class ConfigError extends Error {
-  readonly code = 'badConfig';
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badConfig';
   constructor(message: string) {
     super(`invalid agent config: ${message}`);
+    this.code = 'badConfig';
     this.name = 'ConfigError';
   }
 }

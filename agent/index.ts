@@ -92,11 +92,12 @@ export interface Agent {
 }
 
 export class AgentError extends Error {
-  readonly code: 'noDelivery' | 'noFamily' | 'closed';
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'noDelivery' | 'noFamily' | 'closed';
   constructor(code: AgentError['code'], message: string) {
     super(message);
-    this.name = 'AgentError';
     this.code = code;
+    this.name = 'AgentError';
   }
 }
 

@@ -51,9 +51,11 @@ export interface MachineTable<S extends string, E extends string> {
 }
 
 export class MachineTableError extends Error {
-  readonly code = 'badTable';
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badTable';
   constructor(table: string, message: string) {
     super(`state table ${table}: ${message}`);
+    this.code = 'badTable';
     this.name = 'MachineTableError';
   }
 }

@@ -37,9 +37,11 @@ export const wakeSchema = /* @__PURE__ */ onDemand(() =>
 export type WakeMessage = Infer<typeof wakeSchema>;
 
 export class PushMessageError extends Error {
-  readonly code = 'badPush';
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badPush';
   constructor(message: string) {
     super(message);
+    this.code = 'badPush';
     this.name = 'PushMessageError';
   }
 }

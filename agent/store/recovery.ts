@@ -89,14 +89,20 @@ export function erasedCheckBytes(areaLength: number): number {
  * Offsets are area-relative.
  */
 class AreaWindow {
-  private bytes: Uint8Array = new Uint8Array(0);
-  private start = 0;
+  // Declared and set in the constructor: a class's field initializer is one more function in a QuickJS heap.
+  private declare bytes: Uint8Array;
+  private declare start: number;
+  private declare readonly read: PartitionReader;
+  private declare readonly base: number;
+  declare readonly length: number;
 
-  constructor(
-    private readonly read: PartitionReader,
-    private readonly base: number,
-    readonly length: number,
-  ) {}
+  constructor(read: PartitionReader, base: number, length: number) {
+    this.bytes = new Uint8Array(0);
+    this.start = 0;
+    this.read = read;
+    this.base = base;
+    this.length = length;
+  }
 
   /** A buffer holding [offset, offset + length) clamped to the area, and where the buffer starts. */
   async span(offset: number, length: number): Promise<{ bytes: Uint8Array; start: number }> {

@@ -9,13 +9,15 @@
 import { hasOwn, ownValue, setOwn } from '../util/own.ts';
 
 export class SchemaError extends Error {
-  readonly code = 'badMessage';
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badMessage';
   /** Path of the offending value, e.g. `packages[3].digest`. */
-  readonly path: string;
+  declare readonly path: string;
   constructor(path: string, message: string) {
     super(`${path || '(root)'}: ${message}`);
-    this.name = 'SchemaError';
+    this.code = 'badMessage';
     this.path = path;
+    this.name = 'SchemaError';
   }
 }
 
