@@ -1,8 +1,9 @@
 /**
  * Board profiles (`boards/*.json`): what the agent may assume about the hardware it runs on.
  *
- * One source of truth: `PROFILE` below describes every field (type, bounds, required or default,
- * meaning). The validator walks it, and the JSON schema for editors
+ * One source of truth: `boardProfile()` below describes every field (type, bounds, required or default;
+ * what each means is in ./board-schema.ts, which only the schema generator loads). The validator
+ * walks it, and the JSON schema for editors
  * (`boards/schema/board.schema.json`) is generated from it (`boardJsonSchema()` in ./board-schema.ts,
  * written by `npm run board-schema`, checked by test/boards). The rules a field table cannot say (overlapping
  * partitions, block alignment, required partitions) are code below, and the Node HAL runs the
@@ -61,12 +62,14 @@ export interface BoardIssue {
 }
 
 export class BoardError extends Error {
-  readonly code = 'badBoard';
-  readonly issues: BoardIssue[];
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badBoard';
+  declare readonly issues: BoardIssue[];
   constructor(issues: BoardIssue[]) {
     super(`invalid board profile:\n${issues.map((issue) => `  ${issue.path || '(root)'}: ${issue.message}`).join('\n')}`);
-    this.name = 'BoardError';
+    this.code = 'badBoard';
     this.issues = issues;
+    this.name = 'BoardError';
   }
 }
 
@@ -85,7 +88,7 @@ export const DEFAULT_DOWNLOAD_CHUNK_BYTES = 64 * 1024;
 // ───────────────────────────── the profile, as data ─────────────────────────────
 
 export type Spec =
-  | { type: 'string'; pattern?: RegExp; patternHelp?: string }
+  | { type: 'string'; pattern?: RegExp | undefined; patternHelp?: string | undefined }
   | { type: 'enum'; values: readonly (string | number)[]; help?: string }
   | { type: 'integer'; min: number }
   | { type: 'object'; fields: Record<string, Field> }
@@ -93,64 +96,44 @@ export type Spec =
 
 export interface Field {
   spec: Spec;
-  required?: boolean;
-  default?: number | string;
-  description?: string;
+  required: boolean;
+  default: number | string | undefined;
 }
 
-const count = (description: string, extra: Partial<Field> = {}): Field => ({ spec: { type: 'integer', min: 1 }, required: true, description, ...extra });
+// Every field has the same three properties (one object layout in a QuickJS heap instead of one
+// per combination); the descriptions editors show live with the schema generator (./board-schema.ts).
+const field = (spec: Spec, required = false, defaultValue?: number | string): Field => ({ spec, required, default: defaultValue });
+const count = (required = true, defaultValue?: number): Field => field({ type: 'integer', min: 1 }, required, defaultValue);
+const text = (required = false, pattern?: RegExp, patternHelp?: string): Field => field({ type: 'string', pattern, patternHelp }, required);
 
-const PARTITION: Spec = {
-  type: 'object',
-  fields: {
-    name: { spec: { type: 'string', pattern: /^[a-z][a-z0-9_]*$/, patternHelp: 'lower-case letters, digits and underscores' }, required: true },
-    offset: { spec: { type: 'integer', min: 0 }, description: 'byte offset in the flash image (raw partitions only, a multiple of the block length)' },
-    size: count('bytes (raw: a multiple of the block length; staging: the capacity of the staging area)'),
-    kind: {
-      spec: { type: 'enum', values: ['raw', 'staging'] },
-      default: 'raw',
-      description: 'raw: region of the flash image; staging: filesystem area of this capacity for package bytes',
+/**
+ * The profile's field table, built per check rather than kept: a board checks its profile once, at
+ * start, and the table's objects would otherwise stay in a QuickJS heap for the agent's life.
+ */
+export function boardProfile(): Record<string, Field> {
+  const PARTITION: Spec = {
+    type: 'object',
+    fields: {
+      name: text(true, /^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and underscores'),
+      offset: field({ type: 'integer', min: 0 }),
+      size: count(),
+      kind: field({ type: 'enum', values: ['raw', 'staging'] }, false, 'raw'),
     },
-  },
-};
-
-export const PROFILE: Record<string, Field> = {
-  $schema: { spec: { type: 'string' }, description: 'path of the JSON schema (editors only)' },
-  name: { spec: { type: 'string', pattern: /^[a-z0-9][a-z0-9-]*$/, patternHelp: 'lower-case letters, digits and dashes' }, required: true },
-  description: { spec: { type: 'string' }, required: true },
-  runtime: { spec: { type: 'enum', values: ['node', 'quickjs'] }, required: true, description: 'JavaScript engine the agent bundle runs on' },
-  architecture: { spec: { type: 'enum', values: ['x86_64', 'arm64', 'armv7', 'any'] }, required: true },
-  flash: {
-    spec: {
-      type: 'object',
-      fields: {
-        blockLength: count('erase block size in bytes'),
-        writeAlign: count('program unit; offsets and lengths of writes are multiples of it'),
-        eraseValue: { spec: { type: 'enum', values: [255], help: 'the state store needs flash that erases to 255 (0xFF)' }, required: true, description: 'byte value after erase (NOR flash: 0xFF)' },
-      },
-    },
-    required: true,
-  },
-  partitions: { spec: { type: 'array', items: PARTITION, minItems: 1 }, required: true, description: `must include ${REQUIRED_PARTITIONS.join(', ')}` },
-  memoryBudgetBytes: count('memory the agent may use (the QuickJS host heap limit)', { required: false, default: DEFAULT_MEMORY_BUDGET_BYTES }),
-  downloadChunkBytes: count('bytes per download read; at most a quarter of memoryBudgetBytes', { required: false, default: DEFAULT_DOWNLOAD_CHUNK_BYTES }),
-  nativeServices: {
-    spec: { type: 'array', items: { type: 'enum', values: ['engines', 'signatures'] }, minItems: 1 },
-    description:
-      "what the board's firmware offers natively, which the QuickJS host hands to the guest instead of its JS code: engines (hashing, diffing, SyncML tokenizing), signatures (verifying TUF metadata signatures)",
-  },
-  emulator: {
-    spec: {
-      type: 'object',
-      fields: {
-        qemu: { spec: { type: 'string' }, required: true, description: 'QEMU user-mode binary, e.g. qemu-aarch64-static' },
-        sysroot: { spec: { type: 'string' }, required: true, description: 'sysroot passed with -L' },
-        nodePackage: { spec: { type: 'string' }, required: true, description: "npm package carrying the guest's Node binary" },
-      },
-    },
-    description: 'how tests run this board under QEMU user mode',
-  },
-};
+  };
+  return {
+    $schema: text(),
+    name: text(true, /^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+    description: text(true),
+    runtime: field({ type: 'enum', values: ['node', 'quickjs'] }, true),
+    architecture: field({ type: 'enum', values: ['x86_64', 'arm64', 'armv7', 'any'] }, true),
+    flash: field({ type: 'object', fields: { blockLength: count(), writeAlign: count(), eraseValue: field({ type: 'enum', values: [255], help: 'the state store needs flash that erases to 255 (0xFF)' }, true) } }, true),
+    partitions: field({ type: 'array', items: PARTITION, minItems: 1 }, true),
+    memoryBudgetBytes: count(false, DEFAULT_MEMORY_BUDGET_BYTES),
+    downloadChunkBytes: count(false, DEFAULT_DOWNLOAD_CHUNK_BYTES),
+    nativeServices: field({ type: 'array', items: { type: 'enum', values: ['engines', 'signatures'] }, minItems: 1 }),
+    emulator: field({ type: 'object', fields: { qemu: text(true), sysroot: text(true), nodePackage: text(true) } }),
+  };
+}
 
 // ───────────────────────────── validation ─────────────────────────────
 
@@ -199,12 +182,12 @@ function checkSpec(value: unknown, spec: Spec, path: string, add: Add): boolean 
  * The flash geometry and partition layout: the part of a profile the Node HAL needs to lay out
  * its flash image. Used by `checkBoard` and by `hal/node/options.ts`.
  */
-export function checkLayout(input: unknown): BoardIssue[] {
+export function checkLayout(input: unknown, profile = boardProfile()): BoardIssue[] {
   const issues: BoardIssue[] = [];
   const add: Add = (path, message) => issues.push({ path, message });
   if (!isObject(input)) return [{ path: '', message: 'a board profile is a JSON object' }];
-  const flash = PROFILE.flash as Field;
-  const partitions = PROFILE.partitions as Field;
+  const flash = profile.flash as Field;
+  const partitions = profile.partitions as Field;
   let blockLength: number | undefined;
   if (!has(input, 'flash')) add('flash', 'missing');
   else if (checkSpec(input.flash, flash.spec, 'flash', add)) {
@@ -266,14 +249,15 @@ export function checkBoard(input: unknown): BoardIssue[] {
   const issues: BoardIssue[] = [];
   const add: Add = (path, message) => issues.push({ path, message });
   // Every field except the layout, which checkLayout covers (with its cross-field rules).
-  const rest: Record<string, Field> = { ...PROFILE };
+  const profile = boardProfile();
+  const rest: Record<string, Field> = { ...profile };
   delete rest.flash;
   delete rest.partitions;
   const others: Json = { ...input };
   delete others.flash;
   delete others.partitions;
   checkSpec(others, { type: 'object', fields: rest }, '', add);
-  issues.push(...checkLayout(input));
+  issues.push(...checkLayout(input, profile));
   checkAgentNeeds(input, add);
   return issues;
 }

@@ -12,11 +12,12 @@ import type { PushConfig } from './push/config.ts';
 import { SchemaError, array, object, oneOf, optional, string, type Infer, type Schema } from './transport/schema.ts';
 import type { TrustConfig } from './trust/config.ts';
 import { loadOnce } from './util/load-once.ts';
+import { onDemand } from './transport/schema.ts';
 
 /** A section passes through here; its own module checks it. */
 const section: Schema<unknown> = { parse: (value) => value };
 
-const baseShape = {
+const baseShape = () => ({
   engine: optional(oneOf(['auto', 'wasm', 'js'] as const)),
   logLevel: optional(oneOf(['debug', 'info', 'warn', 'error'] as const)),
   /** User profiles the agent manages besides the device itself (seed 004 targets). */
@@ -25,9 +26,10 @@ const baseShape = {
   trust: optional(section),
   /** The MQTT push channel (agent/push/config.ts): wake-ups and OMA DM package #0. */
   push: optional(section),
-};
+});
 
-export const agentConfigSchema = object({ ...baseShape, ...Object.fromEntries(FAMILIES.map((family) => [family.name, optional(section)])) }, { strict: true });
+/** The top-level keys, checked once per config: built per check, so an agent's heap does not keep it. */
+export const agentConfigSchema = onDemand(() => object({ ...baseShape(), ...Object.fromEntries(FAMILIES.map((family) => [family.name, optional(section)])) }, { strict: true }));
 
 export interface AgentConfig {
   engine: 'auto' | 'wasm' | 'js';
@@ -41,9 +43,11 @@ export interface AgentConfig {
 }
 
 export class ConfigError extends Error {
-  readonly code = 'badConfig';
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badConfig';
   constructor(message: string) {
     super(`invalid agent config: ${message}`);
+    this.code = 'badConfig';
     this.name = 'ConfigError';
   }
 }
@@ -52,7 +56,7 @@ export class ConfigError extends Error {
 export type SectionName = 'trust' | 'push' | FamilyName;
 /** Checks and completes one section; throws a message naming the bad field. */
 export type SectionParser = (input: unknown) => unknown;
-type Parsed = Infer<ReturnType<typeof object<typeof baseShape>>> & Record<string, unknown>;
+type Parsed = Infer<ReturnType<typeof object<ReturnType<typeof baseShape>>>> & Record<string, unknown>;
 
 const SERVICE_SECTIONS: Record<'trust' | 'push', () => Promise<SectionParser>> = {
   trust: loadOnce(async () => (await import('./trust/config.ts')).parseTrustConfig as SectionParser),

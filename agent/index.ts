@@ -8,9 +8,8 @@
  */
 import type { Device } from '../hal/types.ts';
 import type { Engines } from '../wasm/index.ts';
-import { loadEngines } from '../wasm/load.ts';
 import { type Board, findPartition, parseBoard } from './board.ts';
-import { retainSchemas } from './transport/on-demand.ts';
+import { retainSchemas } from './transport/schema.ts';
 import { type AgentConfig, ConfigError, loadConfig } from './config-base.ts';
 import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 import type { DeliveryFamily } from './delivery/family.ts';
@@ -22,7 +21,8 @@ import type { FirmwareFamily } from './firmware/family.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Outbox } from './outbox/outbox.ts';
 import type { PushChannel } from './push/index.ts';
-import { type ManagedTarget, RoamingTracker } from './roaming/index.ts';
+import type { ManagedTarget, RoamingTracker } from './roaming/tracker.ts';
+import { storedReferenceCounter } from './roaming/counter.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
 import { type TrustGate, type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
@@ -67,7 +67,8 @@ export interface Agent {
   readonly config: AgentConfig;
   readonly store: KeyValueStore;
   readonly engines: Engines;
-  readonly roaming: RoamingTracker;
+  /** Manager tracking (seed 004), with a family that roams (`roams` in ./families/registry.ts: the pull-model one). */
+  readonly roaming?: RoamingTracker;
   readonly outbox: Outbox;
   /** The MQTT push channel, when the config has a `push` section (connected while `run()` runs). */
   readonly push?: PushChannel;
@@ -91,22 +92,24 @@ export interface Agent {
 }
 
 export class AgentError extends Error {
-  readonly code: 'noDelivery' | 'noFamily' | 'closed';
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'noDelivery' | 'noFamily' | 'closed';
   constructor(code: AgentError['code'], message: string) {
     super(message);
-    this.name = 'AgentError';
     this.code = code;
+    this.name = 'AgentError';
   }
 }
 
 export async function createAgent(device: Device, boardInput: unknown, configInput: unknown, options: AgentOptions = {}): Promise<Agent> {
   // Validate everything before touching the device.
   const board = parseBoard(boardInput);
-  // A QuickJS board rebuilds each wire schema per check rather than keep them all (transport/on-demand.ts).
+  // A QuickJS board rebuilds each wire schema per check rather than keep them all (transport/schema.ts onDemand).
   retainSchemas(board.runtime !== 'quickjs');
   const config = await loadConfig(configInput);
   const log = createLogger(device, config.logLevel);
-  const engines = options.engines && config.engine !== 'js' ? options.engines : await loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
+  // The engine picker is a chunk: a host that offers its engines (a QuickJS board's firmware) never loads it.
+  const engines = options.engines && config.engine !== 'js' ? options.engines : await (await import('../wasm/load.ts')).loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
   // Signed metadata is checked with the HAL's verifier, or the JS one (a chunk, loaded only then);
   // the configured root is checked against its own keys before the device is touched.
   const signedTrust = await loadSignedTrust(device, config, engines);
@@ -119,7 +122,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
 
   const identity = await device.system.identity();
   const targets: ManagedTarget[] = [{ id: identity.deviceId, kind: 'device' }, ...config.users.map((user) => ({ id: `user:${user}`, kind: 'user' as const }))];
-  const roaming = new RoamingTracker(store);
+  // Only a family that roams needs the tracker (a chunk): others read the last counter from the store.
+  const roaming = FAMILIES.some((entry) => entry.roams && (config as unknown as Record<string, unknown>)[entry.name] !== undefined)
+    ? new (await import('./roaming/tracker.ts')).RoamingTracker(store)
+    : undefined;
   const random01 = () => (device.random.bytes(1)[0] as number) / 256;
   const outbox = new Outbox({ store, clock: device.clock, log, random01 });
 
@@ -155,13 +161,16 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       config: section as never,
       downloadChunkBytes: board.downloadChunkBytes,
       targets,
-      roaming,
+      get roaming(): RoamingTracker {
+        if (!roaming) throw new Error(`family ${entry.name} uses the roaming tracker but its registry entry does not say it roams`);
+        return roaming;
+      },
       emit: (event) => emit(definition.name, event),
       wake: (reason, delayMs) => void scheduler.wake(definition.name, reason, delayMs),
       signal: () => abort.signal,
       trust: ({ metadataUrl }) => {
         if (!trust) throw new ConfigError('trust: missing (a family cannot install without a root of trust)'); // parseConfig requires one
-        const gate: TrustGateOptions = { device, store, log, repository: definition.name, metadataUrl, referenceCounter: () => roaming.state().referenceCounter, signal: () => abort.signal };
+        const gate: TrustGateOptions = { device, store, log, repository: definition.name, metadataUrl, referenceCounter: () => (roaming ? roaming.state().referenceCounter : storedReferenceCounter(store)), signal: () => abort.signal };
         return signedTrust ? signedTrust.gate(gate) : unsignedTrustGate(log, definition.name);
       },
     });
@@ -201,7 +210,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     config,
     store,
     engines,
-    roaming,
+    ...(roaming ? { roaming } : {}),
     outbox,
     families,
     ...(push ? { push } : {}),

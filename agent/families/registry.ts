@@ -20,19 +20,21 @@ export type FamilyName = 'delivery' | 'firmware' | 'omadm';
 export interface FamilyEntry {
   /** Also the name of the family's config section. */
   readonly name: FamilyName;
+  /** The family follows manager moves (seed 004): the agent loads the roaming tracker for it. */
+  readonly roams: boolean;
   /** Imports the family's chunk and returns its parser, which validates and completes the config section (it throws a message naming the bad field). */
   config(): Promise<(input: unknown) => unknown>;
   load(): Promise<FamilyDefinition<never>>;
 }
 
 /** A registry entry: the family's chunk is imported once, on the first ask for its config parser or its definition. */
-function entry(name: FamilyName, load: () => Promise<FamilyDefinition<never>>): FamilyEntry {
+function entry(name: FamilyName, load: () => Promise<FamilyDefinition<never>>, roams = false): FamilyEntry {
   const once = loadOnce(load);
-  return { name, config: async () => (await once()).parseConfig, load: once };
+  return { name, roams, config: async () => (await once()).parseConfig, load: once };
 }
 
 export const FAMILIES: readonly FamilyEntry[] = [
-  entry('delivery', async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never>),
+  entry('delivery', async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never>, true),
   entry('firmware', async () => (await import('../firmware/family.ts')).firmwareFamily as FamilyDefinition<never>),
   entry('omadm', async () => (await import('../omadm/family.ts')).omadmFamily as FamilyDefinition<never>),
 ];

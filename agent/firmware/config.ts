@@ -4,30 +4,34 @@ import { type Infer, array, boolean, integer, object, optional, string } from '.
 import { type ServiceUrls, serviceUrlsSchema } from './service-urls.ts';
 import { type ImageDownloadConfig, imageDownloadSchema, resolveImageDownload } from '../families/download-config.ts';
 import { requireSecureUrl } from '../trust/transport-policy.ts';
+import { onDemand } from '../transport/on-demand.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-export const firmwareConfigSchema = object(
-  {
-    /** In-band provisioning: the service's internal and external URLs. Without it: DNS discovery. */
-    service: optional(serviceUrlsSchema),
-    /** Accept `http://` service URLs (provisioned, discovered by DNS), logged at every connection. Default false: https only. */
-    allowInsecure: optional(boolean()),
-    /** This device is a test device (it also gets pending updates, if the service agrees). */
-    testDevice: optional(boolean()),
-    /** Checks at boot and every `intervalMs` (default 24 h); sign-in always triggers one too. */
-    schedule: optional(scheduleSchema),
-    /** Reboot into the new image after this long without user activity (default 5 min). */
-    idleRebootMs: optional(integer({ min: 0 })),
-    /** Reboot anyway this long after the image was ready (default 7 days). */
-    maxDeferralMs: optional(integer({ min: 0 })),
-    /** Health check of a trial boot: a command that must exit 0 (default: the agent came up). */
-    healthCheck: optional(object({ command: string({ min: 1, max: 4096 }), args: optional(array(string({ max: 4096 }), { max: 64 })), timeoutMs: optional(integer({ min: 100 })) }, { strict: true })),
-    download: optional(imageDownloadSchema),
-    requestTimeoutMs: optional(integer({ min: 100 })),
-  },
-  { strict: true },
+/** Built per check (a QuickJS board drops it after: ../transport/on-demand.ts), not held for the agent's life. */
+export const firmwareConfigSchema = onDemand(() =>
+  object(
+    {
+      /** In-band provisioning: the service's internal and external URLs. Without it: DNS discovery. */
+      service: optional(serviceUrlsSchema),
+      /** Accept `http://` service URLs (provisioned, discovered by DNS), logged at every connection. Default false: https only. */
+      allowInsecure: optional(boolean()),
+      /** This device is a test device (it also gets pending updates, if the service agrees). */
+      testDevice: optional(boolean()),
+      /** Checks at boot and every `intervalMs` (default 24 h); sign-in always triggers one too. */
+      schedule: optional(scheduleSchema),
+      /** Reboot into the new image after this long without user activity (default 5 min). */
+      idleRebootMs: optional(integer({ min: 0 })),
+      /** Reboot anyway this long after the image was ready (default 7 days). */
+      maxDeferralMs: optional(integer({ min: 0 })),
+      /** Health check of a trial boot: a command that must exit 0 (default: the agent came up). */
+      healthCheck: optional(object({ command: string({ min: 1, max: 4096 }), args: optional(array(string({ max: 4096 }), { max: 64 })), timeoutMs: optional(integer({ min: 100 })) }, { strict: true })),
+      download: optional(imageDownloadSchema),
+      requestTimeoutMs: optional(integer({ min: 100 })),
+    },
+    { strict: true },
+  ),
 );
 
 export interface FirmwareConfig {

@@ -12,7 +12,7 @@ import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import { getValue, putOp } from '../store/index.ts';
 import type { AbortSignalLike } from '../../hal/types.ts';
 import { MachineRecordError, UnhandledEventError } from './errors.ts';
-import { type MachineTable, validateTable } from './table.ts';
+import { type MachineTable, stateDefinition, validateTable } from './table.ts';
 import { hasOwn } from '../util/own.ts';
 
 export interface MachineRecord<S extends string, C> {
@@ -108,7 +108,7 @@ export class StateMachine<S extends string, E extends string, C> {
   /** True while a job exists and has not reached a final state. */
   active(): boolean {
     const record = this.record();
-    return record !== undefined && !this.#table.states[record.state].final;
+    return record !== undefined && !stateDefinition(this.#table, record.state).final;
   }
 
   /** Starts a new job in the initial state. An unfinished job under the same key is an error. */
@@ -123,8 +123,10 @@ export class StateMachine<S extends string, E extends string, C> {
    */
   async resume(): Promise<MachineRecord<S, C> | undefined> {
     const record = this.record();
-    if (record === undefined || this.#table.states[record.state].final) return record;
-    const target = this.#table.states[record.state].resume ?? record.state;
+    if (record === undefined) return record;
+    const definition = stateDefinition(this.#table, record.state);
+    if (definition.final) return record;
+    const target = definition.resume ?? record.state;
     const next = await this.#enter(record, target, 'resume');
     this.#resumed = true;
     return next;
@@ -135,7 +137,7 @@ export class StateMachine<S extends string, E extends string, C> {
     let record = this.record();
     if (record === undefined) throw new MachineRecordError(this.#key, 'no job to run: call start() first');
     for (;;) {
-      const definition = this.#table.states[record.state];
+      const definition = stateDefinition(this.#table, record.state);
       if (definition.final) return { kind: 'final', state: record.state, context: record.context };
       if (options.signal?.aborted) return { kind: 'stopped', state: record.state, context: record.context };
       const handler = this.#handlers[record.state] as StateHandler<S, E, C>;
@@ -172,12 +174,12 @@ export class StateMachine<S extends string, E extends string, C> {
     let state = target;
     let loopTripped = record.loopTripped === true;
     const table = this.#table;
-    if (!table.states[target].final && storeCount > table.maxStoreCount * (loopTripped ? 2 : 1)) {
+    if (!stateDefinition(table, target).final && storeCount > table.maxStoreCount * (loopTripped ? 2 : 1)) {
       if (loopTripped) {
         // The failure path itself keeps looping: give up on the job rather than brick the device.
         state = table.giveUpState;
       } else {
-        state = table.states[record.state].onLoop ?? table.loopState;
+        state = stateDefinition(table, record.state).onLoop ?? table.loopState;
         loopTripped = true;
       }
     }

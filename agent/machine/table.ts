@@ -20,6 +20,15 @@ export interface StateDefinition<S extends string, E extends string> {
   final?: boolean;
 }
 
+/**
+ * A state written as one string, the same definition at a fraction of the heap (in QuickJS every
+ * distinct `on` object literal is an object layout of its own, ~140 B, kept as long as the table):
+ * space-separated `event>target` transitions, then optionally `@resume>state` and `@onLoop>state`;
+ * `@final` alone for a final state. E.g. `'healthy>committing unhealthy>rollingBack @onLoop>rollingBack'`.
+ * Both forms may be mixed in one table; `stateDefinition` reads either.
+ */
+export type CompactState = string;
+
 export interface MachineTable<S extends string, E extends string> {
   /** Stored with the record: a record of another table is refused instead of misread. */
   name: string;
@@ -32,7 +41,7 @@ export interface MachineTable<S extends string, E extends string> {
    */
   migrate?: (record: { version: number; state: string; context: unknown; storeCount: number }) => { state: S; context: unknown } | undefined;
   initial: S;
-  states: Record<S, StateDefinition<S, E>>;
+  states: Record<S, StateDefinition<S, E> | CompactState>;
   /** Default destination of the loop guard. */
   loopState: S;
   /** Final state for a job whose failure path loops too: the loop guard gives up on it here. */
@@ -42,11 +51,27 @@ export interface MachineTable<S extends string, E extends string> {
 }
 
 export class MachineTableError extends Error {
-  readonly code = 'badTable';
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badTable';
   constructor(table: string, message: string) {
     super(`state table ${table}: ${message}`);
+    this.code = 'badTable';
     this.name = 'MachineTableError';
   }
+}
+
+/** A state's definition, whichever form the table gives it in (a compact one is read per call: nothing kept). */
+export function stateDefinition<S extends string, E extends string>(table: MachineTable<S, E>, state: S): StateDefinition<S, E> {
+  const definition = table.states[state];
+  if (typeof definition !== 'string') return definition;
+  const read: { on?: Record<string, string>; resume?: string; onLoop?: string; final?: boolean } = {};
+  for (const token of definition.split(' ')) {
+    const [key = '', target] = token.split('>');
+    if (key === '@final') read.final = true;
+    else if (key === '@resume' || key === '@onLoop') read[key === '@resume' ? 'resume' : 'onLoop'] = target;
+    else if (key) (read.on ??= {})[key] = target as string;
+  }
+  return read as StateDefinition<S, E>;
 }
 
 /** Checks a table once, when a machine is built: every target exists, finals are terminal, the guard can act. */
@@ -59,10 +84,10 @@ export function validateTable<S extends string, E extends string>(table: Machine
   if (!exists(table.initial)) fail(`initial state ${table.initial} is not defined`);
   if (!exists(table.loopState)) fail(`loopState ${table.loopState} is not defined`);
   if (!Number.isInteger(table.maxStoreCount) || table.maxStoreCount < 1) fail('maxStoreCount must be a positive integer');
-  if (!states.some((state) => table.states[state].final)) fail('no final state');
-  if (!exists(table.giveUpState) || !table.states[table.giveUpState].final) fail(`giveUpState ${table.giveUpState} must be a final state`);
+  if (!states.some((state) => stateDefinition(table, state).final)) fail('no final state');
+  if (!exists(table.giveUpState) || !stateDefinition(table, table.giveUpState).final) fail(`giveUpState ${table.giveUpState} must be a final state`);
   for (const state of states) {
-    const definition = table.states[state];
+    const definition = stateDefinition(table, state);
     const targets = Object.entries(definition.on ?? {}) as [string, S][];
     if (definition.final) {
       if (targets.length > 0) fail(`final state ${state} has transitions`);

@@ -50,22 +50,20 @@ export const updateFlow: MachineTable<UpdateState, UpdateEvent> = {
   loopState: 'reportingFailure',
   giveUpState: 'failed',
   maxStoreCount: 30,
+  // Compact states (./table.ts CompactState): `event>target …`, then `@resume>` / `@onLoop>`.
   states: {
-    downloading: { on: { downloaded: 'activating', failed: 'reportingFailure' } },
-    activating: { on: { activated: 'rebooting', failed: 'reportingFailure' } },
+    downloading: 'downloaded>activating failed>reportingFailure',
+    activating: 'activated>rebooting failed>reportingFailure',
     // booted: a power cut after activation already booted the new image.
-    rebooting: { on: { rebootFailed: 'rollingBack', booted: 'verifyingBoot' }, resume: 'verifyingBoot', onLoop: 'rollingBack' },
-    verifyingBoot: {
-      on: { healthy: 'committing', unhealthy: 'rollingBack', notBooted: 'rebooting', bootloaderRolledBack: 'reportingFailure' },
-      onLoop: 'rollingBack',
-    },
-    committing: { on: { committed: 'reportingSuccess', failed: 'rollingBack' }, onLoop: 'rollingBack' },
+    rebooting: 'rebootFailed>rollingBack booted>verifyingBoot @resume>verifyingBoot @onLoop>rollingBack',
+    verifyingBoot: 'healthy>committing unhealthy>rollingBack notBooted>rebooting bootloaderRolledBack>reportingFailure @onLoop>rollingBack',
+    committing: 'committed>reportingSuccess failed>rollingBack @onLoop>rollingBack',
     // rolledBack: a pending image that never booted is dropped without a reboot.
-    rollingBack: { on: { failed: 'reportingFailure', rolledBack: 'reportingFailure' }, resume: 'verifyingRollback' },
-    verifyingRollback: { on: { rolledBack: 'reportingFailure', notRolledBack: 'rollingBack' } },
-    reportingSuccess: { on: { reported: 'succeeded' }, onLoop: 'succeeded' },
-    reportingFailure: { on: { reported: 'failed' }, onLoop: 'failed' },
-    succeeded: { final: true },
-    failed: { final: true },
+    rollingBack: 'failed>reportingFailure rolledBack>reportingFailure @resume>verifyingRollback',
+    verifyingRollback: 'rolledBack>reportingFailure notRolledBack>rollingBack',
+    reportingSuccess: 'reported>succeeded @onLoop>succeeded',
+    reportingFailure: 'reported>failed @onLoop>failed',
+    succeeded: '@final',
+    failed: '@final',
   },
 };

@@ -5,29 +5,35 @@
  * Absent section: no push channel, and the HAL's MQTT client is never touched (mqtt.js never loads).
  */
 import { integer, object, oneOf, optional, string } from '../transport/schema.ts';
+import { onDemand } from '../transport/schema.ts';
 
-/** Here rather than in ./message.ts: parsing the config (every board) must not load the wire format (CBOR). */
-export const DEFAULT_TOPIC_PREFIX = 'dm';
+import { DEFAULT_TOPIC_PREFIX } from './topics.ts';
+
+// Not from ./message.ts: parsing the config must not load the wire format (CBOR).
+export { DEFAULT_TOPIC_PREFIX };
 
 const topicPart = /^[^+#\u0000]+$/;
 
-export const pushConfigSchema = object(
-  {
-    mqtt: object(
-      {
-        url: string({ max: 2048, pattern: /^mqtts?:\/\/[^\s/?#@]+\/?$/, label: "mqtt://host:port or mqtts://host:port (credentials go in username and password)" }),
-        clientId: optional(string({ min: 1, max: 128, pattern: topicPart, label: 'a client id without + or #' })),
-        topicPrefix: optional(string({ min: 1, max: 128, pattern: /^[^+#\u0000]+[^+#/\u0000]$|^[^+#/\u0000]$/, label: 'a topic prefix without wildcards or a trailing /' })),
-        username: optional(string({ min: 1, max: 256 })),
-        password: optional(string({ min: 1, max: 1024 })),
-        protocol: optional(oneOf(['auto', '5', '3.1.1'] as const)),
-        keepAliveMs: optional(integer({ min: 1000, max: 65535 * 1000 })),
-        backoff: optional(object({ initialMs: integer({ min: 1, max: 3_600_000 }), maxMs: integer({ min: 1, max: 86_400_000 }) }, { strict: true })),
-      },
-      { strict: true },
-    ),
-  },
-  { strict: true },
+// Built on demand and marked pure: a module that imports only DEFAULT_TOPIC_PREFIX carries none of it.
+export const pushConfigSchema = /* @__PURE__ */ onDemand(() =>
+  object(
+    {
+      mqtt: object(
+        {
+          url: string({ max: 2048, pattern: /^mqtts?:\/\/[^\s/?#@]+\/?$/, label: "mqtt://host:port or mqtts://host:port (credentials go in username and password)" }),
+          clientId: optional(string({ min: 1, max: 128, pattern: topicPart, label: 'a client id without + or #' })),
+          topicPrefix: optional(string({ min: 1, max: 128, pattern: /^[^+#\u0000]+[^+#/\u0000]$|^[^+#/\u0000]$/, label: 'a topic prefix without wildcards or a trailing /' })),
+          username: optional(string({ min: 1, max: 256 })),
+          password: optional(string({ min: 1, max: 1024 })),
+          protocol: optional(oneOf(['auto', '5', '3.1.1'] as const)),
+          keepAliveMs: optional(integer({ min: 1000, max: 65535 * 1000 })),
+          backoff: optional(object({ initialMs: integer({ min: 1, max: 3_600_000 }), maxMs: integer({ min: 1, max: 86_400_000 }) }, { strict: true })),
+        },
+        { strict: true },
+      ),
+    },
+    { strict: true },
+  ),
 );
 
 export interface PushConfig {

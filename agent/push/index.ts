@@ -7,7 +7,7 @@ import type { FamilyInstance } from '../families/family.ts';
 import type { Logger } from '../log.ts';
 import { PushChannel } from './channel.ts';
 import type { PushConfig } from './config.ts';
-import { deviceTopics, topicLevel } from './message.ts';
+import { deviceTopics, topicLevel } from './topics.ts';
 import { PushRouter } from './router.ts';
 
 export { PushChannel, type PushState } from './channel.ts';

@@ -19,24 +19,29 @@
  */
 import { decodeCbor, encodeCbor } from '../util/cbor.ts';
 import { type Infer, object, oneOf, optional, SchemaError, string } from '../transport/schema.ts';
-import { DEFAULT_TOPIC_PREFIX } from './config.ts';
+import { onDemand } from '../transport/schema.ts';
 
-export { DEFAULT_TOPIC_PREFIX };
+export { DEFAULT_TOPIC_PREFIX, type DeviceTopics, deviceTopics, topicLevel } from './topics.ts';
 
 export const MAX_WAKE_BYTES = 256;
 
-export const wakeSchema = object({
-  t: oneOf(['poll', 'check'] as const),
-  family: optional(string({ min: 1, max: 64 })),
-  id: optional(string({ min: 1, max: 64 })),
-});
+// Built on demand and marked pure: a module importing only the topics (re-exported above) carries none of it.
+export const wakeSchema = /* @__PURE__ */ onDemand(() =>
+  object({
+    t: oneOf(['poll', 'check'] as const),
+    family: optional(string({ min: 1, max: 64 })),
+    id: optional(string({ min: 1, max: 64 })),
+  }),
+);
 
 export type WakeMessage = Infer<typeof wakeSchema>;
 
 export class PushMessageError extends Error {
-  readonly code = 'badPush';
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badPush';
   constructor(message: string) {
     super(message);
+    this.code = 'badPush';
     this.name = 'PushMessageError';
   }
 }
@@ -60,22 +65,4 @@ export function decodeWake(payload: Uint8Array): WakeMessage {
     if (error instanceof SchemaError) throw new PushMessageError(`wake-up ${error.message}`);
     throw error;
   }
-}
-
-/** One topic level from a device id: MQTT wildcards and separators cannot appear in it. */
-export function topicLevel(id: string): string {
-  return id.replace(/[+#/\u0000]/g, '_');
-}
-
-export interface DeviceTopics {
-  wake: string;
-  broadcast: string;
-  status: string;
-  /** The topic of a family's raw push channel. */
-  channel(name: string): string;
-}
-
-export function deviceTopics(deviceId: string, prefix = DEFAULT_TOPIC_PREFIX): DeviceTopics {
-  const base = `${prefix}/${topicLevel(deviceId)}`;
-  return { wake: `${base}/wake`, broadcast: `${prefix}/all/wake`, status: `${base}/status`, channel: (name) => `${base}/${name}` };
 }

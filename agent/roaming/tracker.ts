@@ -11,10 +11,10 @@
  */
 import type { KeyValueStore } from '../store/index.ts';
 import { getValue, putValue } from '../store/index.ts';
-import { nextReferenceCounter } from './counter.ts';
+import { ROAMING_KEY, nextReferenceCounter } from './counter.ts';
 import { ownValue, setOwn } from '../util/own.ts';
 
-export const ROAMING_KEY = 'roaming';
+export { ROAMING_KEY };
 
 export interface ManagedTarget {
   id: string;

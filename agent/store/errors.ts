@@ -4,11 +4,12 @@
  */
 
 export class StoreError extends Error {
-  readonly code: string;
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message);
-    this.name = new.target.name;
     this.code = code;
+    this.name = new.target.name;
     if (options && 'cause' in options) (this as { cause?: unknown }).cause = options.cause;
   }
 }
@@ -52,7 +53,7 @@ export class StoreIoError extends StoreError {
 
 /** The partition holds a store in an on-flash format this agent does not know (written by a newer one); nothing was touched. */
 export class StoreFormatError extends StoreError {
-  readonly version: number;
+  declare readonly version: number;
   constructor(message: string, version: number) {
     super('format', message);
     this.version = version;

@@ -7,9 +7,18 @@
  * record can start (a 0x00 byte, which no record holds inside itself, torn or not), so it can never
  * pick up a record hidden in the payload of the torn write.
  */
-import { AREA_HEADER_LENGTH, type AreaHeader, FORMAT_V1, FORMAT_VERSION, type DecodedRecord, decodeAreaHeader, decodeRecord, isErased, RECORD_HEAD_BOUND, RECORD_START, recordExtent, type StoreOp } from './format.ts';
-import { decodeRecordV1, RECORD_HEAD_BOUND_V1, recordExtentV1 } from './format-v1.ts';
+import { AREA_HEADER_LENGTH, type AreaHeader, FORMAT_V1, FORMAT_VERSION, type DecodedRecord, decodeAreaHeader, decodePayload, decodeRecord, isErased, RECORD_HEAD_BOUND, RECORD_START, recordExtent, roundUp, type StoreOp } from './format.ts';
 import { StoreFormatError } from './errors.ts';
+
+/** How records of one on-flash format are read: the current one here, format 1 in ./format-v1.ts (a chunk, loaded only for such a store). */
+export interface RecordFormat {
+  /** Bytes from a record's start that hold its head. */
+  headBound: number;
+  extent(bytes: Uint8Array, offset: number, writeAlign: number): number | undefined;
+  decode(bytes: Uint8Array, offset: number, writeAlign: number): DecodedRecord | undefined;
+}
+
+const CURRENT: RecordFormat = { headBound: RECORD_HEAD_BOUND, extent: recordExtent, decode: decodeRecord };
 
 export interface StoreCorruption {
   kind: 'damagedRecord' | 'noValidArea';
@@ -80,14 +89,20 @@ export function erasedCheckBytes(areaLength: number): number {
  * Offsets are area-relative.
  */
 class AreaWindow {
-  private bytes: Uint8Array = new Uint8Array(0);
-  private start = 0;
+  // Declared and set in the constructor: a class's field initializer is one more function in a QuickJS heap.
+  private declare bytes: Uint8Array;
+  private declare start: number;
+  private declare readonly read: PartitionReader;
+  private declare readonly base: number;
+  declare readonly length: number;
 
-  constructor(
-    private readonly read: PartitionReader,
-    private readonly base: number,
-    readonly length: number,
-  ) {}
+  constructor(read: PartitionReader, base: number, length: number) {
+    this.bytes = new Uint8Array(0);
+    this.start = 0;
+    this.read = read;
+    this.base = base;
+    this.length = length;
+  }
 
   /** A buffer holding [offset, offset + length) clamped to the area, and where the buffer starts. */
   async span(offset: number, length: number): Promise<{ bytes: Uint8Array; start: number }> {
@@ -115,13 +130,13 @@ class AreaWindow {
   }
 
   /** The record at `offset`, read whole (its head says how long it can be), or undefined. */
-  async record(offset: number, writeAlign: number, legacy: boolean): Promise<DecodedRecord | undefined> {
-    const head = await this.span(offset, legacy ? RECORD_HEAD_BOUND_V1 : RECORD_HEAD_BOUND);
-    const extent = (legacy ? recordExtentV1 : recordExtent)(head.bytes, offset - head.start, writeAlign);
+  async record(offset: number, writeAlign: number, format: RecordFormat): Promise<DecodedRecord | undefined> {
+    const head = await this.span(offset, format.headBound);
+    const extent = format.extent(head.bytes, offset - head.start, writeAlign);
     if (extent === undefined) return undefined;
     const { bytes, start } = await this.span(offset, Math.min(extent, this.length - offset));
     // The decoder sees the record and what follows it up to the window's end (or the area's).
-    return (legacy ? decodeRecordV1 : decodeRecord)(bytes, offset - start, writeAlign);
+    return format.decode(bytes, offset - start, writeAlign);
   }
 }
 
@@ -157,10 +172,11 @@ export async function scanAreas(read: PartitionReader, geometry: ScanGeometry): 
   report.generation = header.generation;
   report.format = header.version === FORMAT_V1 ? 1 : FORMAT_VERSION;
   const legacy = header.version === FORMAT_V1;
+  const format = legacy ? (await import('./format-v1.ts')).format1({ decodePayload, roundUp }) : CURRENT;
   let offset = dataStart;
   let sequence = 0;
   while (offset < areaLength) {
-    const record = await area.record(offset, geometry.writeAlign, legacy);
+    const record = await area.record(offset, geometry.writeAlign, format);
     if (record && record.sequence > sequence) {
       applyOps(values, record.ops);
       sequence = record.sequence;
@@ -193,7 +209,7 @@ async function findNextRecord(area: AreaWindow, from: number, writeAlign: number
   for (let offset = from + writeAlign; offset < area.length; offset += writeAlign) {
     const { bytes, start } = await area.span(offset, 1);
     if (bytes[offset - start] !== RECORD_START) continue;
-    const record = await area.record(offset, writeAlign, false);
+    const record = await area.record(offset, writeAlign, CURRENT);
     if (record && record.sequence > previousSequence) return offset;
   }
   return undefined;

@@ -9,13 +9,15 @@
 import { hasOwn, ownValue, setOwn } from '../util/own.ts';
 
 export class SchemaError extends Error {
-  readonly code = 'badMessage';
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badMessage';
   /** Path of the offending value, e.g. `packages[3].digest`. */
-  readonly path: string;
+  declare readonly path: string;
   constructor(path: string, message: string) {
     super(`${path || '(root)'}: ${message}`);
-    this.name = 'SchemaError';
+    this.code = 'badMessage';
     this.path = path;
+    this.name = 'SchemaError';
   }
 }
 
@@ -175,3 +177,41 @@ export function union<const K extends string, M extends Record<string, Schema<un
 export const hexSha256 = () => string({ min: 64, max: 64, pattern: /^[0-9a-f]{64}$/, label: 'a lower-case hex SHA-256' });
 export const httpUrl = () => string({ max: 2048, pattern: /^https?:\/\/[^\s/?#]+[^\s]*$/, label: 'an http(s) URL' });
 export const utcMs = () => integer({ min: 0, max: 8.64e15 });
+
+// ───────────────────────────── built on demand ─────────────────────────────
+
+/**
+ * Message schemas built on demand. The combinators above allocate closures, option
+ * objects and field lists per node: the whole pull-model protocol's schemas held 75 KB of a
+ * QuickJS board's heap for the agent's life (the firmware protocol's 35 KB), while an agent checks
+ * a few messages per cycle. So a schema is built when a message is first checked, and then:
+ *  - kept for the next check (the default: Node boards and the reference servers, where heap is
+ *    plentiful and rebuilding would cost ~20 µs per message, thousands of times per second in
+ *    the fleet simulation), or
+ *  - dropped after each check (`retainSchemas(false)`, which `createAgent` sets for a QuickJS
+ *    board): QuickJS frees it (reference counting) as soon as the check returns, and building it
+ *    costs microseconds next to the message's network exchange.
+ *
+ * `build` must return a fresh, self-contained schema: nested schemas come from the same builders
+ * (called inside `build`), never from another on-demand wrapper, so an array of items checks
+ * every item against one schema built once per message.
+ */
+let retain = true;
+
+/** Process-wide: keep built schemas (true, the default) or build one per check (false). */
+export function retainSchemas(keep: boolean): void {
+  retain = keep;
+}
+
+export function onDemand<T>(build: () => Schema<T>): Schema<T> {
+  let built: Schema<T> | undefined;
+  return {
+    parse(value, path) {
+      if (!retain) {
+        built = undefined; // one kept before the switch is let go
+        return build().parse(value, path);
+      }
+      return (built ??= build()).parse(value, path);
+    },
+  };
+}

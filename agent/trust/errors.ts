@@ -21,11 +21,13 @@ export type TrustCode =
   | 'badVersion'; // a version string the comparison does not understand
 
 export class TrustError extends Error {
-  override readonly name = 'TrustError';
-  readonly code: TrustCode;
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly name: 'TrustError';
+  declare readonly code: TrustCode;
 
   constructor(code: TrustCode, message: string) {
     super(`${code}: ${message}`);
+    this.name = 'TrustError';
     this.code = code;
   }
 }

@@ -41,9 +41,11 @@ export function toHex(bytes: Uint8Array): string {
 }
 
 export class EncodingError extends Error {
-  readonly code = 'encoding';
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'encoding';
   constructor(message: string) {
     super(message);
+    this.code = 'encoding';
     this.name = 'EncodingError';
   }
 }

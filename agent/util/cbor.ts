@@ -14,9 +14,11 @@ import { utf8Decode, utf8EncodeInto } from './bytes.ts';
 import { setOwn } from './own.ts';
 
 export class CborError extends Error {
-  readonly code = 'badCbor';
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'badCbor';
   constructor(message: string) {
     super(message);
+    this.code = 'badCbor';
     this.name = 'CborError';
   }
 }
@@ -55,10 +57,18 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   return value;
 }
 
+// Fields declared and set in the constructors (here and in Reader): a class's field initializer
+// is one more function in a QuickJS heap.
 class Writer {
-  bytes = new Uint8Array(256);
-  length = 0;
-  private view = new DataView(this.bytes.buffer);
+  declare bytes: Uint8Array;
+  declare length: number;
+  private declare view: DataView;
+
+  constructor() {
+    this.bytes = new Uint8Array(256);
+    this.length = 0;
+    this.view = new DataView(this.bytes.buffer);
+  }
 
   private room(extra: number): void {
     const need = this.length + extra;
@@ -199,11 +209,14 @@ class Writer {
 const BREAK = Symbol('break');
 
 class Reader {
-  offset = 0;
-  private readonly view: DataView;
+  declare offset: number;
+  private declare readonly view: DataView;
+  private declare readonly bytes: Uint8Array;
 
-  constructor(private readonly bytes: Uint8Array) {
+  constructor(bytes: Uint8Array) {
+    this.offset = 0;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.bytes = bytes;
   }
 
   private need(count: number): void {

@@ -15,10 +15,13 @@ export function isTransient(error: unknown): boolean {
 
 /** An error a family throws to say "not now, try again later" (no session yet, service unreachable). */
 export class RetryLaterError extends Error {
-  readonly code = 'retryLater';
-  readonly retryable = true;
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'retryLater';
+  declare readonly retryable: true;
   constructor(message: string) {
     super(message);
+    this.code = 'retryLater';
+    this.retryable = true;
     this.name = 'RetryLaterError';
   }
 }

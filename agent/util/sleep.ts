@@ -6,12 +6,14 @@ import type { AbortSignalLike, Clock } from '../../hal/types.ts';
 
 /** A wait (or other cancellable work) ended because its signal aborted. */
 export class AbortedError extends Error {
-  readonly code = 'aborted';
-  readonly reason: unknown;
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: 'aborted';
+  declare readonly reason: unknown;
   constructor(reason?: unknown) {
     super('aborted');
-    this.name = 'AbortedError';
+    this.code = 'aborted';
     this.reason = reason;
+    this.name = 'AbortedError';
   }
 }
 

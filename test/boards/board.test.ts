@@ -1,6 +1,6 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { BoardError, checkBoard, checkLayout, DEFAULT_DOWNLOAD_CHUNK_BYTES, DEFAULT_MEMORY_BUDGET_BYTES, parseBoard, PROFILE } from '../../agent/board.ts';
+import { BoardError, checkBoard, checkLayout, DEFAULT_DOWNLOAD_CHUNK_BYTES, DEFAULT_MEMORY_BUDGET_BYTES, parseBoard, boardProfile } from '../../agent/board.ts';
 import { InvalidOptionsError } from '../../hal/errors.ts';
 import { validateNodeOptions } from '../../hal/node/options.ts';
 import { BOARD_SCHEMA_FILE, boardSchemaText } from '../../scripts/board-schema.ts';
@@ -30,7 +30,7 @@ describe('board profiles', () => {
     const committed = await readFile(BOARD_SCHEMA_FILE, 'utf8');
     expect(committed, 'boards/schema/board.schema.json is stale: npm run board-schema').toBe(boardSchemaText());
     const schema = JSON.parse(committed);
-    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(PROFILE).sort());
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(boardProfile()).sort());
     expect((await readdir(boardsDir)).filter((f) => f.includes('schema') && f.endsWith('.json'))).toEqual([]);
   });
 

@@ -47,7 +47,7 @@ describe('manager roaming (seed 004) across two reference managers whose clocks 
     expect(arrival.moved).toBe(true);
     // m2's UTC would lower the counter: it is ignored and the counter just steps up.
     expect(arrival.referenceCounter).toBe(counters.at(-2)! + 1);
-    expect(agent.roaming.state().previousManagers).toEqual({}); // moves acknowledged
+    expect(agent.roaming!.state().previousManagers).toEqual({}); // moves acknowledged
 
     // The move ran on m2 for both targets: it fetched m1's records (newer than any of its own) and m1 released them.
     const onM2 = await api<any>(m2, 'GET', '/api/targets/roamer');
@@ -74,7 +74,7 @@ describe('manager roaming (seed 004) across two reference managers whose clocks 
     expect((await api<any>(m2, 'GET', '/api/targets/roamer')).movedTo).toBe(m1.url);
 
     for (let i = 1; i < counters.length; i++) expect(counters[i], `connection ${i}`).toBeGreaterThan(counters[i - 1]!);
-    expect(agent.roaming.state().history.map((h) => [h.from, h.to])).toEqual([
+    expect(agent.roaming!.state().history.map((h) => [h.from, h.to])).toEqual([
       [m1.url, m2.url],
       [m2.url, m1.url],
     ]);
@@ -91,12 +91,12 @@ describe('manager roaming (seed 004) across two reference managers whose clocks 
     await api(m1, 'POST', '/api/faults', { kind: 'status', path: '/dm/v1/targets/roamer2', code: 503, times: 1 });
     const arrival = await agent.pollOnce();
     expect(arrival.moved).toBe(true);
-    expect(agent.roaming.state().previousManagers).toEqual({ roamer2: m1.url });
+    expect(agent.roaming!.state().previousManagers).toEqual({ roamer2: m1.url });
     await expect(api(m2, 'GET', '/api/targets/roamer2')).rejects.toThrow(/404/); // m2 keeps nothing half-moved
     const again = await agent.pollOnce();
     expect(again.moved).toBe(false);
     expect(again.referenceCounter).toBeGreaterThan(arrival.referenceCounter);
-    expect(agent.roaming.state().previousManagers).toEqual({});
+    expect(agent.roaming!.state().previousManagers).toEqual({});
     const record = await api<any>(m2, 'GET', '/api/targets/roamer2');
     expect(record.referenceCounter).toBe(again.referenceCounter);
     expect(record.movedFrom).toBe(m1.url);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MachineRecordError, MachineTableError, StateMachine, updateFlow, validateTable, type MachineTable } from '../../agent/machine/index.ts';
+import { MachineRecordError, MachineTableError, StateMachine, stateDefinition, updateFlow, validateTable, type MachineTable, type UpdateState } from '../../agent/machine/index.ts';
 import { newMedium } from '../store/workload.ts';
 
 type S = 'a' | 'b' | 'done';
@@ -13,7 +13,7 @@ describe('state tables are validated when a machine is built', () => {
   const handled = ['a', 'b'];
   it('accepts a good table and the shipped update flow', () => {
     expect(() => validateTable(good, handled)).not.toThrow();
-    expect(() => validateTable(updateFlow, Object.keys(updateFlow.states).filter((s) => !updateFlow.states[s as keyof typeof updateFlow.states].final))).not.toThrow();
+    expect(() => validateTable(updateFlow, Object.keys(updateFlow.states).filter((s) => !stateDefinition(updateFlow, s as UpdateState).final))).not.toThrow();
   });
   it.each([
     ['unknown target', { ...good, states: { ...good.states, a: { on: { go: 'nowhere' as S } } } }, handled, /no such state/],
@@ -35,5 +35,37 @@ describe('state tables are validated when a machine is built', () => {
     await new StateMachine({ table: good, handlers, store, key: 'k' }).start({});
     expect(() => new StateMachine({ table: { ...good, name: 'other' }, handlers, store, key: 'k' }).record()).toThrow(MachineRecordError);
     expect(() => new StateMachine({ table: { ...good, version: 2 }, handlers, store, key: 'k' }).record()).toThrow(MachineRecordError);
+  });
+});
+
+describe('compact states (one string per state)', () => {
+  it('read as the object form: the shipped update flow is the table it was as objects', () => {
+    const objects = {
+      downloading: { on: { downloaded: 'activating', failed: 'reportingFailure' } },
+      activating: { on: { activated: 'rebooting', failed: 'reportingFailure' } },
+      rebooting: { on: { rebootFailed: 'rollingBack', booted: 'verifyingBoot' }, resume: 'verifyingBoot', onLoop: 'rollingBack' },
+      verifyingBoot: { on: { healthy: 'committing', unhealthy: 'rollingBack', notBooted: 'rebooting', bootloaderRolledBack: 'reportingFailure' }, onLoop: 'rollingBack' },
+      committing: { on: { committed: 'reportingSuccess', failed: 'rollingBack' }, onLoop: 'rollingBack' },
+      rollingBack: { on: { failed: 'reportingFailure', rolledBack: 'reportingFailure' }, resume: 'verifyingRollback' },
+      verifyingRollback: { on: { rolledBack: 'reportingFailure', notRolledBack: 'rollingBack' } },
+      reportingSuccess: { on: { reported: 'succeeded' }, onLoop: 'succeeded' },
+      reportingFailure: { on: { reported: 'failed' }, onLoop: 'failed' },
+      succeeded: { final: true },
+      failed: { final: true },
+    };
+    expect(Object.fromEntries(Object.keys(updateFlow.states).map((state) => [state, stateDefinition(updateFlow, state as UpdateState)]))).toEqual(objects);
+  });
+
+  it('mix with object states, are validated the same way, and run', async () => {
+    const mixed: MachineTable<S, E> = { ...good, states: { a: 'go>b', b: { on: { finish: 'done' } }, done: '@final' } };
+    expect(() => validateTable(mixed, ['a', 'b'])).not.toThrow();
+    expect(() => validateTable({ ...mixed, states: { ...mixed.states, a: 'go>nowhere' } }, ['a', 'b'])).toThrow(/a --go--> nowhere: no such state/);
+    expect(() => validateTable({ ...mixed, states: { ...mixed.states, done: '@final go>a' } }, ['a', 'b'])).toThrow(/final state done has transitions/);
+    expect(() => validateTable({ ...mixed, states: { ...mixed.states, a: 'go>b @resume>zz' } }, ['a', 'b'])).toThrow(/resumes at unknown/);
+    const store = await newMedium().open();
+    const handlers = { a: async () => ({ event: 'go' as const }), b: async () => ({ event: 'finish' as const }) };
+    const machine = new StateMachine({ table: mixed, handlers, store, key: 'k' });
+    await machine.start({});
+    expect(await machine.run()).toMatchObject({ kind: 'final', state: 'done' });
   });
 });
