@@ -25,6 +25,7 @@ import { AGENT_VERSION } from '../version.ts';
 import { ManagerClient } from './client.ts';
 import type { DeliveryConfig } from './config.ts';
 import { type Instruction, type PackageList, type PackageSpec, PROTOCOL_VERSION, type ReportRequest } from './messages.ts';
+import { type PackageAction, type PackageJobData, failureReason, installedEntry, jobInstruction } from './package-job.ts';
 import { type InstalledPackage, PackageDb, PackageDbFullError } from './package-db.ts';
 import { planPackages } from './plan.ts';
 import type { RemovalJob } from './removal.ts';
@@ -39,14 +40,9 @@ import { type JobMachineParts, jobLabel, loadRemovalMachine, packageMachine, typ
 import { DeviceTokens } from '../transport/device-token.ts';
 import { toHex } from '../util/bytes.ts';
 import { checkManagerUrl } from '../trust/transport-policy.ts';
-import { redactText, redactUrl } from '../util/redact.ts';
+import { redactUrl } from '../util/redact.ts';
 
-export type PackageAction = 'install' | 'upgrade';
-export interface PackageJobData {
-  action: PackageAction;
-  optional: boolean;
-  instruction: Instruction;
-}
+export type { PackageAction, PackageJobData } from './package-job.ts';
 
 export const FAMILY = 'delivery';
 const SEQUENCE_KEY = 'delivery/jobSequence';
@@ -322,7 +318,7 @@ export class DeliveryService {
       this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
       return false;
     }
-    return this.#create(() => this.#createPackageJob({ action, optional: spec.optional, instruction }));
+    return this.#create(() => this.#createPackageJob(action, spec.optional, instruction));
   }
 
   /** Creates one job; a full store ends the batch (logged) instead of failing the poll. */
@@ -357,11 +353,12 @@ export class DeliveryService {
     return String(next).padStart(8, '0');
   }
 
-  async #createPackageJob(data: PackageJobData): Promise<string> {
-    const { name, version, size, digest, delta } = data.instruction;
+  async #createPackageJob(action: PackageAction, optional: boolean, instruction: Instruction): Promise<string> {
+    const { name, version, size, digest, delta } = instruction;
     const sequence = await this.#nextSequence();
     const key = `${JOB_PREFIX}${sequence}/package`;
     const id = `${sequence}-${name}@${version}`.slice(0, 128);
+    const data: PackageJobData = { action, optional, instruction: jobInstruction(instruction) };
     const job = newJob(id, { name, version, size, digest }, { kind: 'staging', name: `job-${sequence}` }, data);
     await this.#packageMachine(key).start(delta ? { ...job, delta: newDeltaState(delta) } : job);
     return key;
@@ -445,16 +442,7 @@ export class DeliveryService {
         } else if (record.state === 'succeeded') {
           const job = record.context as PipelineJob<PackageJobData>;
           const previous = this.db.get(job.artifact.name);
-          const entry: InstalledPackage = {
-            name: job.artifact.name,
-            version: job.artifact.version,
-            digest: job.artifact.digest,
-            optional: job.family.optional,
-            installedUtcMs: this.#o.device.clock.utcMs(),
-            ...(job.family.instruction.uninstall ? { uninstall: job.family.instruction.uninstall } : {}),
-            jobId: job.id,
-            ...(this.#o.config.keepInstalled && job.sink.kind === 'staging' ? { artifact: job.sink.name } : {}),
-          };
+          const entry = installedEntry(job, this.#o.device.clock.utcMs(), this.#o.config.keepInstalled);
           await this.db.record(entry);
           await releaseArtifact(this.#o.device.staging, previous, entry);
         }
@@ -484,16 +472,4 @@ function assertUniqueNames(list: PackageList): void {
     if (seen.has(spec.name)) throw new DeliveryError('badPackageList', `the package list names ${spec.name} twice`);
     seen.add(spec.name);
   }
-}
-
-function failureReason(context: unknown): string {
-  return redactText(rawFailureReason(context));
-}
-
-function rawFailureReason(context: unknown): string {
-  const job = context as Partial<PipelineJob> & Partial<RemovalJob>;
-  if (job.install && !job.install.ok) return job.install.message ?? 'post-install failed';
-  if (job.download && !job.download.ok) return `${job.download.code ?? 'download failed'}${job.download.message ? `: ${job.download.message}` : ''}`;
-  if (job.outcome && !job.outcome.ok) return job.outcome.message ?? 'uninstall failed';
-  return 'failed';
 }
