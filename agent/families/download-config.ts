@@ -5,16 +5,20 @@
  */
 import { DEFAULT_CHECKPOINT_BYTES, DEFAULT_CHECKPOINT_MS } from '../pipeline/download-options.ts';
 import { type Infer, integer, object, optional } from '../transport/schema.ts';
+import { onDemand } from '../transport/on-demand.ts';
 
-export const imageDownloadSchema = object(
-  {
-    maxAttempts: optional(integer({ min: 1, max: 100 })),
-    /** A checkpoint needs this many new bytes *and* `checkpointMs` since the last one. */
-    checkpointBytes: optional(integer({ min: 4096 })),
-    checkpointMs: optional(integer({ min: 0 })),
-    timeoutMs: optional(integer({ min: 100 })),
-  },
-  { strict: true },
+/** Built per check (a QuickJS board drops it after: ../transport/on-demand.ts), not held for the agent's life. */
+export const imageDownloadSchema = onDemand(() =>
+  object(
+    {
+      maxAttempts: optional(integer({ min: 1, max: 100 })),
+      /** A checkpoint needs this many new bytes *and* `checkpointMs` since the last one. */
+      checkpointBytes: optional(integer({ min: 4096 })),
+      checkpointMs: optional(integer({ min: 0 })),
+      timeoutMs: optional(integer({ min: 100 })),
+    },
+    { strict: true },
+  ),
 );
 
 export interface ImageDownloadConfig {

@@ -4,6 +4,7 @@
  * families' config modules, so only a board whose config names a family loads it.
  */
 import { type Infer, boolean, integer, object, optional, string } from '../transport/schema.ts';
+import { onDemand } from '../transport/on-demand.ts';
 import { MINUTE_MS, type PollWindow, type ScheduleConfig } from './schedule.ts';
 
 export type { ScheduleConfig } from './schedule.ts';
@@ -18,22 +19,24 @@ export function parseWindow(text: string): PollWindow | undefined {
   return { startMinute: Number(h1) * 60 + Number(m1), endMinute: Number(h2) * 60 + Number(m2) };
 }
 
-/** A family's `schedule` config section. */
-export const scheduleSchema = object(
-  {
-    intervalMs: optional(integer({ min: 1000 })),
-    jitterMs: optional(integer({ min: 0 })),
-    onBoot: optional(boolean()),
-    requireExternalPower: optional(boolean()),
-    minBatteryPercent: optional(integer({ min: 0, max: 100 })),
-    allowMetered: optional(boolean()),
-    /** "HH:MM-HH:MM" in UTC. */
-    window: optional(string({ max: 11, pattern: /^\d\d:\d\d-\d\d:\d\d$/, label: 'HH:MM-HH:MM' })),
-    backoffInitialMs: optional(integer({ min: 1 })),
-    backoffMaxMs: optional(integer({ min: 1 })),
-    conditionRecheckMs: optional(integer({ min: 1000 })),
-  },
-  { strict: true },
+/** A family's `schedule` config section: built per check (a QuickJS board drops it after: ../transport/on-demand.ts), not held for the agent's life. */
+export const scheduleSchema = onDemand(() =>
+  object(
+    {
+      intervalMs: optional(integer({ min: 1000 })),
+      jitterMs: optional(integer({ min: 0 })),
+      onBoot: optional(boolean()),
+      requireExternalPower: optional(boolean()),
+      minBatteryPercent: optional(integer({ min: 0, max: 100 })),
+      allowMetered: optional(boolean()),
+      /** "HH:MM-HH:MM" in UTC. */
+      window: optional(string({ max: 11, pattern: /^\d\d:\d\d-\d\d:\d\d$/, label: 'HH:MM-HH:MM' })),
+      backoffInitialMs: optional(integer({ min: 1 })),
+      backoffMaxMs: optional(integer({ min: 1 })),
+      conditionRecheckMs: optional(integer({ min: 1000 })),
+    },
+    { strict: true },
+  ),
 );
 
 /** Fills in defaults (24 h interval, 5 min jitter, at boot, …); `section` names the config path in errors. */
