@@ -14,23 +14,27 @@
  */
 import { SchemaError, boolean, httpUrl, integer, object, optional, type Schema } from '../transport/schema.ts';
 import { utf8Encode } from '../util/bytes.ts';
+import { onDemand } from '../transport/on-demand.ts';
 
 /** The JSON object of a root envelope, or its text: checked below. */
 const anyValue: Schema<unknown> = { parse: (value) => value };
 
-export const trustConfigSchema = object(
-  {
-    root: optional(anyValue),
-    /** Overrides each family's default metadata location (`<manager>/metadata/`). */
-    metadataUrl: optional(httpUrl()),
-    /** Installs without signed metadata (the manager's digest only). Logged at start and per install. */
-    allowUnsigned: optional(boolean()),
-    /** Idle bound of one metadata request. */
-    requestTimeoutMs: optional(integer({ min: 100 })),
-    /** Whole-request bound of one metadata file (slow retrieval). */
-    requestDeadlineMs: optional(integer({ min: 100 })),
-  },
-  { strict: true },
+/** Built per check (a QuickJS board drops it after: ../transport/on-demand.ts), not held for the agent's life. */
+export const trustConfigSchema = onDemand(() =>
+  object(
+    {
+      root: optional(anyValue),
+      /** Overrides each family's default metadata location (`<manager>/metadata/`). */
+      metadataUrl: optional(httpUrl()),
+      /** Installs without signed metadata (the manager's digest only). Logged at start and per install. */
+      allowUnsigned: optional(boolean()),
+      /** Idle bound of one metadata request. */
+      requestTimeoutMs: optional(integer({ min: 100 })),
+      /** Whole-request bound of one metadata file (slow retrieval). */
+      requestDeadlineMs: optional(integer({ min: 100 })),
+    },
+    { strict: true },
+  ),
 );
 
 export type TrustConfig =
