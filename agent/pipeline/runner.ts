@@ -16,7 +16,8 @@ import { type DownloadProgress, download } from './download.ts';
 import { type DeltaHooks, type DeltaState, newDeltaState, patchFileName } from './delta-state.ts';
 import { type PipelineEvent, type PipelineState, pipelineFlow } from './flow.ts';
 import type { HoldDecision, HoldRecord } from './hold.ts';
-import { type SinkHandle, slotSink, stagingSink } from './sinks.ts';
+import { type Sink, type SinkHandle, stagingSink } from './sinks.ts';
+import type { slotSink } from './slot-sink.ts';
 import { VerificationError, checkArtifactSize, checkDownloadUrl } from './verify.ts';
 import { type TrustGate, type TrustRequest, type TrustedArtifact, signedDeltaArtifact, trustFailureCode } from './trust-gate.ts';
 import { TrustError } from '../trust/errors.ts';
@@ -152,6 +153,12 @@ export interface PipelineMachineOptions<F> {
    * `'none'` leaves it to the caller (the image step raises it when the new image is committed).
    */
   trust?: { gate: TrustGate; raiseMinimum?: 'finish' | 'none' };
+  /**
+   * The firmware-slot sink (./slot-sink.ts), for jobs whose sink is `{ kind: 'slot' }`: given by
+   * the image families (./image-download.ts), so a machine that only stages packages does not
+   * load it.
+   */
+  slotSink?: typeof slotSink;
 }
 
 /**
@@ -190,7 +197,10 @@ type Step = StepInfo<PipelineState, Job>;
 
 /** The job's sink, opened (`resume: false`: empty). */
 function openSink(o: Options, job: Job, resume: boolean): Promise<SinkHandle> {
-  const sink = job.sink.kind === 'staging' ? stagingSink(o.device.staging, job.sink.name) : slotSink(o.device.update, { size: job.artifact.size, version: job.artifact.version });
+  let sink: Sink;
+  if (job.sink.kind === 'staging') sink = stagingSink(o.device.staging, job.sink.name);
+  else if (o.slotSink) sink = o.slotSink(o.device.update, { size: job.artifact.size, version: job.artifact.version });
+  else return Promise.reject(new Error(`${o.key}: a slot job needs the machine's slotSink (./image-download.ts)`));
   return sink.open({ resume });
 }
 
