@@ -37,7 +37,8 @@ import { newDeltaState } from '../pipeline/delta-state.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
 import { type JobMachineParts, jobLabel, loadRemovalMachine, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
-import { DeviceTokens } from '../transport/device-token.ts';
+import type { DeviceTokens } from '../transport/device-token.ts';
+import { loadOnce } from '../util/load-once.ts';
 import { toHex } from '../util/bytes.ts';
 import { checkManagerUrl } from '../trust/transport-policy.ts';
 import { redactUrl } from '../util/redact.ts';
@@ -49,6 +50,13 @@ const SEQUENCE_KEY = 'delivery/jobSequence';
 /** Where this family's jobs live: `job/` from before the seam, kept so jobs in flight survive the agent update. */
 export const JOB_PREFIX = 'job/';
 export const STATE_PREFIX = 'delivery/';
+
+/**
+ * Device auth (bearer tokens from a request signed with the device key) is a lazy chunk, loaded by
+ * the first exchange that needs a token: a board configured without it (`delivery.deviceAuth:
+ * false`) does not carry its code in its heap.
+ */
+const deviceTokensModule = loadOnce(() => import('../transport/device-token.ts'));
 
 interface Session {
   deviceId: string;
@@ -90,8 +98,6 @@ export class DeliveryService {
   #session: Session | undefined;
   /** Records set aside at boot or since. */
   setAside = 0;
-  /** The device's manager tokens (undefined with `delivery.deviceAuth: false`). */
-  readonly tokens: DeviceTokens | undefined;
   /** The device's public key (hex), once `boot()` ran with device auth on. */
   publicKey: string | undefined;
 
@@ -102,24 +108,30 @@ export class DeliveryService {
     const { device, config } = options;
     if (config.deviceAuth && !device.keystore)
       throw new DeliveryError('noKeystore', 'delivery.deviceAuth needs the board\'s keystore (the device key); this board has none: set delivery.deviceAuth: false');
-    this.tokens = config.deviceAuth && device.keystore
-      ? new DeviceTokens({
-          http: device.net.http,
-          keystore: device.keystore,
-          random: device.random,
-          clock: device.clock,
-          deviceId: async () => (await device.system.identity()).deviceId,
-          timeoutMs: config.requestTimeoutMs,
-          deadlineMs: config.requestDeadlineMs,
-        })
-      : undefined;
+    const keystore = device.keystore;
+    let tokens: DeviceTokens | undefined;
     this.#client = new ManagerClient({
       http: device.net.http,
       managerUrl: () => this.#cycleManager ?? this.managerUrl(),
       timeoutMs: config.requestTimeoutMs,
       deadlineMs: config.requestDeadlineMs,
       maxAnswerBytes: config.maxAnswerBytes,
-      ...(this.tokens ? { tokens: this.tokens } : {}),
+      ...(config.deviceAuth && keystore
+        ? {
+            tokens: () =>
+              deviceTokensModule().then(({ DeviceTokens }) =>
+                (tokens ??= new DeviceTokens({
+                  http: device.net.http,
+                  keystore,
+                  random: device.random,
+                  clock: device.clock,
+                  deviceId: async () => (await device.system.identity()).deviceId,
+                  timeoutMs: config.requestTimeoutMs,
+                  deadlineMs: config.requestDeadlineMs,
+                })),
+              ),
+          }
+        : {}),
       allowInsecure: config.allowInsecure,
     });
     // The manager's repository sits next to its protocol endpoints: `<manager>/metadata/`.
@@ -143,7 +155,7 @@ export class DeliveryService {
   /** Once per boot: moves persisted jobs along their resume maps. Returns how many jobs are pending. */
   async boot(): Promise<number> {
     let pending = 0;
-    if (this.tokens && this.#o.device.keystore) {
+    if (this.#o.config.deviceAuth && this.#o.device.keystore) {
       // First boot creates the key pair inside the keystore; only the public half comes out, and
       // is logged so the admin can accept (or preauthorize) it on the manager.
       this.publicKey = toHex((await this.#o.device.keystore.publicKey()).key);
