@@ -21,8 +21,8 @@ export interface ManagerClientOptions {
   /** Bound on the whole exchange (headers + body). */
   deadlineMs?: number;
   maxAnswerBytes: number;
-  /** The device's tokens: every exchange carries `Authorization: Bearer <token>`. Absent: no device auth. */
-  tokens?: DeviceTokens;
+  /** The device's tokens (loaded on first use): every exchange carries `Authorization: Bearer <token>`. Absent: no device auth. */
+  tokens?: () => Promise<DeviceTokens>;
   /** `http://` managers are accepted (the service logs each poll of one; see DeliveryService). */
   allowInsecure: boolean;
 }
@@ -48,7 +48,7 @@ export class ManagerClient {
         ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
         ...(headers ? { headers } : {}),
       });
-    return o.tokens ? o.tokens.withToken(manager, send) : send();
+    return o.tokens ? o.tokens().then((tokens) => tokens.withToken(manager, send)) : send();
   }
 }
 

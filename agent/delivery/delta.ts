@@ -16,12 +16,11 @@ import { type KeyValueStore, getValue } from '../store/index.ts';
 import type { DeltaHooks, DeltaSource } from '../pipeline/delta-step.ts';
 import type { PipelineJob } from '../pipeline/runner.ts';
 import type { InstalledPackage, PackageDb } from './package-db.ts';
-import type { Instruction } from './messages.ts';
 
 /** Staging files of package jobs: `job-<sequence>` (service.ts); their patches end in `.patch`. */
 const JOB_FILE = /^job-\d+$/;
 
-export function packageDeltaHooks<F extends { instruction: Instruction }>(staging: Staging, db: PackageDb): DeltaHooks<PipelineJob<F>> {
+export function packageDeltaHooks<F extends { instruction: { delta?: { url: string } } }>(staging: Staging, db: PackageDb): DeltaHooks<PipelineJob<F>> {
   return {
     source: async (job) => installedArtifact(staging, db.get(job.artifact.name)),
     // A delta named by signed metadata starts from the installed version (its kept artifact).

@@ -17,7 +17,8 @@ import { loadOnce } from '../util/load-once.ts';
 import { StateMachine } from '../machine/machine.ts';
 import { logTransitions } from '../log.ts';
 import type { RemovalEvent, RemovalJob, RemovalState } from './removal.ts';
-import { type DeliveryServiceOptions, FAMILY, type PackageAction, type PackageJobData } from './service.ts';
+import { type DeliveryServiceOptions, FAMILY } from './service.ts';
+import type { PackageAction, PackageJobData } from './package-job.ts';
 
 /** A status report as queued: the session fields are added by the cycle that sends it. */
 export type QueuedStatus = Omit<StatusReport, 'deviceId' | 'referenceCounter'>;

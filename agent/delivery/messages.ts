@@ -62,11 +62,11 @@ const deviceId = () => string({ min: 1, max: 128 });
 const targetId = () => string({ min: 1, max: 128, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' });
 
 const managerInfo = () => object({ address: httpUrl(), utcMs: utcMs() });
-export const managerInfoSchema = onDemand(managerInfo);
+export const managerInfoSchema = /* @__PURE__ */ onDemand(managerInfo);
 export type ManagerInfo = Infer<typeof managerInfoSchema>;
 
 const target = () => object({ id: targetId(), kind: oneOf(['device', 'user'] as const) });
-export const targetSchema = onDemand(target);
+export const targetSchema = /* @__PURE__ */ onDemand(target);
 export type Target = Infer<typeof targetSchema>;
 
 const identity = () =>
@@ -78,7 +78,7 @@ const identity = () =>
     firmwareVersion: string({ max: 128 }),
     locale: string({ max: 35 }),
   });
-export const identitySchema = onDemand(identity);
+export const identitySchema = /* @__PURE__ */ onDemand(identity);
 
 const command = () =>
   object({
@@ -86,7 +86,7 @@ const command = () =>
     args: array(string({ max: 1024 }), { max: LIMITS.args }),
     timeoutMs: integer({ min: 1, max: 24 * 3600_000 }),
   });
-export const commandSchema = onDemand(command);
+export const commandSchema = /* @__PURE__ */ onDemand(command);
 export type CommandSpec = Infer<typeof commandSchema>;
 
 const packageSpec = () =>
@@ -97,7 +97,7 @@ const packageSpec = () =>
     optional: boolean(),
     size: optional(integer({ min: 0 })),
   });
-export const packageSpecSchema = onDemand(packageSpec);
+export const packageSpecSchema = /* @__PURE__ */ onDemand(packageSpec);
 export type PackageSpec = Infer<typeof packageSpecSchema>;
 
 const reportRequest = () =>
@@ -110,7 +110,7 @@ const reportRequest = () =>
       maxBytes: integer({ min: 0, max: 64 * 1024 * 1024 }),
     }),
   });
-export const reportRequestSchema = onDemand(reportRequest);
+export const reportRequestSchema = /* @__PURE__ */ onDemand(reportRequest);
 export type ReportRequest = Infer<typeof reportRequestSchema>;
 
 // ───────────────────────────── agent → manager ─────────────────────────────
@@ -118,7 +118,7 @@ export type ReportRequest = Infer<typeof reportRequestSchema>;
 /** Fields every request after `identify` carries (seed 004: the counter stamps the connection). */
 const stamped = () => ({ deviceId: deviceId(), referenceCounter: integer({ min: 0 }) });
 
-export const identifyRequestSchema = onDemand(() =>
+export const identifyRequestSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('identify'),
     protocol: integer({ min: 1, max: 1000 }),
@@ -132,7 +132,7 @@ export const identifyRequestSchema = onDemand(() =>
 );
 export type IdentifyRequest = Infer<typeof identifyRequestSchema>;
 
-export const connectionReportSchema = onDemand(() =>
+export const connectionReportSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('connection'),
     ...stamped(),
@@ -142,16 +142,16 @@ export const connectionReportSchema = onDemand(() =>
 );
 export type ConnectionReport = Infer<typeof connectionReportSchema>;
 
-export const instructionRequestSchema = onDemand(() => object({ type: literal('instructionRequest'), ...stamped(), name: name(), version: version() }));
+export const instructionRequestSchema = /* @__PURE__ */ onDemand(() => object({ type: literal('instructionRequest'), ...stamped(), name: name(), version: version() }));
 export type InstructionRequest = Infer<typeof instructionRequestSchema>;
 
-export const locationRequestSchema = onDemand(() => object({ type: literal('locationRequest'), ...stamped(), locationToken: string({ min: 1, max: LIMITS.token }) }));
+export const locationRequestSchema = /* @__PURE__ */ onDemand(() => object({ type: literal('locationRequest'), ...stamped(), locationToken: string({ min: 1, max: LIMITS.token }) }));
 export type LocationRequest = Infer<typeof locationRequestSchema>;
 
 export const STATUS_PHASES = ['downloadBegin', 'downloadEnd', 'postInstallEnd', 'removeEnd'] as const;
 export type StatusPhase = (typeof STATUS_PHASES)[number];
 
-export const statusReportSchema = onDemand(() =>
+export const statusReportSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('status'),
     ...stamped(),
@@ -182,7 +182,7 @@ const installedPackage = () =>
     installedUtcMs: utcMs(),
     optional: boolean(),
   });
-export const installedPackageSchema = onDemand(installedPackage);
+export const installedPackageSchema = /* @__PURE__ */ onDemand(installedPackage);
 export type InstalledPackageRecord = Infer<typeof installedPackageSchema>;
 
 const storage = () => object({ name: string({ max: 256 }), sizeBytes: integer({ min: 0 }), freeBytes: optional(integer({ min: 0 })) });
@@ -198,7 +198,7 @@ const machineInventory = () =>
     storage: array(storage(), { max: 64 }),
     network: array(network(), { max: 64 }),
   });
-export const machineInventorySchema = onDemand(machineInventory);
+export const machineInventorySchema = /* @__PURE__ */ onDemand(machineInventory);
 
 const collectedFile = () =>
   object({
@@ -211,10 +211,10 @@ const collectedFile = () =>
     /** Why the file is missing (refused outside the roots, not found, unreadable). */
     error: optional(object({ code: string({ min: 1, max: 64 }), message: text() })),
   });
-export const collectedFileSchema = onDemand(collectedFile);
+export const collectedFileSchema = /* @__PURE__ */ onDemand(collectedFile);
 export type CollectedFile = Infer<typeof collectedFileSchema>;
 
-export const inventoryReportSchema = onDemand(() =>
+export const inventoryReportSchema = /* @__PURE__ */ onDemand(() =>
   union('kind', {
     softwareInventory: object({ type: literal('report'), kind: literal('softwareInventory'), ...stamped(), packages: array(installedPackage(), { max: LIMITS.packages }) }),
     machineInventory: object({ type: literal('report'), kind: literal('machineInventory'), ...stamped(), identity: identity(), inventory: machineInventory() }),
@@ -225,7 +225,7 @@ export type InventoryReport = Infer<typeof inventoryReportSchema>;
 
 // ───────────────────────────── manager → agent ─────────────────────────────
 
-export const packageListSchema = onDemand(() =>
+export const packageListSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('packageList'),
     manager: managerInfo(),
@@ -240,7 +240,7 @@ export const packageListSchema = onDemand(() =>
 export type PackageList = Infer<typeof packageListSchema>;
 
 export const MOVE_RESULTS = ['moved', 'kept', 'unreachable', 'none'] as const;
-export const connectionAckSchema = onDemand(() =>
+export const connectionAckSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('connectionAck'),
     manager: managerInfo(),
@@ -250,7 +250,7 @@ export const connectionAckSchema = onDemand(() =>
 );
 export type ConnectionAck = Infer<typeof connectionAckSchema>;
 
-export const instructionSchema = onDemand(() =>
+export const instructionSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('instruction'),
     manager: managerInfo(),
@@ -272,7 +272,7 @@ export const instructionSchema = onDemand(() =>
 export type Instruction = Infer<typeof instructionSchema>;
 export type InstructionDelta = NonNullable<Instruction['delta']>;
 
-export const locationSchema = onDemand(() =>
+export const locationSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('location'),
     manager: managerInfo(),
@@ -282,16 +282,16 @@ export const locationSchema = onDemand(() =>
 );
 export type Location = Infer<typeof locationSchema>;
 
-export const ackSchema = onDemand(() => object({ type: literal('ack'), manager: managerInfo() }));
+export const ackSchema = /* @__PURE__ */ onDemand(() => object({ type: literal('ack'), manager: managerInfo() }));
 export type Ack = Infer<typeof ackSchema>;
 
 /** A manager's answer to a request it refuses (HTTP 4xx/5xx with a CBOR body). */
-export const errorAnswerSchema = onDemand(() => object({ type: literal('error'), code: string({ min: 1, max: 64 }), message: text() }));
+export const errorAnswerSchema = /* @__PURE__ */ onDemand(() => object({ type: literal('error'), code: string({ min: 1, max: 64 }), message: text() }));
 export type ErrorAnswer = Infer<typeof errorAnswerSchema>;
 
 // ───────────────────────────── manager ↔ manager (the move) ─────────────────────────────
 
-export const targetRecordSchema = onDemand(() =>
+export const targetRecordSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('targetRecord'),
     target: targetId(),
@@ -313,7 +313,7 @@ export type TargetRecord = Infer<typeof targetRecordSchema>;
  * it fetched: a previous manager whose record moved on since (a later connection) refuses (409),
  * so the move is retried with the newer record instead of losing it.
  */
-export const releaseRequestSchema = onDemand(() =>
+export const releaseRequestSchema = /* @__PURE__ */ onDemand(() =>
   object({
     type: literal('release'),
     target: targetId(),

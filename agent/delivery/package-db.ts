@@ -46,32 +46,31 @@ export class PackageDbFullError extends DeliveryError {
   }
 }
 
+/**
+ * Entries are decoded when asked for, never kept decoded: the store holds every entry's bytes in
+ * memory already, and a decoded entry (its uninstall command, digest, job id) took ~0.75 KB of a
+ * QuickJS board's heap per installed package, for the agent's life (a few hundred packages would
+ * be the whole budget). `list()` runs a few times a poll: a CBOR decode of each entry, no I/O.
+ */
 export class PackageDb {
   readonly store: KeyValueStore;
-  /** Decoded entries by name: `list()` runs several times a poll, over up to the whole DB. */
-  #cache: Map<string, InstalledPackage> | undefined;
 
   constructor(store: KeyValueStore) {
     this.store = store;
   }
 
-  #entries(): Map<string, InstalledPackage> {
-    if (!this.#cache) {
-      this.#cache = new Map();
-      for (const key of this.store.keys(PACKAGE_PREFIX)) {
-        const entry = getValue<InstalledPackage>(this.store, key);
-        if (entry) this.#cache.set(entry.name, entry);
-      }
-    }
-    return this.#cache;
-  }
-
   list(): InstalledPackage[] {
-    return [...this.#entries().values()];
+    const entries: InstalledPackage[] = [];
+    for (const key of this.store.keys(PACKAGE_PREFIX)) {
+      const entry = getValue<InstalledPackage>(this.store, key);
+      if (entry) entries.push(entry);
+    }
+    return entries;
   }
 
   get(name: string): InstalledPackage | undefined {
-    return this.#entries().get(name);
+    const entry = getValue<InstalledPackage>(this.store, PACKAGE_PREFIX + name);
+    return entry?.name === name ? entry : undefined;
   }
 
   /**
@@ -88,21 +87,13 @@ export class PackageDb {
     try {
       await putValue(this.store, PACKAGE_PREFIX + entry.name, entry);
     } catch (error) {
-      this.#cache = undefined; // re-read from the store: it holds what was really written
       if (error instanceof StoreFullError) throw new PackageDbFullError(entry.name, error);
       throw error;
     }
-    this.#cache?.set(entry.name, entry);
   }
 
   /** Forgets a removed package (idempotent; a delete never needs more room than a full store keeps for it). */
   async forget(name: string): Promise<void> {
-    try {
-      if (this.store.has(PACKAGE_PREFIX + name)) await this.store.delete(PACKAGE_PREFIX + name);
-    } catch (error) {
-      this.#cache = undefined;
-      throw error;
-    }
-    this.#cache?.delete(name);
+    if (this.store.has(PACKAGE_PREFIX + name)) await this.store.delete(PACKAGE_PREFIX + name);
   }
 }

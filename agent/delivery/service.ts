@@ -25,6 +25,7 @@ import { AGENT_VERSION } from '../version.ts';
 import { ManagerClient } from './client.ts';
 import type { DeliveryConfig } from './config.ts';
 import { type Instruction, type PackageList, type PackageSpec, PROTOCOL_VERSION, type ReportRequest } from './messages.ts';
+import { type PackageAction, type PackageJobData, failureReason, installedEntry, jobInstruction } from './package-job.ts';
 import { type InstalledPackage, PackageDb, PackageDbFullError } from './package-db.ts';
 import { planPackages } from './plan.ts';
 import type { RemovalJob } from './removal.ts';
@@ -36,23 +37,26 @@ import { newDeltaState } from '../pipeline/delta-state.ts';
 import { TransportError, joinUrl } from '../transport/http.ts';
 import type { TrustGate } from '../pipeline/trust-gate.ts';
 import { type JobMachineParts, jobLabel, loadRemovalMachine, packageMachine, type QueuedStatus, removalMachine, statusReport } from './job-machines.ts';
-import { DeviceTokens } from '../transport/device-token.ts';
+import type { DeviceTokens } from '../transport/device-token.ts';
+import { loadOnce } from '../util/load-once.ts';
 import { toHex } from '../util/bytes.ts';
 import { checkManagerUrl } from '../trust/transport-policy.ts';
-import { redactText, redactUrl } from '../util/redact.ts';
+import { redactUrl } from '../util/redact.ts';
 
-export type PackageAction = 'install' | 'upgrade';
-export interface PackageJobData {
-  action: PackageAction;
-  optional: boolean;
-  instruction: Instruction;
-}
+export type { PackageAction, PackageJobData } from './package-job.ts';
 
 export const FAMILY = 'delivery';
 const SEQUENCE_KEY = 'delivery/jobSequence';
 /** Where this family's jobs live: `job/` from before the seam, kept so jobs in flight survive the agent update. */
 export const JOB_PREFIX = 'job/';
 export const STATE_PREFIX = 'delivery/';
+
+/**
+ * Device auth (bearer tokens from a request signed with the device key) is a lazy chunk, loaded by
+ * the first exchange that needs a token: a board configured without it (`delivery.deviceAuth:
+ * false`) does not carry its code in its heap.
+ */
+const deviceTokensModule = loadOnce(() => import('../transport/device-token.ts'));
 
 interface Session {
   deviceId: string;
@@ -94,8 +98,6 @@ export class DeliveryService {
   #session: Session | undefined;
   /** Records set aside at boot or since. */
   setAside = 0;
-  /** The device's manager tokens (undefined with `delivery.deviceAuth: false`). */
-  readonly tokens: DeviceTokens | undefined;
   /** The device's public key (hex), once `boot()` ran with device auth on. */
   publicKey: string | undefined;
 
@@ -106,24 +108,30 @@ export class DeliveryService {
     const { device, config } = options;
     if (config.deviceAuth && !device.keystore)
       throw new DeliveryError('noKeystore', 'delivery.deviceAuth needs the board\'s keystore (the device key); this board has none: set delivery.deviceAuth: false');
-    this.tokens = config.deviceAuth && device.keystore
-      ? new DeviceTokens({
-          http: device.net.http,
-          keystore: device.keystore,
-          random: device.random,
-          clock: device.clock,
-          deviceId: async () => (await device.system.identity()).deviceId,
-          timeoutMs: config.requestTimeoutMs,
-          deadlineMs: config.requestDeadlineMs,
-        })
-      : undefined;
+    const keystore = device.keystore;
+    let tokens: DeviceTokens | undefined;
     this.#client = new ManagerClient({
       http: device.net.http,
       managerUrl: () => this.#cycleManager ?? this.managerUrl(),
       timeoutMs: config.requestTimeoutMs,
       deadlineMs: config.requestDeadlineMs,
       maxAnswerBytes: config.maxAnswerBytes,
-      ...(this.tokens ? { tokens: this.tokens } : {}),
+      ...(config.deviceAuth && keystore
+        ? {
+            tokens: () =>
+              deviceTokensModule().then(({ DeviceTokens }) =>
+                (tokens ??= new DeviceTokens({
+                  http: device.net.http,
+                  keystore,
+                  random: device.random,
+                  clock: device.clock,
+                  deviceId: async () => (await device.system.identity()).deviceId,
+                  timeoutMs: config.requestTimeoutMs,
+                  deadlineMs: config.requestDeadlineMs,
+                })),
+              ),
+          }
+        : {}),
       allowInsecure: config.allowInsecure,
     });
     // The manager's repository sits next to its protocol endpoints: `<manager>/metadata/`.
@@ -147,7 +155,7 @@ export class DeliveryService {
   /** Once per boot: moves persisted jobs along their resume maps. Returns how many jobs are pending. */
   async boot(): Promise<number> {
     let pending = 0;
-    if (this.tokens && this.#o.device.keystore) {
+    if (this.#o.config.deviceAuth && this.#o.device.keystore) {
       // First boot creates the key pair inside the keystore; only the public half comes out, and
       // is logged so the admin can accept (or preauthorize) it on the manager.
       this.publicKey = toHex((await this.#o.device.keystore.publicKey()).key);
@@ -322,7 +330,7 @@ export class DeliveryService {
       this.#o.log.warn('refused an instruction that contradicts the package list', { name: spec.name, error: String(error) });
       return false;
     }
-    return this.#create(() => this.#createPackageJob({ action, optional: spec.optional, instruction }));
+    return this.#create(() => this.#createPackageJob(action, spec.optional, instruction));
   }
 
   /** Creates one job; a full store ends the batch (logged) instead of failing the poll. */
@@ -357,11 +365,12 @@ export class DeliveryService {
     return String(next).padStart(8, '0');
   }
 
-  async #createPackageJob(data: PackageJobData): Promise<string> {
-    const { name, version, size, digest, delta } = data.instruction;
+  async #createPackageJob(action: PackageAction, optional: boolean, instruction: Instruction): Promise<string> {
+    const { name, version, size, digest, delta } = instruction;
     const sequence = await this.#nextSequence();
     const key = `${JOB_PREFIX}${sequence}/package`;
     const id = `${sequence}-${name}@${version}`.slice(0, 128);
+    const data: PackageJobData = { action, optional, instruction: jobInstruction(instruction) };
     const job = newJob(id, { name, version, size, digest }, { kind: 'staging', name: `job-${sequence}` }, data);
     await this.#packageMachine(key).start(delta ? { ...job, delta: newDeltaState(delta) } : job);
     return key;
@@ -445,16 +454,7 @@ export class DeliveryService {
         } else if (record.state === 'succeeded') {
           const job = record.context as PipelineJob<PackageJobData>;
           const previous = this.db.get(job.artifact.name);
-          const entry: InstalledPackage = {
-            name: job.artifact.name,
-            version: job.artifact.version,
-            digest: job.artifact.digest,
-            optional: job.family.optional,
-            installedUtcMs: this.#o.device.clock.utcMs(),
-            ...(job.family.instruction.uninstall ? { uninstall: job.family.instruction.uninstall } : {}),
-            jobId: job.id,
-            ...(this.#o.config.keepInstalled && job.sink.kind === 'staging' ? { artifact: job.sink.name } : {}),
-          };
+          const entry = installedEntry(job, this.#o.device.clock.utcMs(), this.#o.config.keepInstalled);
           await this.db.record(entry);
           await releaseArtifact(this.#o.device.staging, previous, entry);
         }
@@ -484,16 +484,4 @@ function assertUniqueNames(list: PackageList): void {
     if (seen.has(spec.name)) throw new DeliveryError('badPackageList', `the package list names ${spec.name} twice`);
     seen.add(spec.name);
   }
-}
-
-function failureReason(context: unknown): string {
-  return redactText(rawFailureReason(context));
-}
-
-function rawFailureReason(context: unknown): string {
-  const job = context as Partial<PipelineJob> & Partial<RemovalJob>;
-  if (job.install && !job.install.ok) return job.install.message ?? 'post-install failed';
-  if (job.download && !job.download.ok) return `${job.download.code ?? 'download failed'}${job.download.message ? `: ${job.download.message}` : ''}`;
-  if (job.outcome && !job.outcome.ok) return job.outcome.message ?? 'uninstall failed';
-  return 'failed';
 }

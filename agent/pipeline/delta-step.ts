@@ -34,6 +34,9 @@ import { download } from './download.ts';
 import { type SinkHandle, SinkError, stagingSink } from './sinks.ts';
 import { VerificationError, checkArtifactSize, verifyDigest } from './verify.ts';
 import { type DeltaArtifact, type DeltaHooks, type DeltaJob, type DeltaSource, type DeltaState, MAX_APPLIES, patchFileName } from './delta-state.ts';
+import type { StepInfo } from '../machine/machine.ts';
+import { resolveDeltaPath } from '../trust/delta-path.ts';
+import type { PipelineHooks, PipelineJob, PipelineMachineOptions } from './runner.ts';
 
 export type { DeltaArtifact, DeltaHooks, DeltaJob, DeltaNote, DeltaPhase, DeltaSource, DeltaState, HeldSource } from './delta-state.ts';
 
@@ -69,6 +72,49 @@ export type DeltaStageResult<J> =
   /** The full artifact comes next (the job says why, phase `fellBack`, and is saved). */
   | { kind: 'fellBack'; job: J }
   | { kind: 'suspend'; reason: string; job: J };
+
+/**
+ * The pipeline's `downloading` state with a delta to try (./runner.ts): the stage with the job's
+ * hooks, settings and checkpoints. Here rather than in the runner, so a cycle without a delta
+ * loads none of it.
+ */
+export function runPipelineDelta<F>(o: PipelineMachineOptions<F>, job: PipelineJob<F>, step: StepInfo<string, PipelineJob<F>>, openSink: (job: PipelineJob<F>) => Promise<SinkHandle>): Promise<DeltaStageResult<PipelineJob<F>>> {
+  const { hooks } = o;
+  return runDeltaStage(
+    {
+      device: o.device,
+      engines: o.engines,
+      hooks: deltaHooksFor(hooks, hooks.delta as DeltaHooks<PipelineJob<F>>, job.location as { url: string }),
+      openSink,
+      save: (held) => step.save(held),
+      download: o.settings,
+      ...(o.signal ? { signal: o.signal } : {}),
+      log: o.log,
+      onProgress: (offset, size) => hooks.onProgress?.(job, offset, size),
+    },
+    job,
+  );
+}
+
+/**
+ * The delta hooks of one job: a delta named by signed metadata is found next to the artifact
+ * (its path resolved against the artifact's URL, with the artifact's request headers: same
+ * server); one the family's message offered is where the family says.
+ */
+function deltaHooksFor<F>(hooks: PipelineHooks<F>, delta: DeltaHooks<PipelineJob<F>>, location: { url: string }): DeltaHooks<PipelineJob<F>> {
+  return {
+    ...delta,
+    locate: async (job) => {
+      const path = job.delta?.artifact.path;
+      if (path === undefined) {
+        if (!delta.locate) throw new Error('the family offers no delta location');
+        return delta.locate(job);
+      }
+      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, location.url) : undefined;
+      return { url: resolveDeltaPath(location.url, path), ...(headers ? { headers } : {}) };
+    },
+  };
+}
 
 /** Runs the delta from wherever its persisted phase says; see the module comment. */
 export async function runDeltaStage<J extends DeltaJob>(options: DeltaStageOptions<J>, start: J): Promise<DeltaStageResult<J>> {

@@ -44,8 +44,3 @@ export function retryAfter(header: string | undefined): { retryAfterMs?: number 
   if (header === undefined || !/^\s*\d{1,9}\s*$/.test(header)) return {};
   return { retryAfterMs: Number(header.trim()) * 1000 };
 }
-
-/** Server-sent text as it may appear in a message: quoted, at most 80 characters. */
-export function printable(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
-}

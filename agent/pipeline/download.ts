@@ -42,14 +42,15 @@ import {
 } from './download-options.ts';
 import { SinkError } from './sinks.ts';
 import { WriteQueue } from './write-queue.ts';
-import { VerificationError, checkBudget, checkContentRange, checkDownloadUrl, verifyDigest } from './verify.ts';
+import { VerificationError, checkBudget, checkContentRange, checkDownloadUrl, printable, verifyDigest } from './verify.ts';
 import { redactUrl } from '../util/redact.ts';
-import { type Outcome, RELOCATE_STATUSES, RETRYABLE, RETRYABLE_CLIENT_STATUSES, type Stop, printable, retryAfter, stop } from './download-outcome.ts';
+import { type Outcome, RELOCATE_STATUSES, RETRYABLE, RETRYABLE_CLIENT_STATUSES, type Stop, retryAfter, stop } from './download-outcome.ts';
 
 export * from './download-options.ts';
 
 /** What the stream loop holds between chunks. */
 const NO_BYTES = new Uint8Array(0);
+const ABORTED: Stop = { code: 'aborted', message: 'aborted' };
 
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
   validateOptions(options);
@@ -98,8 +99,9 @@ class DownloadRun {
     // Bounded: every pass either consumes an attempt (≤ maxAttempts) or, when continuing, made
     // progress of at least one byte (≤ size passes).
     while (this.#offset < o.size) {
-      if (o.signal?.aborted) return this.#aborted();
-      if (this.#bytesTransferred >= o.byteBudget) return this.#budget();
+      if (o.signal?.aborted) return this.#fail(ABORTED);
+      if (this.#bytesTransferred >= o.byteBudget)
+        return this.#fail({ code: 'budgetExceeded', message: `byte budget of ${o.byteBudget} spent (${this.#bytesTransferred} transferred) with ${o.size - this.#offset} bytes to go` });
       if (!continuing) {
         if (this.#attempts >= o.maxAttempts) return this.#exhausted(lastFailure);
         this.#attempts++;
@@ -123,7 +125,7 @@ class DownloadRun {
         try {
           await sleep(o.clock, delay, o.signal);
         } catch (error) {
-          if (error instanceof AbortedError) return this.#aborted();
+          if (error instanceof AbortedError) return this.#fail(ABORTED);
           throw error;
         }
       }
@@ -203,13 +205,18 @@ class DownloadRun {
       return this.#networkFailure(error);
     }
     try {
-      return await this.#handle(response, ranged);
+      return await this.#answer(response, ranged);
     } finally {
       response.cancel(); // idempotent; releases the connection on every early exit
     }
   }
 
-  async #handle(response: HttpResponse, ranged: boolean): Promise<Outcome> {
+  /**
+   * What an answer means, and the stream of its body. Not async: the stream's own promise is
+   * returned as it is, so no extra frame waits on it while the body streams (each async frame in
+   * flight costs a small board's heap).
+   */
+  #answer(response: HttpResponse, ranged: boolean): Promise<Outcome> | Outcome {
     const o = this.#o;
     const status = response.status;
     const etag = response.headers['etag'];
@@ -219,9 +226,11 @@ class DownloadRun {
         return stop('sizeMismatch', `server sends ${printable(length)} bytes, expected ${o.size}`);
       // The server ignored our Range or If-Range said the artifact changed: this body is the
       // whole (possibly new) artifact, so our bytes are worthless.
-      if (this.#offset > 0) await this.#restartFromZero();
-      this.#etag = etag;
-      return this.#stream(response, o.size);
+      const stream = () => {
+        this.#etag = etag;
+        return this.#stream(response, o.size);
+      };
+      return this.#offset > 0 ? this.#restartFromZero().then(stream) : stream();
     }
     if (status === 206) {
       if (this.#etag !== undefined && etag !== undefined && etag !== this.#etag)
@@ -298,7 +307,9 @@ class DownloadRun {
         // what they still need (on QuickJS nothing: the bridge copied it), so an idle stream holds no chunk.
         chunk = NO_BYTES;
         o.onProgress?.(this.#offset, o.size);
-        if (this.#checkpointDue()) {
+        // A checkpoint is due once enough bytes *and* enough time passed since the last one (whichever comes later).
+        const ms = o.checkpointMs ?? 0;
+        if (this.#offset - this.#dueOffset >= o.checkpointBytes && (ms <= 0 || o.clock.monotonicMs() - this.#dueAt >= ms)) {
           if (o.sink.syncWhileWriting) {
             // The previous sync still runs when the next checkpoint is due: wait for it. This keeps
             // the progress a power cut can lose to two intervals, and the stream at the speed the
@@ -324,13 +335,6 @@ class DownloadRun {
     if (error.code === 'aborted' || this.#o.signal?.aborted) return stop('aborted', 'aborted');
     // Resets, timeouts, refused connections, DNS and TLS trouble: all worth another attempt.
     return { kind: 'retry', message: `${error.code}: ${error.message}` };
-  }
-
-  /** Enough bytes *and* enough time since the last checkpoint (whichever comes later). */
-  #checkpointDue(): boolean {
-    const o = this.#o;
-    if (this.#offset - this.#dueOffset < o.checkpointBytes) return false;
-    return (o.checkpointMs ?? 0) <= 0 || o.clock.monotonicMs() - this.#dueAt >= (o.checkpointMs ?? 0);
   }
 
   /** The state to persist: empty when the engine cannot export it (a resume re-hashes the sink). */
@@ -447,16 +451,7 @@ class DownloadRun {
     return { ok: false, ...s, bytesTransferred: this.#bytesTransferred, attempts: this.#attempts, retryable: RETRYABLE[s.code] };
   }
 
-  #aborted(): DownloadResult {
-    return this.#fail({ code: 'aborted', message: 'aborted' });
-  }
-
   #exhausted(lastFailure: string): DownloadResult {
     return this.#fail({ code: 'attemptsExhausted', message: `gave up after ${this.#attempts} attempts; last failure: ${lastFailure}` });
-  }
-
-  #budget(): DownloadResult {
-    const { byteBudget, size } = this.#o;
-    return this.#fail({ code: 'budgetExceeded', message: `byte budget of ${byteBudget} spent (${this.#bytesTransferred} transferred) with ${size - this.#offset} bytes to go` });
   }
 }

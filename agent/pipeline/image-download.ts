@@ -14,6 +14,7 @@ import { type PipelineHooks, type PipelineJob, type PipelineSettings, createPipe
 import type { ImageDownloadResult } from './image-step.ts';
 import type { TrustGate } from './trust-gate.ts';
 import { deltaNote } from './delta-state.ts';
+import { slotSink } from './slot-sink.ts';
 
 export interface ImageDownloadParts {
   device: Device;
@@ -41,6 +42,8 @@ export function createImageDownload<F>(parts: ImageDownloadParts, options: { key
     outbox: { outbox: parts.outbox, family: options.family },
     log: parts.log,
     ...(parts.signal ? { signal: parts.signal } : {}),
+    // The image goes to the inactive slot.
+    slotSink,
     // The image's minimum goes up when the image step commits the new image, not at download.
     ...(parts.trust ? { trust: { gate: parts.trust, raiseMinimum: 'none' as const } } : {}),
     settings: {

@@ -7,7 +7,7 @@
  */
 import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
-import { type HandlerResult, type StateHandler, StateMachine } from '../machine/machine.ts';
+import { type HandlerResult, type StateHandler, type StepInfo, StateMachine } from '../machine/machine.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import { type Logger, logTransitions } from '../log.ts';
 import type { Outbox } from '../outbox/outbox.ts';
@@ -16,11 +16,11 @@ import { type DownloadProgress, download } from './download.ts';
 import { type DeltaHooks, type DeltaState, newDeltaState, patchFileName } from './delta-state.ts';
 import { type PipelineEvent, type PipelineState, pipelineFlow } from './flow.ts';
 import type { HoldDecision, HoldRecord } from './hold.ts';
-import { type Sink, slotSink, stagingSink } from './sinks.ts';
+import { type Sink, type SinkHandle, stagingSink } from './sinks.ts';
+import type { slotSink } from './slot-sink.ts';
 import { VerificationError, checkArtifactSize, checkDownloadUrl } from './verify.ts';
 import { type TrustGate, type TrustRequest, type TrustedArtifact, signedDeltaArtifact, trustFailureCode } from './trust-gate.ts';
 import { TrustError } from '../trust/errors.ts';
-import { resolveDeltaPath } from '../trust/delta-path.ts';
 import { loadOnce } from '../util/load-once.ts';
 
 /** The delta stage, imported when a job first has a delta to run (a lazy chunk: most cycles have none). */
@@ -153,6 +153,12 @@ export interface PipelineMachineOptions<F> {
    * `'none'` leaves it to the caller (the image step raises it when the new image is committed).
    */
   trust?: { gate: TrustGate; raiseMinimum?: 'finish' | 'none' };
+  /**
+   * The firmware-slot sink (./slot-sink.ts), for jobs whose sink is `{ kind: 'slot' }`: given by
+   * the image families (./image-download.ts), so a machine that only stages packages does not
+   * load it.
+   */
+  slotSink?: typeof slotSink;
 }
 
 /**
@@ -177,26 +183,6 @@ async function approve<F>(options: PipelineMachineOptions<F>, job: PipelineJob<F
   return { ...job, trusted, artifact: { ...job.artifact, size: trusted.length, digest: trusted.sha256 }, ...delta };
 }
 
-/**
- * The delta hooks of one job: a delta named by signed metadata is found next to the artifact
- * (its path resolved against the artifact's URL, with the artifact's request headers: same
- * server); one the family's message offered is where the family says.
- */
-function deltaHooksFor<F>(hooks: PipelineHooks<F>, delta: DeltaHooks<PipelineJob<F>>, location: { url: string }): DeltaHooks<PipelineJob<F>> {
-  return {
-    ...delta,
-    locate: async (job) => {
-      const path = job.delta?.artifact.path;
-      if (path === undefined) {
-        if (!delta.locate) throw new Error('the family offers no delta location');
-        return delta.locate(job);
-      }
-      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, location.url) : undefined;
-      return { url: resolveDeltaPath(location.url, path), ...(headers ? { headers } : {}) };
-    },
-  };
-}
-
 /** The store ops that queue the report of `phase` (none when the family reports nothing there). */
 function reportOps<F>(options: PipelineMachineOptions<F>, job: PipelineJob<F>, phase: ReportPhase) {
   const report = options.hooks.report(job, phase);
@@ -204,188 +190,193 @@ function reportOps<F>(options: PipelineMachineOptions<F>, job: PipelineJob<F>, p
   return options.outbox.outbox.enqueueOp(options.outbox.family, { id: `${job.id}/${phase}`, kind: report.kind, body: report.body });
 }
 
+type Stage = Exclude<PipelineState, 'succeeded' | 'failed'>;
+type Options = PipelineMachineOptions<unknown>;
+type Job = PipelineJob<unknown>;
+type Step = StepInfo<PipelineState, Job>;
+
+/** The job's sink, opened (`resume: false`: empty). */
+function openSink(o: Options, job: Job, resume: boolean): Promise<SinkHandle> {
+  let sink: Sink;
+  if (job.sink.kind === 'staging') sink = stagingSink(o.device.staging, job.sink.name);
+  else if (o.slotSink) sink = o.slotSink(o.device.update, { size: job.artifact.size, version: job.artifact.version });
+  else return Promise.reject(new Error(`${o.key}: a slot job needs the machine's slotSink (./image-download.ts)`));
+  return sink.open({ resume });
+}
+
+/**
+ * The stages, once for every machine: a machine's handlers only bind them to its options (one
+ * small closure per state), so a job's machine costs a few objects, not twenty closures.
+ */
+const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result<unknown>>> = {
+  locating: async (o, job) => {
+    try {
+      const approved = await approve(o, job);
+      const location = await o.hooks.locate(approved);
+      checkDownloadUrl(location.url, o.settings.allowedSchemes);
+      return { event: 'located', context: { ...approved, location } };
+    } catch (error) {
+      return isTransient(error) ? { suspend: 'network' } : failed(job, 'locateFailed', error);
+    }
+  },
+
+  announcing: async (o, job) => {
+    if (job.announced) return { event: 'reported' };
+    return { event: 'reported', context: { ...job, announced: true }, effects: reportOps(o, job, 'downloadBegin') };
+  },
+
+  downloading: async (o, job, step) => {
+    const { device, engines, hooks, settings } = o;
+    // A job from before signed metadata (or without its approval) goes back through the check.
+    if (!job.location || (o.trust?.gate.enforced && !job.trusted)) return { event: 'relocate' };
+    const { url } = job.location;
+    // The artifact offered as a patch too: tried first, once (./delta-step.ts).
+    if (job.delta && hooks.delta && job.delta.phase !== 'fellBack') {
+      const { runPipelineDelta } = await deltaStage();
+      const staged = await runPipelineDelta(o, job, step, (held) => openSink(o, held, false));
+      if (staged.kind === 'suspend') return { suspend: staged.reason, context: staged.job };
+      const { bytesTransferred, attempts } = staged.job.delta as DeltaState;
+      if (staged.kind === 'applied') return { event: 'downloaded', context: { ...staged.job, download: { ok: true, bytesTransferred, attempts } } };
+      job = staged.job; // fell back (saved): the full artifact, from byte 0
+    }
+    if (job.sink.kind === 'staging') {
+      const available = await device.staging.available();
+      try {
+        checkArtifactSize(job.artifact.size, { maxBytes: Number.MAX_SAFE_INTEGER, available: available + (job.progress?.offset ?? 0) });
+      } catch (error) {
+        return failed(job, 'noSpace', error);
+      }
+    }
+    const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, url) : undefined;
+    const sink = await openSink(o, job, job.progress !== undefined);
+    let current = job;
+    try {
+      const result = await download({
+        http: device.net.http,
+        clock: device.clock,
+        hasher: { create: (state) => engines.createHash('sha256', state) },
+        url,
+        size: job.artifact.size,
+        digest: job.artifact.digest,
+        sink,
+        ...(job.progress ? { resumeFrom: job.progress } : {}),
+        checkpointBytes: settings.checkpointBytes,
+        ...(settings.checkpointMs !== undefined ? { checkpointMs: settings.checkpointMs } : {}),
+        ...(settings.chunkBytes !== undefined ? { chunkBytes: settings.chunkBytes } : {}),
+        checkpoint: async (progress) => {
+          current = { ...current, progress };
+          await step.save(current);
+        },
+        maxAttempts: settings.maxAttempts,
+        byteBudget: Math.max(job.artifact.size * settings.byteBudgetFactor, job.artifact.size + settings.checkpointBytes),
+        timeoutMs: settings.timeoutMs,
+        backoff: settings.backoff,
+        random01: () => (device.random.bytes(1)[0] as number) / 256,
+        ...(headers ? { headers } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: (offset, size) => hooks.onProgress?.(current, offset, size),
+      });
+      const outcome: DownloadOutcome = result.ok
+        ? { ok: true, bytesTransferred: result.bytesTransferred, attempts: result.attempts }
+        : { ok: false, code: result.code, message: result.message, bytesTransferred: result.bytesTransferred, attempts: result.attempts };
+      // A failed source the family can replace (seeds 002/003: the image's other URL) is a relocation too.
+      const fallback = !result.ok && ['attemptsExhausted', 'httpStatus'].includes(result.code) && hooks.fallback?.(current) === true;
+      if (!result.ok && (result.code === 'relocate' || fallback)) {
+        if (current.relocations >= settings.maxRelocations) return { event: 'failed', context: { ...current, download: outcome } };
+        const { location: _expired, progress, ...rest } = current;
+        // The new source gets its own attempts; the bytes already verified stay (the digest decides in the end).
+        const kept = progress && fallback ? (({ etag: _etag, ...p }) => ({ ...p, attempts: 0 }))(progress) : progress;
+        return { event: 'relocate', context: { ...rest, ...(kept ? { progress: kept } : {}), relocations: current.relocations + 1 } };
+      }
+      if (!result.ok && result.code === 'aborted') return { suspend: 'aborted', context: current };
+      if (!result.ok && result.code === 'digestMismatch') {
+        // Never keep bytes that failed verification: nothing may install them, not even by mistake.
+        await sink.truncate(0);
+        const { progress: _dropped, ...rest } = current;
+        return { event: 'failed', context: { ...rest, download: outcome, corruptDownloads: current.corruptDownloads + 1 } };
+      }
+      return { event: result.ok ? 'downloaded' : 'failed', context: { ...current, download: outcome } };
+    } finally {
+      await sink.close();
+    }
+  },
+
+  reportingDownload: async (o, job) => {
+    const effects = reportOps(o, job, 'downloadEnd');
+    if (job.download?.ok) return o.hooks.hold ? { event: 'hold', context: { ...job, hold: { sinceUtcMs: o.device.clock.utcMs() } }, effects } : { event: 'install', effects };
+    if (job.download?.code === 'digestMismatch' && job.corruptDownloads <= o.settings.corruptRetries) {
+      // A fresh download event: new location, new begin/end reports.
+      const { progress: _p, location: _l, download: _d, ...rest } = job;
+      return { event: 'retry', context: { ...rest, announced: false }, effects };
+    }
+    return { event: 'abandon', effects };
+  },
+
+  holding: async (o, job) => {
+    const hold = job.hold ?? { sinceUtcMs: o.device.clock.utcMs() };
+    const decision = o.hooks.hold ? await o.hooks.hold(job, hold) : ({ release: true, by: 'policy' } as const);
+    if (decision.release) {
+      o.log.info('hold released', { job: job.id, by: decision.by });
+      return { event: 'released', context: { ...job, hold: { ...hold, releasedBy: decision.by } } };
+    }
+    // The family's hook knows what it waits for and when to look again (it wakes the scheduler).
+    return { suspend: 'held', ...(job.hold ? {} : { context: { ...job, hold } }) };
+  },
+
+  installing: async (o, job) => {
+    const sink = await openSink(o, job, true);
+    const location = sink.location;
+    await sink.close();
+    const install = await o.hooks.install(job, location);
+    return { event: install.ok ? 'installed' : 'failed', context: { ...job, install } };
+  },
+
+  recoveringInstall: async (o, job) => {
+    if (o.hooks.installRepeatable) return { event: 'retryInstall' };
+    return {
+      event: 'interrupted',
+      context: { ...job, install: { ok: false, interrupted: true, message: 'power was lost while installing; the install was not repeated' } },
+    };
+  },
+
+  reportingInstall: async (o, job) => ({ event: job.install?.ok ? 'reported' : 'abandon', effects: reportOps(o, job, 'installEnd') }),
+
+  finishing: async (o, job) => {
+    const { device, trust } = o;
+    if (job.delta) await device.staging.remove(patchFileName(job));
+    if (job.sink.kind === 'staging' && !o.settings.keepArtifact) await device.staging.remove(job.sink.name);
+    const raise = trust && trust.raiseMinimum !== 'none' ? trust.gate.commitOps(job.trusted) : [];
+    return { event: 'finished', effects: [...o.hooks.commit(job), ...raise] };
+  },
+
+  abandoning: async (o, job) => {
+    if (job.delta) await o.device.staging.remove(patchFileName(job));
+    if (job.sink.kind === 'staging') await o.device.staging.remove(job.sink.name);
+    return { event: 'abandoned' };
+  },
+};
+
+/**
+ * Every stage first delivers what earlier stages queued (best effort: a report that cannot go
+ * now stays queued and never holds the job up), so the server hears "download begins" before
+ * the download and "download ends" before the install, as seed 000 orders them.
+ */
+async function runStage(o: Options, stage: Stage, job: Job, step: Step): Promise<Result<unknown>> {
+  await o.outbox.outbox.flush(o.outbox.family);
+  return stages[stage](o, job, step);
+}
+
 /** The machine for one job stored under `key`. Call `start(job)` for a new job, `resume()` once per boot. */
 export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): StateMachine<PipelineState, PipelineEvent, PipelineJob<F>> {
-  const { device, engines, hooks, settings, log } = options;
-  const sinkFor = (job: PipelineJob<F>): Sink =>
-    job.sink.kind === 'staging' ? stagingSink(device.staging, job.sink.name) : slotSink(device.update, { size: job.artifact.size, version: job.artifact.version });
-  const random01 = () => (device.random.bytes(1)[0] as number) / 256;
-
-  const stages: Record<Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>> = {
-    locating: async (job) => {
-      try {
-        const approved = await approve(options, job);
-        const location = await hooks.locate(approved);
-        checkDownloadUrl(location.url, settings.allowedSchemes);
-        return { event: 'located', context: { ...approved, location } };
-      } catch (error) {
-        return isTransient(error) ? { suspend: 'network' } : failed(job, 'locateFailed', error);
-      }
-    },
-
-    announcing: async (job) => {
-      if (job.announced) return { event: 'reported' };
-      return { event: 'reported', context: { ...job, announced: true }, effects: reportOps(options, job, 'downloadBegin') };
-    },
-
-    downloading: async (job, step) => {
-      // A job from before signed metadata (or without its approval) goes back through the check.
-      if (!job.location || (options.trust?.gate.enforced && !job.trusted)) return { event: 'relocate' };
-      const { url } = job.location;
-      // The artifact offered as a patch too: tried first, once (./delta-step.ts).
-      if (job.delta && hooks.delta && job.delta.phase !== 'fellBack') {
-        const { runDeltaStage } = await deltaStage();
-        const staged = await runDeltaStage(
-          {
-            device,
-            engines,
-            hooks: deltaHooksFor(hooks, hooks.delta, job.location),
-            openSink: (held) => sinkFor(held).open({ resume: false }),
-            save: (held) => step.save(held),
-            download: settings,
-            ...(options.signal ? { signal: options.signal } : {}),
-            log,
-            onProgress: (offset, size) => hooks.onProgress?.(job, offset, size),
-          },
-          job,
-        );
-        if (staged.kind === 'suspend') return { suspend: staged.reason, context: staged.job };
-        const { bytesTransferred, attempts } = staged.job.delta as DeltaState;
-        if (staged.kind === 'applied') return { event: 'downloaded', context: { ...staged.job, download: { ok: true, bytesTransferred, attempts } } };
-        job = staged.job; // fell back (saved): the full artifact, from byte 0
-      }
-      if (job.sink.kind === 'staging') {
-        const available = await device.staging.available();
-        try {
-          checkArtifactSize(job.artifact.size, { maxBytes: Number.MAX_SAFE_INTEGER, available: available + (job.progress?.offset ?? 0) });
-        } catch (error) {
-          return failed(job, 'noSpace', error);
-        }
-      }
-      const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, url) : undefined;
-      const sink = await sinkFor(job).open({ resume: job.progress !== undefined });
-      let current = job;
-      try {
-        const result = await download({
-          http: device.net.http,
-          clock: device.clock,
-          hasher: { create: (state) => engines.createHash('sha256', state) },
-          url,
-          size: job.artifact.size,
-          digest: job.artifact.digest,
-          sink,
-          ...(job.progress ? { resumeFrom: job.progress } : {}),
-          checkpointBytes: settings.checkpointBytes,
-          ...(settings.checkpointMs !== undefined ? { checkpointMs: settings.checkpointMs } : {}),
-          ...(settings.chunkBytes !== undefined ? { chunkBytes: settings.chunkBytes } : {}),
-          checkpoint: async (progress) => {
-            current = { ...current, progress };
-            await step.save(current);
-          },
-          maxAttempts: settings.maxAttempts,
-          byteBudget: Math.max(job.artifact.size * settings.byteBudgetFactor, job.artifact.size + settings.checkpointBytes),
-          timeoutMs: settings.timeoutMs,
-          backoff: settings.backoff,
-          random01,
-          ...(headers ? { headers } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-          onProgress: (offset, size) => hooks.onProgress?.(current, offset, size),
-        });
-        const outcome: DownloadOutcome = result.ok
-          ? { ok: true, bytesTransferred: result.bytesTransferred, attempts: result.attempts }
-          : { ok: false, code: result.code, message: result.message, bytesTransferred: result.bytesTransferred, attempts: result.attempts };
-        // A failed source the family can replace (seeds 002/003: the image's other URL) is a relocation too.
-        const fallback = !result.ok && ['attemptsExhausted', 'httpStatus'].includes(result.code) && hooks.fallback?.(current) === true;
-        if (!result.ok && (result.code === 'relocate' || fallback)) {
-          if (current.relocations >= settings.maxRelocations) return { event: 'failed', context: { ...current, download: outcome } };
-          const { location: _expired, progress, ...rest } = current;
-          // The new source gets its own attempts; the bytes already verified stay (the digest decides in the end).
-          const kept = progress && fallback ? (({ etag: _etag, ...p }) => ({ ...p, attempts: 0 }))(progress) : progress;
-          return { event: 'relocate', context: { ...rest, ...(kept ? { progress: kept } : {}), relocations: current.relocations + 1 } };
-        }
-        if (!result.ok && result.code === 'aborted') return { suspend: 'aborted', context: current };
-        if (!result.ok && result.code === 'digestMismatch') {
-          // Never keep bytes that failed verification: nothing may install them, not even by mistake.
-          await sink.truncate(0);
-          const { progress: _dropped, ...rest } = current;
-          return { event: 'failed', context: { ...rest, download: outcome, corruptDownloads: current.corruptDownloads + 1 } };
-        }
-        return { event: result.ok ? 'downloaded' : 'failed', context: { ...current, download: outcome } };
-      } finally {
-        await sink.close();
-      }
-    },
-
-    reportingDownload: async (job) => {
-      const effects = reportOps(options, job, 'downloadEnd');
-      if (job.download?.ok) return hooks.hold ? { event: 'hold', context: { ...job, hold: { sinceUtcMs: device.clock.utcMs() } }, effects } : { event: 'install', effects };
-      if (job.download?.code === 'digestMismatch' && job.corruptDownloads <= settings.corruptRetries) {
-        // A fresh download event: new location, new begin/end reports.
-        const { progress: _p, location: _l, download: _d, ...rest } = job;
-        return { event: 'retry', context: { ...rest, announced: false }, effects };
-      }
-      return { event: 'abandon', effects };
-    },
-
-    holding: async (job) => {
-      const hold = job.hold ?? { sinceUtcMs: device.clock.utcMs() };
-      const decision = hooks.hold ? await hooks.hold(job, hold) : ({ release: true, by: 'policy' } as const);
-      if (decision.release) {
-        log.info('hold released', { job: job.id, by: decision.by });
-        return { event: 'released', context: { ...job, hold: { ...hold, releasedBy: decision.by } } };
-      }
-      // The family's hook knows what it waits for and when to look again (it wakes the scheduler).
-      return { suspend: 'held', ...(job.hold ? {} : { context: { ...job, hold } }) };
-    },
-
-    installing: async (job) => {
-      const sink = await sinkFor(job).open({ resume: true });
-      const location = sink.location;
-      await sink.close();
-      const install = await hooks.install(job, location);
-      return { event: install.ok ? 'installed' : 'failed', context: { ...job, install } };
-    },
-
-    recoveringInstall: async (job) => {
-      if (hooks.installRepeatable) return { event: 'retryInstall' };
-      return {
-        event: 'interrupted',
-        context: { ...job, install: { ok: false, interrupted: true, message: 'power was lost while installing; the install was not repeated' } },
-      };
-    },
-
-    reportingInstall: async (job) => ({ event: job.install?.ok ? 'reported' : 'abandon', effects: reportOps(options, job, 'installEnd') }),
-
-    finishing: async (job) => {
-      if (job.delta) await device.staging.remove(patchFileName(job));
-      if (job.sink.kind === 'staging' && !settings.keepArtifact) await device.staging.remove(job.sink.name);
-      const raise = options.trust && options.trust.raiseMinimum !== 'none' ? options.trust.gate.commitOps(job.trusted) : [];
-      return { event: 'finished', effects: [...hooks.commit(job), ...raise] };
-    },
-
-    abandoning: async (job) => {
-      if (job.delta) await device.staging.remove(patchFileName(job));
-      if (job.sink.kind === 'staging') await device.staging.remove(job.sink.name);
-      return { event: 'abandoned' };
-    },
-  };
-
-  // Every stage first delivers what earlier stages queued (best effort: a report that cannot go
-  // now stays queued and never holds the job up), so the server hears "download begins" before
-  // the download and "download ends" before the install, as seed 000 orders them.
-  const handlers = {} as Record<Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>>;
-  for (const [state, stage] of Object.entries(stages) as [Exclude<PipelineState, 'succeeded' | 'failed'>, Handler<F>][])
-    handlers[state] = async (job, step) => {
-      await options.outbox.outbox.flush(options.outbox.family);
-      return stage(job, step);
-    };
-
+  const o = options as Options;
+  const handlers = {} as Record<Stage, Handler<F>>;
+  for (const stage of Object.keys(stages) as Stage[]) handlers[stage] = ((job: Job, step: Step) => runStage(o, stage, job, step)) as unknown as Handler<F>;
   return new StateMachine({
     table: pipelineFlow,
     handlers,
     store: options.store,
     key: options.key,
-    onTransition: logTransitions(log, options.outbox.family, options.key),
+    onTransition: logTransitions(options.log, options.outbox.family, options.key),
   });
 }
 

@@ -42,14 +42,14 @@ export interface MockWorld {
   cleanup(): Promise<void>;
 }
 
-export async function mockWorld(options: { deviceIds: string[]; assignment?: { name: string; version: string; optional?: boolean }[]; catalogue?: DemoPackage[]; mutate?: (fleet: Record<string, any>) => void; board?: typeof sim; deltas?: DeltaMaker }): Promise<MockWorld> {
+export async function mockWorld(options: { deviceIds: string[]; assignment?: { name: string; version: string; optional?: boolean }[]; catalogue?: DemoPackage[]; mutate?: (fleet: Record<string, any>) => void; board?: typeof sim; deltas?: DeltaMaker; deviceAuth?: 'required' | 'off' }): Promise<MockWorld> {
   const board = options.board ?? sim;
   const dir = await mkdtemp(join(tmpdir(), 'dm-mock-'));
   const json = await writeDemoFleet(join(dir, 'manager'), '/device-root', options.deviceIds, options.assignment, options.catalogue);
   options.mutate?.(json);
   const fleet = await loadFleet(json, join(dir, 'manager'));
   const network = createMockNetwork();
-  const manager = createManager({ fleet, address: MANAGER, ...(options.deltas ? { deltas: options.deltas } : {}) });
+  const manager = createManager({ fleet, address: MANAGER, ...(options.deltas ? { deltas: options.deltas } : {}), ...(options.deviceAuth ? { deviceAuth: options.deviceAuth } : {}) });
   network.route(MANAGER, manager.handle);
   const digests = new Map<string, string>();
   for (const [name, versions] of fleet.catalogue) for (const [version, entry] of versions) digests.set(`${name}@${version}`, entry.digest);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { download } from '../../agent/pipeline/download.ts';
-import { SinkError, slotSink, stagingSink, type SlotSinkHandle } from '../../agent/pipeline/sinks.ts';
+import { SinkError, stagingSink } from '../../agent/pipeline/sinks.ts';
+import { slotSink, type SlotSinkHandle } from '../../agent/pipeline/slot-sink.ts';
 import { createAbort } from '../../agent/util/abort.ts';
 import { artifactBytes, progressAt, Rig, sha256Hex, stagingContent } from './rig.ts';
 
