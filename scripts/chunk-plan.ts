@@ -14,6 +14,7 @@
  * a merge, never laziness.
  */
 import type { Metafile } from 'esbuild';
+import { posix } from 'node:path';
 
 export class ChunkMergeError extends Error {
   override name = 'ChunkMergeError';
@@ -59,7 +60,7 @@ const SPECIFIER = new RegExp(String.raw`^\s*(${IDENT}|default)(?:\s+as\s+(${IDEN
  * else (a namespace or default import, an import after the head) fails the build.
  */
 export function parseStaticImports(path: string, source: string, output: Outputs[string]): StaticImport[] {
-  const dir = path.slice(0, path.lastIndexOf('/') + 1);
+  const dir = posix.dirname(path);
   const found: StaticImport[] = [];
   let at = 0;
   for (;;) {
@@ -80,7 +81,7 @@ export function parseStaticImports(path: string, source: string, output: Outputs
         names.push([spec[1]!, spec[2] ?? spec[1]!]);
       }
     }
-    found.push({ path: resolve(dir, specifier), names });
+    found.push({ path: posix.normalize(posix.join(dir, specifier)), names });
     at = match.index + match[0].length;
   }
   const expected = output.imports.filter((i) => i.kind === 'import-statement').map((i) => i.path).sort();
@@ -89,17 +90,6 @@ export function parseStaticImports(path: string, source: string, output: Outputs
     throw new ChunkMergeError(`${path}: the static imports at its head (${parsed.join(', ') || 'none'}) are not the ones the metafile lists (${expected.join(', ') || 'none'}); is the chunk format esbuild's?`);
   }
   return found;
-}
-
-function resolve(dir: string, specifier: string): string {
-  const parts = (dir + specifier).split('/');
-  const out: string[] = [];
-  for (const part of parts) {
-    if (part === '.' || part === '') continue;
-    if (part === '..') out.pop();
-    else out.push(part);
-  }
-  return out.join('/');
 }
 
 /** The groups of chunks loaded at the same moments in every run (see the top of this file). */

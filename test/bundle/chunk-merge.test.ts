@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeChunks } from '../../scripts/chunk-merge.ts';
-import { ChunkMergeError, planMerge } from '../../scripts/chunk-plan.ts';
+import { ChunkMergeError, parseStaticImports, planMerge } from '../../scripts/chunk-plan.ts';
 
 const mark = (name: string) => `(((globalThis as any).__seen ??= []) as string[]).push('${name}-marker');`;
 const FIXTURE: Record<string, string> = {
@@ -154,6 +154,14 @@ describe('merging the chunks always loaded together', () => {
       await expect(failure, what).rejects.toThrow(message);
       expect(await contents(root), what).toEqual(snapshot);
     }
+  });
+
+  it('reads the import head of a chunk in a folder outside the working one (metafile paths starting with ..)', () => {
+    const output = { bytes: 0, inputs: {}, exports: [], imports: [{ path: '../out/chunks/b.js', kind: 'import-statement' as const }, { path: '../out/c.js', kind: 'import-statement' as const }] };
+    expect(parseStaticImports('../out/chunks/a.js', 'import"./b.js";import{a as x,default as y}from"../c.js";x(y);', output)).toEqual([
+      { path: '../out/chunks/b.js', names: [] },
+      { path: '../out/c.js', names: [['a', 'x'], ['default', 'y']] },
+    ]);
   });
 });
 
