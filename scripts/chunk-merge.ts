@@ -114,6 +114,10 @@ async function buildGroup(group: ChunkGroup, plan: MergePlan, exported: Map<stri
     return spec.startsWith('.') ? spec : `./${spec}`;
   };
   // The module's exports: the root's own (its namespace, unchanged), then what other groups import from the members.
+  for (const member of group.members) {
+    // import.meta (its URL) would name the merged module's file, not the chunk's.
+    if (member !== group.file && /\bimport\s*\.\s*meta\b/.test(readFileSync(abs(member), 'utf8'))) throw new ChunkMergeError(`${member}: uses import.meta, which would change meaning once merged into ${group.file}`);
+  }
   const lines = group.members.map((member) => `import ${JSON.stringify(abs(member))};`);
   if (group.root) {
     const own = original[group.root]!.exports;

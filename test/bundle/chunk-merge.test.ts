@@ -141,13 +141,16 @@ describe('merging the chunks always loaded together', () => {
   });
 
   it('a chunk it cannot read fails the merge with a clear error and leaves the build as it was', async () => {
-    for (const [what, edit, message] of [
-      ['a namespace import', (text: string) => `import*as z from"./x.js";${text}`, /static imports at its head .* are not the ones the metafile lists/],
-      ['a malformed specifier', (text: string) => text.replace(/import\{([^}]*)\}/, 'import{$1,a as}'), /cannot read import specifier/],
+    const lazy1 = Object.keys(splitMeta.outputs).find((path) => splitMeta.outputs[path]!.entryPoint === 'src/lazy1.ts')!;
+    // The chunk of d.ts (merged into lazy1's module): import.meta there would name another file once merged.
+    const d = Object.keys(splitMeta.outputs).find((path) => path.endsWith('.js') && Object.keys(splitMeta.outputs[path]!.inputs).includes('src/d.ts'))!;
+    for (const [what, file, edit, message] of [
+      ['a namespace import', lazy1, (text: string) => `import*as z from"./x.js";${text}`, /static imports at its head .* are not the ones the metafile lists/],
+      ['a malformed specifier', lazy1, (text: string) => text.replace(/import\{([^}]*)\}/, 'import{$1,a as}'), /cannot read import specifier/],
+      ['import.meta in a merged chunk', d, (text: string) => `${text}\nglobalThis.__url=import.meta.url;`, /uses import\.meta/],
     ] as const) {
       const root = await copy(`bad-${what.replaceAll(' ', '-')}`);
-      const lazy1 = Object.keys(splitMeta.outputs).find((path) => splitMeta.outputs[path]!.entryPoint === 'src/lazy1.ts')!;
-      await writeFile(join(root, lazy1), edit(await readFile(join(root, lazy1), 'utf8')));
+      await writeFile(join(root, file), edit(await readFile(join(root, file), 'utf8')));
       const snapshot = await contents(root);
       const failure = mergeChunks(splitMeta, { cwd: root, sourcemap: true });
       await expect(failure, what).rejects.toThrow(ChunkMergeError);
