@@ -5,39 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Metafile } from 'esbuild';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
-import { QuickJsHost } from '../../hal/quickjs/index.ts';
-import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
+import { describe, expect, it } from 'vitest';
 import { agentChunks } from '../support/agent-chunks.ts';
+import { guestModules } from '../support/guest-modules.ts';
 
-const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
 const meta = JSON.parse(await readFile(new URL('../../dist/agent.meta.json', import.meta.url), 'utf8')) as Metafile;
-
-const code = await loadGuestCode();
-const served = code.module.bind(code);
-let requested: string[] = [];
-code.module = (name) => {
-  requested.push(name);
-  return served(name);
-};
-afterAll(() => {
-  code.module = served;
-});
-const hosts: QuickJsHost[] = [];
-afterEach(() => {
-  for (const host of hosts.splice(0)) host.dispose();
-});
-
-async function modulesLoaded(config: object): Promise<string[]> {
-  requested = [];
-  const host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-  hosts.push(host);
-  const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: 'chunk-merge' } });
-  const agent = await host.start(hardware.boot(), small, { logLevel: 'error', ...config });
-  await host.guarded(agent.close());
-  return [...new Set(requested)];
-}
+const { code, modulesLoaded } = await guestModules();
 const sourcesOf = (modules: string[]) => new Set(modules.flatMap((name) => Object.entries(meta.outputs[`dist/${name}`]?.inputs ?? {}).filter(([, { bytesInOutput }]) => bytesInOutput > 0).map(([input]) => input)));
 
 describe('the merged build in QuickJS', () => {
