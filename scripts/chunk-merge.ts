@@ -38,27 +38,26 @@ export async function mergeChunks(metafile: Metafile, options: { cwd?: string; s
   };
   const plan = planMerge(metafile, source);
   const exported = exportNames(plan, metafile);
-  const merged = (path: string) => plan.groupOf.get(path)!.members.length > 1;
-  const rewrite = plan.groups.filter((group) => group.members.length > 1 || group.members.some((m) => plan.imports.get(m)!.some((i) => merged(i.path))));
+  const isMerged = (path: string) => plan.groupOf.get(path)!.members.length > 1;
+  const rewrite = plan.groups.filter((group) => group.members.length > 1 || group.members.some((m) => plan.imports.get(m)!.some((i) => isMerged(i.path))));
 
-  const built = await Promise.all(rewrite.map((group) => buildGroup(group, plan, exported, metafile, abs, options.sourcemap ?? false)));
+  const built = await Promise.all(rewrite.map((group) => buildGroup(group, plan, exported, metafile, abs, source, options.sourcemap ?? false)));
 
   const outputs: Metafile['outputs'] = { ...metafile.outputs };
-  const removed = new Set(rewrite.flatMap((group) => group.members.filter((m) => m !== group.file)));
-  for (const path of removed) {
-    delete outputs[path];
-    delete outputs[`${path}.map`];
-  }
+  // The chunks merged into another module's file go, with their maps; so does the map of a rewritten module when no new one is made.
+  const gone = rewrite.flatMap((group) => group.members.filter((m) => m !== group.file));
+  const removed = [...gone, ...gone.map((path) => `${path}.map`)];
+  if (!options.sourcemap) removed.push(...rewrite.map((group) => `${group.file}.map`));
   for (const { group, files, output } of built) {
     for (const [path, text] of files) {
       await writeFile(abs(path), text);
-      if (path.endsWith('.map')) outputs[path] = { ...outputs[path]!, bytes: Buffer.byteLength(text) };
+      if (path.endsWith('.map')) outputs[path] = { inputs: {}, imports: [], exports: [], ...outputs[path], bytes: Buffer.byteLength(text) };
     }
     outputs[group.file] = output;
   }
   for (const path of removed) {
+    delete outputs[path];
     await rm(abs(path), { force: true });
-    await rm(abs(`${path}.map`), { force: true });
   }
   const count = (o: Metafile['outputs']) => Object.keys(o).filter((p) => p.endsWith('.js')).length;
   return { metafile: { ...metafile, outputs }, before: count(metafile.outputs), after: count(outputs) };
@@ -87,6 +86,7 @@ function exportNames(plan: MergePlan, metafile: Metafile): Map<string, Map<strin
   return names;
 }
 
+const RESERVED = new Set(['do', 'if', 'in', 'for', 'let', 'new', 'try', 'var', 'case', 'else', 'enum', 'eval', 'null', 'this', 'true', 'void', 'with']);
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 /** a, b, …, Z, aa, ab, …: names the minified chunks use already (their atoms exist anyway). */
 function shortName(n: number): string {
@@ -95,7 +95,7 @@ function shortName(n: number): string {
     name = ALPHABET[n % ALPHABET.length] + name;
     n = Math.floor(n / ALPHABET.length) - 1;
   } while (n >= 0);
-  return name === 'do' || name === 'if' || name === 'in' ? `${name}$` : name;
+  return RESERVED.has(name) ? `${name}$` : name;
 }
 
 interface Built {
@@ -104,7 +104,7 @@ interface Built {
   output: Metafile['outputs'][string];
 }
 
-async function buildGroup(group: ChunkGroup, plan: MergePlan, exported: Map<string, Map<string, string>>, metafile: Metafile, abs: (path: string) => string, sourcemap: boolean): Promise<Built> {
+async function buildGroup(group: ChunkGroup, plan: MergePlan, exported: Map<string, Map<string, string>>, metafile: Metafile, abs: (path: string) => string, source: (path: string) => string, sourcemap: boolean): Promise<Built> {
   const original = metafile.outputs;
   const byAbs = new Map(Object.keys(original).map((path) => [abs(path), path]));
   const members = new Set(group.members);
@@ -116,7 +116,7 @@ async function buildGroup(group: ChunkGroup, plan: MergePlan, exported: Map<stri
   // The module's exports: the root's own (its namespace, unchanged), then what other groups import from the members.
   for (const member of group.members) {
     // import.meta (its URL) would name the merged module's file, not the chunk's.
-    if (member !== group.file && /\bimport\s*\.\s*meta\b/.test(readFileSync(abs(member), 'utf8'))) throw new ChunkMergeError(`${member}: uses import.meta, which would change meaning once merged into ${group.file}`);
+    if (member !== group.file && /\bimport\s*\.\s*meta\b/.test(source(member))) throw new ChunkMergeError(`${member}: uses import.meta, which would change meaning once merged into ${group.file}`);
   }
   const lines = group.members.map((member) => `import ${JSON.stringify(abs(member))};`);
   if (group.root) {

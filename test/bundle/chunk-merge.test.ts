@@ -140,6 +140,15 @@ describe('merging the chunks always loaded together', () => {
     }
   });
 
+  it('without source maps, a rewritten module keeps no map of its code before the rewrite', async () => {
+    const root = await copy('no-maps');
+    const merged = await mergeChunks(splitMeta, { cwd: root });
+    const maps = (await readdir(join(root, 'dist'), { recursive: true })).filter((name) => name.endsWith('.map')).map((name) => `dist/${name}`);
+    expect(maps).not.toContain('dist/entry.js.map');
+    expect(Object.keys(merged.metafile.outputs).filter((path) => path.endsWith('.map')).sort()).toEqual(maps.sort());
+    expect(await readFile(join(root, 'dist/entry.js'), 'utf8')).not.toContain('sourceMappingURL');
+  });
+
   it('a chunk it cannot read fails the merge with a clear error and leaves the build as it was', async () => {
     const lazy1 = Object.keys(splitMeta.outputs).find((path) => splitMeta.outputs[path]!.entryPoint === 'src/lazy1.ts')!;
     // The chunk of d.ts (merged into lazy1's module): import.meta there would name another file once merged.
