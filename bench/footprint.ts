@@ -8,10 +8,12 @@
  * dominates the bundle (esbuild metafile, bytes in the minified output by package / agent
  * folder) and what each family adds, printed.
  */
-import { build } from 'esbuild';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { build, type Metafile } from 'esbuild';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AgentFootprint, agentBuildOptions, agentFootprint, type Runtime } from '../scripts/agent-bundle.ts';
+import { mergeChunks } from '../scripts/chunk-merge.ts';
 
 export interface FootprintResult {
   name: string;
@@ -23,9 +25,17 @@ export const TARGETS = { bundle: 120, wasm: 64 };
 
 /** Minified bundle sizes (KB, as `npm run build` makes them) and the ten biggest contributors over all chunks. */
 export async function bundleFootprint(): Promise<{ kb: number; fullKb: number; families: Record<string, number>; cycleKb: AgentFootprint['cycleKb']; top: [string, number][] }> {
-  const result = await build({ ...agentBuildOptions, outdir: 'dist', write: false, logLevel: 'silent' });
+  // Written to a scratch folder and merged as `npm run build` does (scripts/chunk-merge.ts works on the files).
+  const out = await mkdtemp(join(tmpdir(), 'dm-bundle-'));
+  let metafile: Metafile;
+  try {
+    const result = await build({ ...agentBuildOptions, outdir: out, logLevel: 'silent' });
+    metafile = (await mergeChunks(result.metafile!)).metafile;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
   const groups = new Map<string, number>();
-  for (const output of Object.values(result.metafile!.outputs)) {
+  for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       const module = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
       const key = module ? `npm:${module}` : input.split('/').slice(0, 2).join('/');
@@ -33,7 +43,7 @@ export async function bundleFootprint(): Promise<{ kb: number; fullKb: number; f
     }
   }
   const top = [...groups].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([key, bytes]) => [key, bytes / 1024] as [string, number]);
-  const size = agentFootprint(result.metafile!);
+  const size = agentFootprint(metafile);
   return { kb: size.coreKb, fullKb: size.totalKb, families: size.families, cycleKb: size.cycleKb, top };
 }
 

@@ -4,6 +4,7 @@
 import { build, type Plugin } from 'esbuild';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { AGENT_CHUNKS_DIR, agentBuildOptions, agentFootprint } from './agent-bundle.ts';
+import { mergeChunks } from './chunk-merge.ts';
 
 await mkdir('dist', { recursive: true });
 await rm(`dist/${AGENT_CHUNKS_DIR}`, { recursive: true, force: true });
@@ -12,7 +13,10 @@ await rm('dist/chunks', { recursive: true, force: true }); // the CLI's chunks: 
 // Minified (a board stores it and QuickJS keeps every function's source text in its heap), with
 // a source map next to it for stack traces; each family is a chunk loaded when the config names it.
 const agent = await build({ ...agentBuildOptions, outdir: 'dist', sourcemap: 'linked', logLevel: 'warning' });
-await writeFile('dist/agent.meta.json', JSON.stringify(agent.metafile));
+// Then the chunks always loaded together become one module each (in QuickJS every module costs heap
+// of its own); the metafile written describes the merged modules (their inputs: their chunks').
+const merged = await mergeChunks(agent.metafile!, { sourcemap: true });
+await writeFile('dist/agent.meta.json', JSON.stringify(merged.metafile));
 
 // Packages stay external (node_modules), except the pure-JS @noble ones, which are bundled so that
 // esbuild drops what the agent never calls: importing @noble/curves/ed25519.js from node_modules
@@ -41,5 +45,5 @@ await build({
   logLevel: 'warning',
 });
 
-const size = agentFootprint(agent.metafile!);
-console.log(`built dist/agent.js (${size.coreKb.toFixed(1)} KB with the chunks every board loads, ${size.totalKb.toFixed(1)} KB with every family; minified, ES2022 syntax, neutral platform) and dist/cli.js`);
+const size = agentFootprint(merged.metafile);
+console.log(`built dist/agent.js (${size.coreKb.toFixed(1)} KB with the chunks every board loads, ${size.totalKb.toFixed(1)} KB with every family; minified, ES2022 syntax, neutral platform; ${merged.before} chunks merged into ${merged.after} modules) and dist/cli.js`);
