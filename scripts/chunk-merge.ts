@@ -115,8 +115,10 @@ async function buildGroup(group: ChunkGroup, plan: MergePlan, exported: Map<stri
   };
   // The module's exports: the root's own (its namespace, unchanged), then what other groups import from the members.
   for (const member of group.members) {
-    // import.meta (its URL) would name the merged module's file, not the chunk's.
-    if (member !== group.file && /\bimport\s*\.\s*meta\b/.test(source(member))) throw new ChunkMergeError(`${member}: uses import.meta, which would change meaning once merged into ${group.file}`);
+    if (member === group.file) continue;
+    // import.meta (its URL) would name the merged module's file, not the chunk's; an import() of a computed name would resolve against it.
+    if (/\bimport\s*\.\s*meta\b/.test(source(member))) throw new ChunkMergeError(`${member}: uses import.meta, which would change meaning once merged into ${group.file}`);
+    if (/\bimport\s*\(\s*(?!["'])/.test(source(member))) throw new ChunkMergeError(`${member}: calls import() with a computed name, which would resolve differently once merged into ${group.file}`);
   }
   const lines = group.members.map((member) => `import ${JSON.stringify(abs(member))};`);
   if (group.root) {

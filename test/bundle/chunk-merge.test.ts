@@ -157,6 +157,7 @@ describe('merging the chunks always loaded together', () => {
       ['a namespace import', lazy1, (text: string) => `import*as z from"./x.js";${text}`, /static imports at its head .* are not the ones the metafile lists/],
       ['a malformed specifier', lazy1, (text: string) => text.replace(/import\{([^}]*)\}/, 'import{$1,a as}'), /cannot read import specifier/],
       ['import.meta in a merged chunk', d, (text: string) => `${text}\nglobalThis.__url=import.meta.url;`, /uses import\.meta/],
+      ['an import() of a computed name in a merged chunk', d, (text: string) => `${text}\nglobalThis.__load=(n)=>import(n);`, /calls import\(\) with a computed name/],
     ] as const) {
       const root = await copy(`bad-${what.replaceAll(' ', '-')}`);
       await writeFile(join(root, file), edit(await readFile(join(root, file), 'utf8')));
