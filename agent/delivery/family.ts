@@ -5,7 +5,6 @@
  */
 import type { FamilyDefinition, FamilyInstance } from '../families/family.ts';
 import { type DeliveryConfig, parseDeliveryConfig } from './config.ts';
-import type { DeliveryEvent } from './events.ts';
 import { DeliveryService, FAMILY, JOB_PREFIX, STATE_PREFIX } from './service.ts';
 
 export interface DeliveryFamily extends FamilyInstance {
@@ -16,11 +15,8 @@ export const deliveryFamily: FamilyDefinition<DeliveryConfig> = {
   name: FAMILY,
   parseConfig: parseDeliveryConfig,
   create(context): DeliveryFamily {
-    const service = new DeliveryService({
-      ...context,
-      signal: context.signal,
-      onEvent: (event: DeliveryEvent) => context.emit(event),
-    });
+    // The context itself, not a copy: the service keeps it for the agent's life.
+    const service = new DeliveryService(context);
     return {
       name: FAMILY,
       prefixes: [STATE_PREFIX, JOB_PREFIX],

@@ -96,7 +96,7 @@ export function packageMachine(parts: JobMachineParts, key: string) {
     // The DB entry is written after the job's final transition (#settle, package-db.ts): the
     // DB is another store, so it cannot join this batch.
     commit: () => [],
-    onProgress: (job, offset, size) => o.onEvent?.({ kind: 'progress', jobId: job.id, name: job.artifact.name, version: job.artifact.version, offset, size }),
+    onProgress: (job, offset, size) => o.emit?.({ kind: 'progress', jobId: job.id, name: job.artifact.name, version: job.artifact.version, offset, size }),
     delta: packageDeltaHooks<PackageJobData>(device.staging, parts.db),
   };
   const download = o.config.download;

@@ -79,7 +79,8 @@ export interface DeliveryServiceOptions {
   /** Stops downloads at once (agent stop / Ctrl-C). */
   signal?: () => AbortSignalLike;
   limits?: JobLimits;
-  onEvent?: (event: DeliveryEvent) => void;
+  /** Progress events for UIs (FamilyContext.emit). */
+  emit?(event: DeliveryEvent): void;
   /** The family's signed-metadata gate factory (FamilyContext.trust). */
   trust(options: { metadataUrl(): string }): TrustGate;
 }
@@ -198,7 +199,7 @@ export class DeliveryService {
 
   async #cycle(): Promise<CycleSummary> {
     const { device, roaming, targets, config, engines } = this.#o;
-    const emit = (event: DeliveryEvent) => this.#o.onEvent?.(event);
+    const emit = (event: DeliveryEvent) => this.#o.emit?.(event);
     const manager = this.#cycleManager as string;
     // One poll is one session with one manager: an insecure one is logged once per poll (and
     // refused here, before anything is sent, when the policy does not allow it).
@@ -425,7 +426,7 @@ export class DeliveryService {
     const job = jobLabel(key, machine.record());
     if (!job) return;
     const { id, action, name, version } = job;
-    const emit = (event: DeliveryEvent) => this.#o.onEvent?.(event);
+    const emit = (event: DeliveryEvent) => this.#o.emit?.(event);
     emit({ kind: 'jobStart', jobId: id, action, name, version, ...(job.size !== undefined ? { size: job.size } : {}) });
     const outcome = await machine.run();
     if (outcome.kind !== 'final') throw new DeliveryError('suspended', `job ${id} (${action} ${name}) stopped in ${outcome.state}: ${'reason' in outcome ? outcome.reason : 'stopped'}`);
@@ -474,7 +475,7 @@ export class DeliveryService {
       await this.#client.send('report', { type: 'report', kind: 'softwareInventory', ...session, packages: softwareInventory(this.db.list()) });
     else if (request.kind === 'machineInventory') await this.#client.send('report', { type: 'report', kind: 'machineInventory', ...session, ...(await machineInventory(device.system)) });
     else await this.#client.send('report', { type: 'report', kind: 'fileCollection', ...session, files: await collectFiles(device.files, request.paths, request.maxBytes) });
-    this.#o.onEvent?.({ kind: 'report', report: request.kind });
+    this.#o.emit?.({ kind: 'report', report: request.kind });
   }
 }
 
