@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Metafile } from 'esbuild';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
 import { QuickJsHost } from '../../hal/quickjs/index.ts';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
@@ -52,32 +52,25 @@ describe('the core of the build', () => {
   });
 });
 
-describe('the QuickJS guest loads them only when needed', async () => {
-  const code = await loadGuestCode();
-  const serve = code.module.bind(code);
-  let requested = new Set<string>();
-  code.module = (name) => {
-    requested.add(name);
-    return serve(name);
-  };
-  afterAll(() => {
-    code.module = serve;
-  });
-  const hosts: QuickJsHost[] = [];
-  afterEach(() => {
-    for (const host of hosts.splice(0)) host.dispose();
-  });
-
+describe('the QuickJS guest loads them only when needed', () => {
+  /** Starts and closes an agent in a fresh guest; its boot report and the modules the guest's loader was asked for. */
   async function start(id: string, config: Record<string, unknown>, options: { offer?: { engines: false }; prepare?: (hardware: MockHardware) => void } = {}) {
-    requested = new Set();
+    const code = await loadGuestCode(); // cached: every module the host serves goes through code.module
+    const serve = code.module.bind(code);
+    const modules = new Set<string>();
+    code.module = (name) => (modules.add(name), serve(name));
     const host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-    hosts.push(host);
-    const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: id } });
-    options.prepare?.(hardware);
-    const agent = await host.start(hardware.boot(), small, { logLevel: 'error', trust: { allowUnsigned: true }, ...config }, options.offer);
-    const boot = agent.boot;
-    await host.guarded(agent.close());
-    return { boot, modules: [...requested] };
+    try {
+      const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: id } });
+      options.prepare?.(hardware);
+      const agent = await host.start(hardware.boot(), small, { logLevel: 'error', trust: { allowUnsigned: true }, ...config }, options.offer);
+      const boot = agent.boot;
+      await host.guarded(agent.close());
+      return { boot, modules: [...modules] };
+    } finally {
+      code.module = serve;
+      host.dispose();
+    }
   }
   const delivery = { manager: 'https://manager.invalid', deviceAuth: false };
   const firmware = { service: { internal: 'https://in.test/u', external: 'https://ex.test/u' } };
