@@ -7,33 +7,17 @@
  * modules its loader is asked for, with a config/medium that needs each chunk and one that does not.
  */
 import { readFile } from 'node:fs/promises';
-import type { Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
 import { QuickJsHost } from '../../hal/quickjs/index.ts';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
 import { encodeAreaHeader, FORMAT_V1 } from '../../agent/store/format.ts';
 import { createAgent } from '../../agent/index.ts';
+import { chunkOf as outputChunkOf, closure, entry, moduleName, outputs, sources } from '../support/agent-build.ts';
 
 const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
-const meta: Metafile = JSON.parse(await readFile(new URL('../../dist/agent.meta.json', import.meta.url), 'utf8'));
-const outputs = Object.fromEntries(Object.entries(meta.outputs).filter(([path]) => path.endsWith('.js')));
-const entry = Object.keys(outputs).find((path) => outputs[path]!.entryPoint === 'agent/index.ts')!;
-const outDir = entry.slice(0, entry.lastIndexOf('/') + 1);
-
-function closure(start: string, seen = new Set<string>()): Set<string> {
-  if (seen.has(start)) return seen;
-  seen.add(start);
-  for (const imported of outputs[start]?.imports ?? []) if (imported.kind === 'import-statement') closure(imported.path, seen);
-  return seen;
-}
-const sources = (files: Iterable<string>) => [...files].flatMap((file) => Object.keys(outputs[file]?.inputs ?? {}));
 /** The guest's module name of the chunk a dynamic import of `source` loads. */
-function chunkOf(source: string): string {
-  const path = Object.keys(outputs).find((p) => outputs[p]!.entryPoint === source);
-  if (!path) throw new Error(`no chunk for ${source}`);
-  return path.slice(outDir.length);
-}
+const chunkOf = (source: string) => moduleName(outputChunkOf(source));
 
 const LAZY = ['agent/roaming/tracker.ts', 'wasm/load.ts', 'agent/store/format-v1.ts'];
 
