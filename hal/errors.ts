@@ -4,11 +4,12 @@
  */
 
 export class HalError extends Error {
-  readonly code: string;
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message);
-    this.name = new.target.name;
     this.code = code;
+    this.name = new.target.name;
     if (options && 'cause' in options) (this as { cause?: unknown }).cause = options.cause;
   }
 }

@@ -19,19 +19,21 @@ export type TransportErrorCode =
   | 'badMessage'; // undecodable or schema-violating answer
 
 export class TransportError extends Error {
-  readonly code: TransportErrorCode;
-  readonly status?: number;
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  // (status and managerCode stay own properties, undefined when absent, as the fields were).
+  declare readonly code: TransportErrorCode;
+  declare readonly status?: number;
   /** Worth trying again later (network trouble, 5xx, 408, 429). */
-  readonly retryable: boolean;
+  declare readonly retryable: boolean;
   /** The manager's error code from an error answer, if it sent one. */
-  readonly managerCode?: string;
+  declare readonly managerCode?: string;
   constructor(code: TransportErrorCode, message: string, options: { status?: number; retryable: boolean; managerCode?: string; cause?: unknown }) {
     super(message);
-    this.name = 'TransportError';
     this.code = code;
+    this.status = options.status;
     this.retryable = options.retryable;
-    if (options.status !== undefined) this.status = options.status;
-    if (options.managerCode !== undefined) this.managerCode = options.managerCode;
+    this.managerCode = options.managerCode;
+    this.name = 'TransportError';
     if (options.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
   }
 }

@@ -11,10 +11,17 @@
 import { redactUrl } from '../util/redact.ts';
 
 export class InsecureManagerError extends Error {
-  override readonly name = 'InsecureManagerError';
-  readonly code = 'insecureManager';
+  // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly name: 'InsecureManagerError';
+  declare readonly code: 'insecureManager';
   /** Configuration, not weather: trying again later changes nothing. */
-  readonly retryable = false;
+  declare readonly retryable: false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InsecureManagerError';
+    this.code = 'insecureManager';
+    this.retryable = false;
+  }
 }
 
 export interface ManagerSecurity {

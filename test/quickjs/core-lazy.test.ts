@@ -7,33 +7,17 @@
  * modules its loader is asked for, with a config/medium that needs each chunk and one that does not.
  */
 import { readFile } from 'node:fs/promises';
-import type { Metafile } from 'esbuild';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
 import { QuickJsHost } from '../../hal/quickjs/index.ts';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
 import { encodeAreaHeader, FORMAT_V1 } from '../../agent/store/format.ts';
 import { createAgent } from '../../agent/index.ts';
+import { chunkOf as outputChunkOf, closure, entry, moduleName, outputs, sources } from '../support/agent-build.ts';
 
 const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
-const meta: Metafile = JSON.parse(await readFile(new URL('../../dist/agent.meta.json', import.meta.url), 'utf8'));
-const outputs = Object.fromEntries(Object.entries(meta.outputs).filter(([path]) => path.endsWith('.js')));
-const entry = Object.keys(outputs).find((path) => outputs[path]!.entryPoint === 'agent/index.ts')!;
-const outDir = entry.slice(0, entry.lastIndexOf('/') + 1);
-
-function closure(start: string, seen = new Set<string>()): Set<string> {
-  if (seen.has(start)) return seen;
-  seen.add(start);
-  for (const imported of outputs[start]?.imports ?? []) if (imported.kind === 'import-statement') closure(imported.path, seen);
-  return seen;
-}
-const sources = (files: Iterable<string>) => [...files].flatMap((file) => Object.keys(outputs[file]?.inputs ?? {}));
 /** The guest's module name of the chunk a dynamic import of `source` loads. */
-function chunkOf(source: string): string {
-  const path = Object.keys(outputs).find((p) => outputs[p]!.entryPoint === source);
-  if (!path) throw new Error(`no chunk for ${source}`);
-  return path.slice(outDir.length);
-}
+const chunkOf = (source: string) => moduleName(outputChunkOf(source));
 
 const LAZY = ['agent/roaming/tracker.ts', 'wasm/load.ts', 'agent/store/format-v1.ts'];
 
@@ -52,32 +36,25 @@ describe('the core of the build', () => {
   });
 });
 
-describe('the QuickJS guest loads them only when needed', async () => {
-  const code = await loadGuestCode();
-  const serve = code.module.bind(code);
-  let requested = new Set<string>();
-  code.module = (name) => {
-    requested.add(name);
-    return serve(name);
-  };
-  afterAll(() => {
-    code.module = serve;
-  });
-  const hosts: QuickJsHost[] = [];
-  afterEach(() => {
-    for (const host of hosts.splice(0)) host.dispose();
-  });
-
+describe('the QuickJS guest loads them only when needed', () => {
+  /** Starts and closes an agent in a fresh guest; its boot report and the modules the guest's loader was asked for. */
   async function start(id: string, config: Record<string, unknown>, options: { offer?: { engines: false }; prepare?: (hardware: MockHardware) => void } = {}) {
-    requested = new Set();
+    const code = await loadGuestCode(); // cached: every module the host serves goes through code.module
+    const serve = code.module.bind(code);
+    const modules = new Set<string>();
+    code.module = (name) => (modules.add(name), serve(name));
     const host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-    hosts.push(host);
-    const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: id } });
-    options.prepare?.(hardware);
-    const agent = await host.start(hardware.boot(), small, { logLevel: 'error', trust: { allowUnsigned: true }, ...config }, options.offer);
-    const boot = agent.boot;
-    await host.guarded(agent.close());
-    return { boot, modules: [...requested] };
+    try {
+      const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: id } });
+      options.prepare?.(hardware);
+      const agent = await host.start(hardware.boot(), small, { logLevel: 'error', trust: { allowUnsigned: true }, ...config }, options.offer);
+      const boot = agent.boot;
+      await host.guarded(agent.close());
+      return { boot, modules: [...modules] };
+    } finally {
+      code.module = serve;
+      host.dispose();
+    }
   }
   const delivery = { manager: 'https://manager.invalid', deviceAuth: false };
   const firmware = { service: { internal: 'https://in.test/u', external: 'https://ex.test/u' } };

@@ -7,37 +7,15 @@
  * configs that need each chunk and configs that do not.
  */
 import { readFile } from 'node:fs/promises';
-import type { Metafile } from 'esbuild';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
 import { QuickJsHost } from '../../hal/quickjs/index.ts';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
 import { utf8Decode } from '../../agent/util/bytes.ts';
 import { TestRepo } from '../trust/fixture.ts';
+import { chunkOf, closure, entry, moduleName, outDir, outputs, sources } from '../support/agent-build.ts';
 
 const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
-const meta: Metafile = JSON.parse(await readFile(new URL('../../dist/agent.meta.json', import.meta.url), 'utf8'));
-const outputs = Object.fromEntries(Object.entries(meta.outputs).filter(([path]) => path.endsWith('.js')));
-const entry = Object.keys(outputs).find((path) => outputs[path]!.entryPoint === 'agent/index.ts')!;
-
-/** Output files reachable from `start` by static imports. */
-function closure(start: string, seen = new Set<string>()): Set<string> {
-  if (seen.has(start)) return seen;
-  seen.add(start);
-  for (const imported of outputs[start]?.imports ?? []) if (imported.kind === 'import-statement') closure(imported.path, seen);
-  return seen;
-}
-/** The source modules in these output files. */
-const sources = (files: Iterable<string>) => [...files].flatMap((file) => Object.keys(outputs[file]?.inputs ?? {}));
-/** The output file of a dynamic import's chunk, by its source entry. */
-function chunkOf(source: string): string {
-  const path = Object.keys(outputs).find((p) => outputs[p]!.entryPoint === source);
-  if (!path) throw new Error(`no chunk for ${source}`);
-  return path;
-}
-/** Output path (dist/agent-chunks/x.js) → module name as the guest's loader is asked for it (agent-chunks/x.js). */
-const outDir = entry.slice(0, entry.lastIndexOf('/') + 1);
-const moduleName = (path: string) => path.slice(outDir.length);
 
 const LAZY = {
   wasmDrivers: /^wasm\/src\/(engines-wasm|diff-wasm|wasm-hash|syncml-wasm|native|hmac|hash-state|diff-input|syncml-out|syncml-tokens|delta-applier|delta-exports)\.ts$/,

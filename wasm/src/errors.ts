@@ -5,21 +5,23 @@
 export type DiffSide = 'installed' | 'desired';
 
 /** A diff input was rejected before anything was computed. */
+// The errors' fields are declared and set in their constructors, not class fields: each class's
+// field initializer is one more function in a QuickJS heap (these classes are in every agent's core).
 export class DiffInputError extends Error {
-  readonly code: 'duplicateName' | 'invalidEntry';
-  readonly side: DiffSide;
+  declare readonly code: 'duplicateName' | 'invalidEntry';
+  declare readonly side: DiffSide;
   /** Index of the offending entry in the caller's array; -1 when the list itself is not an array. */
-  readonly index: number;
+  declare readonly index: number;
   /** For `duplicateName`: the name that occurs twice. */
-  readonly packageName: string | undefined;
+  declare readonly packageName: string | undefined;
 
   constructor(code: 'duplicateName' | 'invalidEntry', side: DiffSide, index: number, message: string, packageName?: string) {
     super(message);
-    this.name = 'DiffInputError';
     this.code = code;
     this.side = side;
     this.index = index;
     this.packageName = packageName;
+    this.name = 'DiffInputError';
   }
 }
 
@@ -30,11 +32,11 @@ export type HashErrorCode =
   | 'cannotExport'; // exportState() on a native hash (the host's engine keeps its state to itself)
 
 export class HashError extends Error {
-  readonly code: HashErrorCode;
+  declare readonly code: HashErrorCode;
   constructor(code: HashErrorCode, message: string) {
     super(message);
-    this.name = 'HashError';
     this.code = code;
+    this.name = 'HashError';
   }
 }
 
@@ -45,11 +47,11 @@ export type EngineErrorCode =
   | 'invalidOptions';
 
 export class EngineError extends Error {
-  readonly code: EngineErrorCode;
+  declare readonly code: EngineErrorCode;
   constructor(code: EngineErrorCode, message: string, options?: { cause?: unknown }) {
     super(message);
-    this.name = 'EngineError';
     this.code = code;
+    this.name = 'EngineError';
     if (options && 'cause' in options) (this as { cause?: unknown }).cause = options.cause;
   }
 }
@@ -97,15 +99,15 @@ const SYNCML_ERROR_TEXT: Record<SyncmlErrorCode, string> = {
 };
 
 export class SyncmlError extends Error {
-  readonly code: SyncmlErrorCode;
+  declare readonly code: SyncmlErrorCode;
   /** Byte offset in the input where the problem was found. */
-  readonly offset: number;
-  readonly format: 'xml' | 'wbxml' | undefined;
+  declare readonly offset: number;
+  declare readonly format: 'xml' | 'wbxml' | undefined;
   constructor(code: SyncmlErrorCode, offset: number, format?: 'xml' | 'wbxml') {
     super(`${format === undefined ? 'SyncML' : format === 'xml' ? 'SyncML XML' : 'SyncML WBXML'}: ${SYNCML_ERROR_TEXT[code]} at byte ${offset}`);
-    this.name = 'SyncmlError';
     this.code = code;
     this.offset = offset;
     this.format = format;
+    this.name = 'SyncmlError';
   }
 }
