@@ -287,8 +287,11 @@ export class Endpoint {
       return this.reviveError(shape);
     }
     if ('$ai' in tagged) {
-      const methods = this.decode(tagged.$ai, buffers) as { next(): Promise<IteratorResult<unknown>>; return(): Promise<IteratorResult<unknown>> };
-      return { [Symbol.asyncIterator]: () => ({ next: () => methods.next(), return: () => methods.return() }) };
+      // The next/return pair is its own iterator (the exporter opens one iterator only): no wrapper
+      // objects or closures per stream (an HTTP body) in the guest heap.
+      const iterator = this.decode(tagged.$ai, buffers) as Record<symbol, unknown>;
+      iterator[Symbol.asyncIterator] = returnThis;
+      return iterator;
     }
     if ('$o' in tagged) {
       const fields = tagged.$o as Record<string, unknown>;
@@ -305,6 +308,10 @@ export class Endpoint {
     for (const key of Object.keys(tagged)) out[key] = this.decode(tagged[key], buffers);
     return out;
   }
+}
+
+function returnThis(this: unknown): unknown {
+  return this;
 }
 
 /** New proxies between two sweeps. */
