@@ -21,12 +21,13 @@ export const removalFlow: MachineTable<RemovalState, RemovalEvent> = {
   loopState: 'finishing',
   giveUpState: 'done',
   maxStoreCount: 20,
+  // Compact states (../machine/table.ts CompactState), as the pipeline's table.
   states: {
-    removing: { on: { ran: 'reporting' }, resume: 'recovering' },
-    recovering: { on: { interrupted: 'reporting' } },
-    reporting: { on: { reported: 'finishing' } },
-    finishing: { on: { finished: 'done' } },
-    done: { final: true },
+    removing: 'ran>reporting @resume>recovering',
+    recovering: 'interrupted>reporting',
+    reporting: 'reported>finishing',
+    finishing: 'finished>done',
+    done: '@final',
   },
 };
 

@@ -61,18 +61,21 @@ export const pipelineFlow: MachineTable<PipelineState, PipelineEvent> = {
   loopState: 'abandoning',
   giveUpState: 'failed',
   maxStoreCount: 40,
+  // Compact states (../machine/table.ts CompactState): `event>target …`, then `@resume>`; one
+  // string each instead of an object per state and per `on` (a QuickJS board keeps every distinct
+  // object layout for the agent's life).
   states: {
-    locating: { on: { located: 'announcing', failed: 'reportingDownload' } },
-    announcing: { on: { reported: 'downloading' } },
-    downloading: { on: { downloaded: 'reportingDownload', failed: 'reportingDownload', relocate: 'locating' } },
-    reportingDownload: { on: { install: 'installing', hold: 'holding', retry: 'locating', abandon: 'abandoning' } },
-    holding: { on: { released: 'installing', abandon: 'abandoning' } },
-    installing: { on: { installed: 'reportingInstall', failed: 'reportingInstall' }, resume: 'recoveringInstall' },
-    recoveringInstall: { on: { retryInstall: 'installing', interrupted: 'reportingInstall' } },
-    reportingInstall: { on: { reported: 'finishing', abandon: 'abandoning' } },
-    finishing: { on: { finished: 'succeeded' } },
-    abandoning: { on: { abandoned: 'failed' } },
-    succeeded: { final: true },
-    failed: { final: true },
+    locating: 'located>announcing failed>reportingDownload',
+    announcing: 'reported>downloading',
+    downloading: 'downloaded>reportingDownload failed>reportingDownload relocate>locating',
+    reportingDownload: 'install>installing hold>holding retry>locating abandon>abandoning',
+    holding: 'released>installing abandon>abandoning',
+    installing: 'installed>reportingInstall failed>reportingInstall @resume>recoveringInstall',
+    recoveringInstall: 'retryInstall>installing interrupted>reportingInstall',
+    reportingInstall: 'reported>finishing abandon>abandoning',
+    finishing: 'finished>succeeded',
+    abandoning: 'abandoned>failed',
+    succeeded: '@final',
+    failed: '@final',
   },
 };
