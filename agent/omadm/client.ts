@@ -101,7 +101,10 @@ export class OmaDmClient {
       }
     };
     const run = this.#busy.then(counted, counted);
-    this.#busy = run.catch(() => undefined);
+    // The queue keeps no result: `run.catch()` alone would hold the session's summary (its commands)
+    // until the next session, through the FUMO download that follows.
+    const done = (): void => undefined;
+    this.#busy = run.then(done, done);
     return run;
   }
 

@@ -133,39 +133,56 @@ export class TreeTransaction {
   }
 }
 
+/** The root when the store has none yet: interior, permanent, the default ACL. */
+const rootNode = (): DmNode => ({ leaf: false, format: 'node', acl: ROOT_ACL, scope: 'permanent' });
+
+/**
+ * The committed tree is the store's records, decoded when read: no decoded copy is kept beside the
+ * store's bytes (in QuickJS that copy was ~5 KB held for the agent's whole life, through every FUMO
+ * download). The store already holds every value in memory; a read is one CBOR decode of one node.
+ */
 export class DmTree {
   readonly #store: KeyValueStore;
-  readonly #nodes = new Map<string, DmNode>();
+  /** Records found damaged when the tree was opened: treated as absent until rewritten. */
+  readonly #damaged = new Set<string>();
 
   private constructor(store: KeyValueStore) {
     this.#store = store;
   }
 
-  /** Loads the tree; a damaged node record is dropped from memory (reported), never half-used. */
+  /** Opens the tree; a damaged node record is never used (reported, and read as absent). */
   static open(store: KeyValueStore, onDamaged?: (path: string) => void): DmTree {
     const tree = new DmTree(store);
     for (const key of store.keys(TREE_PREFIX)) {
       const path = key.slice(TREE_PREFIX.length);
-      const bytes = store.get(key);
-      let value: unknown;
-      try {
-        value = bytes && decodeValue(key, bytes);
-      } catch {
-        value = undefined;
-      }
-      if (isNode(value)) tree.#nodes.set(path, value);
-      else onDamaged?.(path);
+      if (tree.#read(path) !== undefined) continue;
+      tree.#damaged.add(path);
+      onDamaged?.(path);
     }
-    if (!tree.#nodes.has('')) tree.#nodes.set('', { leaf: false, format: 'node', acl: ROOT_ACL, scope: 'permanent' });
     return tree;
   }
 
-  committed(path: string): DmNode | undefined {
-    return this.#nodes.get(path);
+  #read(path: string): DmNode | undefined {
+    const key = TREE_PREFIX + path;
+    const bytes = this.#store.get(key);
+    if (!bytes) return undefined;
+    let value: unknown;
+    try {
+      value = decodeValue(key, bytes);
+    } catch {
+      return undefined;
+    }
+    return isNode(value) ? value : undefined;
   }
 
-  paths(): IterableIterator<string> {
-    return this.#nodes.keys();
+  committed(path: string): DmNode | undefined {
+    if (this.#damaged.has(path)) return undefined;
+    return this.#read(path) ?? (path === '' ? rootNode() : undefined);
+  }
+
+  paths(): string[] {
+    const paths = this.#store.keys(TREE_PREFIX).map((key) => key.slice(TREE_PREFIX.length));
+    return ['', ...paths.filter((path) => path !== '' && !this.#damaged.has(path))];
   }
 
   begin(): TreeTransaction {
@@ -180,12 +197,9 @@ export class DmTree {
     return result;
   }
 
-  /** Store first, then memory: a failed write leaves memory as the store is. */
+  /** One store batch: what it rewrote or removed is no longer damaged. */
   async apply(changes: ReadonlyMap<string, DmNode | null>, ops: StoreOp[]): Promise<void> {
     await this.#store.batch(ops);
-    for (const [path, node] of changes) {
-      if (node === null) this.#nodes.delete(path);
-      else this.#nodes.set(path, node);
-    }
+    for (const path of changes.keys()) this.#damaged.delete(path);
   }
 }

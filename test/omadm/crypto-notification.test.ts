@@ -5,6 +5,7 @@ import { authBasic, authMd5, hmacHeader, parseHmacHeader } from '../../agent/oma
 import { findAccount } from '../../agent/omadm/csp/dmacc.ts';
 import { buildNotification, NotificationRouter, parseNotification, sessionIdText, notificationDigest, type Notification } from '../../agent/omadm/notification.ts';
 import { OmaDmError } from '../../agent/omadm/errors.ts';
+import { DmTree } from '../../agent/omadm/tree.ts';
 import { toBase64, utf8Encode } from '../../agent/util/bytes.ts';
 import { ACCOUNT, md5, newMedium, seededTree } from './support.ts';
 
@@ -54,7 +55,7 @@ describe('package #0', () => {
   it('the router verifies the digest first, refuses replays across a restart, then starts the session', async () => {
     const medium = newMedium();
     let store = await medium.open();
-    const { tree } = await seededTree(store);
+    let { tree } = await seededTree(store);
     const started: Notification[] = [];
     const rejected: string[] = [];
     const router = (s = store) =>
@@ -76,7 +77,9 @@ describe('package #0', () => {
     expect(await router().receive(good)).toBe(true);
     expect(started[0]?.sessionId).toBe(7);
     await store.close();
+    // The restart: the agent reopens its DM tree on the reopened store (OmaDmClient.open does).
     store = await medium.open();
+    tree = DmTree.open(store);
     expect(await router(store).receive(good)).toBe(false);
     expect(rejected).toEqual(['digest', 'unknownServer', 'malformed', 'replay']);
     // The empty-nonce fallback (libdmclient) accepts a digest made before the server knew the nonce.

@@ -10,7 +10,7 @@
 import type { Alert } from '../../syncml/model.ts';
 import { getValue, type KeyValueStore, putValue } from '../../store/index.ts';
 import { type Csp, type ExecContext, interior, leaf, type SeedNode } from '../csp/api.ts';
-import { describeInterior, describeLeaf, lazyDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
+import { describeInterior, describeLeaf, type NodeDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import { ALERT_GENERIC } from '../messages.ts';
 import type { DmNode, TreeTransaction } from '../tree.ts';
@@ -65,8 +65,12 @@ export interface FumoRecord {
 
 export const FUMO_PREFIX = 'omadm/fumo/';
 
-/** FUMO 1.0 §5 (the MO's DDF): what each node supports; `Ext` is the vendor area (Size, SHA256, …). */
-const FUMO_DDF = lazyDescription(() => {
+/**
+ * FUMO 1.0 §5 (the MO's DDF): what each node supports; `Ext` is the vendor area (Size, SHA256, …).
+ * Built per check, not kept: kept, its ~30 objects (~3 KB of the QuickJS heap) stayed alive after
+ * the session that Exec'd a download, through the download itself (the OMA DM cycle's peak).
+ */
+const FUMO_DDF = (): NodeDescription => {
   const optionalText = describeLeaf(['Get', 'Replace'], 'chr', ZERO_OR_ONE);
   const byUrl = describeInterior(['Get', 'Exec'], { PkgURL: describeLeaf(['Get', 'Replace'], 'chr') }, ZERO_OR_ONE);
   return describeInterior(['Get'], {
@@ -80,7 +84,7 @@ const FUMO_DDF = lazyDescription(() => {
       Ext: describeInterior(['Get'], {}, ZERO_OR_ONE, true),
     }, ZERO_OR_MORE),
   });
-});
+};
 const INSTANCE = /^FUMO\/([^/]+)(?:\/(.*))?$/;
 
 function isRecord(value: unknown): value is FumoRecord {

@@ -173,34 +173,40 @@ export function createFumoPipeline(parts: FumoPipelineParts): FumoPipeline & { r
     // client session, which would wait for the session it runs in (a refused package failed that way).
     return 'finished';
   };
+  /**
+   * Creates the image step's job for `job` (once); false when there is nothing to run. A function
+   * of its own so that what it used (a machine, the resolved package, HTTP wrappers) is let go of
+   * before the download: an async function's frame keeps every local alive across its awaits.
+   */
+  const prepare = async (job: FumoJob): Promise<boolean> => {
+    const machine = fumoImageStep(parts);
+    if (machine.record()) return true;
+    // A finished job whose result is still in the outbox (a cut after the job was cleared, before
+    // FUMO heard of it): the result is on its way; starting again would run the package twice.
+    if (parts.outbox.pending(FAMILY).some((e) => e.kind === 'fumoResult' && (e.body as FumoResultReport).instance === job.instance)) return false;
+    const http = pkgDataHttp(parts.device.staging, parts.device.net.http);
+    const resolved = await resolvePackage({ http, pkgData: pkgDataOf(parts), timeoutMs: parts.download?.timeoutMs ?? 30_000, ...(parts.expected ? { expected: parts.expected } : {}) }, job);
+    if (resolved.kind === 'refused') {
+      parts.log.warn('FUMO package refused', { instance: job.instance, reason: resolved.message });
+      if (resolved.notify) await parts.outbox.enqueue(FAMILY, { id: `fumo-${job.instance}-refused-${parts.device.clock.utcMs()}`, kind: 'ddNotify', body: resolved.notify });
+      await parts.fumo().report(job.instance, job.source === 'pkgData' ? 'updateFailed' : 'downloadFailed', resolved.result);
+      return false;
+    }
+    const status = await parts.device.update.status();
+    const identity = await parts.device.system.identity();
+    await machine.start({
+      id: `fumo-${job.instance}-${Math.max(0, parts.device.clock.utcMs()).toString(36)}`,
+      image: { version: job.version ?? 'unknown', size: resolved.pkg.size, sha256: resolved.pkg.sha256 },
+      fromVersion: identity.firmwareVersion,
+      original: status.active,
+      family: { fumo: job, source: resolved.pkg },
+    });
+    return true;
+  };
   return {
     runJob,
     async start(job) {
-      const machine = fumoImageStep(parts);
-      // A finished job whose result is still in the outbox (a cut after the job was cleared, before
-      // FUMO heard of it): the result is on its way; starting again would run the package twice.
-      const reported = parts.outbox.pending(FAMILY).some((e) => e.kind === 'fumoResult' && (e.body as FumoResultReport).instance === job.instance);
-      if (!machine.record() && reported) return;
-      if (!machine.record()) {
-        const http = pkgDataHttp(parts.device.staging, parts.device.net.http);
-        const resolved = await resolvePackage({ http, pkgData: pkgDataOf(parts), timeoutMs: parts.download?.timeoutMs ?? 30_000, ...(parts.expected ? { expected: parts.expected } : {}) }, job);
-        if (resolved.kind === 'refused') {
-          parts.log.warn('FUMO package refused', { instance: job.instance, reason: resolved.message });
-          if (resolved.notify) await parts.outbox.enqueue(FAMILY, { id: `fumo-${job.instance}-refused-${parts.device.clock.utcMs()}`, kind: 'ddNotify', body: resolved.notify });
-          await parts.fumo().report(job.instance, job.source === 'pkgData' ? 'updateFailed' : 'downloadFailed', resolved.result);
-          return;
-        }
-        const status = await parts.device.update.status();
-        const identity = await parts.device.system.identity();
-        await machine.start({
-          id: `fumo-${job.instance}-${Math.max(0, parts.device.clock.utcMs()).toString(36)}`,
-          image: { version: job.version ?? 'unknown', size: resolved.pkg.size, sha256: resolved.pkg.sha256 },
-          fromVersion: identity.firmwareVersion,
-          original: status.active,
-          family: { fumo: job, source: resolved.pkg },
-        });
-      }
-      await runJob();
+      if (await prepare(job)) await runJob();
     },
     async release(job) {
       // An inline package has no download step before Exec Update: its job starts here.
