@@ -4,37 +4,16 @@
  * mapped to their sources with the build's metafile.
  */
 import { readFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Metafile } from 'esbuild';
-import { MockHardware, mockOptionsFromBoard } from '../../hal/mock/index.ts';
-import { QuickJsHost } from '../../hal/quickjs/index.ts';
-import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
+import { guestModules } from '../support/guest-modules.ts';
 
-const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
 const meta = JSON.parse(await readFile(new URL('../../dist/agent.meta.json', import.meta.url), 'utf8')) as Metafile;
-
-// The host's loader asks the (cached) guest code for each module it loads: record the names.
-const code = await loadGuestCode();
-const served = code.module.bind(code);
-let requested: string[] = [];
-code.module = (name) => {
-  requested.push(name);
-  return served(name);
-};
-
-const hosts: QuickJsHost[] = [];
-afterEach(() => {
-  for (const host of hosts.splice(0)) host.dispose();
-});
+const { code, modulesLoaded } = await guestModules();
 
 /** The sources of the modules an agent with `config` loaded in a fresh guest. */
 async function sourcesLoaded(config: object): Promise<Set<string>> {
-  requested = [];
-  const host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-  hosts.push(host);
-  const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: 'config-chunks' } });
-  const agent = await host.start(hardware.boot(), small, { logLevel: 'error', ...config });
-  await host.guarded(agent.close());
+  const requested = await modulesLoaded(config, 'config-chunks');
   expect(requested).toContain(code.entry);
   return new Set(requested.flatMap((name) => Object.keys(meta.outputs[`dist/${name}`]?.inputs ?? {})));
 }
@@ -56,9 +35,7 @@ describe('family config chunks in QuickJS', () => {
   });
 
   it('a bad family section is refused at start with the same message as on Node', async () => {
-    const host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-    hosts.push(host);
-    const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: 'config-chunks-bad' } });
-    await expect(host.start(hardware.boot(), small, { trust: { allowUnsigned: true }, firmware: { idleRebootMs: -1 } })).rejects.toThrow(/invalid agent config: firmware\.idleRebootMs: -1 outside 0\.\./);
+    const start = modulesLoaded({ trust: { allowUnsigned: true }, firmware: { idleRebootMs: -1 } }, 'config-chunks-bad');
+    await expect(start).rejects.toThrow(/invalid agent config: firmware\.idleRebootMs: -1 outside 0\.\./);
   });
 });
