@@ -9,8 +9,8 @@
  */
 import type { Alert } from '../../syncml/model.ts';
 import { getValue, type KeyValueStore, putValue } from '../../store/index.ts';
-import { type Csp, type ExecContext, interior, leaf, type SeedNode } from '../csp/api.ts';
-import { describeInterior, describeLeaf, lazyDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
+import { type Csp, type ExecContext, interior, leaf, type SeedNode, type WriteOp } from '../csp/api.ts';
+import { describeInterior, describeLeaf, lazyDescription, type NodeDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import { ALERT_GENERIC } from '../messages.ts';
 import type { DmNode, TreeTransaction } from '../tree.ts';
@@ -88,7 +88,10 @@ function isRecord(value: unknown): value is FumoRecord {
   return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number';
 }
 
-export class FumoManager {
+export class FumoManager implements Csp {
+  // Declared and set in the constructor, not class fields: a field initializer is one more function in a QuickJS heap.
+  declare readonly root: 'FUMO';
+  declare readonly describe: () => NodeDescription;
   readonly #store: KeyValueStore;
   readonly #pipeline: FumoPipeline;
   readonly #instances: readonly string[];
@@ -99,6 +102,8 @@ export class FumoManager {
     this.#pipeline = options.pipeline;
     this.#instances = options.instances ?? ['1'];
     this.#pkgData = options.pkgData;
+    this.root = 'FUMO';
+    this.describe = FUMO_DDF;
   }
 
   record(instance: string): FumoRecord {
@@ -114,46 +119,47 @@ export class FumoManager {
     await putValue(this.#store, FUMO_PREFIX + instance, record);
   }
 
-  /** The CSP owning ./FUMO. */
+  /**
+   * The CSP owning ./FUMO: the manager itself (its `seed`, `describe`, `read`, `check`, `write`,
+   * `stream` and `exec` below), not an object of wrappers around it (each wrapper is one more
+   * function in a QuickJS heap).
+   */
   csp(): Csp {
-    return {
-      root: 'FUMO',
-      seed: () => {
-        const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
-        for (const x of this.#instances) {
-          nodes.push(
-            interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'),
-            leaf(`FUMO/${x}/PkgName`, '', 'chr', undefined),
-            leaf(`FUMO/${x}/PkgVersion`, '', 'chr'),
-            interior(`FUMO/${x}/Download`),
-            leaf(`FUMO/${x}/Download/PkgURL`, '', 'chr'),
-            interior(`FUMO/${x}/Update`),
-            leaf(`FUMO/${x}/Update/PkgData`, '', 'bin'),
-            interior(`FUMO/${x}/DownloadAndUpdate`),
-            leaf(`FUMO/${x}/DownloadAndUpdate/PkgURL`, '', 'chr'),
-            leaf(`FUMO/${x}/State`, '10', 'int', 'Get=*'),
-            interior(`FUMO/${x}/Ext`),
-            leaf(`FUMO/${x}/Ext/Size`, '', 'int'),
-            leaf(`FUMO/${x}/Ext/SHA256`, '', 'chr'),
-          );
-        }
-        return nodes;
-      },
-      describe: FUMO_DDF,
-      read: (path) => {
-        const match = INSTANCE.exec(path);
-        return match && match[2] === 'State' ? String(this.state(match[1] as string)) : undefined;
-      },
-      check: (op, path) => {
-        const match = INSTANCE.exec(path);
-        if (!match || match[2] === undefined) throw new DmStatusError(405, 'FUMO instances are fixed');
-        if (match[2] === 'State') throw new DmStatusError(405, 'State is the client\'s');
-        if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
-      },
-      write: (_op, path, node) => this.#writePkgData(path, node),
-      stream: (_op, path, node, size) => this.#streamPkgData(path, node, size),
-      exec: (path, _data, context) => this.#exec(path, context),
-    };
+    return this;
+  }
+
+  seed(): SeedNode[] {
+    const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
+    for (const x of this.#instances) {
+      nodes.push(
+        interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'),
+        leaf(`FUMO/${x}/PkgName`, '', 'chr', undefined),
+        leaf(`FUMO/${x}/PkgVersion`, '', 'chr'),
+        interior(`FUMO/${x}/Download`),
+        leaf(`FUMO/${x}/Download/PkgURL`, '', 'chr'),
+        interior(`FUMO/${x}/Update`),
+        leaf(`FUMO/${x}/Update/PkgData`, '', 'bin'),
+        interior(`FUMO/${x}/DownloadAndUpdate`),
+        leaf(`FUMO/${x}/DownloadAndUpdate/PkgURL`, '', 'chr'),
+        leaf(`FUMO/${x}/State`, '10', 'int', 'Get=*'),
+        interior(`FUMO/${x}/Ext`),
+        leaf(`FUMO/${x}/Ext/Size`, '', 'int'),
+        leaf(`FUMO/${x}/Ext/SHA256`, '', 'chr'),
+      );
+    }
+    return nodes;
+  }
+
+  read(path: string): string | undefined {
+    const match = INSTANCE.exec(path);
+    return match && match[2] === 'State' ? String(this.state(match[1] as string)) : undefined;
+  }
+
+  check(op: WriteOp, path: string): void {
+    const match = INSTANCE.exec(path);
+    if (!match || match[2] === undefined) throw new DmStatusError(405, 'FUMO instances are fixed');
+    if (match[2] === 'State') throw new DmStatusError(405, 'State is the client\'s');
+    if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
   }
 
   /** The PkgDataStore for a Replace of `FUMO/<x>/Update/PkgData` when no package is in process; undefined for other nodes. */
@@ -168,7 +174,7 @@ export class FumoManager {
   }
 
   /** A PkgData large object: streamed chunk by chunk into the store (memory holds one chunk). */
-  async #streamPkgData(path: string, node: DmNode, size: number): Promise<ValueStream | undefined> {
+  async stream(_op: 'Add' | 'Replace', path: string, node: DmNode, size: number): Promise<ValueStream | undefined> {
     const target = this.#pkgDataFor(path);
     if (!target) return undefined;
     const reserve = node.format === 'b64' ? Math.ceil(size / 4) * 3 : size;
@@ -176,7 +182,7 @@ export class FumoManager {
   }
 
   /** Replace Update/PkgData in one piece: the bytes go to the PkgDataStore (durably, before the 200); the leaf keeps none. */
-  async #writePkgData(path: string, node: DmNode): Promise<DmNode> {
+  async write(_op: 'Add' | 'Replace', path: string, node: DmNode): Promise<DmNode> {
     const target = this.#pkgDataFor(path);
     if (!target) return node;
     const value = node.value ?? '';
@@ -185,7 +191,8 @@ export class FumoManager {
     return { ...node, value: '' };
   }
 
-  async #exec(path: string, context: ExecContext): Promise<number> {
+  /** Exec Download / Update / DownloadAndUpdate: the transition is persisted, `continue()` acts on it; 202. */
+  async exec(path: string, _data: string | undefined, context: ExecContext): Promise<number> {
     const match = INSTANCE.exec(path);
     const x = match?.[1];
     const node = match?.[2];
