@@ -37,7 +37,7 @@ export interface ProcessorOptions {
 
 export type Response = Status | Results;
 
-/** The processor as containers.ts sees it. */
+/** The processor as containers.ts sees it (the processor itself: its `command` and `status`). */
 export interface Runner {
   command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number>;
   status(command: Command, msgRef: string, code: number, target?: string): Status;
@@ -45,13 +45,9 @@ export interface Runner {
 
 const ITEM_COMMANDS = new Set(['Add', 'Replace', 'Delete', 'Get', 'Copy']);
 
+/** The Status a failed command gets: the DmStatusError's code, 500 for anything else. */
 function statusOf(error: unknown): number {
-  if (error instanceof DmStatusError) return error.status;
-  return 500;
-}
-
-function isSuccess(code: number): boolean {
-  return code >= 200 && code < 300;
+  return error instanceof DmStatusError ? error.status : 500;
 }
 
 function textOf(data: DataValue | undefined): string | undefined {
@@ -74,7 +70,7 @@ function checkFormat(format: string, value: NodeValue | undefined): void {
   if (format === 'float' && Number.isNaN(Number(value))) throw new DmStatusError(400, 'float value expected');
 }
 
-export class CommandProcessor {
+export class CommandProcessor implements Runner {
   readonly #o: ProcessorOptions;
   /** Created by the session's first chunked item; it then takes every Add/Replace item. */
   #large: LargeObjectAssembler | undefined;
@@ -100,13 +96,14 @@ export class CommandProcessor {
     for (const command of commands) {
       if (command.cmd === 'Status' || command.cmd === 'Results') continue;
       const tx = this.#o.tree.begin();
-      await this.#command(command, msgRef, tx, out);
+      await this.command(command, msgRef, tx, out);
       await tx.commit();
     }
     return out;
   }
 
-  async #command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+  /** One command (a container's too) into `out`; its status code. Public for containers.ts. */
+  async command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     switch (command.cmd) {
       case 'Atomic':
       case 'Sequence':
@@ -117,19 +114,19 @@ export class CommandProcessor {
         return this.#exec(command, msgRef, tx, out);
       default:
         if (ITEM_COMMANDS.has(command.cmd)) return this.#items(command as ItemCommand, msgRef, tx, out);
-        out.push(this.#status(command, msgRef, 406));
+        out.push(this.status(command, msgRef, 406));
         return 406;
     }
   }
 
-  /** Atomic / Sequence (containers.ts), given what they need of the processor: run one command into `out`, and build a Status. */
+  /** Atomic / Sequence (containers.ts), given the processor as their Runner. */
   async #container(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     const containers = await loadContainers();
-    const runner: Runner = { command: (sub, ref, at, into) => this.#command(sub, ref, at, into), status: (sub, ref, code, target) => this.#status(sub, ref, code, target) };
-    return command.cmd === 'Atomic' ? containers.atomic(runner, command, msgRef, tx, out) : containers.sequence(runner, command, msgRef, tx, out);
+    return (command.cmd === 'Atomic' ? containers.atomic : containers.sequence)(this, command, msgRef, tx, out);
   }
 
-  #status(command: Command, msgRef: string, code: number, target?: string, items?: Item[]): Status {
+  /** A Status for `command`. Public for containers.ts. */
+  status(command: Command, msgRef: string, code: number, target?: string, items?: Item[]): Status {
     const status: Status = { cmd: 'Status', msgRef, cmdRef: command.cmdID ?? '0', refCmd: command.cmd, data: String(code) };
     if (target !== undefined) status.targetRefs = [target];
     if (items !== undefined && items.length > 0) status.items = items;
@@ -139,7 +136,7 @@ export class CommandProcessor {
   async #alert(command: Alert, msgRef: string, out: Response[]): Promise<number> {
     const code = Number(textOf(command.data));
     if (!isUserAlert(code)) {
-      out.push(this.#status(command, msgRef, 200));
+      out.push(this.status(command, msgRef, 200));
       return 200;
     }
     const items = command.items ?? [];
@@ -150,7 +147,7 @@ export class CommandProcessor {
       choices: items.slice(2).map((item) => textOf(item.data) ?? ''),
     };
     const answer = answerStatus(alert, await this.#o.ui.ask(alert));
-    out.push(this.#status(command, msgRef, answer.status, undefined, answer.values.map((value) => ({ data: value }))));
+    out.push(this.status(command, msgRef, answer.status, undefined, answer.values.map((value) => ({ data: value }))));
     return answer.status;
   }
 
@@ -179,7 +176,7 @@ export class CommandProcessor {
     } catch (error) {
       code = statusOf(error);
     }
-    out.push(this.#status(command, msgRef, code, uri));
+    out.push(this.status(command, msgRef, code, uri));
     return code;
   }
 
@@ -195,8 +192,8 @@ export class CommandProcessor {
         code = statusOf(error);
       }
       // The Status comes before the Results it announces.
-      out.push(this.#status(command, msgRef, code, uri), ...results);
-      if (!isSuccess(code)) worst = code;
+      out.push(this.status(command, msgRef, code, uri), ...results);
+      if (code < 200 || code >= 300) worst = code;
     }
     return worst;
   }
