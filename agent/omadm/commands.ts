@@ -8,7 +8,7 @@ import type { Alert, Command, Container, DataValue, Exec, Item, ItemCommand, Res
 import { dataText } from '../syncml/model.ts';
 import { utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { type AclCommand, aclAllows } from './acl.ts';
-import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type UserInteraction } from './alerts.ts';
+import { isUserAlert, type UserInteraction } from './alerts.ts';
 import type { Csp, CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
@@ -23,7 +23,7 @@ const loadList = loadOnce(() => import('./list.ts'));
 const loadLargeObjects = loadOnce(() => import('./large-object.ts'));
 /** And Atomic / Sequence (containers.ts): loaded by the first one. */
 const loadContainers = loadOnce(() => import('./containers.ts'));
-/** And Delete, Copy, ACL edits and property Gets (rare-commands.ts): loaded by the first one. */
+/** And Delete, Copy, ACL edits, property Gets and user alerts (rare-commands.ts): loaded by the first one. */
 const loadRare = loadOnce(() => import('./rare-commands.ts'));
 
 
@@ -60,7 +60,8 @@ function statusOf(error: unknown): number {
   return error instanceof DmStatusError ? error.status : 500;
 }
 
-function textOf(data: DataValue | undefined): string | undefined {
+/** A DataValue as text (bytes decoded as UTF-8). */
+export function textOf(data: DataValue | undefined): string | undefined {
   return dataText(data, utf8Decode);
 }
 
@@ -143,22 +144,12 @@ export class CommandProcessor implements Runner, Checks {
     return status;
   }
 
+  /** A user interaction alert (1100–1104) is asked through `ui` (rare-commands.ts); any other Alert gets 200. */
   async #alert(command: Alert, msgRef: string, out: Response[]): Promise<number> {
     const code = Number(textOf(command.data));
-    if (!isUserAlert(code)) {
-      out.push(this.status(command, msgRef, 200));
-      return 200;
-    }
-    const items = command.items ?? [];
-    const alert: UserAlert = {
-      code,
-      options: parseAlertOptions(textOf(items[0]?.data) ?? ''),
-      text: textOf(items[1]?.data) ?? '',
-      choices: items.slice(2).map((item) => textOf(item.data) ?? ''),
-    };
-    const answer = answerStatus(alert, await this.#o.ui.ask(alert));
-    out.push(this.status(command, msgRef, answer.status, undefined, answer.values.map((value) => ({ data: value }))));
-    return answer.status;
+    const answer = isUserAlert(code) ? await (await loadRare()).userAlert(this.#o.ui, code, command.items ?? []) : undefined;
+    out.push(this.status(command, msgRef, answer?.status ?? 200, undefined, answer?.items));
+    return answer?.status ?? 200;
   }
 
   /** Throws 425 unless the ACL in force lets this session's server run `command` on `path`. */

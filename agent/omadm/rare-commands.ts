@@ -1,11 +1,14 @@
 /**
  * The DPU's rarely sent commands (./commands.ts), a lazy chunk loaded by the first of them: most
  * sessions (a FUMO cycle: Get, Replace, Exec) send none. Delete, Copy, the Replace of a node's ACL
- * (`?prop=ACL`) and the Get of a node property (`?prop=ACL|Format|Type|Name`), checked as
- * commands.ts checks the others (existence, ACL, description, CSP) through the processor's `Checks`.
+ * (`?prop=ACL`), the Get of a node property (`?prop=ACL|Format|Type|Name`), checked as
+ * commands.ts checks the others (existence, ACL, description, CSP) through the processor's `Checks`,
+ * and user interaction alerts.
  */
+import type { Item } from '../syncml/model.ts';
 import { parseAcl } from './acl.ts';
-import type { Checks } from './commands.ts';
+import { answerStatus, parseAlertOptions, type UserAlert, type UserInteraction } from './alerts.ts';
+import { type Checks, textOf } from './commands.ts';
 import { DmStatusError } from './errors.ts';
 import { type DmNode, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 
@@ -62,4 +65,16 @@ export function property(node: DmNode, path: string, prop: string): NodeValue {
   if (prop === 'Type') return node.type ?? '';
   if (prop === 'Name') return path.slice(path.lastIndexOf('/') + 1);
   throw new DmStatusError(406, 'property not supported');
+}
+
+/** A user interaction alert (DM_Protocol 1.2 §10): asked through `ui`; the Status code and the items it carries back. */
+export async function userAlert(ui: UserInteraction, code: number, items: readonly Item[]): Promise<{ status: number; items: Item[] }> {
+  const alert: UserAlert = {
+    code,
+    options: parseAlertOptions(textOf(items[0]?.data) ?? ''),
+    text: textOf(items[1]?.data) ?? '',
+    choices: items.slice(2).map((item) => textOf(item.data) ?? ''),
+  };
+  const answer = answerStatus(alert, await ui.ask(alert));
+  return { status: answer.status, items: answer.values.map((data) => ({ data })) };
 }

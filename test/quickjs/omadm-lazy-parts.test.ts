@@ -6,7 +6,7 @@
  *  - download descriptors (fumo/descriptor.ts), loaded by the first PkgURL answering with one;
  *  - Atomic and Sequence (containers.ts), loaded by the first container;
  *  - splitting a Results that does not fit a message (message-split.ts), loaded by the first one;
- *  - Delete, Copy, ACL edits and property Gets (rare-commands.ts), loaded by the first one.
+ *  - Delete, Copy, ACL edits, property Gets and user alerts (rare-commands.ts), loaded by the first one.
  * And the family chunk does not load the push channel's wire format (agent/push/message.ts: only
  * the MQTT topic helper of push.ts needs it). Checked on the bundle and inside QuickJS: a plain
  * session loads none of them; each is loaded when its case comes, and the case is handled.

@@ -4,7 +4,7 @@
  */
 import { describeInterior, describeLeaf, lazyDescription, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
-import { type Csp, interior, leaf, type SeedNode } from './api.ts';
+import { type Csp, interior, leaf, type SeedNode, type WriteOp } from './api.ts';
 
 export interface DeviceFacts {
   devId: string;
@@ -43,12 +43,9 @@ const DEV_DETAIL = lazyDescription(() => {
   });
 });
 
-function readOnly(root: string): Pick<Csp, 'check'> {
-  return {
-    check(op, path) {
-      throw new DmStatusError(405, `${root} is read-only (${op} ${path})`);
-    },
-  };
+/** Both CSPs' `check` (one function, `this` is the CSP): every write is refused. */
+function readOnly(this: Csp, op: WriteOp, path: string): never {
+  throw new DmStatusError(405, `${this.root} is read-only (${op} ${path})`);
 }
 
 export function devInfoCsp(facts: DeviceFacts): Csp {
@@ -63,7 +60,7 @@ export function devInfoCsp(facts: DeviceFacts): Csp {
       leaf('DevInfo/Lang', facts.lang ?? 'en-US'),
     ],
     describe: DEV_INFO,
-    ...readOnly('DevInfo'),
+    check: readOnly,
   };
 }
 
@@ -85,6 +82,6 @@ export function devDetailCsp(facts: DeviceFacts): Csp {
     ],
     read: (path) => (path === 'DevDetail/FwV' ? facts.fwV() : undefined),
     describe: DEV_DETAIL,
-    ...readOnly('DevDetail'),
+    check: readOnly,
   };
 }
