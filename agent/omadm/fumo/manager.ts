@@ -83,11 +83,6 @@ const FUMO_DDF = lazyDescription(() => {
 });
 const INSTANCE = /^FUMO\/([^/]+)(?:\/(.*))?$/;
 
-function isRecord(value: unknown): value is FumoRecord {
-  const r = value as FumoRecord;
-  return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number';
-}
-
 export class FumoManager implements Csp {
   // Declared and set in the constructor, not class fields: a field initializer is one more function in a QuickJS heap.
   declare readonly root: 'FUMO';
@@ -107,8 +102,8 @@ export class FumoManager implements Csp {
   }
 
   record(instance: string): FumoRecord {
-    const value = getValue<unknown>(this.#store, FUMO_PREFIX + instance);
-    return isRecord(value) ? value : { state: 'idle', alerts: [], sequence: 0 };
+    const r = getValue<FumoRecord | undefined>(this.#store, FUMO_PREFIX + instance);
+    return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number' ? r : { state: 'idle', alerts: [], sequence: 0 };
   }
 
   state(instance: string): number {
@@ -212,7 +207,8 @@ export class FumoManager implements Csp {
       if (!record.job) throw new DmStatusError(405, 'no package to update');
       job = { ...record.job, ...base, operation: record.job.operation === 'downloadandupdate' ? 'downloadandupdate' : 'update', runThrough: true };
     } else {
-      const url = urlOf(context.tx, `FUMO/${x}/${node}/PkgURL`);
+      const url = context.tx.get(`FUMO/${x}/${node}/PkgURL`)?.value;
+      if (typeof url !== 'string' || !/^https?:\/\/[^\s]+$/i.test(url)) throw new DmStatusError(400, 'PkgURL is not an http(s) URL');
       job = { ...base, operation, url, runThrough: operation === 'downloadandupdate', ...packageOf(context.tx, x) };
     }
     // The decision is persisted before anything happens; `continue()` (after the session) acts on it.
@@ -259,12 +255,6 @@ export class FumoManager implements Csp {
       if (record.alerts.some((a) => a.id === id)) await this.#write(x, { ...record, alerts: record.alerts.filter((a) => a.id !== id) });
     }
   }
-}
-
-function urlOf(tx: TreeTransaction, path: string): string {
-  const value = tx.get(path)?.value;
-  if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/i.test(value)) throw new DmStatusError(400, 'PkgURL is not an http(s) URL');
-  return value;
 }
 
 /** What the server said about the package (all optional here; a pipeline that needs them refuses without). */
