@@ -65,12 +65,6 @@ export function textOf(data: DataValue | undefined): string | undefined {
   return dataText(data, utf8Decode);
 }
 
-function valueOf(data: DataValue | undefined, format: string): NodeValue | undefined {
-  if (data === undefined) return undefined;
-  if (data instanceof Uint8Array) return format === 'bin' ? data : utf8Decode(data);
-  return textOf(data);
-}
-
 const INT = /^[-+]?\d+$/;
 
 /** Light format validation of leaf values (what a server can get wrong and a CSP would choke on). */
@@ -300,7 +294,8 @@ export class CommandProcessor implements Runner, Checks {
     const existing = tx.get(path);
     const format = item.meta?.format ?? command.meta?.format ?? existing?.format ?? 'chr';
     const type = item.meta?.type ?? command.meta?.type ?? existing?.type;
-    const value = valueOf(data, format);
+    // Bytes stay bytes only for a bin leaf.
+    const value: NodeValue | undefined = data instanceof Uint8Array && format !== 'bin' ? utf8Decode(data) : data instanceof Uint8Array ? data : textOf(data);
     const csp = this.csp(path);
     if (command.cmd === 'Replace') {
       if (!existing) throw new DmStatusError(404, 'no such node');

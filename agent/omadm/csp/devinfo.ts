@@ -2,7 +2,7 @@
  * DevInfo and DevDetail (DM_StdObj 1.2): read-only device facts, seeded from the device's
  * description. Get is open to every server; nothing may be added, replaced or deleted.
  */
-import { describeInterior, describeLeaf, lazyDescription, ZERO_OR_ONE } from '../ddf.ts';
+import { type AccessType, describeInterior, describeLeaf, lazyDescription, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import { type Csp, interior, leaf, type SeedNode, type WriteOp } from './api.ts';
 
@@ -22,24 +22,23 @@ export interface DeviceFacts {
 const READ_ONLY = 'Get=*';
 
 /** DM_StdObj 1.2 §5.1/§5.2: every node Get-only; `Ext` an optional vendor area. */
-const fact = (format = 'chr') => describeLeaf(['Get'], format);
-const ext = () => describeInterior(['Get'], {}, ZERO_OR_ONE, true);
+const GET: readonly AccessType[] = ['Get'];
 const DEV_INFO = lazyDescription(() => {
-  const chr = fact();
-  return describeInterior(['Get'], { DevId: chr, Man: chr, Mod: chr, DmV: chr, Lang: chr, Ext: ext() });
+  const chr = describeLeaf(GET, 'chr');
+  return describeInterior(GET, { DevId: chr, Man: chr, Mod: chr, DmV: chr, Lang: chr, Ext: describeInterior(GET, {}, ZERO_OR_ONE, true) });
 });
 const DEV_DETAIL = lazyDescription(() => {
-  const chr = fact();
-  const int = fact('int');
-  return describeInterior(['Get'], {
+  const chr = describeLeaf(GET, 'chr');
+  const int = describeLeaf(GET, 'int');
+  return describeInterior(GET, {
     DevTyp: chr,
     OEM: chr,
     FwV: chr,
     SwV: chr,
     HwV: chr,
-    LrgObj: fact('bool'),
-    URI: describeInterior(['Get'], { MaxDepth: int, MaxTotLen: int, MaxSegLen: int }),
-    Ext: ext(),
+    LrgObj: describeLeaf(GET, 'bool'),
+    URI: describeInterior(GET, { MaxDepth: int, MaxTotLen: int, MaxSegLen: int }),
+    Ext: describeInterior(GET, {}, ZERO_OR_ONE, true),
   });
 });
 

@@ -252,7 +252,8 @@ export class FumoManager implements Csp {
   async acknowledge(id: string): Promise<void> {
     for (const x of this.#instances) {
       const record = this.record(x);
-      if (record.alerts.some((a) => a.id === id)) await this.#write(x, { ...record, alerts: record.alerts.filter((a) => a.id !== id) });
+      const alerts = record.alerts.filter((a) => a.id !== id);
+      if (alerts.length < record.alerts.length) await this.#write(x, { ...record, alerts });
     }
   }
 }
