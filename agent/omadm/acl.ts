@@ -10,18 +10,14 @@ export type Acl = Partial<Record<AclCommand, string[]>>;
 
 export const ROOT_ACL = 'Add=*&Get=*&Replace=*';
 
-function isAclCommand(name: string): name is AclCommand {
-  return (ACL_COMMANDS as readonly string[]).includes(name);
-}
-
 /** Parses an ACL string; an unknown command or an empty server id is a 400 (the Replace of an ACL fails). */
 export function parseAcl(text: string): Acl {
   const acl: Acl = {};
   if (text.trim() === '') return acl;
   for (const entry of text.split('&')) {
     const eq = entry.indexOf('=');
-    const name = eq < 0 ? entry : entry.slice(0, eq);
-    if (!isAclCommand(name)) throw new DmStatusError(400, `ACL names an unknown command`);
+    const name = (eq < 0 ? entry : entry.slice(0, eq)) as AclCommand;
+    if (!ACL_COMMANDS.includes(name)) throw new DmStatusError(400, `ACL names an unknown command`);
     const servers = eq < 0 ? [] : entry.slice(eq + 1).split('+');
     if (servers.some((id) => id === '')) throw new DmStatusError(400, 'ACL has an empty server id');
     acl[name] = [...(acl[name] ?? []), ...servers];

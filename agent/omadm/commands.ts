@@ -7,9 +7,9 @@
 import type { Alert, Command, Container, DataValue, Exec, Item, ItemCommand, Results, Status } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
 import { utf8Decode, utf8Encode } from '../util/bytes.ts';
-import { type AclCommand, aclAllows, parseAcl } from './acl.ts';
-import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type UserInteraction } from './alerts.ts';
-import type { CspRegistry } from './csp/api.ts';
+import { type AclCommand, aclAllows } from './acl.ts';
+import { isUserAlert, type UserInteraction } from './alerts.ts';
+import type { Csp, CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
 import type { LargeObjectAssembler, ValueStream } from './large-object.ts';
@@ -23,6 +23,8 @@ const loadList = loadOnce(() => import('./list.ts'));
 const loadLargeObjects = loadOnce(() => import('./large-object.ts'));
 /** And Atomic / Sequence (containers.ts): loaded by the first one. */
 const loadContainers = loadOnce(() => import('./containers.ts'));
+/** And Delete, Copy, ACL edits, property Gets and user alerts (rare-commands.ts): loaded by the first one. */
+const loadRare = loadOnce(() => import('./rare-commands.ts'));
 
 
 export interface ProcessorOptions {
@@ -37,31 +39,30 @@ export interface ProcessorOptions {
 
 export type Response = Status | Results;
 
-/** The processor as containers.ts sees it. */
+/** The processor as containers.ts sees it (the processor itself: its `command` and `status`). */
 export interface Runner {
   command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number>;
   status(command: Command, msgRef: string, code: number, target?: string): Status;
 }
 
+/** The processor's checks as rare-commands.ts uses them (the processor itself). */
+export interface Checks {
+  allowed(tx: TreeTransaction, path: string, command: AclCommand): void;
+  described(tx: TreeTransaction, op: AccessType, path: string, node: DmNode | undefined, withParent?: boolean): void;
+  ensureParent(path: string, tx: TreeTransaction): void;
+  csp(path: string): Csp | undefined;
+}
+
 const ITEM_COMMANDS = new Set(['Add', 'Replace', 'Delete', 'Get', 'Copy']);
 
+/** The Status a failed command gets: the DmStatusError's code, 500 for anything else. */
 function statusOf(error: unknown): number {
-  if (error instanceof DmStatusError) return error.status;
-  return 500;
+  return error instanceof DmStatusError ? error.status : 500;
 }
 
-function isSuccess(code: number): boolean {
-  return code >= 200 && code < 300;
-}
-
-function textOf(data: DataValue | undefined): string | undefined {
+/** A DataValue as text (bytes decoded as UTF-8). */
+export function textOf(data: DataValue | undefined): string | undefined {
   return dataText(data, utf8Decode);
-}
-
-function valueOf(data: DataValue | undefined, format: string): NodeValue | undefined {
-  if (data === undefined) return undefined;
-  if (data instanceof Uint8Array) return format === 'bin' ? data : utf8Decode(data);
-  return textOf(data);
 }
 
 const INT = /^[-+]?\d+$/;
@@ -74,7 +75,7 @@ function checkFormat(format: string, value: NodeValue | undefined): void {
   if (format === 'float' && Number.isNaN(Number(value))) throw new DmStatusError(400, 'float value expected');
 }
 
-export class CommandProcessor {
+export class CommandProcessor implements Runner, Checks {
   readonly #o: ProcessorOptions;
   /** Created by the session's first chunked item; it then takes every Add/Replace item. */
   #large: LargeObjectAssembler | undefined;
@@ -100,13 +101,14 @@ export class CommandProcessor {
     for (const command of commands) {
       if (command.cmd === 'Status' || command.cmd === 'Results') continue;
       const tx = this.#o.tree.begin();
-      await this.#command(command, msgRef, tx, out);
+      await this.command(command, msgRef, tx, out);
       await tx.commit();
     }
     return out;
   }
 
-  async #command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+  /** One command (a container's too) into `out`; its status code. Public for containers.ts. */
+  async command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     switch (command.cmd) {
       case 'Atomic':
       case 'Sequence':
@@ -117,50 +119,46 @@ export class CommandProcessor {
         return this.#exec(command, msgRef, tx, out);
       default:
         if (ITEM_COMMANDS.has(command.cmd)) return this.#items(command as ItemCommand, msgRef, tx, out);
-        out.push(this.#status(command, msgRef, 406));
+        out.push(this.status(command, msgRef, 406));
         return 406;
     }
   }
 
-  /** Atomic / Sequence (containers.ts), given what they need of the processor: run one command into `out`, and build a Status. */
+  /** Atomic / Sequence (containers.ts), given the processor as their Runner. */
   async #container(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     const containers = await loadContainers();
-    const runner: Runner = { command: (sub, ref, at, into) => this.#command(sub, ref, at, into), status: (sub, ref, code, target) => this.#status(sub, ref, code, target) };
-    return command.cmd === 'Atomic' ? containers.atomic(runner, command, msgRef, tx, out) : containers.sequence(runner, command, msgRef, tx, out);
+    return (command.cmd === 'Atomic' ? containers.atomic : containers.sequence)(this, command, msgRef, tx, out);
   }
 
-  #status(command: Command, msgRef: string, code: number, target?: string, items?: Item[]): Status {
+  /** A Status for `command`. Public for containers.ts. */
+  status(command: Command, msgRef: string, code: number, target?: string, items?: Item[]): Status {
     const status: Status = { cmd: 'Status', msgRef, cmdRef: command.cmdID ?? '0', refCmd: command.cmd, data: String(code) };
     if (target !== undefined) status.targetRefs = [target];
     if (items !== undefined && items.length > 0) status.items = items;
     return status;
   }
 
+  /** A user interaction alert (1100–1104) is asked through `ui` (rare-commands.ts); any other Alert gets 200. */
   async #alert(command: Alert, msgRef: string, out: Response[]): Promise<number> {
     const code = Number(textOf(command.data));
-    if (!isUserAlert(code)) {
-      out.push(this.#status(command, msgRef, 200));
-      return 200;
-    }
-    const items = command.items ?? [];
-    const alert: UserAlert = {
-      code,
-      options: parseAlertOptions(textOf(items[0]?.data) ?? ''),
-      text: textOf(items[1]?.data) ?? '',
-      choices: items.slice(2).map((item) => textOf(item.data) ?? ''),
-    };
-    const answer = answerStatus(alert, await this.#o.ui.ask(alert));
-    out.push(this.#status(command, msgRef, answer.status, undefined, answer.values.map((value) => ({ data: value }))));
-    return answer.status;
+    const answer = isUserAlert(code) ? await (await loadRare()).userAlert(this.#o.ui, code, command.items ?? []) : undefined;
+    out.push(this.status(command, msgRef, answer?.status ?? 200, undefined, answer?.items));
+    return answer?.status ?? 200;
   }
 
-  #allowed(tx: TreeTransaction, path: string, command: AclCommand): void {
+  /** Throws 425 unless the ACL in force lets this session's server run `command` on `path`. */
+  allowed(tx: TreeTransaction, path: string, command: AclCommand): void {
     if (!aclAllows(tx.effectiveAcl(path), command, this.#o.serverId)) throw new DmStatusError(425, `${command} not permitted`);
   }
 
   /** The node description's verdict (ddf.ts), after the ACL and before any CSP. */
-  #described(tx: TreeTransaction, op: AccessType, path: string, node: DmNode | undefined, withParent = false): void {
+  described(tx: TreeTransaction, op: AccessType, path: string, node: DmNode | undefined, withParent = false): void {
     checkDescription(this.#o.csps, tx, op, path, node, withParent ? parentOf(path) : undefined);
+  }
+
+  /** The CSP owning `path`. */
+  csp(path: string): Csp | undefined {
+    return this.#o.csps.owner(path);
   }
 
   async #exec(command: Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
@@ -170,16 +168,16 @@ export class CommandProcessor {
     try {
       const path = normalizePath(uri);
       if (!tx.has(path)) throw new DmStatusError(404, 'no such node');
-      this.#allowed(tx, path, 'Exec');
-      this.#described(tx, 'Exec', path, tx.get(path));
-      const csp = this.#o.csps.owner(path);
+      this.allowed(tx, path, 'Exec');
+      this.described(tx, 'Exec', path, tx.get(path));
+      const csp = this.csp(path);
       if (!csp?.exec) throw new DmStatusError(405, 'node cannot be executed');
       const context = { serverId: this.#o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) };
       code = await csp.exec(path, textOf(item?.data), context);
     } catch (error) {
       code = statusOf(error);
     }
-    out.push(this.#status(command, msgRef, code, uri));
+    out.push(this.status(command, msgRef, code, uri));
     return code;
   }
 
@@ -195,8 +193,8 @@ export class CommandProcessor {
         code = statusOf(error);
       }
       // The Status comes before the Results it announces.
-      out.push(this.#status(command, msgRef, code, uri), ...results);
-      if (!isSuccess(code)) worst = code;
+      out.push(this.status(command, msgRef, code, uri), ...results);
+      if (code < 200 || code >= 300) worst = code;
     }
     return worst;
   }
@@ -217,9 +215,9 @@ export class CommandProcessor {
         return this.#write(command, item, whole, path, query, tx);
       }
       case 'Delete':
-        return this.#delete(path, tx);
+        return (await loadRare()).del(this, path, tx);
       case 'Copy':
-        return this.#copy(item, path, tx);
+        return (await loadRare()).copy(this, item.source?.locURI ?? '', path, tx);
       default:
         return 406;
     }
@@ -228,8 +226,8 @@ export class CommandProcessor {
   async #get(command: ItemCommand, uri: string, path: string, query: string, tx: TreeTransaction, msgRef: string): Promise<Results> {
     const node = tx.get(path);
     if (!node) throw new DmStatusError(404, 'no such node');
-    this.#allowed(tx, path, 'Get');
-    this.#described(tx, 'Get', path, node);
+    this.allowed(tx, path, 'Get');
+    this.described(tx, 'Get', path, node);
     if (query.startsWith('list=')) {
       const lists = await loadList();
       return this.#list(lists, command, uri, path, lists.parseListQuery(query) as ListQuery, tx, msgRef);
@@ -239,11 +237,7 @@ export class CommandProcessor {
     const prop = query.startsWith('prop=') ? query.slice(5) : undefined;
     if (prop !== undefined) {
       format = 'chr';
-      if (prop === 'ACL') data = node.acl ?? '';
-      else if (prop === 'Format') data = node.format;
-      else if (prop === 'Type') data = node.type ?? '';
-      else if (prop === 'Name') data = path.slice(path.lastIndexOf('/') + 1);
-      else throw new DmStatusError(406, 'property not supported');
+      data = (await loadRare()).property(node, path, prop);
     } else if (query !== '') throw new DmStatusError(406, 'query not supported');
     else if (!node.leaf) data = tx.children(path).join('/');
     else data = this.#value(path, node);
@@ -257,7 +251,7 @@ export class CommandProcessor {
   }
 
   #value(path: string, node: DmNode): NodeValue {
-    return this.#o.csps.owner(path)?.read?.(path, node) ?? node.value ?? '';
+    return this.csp(path)?.read?.(path, node) ?? node.value ?? '';
   }
 
   /** Get ?list=Struct|StructData|TNDS (list.ts): the subtree, readable nodes only. */
@@ -274,7 +268,7 @@ export class CommandProcessor {
    * write will be (in a throwaway fork) before the first byte is taken.
    */
   async #openStream(command: ItemCommand, item: Item, path: string, query: string, tx: TreeTransaction, size: number): Promise<ValueStream | undefined> {
-    const csp = this.#o.csps.owner(path);
+    const csp = this.csp(path);
     if (!csp?.stream || query !== '') return undefined;
     const node = this.#checked(command, item, undefined, path, tx.fork());
     return csp.stream(command.cmd as 'Add' | 'Replace', path, node, size);
@@ -287,18 +281,10 @@ export class CommandProcessor {
 
   /** `streamed`: the value went to the CSP's stream; the node is written without it. */
   async #write(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
-    if (query === 'prop=ACL' && command.cmd === 'Replace') {
-      const existing = tx.get(path);
-      if (!existing) throw new DmStatusError(404, 'no such node');
-      this.#allowed(tx, path, 'Replace');
-      const acl = textOf(data) ?? '';
-      parseAcl(acl);
-      tx.put(path, { ...existing, acl });
-      return 200;
-    }
+    if (query === 'prop=ACL' && command.cmd === 'Replace') return (await loadRare()).replaceAcl(this, path, textOf(data) ?? '', tx);
     if (query !== '') throw new DmStatusError(406, 'query not supported');
     const node = this.#checked(command, item, data, path, tx);
-    const csp = this.#o.csps.owner(path);
+    const csp = this.csp(path);
     tx.put(path, command.cmd === 'Replace' && !streamed && csp?.write ? await csp.write('Replace', path, node) : node);
     return 200;
   }
@@ -308,14 +294,15 @@ export class CommandProcessor {
     const existing = tx.get(path);
     const format = item.meta?.format ?? command.meta?.format ?? existing?.format ?? 'chr';
     const type = item.meta?.type ?? command.meta?.type ?? existing?.type;
-    const value = valueOf(data, format);
-    const csp = this.#o.csps.owner(path);
+    // Bytes stay bytes only for a bin leaf.
+    const value: NodeValue | undefined = data instanceof Uint8Array && format !== 'bin' ? utf8Decode(data) : data instanceof Uint8Array ? data : textOf(data);
+    const csp = this.csp(path);
     if (command.cmd === 'Replace') {
       if (!existing) throw new DmStatusError(404, 'no such node');
-      this.#allowed(tx, path, 'Replace');
+      this.allowed(tx, path, 'Replace');
       if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
       const node: DmNode = { ...existing, format, ...(type === undefined ? {} : { type }), ...(value === undefined ? {} : { value }) };
-      this.#described(tx, 'Replace', path, node);
+      this.described(tx, 'Replace', path, node);
       checkFormat(format, value);
       csp?.check?.('Replace', path, node, tx);
       return node;
@@ -323,66 +310,29 @@ export class CommandProcessor {
     if (existing) throw new DmStatusError(418, 'node already exists');
     const parent = parentOf(path);
     if (parent === undefined) throw new DmStatusError(405, 'the root exists');
-    this.#ensureParent(parent, tx);
-    this.#allowed(tx, parent, 'Add');
+    this.ensureParent(parent, tx);
+    this.allowed(tx, parent, 'Add');
     const leaf = format !== 'node';
     const node: DmNode = { leaf, format, scope: 'dynamic', ...(type === undefined ? {} : { type }), ...(leaf && value !== undefined ? { value } : {}) };
-    this.#described(tx, 'Add', path, node, true);
+    this.described(tx, 'Add', path, node, true);
     if (leaf) checkFormat(format, value);
     csp?.check?.('Add', path, node, tx);
     return node;
   }
 
   /** Add creates missing interior ancestors (DM_Protocol 1.2 §6.6.1), each checked like an Add. */
-  #ensureParent(path: string, tx: TreeTransaction): void {
+  ensureParent(path: string, tx: TreeTransaction): void {
     const node = tx.get(path);
     if (node) {
       if (node.leaf) throw new DmStatusError(405, 'a leaf has no children');
       return;
     }
     const parent = parentOf(path) as string;
-    this.#ensureParent(parent, tx);
-    this.#allowed(tx, parent, 'Add');
+    this.ensureParent(parent, tx);
+    this.allowed(tx, parent, 'Add');
     const created: DmNode = { leaf: false, format: 'node', scope: 'dynamic' };
-    this.#described(tx, 'Add', path, created, true);
-    this.#o.csps.owner(path)?.check?.('Add', path, created, tx);
+    this.described(tx, 'Add', path, created, true);
+    this.csp(path)?.check?.('Add', path, created, tx);
     tx.put(path, created);
   }
-
-  #delete(path: string, tx: TreeTransaction): number {
-    const node = tx.get(path);
-    if (!node) throw new DmStatusError(404, 'no such node');
-    this.#allowed(tx, path, 'Delete');
-    if (node.scope === 'permanent' || path === '') throw new DmStatusError(405, 'permanent node');
-    this.#described(tx, 'Delete', path, node, true);
-    this.#o.csps.owner(path)?.check?.('Delete', path, node, tx);
-    tx.remove(path);
-    return 200;
-  }
-
-  /** Copy: Get on the source, Add (or Replace when it exists) on the target; leaves only. */
-  #copy(item: Item, target: string, tx: TreeTransaction): number {
-    const source = normalizePath(item.source?.locURI ?? '');
-    const node = tx.get(source);
-    if (!node) throw new DmStatusError(404, 'no such source node');
-    this.#allowed(tx, source, 'Get');
-    if (!node.leaf) throw new DmStatusError(405, 'only leaves are copied');
-    const existing = tx.get(target);
-    if (existing) {
-      this.#allowed(tx, target, 'Replace');
-      if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
-    } else {
-      const parent = parentOf(target) as string;
-      this.#ensureParent(parent, tx);
-      this.#allowed(tx, parent, 'Add');
-    }
-    const copy: DmNode = { ...node, scope: existing?.scope ?? 'dynamic' };
-    delete copy.acl;
-    if (existing?.acl !== undefined) copy.acl = existing.acl;
-    this.#described(tx, existing ? 'Replace' : 'Add', target, copy, !existing);
-    this.#o.csps.owner(target)?.check?.(existing ? 'Replace' : 'Add', target, copy, tx);
-    tx.put(target, copy);
-    return 200;
-  }
 }
-

@@ -63,10 +63,6 @@ const PASSAGE: NodeDescription = { access: ['Get', 'Add'], formats: NODE_FORMATS
 /** What is known of a path: its description, `open` (no description applies) or `unlisted`. */
 export type Described = { kind: 'described'; description: NodeDescription; parent?: NodeDescription; name: string } | { kind: 'open' } | { kind: 'unlisted' };
 
-function segments(path: string): string[] {
-  return path === '' ? [] : path.split('/');
-}
-
 /** Finds the description of `path` from the CSP that owns it (or the root's). */
 export function describe(csps: CspRegistry, path: string): Described {
   if (path === '') return { kind: 'described', description: ROOT, name: '' };
@@ -81,7 +77,8 @@ export function describe(csps: CspRegistry, path: string): Described {
   let description = top;
   let parent: NodeDescription | undefined;
   let name = owner.root.slice(owner.root.lastIndexOf('/') + 1);
-  for (const segment of segments(path).slice(segments(owner.root).length)) {
+  // Both non-empty here (the root returned above, a CSP root is never empty).
+  for (const segment of path.split('/').slice(owner.root.split('/').length)) {
     const child = description.children?.[segment] ?? description.children?.['*'];
     if (!child) return description.open ? { kind: 'open' } : { kind: 'unlisted' };
     parent = description;
@@ -91,19 +88,11 @@ export function describe(csps: CspRegistry, path: string): Described {
   return { kind: 'described', description, name, ...(parent ? { parent } : {}) };
 }
 
-function named(parent: NodeDescription | undefined, name: string): boolean {
-  return parent?.children?.[name] !== undefined;
-}
-
 /** How many siblings share the description `name` resolves to (named: itself; `*`: all unnamed ones). */
 function occurrences(tx: TreeTransaction, path: string, parentPath: string, parent: NodeDescription | undefined, name: string): number {
-  if (!parent || named(parent, name)) return tx.has(path) ? 1 : 0;
-  return tx.children(parentPath).filter((sibling) => !named(parent, sibling)).length;
-}
-
-function checkValue(description: NodeDescription, node: DmNode): void {
-  if (!description.formats.includes(node.format)) throw new DmStatusError(415, `format ${node.format} not accepted here (${description.formats.join('|')})`);
-  if (description.types && node.type !== undefined && node.type !== '' && !description.types.includes(node.type)) throw new DmStatusError(415, `type ${node.type} not accepted here`);
+  const named = parent?.children;
+  if (!parent || named?.[name] !== undefined) return tx.has(path) ? 1 : 0;
+  return tx.children(parentPath).filter((sibling) => named?.[sibling] === undefined).length;
 }
 
 /**
@@ -120,7 +109,10 @@ export function checkDescription(csps: CspRegistry, tx: TreeTransaction, op: Acc
   }
   const { description, parent, name } = found;
   if (!description.access.includes(op)) throw new DmStatusError(405, `${op} not supported by this node`);
-  if (node && (op === 'Add' || op === 'Replace' || op === 'Copy')) checkValue(description, node);
+  if (node && (op === 'Add' || op === 'Replace' || op === 'Copy')) {
+    if (!description.formats.includes(node.format)) throw new DmStatusError(415, `format ${node.format} not accepted here (${description.formats.join('|')})`);
+    if (description.types && node.type !== undefined && node.type !== '' && !description.types.includes(node.type)) throw new DmStatusError(415, `type ${node.type} not accepted here`);
+  }
   if (parentPath === undefined) return;
   if (op === 'Add' && occurrences(tx, path, parentPath, parent, name) >= description.occurs[1]) throw new DmStatusError(405, 'the node occurs as often as its description allows');
   if (op === 'Delete' && occurrences(tx, path, parentPath, parent, name) <= description.occurs[0]) throw new DmStatusError(405, 'the node description requires it');

@@ -49,11 +49,6 @@ export function uriOf(path: string): string {
   return path === '' ? '.' : `./${path}`;
 }
 
-function isNode(value: unknown): value is DmNode {
-  const node = value as DmNode;
-  return typeof node === 'object' && node !== null && typeof node.leaf === 'boolean' && typeof node.format === 'string';
-}
-
 /** A change set over the tree: reads see its own writes; `commit` writes them as one store batch. */
 export class TreeTransaction {
   readonly #tree: DmTree;
@@ -77,13 +72,14 @@ export class TreeTransaction {
   children(path: string): string[] {
     const prefix = path === '' ? '' : `${path}/`;
     const names = new Set<string>();
-    const consider = (key: string, present: boolean) => {
-      if (key === '' || !key.startsWith(prefix) || key.slice(prefix.length).includes('/')) return;
-      if (present) names.add(key.slice(prefix.length));
-      else names.delete(key.slice(prefix.length));
-    };
-    for (const key of this.#tree.paths()) consider(key, true);
-    for (const [key, node] of this.#changes) consider(key, node !== null);
+    // Committed nodes first (paths only: the tree keeps no decoded copy), then this
+    // transaction's changes over them (null = removed).
+    for (const key of [...this.#tree.paths(), ...this.#changes.keys()]) {
+      const name = key.slice(prefix.length);
+      if (key === '' || !key.startsWith(prefix) || name.includes('/')) continue;
+      if (!this.#changes.has(key) || this.#changes.get(key) !== null) names.add(name);
+      else names.delete(name);
+    }
     return [...names].sort();
   }
 
@@ -106,10 +102,6 @@ export class TreeTransaction {
     this.#changes.set(path, null);
   }
 
-  get pending(): number {
-    return this.#changes.size;
-  }
-
   /** Folds another transaction's changes in (a nested Atomic/Sequence step that succeeded). */
   absorb(other: TreeTransaction): void {
     for (const [path, node] of other.#changes) this.#changes.set(path, node);
@@ -122,13 +114,10 @@ export class TreeTransaction {
     return child;
   }
 
-  ops(): StoreOp[] {
-    return [...this.#changes].map(([path, node]) => (node === null ? deleteOp(TREE_PREFIX + path) : putOp(TREE_PREFIX + path, node)));
-  }
-
+  /** Writes the changes as one store batch. */
   async commit(): Promise<void> {
     if (this.#changes.size === 0) return;
-    await this.#tree.apply(this.#changes, this.ops());
+    await this.#tree.apply(this.#changes, [...this.#changes].map(([path, node]) => (node === null ? deleteOp(TREE_PREFIX + path) : putOp(TREE_PREFIX + path, node))));
     this.#changes.clear();
   }
 }
@@ -172,7 +161,8 @@ export class DmTree {
     } catch {
       return undefined;
     }
-    return isNode(value) ? value : undefined;
+    const node = value as DmNode | undefined;
+    return typeof node === 'object' && node !== null && typeof node.leaf === 'boolean' && typeof node.format === 'string' ? node : undefined;
   }
 
   committed(path: string): DmNode | undefined {

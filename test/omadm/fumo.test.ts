@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { policyInteraction } from '../../agent/omadm/alerts.ts';
 import { CommandProcessor } from '../../agent/omadm/commands.ts';
 import { OmaDmClient, type OmaDmConfig } from '../../agent/omadm/client.ts';
-import { FUMO_TABLE, nextState } from '../../agent/omadm/fumo/flow.ts';
+import { FUMO_STATES, FUMO_TABLE, type FumoEvent, type FumoState, nextState } from '../../agent/omadm/fumo/flow.ts';
 import type { FumoJob, FumoPipeline } from '../../agent/omadm/fumo/manager.ts';
 import type { Alert, Command, Status } from '../../agent/syncml/model.ts';
 import { ACCOUNT, engines, FACTS, md5, newMedium } from './support.ts';
@@ -53,6 +53,23 @@ describe('FUMO', () => {
     expect(nextState('idle', 'execUpdatePkgData')).toBe('updating'); // the package came inline (Update/PkgData)
     expect(nextState('downloadComplete', 'execUpdatePkgData')).toBeUndefined();
     expect(Object.keys(FUMO_TABLE)).toHaveLength(8);
+  });
+
+  it('the compact table reads as the FUMO 1.0 transitions, every state × event', () => {
+    const resting = ['idle', 'downloadFailed', 'updateFailedHaveData', 'updateFailedNoData', 'updateSuccessHaveData', 'updateSuccessNoData'] as const;
+    const fromResting = (to: FumoState) => Object.fromEntries(resting.map((state) => [state, to]));
+    const expected: Record<FumoEvent, Partial<Record<FumoState, FumoState>>> = {
+      execDownload: fromResting('downloading'),
+      execDownloadAndUpdate: fromResting('downloading'),
+      downloaded: { downloading: 'downloadComplete' },
+      downloadFailed: { downloading: 'downloadFailed' },
+      execUpdate: { downloadComplete: 'updating', readyToUpdate: 'updating' },
+      execUpdatePkgData: fromResting('updating'),
+      updated: { updating: 'updateSuccessNoData' },
+      updateFailed: { updating: 'updateFailedNoData', downloading: 'downloadFailed' },
+    };
+    for (const event of Object.keys(FUMO_TABLE) as FumoEvent[])
+      for (const state of Object.keys(FUMO_STATES) as FumoState[]) expect([state, event, nextState(state, event)]).toEqual([state, event, expected[event][state]]);
   });
 
   it('Download → 202, held at 40 with a Generic Alert; Update → 202, reboot keeps State 60; success → 100 and an acknowledged 1226', async () => {

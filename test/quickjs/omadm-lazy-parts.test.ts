@@ -5,7 +5,8 @@
  *  - inline FUMO packages on staging (fumo/pkgdata-staging.ts), loaded by the first PkgData;
  *  - download descriptors (fumo/descriptor.ts), loaded by the first PkgURL answering with one;
  *  - Atomic and Sequence (containers.ts), loaded by the first container;
- *  - splitting a Results that does not fit a message (message-split.ts), loaded by the first one.
+ *  - splitting a Results that does not fit a message (message-split.ts), loaded by the first one;
+ *  - Delete, Copy, ACL edits, property Gets and user alerts (rare-commands.ts), loaded by the first one.
  * And the family chunk does not load the push channel's wire format (agent/push/message.ts: only
  * the MQTT topic helper of push.ts needs it). Checked on the bundle and inside QuickJS: a plain
  * session loads none of them; each is loaded when its case comes, and the case is handled.
@@ -18,8 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Command } from '../../agent/syncml/model.ts';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
-import { atomic, fumoDownload, fumoPkgData, get, sendUdpPush, startDmServer } from '../../server/omadm/index.ts';
+import { atomic, del, fumoDownload, fumoPkgData, get, sendUdpPush, startDmServer } from '../../server/omadm/index.ts';
 import { CLIENT, DEVICE_ID, engines as jsEngines, familySection, md5, notification, SERVER, waitFor } from '../omadm/session-rig.ts';
 import { bootPhone, small } from './phone.ts';
 import { agentChunks } from '../support/agent-chunks.ts';
@@ -37,9 +39,9 @@ function chunkOf(source: string): string {
   return path;
 }
 const FAMILY_CHUNK = chunkOf('agent/omadm/family.ts');
-const LAZY_SOURCES = ['notification.ts', 'large-object.ts', 'fumo/pkgdata-staging.ts', 'fumo/descriptor.ts', 'containers.ts', 'message-split.ts'].map((file) => `agent/omadm/${file}`);
+const LAZY_SOURCES = ['notification.ts', 'large-object.ts', 'fumo/pkgdata-staging.ts', 'fumo/descriptor.ts', 'containers.ts', 'message-split.ts', 'rare-commands.ts'].map((file) => `agent/omadm/${file}`);
 const LAZY = LAZY_SOURCES.map(chunkOf);
-const [NOTIFICATION_CHUNK, LARGE_OBJECT_CHUNK, PKGDATA_CHUNK, DESCRIPTOR_CHUNK, CONTAINERS_CHUNK, SPLIT_CHUNK] = LAZY as [string, string, string, string, string, string];
+const [NOTIFICATION_CHUNK, LARGE_OBJECT_CHUNK, PKGDATA_CHUNK, DESCRIPTOR_CHUNK, CONTAINERS_CHUNK, SPLIT_CHUNK, RARE_CHUNK] = LAZY as [string, string, string, string, string, string, string];
 const PACKAGE = new Uint8Array(3000).map((_, i) => (i * 13 + 5) & 0xff);
 const SHA256 = createHash('sha256').update(PACKAGE).digest('hex');
 const moduleName = (chunk: string) => chunk.replace(/^dist\//, '');
@@ -130,6 +132,18 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
     const listed = server.journal.of('result').map((e) => e.uri).filter((uri) => uri.startsWith('./DevDetail'));
     expect(listed).toEqual(expect.arrayContaining(['./DevDetail', './DevDetail/FwV', './DevDetail/URI/MaxSegLen']));
     expect(listed).toHaveLength(11);
+  }, 60_000);
+
+  it('a property Get, a Delete and a Copy load the rare commands and are answered as before', async () => {
+    const { server, agent, host, loaded } = await phone();
+    const copy: Command = { cmd: 'Copy', items: [{ source: { locURI: './DevInfo/Mod' }, target: { locURI: './DevInfo/ModCopy' } }] };
+    server.script([get('./DevInfo/Mod?prop=Format'), del('./DevInfo/Mod'), copy]);
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    // DevInfo is read-only for a server (ACL Get=*): the Delete and the Copy's Add are refused.
+    expect(server.journal.statuses()).toEqual(['Get:200', 'Delete:425', 'Copy:425']);
+    expect(server.journal.of('result').map((e) => e.data)).toEqual(['chr']);
+    expect(loaded(RARE_CHUNK)).toBe(true);
+    expect(loaded(CONTAINERS_CHUNK)).toBe(false);
   }, 60_000);
 
   it('a package #0 over UDP loads the notification chunk and runs the server-initiated session', async () => {

@@ -2,9 +2,9 @@
  * DevInfo and DevDetail (DM_StdObj 1.2): read-only device facts, seeded from the device's
  * description. Get is open to every server; nothing may be added, replaced or deleted.
  */
-import { describeInterior, describeLeaf, lazyDescription, ZERO_OR_ONE } from '../ddf.ts';
+import { type AccessType, describeInterior, describeLeaf, lazyDescription, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
-import { type Csp, interior, leaf, type SeedNode } from './api.ts';
+import { type Csp, interior, leaf, type SeedNode, type WriteOp } from './api.ts';
 
 export interface DeviceFacts {
   devId: string;
@@ -22,33 +22,29 @@ export interface DeviceFacts {
 const READ_ONLY = 'Get=*';
 
 /** DM_StdObj 1.2 §5.1/§5.2: every node Get-only; `Ext` an optional vendor area. */
-const fact = (format = 'chr') => describeLeaf(['Get'], format);
-const ext = () => describeInterior(['Get'], {}, ZERO_OR_ONE, true);
+const GET: readonly AccessType[] = ['Get'];
 const DEV_INFO = lazyDescription(() => {
-  const chr = fact();
-  return describeInterior(['Get'], { DevId: chr, Man: chr, Mod: chr, DmV: chr, Lang: chr, Ext: ext() });
+  const chr = describeLeaf(GET, 'chr');
+  return describeInterior(GET, { DevId: chr, Man: chr, Mod: chr, DmV: chr, Lang: chr, Ext: describeInterior(GET, {}, ZERO_OR_ONE, true) });
 });
 const DEV_DETAIL = lazyDescription(() => {
-  const chr = fact();
-  const int = fact('int');
-  return describeInterior(['Get'], {
+  const chr = describeLeaf(GET, 'chr');
+  const int = describeLeaf(GET, 'int');
+  return describeInterior(GET, {
     DevTyp: chr,
     OEM: chr,
     FwV: chr,
     SwV: chr,
     HwV: chr,
-    LrgObj: fact('bool'),
-    URI: describeInterior(['Get'], { MaxDepth: int, MaxTotLen: int, MaxSegLen: int }),
-    Ext: ext(),
+    LrgObj: describeLeaf(GET, 'bool'),
+    URI: describeInterior(GET, { MaxDepth: int, MaxTotLen: int, MaxSegLen: int }),
+    Ext: describeInterior(GET, {}, ZERO_OR_ONE, true),
   });
 });
 
-function readOnly(root: string): Pick<Csp, 'check'> {
-  return {
-    check(op, path) {
-      throw new DmStatusError(405, `${root} is read-only (${op} ${path})`);
-    },
-  };
+/** Both CSPs' `check` (one function, `this` is the CSP): every write is refused. */
+function readOnly(this: Csp, op: WriteOp, path: string): never {
+  throw new DmStatusError(405, `${this.root} is read-only (${op} ${path})`);
 }
 
 export function devInfoCsp(facts: DeviceFacts): Csp {
@@ -63,7 +59,7 @@ export function devInfoCsp(facts: DeviceFacts): Csp {
       leaf('DevInfo/Lang', facts.lang ?? 'en-US'),
     ],
     describe: DEV_INFO,
-    ...readOnly('DevInfo'),
+    check: readOnly,
   };
 }
 
@@ -85,6 +81,6 @@ export function devDetailCsp(facts: DeviceFacts): Csp {
     ],
     read: (path) => (path === 'DevDetail/FwV' ? facts.fwV() : undefined),
     describe: DEV_DETAIL,
-    ...readOnly('DevDetail'),
+    check: readOnly,
   };
 }

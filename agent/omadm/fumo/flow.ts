@@ -20,29 +20,36 @@ export type FumoState = keyof typeof FUMO_STATES;
 export type FumoOperation = 'download' | 'update' | 'downloadandupdate';
 export type FumoEvent = 'execDownload' | 'execDownloadAndUpdate' | 'execUpdate' | 'execUpdatePkgData' | 'downloaded' | 'downloadFailed' | 'updated' | 'updateFailed';
 
-/** States where a new Exec Download / DownloadAndUpdate may begin (nothing in flight). */
-const RESTING: readonly FumoState[] = ['idle', 'downloadFailed', 'updateFailedHaveData', 'updateFailedNoData', 'updateSuccessHaveData', 'updateSuccessNoData'];
+/**
+ * States where a new Exec Download / DownloadAndUpdate may begin (nothing in flight): `*` in the
+ * table. Space-delimited, matched as ` state `.
+ */
+const RESTING = ' idle downloadFailed updateFailedHaveData updateFailedNoData updateSuccessHaveData updateSuccessNoData ';
 
-function fromResting(to: FumoState): Partial<Record<FumoState, FumoState>> {
-  return Object.fromEntries(RESTING.map((state) => [state, to]));
-}
-
-/** event → (from → to). A pair not in the table is refused (the Exec gets 405 / the event is ignored). */
-export const FUMO_TABLE: Record<FumoEvent, Partial<Record<FumoState, FumoState>>> = {
-  execDownload: fromResting('downloading'),
-  execDownloadAndUpdate: fromResting('downloading'),
+/**
+ * event → its `from>to` transitions, space-separated (`*` = any resting state). A pair not in the
+ * table is refused (the Exec gets 405 / the event is ignored). Strings, not one object per event:
+ * in QuickJS each distinct object literal is a layout of its own (~140 B) kept with the code.
+ */
+export const FUMO_TABLE: Record<FumoEvent, string> = {
+  execDownload: '*>downloading',
+  execDownloadAndUpdate: '*>downloading',
   // Download complete (Exec Download) or ready (DownloadAndUpdate): the pipeline's hold.
-  downloaded: { downloading: 'downloadComplete' },
-  downloadFailed: { downloading: 'downloadFailed' },
-  execUpdate: { downloadComplete: 'updating', readyToUpdate: 'updating' },
+  downloaded: 'downloading>downloadComplete',
+  downloadFailed: 'downloading>downloadFailed',
+  execUpdate: 'downloadComplete>updating readyToUpdate>updating',
   // Exec Update on a package the server delivered in Update/PkgData: nothing to download, straight to 60.
-  execUpdatePkgData: fromResting('updating'),
-  updated: { updating: 'updateSuccessNoData' },
-  updateFailed: { updating: 'updateFailedNoData', downloading: 'downloadFailed' },
+  execUpdatePkgData: '*>updating',
+  updated: 'updating>updateSuccessNoData',
+  updateFailed: 'updating>updateFailedNoData downloading>downloadFailed',
 };
 
 export function nextState(state: FumoState, event: FumoEvent): FumoState | undefined {
-  return FUMO_TABLE[event][state];
+  for (const pair of FUMO_TABLE[event].split(' ')) {
+    const [from, to] = pair.split('>') as [string, FumoState];
+    if (from === state || (from === '*' && RESTING.includes(` ${state} `))) return to;
+  }
+  return undefined;
 }
 
 export function isFumoState(value: unknown): value is FumoState {

@@ -9,7 +9,7 @@
  */
 import type { Alert } from '../../syncml/model.ts';
 import { getValue, type KeyValueStore, putValue } from '../../store/index.ts';
-import { type Csp, type ExecContext, interior, leaf, type SeedNode } from '../csp/api.ts';
+import { type Csp, type ExecContext, interior, leaf, type SeedNode, type WriteOp } from '../csp/api.ts';
 import { describeInterior, describeLeaf, type NodeDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import { ALERT_GENERIC } from '../messages.ts';
@@ -87,12 +87,10 @@ const FUMO_DDF = (): NodeDescription => {
 };
 const INSTANCE = /^FUMO\/([^/]+)(?:\/(.*))?$/;
 
-function isRecord(value: unknown): value is FumoRecord {
-  const r = value as FumoRecord;
-  return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number';
-}
-
-export class FumoManager {
+export class FumoManager implements Csp {
+  // Declared and set in the constructor, not class fields: a field initializer is one more function in a QuickJS heap.
+  declare readonly root: 'FUMO';
+  declare readonly describe: () => NodeDescription;
   readonly #store: KeyValueStore;
   readonly #pipeline: FumoPipeline;
   readonly #instances: readonly string[];
@@ -103,11 +101,13 @@ export class FumoManager {
     this.#pipeline = options.pipeline;
     this.#instances = options.instances ?? ['1'];
     this.#pkgData = options.pkgData;
+    this.root = 'FUMO';
+    this.describe = FUMO_DDF;
   }
 
   record(instance: string): FumoRecord {
-    const value = getValue<unknown>(this.#store, FUMO_PREFIX + instance);
-    return isRecord(value) ? value : { state: 'idle', alerts: [], sequence: 0 };
+    const r = getValue<FumoRecord | undefined>(this.#store, FUMO_PREFIX + instance);
+    return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number' ? r : { state: 'idle', alerts: [], sequence: 0 };
   }
 
   state(instance: string): number {
@@ -118,46 +118,47 @@ export class FumoManager {
     await putValue(this.#store, FUMO_PREFIX + instance, record);
   }
 
-  /** The CSP owning ./FUMO. */
+  /**
+   * The CSP owning ./FUMO: the manager itself (its `seed`, `describe`, `read`, `check`, `write`,
+   * `stream` and `exec` below), not an object of wrappers around it (each wrapper is one more
+   * function in a QuickJS heap).
+   */
   csp(): Csp {
-    return {
-      root: 'FUMO',
-      seed: () => {
-        const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
-        for (const x of this.#instances) {
-          nodes.push(
-            interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'),
-            leaf(`FUMO/${x}/PkgName`, '', 'chr', undefined),
-            leaf(`FUMO/${x}/PkgVersion`, '', 'chr'),
-            interior(`FUMO/${x}/Download`),
-            leaf(`FUMO/${x}/Download/PkgURL`, '', 'chr'),
-            interior(`FUMO/${x}/Update`),
-            leaf(`FUMO/${x}/Update/PkgData`, '', 'bin'),
-            interior(`FUMO/${x}/DownloadAndUpdate`),
-            leaf(`FUMO/${x}/DownloadAndUpdate/PkgURL`, '', 'chr'),
-            leaf(`FUMO/${x}/State`, '10', 'int', 'Get=*'),
-            interior(`FUMO/${x}/Ext`),
-            leaf(`FUMO/${x}/Ext/Size`, '', 'int'),
-            leaf(`FUMO/${x}/Ext/SHA256`, '', 'chr'),
-          );
-        }
-        return nodes;
-      },
-      describe: FUMO_DDF,
-      read: (path) => {
-        const match = INSTANCE.exec(path);
-        return match && match[2] === 'State' ? String(this.state(match[1] as string)) : undefined;
-      },
-      check: (op, path) => {
-        const match = INSTANCE.exec(path);
-        if (!match || match[2] === undefined) throw new DmStatusError(405, 'FUMO instances are fixed');
-        if (match[2] === 'State') throw new DmStatusError(405, 'State is the client\'s');
-        if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
-      },
-      write: (_op, path, node) => this.#writePkgData(path, node),
-      stream: (_op, path, node, size) => this.#streamPkgData(path, node, size),
-      exec: (path, _data, context) => this.#exec(path, context),
-    };
+    return this;
+  }
+
+  seed(): SeedNode[] {
+    const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
+    for (const x of this.#instances) {
+      nodes.push(
+        interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'),
+        leaf(`FUMO/${x}/PkgName`, '', 'chr', undefined),
+        leaf(`FUMO/${x}/PkgVersion`, '', 'chr'),
+        interior(`FUMO/${x}/Download`),
+        leaf(`FUMO/${x}/Download/PkgURL`, '', 'chr'),
+        interior(`FUMO/${x}/Update`),
+        leaf(`FUMO/${x}/Update/PkgData`, '', 'bin'),
+        interior(`FUMO/${x}/DownloadAndUpdate`),
+        leaf(`FUMO/${x}/DownloadAndUpdate/PkgURL`, '', 'chr'),
+        leaf(`FUMO/${x}/State`, '10', 'int', 'Get=*'),
+        interior(`FUMO/${x}/Ext`),
+        leaf(`FUMO/${x}/Ext/Size`, '', 'int'),
+        leaf(`FUMO/${x}/Ext/SHA256`, '', 'chr'),
+      );
+    }
+    return nodes;
+  }
+
+  read(path: string): string | undefined {
+    const match = INSTANCE.exec(path);
+    return match && match[2] === 'State' ? String(this.state(match[1] as string)) : undefined;
+  }
+
+  check(op: WriteOp, path: string): void {
+    const match = INSTANCE.exec(path);
+    if (!match || match[2] === undefined) throw new DmStatusError(405, 'FUMO instances are fixed');
+    if (match[2] === 'State') throw new DmStatusError(405, 'State is the client\'s');
+    if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
   }
 
   /** The PkgDataStore for a Replace of `FUMO/<x>/Update/PkgData` when no package is in process; undefined for other nodes. */
@@ -172,7 +173,7 @@ export class FumoManager {
   }
 
   /** A PkgData large object: streamed chunk by chunk into the store (memory holds one chunk). */
-  async #streamPkgData(path: string, node: DmNode, size: number): Promise<ValueStream | undefined> {
+  async stream(_op: 'Add' | 'Replace', path: string, node: DmNode, size: number): Promise<ValueStream | undefined> {
     const target = this.#pkgDataFor(path);
     if (!target) return undefined;
     const reserve = node.format === 'b64' ? Math.ceil(size / 4) * 3 : size;
@@ -180,7 +181,7 @@ export class FumoManager {
   }
 
   /** Replace Update/PkgData in one piece: the bytes go to the PkgDataStore (durably, before the 200); the leaf keeps none. */
-  async #writePkgData(path: string, node: DmNode): Promise<DmNode> {
+  async write(_op: 'Add' | 'Replace', path: string, node: DmNode): Promise<DmNode> {
     const target = this.#pkgDataFor(path);
     if (!target) return node;
     const value = node.value ?? '';
@@ -189,7 +190,8 @@ export class FumoManager {
     return { ...node, value: '' };
   }
 
-  async #exec(path: string, context: ExecContext): Promise<number> {
+  /** Exec Download / Update / DownloadAndUpdate: the transition is persisted, `continue()` acts on it; 202. */
+  async exec(path: string, _data: string | undefined, context: ExecContext): Promise<number> {
     const match = INSTANCE.exec(path);
     const x = match?.[1];
     const node = match?.[2];
@@ -209,7 +211,8 @@ export class FumoManager {
       if (!record.job) throw new DmStatusError(405, 'no package to update');
       job = { ...record.job, ...base, operation: record.job.operation === 'downloadandupdate' ? 'downloadandupdate' : 'update', runThrough: true };
     } else {
-      const url = urlOf(context.tx, `FUMO/${x}/${node}/PkgURL`);
+      const url = context.tx.get(`FUMO/${x}/${node}/PkgURL`)?.value;
+      if (typeof url !== 'string' || !/^https?:\/\/[^\s]+$/i.test(url)) throw new DmStatusError(400, 'PkgURL is not an http(s) URL');
       job = { ...base, operation, url, runThrough: operation === 'downloadandupdate', ...packageOf(context.tx, x) };
     }
     // The decision is persisted before anything happens; `continue()` (after the session) acts on it.
@@ -253,15 +256,10 @@ export class FumoManager {
   async acknowledge(id: string): Promise<void> {
     for (const x of this.#instances) {
       const record = this.record(x);
-      if (record.alerts.some((a) => a.id === id)) await this.#write(x, { ...record, alerts: record.alerts.filter((a) => a.id !== id) });
+      const alerts = record.alerts.filter((a) => a.id !== id);
+      if (alerts.length < record.alerts.length) await this.#write(x, { ...record, alerts });
     }
   }
-}
-
-function urlOf(tx: TreeTransaction, path: string): string {
-  const value = tx.get(path)?.value;
-  if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/i.test(value)) throw new DmStatusError(400, 'PkgURL is not an http(s) URL');
-  return value;
 }
 
 /** What the server said about the package (all optional here; a pipeline that needs them refuses without). */
