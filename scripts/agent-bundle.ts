@@ -68,8 +68,8 @@ export const NATIVE_SERVICE_CHUNKS: Record<string, readonly string[]> = {
 };
 
 export const CYCLE_CHUNKS: Record<Runtime, readonly string[]> = {
-  node: ['wasm/src/engines-wasm.ts', 'wasm/src/native.ts', 'agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/delta-wasm.ts', 'agent/syncml/xml-sink.ts'],
-  quickjs: ['agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/engines-js.ts', 'wasm/src/vcdiff-js.ts', 'agent/trust/verify-js.ts', 'agent/syncml/xml-sink.ts'],
+  node: ['wasm/src/engines-wasm.ts', 'wasm/src/native.ts', 'agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/transport/device-token.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/delta-wasm.ts', 'agent/syncml/xml-sink.ts'],
+  quickjs: ['agent/trust/signed.ts', 'agent/trust/canonical-json.ts', 'agent/transport/device-token.ts', 'agent/pipeline/delta-step.ts', 'wasm/src/delta-apply.ts', 'wasm/src/engines-js.ts', 'wasm/src/vcdiff-js.ts', 'agent/trust/verify-js.ts', 'agent/syncml/xml-sink.ts'],
 };
 
 /** Sizes from the build's metafile (JavaScript outputs only; source maps are not stored on a board). */
