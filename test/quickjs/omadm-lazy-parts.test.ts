@@ -21,7 +21,7 @@ import type { Metafile } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../agent/syncml/model.ts';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
-import { atomic, del, fumoDownload, fumoPkgData, get, sendUdpPush, startDmServer } from '../../server/omadm/index.ts';
+import { atomic, del, fumoDownload, fumoPkgData, get, sendUdpPush, startDmServer, userAlert } from '../../server/omadm/index.ts';
 import { CLIENT, DEVICE_ID, engines as jsEngines, familySection, md5, notification, SERVER, waitFor } from '../omadm/session-rig.ts';
 import { bootPhone, small } from './phone.ts';
 import { agentChunks } from '../support/agent-chunks.ts';
@@ -133,6 +133,15 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
     expect(listed).toEqual(expect.arrayContaining(['./DevDetail', './DevDetail/FwV', './DevDetail/URI/MaxSegLen']));
     expect(listed).toHaveLength(11);
   }, 60_000);
+
+  it('user interaction alerts load the rare commands and are answered by the board policy, as on Node', async () => {
+    const { server, agent, host, loaded } = await phone();
+    server.script([userAlert('1101', 'Install the update?', { defaultResponse: '1' }), userAlert('1100', 'Hello', { maxDisplayTime: 5 }), get('./DevInfo/Mod')]);
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.statuses()).toEqual(['Alert:200', 'Alert:200', 'Get:200']);
+    expect(loaded(RARE_CHUNK)).toBe(true);
+    expect(loaded(CONTAINERS_CHUNK)).toBe(false);
+  });
 
   it('a property Get, a Delete and a Copy load the rare commands and are answered as before', async () => {
     const { server, agent, host, loaded } = await phone();
