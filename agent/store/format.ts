@@ -71,10 +71,9 @@ export function decodeAreaHeader(bytes: Uint8Array, areaLength: number): AreaHea
   return { generation: view.getUint32(4, true), version: bytes[3] as number };
 }
 
-/** Encoded length of one op, without building it. */
-export function opLength(op: StoreOp): number {
-  const key = utf8Encode(op.key).length;
-  return op.kind === 'put' ? 7 + key + op.value.length : 3 + key;
+/** Encoded length of a put op of a `valueLength`-byte value under `key`, without building it. */
+export function putLength(key: string, valueLength: number): number {
+  return 7 + utf8Encode(key).length + valueLength;
 }
 
 export function encodePayload(ops: readonly StoreOp[]): Uint8Array {

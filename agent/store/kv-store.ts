@@ -23,7 +23,8 @@
 import type { FlashPartition, FlashStatus } from '../../hal/types.ts';
 import { PowerCutError } from '../../hal/errors.ts';
 import { utf8Encode } from '../util/bytes.ts';
-import { AREA_HEADER_LENGTH, MAX_KEY_BYTES, type StoreOp, encodeAreaHeader, encodePayload, encodeRecord, opLength, recordBound, roundUp } from './format.ts';
+import { AREA_HEADER_LENGTH, MAX_KEY_BYTES, type StoreOp, encodeAreaHeader, encodePayload, encodeRecord, putLength, recordBound, roundUp } from './format.ts';
+import { type HeldValue, release } from './held-value.ts';
 import { StoreClosedError, StoreError, StoreFullError, StoreIoError, StoreUsageError } from './errors.ts';
 import { type ScanResult, type StoreCorruption, type StoreOpenReport, applyOps, scanAreas } from './recovery.ts';
 
@@ -53,9 +54,9 @@ export class KeyValueStore {
   readonly report: StoreOpenReport;
   #flash: FlashPartition;
   #geometry: Geometry;
-  #values: Map<string, Uint8Array>;
-  /** Per key, the most bytes its record takes after compaction; `#liveSize` is their sum. */
-  #bounds = new Map<string, number>();
+  /** Live values, small ones as strings (./held-value.ts says why). */
+  #values: Map<string, HeldValue>;
+  /** Sum over live keys of the most bytes each key's record takes after compaction (`#bound`). */
   #liveSize = 0;
   #liveArea: number | undefined;
   #generation: number;
@@ -71,8 +72,7 @@ export class KeyValueStore {
     this.#flash = flash;
     this.#geometry = geometry;
     this.#values = scan.values;
-    for (const [key, value] of this.#values) this.#setBound(this.#bounds, key, value);
-    this.#liveSize = sum(this.#bounds);
+    for (const [key, value] of this.#values) this.#liveSize += this.#bound(key, value.length);
     this.#liveArea = scan.liveArea;
     this.#generation = scan.generation;
     this.#appendOffset = scan.appendOffset;
@@ -101,7 +101,7 @@ export class KeyValueStore {
   get(key: string): Uint8Array | undefined {
     this.#checkOpen();
     const value = this.#values.get(key);
-    return value === undefined ? undefined : value.slice();
+    return value === undefined ? undefined : release(value);
   }
 
   /**
@@ -144,7 +144,7 @@ export class KeyValueStore {
   /** Rewrites the live set into the other area. Runs by itself when an area fills up. */
   async compact(): Promise<void> {
     this.#checkOpen();
-    return this.#serialize(() => this.#compact(this.#values, this.#bounds));
+    return this.#serialize(() => this.#compact(this.#values, this.#liveSize));
   }
 
   stats(): StoreStats {
@@ -178,8 +178,12 @@ export class KeyValueStore {
     return run;
   }
 
-  #setBound(bounds: Map<string, number>, key: string, value: Uint8Array): void {
-    bounds.set(key, recordBound(opLength({ kind: 'put', key, value }), this.#geometry.status.writeAlign));
+  /**
+   * The most bytes the record of `key` with a value of `length` bytes takes after compaction.
+   * Computed when needed rather than kept per key: a Map of numbers per key was only a cache.
+   */
+  #bound(key: string, length: number): number {
+    return recordBound(putLength(key, length), this.#geometry.status.writeAlign);
   }
 
   async #append(ops: readonly StoreOp[]): Promise<void> {
@@ -188,14 +192,17 @@ export class KeyValueStore {
     if (deletesOnly && !ops.some((op) => this.#values.has(op.key))) return;
     const { areaLength, capacity, status } = this.#geometry;
     const changed = new Map<string, number>();
-    for (const op of ops) changed.set(op.key, op.kind === 'put' ? recordBound(opLength(op), status.writeAlign) : 0);
+    for (const op of ops) changed.set(op.key, op.kind === 'put' ? this.#bound(op.key, op.value.length) : 0);
     let sizeAfter = this.#liveSize;
-    for (const [key, bound] of changed) sizeAfter += bound - (this.#bounds.get(key) ?? 0);
+    for (const [key, bound] of changed) {
+      const old = this.#values.get(key);
+      sizeAfter += bound - (old === undefined ? 0 : this.#bound(key, old.length));
+    }
     if (!deletesOnly && sizeAfter > capacity)
       throw new StoreFullError(`store ${this.#flash.name} is full: after this write the live set would need ${sizeAfter} of ${capacity} bytes once compacted`);
 
     // A blank medium is formatted first (an empty area), so a torn first write still leaves a header.
-    if (this.#liveArea === undefined) await this.#compact(new Map(), new Map());
+    if (this.#liveArea === undefined) await this.#compact(new Map(), 0);
     const record = encodeRecord(this.#sequence + 1, encodePayload(ops), status.writeAlign);
     if (this.#liveArea !== undefined && !this.#needsCompaction && this.#appendOffset + record.length <= areaLength) {
       const area = this.#liveArea;
@@ -204,11 +211,6 @@ export class KeyValueStore {
       this.#sequence++;
       applyOps(this.#values, ops);
       this.#revision++;
-      for (const [key] of changed) {
-        const value = this.#values.get(key);
-        if (value === undefined) this.#bounds.delete(key);
-        else this.#setBound(this.#bounds, key, value);
-      }
       this.#liveSize = sizeAfter;
       return;
     }
@@ -216,26 +218,22 @@ export class KeyValueStore {
     // which is as atomic as an append (the new area only counts once its header is written).
     const values = new Map(this.#values);
     applyOps(values, ops);
-    const bounds = new Map(this.#bounds);
-    for (const [key] of changed) {
-      const value = values.get(key);
-      if (value === undefined) bounds.delete(key);
-      else this.#setBound(bounds, key, value);
-    }
-    await this.#compact(values, bounds);
+    await this.#compact(values, sizeAfter);
   }
 
-  /** Writes `values` into the other area and switches to it; nothing is erased unless it fits. */
-  async #compact(values: Map<string, Uint8Array>, bounds: Map<string, number>): Promise<void> {
+  /**
+   * Writes `values` into the other area and switches to it; nothing is erased unless it fits.
+   * `size` is their compacted size (`#bound` summed over them), which the caller already knows.
+   */
+  async #compact(values: Map<string, HeldValue>, size: number): Promise<void> {
     const { areaLength, areaBlocks, dataStart, capacity, status } = this.#geometry;
-    const size = sum(bounds);
     const keys = [...values.keys()].sort();
     let sequence = this.#sequence;
     // One record per key: the same framing admission counts, so a store that admitted a write can
     // always compact. Only a live set that is already over the limit is packed into one record.
     let packed: Uint8Array | undefined;
     if (size > capacity) {
-      packed = encodeRecord(sequence + 1, encodePayload(keys.map((key) => ({ kind: 'put', key, value: values.get(key) as Uint8Array }))), status.writeAlign);
+      packed = encodeRecord(sequence + 1, encodePayload(keys.map((key) => ({ kind: 'put', key, value: release(values.get(key) as HeldValue) }))), status.writeAlign);
       if (packed.length > capacity)
         throw new StoreFullError(`store ${this.#flash.name} holds more than an area can take (${packed.length} of ${capacity} bytes): delete keys in one batch`);
     }
@@ -248,7 +246,7 @@ export class KeyValueStore {
       const records = packed ? [packed] : keys;
       for (const item of records) {
         const record =
-          typeof item === 'string' ? encodeRecord(sequence + 1, encodePayload([{ kind: 'put', key: item, value: values.get(item) as Uint8Array }]), status.writeAlign) : item;
+          typeof item === 'string' ? encodeRecord(sequence + 1, encodePayload([{ kind: 'put', key: item, value: release(values.get(item) as HeldValue) }]), status.writeAlign) : item;
         if (offset + record.length > areaLength) throw new StoreFullError(`compaction of ${this.#flash.name} overran its area (bound ${size} of ${capacity})`);
         await this.#write('write', () => this.#flash.write(base + offset, record));
         offset += record.length;
@@ -263,7 +261,6 @@ export class KeyValueStore {
       this.#sequence = sequence;
       this.#values = values;
       this.#revision++;
-      this.#bounds = bounds;
       this.#liveSize = size;
       this.#needsCompaction = false;
       this.#compactions++;
@@ -293,12 +290,6 @@ async function io<T>(name: string | undefined, what: string, work: () => Promise
     const detail = error instanceof Error ? error.message : String(error);
     throw new StoreIoError(`flash ${what} on partition ${name} failed: ${detail}`, error);
   }
-}
-
-function sum(bounds: Map<string, number>): number {
-  let total = 0;
-  for (const bound of bounds.values()) total += bound;
-  return total;
 }
 
 function validateOp(op: StoreOp): void {

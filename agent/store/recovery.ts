@@ -9,6 +9,7 @@
  */
 import { AREA_HEADER_LENGTH, type AreaHeader, FORMAT_V1, FORMAT_VERSION, type DecodedRecord, decodeAreaHeader, decodePayload, decodeRecord, isErased, RECORD_HEAD_BOUND, RECORD_START, recordExtent, roundUp, type StoreOp } from './format.ts';
 import { StoreFormatError } from './errors.ts';
+import { type HeldValue, hold } from './held-value.ts';
 
 /** How records of one on-flash format are read: the current one here, format 1 in ./format-v1.ts (a chunk, loaded only for such a store). */
 export interface RecordFormat {
@@ -50,7 +51,7 @@ export interface ScanGeometry {
 }
 
 export interface ScanResult {
-  values: Map<string, Uint8Array>;
+  values: Map<string, HeldValue>;
   liveArea: number | undefined;
   generation: number;
   appendOffset: number;
@@ -147,7 +148,7 @@ export async function scanAreas(read: PartitionReader, geometry: ScanGeometry): 
   const headers: (AreaHeader | undefined)[] = [];
   for (const area of areas) headers.push(decodeAreaHeader((await area.span(0, AREA_HEADER_LENGTH)).bytes.subarray(0, AREA_HEADER_LENGTH), areaLength));
   const report: StoreOpenReport = { fresh: false, generation: 0, format: FORMAT_VERSION, records: 0, tornTail: false, corruption: [] };
-  const values = new Map<string, Uint8Array>();
+  const values = new Map<string, HeldValue>();
 
   let liveArea: number | undefined;
   for (let area = 0; area < areas.length; area++) {
@@ -215,9 +216,10 @@ async function findNextRecord(area: AreaWindow, from: number, writeAlign: number
   return undefined;
 }
 
-export function applyOps(values: Map<string, Uint8Array>, ops: readonly StoreOp[]): void {
+/** Applies ops to a live set; a put's value is copied (./held-value.ts), never kept as given. */
+export function applyOps(values: Map<string, HeldValue>, ops: readonly StoreOp[]): void {
   for (const op of ops) {
-    if (op.kind === 'put') values.set(op.key, op.value.slice());
+    if (op.kind === 'put') values.set(op.key, hold(op.value));
     else values.delete(op.key);
   }
 }
