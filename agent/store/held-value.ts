@@ -33,7 +33,8 @@ export function hold(bytes: Uint8Array): HeldValue {
 /** A fresh copy of a held value's bytes, the caller's to change. Its length is `held.length` either way. */
 export function release(held: HeldValue): Uint8Array {
   if (typeof held !== 'string') return held.slice();
-  const out = new Uint8Array(held.length);
-  for (let i = 0; i < held.length; i++) out[i] = held.charCodeAt(i);
+  const length = held.length;
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = held.charCodeAt(i);
   return out;
 }
