@@ -11,7 +11,7 @@
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import { getValue, putOp } from '../store/index.ts';
 import type { AbortSignalLike } from '../../hal/types.ts';
-import { MachineRecordError, UnhandledEventError } from './errors.ts';
+import { MachineError } from './errors.ts';
 import { type MachineTable, stateDefinition, validateTable } from './table.ts';
 import { hasOwn } from '../util/own.ts';
 
@@ -50,7 +50,12 @@ export type HandlerResult<E extends string, C> =
   /** Stop `run()` in this state (e.g. a reboot was requested); the next boot's `resume()` continues. */
   | { suspend: string; context?: C };
 
-export type StateHandler<S extends string, E extends string, C> = (context: C, step: StepInfo<S, C>) => Promise<HandlerResult<E, C>>;
+/**
+ * A state's handler. `env` is the machine's `env` option: with it one module-level set of handlers
+ * serves every machine of a table (a closure per state per job would be kept for the job's life,
+ * ~80 B each in a QuickJS heap); such a set states the type of its `env` and is cast once.
+ */
+export type StateHandler<S extends string, E extends string, C> = (context: C, step: StepInfo<S, C>, env?: unknown) => Promise<HandlerResult<E, C>>;
 
 export interface MachineOptions<S extends string, E extends string, C> {
   table: MachineTable<S, E>;
@@ -58,6 +63,8 @@ export interface MachineOptions<S extends string, E extends string, C> {
   store: KeyValueStore;
   /** Store key of this job's record. */
   key: string;
+  /** Passed to every handler as its third argument (what the handlers work on: device, hooks, settings). */
+  env?: unknown;
   /** Called after every persisted transition (for logs and progress). */
   onTransition?: (transition: { from: S; event: string; to: S; storeCount: number }) => void;
 }
@@ -73,6 +80,7 @@ export class StateMachine<S extends string, E extends string, C> {
   readonly #store: KeyValueStore;
   readonly #key: string;
   readonly #onTransition: MachineOptions<S, E, C>['onTransition'];
+  readonly #env: unknown;
   #resumed = false;
 
   constructor(options: MachineOptions<S, E, C>) {
@@ -81,6 +89,7 @@ export class StateMachine<S extends string, E extends string, C> {
     this.#store = options.store;
     this.#key = options.key;
     this.#onTransition = options.onTransition;
+    this.#env = options.env;
     validateTable(options.table, Object.keys(options.handlers));
   }
 
@@ -89,10 +98,10 @@ export class StateMachine<S extends string, E extends string, C> {
     const record = getValue<MachineRecord<S, C>>(this.#store, this.#key);
     if (record === undefined) return undefined;
     if (typeof record !== 'object' || record === null || record.table !== this.#table.name)
-      throw new MachineRecordError(this.#key, `belongs to table ${String((record as { table?: unknown })?.table)}, not ${this.#table.name}`);
+      throw new MachineError('badRecord', this.#key, `belongs to table ${String((record as { table?: unknown })?.table)}, not ${this.#table.name}`);
     if (record.version !== this.#table.version) {
       const migrated = record.version < this.#table.version ? this.#table.migrate?.(record) : undefined;
-      if (!migrated) throw new MachineRecordError(this.#key, `version ${record.version}, expected ${this.#table.version}`);
+      if (!migrated) throw new MachineError('badRecord', this.#key, `version ${record.version}, expected ${this.#table.version}`);
       // Kept in memory only: the next persist writes it in the current version.
       return this.#checkState({ ...record, version: this.#table.version, state: migrated.state, context: migrated.context as C });
     }
@@ -101,7 +110,7 @@ export class StateMachine<S extends string, E extends string, C> {
 
   #checkState(record: MachineRecord<S, C>): MachineRecord<S, C> {
     // Own states only: a damaged record naming `constructor` or `toString` must not pass as a state.
-    if (typeof record.state !== 'string' || !hasOwn(this.#table.states, record.state)) throw new MachineRecordError(this.#key, `unknown state ${String(record.state)}`);
+    if (typeof record.state !== 'string' || !hasOwn(this.#table.states, record.state)) throw new MachineError('badRecord', this.#key, `unknown state ${String(record.state)}`);
     return record;
   }
 
@@ -113,7 +122,7 @@ export class StateMachine<S extends string, E extends string, C> {
 
   /** Starts a new job in the initial state. An unfinished job under the same key is an error. */
   async start(context: C): Promise<void> {
-    if (this.active()) throw new MachineRecordError(this.#key, 'a job is still in progress');
+    if (this.active()) throw new MachineError('badRecord', this.#key, 'a job is still in progress');
     await this.#persist({ table: this.#table.name, version: this.#table.version, state: this.#table.initial, context, storeCount: 1 });
   }
 
@@ -135,7 +144,7 @@ export class StateMachine<S extends string, E extends string, C> {
   /** Runs handlers until a final state, a suspend, or `signal` aborts between two states. */
   async run(options: { signal?: AbortSignalLike } = {}): Promise<MachineOutcome<S, C>> {
     let record = this.record();
-    if (record === undefined) throw new MachineRecordError(this.#key, 'no job to run: call start() first');
+    if (record === undefined) throw new MachineError('badRecord', this.#key, 'no job to run: call start() first');
     for (;;) {
       const definition = stateDefinition(this.#table, record.state);
       if (definition.final) return { kind: 'final', state: record.state, context: record.context };
@@ -150,7 +159,7 @@ export class StateMachine<S extends string, E extends string, C> {
         save: async (context) => {
           record = await this.#persist({ ...entered, context });
         },
-      });
+      }, this.#env);
       this.#resumed = false;
       const context = result.context ?? record.context;
       if ('suspend' in result) {
@@ -158,7 +167,7 @@ export class StateMachine<S extends string, E extends string, C> {
         return { kind: 'suspended', state: record.state, context, reason: result.suspend };
       }
       const target = definition.on?.[result.event];
-      if (target === undefined) throw new UnhandledEventError(this.#table.name, record.state, result.event);
+      if (target === undefined) throw new MachineError('unhandledEvent', this.#table.name, `state ${record.state} has no transition for event ${String(result.event)}`, record.state, result.event);
       record = await this.#enter({ ...record, context }, target, result.event, result.effects);
     }
   }
