@@ -2,6 +2,6 @@
 // agent code that runs other tables imports ./machine.ts itself, so a board's pull-model cycle
 // does not load the table.
 export { StateMachine, type MachineOptions, type MachineOutcome, type MachineRecord, type StateHandler, type HandlerResult, type StepInfo } from './machine.ts';
-export { type CompactState, type MachineTable, type StateDefinition, MachineTableError, stateDefinition, validateTable } from './table.ts';
-export { UnhandledEventError, MachineRecordError } from './errors.ts';
+export { type CompactState, type MachineTable, type StateDefinition, stateDefinition, validateTable } from './table.ts';
+export { MachineError, type MachineErrorCode, MachineTableError, UnhandledEventError, MachineRecordError } from './errors.ts';
 export { updateFlow, type UpdateState, type UpdateEvent } from './update-flow.ts';

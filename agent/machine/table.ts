@@ -4,6 +4,7 @@
  * state→step map) and where it goes when the loop guard trips. The engine (./machine.ts) only
  * interprets the table, so a flow can be read, reviewed and tested in one place.
  */
+import { MachineError } from './errors.ts';
 
 export interface StateDefinition<S extends string, E extends string> {
   /** Events this state's handler may post, and the state each one leads to. */
@@ -50,16 +51,6 @@ export interface MachineTable<S extends string, E extends string> {
   maxStoreCount: number;
 }
 
-export class MachineTableError extends Error {
-  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
-  declare readonly code: 'badTable';
-  constructor(table: string, message: string) {
-    super(`state table ${table}: ${message}`);
-    this.code = 'badTable';
-    this.name = 'MachineTableError';
-  }
-}
-
 /** A state's definition, whichever form the table gives it in (a compact one is read per call: nothing kept). */
 export function stateDefinition<S extends string, E extends string>(table: MachineTable<S, E>, state: S): StateDefinition<S, E> {
   const definition = table.states[state];
@@ -77,7 +68,7 @@ export function stateDefinition<S extends string, E extends string>(table: Machi
 /** Checks a table once, when a machine is built: every target exists, finals are terminal, the guard can act. */
 export function validateTable<S extends string, E extends string>(table: MachineTable<S, E>, handled: readonly string[]): void {
   const fail = (message: string): never => {
-    throw new MachineTableError(table.name, message);
+    throw new MachineError('badTable', table.name, message);
   };
   const states = Object.keys(table.states) as S[];
   const exists = (state: string | undefined): boolean => state !== undefined && states.includes(state as S);

@@ -125,19 +125,21 @@ export function validateOptions(o: DownloadOptions): void {
   const fail = (what: string): never => {
     throw new InvalidOptionsError(`download: ${what}`);
   };
+  const count = (value: unknown, min = 0): boolean => Number.isSafeInteger(value) && (value as number) >= min;
   if (typeof o !== 'object' || o === null) fail('options object required');
   if (typeof o.http?.request !== 'function') fail('http must be an HttpClient');
   if (typeof o.clock?.setTimer !== 'function') fail('clock must be a Clock');
   if (typeof o.hasher?.create !== 'function') fail('hasher must have create()');
   if (typeof o.sink?.write !== 'function') fail('sink must be a SinkHandle');
   if (typeof o.checkpoint !== 'function') fail('checkpoint must be a function');
-  if (!Number.isSafeInteger(o.size) || o.size < 0) fail('size must be a byte count');
+  if (!count(o.size)) fail('size must be a byte count');
   if (!isSha256Hex(o.digest)) fail('digest must be 64 hex digits (SHA-256)');
-  if (!Number.isSafeInteger(o.checkpointBytes) || o.checkpointBytes < 1) fail('checkpointBytes must be a positive integer');
+  // The positive integers, checked by name (one check, not one per option); `?`: may be absent.
+  for (const name of ['checkpointBytes', 'chunkBytes?', 'queueDepth?', 'maxAttempts'] as const) {
+    const key = name.replace('?', '') as 'checkpointBytes' | 'chunkBytes' | 'queueDepth' | 'maxAttempts';
+    if (!(o[key] === undefined && name !== key) && !count(o[key], 1)) fail(`${key} must be a positive integer`);
+  }
   if (o.checkpointMs !== undefined && !(Number.isFinite(o.checkpointMs) && o.checkpointMs >= 0)) fail('checkpointMs must be a number >= 0');
-  if (o.chunkBytes !== undefined && (!Number.isSafeInteger(o.chunkBytes) || o.chunkBytes < 1)) fail('chunkBytes must be a positive integer');
-  if (o.queueDepth !== undefined && (!Number.isSafeInteger(o.queueDepth) || o.queueDepth < 1)) fail('queueDepth must be a positive integer');
-  if (!Number.isSafeInteger(o.maxAttempts) || o.maxAttempts < 1) fail('maxAttempts must be a positive integer');
   if (!(typeof o.byteBudget === 'number' && o.byteBudget >= 0)) fail('byteBudget must be a number >= 0');
   if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) fail('timeoutMs must be a positive number');
   try {
@@ -147,9 +149,9 @@ export function validateOptions(o: DownloadOptions): void {
   }
   const from = o.resumeFrom;
   if (from !== undefined) {
-    if (!Number.isSafeInteger(from.offset) || from.offset < 0) fail('resumeFrom.offset must be a byte count');
+    if (!count(from.offset)) fail('resumeFrom.offset must be a byte count');
     if (!(from.hashState instanceof Uint8Array)) fail('resumeFrom.hashState must be a Uint8Array');
-    if (!Number.isSafeInteger(from.bytesTransferred) || from.bytesTransferred < 0) fail('resumeFrom.bytesTransferred must be a byte count');
-    if (!Number.isSafeInteger(from.attempts) || from.attempts < 0) fail('resumeFrom.attempts must be a count');
+    if (!count(from.bytesTransferred)) fail('resumeFrom.bytesTransferred must be a byte count');
+    if (!count(from.attempts)) fail('resumeFrom.attempts must be a count');
   }
 }

@@ -53,10 +53,9 @@ export interface ImageStepHooks<F> {
   committed(job: ImageJob<F>): StoreOp[];
 }
 
-type Handler<F> = StateHandler<UpdateState, UpdateEvent, ImageJob<F>>;
-type Result<F> = HandlerResult<UpdateEvent, ImageJob<F>>;
+type Result = HandlerResult<UpdateEvent, ImageJob>;
 
-export function createImageStep<F>(options: {
+export interface ImageStepOptions<F> {
   device: Device;
   store: KeyValueStore;
   key: string;
@@ -65,122 +64,126 @@ export function createImageStep<F>(options: {
   log: Logger;
   /** Raises the image's anti-rollback minimum in the commit's batch. */
   trust?: TrustGate;
-}): StateMachine<UpdateState, UpdateEvent, ImageJob<F>> {
-  const { device, hooks, log } = options;
-  const update = device.update;
-  const reboot = async (job: ImageJob<F>, why: string): Promise<Result<F>> => {
-    await device.power.requestReboot({ reason: `${why} (${job.image.version})` });
+}
+
+type Options = ImageStepOptions<unknown>;
+
+function failure(o: Options, job: ImageJob, code: 'rolledBack' | 'failed', message: string): ImageJob {
+  return { ...job, outcome: { ok: false, code, message: message.slice(0, 512), utcMs: Math.max(0, o.device.clock.utcMs()) } };
+}
+
+function enqueue(o: Options, job: ImageJob): StoreOp[] {
+  const report = o.hooks.report(job);
+  return o.outbox.outbox.enqueueOp(o.outbox.family, { id: `${job.id}/result`, kind: report.kind, body: report.body });
+}
+
+/**
+ * The handlers, once for every image job: a machine hands them its options as `env`
+ * (../machine), so a job's machine costs a few objects, not a closure per state.
+ */
+const handlers: Record<Exclude<UpdateState, 'succeeded' | 'failed'>, (job: ImageJob, step: unknown, o: Options) => Promise<Result>> = {
+  downloading: async (job, _step, o) => {
+    const result = await o.hooks.download(job);
+    if (result.kind === 'suspended') return { suspend: result.reason };
+    const noted = result.delta ? { ...job, delta: result.delta } : job;
+    if (result.kind === 'failed') {
+      const failed = failure(o, noted, 'failed', result.message);
+      return { event: 'failed', context: result.code ? { ...failed, outcome: { ...failed.outcome!, reason: result.code } } : failed };
+    }
+    // The slot holds the signed image: activation checks the signed length and digest.
+    if (result.trusted) return { event: 'downloaded', context: { ...noted, trusted: result.trusted, image: { ...job.image, size: result.trusted.length, sha256: result.trusted.sha256 } } };
+    return { event: 'downloaded', ...(result.delta ? { context: noted } : {}) };
+  },
+
+  activating: async (job, _step, o) => {
+    const status = await o.device.update.status();
+    const holds = (slot: SlotName | undefined) => slot !== undefined && status.slots.find((s) => s.slot === slot)?.version === job.image.version;
+    if (holds(status.pending)) return { event: 'activated', context: { ...job, target: status.pending } };
+    // A power cut right after activation is a reboot: the new image may already run on trial.
+    if (status.active !== job.original && holds(status.active)) return { event: 'activated', context: { ...job, target: status.active } };
+    try {
+      const writer = await o.device.update.openInactive({ size: job.image.size, version: job.image.version, resume: true });
+      try {
+        await writer.complete({ sha256: job.image.sha256 });
+      } finally {
+        await writer.close();
+      }
+      return { event: 'activated', context: { ...job, target: writer.slot } };
+    } catch (error) {
+      return { event: 'failed', context: failure(o, job, 'failed', `activating the image: ${errorMessage(error)}`) };
+    }
+  },
+
+  rebooting: async (job, _step, o) => {
+    const status = await o.device.update.status();
+    // Already running the new image (a power cut was the reboot): straight to the boot check.
+    if (status.active === job.target) return { event: 'booted' };
+    await o.device.power.requestReboot({ reason: `firmware update (${job.image.version})` });
     return { suspend: 'reboot' };
-  };
-  const finish = (job: ImageJob<F>, outcome: NonNullable<ImageJob<F>['outcome']>): ImageJob<F> => ({ ...job, outcome });
-  const failure = (job: ImageJob<F>, code: 'rolledBack' | 'failed', message: string): ImageJob<F> =>
-    finish(job, { ok: false, code, message: message.slice(0, 512), utcMs: Math.max(0, device.clock.utcMs()) });
+  },
 
-  const handlers: Record<Exclude<UpdateState, 'succeeded' | 'failed'>, Handler<F>> = {
-    downloading: async (job) => {
-      const result = await hooks.download(job);
-      if (result.kind === 'suspended') return { suspend: result.reason };
-      const noted = result.delta ? { ...job, delta: result.delta } : job;
-      if (result.kind === 'failed') {
-        const failed = failure(noted, 'failed', result.message);
-        return { event: 'failed', context: result.code ? { ...failed, outcome: { ...failed.outcome!, reason: result.code } } : failed };
-      }
-      // The slot holds the signed image: activation checks the signed length and digest.
-      if (result.trusted) return { event: 'downloaded', context: { ...noted, trusted: result.trusted, image: { ...job.image, size: result.trusted.length, sha256: result.trusted.sha256 } } };
-      return { event: 'downloaded', ...(result.delta ? { context: noted } : {}) };
-    },
-
-    activating: async (job) => {
-      const status = await update.status();
-      const holds = (slot: SlotName | undefined) => slot !== undefined && status.slots.find((s) => s.slot === slot)?.version === job.image.version;
-      if (holds(status.pending)) return { event: 'activated', context: { ...job, target: status.pending } };
-      // A power cut right after activation is a reboot: the new image may already run on trial.
-      if (status.active !== job.original && holds(status.active)) return { event: 'activated', context: { ...job, target: status.active } };
+  verifyingBoot: async (job, _step, o) => {
+    const status = await o.device.update.status();
+    if (status.active === job.target) {
+      if (status.confirmed) return { event: 'healthy' }; // committed before a power cut; committing repeats it harmlessly
+      let healthy = false;
       try {
-        const writer = await update.openInactive({ size: job.image.size, version: job.image.version, resume: true });
-        try {
-          await writer.complete({ sha256: job.image.sha256 });
-        } finally {
-          await writer.close();
-        }
-        return { event: 'activated', context: { ...job, target: writer.slot } };
+        healthy = await o.hooks.healthy(job);
       } catch (error) {
-        return { event: 'failed', context: failure(job, 'failed', `activating the image: ${errorMessage(error)}`) };
+        o.log.warn('health check failed', { job: job.id, error: errorMessage(error) });
       }
-    },
+      return healthy ? { event: 'healthy' } : { event: 'unhealthy', context: failure(o, job, 'rolledBack', 'the new image failed its health check') };
+    }
+    if (status.pending === job.target) return { event: 'notBooted' };
+    // Neither running nor pending: the bootloader gave up on the trial (boot-count limit).
+    return { event: 'bootloaderRolledBack', context: failure(o, job, 'rolledBack', `the new image did not come up within the boot-count limit (${status.bootCount} boots)`) };
+  },
 
-    rebooting: async (job) => {
-      const status = await update.status();
-      // Already running the new image (a power cut was the reboot): straight to the boot check.
-      if (status.active === job.target) return { event: 'booted' };
-      return reboot(job, 'firmware update');
-    },
+  committing: async (job, _step, o) => {
+    try {
+      await o.device.update.confirm();
+    } catch (error) {
+      return { event: 'failed', context: failure(o, job, 'rolledBack', `confirm failed: ${errorMessage(error)}`) };
+    }
+    const done: ImageJob = { ...job, outcome: { ok: true, code: 'installed', utcMs: Math.max(0, o.device.clock.utcMs()) } };
+    return { event: 'committed', context: done, effects: [...o.hooks.committed(done), ...(o.trust?.commitOps(done.trusted) ?? [])] };
+  },
 
-    verifyingBoot: async (job) => {
-      const status = await update.status();
-      if (status.active === job.target) {
-        if (status.confirmed) return { event: 'healthy' }; // committed before a power cut; committing repeats it harmlessly
-        let healthy = false;
-        try {
-          healthy = await hooks.healthy(job);
-        } catch (error) {
-          log.warn('health check failed', { job: job.id, error: errorMessage(error) });
-        }
-        return healthy ? { event: 'healthy' } : { event: 'unhealthy', context: failure(job, 'rolledBack', 'the new image failed its health check') };
-      }
-      if (status.pending === job.target) return { event: 'notBooted' };
-      // Neither running nor pending: the bootloader gave up on the trial (boot-count limit).
-      return { event: 'bootloaderRolledBack', context: failure(job, 'rolledBack', `the new image did not come up within the boot-count limit (${status.bootCount} boots)`) };
-    },
+  rollingBack: async (job, _step, o) => {
+    const status = await o.device.update.status();
+    const context = job.outcome ? job : failure(o, job, 'rolledBack', 'rolled back');
+    if (status.active === job.original && status.confirmed && status.pending === undefined) return { event: 'rolledBack', context };
+    try {
+      await o.device.update.rollback();
+    } catch (error) {
+      return { event: 'failed', context: failure(o, job, 'failed', `rollback failed: ${errorMessage(error)}`) };
+    }
+    const after = await o.device.update.status();
+    // A pending image that never booted is simply dropped: no reboot needed.
+    if (after.active === job.original && after.confirmed && after.pending === undefined) return { event: 'rolledBack', context };
+    await o.device.power.requestReboot({ reason: `firmware rollback (${job.image.version})` });
+    return { suspend: 'reboot', context };
+  },
 
-    committing: async (job) => {
-      try {
-        await update.confirm();
-      } catch (error) {
-        return { event: 'failed', context: failure(job, 'rolledBack', `confirm failed: ${errorMessage(error)}`) };
-      }
-      const done = finish(job, { ok: true, code: 'installed', utcMs: Math.max(0, device.clock.utcMs()) });
-      return { event: 'committed', context: done, effects: [...hooks.committed(done), ...(options.trust?.commitOps(done.trusted) ?? [])] };
-    },
+  verifyingRollback: async (job, _step, o) => {
+    const status = await o.device.update.status();
+    return status.active === job.original && status.confirmed ? { event: 'rolledBack' } : { event: 'notRolledBack' };
+  },
 
-    rollingBack: async (job) => {
-      const status = await update.status();
-      const context = job.outcome ? job : failure(job, 'rolledBack', 'rolled back');
-      if (status.active === job.original && status.confirmed && status.pending === undefined) return { event: 'rolledBack', context };
-      try {
-        await update.rollback();
-      } catch (error) {
-        return { event: 'failed', context: failure(job, 'failed', `rollback failed: ${errorMessage(error)}`) };
-      }
-      const after = await update.status();
-      // A pending image that never booted is simply dropped: no reboot needed.
-      if (after.active === job.original && after.confirmed && after.pending === undefined) return { event: 'rolledBack', context };
-      await device.power.requestReboot({ reason: `firmware rollback (${job.image.version})` });
-      return { suspend: 'reboot', context };
-    },
+  reportingSuccess: async (job, _step, o) => ({ event: 'reported', effects: enqueue(o, job) }),
+  reportingFailure: async (job, _step, o) => {
+    const reported = job.outcome ? job : failure(o, job, 'failed', 'the update failed');
+    return { event: 'reported', context: reported, effects: enqueue(o, reported) };
+  },
+};
 
-    verifyingRollback: async (job) => {
-      const status = await update.status();
-      return status.active === job.original && status.confirmed ? { event: 'rolledBack' } : { event: 'notRolledBack' };
-    },
-
-    reportingSuccess: async (job) => ({ event: 'reported', effects: enqueue(job) }),
-    reportingFailure: async (job) => {
-      const reported = job.outcome ? job : failure(job, 'failed', 'the update failed');
-      return { event: 'reported', context: reported, effects: enqueue(reported) };
-    },
-  };
-
-  function enqueue(job: ImageJob<F>): StoreOp[] {
-    const report = hooks.report(job);
-    return options.outbox.outbox.enqueueOp(options.outbox.family, { id: `${job.id}/result`, kind: report.kind, body: report.body });
-  }
-
+export function createImageStep<F>(options: ImageStepOptions<F>): StateMachine<UpdateState, UpdateEvent, ImageJob<F>> {
   return new StateMachine({
     table: updateFlow,
-    handlers,
+    handlers: handlers as unknown as Record<keyof typeof handlers, StateHandler<UpdateState, UpdateEvent, ImageJob<F>>>,
+    env: options,
     store: options.store,
     key: options.key,
-    onTransition: logTransitions(log, options.outbox.family, options.key),
+    onTransition: logTransitions(options.log, options.outbox.family, options.key),
   });
 }

@@ -205,11 +205,14 @@ function openSink(o: Options, job: Job, resume: boolean): Promise<SinkHandle> {
 }
 
 /**
- * The stages, once for every machine: a machine's handlers only bind them to its options (one
- * small closure per state), so a job's machine costs a few objects, not twenty closures.
+ * The stages, once for every machine: a machine hands them its options as `env` (../machine), so a
+ * job's machine costs a few objects, not a closure per state. Every stage first delivers what
+ * earlier stages queued (`deliver`), so the server hears "download begins" before the download and
+ * "download ends" before the install, as seed 000 orders them.
  */
-const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result<unknown>>> = {
-  locating: async (o, job) => {
+const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result<unknown>>> = {
+  locating: async (job, _step, o) => {
+    await deliver(o);
     try {
       const approved = await approve(o, job);
       const location = await o.hooks.locate(approved);
@@ -220,12 +223,14 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
     }
   },
 
-  announcing: async (o, job) => {
+  announcing: async (job, _step, o) => {
+    await deliver(o);
     if (job.announced) return { event: 'reported' };
     return { event: 'reported', context: { ...job, announced: true }, effects: reportOps(o, job, 'downloadBegin') };
   },
 
-  downloading: async (o, job, step) => {
+  downloading: async (job, step, o) => {
+    await deliver(o);
     const { device, engines, hooks, settings } = o;
     // A job from before signed metadata (or without its approval) goes back through the check.
     if (!job.location || (o.trust?.gate.enforced && !job.trusted)) return { event: 'relocate' };
@@ -251,6 +256,7 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
     const sink = await openSink(o, job, job.progress !== undefined);
     let current = job;
     try {
+      // Optional settings go in as they are: the stage treats an undefined one as absent.
       const result = await download({
         http: device.net.http,
         clock: device.clock,
@@ -259,10 +265,10 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
         size: job.artifact.size,
         digest: job.artifact.digest,
         sink,
-        ...(job.progress ? { resumeFrom: job.progress } : {}),
+        resumeFrom: job.progress,
         checkpointBytes: settings.checkpointBytes,
-        ...(settings.checkpointMs !== undefined ? { checkpointMs: settings.checkpointMs } : {}),
-        ...(settings.chunkBytes !== undefined ? { chunkBytes: settings.chunkBytes } : {}),
+        checkpointMs: settings.checkpointMs,
+        chunkBytes: settings.chunkBytes,
         checkpoint: async (progress) => {
           current = { ...current, progress };
           await step.save(current);
@@ -272,8 +278,8 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
         timeoutMs: settings.timeoutMs,
         backoff: settings.backoff,
         random01: () => (device.random.bytes(1)[0] as number) / 256,
-        ...(headers ? { headers } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
+        headers,
+        signal: o.signal,
         onProgress: (offset, size) => hooks.onProgress?.(current, offset, size),
       });
       const outcome: DownloadOutcome = result.ok
@@ -285,7 +291,11 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
         if (current.relocations >= settings.maxRelocations) return { event: 'failed', context: { ...current, download: outcome } };
         const { location: _expired, progress, ...rest } = current;
         // The new source gets its own attempts; the bytes already verified stay (the digest decides in the end).
-        const kept = progress && fallback ? (({ etag: _etag, ...p }) => ({ ...p, attempts: 0 }))(progress) : progress;
+        let kept = progress;
+        if (progress && fallback) {
+          kept = { ...progress, attempts: 0 };
+          delete kept.etag;
+        }
         return { event: 'relocate', context: { ...rest, ...(kept ? { progress: kept } : {}), relocations: current.relocations + 1 } };
       }
       if (!result.ok && result.code === 'aborted') return { suspend: 'aborted', context: current };
@@ -301,7 +311,8 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
     }
   },
 
-  reportingDownload: async (o, job) => {
+  reportingDownload: async (job, _step, o) => {
+    await deliver(o);
     const effects = reportOps(o, job, 'downloadEnd');
     if (job.download?.ok) return o.hooks.hold ? { event: 'hold', context: { ...job, hold: { sinceUtcMs: o.device.clock.utcMs() } }, effects } : { event: 'install', effects };
     if (job.download?.code === 'digestMismatch' && job.corruptDownloads <= o.settings.corruptRetries) {
@@ -312,7 +323,8 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
     return { event: 'abandon', effects };
   },
 
-  holding: async (o, job) => {
+  holding: async (job, _step, o) => {
+    await deliver(o);
     const hold = job.hold ?? { sinceUtcMs: o.device.clock.utcMs() };
     const decision = o.hooks.hold ? await o.hooks.hold(job, hold) : ({ release: true, by: 'policy' } as const);
     if (decision.release) {
@@ -323,7 +335,8 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
     return { suspend: 'held', ...(job.hold ? {} : { context: { ...job, hold } }) };
   },
 
-  installing: async (o, job) => {
+  installing: async (job, _step, o) => {
+    await deliver(o);
     const sink = await openSink(o, job, true);
     const location = sink.location;
     await sink.close();
@@ -331,7 +344,8 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
     return { event: install.ok ? 'installed' : 'failed', context: { ...job, install } };
   },
 
-  recoveringInstall: async (o, job) => {
+  recoveringInstall: async (job, _step, o) => {
+    await deliver(o);
     if (o.hooks.installRepeatable) return { event: 'retryInstall' };
     return {
       event: 'interrupted',
@@ -339,9 +353,13 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
     };
   },
 
-  reportingInstall: async (o, job) => ({ event: job.install?.ok ? 'reported' : 'abandon', effects: reportOps(o, job, 'installEnd') }),
+  reportingInstall: async (job, _step, o) => {
+    await deliver(o);
+    return { event: job.install?.ok ? 'reported' : 'abandon', effects: reportOps(o, job, 'installEnd') };
+  },
 
-  finishing: async (o, job) => {
+  finishing: async (job, _step, o) => {
+    await deliver(o);
     const { device, trust } = o;
     if (job.delta) await device.staging.remove(patchFileName(job));
     if (job.sink.kind === 'staging' && !o.settings.keepArtifact) await device.staging.remove(job.sink.name);
@@ -349,31 +367,25 @@ const stages: Record<Stage, (o: Options, job: Job, step: Step) => Promise<Result
     return { event: 'finished', effects: [...o.hooks.commit(job), ...raise] };
   },
 
-  abandoning: async (o, job) => {
+  abandoning: async (job, _step, o) => {
+    await deliver(o);
     if (job.delta) await o.device.staging.remove(patchFileName(job));
     if (job.sink.kind === 'staging') await o.device.staging.remove(job.sink.name);
     return { event: 'abandoned' };
   },
 };
 
-/**
- * Every stage first delivers what earlier stages queued (best effort: a report that cannot go
- * now stays queued and never holds the job up), so the server hears "download begins" before
- * the download and "download ends" before the install, as seed 000 orders them.
- */
-async function runStage(o: Options, stage: Stage, job: Job, step: Step): Promise<Result<unknown>> {
-  await o.outbox.outbox.flush(o.outbox.family);
-  return stages[stage](o, job, step);
+/** Delivers what earlier stages queued (best effort: a report that cannot go now stays queued and never holds the job up). */
+function deliver(o: Options): Promise<unknown> {
+  return o.outbox.outbox.flush(o.outbox.family);
 }
 
 /** The machine for one job stored under `key`. Call `start(job)` for a new job, `resume()` once per boot. */
 export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): StateMachine<PipelineState, PipelineEvent, PipelineJob<F>> {
-  const o = options as Options;
-  const handlers = {} as Record<Stage, Handler<F>>;
-  for (const stage of Object.keys(stages) as Stage[]) handlers[stage] = ((job: Job, step: Step) => runStage(o, stage, job, step)) as unknown as Handler<F>;
   return new StateMachine({
     table: pipelineFlow,
-    handlers,
+    handlers: stages as unknown as Record<Stage, Handler<F>>,
+    env: options,
     store: options.store,
     key: options.key,
     onTransition: logTransitions(options.log, options.outbox.family, options.key),

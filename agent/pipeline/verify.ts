@@ -18,7 +18,8 @@ export type VerificationCode =
   | 'budgetExceeded';
 
 export class VerificationError extends Error {
-  readonly code: VerificationCode;
+  // Declared and set in the constructor, not a class field: each class's field initializer is one more function in a QuickJS heap.
+  declare readonly code: VerificationCode;
   constructor(code: VerificationCode, message: string) {
     super(message);
     this.name = 'VerificationError';

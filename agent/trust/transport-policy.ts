@@ -29,10 +29,6 @@ export interface ManagerSecurity {
   allowInsecure?: boolean;
 }
 
-function schemeOf(url: string): string | undefined {
-  return /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-}
-
 /** Throws for a plain-HTTP manager unless allowed; `warn` hears every allowed insecure connection. */
 export function checkManagerUrl(url: string, security: ManagerSecurity, warn: (line: string) => void): void {
   if (requireSecureUrl(url, security) === 'insecure')
@@ -44,7 +40,7 @@ export function checkManagerUrl(url: string, security: ManagerSecurity, warn: (l
  * `insecure` for an `http://` URL that `allowInsecure` admits, `secure` for `https://`.
  */
 export function requireSecureUrl(url: string, security: ManagerSecurity, what = 'manager'): 'secure' | 'insecure' {
-  const scheme = schemeOf(url);
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'https') return 'secure';
   if (scheme !== 'http') throw new InsecureManagerError(`${what} ${redactUrl(url)}: only https:// (or http:// with allowInsecure) is accepted`);
   if (security.allowInsecure !== true) throw new InsecureManagerError(`${what} ${redactUrl(url)} is not https:// (set allowInsecure: true for this manager to accept it)`);
