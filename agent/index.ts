@@ -25,8 +25,9 @@ import type { ManagedTarget, RoamingTracker } from './roaming/tracker.ts';
 import { storedReferenceCounter } from './roaming/counter.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
-import { type TrustGate, type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
-import type { TrustCrypto, VerifierKind } from './trust/verify.ts';
+import { type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
+import type { SignedTrustConfig } from './trust/config.ts';
+import type { VerifierKind } from './trust/verify.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /** Any family's progress event, tagged with the family's name. */
@@ -110,9 +111,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const log = createLogger(device, config.logLevel);
   // The engine picker is a chunk: a host that offers its engines (a QuickJS board's firmware) never loads it.
   const engines = options.engines && config.engine !== 'js' ? options.engines : await (await import('../wasm/load.ts')).loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
-  // Signed metadata is checked with the HAL's verifier, or the JS one (a chunk, loaded only then);
-  // the configured root is checked against its own keys before the device is touched.
-  const signedTrust = await loadSignedTrust(device, config, engines);
+  // Signed metadata (TUF) is a chunk of its own (./trust/signed.ts), imported only when the config
+  // has a root of trust: with `trust.allowUnsigned` (or no trust section) it is never loaded. It
+  // checks the configured root against its own keys before the device is touched.
+  const signedTrust = config.trust && !config.trust.allowUnsigned ? await (await import('./trust/signed.ts')).loadSignedTrust(device, config as AgentConfig & { trust: SignedTrustConfig }, engines) : undefined;
 
   const partition = await device.flash.open({ partition: 'state' });
   const store = await openStore(partition, 'state', log);
@@ -255,24 +257,6 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       pkgdbPartition?.close();
     },
   };
-}
-
-/**
- * Signed metadata (TUF) is a chunk of its own (./trust/signed.ts), imported only when the config
- * has a root of trust: with `trust.allowUnsigned` (or no trust section) it is never loaded.
- */
-async function loadSignedTrust(device: Device, config: AgentConfig, engines: Engines): Promise<{ kind: VerifierKind; gate(options: TrustGateOptions): TrustGate } | undefined> {
-  const trust = config.trust;
-  if (!trust || trust.allowUnsigned) return undefined;
-  const signed = await import('./trust/signed.ts');
-  const { kind, verify } = await signed.loadVerifier(device.signatures, config.engine);
-  const crypto: TrustCrypto = { verify, sha256: (bytes) => engines.hash('sha256', bytes) };
-  try {
-    signed.verifyTrustRoot(trust, crypto);
-  } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
-  }
-  return { kind, gate: (options) => signed.createSignedTrustGate({ ...options, config: trust, crypto }) };
 }
 
 async function openStore(partition: Parameters<typeof KeyValueStore.open>[0], name: string, log: Logger): Promise<KeyValueStore> {
