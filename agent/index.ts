@@ -136,15 +136,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     if (family === 'delivery') options.onDeliveryEvent?.(event as DeliveryEvent);
     options.onFamilyEvent?.({ ...event, family });
   };
-  const scheduler = new Scheduler({
-    device,
-    store,
-    log,
-    hooks: {
-      onWait: (family, reason, delayMs) => emit(family, { kind: 'waiting', reason, delayMs }),
-      onFailure: (family, error, retryInMs) => emit(family, { kind: 'cycleFailed', error: error instanceof Error ? error.message : String(error), retryInMs }),
-    },
-  });
+  const scheduler = new Scheduler({ device, store, log, emit });
 
   const trust = config.trust;
   if (trust?.allowUnsigned) log.warn('trust.allowUnsigned: updates are installed WITHOUT signed metadata (the manager\'s digest only)');

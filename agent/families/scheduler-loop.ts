@@ -36,7 +36,8 @@ function subscribe(scheduler: Scheduler): (() => void)[] {
 }
 
 async function loop(scheduler: Scheduler, entry: Entry, signal: AbortSignalLike): Promise<void> {
-  const { device, store, log, hooks } = scheduler.options;
+  const { device, store, log, emit } = scheduler.options;
+  const failed = (error: unknown, retryInMs: number) => emit?.(family.name, { kind: 'cycleFailed', error: error instanceof Error ? error.message : String(error), retryInMs });
   const { family, schedule: config } = entry;
   const clock = device.clock;
   const key = `${family.prefixes[0]}schedule`;
@@ -51,14 +52,14 @@ async function loop(scheduler: Scheduler, entry: Entry, signal: AbortSignalLike)
         await family.run(wake.reason);
       } catch (error) {
         log.warn('run failed', { family: family.name, reason: wake.reason, error: errorMessage(error) });
-        hooks?.onFailure?.(family.name, error, 0);
+        failed(error, 0);
       }
       continue;
     }
     const nextWake = entry.wakes.reduce((min, w) => Math.min(min, w.atMs - clock.monotonicMs()), Infinity);
     const wait = Math.min(due - clock.utcMs(), nextWake);
     if (wait > 0) {
-      if (Number.isFinite(wait)) hooks?.onWait?.(family.name, nextWake <= due - clock.utcMs() ? 'wake' : reason, wait);
+      if (Number.isFinite(wait)) emit?.(family.name, { kind: 'waiting', reason: nextWake <= due - clock.utcMs() ? 'wake' : reason, delayMs: wait });
       await sleepUnlessWoken(scheduler, entry, wait, signal);
       continue; // re-evaluate: a wake-up may have arrived, the wall clock may have jumped
     }
@@ -84,7 +85,7 @@ async function loop(scheduler: Scheduler, entry: Entry, signal: AbortSignalLike)
       state = afterPoll(config, state, { ok: false }, clock.utcMs(), random());
       const retryInMs = (state.nextPollUtcMs ?? clock.utcMs()) - clock.utcMs();
       log.warn('run failed', { family: family.name, error: errorMessage(error), failures: state.consecutiveFailures, retryInMs });
-      hooks?.onFailure?.(family.name, error, retryInMs);
+      failed(error, retryInMs);
       reason = 'backoff';
     }
     await putValue(store, key, state);

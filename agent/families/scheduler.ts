@@ -21,16 +21,15 @@ import type { ScheduleConfig } from './schedule.ts';
 /** What a loop waits for: the schedule, the server's wish, a backoff, a condition, the window or a wake-up. */
 export type WaitReason = 'boot' | 'interval' | 'manager' | 'backoff' | 'window' | 'networkDown' | 'metered' | 'needsExternalPower' | 'batteryLow' | 'wake' | 'idle';
 
-export interface SchedulerHooks {
-  onWait?(family: string, reason: WaitReason, delayMs: number): void;
-  onFailure?(family: string, error: unknown, retryInMs: number): void;
-}
+/** What a loop tells the agent's listeners: it waits (`waiting`), or a run failed (`cycleFailed`, retried in `retryInMs`). */
+export type SchedulerEvent = { kind: 'waiting'; reason: WaitReason; delayMs: number } | { kind: 'cycleFailed'; error: string; retryInMs: number };
 
 export interface SchedulerOptions {
   device: Device;
   store: KeyValueStore;
   log: Logger;
-  hooks?: SchedulerHooks;
+  /** One callback for both events (the loops, a chunk, build them: the core holds no hook closures). */
+  emit?(family: string, event: SchedulerEvent): void;
 }
 
 export interface Wake {
