@@ -180,7 +180,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   // Wake-ups go through the scheduler, so a pushed run never overlaps a scheduled one.
   // The push channel (MQTT, the wake-up wire format) is a chunk of its own: loaded only when configured.
   const push = config.push
-    ? (await import('./push/index.ts')).createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], wake: (name, reason) => void scheduler.wake(name, reason), log, onEvent: (event) => emit('push', event) })
+    ? (await import('./push/index.ts')).createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], scheduler, log, emit })
     : undefined;
   const boot: BootReport = { store: store.report, engine: engines.kind, ...(signedTrust ? { verifier: signedTrust.kind } : {}), pendingJobs, setAsideJobs };
   log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, verifier: boot.verifier, families: [...families.keys()], pendingJobs, setAsideJobs });
