@@ -22,9 +22,10 @@ import { createLogger, type Logger } from './log.ts';
 import { Outbox } from './outbox/outbox.ts';
 import type { PushChannel } from './push/index.ts';
 import type { ManagedTarget, RoamingTracker } from './roaming/tracker.ts';
+import { storedReferenceCounter } from './roaming/counter.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
 import { createAbort } from './util/abort.ts';
-import { unsignedTrustGate } from './pipeline/trust-gate.ts';
+import { type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
 import type { SignedTrustConfig } from './trust/config.ts';
 import type { VerifierKind } from './trust/verify.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -163,7 +164,8 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       signal: () => abort.signal,
       trust: ({ metadataUrl }) => {
         if (!trust) throw new ConfigError('trust: missing (a family cannot install without a root of trust)'); // parseConfig requires one
-        return signedTrust ? signedTrust.gate({ device, store, log, repository: definition.name, metadataUrl, signal: () => abort.signal }, roaming) : unsignedTrustGate(log, definition.name);
+        const gate: TrustGateOptions = { device, store, log, repository: definition.name, metadataUrl, referenceCounter: () => (roaming ? roaming.state().referenceCounter : storedReferenceCounter(store)), signal: () => abort.signal };
+        return signedTrust ? signedTrust.gate(gate) : unsignedTrustGate(log, definition.name);
       },
     });
     families.set(family.name, family);

@@ -11,8 +11,6 @@ import type { Engines } from '../../wasm/index.ts';
 import { type AgentConfig, ConfigError } from '../config-base.ts';
 import type { TrustGate, TrustGateOptions } from '../pipeline/trust-gate.ts';
 import { createSignedTrustGate } from '../pipeline/signed-gate.ts';
-import { storedReferenceCounter } from '../roaming/counter.ts';
-import type { RoamingTracker } from '../roaming/tracker.ts';
 import { SchemaError } from '../transport/schema.ts';
 import type { SignedTrustConfig, TrustConfig } from './config.ts';
 import { TrustError } from './errors.ts';
@@ -24,8 +22,7 @@ export { loadVerifier, createSignedTrustGate };
 /** What the agent keeps of the signed trust: who verifies, and how a family gets its gate. */
 export interface SignedTrust {
   kind: VerifierKind;
-  /** The family's gate; its reference counter comes from `roaming` (a family that roams) or the store. */
-  gate(options: Omit<TrustGateOptions, 'referenceCounter'>, roaming: RoamingTracker | undefined): TrustGate;
+  gate(options: TrustGateOptions): TrustGate;
 }
 
 /**
@@ -42,11 +39,7 @@ export async function loadSignedTrust(device: Device, config: AgentConfig & { tr
   } catch (error) {
     throw new ConfigError(error instanceof Error ? error.message : String(error));
   }
-  return {
-    kind,
-    gate: (options, roaming) =>
-      createSignedTrustGate({ ...options, referenceCounter: () => (roaming ? roaming.state().referenceCounter : storedReferenceCounter(options.store)), config: trust, crypto }),
-  };
+  return { kind, gate: (options) => createSignedTrustGate({ ...options, config: trust, crypto }) };
 }
 
 /** Parses the configured root and checks it against its own keys (not its expiry: a newer root may follow). */
