@@ -24,7 +24,7 @@ import type { PushChannel } from './push/index.ts';
 import type { ManagedTarget, RoamingTracker } from './roaming/tracker.ts';
 import { storedReferenceCounter } from './roaming/counter.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
-import { createAbort } from './util/abort.ts';
+import { createAbort } from './util/sleep.ts';
 import { type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
 import type { SignedTrustConfig } from './trust/config.ts';
 import type { VerifierKind } from './trust/verify.ts';

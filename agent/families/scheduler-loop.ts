@@ -4,9 +4,8 @@
  */
 import type { AbortSignalLike } from '../../hal/types.ts';
 import { getValue, putValue } from '../store/index.ts';
-import { createAbort } from '../util/abort.ts';
 import { errorMessage } from '../util/retry.ts';
-import { pause } from '../util/sleep.ts';
+import { createAbort, pause } from '../util/sleep.ts';
 import type { HalEvent, RunReason } from './family.ts';
 import type { ScheduleState } from './schedule.ts';
 import { afterPoll, checkConditions, firstPollUtc, windowDelayMs } from './schedule-rules.ts';
