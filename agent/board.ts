@@ -258,12 +258,7 @@ export function checkBoard(input: unknown): BoardIssue[] {
   delete others.partitions;
   checkSpec(others, { type: 'object', fields: rest }, '', add);
   issues.push(...checkLayout(input, profile));
-  checkAgentNeeds(input, add);
-  return issues;
-}
-
-/** What the agent itself needs from the board beyond a well-formed layout. */
-function checkAgentNeeds(input: Json, add: Add): void {
+  // What the agent itself needs from the board beyond a well-formed layout.
   const partitions = Array.isArray(input.partitions) ? input.partitions.filter(isObject) : [];
   const block = isObject(input.flash) && typeof input.flash.blockLength === 'number' ? input.flash.blockLength : undefined;
   partitions.forEach((partition) => {
@@ -279,6 +274,7 @@ function checkAgentNeeds(input: Json, add: Add): void {
   const chunk = has(input, 'downloadChunkBytes') ? input.downloadChunkBytes : DEFAULT_DOWNLOAD_CHUNK_BYTES;
   if (typeof chunk === 'number' && typeof budget === 'number' && Number.isSafeInteger(chunk) && Number.isSafeInteger(budget) && chunk * 4 > budget)
     add('downloadChunkBytes', `${chunk} is more than a quarter of the memory budget ${budget}`);
+  return issues;
 }
 
 /** Validates and returns a typed board with defaults filled in, or throws `BoardError` listing every problem. */

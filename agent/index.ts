@@ -24,9 +24,10 @@ import type { PushChannel } from './push/index.ts';
 import type { ManagedTarget, RoamingTracker } from './roaming/tracker.ts';
 import { storedReferenceCounter } from './roaming/counter.ts';
 import { KeyValueStore, type StoreOpenReport } from './store/index.ts';
-import { createAbort } from './util/abort.ts';
-import { type TrustGate, type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
-import type { TrustCrypto, VerifierKind } from './trust/verify.ts';
+import { createAbort } from './util/sleep.ts';
+import { type TrustGateOptions, unsignedTrustGate } from './pipeline/trust-gate.ts';
+import type { SignedTrustConfig } from './trust/config.ts';
+import type { VerifierKind } from './trust/verify.ts';
 import { AGENT_VERSION } from './version.ts';
 
 /** Any family's progress event, tagged with the family's name. */
@@ -110,9 +111,10 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const log = createLogger(device, config.logLevel);
   // The engine picker is a chunk: a host that offers its engines (a QuickJS board's firmware) never loads it.
   const engines = options.engines && config.engine !== 'js' ? options.engines : await (await import('../wasm/load.ts')).loadEngines({ ...(device.wasm ? { wasm: device.wasm } : {}), ...(device.digest ? { native: device.digest } : {}), engine: config.engine });
-  // Signed metadata is checked with the HAL's verifier, or the JS one (a chunk, loaded only then);
-  // the configured root is checked against its own keys before the device is touched.
-  const signedTrust = await loadSignedTrust(device, config, engines);
+  // Signed metadata (TUF) is a chunk of its own (./trust/signed.ts), imported only when the config
+  // has a root of trust: with `trust.allowUnsigned` (or no trust section) it is never loaded. It
+  // checks the configured root against its own keys before the device is touched.
+  const signedTrust = config.trust && !config.trust.allowUnsigned ? await (await import('./trust/signed.ts')).loadSignedTrust(device, config as AgentConfig & { trust: SignedTrustConfig }, engines) : undefined;
 
   const partition = await device.flash.open({ partition: 'state' });
   const store = await openStore(partition, 'state', log);
@@ -134,15 +136,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
     if (family === 'delivery') options.onDeliveryEvent?.(event as DeliveryEvent);
     options.onFamilyEvent?.({ ...event, family });
   };
-  const scheduler = new Scheduler({
-    device,
-    store,
-    log,
-    hooks: {
-      onWait: (family, reason, delayMs) => emit(family, { kind: 'waiting', reason, delayMs }),
-      onFailure: (family, error, retryInMs) => emit(family, { kind: 'cycleFailed', error: error instanceof Error ? error.message : String(error), retryInMs }),
-    },
-  });
+  const scheduler = new Scheduler({ device, store, log, emit });
 
   const trust = config.trust;
   if (trust?.allowUnsigned) log.warn('trust.allowUnsigned: updates are installed WITHOUT signed metadata (the manager\'s digest only)');
@@ -188,7 +182,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   // Wake-ups go through the scheduler, so a pushed run never overlaps a scheduled one.
   // The push channel (MQTT, the wake-up wire format) is a chunk of its own: loaded only when configured.
   const push = config.push
-    ? (await import('./push/index.ts')).createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], wake: (name, reason) => void scheduler.wake(name, reason), log, onEvent: (event) => emit('push', event) })
+    ? (await import('./push/index.ts')).createPushChannel({ device, config: config.push, deviceId: identity.deviceId, families: [...families.values()], scheduler, log, emit })
     : undefined;
   const boot: BootReport = { store: store.report, engine: engines.kind, ...(signedTrust ? { verifier: signedTrust.kind } : {}), pendingJobs, setAsideJobs };
   log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, verifier: boot.verifier, families: [...families.keys()], pendingJobs, setAsideJobs });
@@ -255,24 +249,6 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       pkgdbPartition?.close();
     },
   };
-}
-
-/**
- * Signed metadata (TUF) is a chunk of its own (./trust/signed.ts), imported only when the config
- * has a root of trust: with `trust.allowUnsigned` (or no trust section) it is never loaded.
- */
-async function loadSignedTrust(device: Device, config: AgentConfig, engines: Engines): Promise<{ kind: VerifierKind; gate(options: TrustGateOptions): TrustGate } | undefined> {
-  const trust = config.trust;
-  if (!trust || trust.allowUnsigned) return undefined;
-  const signed = await import('./trust/signed.ts');
-  const { kind, verify } = await signed.loadVerifier(device.signatures, config.engine);
-  const crypto: TrustCrypto = { verify, sha256: (bytes) => engines.hash('sha256', bytes) };
-  try {
-    signed.verifyTrustRoot(trust, crypto);
-  } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error));
-  }
-  return { kind, gate: (options) => signed.createSignedTrustGate({ ...options, config: trust, crypto }) };
 }
 
 async function openStore(partition: Parameters<typeof KeyValueStore.open>[0], name: string, log: Logger): Promise<KeyValueStore> {

@@ -80,7 +80,7 @@ describe('the agent bundle is portable', () => {
         error: 'SyncmlError badReference 10',
       });
       expect(result.machine).toBe('failed');
-      expect(result.agent).toMatchObject({ engine: 'js', targets: ['qjs-1', 'user:alice'], fresh: true });
+      expect(result.agent).toMatchObject({ engine: 'js', targets: ['qjs-1', 'user:alice'], fresh: true, ran: true });
       // setMemoryLimit is not a real cap in this build: measure instead (compared with the board budget).
       const usage = runtime.computeMemoryUsage();
       const used = (vm.dump(usage) as { memory_used_size: number }).memory_used_size;

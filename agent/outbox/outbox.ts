@@ -54,52 +54,60 @@ export interface OutboxOptions {
 const SEGMENT = 'outbox/';
 
 export class Outbox {
-  readonly #o: OutboxOptions;
-  readonly #transports = new Map<string, { prefix: string; send: OutboxTransport }>();
-  readonly #prefixes = new Map<string, string>();
-  readonly #busy = new Map<string, Promise<unknown>>();
-  #sequence = 0;
+  // Declared and set in the constructor, not class fields (a field initializer is one more
+  // function in a QuickJS heap) nor #private names (each is one more atom and brand).
+  private declare readonly o: OutboxOptions;
+  /** Per family: its store prefix (declare), its transport (register) and its flush in progress. */
+  private declare readonly prefixes: Map<string, string>;
+  private declare readonly transports: Map<string, OutboxTransport>;
+  private declare readonly busy: Map<string, Promise<unknown>>;
+  private declare sequence: number;
 
   constructor(options: OutboxOptions) {
-    this.#o = options;
+    this.o = options;
+    this.prefixes = new Map();
+    this.transports = new Map();
+    this.busy = new Map();
+    this.sequence = 0;
   }
 
   /** A family's queue lives under its store prefix. */
   declare(family: string, prefix: string): void {
-    this.#prefixes.set(family, prefix);
-    for (const key of this.#o.store.keys(prefix + SEGMENT)) this.#sequence = Math.max(this.#sequence, sequenceOf(key));
+    this.prefixes.set(family, prefix);
+    for (const key of this.o.store.keys(prefix + SEGMENT)) this.sequence = Math.max(this.sequence, sequenceOf(key));
   }
 
   /** The family's transport (how its reports reach its server). */
   register(family: string, send: OutboxTransport): void {
-    this.#transports.set(family, { prefix: this.#prefix(family), send });
+    this.prefix(family); // a family that was not declared is refused now, not at its first flush
+    this.transports.set(family, send);
   }
 
   /** The store op that queues a report; commit it with the transition that decided the report. */
   enqueueOp(family: string, entry: { id: string; kind: string; body: unknown }): StoreOp[] {
-    const prefix = this.#prefix(family);
+    const prefix = this.prefix(family);
     const ops: StoreOp[] = [];
-    const keys = this.#o.store.keys(prefix + SEGMENT);
-    const max = this.#o.maxEntries ?? 64;
+    const keys = this.o.store.keys(prefix + SEGMENT);
+    const max = this.o.maxEntries ?? 64;
     for (const key of keys.slice(0, Math.max(0, keys.length - max + 1))) {
-      const dropped = getValue<OutboxEntry>(this.#o.store, key);
-      this.#o.log.error('outbox full: dropped the oldest report', { family, id: dropped?.id, kind: dropped?.kind });
+      const dropped = getValue<OutboxEntry>(this.o.store, key);
+      this.o.log.error('outbox full: dropped the oldest report', { family, id: dropped?.id, kind: dropped?.kind });
       ops.push(deleteOp(key));
     }
-    this.#sequence++;
-    const queued: OutboxEntry = { ...entry, queuedUtcMs: this.#o.clock.utcMs(), attempts: 0 };
-    ops.push(putOp(`${prefix}${SEGMENT}${String(this.#sequence).padStart(10, '0')}`, queued));
+    this.sequence++;
+    const queued: OutboxEntry = { ...entry, queuedUtcMs: this.o.clock.utcMs(), attempts: 0 };
+    ops.push(putOp(`${prefix}${SEGMENT}${String(this.sequence).padStart(10, '0')}`, queued));
     return ops;
   }
 
   /** Queues a report by itself (when no transition carries it). */
   async enqueue(family: string, entry: { id: string; kind: string; body: unknown }): Promise<void> {
-    await this.#o.store.batch(this.enqueueOp(family, entry));
+    await this.o.store.batch(this.enqueueOp(family, entry));
   }
 
   pending(family: string): OutboxEntry[] {
-    const prefix = this.#prefix(family);
-    return this.#o.store.keys(prefix + SEGMENT).map((key) => getValue<OutboxEntry>(this.#o.store, key) as OutboxEntry);
+    const prefix = this.prefix(family);
+    return this.o.store.keys(prefix + SEGMENT).map((key) => getValue<OutboxEntry>(this.o.store, key) as OutboxEntry);
   }
 
   /**
@@ -108,18 +116,18 @@ export class Outbox {
    * Never throws for a delivery failure. Concurrent calls for one family run one after the other.
    */
   flush(family: string, options: { force?: boolean } = {}): Promise<FlushResult> {
-    const previous = this.#busy.get(family) ?? Promise.resolve();
-    const run = previous.then(() => this.#flush(family, options.force === true));
-    this.#busy.set(family, run.catch(() => undefined));
+    const previous = this.busy.get(family) ?? Promise.resolve();
+    const run = previous.then(() => this.flushNow(family, options.force === true));
+    this.busy.set(family, run.catch(() => undefined));
     return run;
   }
 
-  async #flush(family: string, force: boolean): Promise<FlushResult> {
-    const transport = this.#transports.get(family);
-    const { store, clock, log } = this.#o;
+  private async flushNow(family: string, force: boolean): Promise<FlushResult> {
+    const send = this.transports.get(family);
+    const { store, clock, log } = this.o;
     const result: FlushResult = { delivered: 0, refused: 0, pending: 0 };
-    const keys = store.keys(this.#prefix(family) + SEGMENT);
-    if (!transport) return { ...result, pending: keys.length };
+    const keys = store.keys(this.prefix(family) + SEGMENT);
+    if (!send) return { ...result, pending: keys.length };
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const entry = getValue<OutboxEntry>(store, key);
@@ -129,12 +137,12 @@ export class Outbox {
         return result;
       }
       try {
-        await transport.send(entry);
+        await send(entry);
       } catch (error) {
         // Only an explicit refusal (`retryable: false`) drops a report; anything else is tried again.
         if ((error as { retryable?: unknown } | null)?.retryable !== false) {
           const attempts = entry.attempts + 1;
-          const delay = backoffDelay(attempts, this.#o.backoff ?? { initialMs: 5_000, maxMs: 3_600_000, factor: 2 }, this.#o.random01());
+          const delay = backoffDelay(attempts, this.o.backoff ?? { initialMs: 5_000, maxMs: 3_600_000, factor: 2 }, this.o.random01());
           await store.batch([putOp(key, { ...entry, attempts, nextUtcMs: clock.utcMs() + delay })]);
           log.info('report queued for a later attempt', { family, id: entry.id, kind: entry.kind, attempts, retryInMs: Math.round(delay), error: errorMessage(error) });
           result.pending = keys.length - i;
@@ -153,8 +161,8 @@ export class Outbox {
     return result;
   }
 
-  #prefix(family: string): string {
-    const prefix = this.#prefixes.get(family);
+  private prefix(family: string): string {
+    const prefix = this.prefixes.get(family);
     if (prefix === undefined) throw new Error(`outbox: family ${family} was not declared`);
     return prefix;
   }

@@ -4,6 +4,7 @@
  */
 import type { Device } from '../../hal/types.ts';
 import type { FamilyInstance } from '../families/family.ts';
+import type { Scheduler } from '../families/scheduler.ts';
 import type { Logger } from '../log.ts';
 import { PushChannel } from './channel.ts';
 import type { PushConfig } from './config.ts';
@@ -19,14 +20,17 @@ export function createPushChannel(options: {
   config: PushConfig;
   deviceId: string;
   families: readonly FamilyInstance[];
-  wake(family: string, reason: 'wake' | 'push'): void;
+  /** Wake-ups go through the agent's scheduler, so a pushed run never overlaps a scheduled one. */
+  scheduler: Pick<Scheduler, 'wake'>;
   log: Logger;
-  onEvent?(event: { kind: string; [field: string]: unknown }): void;
+  /** The agent's event sink: the channel's events go out as the `push` family's. */
+  emit?(family: string, event: { kind: string; [field: string]: unknown }): void;
 }): PushChannel {
-  const { device, config, log } = options;
+  const { device, config, log, scheduler, emit } = options;
   const topics = deviceTopics(options.deviceId, config.topicPrefix);
-  const events = options.onEvent ? { onEvent: options.onEvent } : {};
-  const router = new PushRouter({ topics, families: options.families, wake: options.wake, log, ...events });
+  const events = emit ? { onEvent: (event: { kind: string; [field: string]: unknown }) => emit('push', event) } : {};
+  const wake = (family: string, reason: 'wake' | 'push') => void scheduler.wake(family, reason);
+  const router = new PushRouter({ topics, families: options.families, wake, log, ...events });
   return new PushChannel({
     mqtt: device.net.mqtt,
     clock: device.clock,

@@ -58,7 +58,8 @@ export function decodeCbor(bytes: Uint8Array): unknown {
 }
 
 // Fields declared and set in the constructors (here and in Reader): a class's field initializer
-// is one more function in a QuickJS heap.
+// is one more function in a QuickJS heap. Each kind of item is a case of one method rather than a
+// method of its own: every function is ~200 B of a QuickJS heap for the agent's life.
 class Writer {
   declare bytes: Uint8Array;
   declare length: number;
@@ -76,15 +77,10 @@ class Writer {
     let size = this.bytes.length * 2;
     while (size < need) size *= 2;
     const grown = new Uint8Array(size);
-    // The whole buffer: text() writes its UTF-8 past `length` before it writes the header.
+    // The whole buffer: a text item writes its UTF-8 past `length` before it writes the header.
     grown.set(this.bytes);
     this.bytes = grown;
     this.view = new DataView(grown.buffer);
-  }
-
-  private byte(value: number): void {
-    this.room(1);
-    this.bytes[this.length++] = value;
   }
 
   /** Major type and argument, in the shortest form (what cbor-x writes for lengths and integers). */
@@ -108,69 +104,62 @@ class Writer {
 
   item(value: unknown, depth: number): void {
     if (depth > MAX_DEPTH) throw new CborError(`value nested deeper than ${MAX_DEPTH} levels`);
+    this.room(9);
     switch (typeof value) {
       case 'undefined':
-        return this.byte(0xf7);
+        this.bytes[this.length++] = 0xf7;
+        return;
       case 'boolean':
-        return this.byte(value ? 0xf5 : 0xf4);
+        this.bytes[this.length++] = value ? 0xf5 : 0xf4;
+        return;
       case 'number':
-        return this.number(value);
-      case 'bigint':
-        return this.bigint(value);
-      case 'string':
-        return this.text(value);
+        if (value >>> 0 === value) return this.head(0, value);
+        if (value < 0 && value >= -0x100000000 && Math.floor(value) === value) return this.head(1, -1 - value);
+        this.bytes[this.length++] = 0xfb;
+        this.view.setFloat64(this.length, value);
+        this.length += 8;
+        return;
+      case 'bigint': {
+        const negative = value < BigInt(0);
+        const magnitude = negative ? -value - BigInt(1) : value;
+        if (magnitude >= BigInt(1) << BigInt(64)) throw new CborError('integer does not fit in 64 bits');
+        this.bytes[this.length++] = negative ? 0x3b : 0x1b;
+        this.view.setUint32(this.length, Number(magnitude >> BigInt(32)));
+        this.view.setUint32(this.length + 4, Number(magnitude & BigInt(0xffffffff)));
+        this.length += 8;
+        return;
+      }
+      case 'string': {
+        // UTF-8 straight into the buffer (at most 3 bytes per UTF-16 unit), then the header in front.
+        const max = value.length * 3;
+        const headSize = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
+        this.room(headSize + max);
+        const start = this.length + headSize;
+        const end = utf8EncodeInto(value, this.bytes, start);
+        const size = end - start;
+        const actualHead = size < 24 ? 1 : size < 0x100 ? 2 : size < 0x10000 ? 3 : 5;
+        if (actualHead !== headSize) this.bytes.copyWithin(this.length + actualHead, start, end);
+        this.head(3, size);
+        this.length += size;
+        return;
+      }
       case 'object':
-        if (value === null) return this.byte(0xf6);
-        return this.object(value, depth);
+        break;
       default:
         throw new CborError(`cannot encode a ${typeof value}`);
     }
-  }
-
-  private number(value: number): void {
-    if (value >>> 0 === value) return this.head(0, value);
-    if (value < 0 && value >= -0x100000000 && Math.floor(value) === value) return this.head(1, -1 - value);
-    this.room(9);
-    this.bytes[this.length++] = 0xfb;
-    this.view.setFloat64(this.length, value);
-    this.length += 8;
-  }
-
-  private bigint(value: bigint): void {
-    const negative = value < BigInt(0);
-    const magnitude = negative ? -value - BigInt(1) : value;
-    if (magnitude >= BigInt(1) << BigInt(64)) throw new CborError('integer does not fit in 64 bits');
-    this.room(9);
-    this.bytes[this.length++] = negative ? 0x3b : 0x1b;
-    this.view.setUint32(this.length, Number(magnitude >> BigInt(32)));
-    this.view.setUint32(this.length + 4, Number(magnitude & BigInt(0xffffffff)));
-    this.length += 8;
-  }
-
-  private text(value: string): void {
-    // UTF-8 straight into the buffer (at most 3 bytes per UTF-16 unit), then the header in front.
-    const max = value.length * 3;
-    const headSize = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
-    this.room(headSize + max);
-    const start = this.length + headSize;
-    const end = utf8EncodeInto(value, this.bytes, start);
-    const size = end - start;
-    const actualHead = size < 24 ? 1 : size < 0x100 ? 2 : size < 0x10000 ? 3 : 5;
-    if (actualHead !== headSize) this.bytes.copyWithin(this.length + actualHead, start, end);
-    this.head(3, size);
-    this.length += size;
-  }
-
-  private bytesItem(value: Uint8Array): void {
-    this.head(2, value.length);
-    this.room(value.length);
-    this.bytes.set(value, this.length);
-    this.length += value.length;
-  }
-
-  private object(value: object, depth: number): void {
-    if (value instanceof Uint8Array) return this.bytesItem(value);
-    if (value instanceof ArrayBuffer) return this.bytesItem(new Uint8Array(value));
+    if (value === null) {
+      this.bytes[this.length++] = 0xf6;
+      return;
+    }
+    if (value instanceof Uint8Array || value instanceof ArrayBuffer) {
+      const bytes = value instanceof Uint8Array ? value : new Uint8Array(value);
+      this.head(2, bytes.length);
+      this.room(bytes.length);
+      this.bytes.set(bytes, this.length);
+      this.length += bytes.length;
+      return;
+    }
     if (Array.isArray(value)) {
       this.head(4, value.length);
       for (const inner of value) this.item(inner, depth + 1);
@@ -190,14 +179,13 @@ class Writer {
     }
     // A map with a 16-bit count, whatever the size (cbor-x reserves it before it counts), own
     // enumerable keys in for-in order.
-    this.room(3);
     this.bytes[this.length++] = 0xb9;
     const countAt = this.length;
     this.length += 2;
     let count = 0;
     for (const key in value) {
       if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
-      this.text(key);
+      this.item(key, depth + 1);
       this.item((value as Record<string, unknown>)[key], depth + 1);
       count++;
     }
@@ -289,7 +277,11 @@ class Reader {
         for (let i = 0; count === -1 || i < count; i++) {
           const rawKey = this.item(depth + 1, true);
           if (rawKey === BREAK && count === -1) return out;
-          setOwn(out, mapKey(this.defined(rawKey)), this.defined(this.item(depth + 1)));
+          // Map keys as object keys: strings as they are, numbers and booleans spelled out, nothing else.
+          const key = this.defined(rawKey);
+          if (typeof key !== 'string' && typeof key !== 'number' && typeof key !== 'boolean' && typeof key !== 'bigint')
+            throw new CborError(`map key of type ${key === null ? 'null' : typeof key} (only text and numbers are allowed)`);
+          setOwn(out, String(key), this.defined(this.item(depth + 1)));
         }
         return out;
       }
@@ -299,7 +291,40 @@ class Reader {
         throw new CborError(`unsupported CBOR tag ${tag} at offset ${this.offset}`);
       }
       default:
-        return this.simple(info);
+        switch (info) {
+          case 20:
+            return false;
+          case 21:
+            return true;
+          case 22:
+            return null;
+          case 23:
+            return undefined;
+          case 25: {
+            // Half precision.
+            this.need(2);
+            const half = this.view.getUint16(this.offset);
+            this.offset += 2;
+            const exponent = (half >> 10) & 0x1f;
+            const fraction = half & 0x3ff;
+            const sign = half & 0x8000 ? -1 : 1;
+            if (exponent === 0) return sign * fraction * 2 ** -24;
+            if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
+            return sign * (1024 + fraction) * 2 ** (exponent - 25);
+          }
+          case 26:
+            this.need(4);
+            this.offset += 4;
+            return this.view.getFloat32(this.offset - 4);
+          case 27:
+            this.need(8);
+            this.offset += 8;
+            return this.view.getFloat64(this.offset - 8);
+          case 31:
+            return BREAK;
+          default:
+            throw new CborError(`unsupported CBOR simple value ${info} at offset ${this.offset - 1}`);
+        }
     }
   }
 
@@ -323,7 +348,9 @@ class Reader {
         }
         const chunkHead = this.bytes[this.offset++] as number;
         if (chunkHead >> 5 !== (text ? 3 : 2) || (chunkHead & 31) === 31) throw new CborError(`malformed CBOR: bad chunk in an indefinite-length string at offset ${this.offset - 1}`);
-        const chunk = this.raw(this.length(chunkHead & 31, 'chunk'));
+        const chunkSize = this.length(chunkHead & 31, 'chunk');
+        this.need(chunkSize);
+        const chunk = this.bytes.subarray(this.offset, (this.offset += chunkSize));
         chunks.push(chunk);
         total += chunk.length;
       }
@@ -333,61 +360,10 @@ class Reader {
         bytes.set(chunk, at);
         at += chunk.length;
       }
-    } else bytes = this.raw(size);
+    } else {
+      this.need(size);
+      bytes = this.bytes.subarray(this.offset, (this.offset += size));
+    }
     return text ? utf8Decode(bytes) : bytes.slice();
   }
-
-  private raw(size: number): Uint8Array {
-    this.need(size);
-    const out = this.bytes.subarray(this.offset, this.offset + size);
-    this.offset += size;
-    return out;
-  }
-
-  private simple(info: number): unknown {
-    switch (info) {
-      case 20:
-        return false;
-      case 21:
-        return true;
-      case 22:
-        return null;
-      case 23:
-        return undefined;
-      case 25: {
-        this.need(2);
-        const half = this.view.getUint16(this.offset);
-        this.offset += 2;
-        return halfToNumber(half);
-      }
-      case 26:
-        this.need(4);
-        this.offset += 4;
-        return this.view.getFloat32(this.offset - 4);
-      case 27:
-        this.need(8);
-        this.offset += 8;
-        return this.view.getFloat64(this.offset - 8);
-      case 31:
-        return BREAK;
-      default:
-        throw new CborError(`unsupported CBOR simple value ${info} at offset ${this.offset - 1}`);
-    }
-  }
-}
-
-function halfToNumber(half: number): number {
-  const exponent = (half >> 10) & 0x1f;
-  const fraction = half & 0x3ff;
-  const sign = half & 0x8000 ? -1 : 1;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction === 0 ? sign * Infinity : NaN;
-  return sign * (1024 + fraction) * 2 ** (exponent - 25);
-}
-
-/** Map keys as object keys: strings as they are, numbers and booleans spelled out, nothing else. */
-function mapKey(key: unknown): string {
-  if (typeof key === 'string') return key;
-  if (typeof key === 'number' || typeof key === 'boolean' || typeof key === 'bigint') return String(key);
-  throw new CborError(`map key of type ${key === null ? 'null' : typeof key} (only text and numbers are allowed)`);
 }

@@ -1,6 +1,9 @@
 /**
- * Waiting without globals: QuickJS has no setTimeout, so every wait of the agent goes through the
- * HAL clock (which also lets tests run on virtual time).
+ * Waiting and cancelling without globals: QuickJS has no setTimeout and no AbortController, so
+ * every wait of the agent goes through the HAL clock (which also lets tests run on virtual time)
+ * and every cancellation through `createAbort`. One module with the agent's core (which aborts its
+ * runs): every family's pipeline waits, and a module of its own would cost each QuickJS cycle
+ * ~1.2 KB more heap than its code does in the core.
  */
 import type { AbortSignalLike, Clock } from '../../hal/types.ts';
 
@@ -56,4 +59,42 @@ function wait<T>(
       });
     }
   });
+}
+
+/** AbortController for runtimes without one (QuickJS). */
+export interface AbortHandle {
+  readonly signal: AbortSignalLike;
+  abort(reason?: unknown): void;
+}
+
+export function createAbort(): AbortHandle {
+  let aborted = false;
+  let reason: unknown;
+  const listeners = new Set<(reason: unknown) => void>();
+  const signal: AbortSignalLike = {
+    get aborted() {
+      return aborted;
+    },
+    get reason() {
+      return reason;
+    },
+    onAbort(callback) {
+      if (aborted) {
+        callback(reason);
+        return () => {};
+      }
+      listeners.add(callback);
+      return () => listeners.delete(callback);
+    },
+  };
+  return {
+    signal,
+    abort(why?: unknown) {
+      if (aborted) return;
+      aborted = true;
+      reason = why;
+      for (const listener of [...listeners]) listener(why);
+      listeners.clear();
+    },
+  };
 }

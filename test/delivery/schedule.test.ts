@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ScheduleConfig, afterPoll, backoffMs, checkConditions, firstPollUtc, parseWindow, windowDelayMs } from '../../agent/delivery/schedule.ts';
+import { type ScheduleConfig, parseWindow } from '../../agent/delivery/schedule.ts';
+import { afterPoll, backoffMs, checkConditions, firstPollUtc, windowDelayMs } from '../../agent/families/schedule-rules.ts';
 import type { PowerConditions } from '../../hal/types.ts';
 
 const HOUR = 3600_000;

@@ -1,8 +1,10 @@
 /**
  * Parts of the agent's core that a start or a normal cycle of many boards never runs are chunks
  * loaded at first use: the roaming tracker (only a family that roams, the pull-model one, needs
- * it), the engine picker (wasm/load.ts: only when the host offers no engines of its own) and the
- * reader of the store's old on-flash format 1 (only for a store area still in that format).
+ * it), the engine picker (wasm/load.ts: only when the host offers no engines of its own), the
+ * reader of the store's old on-flash format 1 (only for a store area still in that format) and the
+ * scheduler's loops with the schedule rules (only `agent.run()`: a host that drives the agent by
+ * `trigger()`/`pollOnce()`, as the QuickJS guest does, never runs them).
  * Checked in the build's module graph (dist/agent.meta.json) and in the QuickJS guest, by the
  * modules its loader is asked for, with a config/medium that needs each chunk and one that does not.
  */
@@ -19,15 +21,18 @@ const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json
 /** The guest's module name of the chunk a dynamic import of `source` loads. */
 const chunkOf = (source: string) => moduleName(outputChunkOf(source));
 
-const LAZY = ['agent/roaming/tracker.ts', 'wasm/load.ts', 'agent/store/format-v1.ts'];
+const LAZY = ['agent/roaming/tracker.ts', 'wasm/load.ts', 'agent/store/format-v1.ts', 'agent/families/scheduler-loop.ts'];
 
 describe('the core of the build', () => {
-  it('holds neither the roaming tracker, the engine picker nor the format-1 reader; each is a chunk of its own', () => {
+  it('holds neither the roaming tracker, the engine picker, the format-1 reader nor the scheduler loops; each is a chunk of its own', () => {
     const core = sources(closure(entry));
     for (const source of LAZY) {
       expect(core, source).not.toContain(source);
       expect(chunkOf(source), source).toMatch(/\.js$/);
     }
+    // The schedule rules come with the loops (a family's config needs only the schedule's types and constants).
+    expect(core).not.toContain('agent/families/schedule-rules.ts');
+    expect(sources(closure(outputChunkOf('agent/families/scheduler-loop.ts'), new Set(closure(entry))))).toContain('agent/families/schedule-rules.ts');
   });
 
   it('the OMA DM family (its package #0 topic) carries no push config schema: the topics are a module of their own', () => {
@@ -62,6 +67,7 @@ describe('the QuickJS guest loads them only when needed', () => {
   it('a family that does not roam: no tracker; the pull-model family: the tracker, and agent.roaming', async () => {
     const fw = await start('core-lazy-fw', { firmware });
     expect(fw.modules).not.toContain(chunkOf('agent/roaming/tracker.ts'));
+    expect(fw.modules).not.toContain(chunkOf('agent/families/scheduler-loop.ts')); // started and closed: never run()
     const pull = await start('core-lazy-pull', { delivery });
     expect(pull.modules).toContain(chunkOf('agent/roaming/tracker.ts'));
   }, 60_000);
@@ -99,6 +105,24 @@ describe('on Node (same code, the chunks are plain dynamic imports)', () => {
     const pull = await start('core-lazy-node-pull', { delivery: { manager: 'https://manager.invalid', deviceAuth: false } });
     expect(pull.roaming?.state()).toEqual({ previousManagers: {}, connections: 0, history: [] });
     await pull.close();
+  });
+
+  it('agent.run() loads the scheduler loops and runs a family on its boot schedule; stop() ends it', async () => {
+    const events: { family: string; kind: string }[] = [];
+    const hardware = new MockHardware({ ...mockOptionsFromBoard(small), identity: { deviceId: 'core-lazy-node-run' } });
+    const config = { logLevel: 'error', trust: { allowUnsigned: true }, firmware: { service: { internal: 'https://in.test/u', external: 'https://ex.test/u' } } };
+    const agent = await createAgent(hardware.boot(), small, config, { onFamilyEvent: (event) => events.push(event) });
+    expect(await agent.trigger('firmware', 'manual')).toBeDefined(); // no loop yet: the caller runs it at once
+    expect(agent.firmware!.last.reason).toBe('manual');
+    const run = agent.run();
+    for (let i = 0; i < 400 && !events.some((e) => e.kind === 'waiting'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The loop ran the family at boot and now waits for the next interval.
+    expect(agent.firmware!.last.reason).toBe('boot');
+    expect(events.find((e) => e.kind === 'waiting')).toMatchObject({ family: 'firmware', reason: 'interval' });
+    expect(await agent.trigger('firmware', 'manual')).toBeUndefined(); // the loop runs it now
+    agent.stop();
+    await run;
+    await agent.close();
   });
 
   it('a format-1 store area opens through the format-1 reader (report format 1)', async () => {

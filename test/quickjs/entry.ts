@@ -74,7 +74,11 @@ export async function run(): Promise<Record<string, unknown>> {
   // The whole agent on the mock HAL of the quickjs-small board.
   const hardware = new MockHardware({ ...mockOptionsFromBoard(board), identity: { deviceId: 'qjs-1' } });
   const agent = await createAgent(hardware.boot(), board, { engine: 'auto', users: ['alice'] });
-  out.agent = { engine: agent.boot.engine, targets: agent.targets.map((t) => t.id), fresh: agent.boot.store.fresh, version: agent.version };
+  // run() imports the scheduler's loops (a chunk of dist/agent.js; inlined in this bundle) and ends at stop().
+  const running = agent.run();
+  agent.stop();
+  await running;
+  out.agent = { engine: agent.boot.engine, targets: agent.targets.map((t) => t.id), fresh: agent.boot.store.fresh, version: agent.version, ran: true };
   await agent.close();
   return out;
 }
