@@ -43,13 +43,14 @@ export interface OmaDmClientOptions extends DmPlatform {
   log?: Logger;
 }
 
-export class OmaDmClient {
+export class OmaDmClient implements PushRouter {
   readonly tree: DmTree;
   readonly csps: CspRegistry;
   readonly fumo: FumoManager;
-  /** Package #0 from any transport: the NotificationRouter, created with the first one. */
+  /** Package #0 from any transport: the client itself (`receive` below), not a wrapper object. */
   readonly router: PushRouter;
   readonly #o: OmaDmClientOptions;
+  /** The NotificationRouter, created with the first package #0. */
   #router: Promise<NotificationRouter> | undefined;
   #busy: Promise<unknown> = Promise.resolve();
   #sessions = 0;
@@ -60,19 +61,21 @@ export class OmaDmClient {
     this.tree = tree;
     this.csps = csps;
     this.fumo = fumo;
-    this.router = { receive: (bytes) => (this.#router ??= this.#openRouter()).then((router) => router.receive(bytes)) };
+    this.router = this;
   }
 
-  async #openRouter(): Promise<NotificationRouter> {
-    const { NotificationRouter } = await loadNotification();
-    const options = this.#o;
-    return new NotificationRouter({
-      md5: options.md5,
-      store: options.store,
-      account: (serverId) => findAccount(this.tree, serverId),
-      startSession: async (notification, account) => void (await this.serverSession(notification, account)),
-      onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
+  async receive(bytes: Uint8Array): Promise<boolean> {
+    this.#router ??= loadNotification().then(({ NotificationRouter }) => {
+      const options = this.#o;
+      return new NotificationRouter({
+        md5: options.md5,
+        store: options.store,
+        account: (serverId) => findAccount(this.tree, serverId),
+        startSession: async (notification, account) => void (await this.serverSession(notification, account)),
+        onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
+      });
     });
+    return (await this.#router).receive(bytes);
   }
 
   static async open(options: OmaDmClientOptions): Promise<OmaDmClient> {
@@ -118,32 +121,21 @@ export class OmaDmClient {
   }
 
   #session(account: DmAccount): DmSession {
-    const { config } = this.#o;
-    const options: SessionOptions = {
-      http: this.#o.http,
-      clock: this.#o.clock,
-      random: this.#o.random,
-      md5: this.#o.md5,
-      tokenize: this.#o.tokenize,
-      // The rest is the client's: its tree and CSPs, the account, the configured limits.
+    const { config, log } = this.#o;
+    // The platform and the configured limits as they are (the config holds only the keys that were
+    // set), then the client's tree and CSPs, the account, and this session's UI.
+    return new DmSession({
+      ...this.#o,
+      ...config,
       tree: this.tree,
       csps: this.csps,
       ui: this.#o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),
       account,
       // Only an account from the config file can allow plain HTTP; one a server added cannot.
-      ...(config.accounts.find((a) => a.id === account.id)?.allowInsecure === true ? { allowInsecure: true } : {}),
-      warn: (line) => this.#o.log?.warn(line),
+      allowInsecure: config.accounts.find((a) => a.id === account.id)?.allowInsecure === true,
+      warn: (line) => log?.warn(line),
       devId: this.#o.facts.devId,
-      ...(config.encoding ? { encoding: config.encoding } : {}),
-      ...(config.maxMsgSize ? { maxMsgSize: config.maxMsgSize } : {}),
-      ...(config.maxObjSize ? { maxObjSize: config.maxObjSize } : {}),
-      ...(config.fallback === undefined ? {} : { fallback: config.fallback }),
-      ...(config.retries === undefined ? {} : { retries: config.retries }),
-      ...(config.retryIntervalMs === undefined ? {} : { retryIntervalMs: config.retryIntervalMs }),
-      ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
-      ...(config.authenticateServer === undefined ? {} : { authenticateServer: config.authenticateServer }),
-    };
-    return new DmSession(options);
+    });
   }
 
   /** A verified package #0 → the server-initiated session (Alert 1200, the notification's session id). */

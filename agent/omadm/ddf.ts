@@ -42,16 +42,6 @@ export function describeInterior(access: readonly AccessType[], children: Record
   return { access, formats: NODE_FORMATS, occurs, children, ...(open ? { open } : {}) };
 }
 
-/**
- * A CSP's `describe`, built on its first call: a description tree is a few dozen objects with a
- * shape each (10–20 KB of the QuickJS heap per CSP), and a session that sends no command to a
- * CSP's subtree never needs it.
- */
-export function lazyDescription(build: () => NodeDescription): () => NodeDescription {
-  let built: NodeDescription | undefined;
-  return () => (built ??= build());
-}
-
 export function describeLeaf(access: readonly AccessType[], formats: string | readonly string[], occurs = ONE, types?: readonly string[]): NodeDescription {
   return { access, formats: typeof formats === 'string' ? [formats] : formats, occurs, ...(types ? { types } : {}) };
 }

@@ -96,8 +96,8 @@ export class DmSession {
     this.#o = options;
     this.#authType = options.account.authPref;
     this.#url = options.account.addr;
-    this.#encoding = options.encoding ?? 'xml';
-    this.#serverMaxMsgSize = options.maxMsgSize ?? 16 * 1024;
+    this.#encoding = options.encoding || 'xml';
+    this.#serverMaxMsgSize = options.maxMsgSize || 16 * 1024;
     this.#processor = new CommandProcessor({ tree: options.tree, csps: options.csps, serverId: options.account.serverId, ui: options.ui, ...(options.maxObjSize ? { maxObjSize: options.maxObjSize } : {}) });
   }
 
@@ -128,7 +128,7 @@ export class DmSession {
         source: this.#o.devId,
         sourceName: this.#o.account.client.name,
         ...(this.#clientAuthenticated ? {} : { cred: clientCred(this.#o.md5, this.#o.account, this.#authType) }),
-        maxMsgSize: this.#o.maxMsgSize ?? 16 * 1024,
+        maxMsgSize: this.#o.maxMsgSize || 16 * 1024,
         ...(this.#o.maxObjSize ? { maxObjSize: this.#o.maxObjSize } : {}),
       });
       await loadSink(this.#encoding);

@@ -4,7 +4,7 @@
  * nonces (AAuthData) persist in the tree, so a reboot keeps the next challenge.
  */
 import { fromBase64, toBase64 } from '../../util/bytes.ts';
-import { type AccessType, describeInterior, describeLeaf, lazyDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
+import { type AccessType, describeInterior, type NodeDescription, describeLeaf, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import type { DmTree, TreeTransaction } from '../tree.ts';
 import { type Csp, interior, leaf, type SeedNode } from './api.ts';
@@ -52,9 +52,9 @@ function authNodes(base: string, level: AuthLevel, type: AuthType, cred: Credent
   ];
 }
 
-/** DM_StdObj 1.2 §5.3 (the DMAcc MO): accounts are `<x>` nodes a server may add and remove. */
+/** DM_StdObj 1.2 §5.3 (the DMAcc MO): accounts are `<x>` nodes a server may add and remove. Built per check (see devinfo.ts). */
 const RW: AccessType[] = ['Add', 'Delete', 'Get', 'Replace'];
-const DMACC = lazyDescription(() => {
+const DMACC = (): NodeDescription => {
   const text = describeLeaf(RW, 'chr', ZERO_OR_ONE);
   const ext = describeInterior(RW, {}, ZERO_OR_ONE, true);
   return describeInterior(['Get'], {
@@ -71,7 +71,7 @@ const DMACC = lazyDescription(() => {
       Ext: ext,
     }, ZERO_OR_MORE),
   });
-});
+};
 
 export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
   return {
