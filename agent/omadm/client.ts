@@ -44,29 +44,34 @@ export interface OmaDmClientOptions extends DmPlatform {
 }
 
 export class OmaDmClient implements PushRouter {
-  readonly tree: DmTree;
-  readonly csps: CspRegistry;
-  readonly fumo: FumoManager;
+  // Declared and set in the constructor, not class fields (`#` ones included): in QuickJS a class's
+  // field initializer is one more function, and every method reaching a `#field` one more closure variable.
+  declare readonly tree: DmTree;
+  declare readonly csps: CspRegistry;
+  declare readonly fumo: FumoManager;
   /** Package #0 from any transport: the client itself (`receive` below), not a wrapper object. */
-  readonly router: PushRouter;
-  readonly #o: OmaDmClientOptions;
+  declare readonly router: PushRouter;
+  private declare readonly o: OmaDmClientOptions;
   /** The NotificationRouter, created with the first package #0. */
-  #router: Promise<NotificationRouter> | undefined;
-  #busy: Promise<unknown> = Promise.resolve();
-  #sessions = 0;
-  #running = 0;
+  private declare notifications: Promise<NotificationRouter> | undefined;
+  private declare busyQueue: Promise<unknown>;
+  private declare sessions: number;
+  private declare running: number;
 
   private constructor(options: OmaDmClientOptions, tree: DmTree, csps: CspRegistry, fumo: FumoManager) {
-    this.#o = options;
+    this.o = options;
     this.tree = tree;
     this.csps = csps;
     this.fumo = fumo;
     this.router = this;
+    this.busyQueue = Promise.resolve();
+    this.sessions = 0;
+    this.running = 0;
   }
 
   async receive(bytes: Uint8Array): Promise<boolean> {
-    this.#router ??= loadNotification().then(({ NotificationRouter }) => {
-      const options = this.#o;
+    this.notifications ??= loadNotification().then(({ NotificationRouter }) => {
+      const options = this.o;
       return new NotificationRouter({
         md5: options.md5,
         store: options.store,
@@ -75,7 +80,7 @@ export class OmaDmClient implements PushRouter {
         onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
       });
     });
-    return (await this.#router).receive(bytes);
+    return (await this.notifications).receive(bytes);
   }
 
   static async open(options: OmaDmClientOptions): Promise<OmaDmClient> {
@@ -88,26 +93,26 @@ export class OmaDmClient implements PushRouter {
     return new OmaDmClient(options, tree, csps, fumo);
   }
 
-  #account(serverId: string): DmAccount {
+  private account(serverId: string): DmAccount {
     const account = findAccount(this.tree, serverId);
     if (!account) throw new OmaDmError('unknownServer', `no DMAcc account for ${serverId}`);
     return account;
   }
 
-  #serialize<T>(work: () => Promise<T>): Promise<T> {
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
     const counted = async () => {
-      this.#running++;
+      this.running++;
       try {
         return await work();
       } finally {
-        this.#running--;
+        this.running--;
       }
     };
-    const run = this.#busy.then(counted, counted);
+    const run = this.busyQueue.then(counted, counted);
     // The queue keeps no result: `run.catch()` alone would hold the session's summary (its commands)
     // until the next session, through the FUMO download that follows.
     const done = (): void => undefined;
-    this.#busy = run.then(done, done);
+    this.busyQueue = run.then(done, done);
     return run;
   }
 
@@ -117,32 +122,32 @@ export class OmaDmClient implements PushRouter {
    * queued behind the running one, which waits for it.
    */
   get busy(): boolean {
-    return this.#running > 0;
+    return this.running > 0;
   }
 
-  #session(account: DmAccount): DmSession {
-    const { config, log } = this.#o;
+  private session(account: DmAccount): DmSession {
+    const { config, log } = this.o;
     // The platform and the configured limits as they are (the config holds only the keys that were
     // set), then the client's tree and CSPs, the account, and this session's UI.
     return new DmSession({
-      ...this.#o,
+      ...this.o,
       ...config,
       tree: this.tree,
       csps: this.csps,
-      ui: this.#o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),
+      ui: this.o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),
       account,
       // Only an account from the config file can allow plain HTTP; one a server added cannot.
       allowInsecure: config.accounts.find((a) => a.id === account.id)?.allowInsecure === true,
       warn: (line) => log?.warn(line),
-      devId: this.#o.facts.devId,
+      devId: this.o.facts.devId,
     });
   }
 
   /** A verified package #0 → the server-initiated session (Alert 1200, the notification's session id). */
   serverSession(notification: Notification, account?: DmAccount): Promise<SessionSummary> {
-    return this.#serialize(async () => {
+    return this.serialize(async () => {
       const { sessionIdText } = await loadNotification();
-      const summary = await this.#session(account ?? this.#account(notification.serverId)).run({ kind: 'server', sessionId: sessionIdText(notification.sessionId) });
+      const summary = await this.session(account ?? this.account(notification.serverId)).run({ kind: 'server', sessionId: sessionIdText(notification.sessionId) });
       await this.fumo.continue();
       return summary;
     });
@@ -150,12 +155,12 @@ export class OmaDmClient implements PushRouter {
 
   /** A client-initiated session (Alert 1201), e.g. a periodic check-in. */
   clientSession(serverId: string, commands: Command[] = []): Promise<SessionSummary> {
-    return this.#serialize(() => this.#clientSession(serverId, commands));
+    return this.serialize(() => this.runClientSession(serverId, commands));
   }
 
-  #clientSession(serverId: string, commands: Command[]): Promise<SessionSummary> {
-    this.#sessions = (this.#sessions + 1) & 0xffff;
-    return this.#session(this.#account(serverId)).run({ kind: 'client', sessionId: (this.#sessions || 1).toString(16).toUpperCase(), commands });
+  private runClientSession(serverId: string, commands: Command[]): Promise<SessionSummary> {
+    this.sessions = (this.sessions + 1) & 0xffff;
+    return this.session(this.account(serverId)).run({ kind: 'client', sessionId: (this.sessions || 1).toString(16).toUpperCase(), commands });
   }
 
   /**
@@ -164,13 +169,13 @@ export class OmaDmClient implements PushRouter {
    * A failed session leaves them queued for the next attempt (the caller's backoff).
    */
   deliverAlerts(): Promise<number> {
-    return this.#serialize(async () => {
+    return this.serialize(async () => {
       const pending = this.fumo.pendingAlerts();
       let acknowledged = 0;
       for (const serverId of new Set(pending.map((a) => a.serverId))) {
         const alerts = pending.filter((a) => a.serverId === serverId);
         const commands = alerts.map(genericAlertCommand);
-        const summary = await this.#clientSession(serverId, commands);
+        const summary = await this.runClientSession(serverId, commands);
         for (const [i, command] of commands.entries()) {
           if (!summary.acknowledged.includes(command)) continue;
           await this.fumo.acknowledge((alerts[i] as { id: string }).id);

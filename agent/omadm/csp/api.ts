@@ -52,20 +52,25 @@ export interface Csp {
 
 /** Finds the CSP owning a path: the registered root that is the longest prefix. */
 export class CspRegistry {
-  readonly #csps: Csp[] = [];
+  // Declared and set in the constructor, not a class field: one function fewer in a QuickJS heap.
+  private declare readonly csps: Csp[];
+
+  constructor() {
+    this.csps = [];
+  }
 
   register(csp: Csp): void {
-    if (this.#csps.some((other) => other.root === csp.root)) throw new Error(`a CSP already owns ${csp.root}`);
-    this.#csps.push(csp);
-    this.#csps.sort((a, b) => b.root.length - a.root.length);
+    if (this.csps.some((other) => other.root === csp.root)) throw new Error(`a CSP already owns ${csp.root}`);
+    this.csps.push(csp);
+    this.csps.sort((a, b) => b.root.length - a.root.length);
   }
 
   all(): readonly Csp[] {
-    return this.#csps;
+    return this.csps;
   }
 
   owner(path: string): Csp | undefined {
-    return this.#csps.find((csp) => path === csp.root || path.startsWith(`${csp.root}/`));
+    return this.csps.find((csp) => path === csp.root || path.startsWith(`${csp.root}/`));
   }
 }
 
