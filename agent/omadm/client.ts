@@ -11,7 +11,7 @@ import { type Csp, CspRegistry, seedTree } from './csp/api.ts';
 import { type DeviceFacts, devDetailCsp, devInfoCsp } from './csp/devinfo.ts';
 import { type DmAccount, type DmAccountConfig, dmAccCsp, findAccount } from './csp/dmacc.ts';
 import { OmaDmError } from './errors.ts';
-import { FumoManager, type FumoPipeline, genericAlertCommand } from './fumo/manager.ts';
+import { FumoManager, type FumoPipeline, type GenericAlert, genericAlertCommand } from './fumo/manager.ts';
 import type { PkgDataStore } from './fumo/pkgdata.ts';
 import type { Notification, NotificationRouter } from './notification.ts';
 import type { PushRouter } from './package-zero.ts';
@@ -127,6 +127,13 @@ export class OmaDmClient implements PushRouter {
 
   private session(account: DmAccount): DmSession {
     const { config, log } = this.o;
+    // Only an account from the config file can allow plain HTTP; one a server added cannot.
+    let allowInsecure = false;
+    for (const a of config.accounts) {
+      if (a.id !== account.id) continue;
+      allowInsecure = a.allowInsecure === true;
+      break;
+    }
     // The platform and the configured limits as they are (the config holds only the keys that were
     // set), then the client's tree and CSPs, the account, and this session's UI.
     return new DmSession({
@@ -136,8 +143,7 @@ export class OmaDmClient implements PushRouter {
       csps: this.csps,
       ui: this.o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),
       account,
-      // Only an account from the config file can allow plain HTTP; one a server added cannot.
-      allowInsecure: config.accounts.find((a) => a.id === account.id)?.allowInsecure === true,
+      allowInsecure,
       warn: (line) => log?.warn(line),
       devId: this.o.facts.devId,
     });
@@ -170,15 +176,16 @@ export class OmaDmClient implements PushRouter {
    */
   deliverAlerts(): Promise<number> {
     return this.serialize(async () => {
-      const pending = this.fumo.pendingAlerts();
+      // By server, in the order of their first alert (a loop, not callbacks: fewer functions in QuickJS).
+      const byServer = new Map<string, GenericAlert[]>();
+      for (const alert of this.fumo.pendingAlerts()) byServer.set(alert.serverId, [...(byServer.get(alert.serverId) ?? []), alert]);
       let acknowledged = 0;
-      for (const serverId of new Set(pending.map((a) => a.serverId))) {
-        const alerts = pending.filter((a) => a.serverId === serverId);
+      for (const [serverId, alerts] of byServer) {
         const commands = alerts.map(genericAlertCommand);
         const summary = await this.runClientSession(serverId, commands);
         for (const [i, command] of commands.entries()) {
           if (!summary.acknowledged.includes(command)) continue;
-          await this.fumo.acknowledge((alerts[i] as { id: string }).id);
+          await this.fumo.acknowledge((alerts[i] as GenericAlert).id);
           acknowledged++;
         }
       }

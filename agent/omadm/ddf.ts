@@ -59,7 +59,8 @@ export function describe(csps: CspRegistry, path: string): Described {
   const owner: Csp | undefined = csps.owner(path);
   if (!owner) {
     // Not owned: only the interior nodes leading to a nested CSP root (`Vendor` of `Vendor/Acme`) exist.
-    const onTheWay = csps.all().some((csp) => csp.root.startsWith(`${path}/`));
+    let onTheWay = false;
+    for (const csp of csps.all()) onTheWay ||= csp.root.startsWith(`${path}/`);
     return onTheWay ? { kind: 'described', description: PASSAGE, name: path.slice(path.lastIndexOf('/') + 1) } : { kind: 'unlisted' };
   }
   const top = owner.describe?.();
@@ -82,7 +83,9 @@ export function describe(csps: CspRegistry, path: string): Described {
 function occurrences(tx: TreeTransaction, path: string, parentPath: string, parent: NodeDescription | undefined, name: string): number {
   const named = parent?.children;
   if (!parent || named?.[name] !== undefined) return tx.has(path) ? 1 : 0;
-  return tx.children(parentPath).filter((sibling) => named?.[sibling] === undefined).length;
+  let count = 0;
+  for (const sibling of tx.children(parentPath)) if (named?.[sibling] === undefined) count++;
+  return count;
 }
 
 /**

@@ -112,7 +112,11 @@ export class DmSession {
       return await this.runOnce(start);
     } finally {
       // A large object the server never finished is dropped with the session (its stream aborted).
-      await this.processor.close().catch(() => undefined);
+      try {
+        await this.processor.close();
+      } catch {
+        // the session's outcome stands
+      }
     }
   }
 
@@ -179,8 +183,18 @@ export class DmSession {
       if (code === 212) this.clientAuthenticated = true;
       this.recordStatuses(message, sent, summary);
 
-      const commands = message.body.commands.filter((c) => c.cmd !== 'Status' && c.cmd !== 'Results');
-      const abort = commands.some((c) => c.cmd === 'Alert' && dataText(c.data, utf8Decode) === ALERT_ABORT);
+      // One pass over the server's commands, not a callback per filter (each one more function in a
+      // QuickJS heap): its requests for our next message (1222), the DPU's work, an abort (1223).
+      const next: Alert[] = [];
+      const work: Command[] = [];
+      let abort = false;
+      for (const c of message.body.commands) {
+        if (c.cmd === 'Status' || c.cmd === 'Results') continue;
+        const alert = c.cmd === 'Alert' ? dataText(c.data, utf8Decode) : undefined;
+        if (alert === ALERT_ABORT) abort = true;
+        if (alert === ALERT_NEXT_MESSAGE) next.push(c as Alert);
+        else work.push(c);
+      }
       if (abort) {
         summary.aborted = true;
         return summary;
@@ -199,8 +213,6 @@ export class DmSession {
         replies.push(headerStatus(message, 212));
       } else replies.push(headerStatus(message, 200));
 
-      const next = commands.filter((c) => c.cmd === 'Alert' && dataText(c.data, utf8Decode) === ALERT_NEXT_MESSAGE) as Alert[];
-      const work = commands.filter((c) => !next.includes(c as Alert));
       for (const alert of next) replies.push({ cmd: 'Status', msgRef: message.hdr?.msgID ?? '0', cmdRef: alert.cmdID ?? '0', refCmd: 'Alert', data: '200' });
       replies.push(...(await this.processor.run(work, message.hdr?.msgID ?? '0')));
       const carry = encoded.remaining;
@@ -219,7 +231,12 @@ export class DmSession {
   private recordStatuses(message: SyncMLMessage, sent: readonly Sent[], summary: SessionSummary): void {
     for (const status of message.body.commands) {
       if (status.cmd !== 'Status' || status.cmdRef === '0') continue;
-      const ours = sent.find((s) => String(s.msgId) === status.msgRef)?.commands.get(status.cmdRef ?? '');
+      let ours: Command | undefined;
+      for (const s of sent) {
+        if (String(s.msgId) !== status.msgRef) continue;
+        ours = s.commands.get(status.cmdRef ?? '');
+        break;
+      }
       if (!ours || ours.cmd === 'Status' || ours.cmd === 'Results') continue;
       const code = Number(dataText(status.data, utf8Decode));
       summary.statuses.push({ cmd: ours.cmd, code });

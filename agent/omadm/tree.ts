@@ -120,7 +120,9 @@ export class TreeTransaction {
   /** Writes the changes as one store batch. */
   async commit(): Promise<void> {
     if (this.changes.size === 0) return;
-    await this.tree.apply(this.changes, [...this.changes].map(([path, node]) => (node === null ? deleteOp(TREE_PREFIX + path) : putOp(TREE_PREFIX + path, node))));
+    const ops: StoreOp[] = [];
+    for (const [path, node] of this.changes) ops.push(node === null ? deleteOp(TREE_PREFIX + path) : putOp(TREE_PREFIX + path, node));
+    await this.tree.apply(this.changes, ops);
     this.changes.clear();
   }
 }
@@ -175,8 +177,12 @@ export class DmTree {
   }
 
   paths(): string[] {
-    const paths = this.store.keys(TREE_PREFIX).map((key) => key.slice(TREE_PREFIX.length));
-    return ['', ...paths.filter((path) => path !== '' && !this.damaged.has(path))];
+    const paths = [''];
+    for (const key of this.store.keys(TREE_PREFIX)) {
+      const path = key.slice(TREE_PREFIX.length);
+      if (path !== '' && !this.damaged.has(path)) paths.push(path);
+    }
+    return paths;
   }
 
   begin(): TreeTransaction {

@@ -59,10 +59,14 @@ export class CspRegistry {
     this.csps = [];
   }
 
+  /** Kept longest root first (equal lengths in registration order), so `owner` finds the longest prefix first. */
   register(csp: Csp): void {
-    if (this.csps.some((other) => other.root === csp.root)) throw new Error(`a CSP already owns ${csp.root}`);
-    this.csps.push(csp);
-    this.csps.sort((a, b) => b.root.length - a.root.length);
+    let at = 0;
+    for (const other of this.csps) {
+      if (other.root === csp.root) throw new Error(`a CSP already owns ${csp.root}`);
+      if (other.root.length >= csp.root.length) at++;
+    }
+    this.csps.splice(at, 0, csp);
   }
 
   all(): readonly Csp[] {
@@ -70,7 +74,9 @@ export class CspRegistry {
   }
 
   owner(path: string): Csp | undefined {
-    return this.csps.find((csp) => path === csp.root || path.startsWith(`${csp.root}/`));
+    // Loops here and below, not callbacks: each callback is one more function in a QuickJS heap.
+    for (const csp of this.csps) if (path === csp.root || path.startsWith(`${csp.root}/`)) return csp;
+    return undefined;
   }
 }
 
@@ -90,8 +96,8 @@ export function leaf(path: string, value: NodeValue, format = 'chr', acl?: strin
  */
 export async function seedTree(tree: DmTree, csps: CspRegistry): Promise<void> {
   for (const csp of csps.all()) {
-    await tree.change((tx) => {
-      for (const { path, node } of csp.seed?.() ?? []) if (!tx.has(path)) tx.put(path, node);
-    });
+    const tx = tree.begin();
+    for (const { path, node } of csp.seed?.() ?? []) if (!tx.has(path)) tx.put(path, node);
+    await tx.commit();
   }
 }

@@ -135,8 +135,8 @@ export function findAccount(tree: DmTree, serverId: string): DmAccount | undefin
 /** Persists a new nonce (from Chal / NextNonce) for the client or server credential. */
 export async function storeNonce(tree: DmTree, account: DmAccount, level: AuthLevel, nonce: Uint8Array): Promise<void> {
   const path = `${account.path}/AppAuth/${LEVELS[level]}/AAuthData`;
-  await tree.change((tx) => {
-    const node = tx.get(path);
-    if (node) tx.put(path, { ...node, value: toBase64(nonce) });
-  });
+  const tx = tree.begin();
+  const node = tx.get(path);
+  if (node) tx.put(path, { ...node, value: toBase64(nonce) });
+  await tx.commit();
 }
