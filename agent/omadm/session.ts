@@ -13,9 +13,10 @@ import type { Alert, Command, Status, SyncMLMessage, SyncmlEncoding } from '../s
 import { dataText } from '../syncml/model.ts';
 import { loadSink } from '../syncml/sink-loader.ts';
 import { toBase64, utf8Decode } from '../util/bytes.ts';
+import { loadOnce } from '../util/load-once.ts';
 import { sleep } from '../util/sleep.ts';
 import type { UserInteraction } from './alerts.ts';
-import { acceptChal, AUTH_MD5, challengeServer, clientCred, clientHmac, HMAC_HEADER, serverAuthenticated } from './auth.ts';
+import { acceptChal, AUTH_MD5, clientCred, HMAC_HEADER } from './auth.ts';
 import { CommandProcessor } from './commands.ts';
 import type { Md5 } from './crypto.ts';
 import type { CspRegistry } from './csp/api.ts';
@@ -74,6 +75,9 @@ export interface SessionSummary {
 const MAX_MESSAGES = 500;
 const MAX_AUTH_ATTEMPTS = 3;
 const NONCE_BYTES = 16;
+
+/** HMAC and the server's credentials (auth-rare.ts) are a lazy chunk: most sessions need neither. */
+const loadRareAuth = loadOnce(() => import('./auth-rare.ts'));
 
 interface Sent {
   msgId: number;
@@ -201,10 +205,11 @@ export class DmSession {
       }
       const replies: Command[] = [];
       if (this.o.authenticateServer && !this.serverAuthenticated) {
-        if (!serverAuthenticated(this.o.md5, this.o.account, this.authType, message, reply.body, reply.hmac)) {
+        const rare = await loadRareAuth();
+        if (!rare.serverAuthenticated(this.o.md5, this.o.account, this.authType, message, reply.body, reply.hmac)) {
           // Not who it claims: challenge it and run none of its commands.
           const nonce = this.o.random(NONCE_BYTES);
-          await challengeServer(this.o.tree, this.o.account, nonce);
+          await rare.challengeServer(this.o.tree, this.o.account, nonce);
           outgoing = [headerStatus(message, 401, { meta: { type: AUTH_MD5, format: 'b64', nextNonce: toBase64(nonce) } })];
           if (++authAttempts >= MAX_AUTH_ATTEMPTS) throw new OmaDmError('auth', 'the server did not authenticate');
           continue;
@@ -248,7 +253,7 @@ export class DmSession {
   private async exchange(body: Uint8Array): Promise<{ body: Uint8Array; hmac?: string }> {
     const retries = this.o.retries ?? 2;
     const headers: Record<string, string> = { 'content-type': contentTypeFor(this.encoding), accept: contentTypeFor(this.encoding) };
-    if (this.authType === 'HMAC') headers[HMAC_HEADER] = clientHmac(this.o.md5, this.o.account, body);
+    if (this.authType === 'HMAC') headers[HMAC_HEADER] = (await loadRareAuth()).clientHmac(this.o.md5, this.o.account, body);
     // Before every message: the URL may have changed since the config was read (RespURI, a DMAcc
     // Replace by the server), and gets the same transport policy as the configured one.
     checkManagerUrl(this.url, { allowInsecure: this.o.allowInsecure === true }, this.o.warn ?? (() => undefined));
