@@ -90,6 +90,16 @@ export function leaf(path: string, value: NodeValue, format = 'chr', acl?: strin
 }
 
 /**
+ * Leaves `<base>/<name>` of one format, in the record's order: the names are the ones the CSP's
+ * description already holds (one string each in a QuickJS heap, not one more per full path).
+ */
+export function leaves(base: string, values: Record<string, NodeValue>, format?: string): SeedNode[] {
+  const nodes: SeedNode[] = [];
+  for (const name in values) nodes.push(leaf(`${base}/${name}`, values[name] as NodeValue, format));
+  return nodes;
+}
+
+/**
  * Creates the nodes every CSP seeds that are missing, one batch per CSP (a CSP's subtree appears
  * whole or not at all; a cut between two leaves the next open to seed the rest); existing nodes
  * keep their state. Per CSP, so a first boot holds one subtree's nodes and records at a time.

@@ -4,7 +4,7 @@
  */
 import { type AccessType, describeInterior, type NodeDescription, describeLeaf, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
-import { type Csp, interior, leaf, type SeedNode, type WriteOp } from './api.ts';
+import { type Csp, interior, leaf, leaves, type SeedNode, type WriteOp } from './api.ts';
 
 export interface DeviceFacts {
   devId: string;
@@ -54,14 +54,7 @@ function readOnly(this: Csp, op: WriteOp, path: string): never {
 export function devInfoCsp(facts: DeviceFacts): Csp {
   return {
     root: 'DevInfo',
-    seed: (): SeedNode[] => [
-      interior('DevInfo', READ_ONLY),
-      leaf('DevInfo/DevId', facts.devId),
-      leaf('DevInfo/Man', facts.man),
-      leaf('DevInfo/Mod', facts.mod),
-      leaf('DevInfo/DmV', '1.2'),
-      leaf('DevInfo/Lang', facts.lang ?? 'en-US'),
-    ],
+    seed: (): SeedNode[] => [interior('DevInfo', READ_ONLY), ...leaves('DevInfo', { DevId: facts.devId, Man: facts.man, Mod: facts.mod, DmV: '1.2', Lang: facts.lang ?? 'en-US' })],
     describe: DEV_INFO,
     check: readOnly,
   };
@@ -72,16 +65,10 @@ export function devDetailCsp(facts: DeviceFacts): Csp {
     root: 'DevDetail',
     seed: (): SeedNode[] => [
       interior('DevDetail', READ_ONLY),
-      leaf('DevDetail/DevTyp', facts.devTyp ?? 'device'),
-      leaf('DevDetail/OEM', facts.oem ?? facts.man),
-      leaf('DevDetail/FwV', ''),
-      leaf('DevDetail/SwV', facts.swV ?? ''),
-      leaf('DevDetail/HwV', facts.hwV ?? ''),
+      ...leaves('DevDetail', { DevTyp: facts.devTyp ?? 'device', OEM: facts.oem ?? facts.man, FwV: '', SwV: facts.swV ?? '', HwV: facts.hwV ?? '' }),
       leaf('DevDetail/LrgObj', 'true', 'bool'),
       interior('DevDetail/URI'),
-      leaf('DevDetail/URI/MaxDepth', '0', 'int'),
-      leaf('DevDetail/URI/MaxTotLen', '0', 'int'),
-      leaf('DevDetail/URI/MaxSegLen', '255', 'int'),
+      ...leaves('DevDetail/URI', { MaxDepth: '0', MaxTotLen: '0', MaxSegLen: '255' }, 'int'),
     ],
     read: (path) => (path === 'DevDetail/FwV' ? facts.fwV() : undefined),
     describe: DEV_DETAIL,

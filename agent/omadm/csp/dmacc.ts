@@ -7,7 +7,7 @@ import { fromBase64, toBase64 } from '../../util/bytes.ts';
 import { type AccessType, describeInterior, type NodeDescription, describeLeaf, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import type { DmTree, TreeTransaction } from '../tree.ts';
-import { type Csp, interior, leaf, type SeedNode } from './api.ts';
+import { type Csp, interior, leaf, leaves, type SeedNode } from './api.ts';
 
 export type AuthType = 'BASIC' | 'DIGEST' | 'HMAC';
 export type AuthLevel = 'CLCRED' | 'SRVCRED';
@@ -44,9 +44,7 @@ function authNodes(base: string, level: AuthLevel, type: AuthType, cred: Credent
   const at = `${base}/AppAuth/${LEVELS[level]}`;
   return [
     interior(at, undefined, 'dynamic'),
-    leaf(`${at}/AAuthLevel`, level),
-    leaf(`${at}/AAuthType`, type),
-    leaf(`${at}/AAuthName`, cred.name),
+    ...leaves(at, { AAuthLevel: level, AAuthType: type, AAuthName: cred.name }),
     leaf(`${at}/AAuthSecret`, cred.secret, 'chr', SECRET_ACL),
     leaf(`${at}/AAuthData`, toBase64(cred.nonce ?? new Uint8Array(0)), 'b64', SECRET_ACL),
   ];
@@ -82,13 +80,10 @@ export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
         const base = `DMAcc/${account.id}`;
         nodes.push(
           interior(base, undefined, 'dynamic'),
-          leaf(`${base}/AppID`, 'w7'),
-          leaf(`${base}/ServerID`, account.serverId),
-          leaf(`${base}/Name`, account.serverId),
+          ...leaves(base, { AppID: 'w7', ServerID: account.serverId, Name: account.serverId }),
           interior(`${base}/AppAddr`),
           interior(`${base}/AppAddr/1`),
-          leaf(`${base}/AppAddr/1/Addr`, account.addr),
-          leaf(`${base}/AppAddr/1/AddrType`, 'URI'),
+          ...leaves(`${base}/AppAddr/1`, { Addr: account.addr, AddrType: 'URI' }),
           leaf(`${base}/AAuthPref`, account.authPref),
           interior(`${base}/AppAuth`),
           ...authNodes(base, 'CLCRED', account.authPref, account.client),
