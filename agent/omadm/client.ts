@@ -11,7 +11,7 @@ import { type Csp, CspRegistry, seedTree } from './csp/api.ts';
 import { type DeviceFacts, devDetailCsp, devInfoCsp } from './csp/devinfo.ts';
 import { type DmAccount, type DmAccountConfig, dmAccCsp, findAccount } from './csp/dmacc.ts';
 import { OmaDmError } from './errors.ts';
-import { FumoManager, type FumoPipeline, genericAlertCommand } from './fumo/manager.ts';
+import { FumoManager, type FumoPipeline, type GenericAlert, genericAlertCommand } from './fumo/manager.ts';
 import type { PkgDataStore } from './fumo/pkgdata.ts';
 import type { Notification, NotificationRouter } from './notification.ts';
 import type { PushRouter } from './package-zero.ts';
@@ -43,36 +43,44 @@ export interface OmaDmClientOptions extends DmPlatform {
   log?: Logger;
 }
 
-export class OmaDmClient {
-  readonly tree: DmTree;
-  readonly csps: CspRegistry;
-  readonly fumo: FumoManager;
-  /** Package #0 from any transport: the NotificationRouter, created with the first one. */
-  readonly router: PushRouter;
-  readonly #o: OmaDmClientOptions;
-  #router: Promise<NotificationRouter> | undefined;
-  #busy: Promise<unknown> = Promise.resolve();
-  #sessions = 0;
-  #running = 0;
+export class OmaDmClient implements PushRouter {
+  // Declared and set in the constructor, not class fields (`#` ones included): in QuickJS a class's
+  // field initializer is one more function, and every method reaching a `#field` one more closure variable.
+  declare readonly tree: DmTree;
+  declare readonly csps: CspRegistry;
+  declare readonly fumo: FumoManager;
+  /** Package #0 from any transport: the client itself (`receive` below), not a wrapper object. */
+  declare readonly router: PushRouter;
+  private declare readonly o: OmaDmClientOptions;
+  /** The NotificationRouter, created with the first package #0. */
+  private declare notifications: Promise<NotificationRouter> | undefined;
+  private declare busyQueue: Promise<unknown>;
+  private declare sessions: number;
+  private declare running: number;
 
   private constructor(options: OmaDmClientOptions, tree: DmTree, csps: CspRegistry, fumo: FumoManager) {
-    this.#o = options;
+    this.o = options;
     this.tree = tree;
     this.csps = csps;
     this.fumo = fumo;
-    this.router = { receive: (bytes) => (this.#router ??= this.#openRouter()).then((router) => router.receive(bytes)) };
+    this.router = this;
+    this.busyQueue = Promise.resolve();
+    this.sessions = 0;
+    this.running = 0;
   }
 
-  async #openRouter(): Promise<NotificationRouter> {
-    const { NotificationRouter } = await loadNotification();
-    const options = this.#o;
-    return new NotificationRouter({
-      md5: options.md5,
-      store: options.store,
-      account: (serverId) => findAccount(this.tree, serverId),
-      startSession: async (notification, account) => void (await this.serverSession(notification, account)),
-      onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
+  async receive(bytes: Uint8Array): Promise<boolean> {
+    this.notifications ??= loadNotification().then(({ NotificationRouter }) => {
+      const options = this.o;
+      return new NotificationRouter({
+        md5: options.md5,
+        store: options.store,
+        account: (serverId) => findAccount(this.tree, serverId),
+        startSession: async (notification, account) => void (await this.serverSession(notification, account)),
+        onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
+      });
     });
+    return (await this.notifications).receive(bytes);
   }
 
   static async open(options: OmaDmClientOptions): Promise<OmaDmClient> {
@@ -85,26 +93,26 @@ export class OmaDmClient {
     return new OmaDmClient(options, tree, csps, fumo);
   }
 
-  #account(serverId: string): DmAccount {
+  private account(serverId: string): DmAccount {
     const account = findAccount(this.tree, serverId);
     if (!account) throw new OmaDmError('unknownServer', `no DMAcc account for ${serverId}`);
     return account;
   }
 
-  #serialize<T>(work: () => Promise<T>): Promise<T> {
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
     const counted = async () => {
-      this.#running++;
+      this.running++;
       try {
         return await work();
       } finally {
-        this.#running--;
+        this.running--;
       }
     };
-    const run = this.#busy.then(counted, counted);
+    const run = this.busyQueue.then(counted, counted);
     // The queue keeps no result: `run.catch()` alone would hold the session's summary (its commands)
     // until the next session, through the FUMO download that follows.
     const done = (): void => undefined;
-    this.#busy = run.then(done, done);
+    this.busyQueue = run.then(done, done);
     return run;
   }
 
@@ -114,43 +122,38 @@ export class OmaDmClient {
    * queued behind the running one, which waits for it.
    */
   get busy(): boolean {
-    return this.#running > 0;
+    return this.running > 0;
   }
 
-  #session(account: DmAccount): DmSession {
-    const { config } = this.#o;
-    const options: SessionOptions = {
-      http: this.#o.http,
-      clock: this.#o.clock,
-      random: this.#o.random,
-      md5: this.#o.md5,
-      tokenize: this.#o.tokenize,
-      // The rest is the client's: its tree and CSPs, the account, the configured limits.
+  private session(account: DmAccount): DmSession {
+    const { config, log } = this.o;
+    // Only an account from the config file can allow plain HTTP; one a server added cannot.
+    let allowInsecure = false;
+    for (const a of config.accounts) {
+      if (a.id !== account.id) continue;
+      allowInsecure = a.allowInsecure === true;
+      break;
+    }
+    // The platform and the configured limits as they are (the config holds only the keys that were
+    // set), then the client's tree and CSPs, the account, and this session's UI.
+    return new DmSession({
+      ...this.o,
+      ...config,
       tree: this.tree,
       csps: this.csps,
-      ui: this.#o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),
+      ui: this.o.ui ?? policyInteraction(config.userPolicy ?? 'accept'),
       account,
-      // Only an account from the config file can allow plain HTTP; one a server added cannot.
-      ...(config.accounts.find((a) => a.id === account.id)?.allowInsecure === true ? { allowInsecure: true } : {}),
-      warn: (line) => this.#o.log?.warn(line),
-      devId: this.#o.facts.devId,
-      ...(config.encoding ? { encoding: config.encoding } : {}),
-      ...(config.maxMsgSize ? { maxMsgSize: config.maxMsgSize } : {}),
-      ...(config.maxObjSize ? { maxObjSize: config.maxObjSize } : {}),
-      ...(config.fallback === undefined ? {} : { fallback: config.fallback }),
-      ...(config.retries === undefined ? {} : { retries: config.retries }),
-      ...(config.retryIntervalMs === undefined ? {} : { retryIntervalMs: config.retryIntervalMs }),
-      ...(config.timeoutMs === undefined ? {} : { timeoutMs: config.timeoutMs }),
-      ...(config.authenticateServer === undefined ? {} : { authenticateServer: config.authenticateServer }),
-    };
-    return new DmSession(options);
+      allowInsecure,
+      warn: (line) => log?.warn(line),
+      devId: this.o.facts.devId,
+    });
   }
 
   /** A verified package #0 → the server-initiated session (Alert 1200, the notification's session id). */
   serverSession(notification: Notification, account?: DmAccount): Promise<SessionSummary> {
-    return this.#serialize(async () => {
+    return this.serialize(async () => {
       const { sessionIdText } = await loadNotification();
-      const summary = await this.#session(account ?? this.#account(notification.serverId)).run({ kind: 'server', sessionId: sessionIdText(notification.sessionId) });
+      const summary = await this.session(account ?? this.account(notification.serverId)).run({ kind: 'server', sessionId: sessionIdText(notification.sessionId) });
       await this.fumo.continue();
       return summary;
     });
@@ -158,12 +161,12 @@ export class OmaDmClient {
 
   /** A client-initiated session (Alert 1201), e.g. a periodic check-in. */
   clientSession(serverId: string, commands: Command[] = []): Promise<SessionSummary> {
-    return this.#serialize(() => this.#clientSession(serverId, commands));
+    return this.serialize(() => this.runClientSession(serverId, commands));
   }
 
-  #clientSession(serverId: string, commands: Command[]): Promise<SessionSummary> {
-    this.#sessions = (this.#sessions + 1) & 0xffff;
-    return this.#session(this.#account(serverId)).run({ kind: 'client', sessionId: (this.#sessions || 1).toString(16).toUpperCase(), commands });
+  private runClientSession(serverId: string, commands: Command[]): Promise<SessionSummary> {
+    this.sessions = (this.sessions + 1) & 0xffff;
+    return this.session(this.account(serverId)).run({ kind: 'client', sessionId: (this.sessions || 1).toString(16).toUpperCase(), commands });
   }
 
   /**
@@ -172,16 +175,17 @@ export class OmaDmClient {
    * A failed session leaves them queued for the next attempt (the caller's backoff).
    */
   deliverAlerts(): Promise<number> {
-    return this.#serialize(async () => {
-      const pending = this.fumo.pendingAlerts();
+    return this.serialize(async () => {
+      // By server, in the order of their first alert (a loop, not callbacks: fewer functions in QuickJS).
+      const byServer = new Map<string, GenericAlert[]>();
+      for (const alert of this.fumo.pendingAlerts()) byServer.set(alert.serverId, [...(byServer.get(alert.serverId) ?? []), alert]);
       let acknowledged = 0;
-      for (const serverId of new Set(pending.map((a) => a.serverId))) {
-        const alerts = pending.filter((a) => a.serverId === serverId);
+      for (const [serverId, alerts] of byServer) {
         const commands = alerts.map(genericAlertCommand);
-        const summary = await this.#clientSession(serverId, commands);
+        const summary = await this.runClientSession(serverId, commands);
         for (const [i, command] of commands.entries()) {
           if (!summary.acknowledged.includes(command)) continue;
-          await this.fumo.acknowledge((alerts[i] as { id: string }).id);
+          await this.fumo.acknowledge((alerts[i] as GenericAlert).id);
           acknowledged++;
         }
       }

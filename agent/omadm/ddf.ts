@@ -42,16 +42,6 @@ export function describeInterior(access: readonly AccessType[], children: Record
   return { access, formats: NODE_FORMATS, occurs, children, ...(open ? { open } : {}) };
 }
 
-/**
- * A CSP's `describe`, built on its first call: a description tree is a few dozen objects with a
- * shape each (10–20 KB of the QuickJS heap per CSP), and a session that sends no command to a
- * CSP's subtree never needs it.
- */
-export function lazyDescription(build: () => NodeDescription): () => NodeDescription {
-  let built: NodeDescription | undefined;
-  return () => (built ??= build());
-}
-
 export function describeLeaf(access: readonly AccessType[], formats: string | readonly string[], occurs = ONE, types?: readonly string[]): NodeDescription {
   return { access, formats: typeof formats === 'string' ? [formats] : formats, occurs, ...(types ? { types } : {}) };
 }
@@ -69,7 +59,8 @@ export function describe(csps: CspRegistry, path: string): Described {
   const owner: Csp | undefined = csps.owner(path);
   if (!owner) {
     // Not owned: only the interior nodes leading to a nested CSP root (`Vendor` of `Vendor/Acme`) exist.
-    const onTheWay = csps.all().some((csp) => csp.root.startsWith(`${path}/`));
+    let onTheWay = false;
+    for (const csp of csps.all()) onTheWay ||= csp.root.startsWith(`${path}/`);
     return onTheWay ? { kind: 'described', description: PASSAGE, name: path.slice(path.lastIndexOf('/') + 1) } : { kind: 'unlisted' };
   }
   const top = owner.describe?.();
@@ -92,7 +83,9 @@ export function describe(csps: CspRegistry, path: string): Described {
 function occurrences(tx: TreeTransaction, path: string, parentPath: string, parent: NodeDescription | undefined, name: string): number {
   const named = parent?.children;
   if (!parent || named?.[name] !== undefined) return tx.has(path) ? 1 : 0;
-  return tx.children(parentPath).filter((sibling) => named?.[sibling] === undefined).length;
+  let count = 0;
+  for (const sibling of tx.children(parentPath)) if (named?.[sibling] === undefined) count++;
+  return count;
 }
 
 /**

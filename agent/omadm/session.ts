@@ -13,9 +13,10 @@ import type { Alert, Command, Status, SyncMLMessage, SyncmlEncoding } from '../s
 import { dataText } from '../syncml/model.ts';
 import { loadSink } from '../syncml/sink-loader.ts';
 import { toBase64, utf8Decode } from '../util/bytes.ts';
+import { loadOnce } from '../util/load-once.ts';
 import { sleep } from '../util/sleep.ts';
 import type { UserInteraction } from './alerts.ts';
-import { acceptChal, AUTH_MD5, challengeServer, clientCred, clientHmac, HMAC_HEADER, serverAuthenticated } from './auth.ts';
+import { acceptChal, AUTH_MD5, clientCred, HMAC_HEADER } from './auth.ts';
 import { CommandProcessor } from './commands.ts';
 import type { Md5 } from './crypto.ts';
 import type { CspRegistry } from './csp/api.ts';
@@ -75,44 +76,57 @@ const MAX_MESSAGES = 500;
 const MAX_AUTH_ATTEMPTS = 3;
 const NONCE_BYTES = 16;
 
+/** HMAC and the server's credentials (auth-rare.ts) are a lazy chunk: most sessions need neither. */
+const loadRareAuth = loadOnce(() => import('./auth-rare.ts'));
+
 interface Sent {
   msgId: number;
   commands: Map<string, Command>;
 }
 
 export class DmSession {
-  readonly #o: SessionOptions;
-  readonly #processor: CommandProcessor;
-  #version: DmVersion = '1.2';
-  #authType: AuthType;
-  #clientAuthenticated = false;
-  #serverAuthenticated = false;
-  #url: string;
-  #encoding: SyncmlEncoding;
-  #serverMaxMsgSize: number;
-  #msgId = 0;
+  // Declared and set in the constructor, not class fields (`#` ones included): in QuickJS a class's
+  // field initializer is one more function, and every method reaching a `#field` one more closure variable.
+  private declare readonly o: SessionOptions;
+  private declare readonly processor: CommandProcessor;
+  private declare version: DmVersion;
+  private declare authType: AuthType;
+  private declare clientAuthenticated: boolean;
+  private declare serverAuthenticated: boolean;
+  private declare url: string;
+  private declare encoding: SyncmlEncoding;
+  private declare serverMaxMsgSize: number;
+  private declare msgId: number;
 
   constructor(options: SessionOptions) {
-    this.#o = options;
-    this.#authType = options.account.authPref;
-    this.#url = options.account.addr;
-    this.#encoding = options.encoding ?? 'xml';
-    this.#serverMaxMsgSize = options.maxMsgSize ?? 16 * 1024;
-    this.#processor = new CommandProcessor({ tree: options.tree, csps: options.csps, serverId: options.account.serverId, ui: options.ui, ...(options.maxObjSize ? { maxObjSize: options.maxObjSize } : {}) });
+    this.o = options;
+    this.version = '1.2';
+    this.authType = options.account.authPref;
+    this.clientAuthenticated = false;
+    this.serverAuthenticated = false;
+    this.url = options.account.addr;
+    this.encoding = options.encoding || 'xml';
+    this.serverMaxMsgSize = options.maxMsgSize || 16 * 1024;
+    this.msgId = 0;
+    this.processor = new CommandProcessor({ tree: options.tree, csps: options.csps, serverId: options.account.serverId, ui: options.ui, ...(options.maxObjSize ? { maxObjSize: options.maxObjSize } : {}) });
   }
 
   async run(start: SessionStart): Promise<SessionSummary> {
     try {
-      return await this.#run(start);
+      return await this.runOnce(start);
     } finally {
       // A large object the server never finished is dropped with the session (its stream aborted).
-      await this.#processor.close().catch(() => undefined);
+      try {
+        await this.processor.close();
+      } catch {
+        // the session's outcome stands
+      }
     }
   }
 
-  async #run(start: SessionStart): Promise<SessionSummary> {
+  private async runOnce(start: SessionStart): Promise<SessionSummary> {
     const extra = start.kind === 'client' ? (start.commands ?? []) : [];
-    const pkg1 = () => packageOne(this.#o.tree, start.kind, extra);
+    const pkg1 = () => packageOne(this.o.tree, start.kind, extra);
     const summary: SessionSummary = { version: '1.2', messages: 0, aborted: false, acknowledged: [], statuses: [] };
     let outgoing: Command[] = pkg1();
     // Our package ends with Final unless the server's package goes on (we then ask with 1222).
@@ -121,87 +135,96 @@ export class DmSession {
     let sent: Sent[] = [];
     for (let exchange = 0; exchange < MAX_MESSAGES; exchange++) {
       const hdr = header({
-        version: this.#version,
+        version: this.version,
         sessionId: start.sessionId,
-        msgId: ++this.#msgId,
-        target: this.#url,
-        source: this.#o.devId,
-        sourceName: this.#o.account.client.name,
-        ...(this.#clientAuthenticated ? {} : { cred: clientCred(this.#o.md5, this.#o.account, this.#authType) }),
-        maxMsgSize: this.#o.maxMsgSize ?? 16 * 1024,
-        ...(this.#o.maxObjSize ? { maxObjSize: this.#o.maxObjSize } : {}),
+        msgId: ++this.msgId,
+        target: this.url,
+        source: this.o.devId,
+        sourceName: this.o.account.client.name,
+        ...(this.clientAuthenticated ? {} : { cred: clientCred(this.o.md5, this.o.account, this.authType) }),
+        maxMsgSize: this.o.maxMsgSize || 16 * 1024,
+        ...(this.o.maxObjSize ? { maxObjSize: this.o.maxObjSize } : {}),
       });
-      await loadSink(this.#encoding);
-      const encoded = await encodeMessage(hdr, outgoing, this.#encoding, this.#serverMaxMsgSize, final);
-      sent.push({ msgId: this.#msgId, commands: encoded.sent });
+      await loadSink(this.encoding);
+      const encoded = await encodeMessage(hdr, outgoing, this.encoding, this.serverMaxMsgSize, final);
+      sent.push({ msgId: this.msgId, commands: encoded.sent });
       summary.messages++;
-      const reply = await this.#exchange(encoded.bytes);
+      const reply = await this.exchange(encoded.bytes);
       let decoded: Decoded | undefined;
       try {
-        decoded = decodeMessage(reply.body, { tokenize: this.#o.tokenize, mode: 'lenient' });
+        decoded = decodeMessage(reply.body, { tokenize: this.o.tokenize, mode: 'lenient' });
       } catch {
         decoded = undefined;
       }
       const message = decoded?.message;
       const hdrStatus = message?.body.commands.find((c): c is Status => c.cmd === 'Status' && c.cmdRef === '0');
       const code = Number(dataText(hdrStatus?.data, utf8Decode));
-      if ((!message || code === 505) && this.#version === '1.2' && this.#o.fallback !== false && this.#msgId <= authAttempts + 1) {
+      if ((!message || code === 505) && this.version === '1.2' && this.o.fallback !== false && this.msgId <= authAttempts + 1) {
         // The server cannot speak 1.2: package 1 again, as DM 1.1.2.
-        this.#version = '1.1';
+        this.version = '1.1';
         summary.version = '1.1';
         outgoing = pkg1();
         sent = [];
-        this.#msgId = 0;
+        this.msgId = 0;
         continue;
       }
       if (!message || !decoded) throw new OmaDmError('protocol', 'the server\'s reply is not a SyncML message');
-      if (code === 505) throw new OmaDmError('protocol', `the server does not support DM ${this.#version}`);
-      this.#encoding = decoded.encoding;
-      if (message.hdr?.respURI) this.#url = message.hdr.respURI;
+      if (code === 505) throw new OmaDmError('protocol', `the server does not support DM ${this.version}`);
+      this.encoding = decoded.encoding;
+      if (message.hdr?.respURI) this.url = message.hdr.respURI;
       const theirMax = Number(message.hdr?.meta?.maxMsgSize);
-      if (Number.isInteger(theirMax) && theirMax > 0) this.#serverMaxMsgSize = theirMax;
+      if (Number.isInteger(theirMax) && theirMax > 0) this.serverMaxMsgSize = theirMax;
 
       if (code === 401 || code === 407) {
         if (++authAttempts >= MAX_AUTH_ATTEMPTS) throw new OmaDmError('auth', `the server refused our credentials (${code})`);
-        this.#authType = (await acceptChal(this.#o.tree, this.#o.account, hdrStatus?.chal)) ?? this.#authType;
-        this.#clientAuthenticated = false;
+        this.authType = (await acceptChal(this.o.tree, this.o.account, hdrStatus?.chal)) ?? this.authType;
+        this.clientAuthenticated = false;
         outgoing = pkg1();
         sent = [];
         continue;
       }
-      if (hdrStatus?.chal) await acceptChal(this.#o.tree, this.#o.account, hdrStatus.chal);
-      if (code === 212) this.#clientAuthenticated = true;
-      this.#recordStatuses(message, sent, summary);
+      if (hdrStatus?.chal) await acceptChal(this.o.tree, this.o.account, hdrStatus.chal);
+      if (code === 212) this.clientAuthenticated = true;
+      this.recordStatuses(message, sent, summary);
 
-      const commands = message.body.commands.filter((c) => c.cmd !== 'Status' && c.cmd !== 'Results');
-      const abort = commands.some((c) => c.cmd === 'Alert' && dataText(c.data, utf8Decode) === ALERT_ABORT);
+      // One pass over the server's commands, not a callback per filter (each one more function in a
+      // QuickJS heap): its requests for our next message (1222), the DPU's work, an abort (1223).
+      const next: Alert[] = [];
+      const work: Command[] = [];
+      let abort = false;
+      for (const c of message.body.commands) {
+        if (c.cmd === 'Status' || c.cmd === 'Results') continue;
+        const alert = c.cmd === 'Alert' ? dataText(c.data, utf8Decode) : undefined;
+        if (alert === ALERT_ABORT) abort = true;
+        if (alert === ALERT_NEXT_MESSAGE) next.push(c as Alert);
+        else work.push(c);
+      }
       if (abort) {
         summary.aborted = true;
         return summary;
       }
       const replies: Command[] = [];
-      if (this.#o.authenticateServer && !this.#serverAuthenticated) {
-        if (!serverAuthenticated(this.#o.md5, this.#o.account, this.#authType, message, reply.body, reply.hmac)) {
+      if (this.o.authenticateServer && !this.serverAuthenticated) {
+        const rare = await loadRareAuth();
+        if (!rare.serverAuthenticated(this.o.md5, this.o.account, this.authType, message, reply.body, reply.hmac)) {
           // Not who it claims: challenge it and run none of its commands.
-          const nonce = this.#o.random(NONCE_BYTES);
-          await challengeServer(this.#o.tree, this.#o.account, nonce);
+          const nonce = this.o.random(NONCE_BYTES);
+          await rare.challengeServer(this.o.tree, this.o.account, nonce);
           outgoing = [headerStatus(message, 401, { meta: { type: AUTH_MD5, format: 'b64', nextNonce: toBase64(nonce) } })];
           if (++authAttempts >= MAX_AUTH_ATTEMPTS) throw new OmaDmError('auth', 'the server did not authenticate');
           continue;
         }
-        this.#serverAuthenticated = true;
+        this.serverAuthenticated = true;
         replies.push(headerStatus(message, 212));
       } else replies.push(headerStatus(message, 200));
 
-      const next = commands.filter((c) => c.cmd === 'Alert' && dataText(c.data, utf8Decode) === ALERT_NEXT_MESSAGE) as Alert[];
-      const work = commands.filter((c) => !next.includes(c as Alert));
       for (const alert of next) replies.push({ cmd: 'Status', msgRef: message.hdr?.msgID ?? '0', cmdRef: alert.cmdID ?? '0', refCmd: 'Alert', data: '200' });
-      replies.push(...(await this.#processor.run(work, message.hdr?.msgID ?? '0')));
+      replies.push(...(await this.processor.run(work, message.hdr?.msgID ?? '0')));
       const carry = encoded.remaining;
       final = message.body.final === true;
       if (!final) {
         // The server's package goes on: answer and ask for its next message.
-        replies.push({ cmd: 'Alert', data: ALERT_NEXT_MESSAGE, items: [{ target: { locURI: this.#url }, source: { locURI: this.#o.devId } }] } as Alert);
+        replies.push({ cmd: 'Alert', data: ALERT_NEXT_MESSAGE, items: [{ target: { locURI: this.url }, source: { locURI: this.o.devId } }] } as Alert);
       } else if (work.length === 0 && carry.length === 0 && next.length === 0) {
         return summary;
       }
@@ -210,10 +233,15 @@ export class DmSession {
     throw new OmaDmError('protocol', `session exceeded ${MAX_MESSAGES} messages`);
   }
 
-  #recordStatuses(message: SyncMLMessage, sent: readonly Sent[], summary: SessionSummary): void {
+  private recordStatuses(message: SyncMLMessage, sent: readonly Sent[], summary: SessionSummary): void {
     for (const status of message.body.commands) {
       if (status.cmd !== 'Status' || status.cmdRef === '0') continue;
-      const ours = sent.find((s) => String(s.msgId) === status.msgRef)?.commands.get(status.cmdRef ?? '');
+      let ours: Command | undefined;
+      for (const s of sent) {
+        if (String(s.msgId) !== status.msgRef) continue;
+        ours = s.commands.get(status.cmdRef ?? '');
+        break;
+      }
       if (!ours || ours.cmd === 'Status' || ours.cmd === 'Results') continue;
       const code = Number(dataText(status.data, utf8Decode));
       summary.statuses.push({ cmd: ours.cmd, code });
@@ -222,25 +250,25 @@ export class DmSession {
   }
 
   /** POSTs one message, retrying transport failures; returns the reply's bytes and HMAC header. */
-  async #exchange(body: Uint8Array): Promise<{ body: Uint8Array; hmac?: string }> {
-    const retries = this.#o.retries ?? 2;
-    const headers: Record<string, string> = { 'content-type': contentTypeFor(this.#encoding), accept: contentTypeFor(this.#encoding) };
-    if (this.#authType === 'HMAC') headers[HMAC_HEADER] = clientHmac(this.#o.md5, this.#o.account, body);
+  private async exchange(body: Uint8Array): Promise<{ body: Uint8Array; hmac?: string }> {
+    const retries = this.o.retries ?? 2;
+    const headers: Record<string, string> = { 'content-type': contentTypeFor(this.encoding), accept: contentTypeFor(this.encoding) };
+    if (this.authType === 'HMAC') headers[HMAC_HEADER] = (await loadRareAuth()).clientHmac(this.o.md5, this.o.account, body);
     // Before every message: the URL may have changed since the config was read (RespURI, a DMAcc
     // Replace by the server), and gets the same transport policy as the configured one.
-    checkManagerUrl(this.#url, { allowInsecure: this.#o.allowInsecure === true }, this.#o.warn ?? (() => undefined));
+    checkManagerUrl(this.url, { allowInsecure: this.o.allowInsecure === true }, this.o.warn ?? (() => undefined));
     let lastError = 'no attempt';
     for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(this.#o.clock, this.#o.retryIntervalMs ?? 1000);
+      if (attempt > 0) await sleep(this.o.clock, this.o.retryIntervalMs ?? 1000);
       try {
-        const response = await this.#o.http.request({ method: 'POST', url: this.#url, headers, body, timeoutMs: this.#o.timeoutMs ?? 30_000 });
+        const response = await this.o.http.request({ method: 'POST', url: this.url, headers, body, timeoutMs: this.o.timeoutMs ?? 30_000 });
         if (response.status !== 200) {
           response.cancel();
           lastError = `HTTP ${response.status}`;
           if (response.status >= 400 && response.status < 500) break;
           continue;
         }
-        const bytes = await response.bytes(this.#o.maxReplyBytes ?? 1024 * 1024);
+        const bytes = await response.bytes(this.o.maxReplyBytes ?? 1024 * 1024);
         const hmac = response.headers[HMAC_HEADER];
         return hmac === undefined ? { body: bytes } : { body: bytes, hmac };
       } catch (error) {

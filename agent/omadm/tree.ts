@@ -51,17 +51,20 @@ export function uriOf(path: string): string {
 
 /** A change set over the tree: reads see its own writes; `commit` writes them as one store batch. */
 export class TreeTransaction {
-  readonly #tree: DmTree;
-  readonly #changes = new Map<string, DmNode | null>();
+  // Declared and set in the constructor, not class fields (see DmSession): fewer functions and
+  // closure variables in a QuickJS heap.
+  private declare readonly tree: DmTree;
+  private declare readonly changes: Map<string, DmNode | null>;
 
   constructor(tree: DmTree) {
-    this.#tree = tree;
+    this.tree = tree;
+    this.changes = new Map();
   }
 
   get(path: string): DmNode | undefined {
-    const changed = this.#changes.get(path);
+    const changed = this.changes.get(path);
     if (changed !== undefined) return changed ?? undefined;
-    return this.#tree.committed(path);
+    return this.tree.committed(path);
   }
 
   has(path: string): boolean {
@@ -74,10 +77,10 @@ export class TreeTransaction {
     const names = new Set<string>();
     // Committed nodes first (paths only: the tree keeps no decoded copy), then this
     // transaction's changes over them (null = removed).
-    for (const key of [...this.#tree.paths(), ...this.#changes.keys()]) {
+    for (const key of [...this.tree.paths(), ...this.changes.keys()]) {
       const name = key.slice(prefix.length);
       if (key === '' || !key.startsWith(prefix) || name.includes('/')) continue;
-      if (!this.#changes.has(key) || this.#changes.get(key) !== null) names.add(name);
+      if (!this.changes.has(key) || this.changes.get(key) !== null) names.add(name);
       else names.delete(name);
     }
     return [...names].sort();
@@ -93,32 +96,34 @@ export class TreeTransaction {
   }
 
   put(path: string, node: DmNode): void {
-    this.#changes.set(path, { ...node });
+    this.changes.set(path, { ...node });
   }
 
   /** Removes a node and its whole subtree. */
   remove(path: string): void {
     for (const child of this.children(path)) this.remove(path === '' ? child : `${path}/${child}`);
-    this.#changes.set(path, null);
+    this.changes.set(path, null);
   }
 
   /** Folds another transaction's changes in (a nested Atomic/Sequence step that succeeded). */
   absorb(other: TreeTransaction): void {
-    for (const [path, node] of other.#changes) this.#changes.set(path, node);
+    for (const [path, node] of other.changes) this.changes.set(path, node);
   }
 
   /** Forks a child transaction that sees this one's writes. */
   fork(): TreeTransaction {
-    const child = new TreeTransaction(this.#tree);
-    for (const [path, node] of this.#changes) child.#changes.set(path, node);
+    const child = new TreeTransaction(this.tree);
+    for (const [path, node] of this.changes) child.changes.set(path, node);
     return child;
   }
 
   /** Writes the changes as one store batch. */
   async commit(): Promise<void> {
-    if (this.#changes.size === 0) return;
-    await this.#tree.apply(this.#changes, [...this.#changes].map(([path, node]) => (node === null ? deleteOp(TREE_PREFIX + path) : putOp(TREE_PREFIX + path, node))));
-    this.#changes.clear();
+    if (this.changes.size === 0) return;
+    const ops: StoreOp[] = [];
+    for (const [path, node] of this.changes) ops.push(node === null ? deleteOp(TREE_PREFIX + path) : putOp(TREE_PREFIX + path, node));
+    await this.tree.apply(this.changes, ops);
+    this.changes.clear();
   }
 }
 
@@ -131,12 +136,13 @@ const rootNode = (): DmNode => ({ leaf: false, format: 'node', acl: ROOT_ACL, sc
  * download). The store already holds every value in memory; a read is one CBOR decode of one node.
  */
 export class DmTree {
-  readonly #store: KeyValueStore;
+  private declare readonly store: KeyValueStore;
   /** Records found damaged when the tree was opened: treated as absent until rewritten. */
-  readonly #damaged = new Set<string>();
+  private declare readonly damaged: Set<string>;
 
   private constructor(store: KeyValueStore) {
-    this.#store = store;
+    this.store = store;
+    this.damaged = new Set();
   }
 
   /** Opens the tree; a damaged node record is never used (reported, and read as absent). */
@@ -144,16 +150,16 @@ export class DmTree {
     const tree = new DmTree(store);
     for (const key of store.keys(TREE_PREFIX)) {
       const path = key.slice(TREE_PREFIX.length);
-      if (tree.#read(path) !== undefined) continue;
-      tree.#damaged.add(path);
+      if (tree.read(path) !== undefined) continue;
+      tree.damaged.add(path);
       onDamaged?.(path);
     }
     return tree;
   }
 
-  #read(path: string): DmNode | undefined {
+  private read(path: string): DmNode | undefined {
     const key = TREE_PREFIX + path;
-    const bytes = this.#store.get(key);
+    const bytes = this.store.get(key);
     if (!bytes) return undefined;
     let value: unknown;
     try {
@@ -166,13 +172,17 @@ export class DmTree {
   }
 
   committed(path: string): DmNode | undefined {
-    if (this.#damaged.has(path)) return undefined;
-    return this.#read(path) ?? (path === '' ? rootNode() : undefined);
+    if (this.damaged.has(path)) return undefined;
+    return this.read(path) ?? (path === '' ? rootNode() : undefined);
   }
 
   paths(): string[] {
-    const paths = this.#store.keys(TREE_PREFIX).map((key) => key.slice(TREE_PREFIX.length));
-    return ['', ...paths.filter((path) => path !== '' && !this.#damaged.has(path))];
+    const paths = [''];
+    for (const key of this.store.keys(TREE_PREFIX)) {
+      const path = key.slice(TREE_PREFIX.length);
+      if (path !== '' && !this.damaged.has(path)) paths.push(path);
+    }
+    return paths;
   }
 
   begin(): TreeTransaction {
@@ -189,7 +199,7 @@ export class DmTree {
 
   /** One store batch: what it rewrote or removed is no longer damaged. */
   async apply(changes: ReadonlyMap<string, DmNode | null>, ops: StoreOp[]): Promise<void> {
-    await this.#store.batch(ops);
-    for (const path of changes.keys()) this.#damaged.delete(path);
+    await this.store.batch(ops);
+    for (const path of changes.keys()) this.damaged.delete(path);
   }
 }

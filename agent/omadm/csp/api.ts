@@ -52,20 +52,31 @@ export interface Csp {
 
 /** Finds the CSP owning a path: the registered root that is the longest prefix. */
 export class CspRegistry {
-  readonly #csps: Csp[] = [];
+  // Declared and set in the constructor, not a class field: one function fewer in a QuickJS heap.
+  private declare readonly csps: Csp[];
 
+  constructor() {
+    this.csps = [];
+  }
+
+  /** Kept longest root first (equal lengths in registration order), so `owner` finds the longest prefix first. */
   register(csp: Csp): void {
-    if (this.#csps.some((other) => other.root === csp.root)) throw new Error(`a CSP already owns ${csp.root}`);
-    this.#csps.push(csp);
-    this.#csps.sort((a, b) => b.root.length - a.root.length);
+    let at = 0;
+    for (const other of this.csps) {
+      if (other.root === csp.root) throw new Error(`a CSP already owns ${csp.root}`);
+      if (other.root.length >= csp.root.length) at++;
+    }
+    this.csps.splice(at, 0, csp);
   }
 
   all(): readonly Csp[] {
-    return this.#csps;
+    return this.csps;
   }
 
   owner(path: string): Csp | undefined {
-    return this.#csps.find((csp) => path === csp.root || path.startsWith(`${csp.root}/`));
+    // Loops here and below, not callbacks: each callback is one more function in a QuickJS heap.
+    for (const csp of this.csps) if (path === csp.root || path.startsWith(`${csp.root}/`)) return csp;
+    return undefined;
   }
 }
 
@@ -79,14 +90,24 @@ export function leaf(path: string, value: NodeValue, format = 'chr', acl?: strin
 }
 
 /**
+ * Leaves `<base>/<name>` of one format, in the record's order: the names are the ones the CSP's
+ * description already holds (one string each in a QuickJS heap, not one more per full path).
+ */
+export function leaves(base: string, values: Record<string, NodeValue>, format?: string): SeedNode[] {
+  const nodes: SeedNode[] = [];
+  for (const name in values) nodes.push(leaf(`${base}/${name}`, values[name] as NodeValue, format));
+  return nodes;
+}
+
+/**
  * Creates the nodes every CSP seeds that are missing, one batch per CSP (a CSP's subtree appears
  * whole or not at all; a cut between two leaves the next open to seed the rest); existing nodes
  * keep their state. Per CSP, so a first boot holds one subtree's nodes and records at a time.
  */
 export async function seedTree(tree: DmTree, csps: CspRegistry): Promise<void> {
   for (const csp of csps.all()) {
-    await tree.change((tx) => {
-      for (const { path, node } of csp.seed?.() ?? []) if (!tx.has(path)) tx.put(path, node);
-    });
+    const tx = tree.begin();
+    for (const { path, node } of csp.seed?.() ?? []) if (!tx.has(path)) tx.put(path, node);
+    await tx.commit();
   }
 }

@@ -2,9 +2,9 @@
  * DevInfo and DevDetail (DM_StdObj 1.2): read-only device facts, seeded from the device's
  * description. Get is open to every server; nothing may be added, replaced or deleted.
  */
-import { type AccessType, describeInterior, describeLeaf, lazyDescription, ZERO_OR_ONE } from '../ddf.ts';
+import { type AccessType, describeInterior, type NodeDescription, describeLeaf, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
-import { type Csp, interior, leaf, type SeedNode, type WriteOp } from './api.ts';
+import { type Csp, interior, leaf, leaves, type SeedNode, type WriteOp } from './api.ts';
 
 export interface DeviceFacts {
   devId: string;
@@ -21,13 +21,17 @@ export interface DeviceFacts {
 
 const READ_ONLY = 'Get=*';
 
-/** DM_StdObj 1.2 §5.1/§5.2: every node Get-only; `Ext` an optional vendor area. */
+/**
+ * DM_StdObj 1.2 §5.1/§5.2: every node Get-only; `Ext` an optional vendor area. Built per check,
+ * not kept (as FUMO's): a kept description tree stayed in the QuickJS heap for the agent's life
+ * once a session touched the subtree, through every FUMO download.
+ */
 const GET: readonly AccessType[] = ['Get'];
-const DEV_INFO = lazyDescription(() => {
+const DEV_INFO = (): NodeDescription => {
   const chr = describeLeaf(GET, 'chr');
   return describeInterior(GET, { DevId: chr, Man: chr, Mod: chr, DmV: chr, Lang: chr, Ext: describeInterior(GET, {}, ZERO_OR_ONE, true) });
-});
-const DEV_DETAIL = lazyDescription(() => {
+};
+const DEV_DETAIL = (): NodeDescription => {
   const chr = describeLeaf(GET, 'chr');
   const int = describeLeaf(GET, 'int');
   return describeInterior(GET, {
@@ -40,7 +44,7 @@ const DEV_DETAIL = lazyDescription(() => {
     URI: describeInterior(GET, { MaxDepth: int, MaxTotLen: int, MaxSegLen: int }),
     Ext: describeInterior(GET, {}, ZERO_OR_ONE, true),
   });
-});
+};
 
 /** Both CSPs' `check` (one function, `this` is the CSP): every write is refused. */
 function readOnly(this: Csp, op: WriteOp, path: string): never {
@@ -50,14 +54,7 @@ function readOnly(this: Csp, op: WriteOp, path: string): never {
 export function devInfoCsp(facts: DeviceFacts): Csp {
   return {
     root: 'DevInfo',
-    seed: (): SeedNode[] => [
-      interior('DevInfo', READ_ONLY),
-      leaf('DevInfo/DevId', facts.devId),
-      leaf('DevInfo/Man', facts.man),
-      leaf('DevInfo/Mod', facts.mod),
-      leaf('DevInfo/DmV', '1.2'),
-      leaf('DevInfo/Lang', facts.lang ?? 'en-US'),
-    ],
+    seed: (): SeedNode[] => [interior('DevInfo', READ_ONLY), ...leaves('DevInfo', { DevId: facts.devId, Man: facts.man, Mod: facts.mod, DmV: '1.2', Lang: facts.lang ?? 'en-US' })],
     describe: DEV_INFO,
     check: readOnly,
   };
@@ -68,16 +65,10 @@ export function devDetailCsp(facts: DeviceFacts): Csp {
     root: 'DevDetail',
     seed: (): SeedNode[] => [
       interior('DevDetail', READ_ONLY),
-      leaf('DevDetail/DevTyp', facts.devTyp ?? 'device'),
-      leaf('DevDetail/OEM', facts.oem ?? facts.man),
-      leaf('DevDetail/FwV', ''),
-      leaf('DevDetail/SwV', facts.swV ?? ''),
-      leaf('DevDetail/HwV', facts.hwV ?? ''),
+      ...leaves('DevDetail', { DevTyp: facts.devTyp ?? 'device', OEM: facts.oem ?? facts.man, FwV: '', SwV: facts.swV ?? '', HwV: facts.hwV ?? '' }),
       leaf('DevDetail/LrgObj', 'true', 'bool'),
       interior('DevDetail/URI'),
-      leaf('DevDetail/URI/MaxDepth', '0', 'int'),
-      leaf('DevDetail/URI/MaxTotLen', '0', 'int'),
-      leaf('DevDetail/URI/MaxSegLen', '255', 'int'),
+      ...leaves('DevDetail/URI', { MaxDepth: '0', MaxTotLen: '0', MaxSegLen: '255' }, 'int'),
     ],
     read: (path) => (path === 'DevDetail/FwV' ? facts.fwV() : undefined),
     describe: DEV_DETAIL,

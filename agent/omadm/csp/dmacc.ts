@@ -4,10 +4,10 @@
  * nonces (AAuthData) persist in the tree, so a reboot keeps the next challenge.
  */
 import { fromBase64, toBase64 } from '../../util/bytes.ts';
-import { type AccessType, describeInterior, describeLeaf, lazyDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
+import { type AccessType, describeInterior, type NodeDescription, describeLeaf, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
 import type { DmTree, TreeTransaction } from '../tree.ts';
-import { type Csp, interior, leaf, type SeedNode } from './api.ts';
+import { type Csp, interior, leaf, leaves, type SeedNode } from './api.ts';
 
 export type AuthType = 'BASIC' | 'DIGEST' | 'HMAC';
 export type AuthLevel = 'CLCRED' | 'SRVCRED';
@@ -44,17 +44,15 @@ function authNodes(base: string, level: AuthLevel, type: AuthType, cred: Credent
   const at = `${base}/AppAuth/${LEVELS[level]}`;
   return [
     interior(at, undefined, 'dynamic'),
-    leaf(`${at}/AAuthLevel`, level),
-    leaf(`${at}/AAuthType`, type),
-    leaf(`${at}/AAuthName`, cred.name),
+    ...leaves(at, { AAuthLevel: level, AAuthType: type, AAuthName: cred.name }),
     leaf(`${at}/AAuthSecret`, cred.secret, 'chr', SECRET_ACL),
     leaf(`${at}/AAuthData`, toBase64(cred.nonce ?? new Uint8Array(0)), 'b64', SECRET_ACL),
   ];
 }
 
-/** DM_StdObj 1.2 §5.3 (the DMAcc MO): accounts are `<x>` nodes a server may add and remove. */
+/** DM_StdObj 1.2 §5.3 (the DMAcc MO): accounts are `<x>` nodes a server may add and remove. Built per check (see devinfo.ts). */
 const RW: AccessType[] = ['Add', 'Delete', 'Get', 'Replace'];
-const DMACC = lazyDescription(() => {
+const DMACC = (): NodeDescription => {
   const text = describeLeaf(RW, 'chr', ZERO_OR_ONE);
   const ext = describeInterior(RW, {}, ZERO_OR_ONE, true);
   return describeInterior(['Get'], {
@@ -71,7 +69,7 @@ const DMACC = lazyDescription(() => {
       Ext: ext,
     }, ZERO_OR_MORE),
   });
-});
+};
 
 export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
   return {
@@ -82,13 +80,10 @@ export function dmAccCsp(accounts: readonly DmAccountConfig[]): Csp {
         const base = `DMAcc/${account.id}`;
         nodes.push(
           interior(base, undefined, 'dynamic'),
-          leaf(`${base}/AppID`, 'w7'),
-          leaf(`${base}/ServerID`, account.serverId),
-          leaf(`${base}/Name`, account.serverId),
+          ...leaves(base, { AppID: 'w7', ServerID: account.serverId, Name: account.serverId }),
           interior(`${base}/AppAddr`),
           interior(`${base}/AppAddr/1`),
-          leaf(`${base}/AppAddr/1/Addr`, account.addr),
-          leaf(`${base}/AppAddr/1/AddrType`, 'URI'),
+          ...leaves(`${base}/AppAddr/1`, { Addr: account.addr, AddrType: 'URI' }),
           leaf(`${base}/AAuthPref`, account.authPref),
           interior(`${base}/AppAuth`),
           ...authNodes(base, 'CLCRED', account.authPref, account.client),
@@ -135,8 +130,8 @@ export function findAccount(tree: DmTree, serverId: string): DmAccount | undefin
 /** Persists a new nonce (from Chal / NextNonce) for the client or server credential. */
 export async function storeNonce(tree: DmTree, account: DmAccount, level: AuthLevel, nonce: Uint8Array): Promise<void> {
   const path = `${account.path}/AppAuth/${LEVELS[level]}/AAuthData`;
-  await tree.change((tx) => {
-    const node = tx.get(path);
-    if (node) tx.put(path, { ...node, value: toBase64(nonce) });
-  });
+  const tx = tree.begin();
+  const node = tx.get(path);
+  if (node) tx.put(path, { ...node, value: toBase64(nonce) });
+  await tx.commit();
 }
