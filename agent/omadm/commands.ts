@@ -2,7 +2,8 @@
  * The DPU: runs the server's commands of one message against the DM tree and answers each with a
  * Status (and Get with Results). The ACL check happens here, before a CSP sees the command
  * (denied → 425). Outside Atomic each command commits its own store batch; an Atomic commits once
- * or not at all.
+ * or not at all. What a FUMO cycle (Replace, Exec) does not send is in lazy chunks: Get (get.ts),
+ * node creation and the other structure edits (rare-commands.ts), containers, large objects.
  */
 import type { Alert, Command, Container, DataValue, Exec, Item, ItemCommand, Results, Status } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
@@ -13,17 +14,16 @@ import type { Csp, CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
 import type { LargeObjectAssembler, ValueStream } from './large-object.ts';
-import type { ListContext, ListQuery } from './list.ts';
 import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 import { loadOnce } from '../util/load-once.ts';
 
-/** Get ?list= (list.ts) is a lazy chunk: most sessions never list a subtree. */
-const loadList = loadOnce(() => import('./list.ts'));
+/** Get (get.ts) is a lazy chunk: a FUMO cycle reads nothing. */
+const loadGet = loadOnce(() => import('./get.ts'));
 /** So are large objects (large-object.ts): loaded by the first MoreData chunk. */
 const loadLargeObjects = loadOnce(() => import('./large-object.ts'));
 /** And Atomic / Sequence (containers.ts): loaded by the first one. */
 const loadContainers = loadOnce(() => import('./containers.ts'));
-/** And Delete, Copy, ACL edits, property Gets and user alerts (rare-commands.ts): loaded by the first one. */
+/** And Add of a new node, Delete, Copy, ACL edits and user alerts (rare-commands.ts): loaded by the first one. */
 const loadRare = loadOnce(() => import('./rare-commands.ts'));
 
 
@@ -45,11 +45,10 @@ export interface Runner {
   status(command: Command, msgRef: string, code: number, target?: string): Status;
 }
 
-/** The processor's checks as rare-commands.ts uses them (the processor itself). */
+/** The processor's checks as get.ts and rare-commands.ts use them (the processor itself). */
 export interface Checks {
   allowed(tx: TreeTransaction, path: string, command: AclCommand): void;
   described(tx: TreeTransaction, op: AccessType, path: string, node: DmNode | undefined, withParent?: boolean): void;
-  ensureParent(path: string, tx: TreeTransaction): void;
   csp(path: string): Csp | undefined;
 }
 
@@ -68,7 +67,7 @@ export function textOf(data: DataValue | undefined): string | undefined {
 const INT = /^[-+]?\d+$/;
 
 /** Light format validation of leaf values (what a server can get wrong and a CSP would choke on). */
-function checkFormat(format: string, value: NodeValue | undefined): void {
+export function checkFormat(format: string, value: NodeValue | undefined): void {
   if (value === undefined || value instanceof Uint8Array) return;
   if (format === 'int' && !INT.test(value)) throw new DmStatusError(400, 'int value expected');
   if (format === 'bool' && value !== 'true' && value !== 'false') throw new DmStatusError(400, 'bool value expected');
@@ -205,7 +204,7 @@ export class CommandProcessor implements Runner, Checks {
     const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : '';
     switch (command.cmd) {
       case 'Get':
-        results.push(await this.#get(command, uri, path, query, tx, msgRef));
+        results.push(await (await loadGet()).get(this, this.#o.serverId, command, uri, path, query, tx, msgRef));
         return 200;
       case 'Add':
       case 'Replace': {
@@ -223,46 +222,6 @@ export class CommandProcessor implements Runner, Checks {
     }
   }
 
-  async #get(command: ItemCommand, uri: string, path: string, query: string, tx: TreeTransaction, msgRef: string): Promise<Results> {
-    const node = tx.get(path);
-    if (!node) throw new DmStatusError(404, 'no such node');
-    this.allowed(tx, path, 'Get');
-    this.described(tx, 'Get', path, node);
-    if (query.startsWith('list=')) {
-      const lists = await loadList();
-      return this.#list(lists, command, uri, path, lists.parseListQuery(query) as ListQuery, tx, msgRef);
-    }
-    let format = node.format;
-    let data: NodeValue;
-    const prop = query.startsWith('prop=') ? query.slice(5) : undefined;
-    if (prop !== undefined) {
-      format = 'chr';
-      data = (await loadRare()).property(node, path, prop);
-    } else if (query !== '') throw new DmStatusError(406, 'query not supported');
-    else if (!node.leaf) data = tx.children(path).join('/');
-    else data = this.#value(path, node);
-    const size = data instanceof Uint8Array ? data.length : utf8Encode(data).length;
-    return {
-      cmd: 'Results',
-      msgRef,
-      cmdRef: command.cmdID ?? '0',
-      items: [{ source: { locURI: uri }, meta: { format, ...(node.type && prop === undefined ? { type: node.type } : {}), size: String(size) }, data }],
-    };
-  }
-
-  #value(path: string, node: DmNode): NodeValue {
-    return this.csp(path)?.read?.(path, node) ?? node.value ?? '';
-  }
-
-  /** Get ?list=Struct|StructData|TNDS (list.ts): the subtree, readable nodes only. */
-  #list(lists: typeof import('./list.ts'), command: ItemCommand, uri: string, path: string, list: ListQuery, tx: TreeTransaction, msgRef: string): Results {
-    const context: ListContext = { tx, serverId: this.#o.serverId, value: (at, node) => this.#value(at, node) };
-    const cmdRef = command.cmdID ?? '0';
-    if (list.kind !== 'TNDS') return { cmd: 'Results', msgRef, cmdRef, items: lists.listItems(context, path, list.kind === 'StructData') };
-    const doc = lists.tnds(context, path, list.properties);
-    return { cmd: 'Results', msgRef, cmdRef, items: [{ source: { locURI: uri }, meta: { format: 'xml', type: lists.TNDS_TYPE, size: String(utf8Encode(doc).length) }, data: doc }] };
-  }
-
   /**
    * A large object for a leaf whose CSP streams it (FUMO PkgData): the command is checked as its
    * write will be (in a throwaway fork) before the first byte is taken.
@@ -270,7 +229,7 @@ export class CommandProcessor implements Runner, Checks {
   async #openStream(command: ItemCommand, item: Item, path: string, query: string, tx: TreeTransaction, size: number): Promise<ValueStream | undefined> {
     const csp = this.csp(path);
     if (!csp?.stream || query !== '') return undefined;
-    const node = this.#checked(command, item, undefined, path, tx.fork());
+    const node = await this.#checked(command, item, undefined, path, tx.fork());
     return csp.stream(command.cmd as 'Add' | 'Replace', path, node, size);
   }
 
@@ -283,56 +242,27 @@ export class CommandProcessor implements Runner, Checks {
   async #write(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
     if (query === 'prop=ACL' && command.cmd === 'Replace') return (await loadRare()).replaceAcl(this, path, textOf(data) ?? '', tx);
     if (query !== '') throw new DmStatusError(406, 'query not supported');
-    const node = this.#checked(command, item, data, path, tx);
+    const node = await this.#checked(command, item, data, path, tx);
     const csp = this.csp(path);
     tx.put(path, command.cmd === 'Replace' && !streamed && csp?.write ? await csp.write('Replace', path, node) : node);
     return 200;
   }
 
-  /** The node an Add/Replace writes, checked (existence, ACL, description, format, CSP); an Add's missing parents go into `tx`. */
-  #checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): DmNode {
+  /** The node an Add/Replace writes, checked (existence, ACL, description, format, CSP); an Add's (rare-commands.ts) missing parents go into `tx`. */
+  async #checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): Promise<DmNode> {
     const existing = tx.get(path);
     const format = item.meta?.format ?? command.meta?.format ?? existing?.format ?? 'chr';
     const type = item.meta?.type ?? command.meta?.type ?? existing?.type;
     // Bytes stay bytes only for a bin leaf.
     const value: NodeValue | undefined = data instanceof Uint8Array && format !== 'bin' ? utf8Decode(data) : data instanceof Uint8Array ? data : textOf(data);
-    const csp = this.csp(path);
-    if (command.cmd === 'Replace') {
-      if (!existing) throw new DmStatusError(404, 'no such node');
-      this.allowed(tx, path, 'Replace');
-      if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
-      const node: DmNode = { ...existing, format, ...(type === undefined ? {} : { type }), ...(value === undefined ? {} : { value }) };
-      this.described(tx, 'Replace', path, node);
-      checkFormat(format, value);
-      csp?.check?.('Replace', path, node, tx);
-      return node;
-    }
-    if (existing) throw new DmStatusError(418, 'node already exists');
-    const parent = parentOf(path);
-    if (parent === undefined) throw new DmStatusError(405, 'the root exists');
-    this.ensureParent(parent, tx);
-    this.allowed(tx, parent, 'Add');
-    const leaf = format !== 'node';
-    const node: DmNode = { leaf, format, scope: 'dynamic', ...(type === undefined ? {} : { type }), ...(leaf && value !== undefined ? { value } : {}) };
-    this.described(tx, 'Add', path, node, true);
-    if (leaf) checkFormat(format, value);
-    csp?.check?.('Add', path, node, tx);
+    if (command.cmd !== 'Replace') return (await loadRare()).added(this, path, format, type, value, tx);
+    if (!existing) throw new DmStatusError(404, 'no such node');
+    this.allowed(tx, path, 'Replace');
+    if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
+    const node: DmNode = { ...existing, format, ...(type === undefined ? {} : { type }), ...(value === undefined ? {} : { value }) };
+    this.described(tx, 'Replace', path, node);
+    checkFormat(format, value);
+    this.csp(path)?.check?.('Replace', path, node, tx);
     return node;
-  }
-
-  /** Add creates missing interior ancestors (DM_Protocol 1.2 §6.6.1), each checked like an Add. */
-  ensureParent(path: string, tx: TreeTransaction): void {
-    const node = tx.get(path);
-    if (node) {
-      if (node.leaf) throw new DmStatusError(405, 'a leaf has no children');
-      return;
-    }
-    const parent = parentOf(path) as string;
-    this.ensureParent(parent, tx);
-    this.allowed(tx, parent, 'Add');
-    const created: DmNode = { leaf: false, format: 'node', scope: 'dynamic' };
-    this.described(tx, 'Add', path, created, true);
-    this.csp(path)?.check?.('Add', path, created, tx);
-    tx.put(path, created);
   }
 }
