@@ -14,9 +14,9 @@ import { describeInterior, describeLeaf, type NodeDescription, ZERO_OR_MORE, ZER
 import { DmStatusError } from '../errors.ts';
 import { ALERT_GENERIC } from '../messages.ts';
 import type { DmNode, TreeTransaction } from '../tree.ts';
-import { fromBase64, utf8Encode } from '../../util/bytes.ts';
 import type { ValueStream } from '../large-object.ts';
-import { type PkgDataStore, pkgDataStream } from './pkgdata.ts';
+import type { PkgDataStore } from './pkgdata.ts';
+import { loadOnce } from '../../util/load-once.ts';
 import { ALERT_TYPE_PREFIX, FUMO_RESULT, FUMO_STATES, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState } from './flow.ts';
 
 export interface FumoJob {
@@ -86,6 +86,16 @@ const FUMO_DDF = (): NodeDescription => {
   });
 };
 const INSTANCE = /^FUMO\/([^/]+)(?:\/(.*))?$/;
+const PKGDATA = /^FUMO\/([^/]+)\/Update\/PkgData$/;
+
+/** Inline packages (the Replace of Update/PkgData, ./inline-package.ts) are a lazy chunk: a FUMO cycle by URL never loads it. */
+const loadInline = loadOnce(() => import('./inline-package.ts'));
+
+/**
+ * An instance's nodes below `FUMO/<x>` in seed order, `name:format[:value]` (no format: an
+ * interior node). One string rather than a builder call per node: less code in a QuickJS heap.
+ */
+const INSTANCE_NODES = 'PkgName:chr PkgVersion:chr Download Download/PkgURL:chr Update Update/PkgData:bin DownloadAndUpdate DownloadAndUpdate/PkgURL:chr State:int:10 Ext Ext/Size:int Ext/SHA256:chr';
 
 export class FumoManager implements Csp {
   // Declared and set in the constructor, not class fields: a field initializer is one more function in a QuickJS heap.
@@ -130,21 +140,13 @@ export class FumoManager implements Csp {
   seed(): SeedNode[] {
     const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
     for (const x of this.#instances) {
-      nodes.push(
-        interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'),
-        leaf(`FUMO/${x}/PkgName`, '', 'chr', undefined),
-        leaf(`FUMO/${x}/PkgVersion`, '', 'chr'),
-        interior(`FUMO/${x}/Download`),
-        leaf(`FUMO/${x}/Download/PkgURL`, '', 'chr'),
-        interior(`FUMO/${x}/Update`),
-        leaf(`FUMO/${x}/Update/PkgData`, '', 'bin'),
-        interior(`FUMO/${x}/DownloadAndUpdate`),
-        leaf(`FUMO/${x}/DownloadAndUpdate/PkgURL`, '', 'chr'),
-        leaf(`FUMO/${x}/State`, '10', 'int', 'Get=*'),
-        interior(`FUMO/${x}/Ext`),
-        leaf(`FUMO/${x}/Ext/Size`, '', 'int'),
-        leaf(`FUMO/${x}/Ext/SHA256`, '', 'chr'),
-      );
+      nodes.push(interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'));
+      for (const spec of INSTANCE_NODES.split(' ')) {
+        const [name, format, value = ''] = spec.split(':') as [string, string?, string?];
+        const path = `FUMO/${x}/${name}`;
+        // State is the client's: the server only reads it.
+        nodes.push(format === undefined ? interior(path) : leaf(path, value, format, name === 'State' ? 'Get=*' : undefined));
+      }
     }
     return nodes;
   }
@@ -161,33 +163,16 @@ export class FumoManager implements Csp {
     if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
   }
 
-  /** The PkgDataStore for a Replace of `FUMO/<x>/Update/PkgData` when no package is in process; undefined for other nodes. */
-  #pkgDataFor(path: string): { x: string; store: PkgDataStore } | undefined {
-    const match = INSTANCE.exec(path);
-    if (!match || match[2] !== 'Update/PkgData') return undefined;
-    if (!this.#pkgData) throw new DmStatusError(406, 'inline packages (PkgData) are not supported here');
-    const x = match[1] as string;
-    const state = this.record(x).state;
-    if (state === 'downloading' || state === 'updating') throw new DmStatusError(405, 'a package is being processed');
-    return { x, store: this.#pkgData };
-  }
-
-  /** A PkgData large object: streamed chunk by chunk into the store (memory holds one chunk). */
+  /** A PkgData large object: streamed into the PkgDataStore (./inline-package.ts); other nodes are assembled as usual. */
   async stream(_op: 'Add' | 'Replace', path: string, node: DmNode, size: number): Promise<ValueStream | undefined> {
-    const target = this.#pkgDataFor(path);
-    if (!target) return undefined;
-    const reserve = node.format === 'b64' ? Math.ceil(size / 4) * 3 : size;
-    return pkgDataStream(await target.store.writer(target.x, reserve), node.format);
+    const x = PKGDATA.exec(path)?.[1];
+    return x === undefined ? undefined : (await loadInline()).streamPkgData(this.#pkgData, this.record(x).state, x, node, size);
   }
 
-  /** Replace Update/PkgData in one piece: the bytes go to the PkgDataStore (durably, before the 200); the leaf keeps none. */
+  /** Replace Update/PkgData in one piece: the bytes go to the PkgDataStore (./inline-package.ts); other nodes are written as they are. */
   async write(_op: 'Add' | 'Replace', path: string, node: DmNode): Promise<DmNode> {
-    const target = this.#pkgDataFor(path);
-    if (!target) return node;
-    const value = node.value ?? '';
-    const bytes = typeof value !== 'string' ? value : node.format === 'b64' ? fromBase64(value) : utf8Encode(value);
-    await target.store.put(target.x, bytes);
-    return { ...node, value: '' };
+    const x = PKGDATA.exec(path)?.[1];
+    return x === undefined ? node : (await loadInline()).putPkgData(this.#pkgData, this.record(x).state, x, node);
   }
 
   /** Exec Download / Update / DownloadAndUpdate: the transition is persisted, `continue()` acts on it; 202. */
