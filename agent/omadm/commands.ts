@@ -52,13 +52,6 @@ export interface Checks {
   csp(path: string): Csp | undefined;
 }
 
-const ITEM_COMMANDS = new Set(['Add', 'Replace', 'Delete', 'Get', 'Copy']);
-
-/** The Status a failed command gets: the DmStatusError's code, 500 for anything else. */
-function statusOf(error: unknown): number {
-  return error instanceof DmStatusError ? error.status : 500;
-}
-
 /** A DataValue as text (bytes decoded as UTF-8). */
 export function textOf(data: DataValue | undefined): string | undefined {
   return dataText(data, utf8Decode);
@@ -76,22 +69,11 @@ export function checkFormat(format: string, value: NodeValue | undefined): void 
 
 export class CommandProcessor implements Runner, Checks {
   readonly #o: ProcessorOptions;
-  /** Created by the session's first chunked item; it then takes every Add/Replace item. */
+  /** Created by the session's first chunked item (large-object.ts); it then takes every Add/Replace item. */
   #large: LargeObjectAssembler | undefined;
 
   constructor(options: ProcessorOptions) {
     this.#o = options;
-  }
-
-  /** An Add/Replace item's whole value (large-object.ts `accept`), without loading large objects for an item that is not one. */
-  async #accept(command: ItemCommand, item: Item, uri: string, open: (size: number) => Promise<ValueStream | undefined>): Promise<DataValue | undefined | 'chunk' | 'streamed'> {
-    if (!this.#large && !item.moreData) {
-      const data = item.data;
-      if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.#o.maxObjSize ?? Number.POSITIVE_INFINITY)) throw new DmStatusError(413, 'object larger than MaxObjSize');
-      return data;
-    }
-    this.#large ??= new (await loadLargeObjects()).LargeObjectAssembler(this.#o.maxObjSize);
-    return this.#large.accept(command, item, uri, open);
   }
 
   /** Answers one message's commands in order (Status and Results only; CmdIDs are the session's). */
@@ -110,23 +92,24 @@ export class CommandProcessor implements Runner, Checks {
   async command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     switch (command.cmd) {
       case 'Atomic':
-      case 'Sequence':
-        return this.#container(command, msgRef, tx, out);
+      case 'Sequence': {
+        // containers.ts, given the processor as their Runner.
+        const containers = await loadContainers();
+        return (command.cmd === 'Atomic' ? containers.atomic : containers.sequence)(this, command, msgRef, tx, out);
+      }
       case 'Alert':
         return this.#alert(command, msgRef, out);
       case 'Exec':
-        return this.#exec(command, msgRef, tx, out);
+      case 'Add':
+      case 'Replace':
+      case 'Delete':
+      case 'Get':
+      case 'Copy':
+        return this.#items(command, msgRef, tx, out);
       default:
-        if (ITEM_COMMANDS.has(command.cmd)) return this.#items(command as ItemCommand, msgRef, tx, out);
         out.push(this.status(command, msgRef, 406));
         return 406;
     }
-  }
-
-  /** Atomic / Sequence (containers.ts), given the processor as their Runner. */
-  async #container(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
-    const containers = await loadContainers();
-    return (command.cmd === 'Atomic' ? containers.atomic : containers.sequence)(this, command, msgRef, tx, out);
   }
 
   /** A Status for `command`. Public for containers.ts. */
@@ -160,36 +143,18 @@ export class CommandProcessor implements Runner, Checks {
     return this.#o.csps.owner(path);
   }
 
-  async #exec(command: Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
-    const item = command.items?.[0];
-    const uri = item?.target?.locURI ?? '';
-    let code: number;
-    try {
-      const path = normalizePath(uri);
-      if (!tx.has(path)) throw new DmStatusError(404, 'no such node');
-      this.allowed(tx, path, 'Exec');
-      this.described(tx, 'Exec', path, tx.get(path));
-      const csp = this.csp(path);
-      if (!csp?.exec) throw new DmStatusError(405, 'node cannot be executed');
-      const context = { serverId: this.#o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) };
-      code = await csp.exec(path, textOf(item?.data), context);
-    } catch (error) {
-      code = statusOf(error);
-    }
-    out.push(this.status(command, msgRef, code, uri));
-    return code;
-  }
-
-  async #items(command: ItemCommand, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+  /** Each item of an item command (Exec: its one item) answered with a Status, a Get's followed by its Results; the worst code. */
+  async #items(command: ItemCommand | Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     let worst = 200;
-    for (const item of command.items ?? []) {
+    for (const item of command.cmd === 'Exec' ? [command.items?.[0] ?? {}] : (command.items ?? [])) {
       const uri = item.target?.locURI ?? '';
       const results: Results[] = [];
       let code: number;
       try {
         code = await this.#item(command, item, tx, msgRef, results);
       } catch (error) {
-        code = statusOf(error);
+        // A DmStatusError is its code; anything else a 500.
+        code = error instanceof DmStatusError ? error.status : 500;
       }
       // The Status comes before the Results it announces.
       out.push(this.status(command, msgRef, code, uri), ...results);
@@ -198,20 +163,36 @@ export class CommandProcessor implements Runner, Checks {
     return worst;
   }
 
-  async #item(command: ItemCommand, item: Item, tx: TreeTransaction, msgRef: string, results: Results[]): Promise<number> {
+  async #item(command: ItemCommand | Exec, item: Item, tx: TreeTransaction, msgRef: string, results: Results[]): Promise<number> {
     const uri = item.target?.locURI ?? '';
     const path = normalizePath(uri);
     const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : '';
     switch (command.cmd) {
+      case 'Exec': {
+        if (!tx.has(path)) throw new DmStatusError(404, 'no such node');
+        this.allowed(tx, path, 'Exec');
+        this.described(tx, 'Exec', path, tx.get(path));
+        const csp = this.csp(path);
+        if (!csp?.exec) throw new DmStatusError(405, 'node cannot be executed');
+        return csp.exec(path, textOf(item.data), { serverId: this.#o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) });
+      }
       case 'Get':
         results.push(await (await loadGet()).get(this, this.#o.serverId, command, uri, path, query, tx, msgRef));
         return 200;
       case 'Add':
       case 'Replace': {
-        const whole = await this.#accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
-        if (whole === 'chunk') return 213;
-        if (whole === 'streamed') return this.#write(command, item, undefined, path, query, tx, true);
-        return this.#write(command, item, whole, path, query, tx);
+        let data = item.data;
+        if (this.#large || item.moreData) {
+          // A large object (large-object.ts): created by the session's first chunked item, it then takes every Add/Replace item.
+          this.#large ??= new (await loadLargeObjects()).LargeObjectAssembler(this.#o.maxObjSize);
+          const whole = await this.#large.accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
+          if (whole === 'chunk') return 213;
+          if (whole === 'streamed') return this.#write(command, item, undefined, path, query, tx, true);
+          data = whole;
+        } else if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.#o.maxObjSize ?? Number.POSITIVE_INFINITY)) {
+          throw new DmStatusError(413, 'object larger than MaxObjSize');
+        }
+        return this.#write(command, item, data, path, query, tx);
       }
       case 'Delete':
         return (await loadRare()).del(this, path, tx);
