@@ -21,7 +21,7 @@ export interface DownloadDescriptor {
 
 export class DescriptorError extends Error {
   constructor(
-    readonly status: (typeof INSTALL_STATUS)['invalidDescriptor' | 'invalidDdVersion'],
+    readonly status: INSTALL_STATUS.invalidDescriptor | INSTALL_STATUS.invalidDdVersion,
     message: string,
   ) {
     super(message);

@@ -17,7 +17,7 @@ import type { DmNode, TreeTransaction } from '../tree.ts';
 import type { ValueStream } from '../large-object.ts';
 import type { PkgDataStore } from './pkgdata.ts';
 import { loadOnce } from '../../util/load-once.ts';
-import { ALERT_TYPE_PREFIX, FUMO_RESULT, FUMO_STATES, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState } from './flow.ts';
+import { ALERT_TYPE_PREFIX, FUMO_RESULT, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState, stateCode } from './flow.ts';
 
 export interface FumoJob {
   instance: string;
@@ -121,7 +121,7 @@ export class FumoManager implements Csp {
   }
 
   state(instance: string): number {
-    return FUMO_STATES[this.record(instance).state];
+    return stateCode(this.record(instance).state);
   }
 
   async #write(instance: string, record: FumoRecord): Promise<void> {
@@ -188,7 +188,7 @@ export class FumoManager implements Csp {
     const inline = operation === 'update' && !(record.state === 'downloadComplete' || record.state === 'readyToUpdate') && (await this.#pkgData?.size(x)) !== undefined;
     const event: FumoEvent = operation === 'download' ? 'execDownload' : inline ? 'execUpdatePkgData' : operation === 'update' ? 'execUpdate' : 'execDownloadAndUpdate';
     const to = nextState(record.state, event);
-    if (!to) throw new DmStatusError(405, `Exec ${node} not allowed in state ${FUMO_STATES[record.state]}`);
+    if (!to) throw new DmStatusError(405, `Exec ${node} not allowed in state ${stateCode(record.state)}`);
     const base = { instance: x, serverId: context.serverId, ...(context.correlator === undefined ? {} : { correlator: context.correlator }) };
     let job: FumoJob;
     if (inline) job = { ...base, operation, source: 'pkgData', runThrough: true, ...packageOf(context.tx, x) };
