@@ -68,12 +68,14 @@ export function checkFormat(format: string, value: NodeValue | undefined): void 
 }
 
 export class CommandProcessor implements Runner, Checks {
-  readonly #o: ProcessorOptions;
+  // Declared and set in the constructor, not class fields, and TS-private rather than #private: in a QuickJS heap a
+  // class with fields gets one more function (their initializer), one with #private methods a brand check too.
+  private declare readonly o: ProcessorOptions;
   /** Created by the session's first chunked item (large-object.ts); it then takes every Add/Replace item. */
-  #large: LargeObjectAssembler | undefined;
+  private declare large: LargeObjectAssembler | undefined;
 
   constructor(options: ProcessorOptions) {
-    this.#o = options;
+    this.o = options;
   }
 
   /** Answers one message's commands in order (Status and Results only; CmdIDs are the session's). */
@@ -81,7 +83,7 @@ export class CommandProcessor implements Runner, Checks {
     const out: Response[] = [];
     for (const command of commands) {
       if (command.cmd === 'Status' || command.cmd === 'Results') continue;
-      const tx = this.#o.tree.begin();
+      const tx = this.o.tree.begin();
       await this.command(command, msgRef, tx, out);
       await tx.commit();
     }
@@ -98,14 +100,14 @@ export class CommandProcessor implements Runner, Checks {
         return (command.cmd === 'Atomic' ? containers.atomic : containers.sequence)(this, command, msgRef, tx, out);
       }
       case 'Alert':
-        return this.#alert(command, msgRef, out);
+        return this.alertCommand(command, msgRef, out);
       case 'Exec':
       case 'Add':
       case 'Replace':
       case 'Delete':
       case 'Get':
       case 'Copy':
-        return this.#items(command, msgRef, tx, out);
+        return this.items(command, msgRef, tx, out);
       default:
         out.push(this.status(command, msgRef, 406));
         return 406;
@@ -121,37 +123,37 @@ export class CommandProcessor implements Runner, Checks {
   }
 
   /** A user interaction alert (1100–1104) is asked through `ui` (rare-commands.ts); any other Alert gets 200. */
-  async #alert(command: Alert, msgRef: string, out: Response[]): Promise<number> {
+  private async alertCommand(command: Alert, msgRef: string, out: Response[]): Promise<number> {
     const code = Number(textOf(command.data));
-    const answer = isUserAlert(code) ? await (await loadRare()).userAlert(this.#o.ui, code, command.items ?? []) : undefined;
+    const answer = isUserAlert(code) ? await (await loadRare()).userAlert(this.o.ui, code, command.items ?? []) : undefined;
     out.push(this.status(command, msgRef, answer?.status ?? 200, undefined, answer?.items));
     return answer?.status ?? 200;
   }
 
   /** Throws 425 unless the ACL in force lets this session's server run `command` on `path`. */
   allowed(tx: TreeTransaction, path: string, command: AclCommand): void {
-    if (!aclAllows(tx.effectiveAcl(path), command, this.#o.serverId)) throw new DmStatusError(425, `${command} not permitted`);
+    if (!aclAllows(tx.effectiveAcl(path), command, this.o.serverId)) throw new DmStatusError(425, `${command} not permitted`);
   }
 
   /** The node description's verdict (ddf.ts), after the ACL and before any CSP. */
   described(tx: TreeTransaction, op: AccessType, path: string, node: DmNode | undefined, withParent = false): void {
-    checkDescription(this.#o.csps, tx, op, path, node, withParent ? parentOf(path) : undefined);
+    checkDescription(this.o.csps, tx, op, path, node, withParent ? parentOf(path) : undefined);
   }
 
   /** The CSP owning `path`. */
   csp(path: string): Csp | undefined {
-    return this.#o.csps.owner(path);
+    return this.o.csps.owner(path);
   }
 
   /** Each item of an item command (Exec: its one item) answered with a Status, a Get's followed by its Results; the worst code. */
-  async #items(command: ItemCommand | Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+  private async items(command: ItemCommand | Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     let worst = 200;
     for (const item of command.cmd === 'Exec' ? [command.items?.[0] ?? {}] : (command.items ?? [])) {
       const uri = item.target?.locURI ?? '';
       const results: Results[] = [];
       let code: number;
       try {
-        code = await this.#item(command, item, tx, msgRef, results);
+        code = await this.item(command, item, tx, msgRef, results);
       } catch (error) {
         // A DmStatusError is its code; anything else a 500.
         code = error instanceof DmStatusError ? error.status : 500;
@@ -163,7 +165,7 @@ export class CommandProcessor implements Runner, Checks {
     return worst;
   }
 
-  async #item(command: ItemCommand | Exec, item: Item, tx: TreeTransaction, msgRef: string, results: Results[]): Promise<number> {
+  private async item(command: ItemCommand | Exec, item: Item, tx: TreeTransaction, msgRef: string, results: Results[]): Promise<number> {
     const uri = item.target?.locURI ?? '';
     const path = normalizePath(uri);
     const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : '';
@@ -174,25 +176,25 @@ export class CommandProcessor implements Runner, Checks {
         this.described(tx, 'Exec', path, tx.get(path));
         const csp = this.csp(path);
         if (!csp?.exec) throw new DmStatusError(405, 'node cannot be executed');
-        return csp.exec(path, textOf(item.data), { serverId: this.#o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) });
+        return csp.exec(path, textOf(item.data), { serverId: this.o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) });
       }
       case 'Get':
-        results.push(await (await loadGet()).get(this, this.#o.serverId, command, uri, path, query, tx, msgRef));
+        results.push(await (await loadGet()).get(this, this.o.serverId, command, uri, path, query, tx, msgRef));
         return 200;
       case 'Add':
       case 'Replace': {
         let data = item.data;
-        if (this.#large || item.moreData) {
+        if (this.large || item.moreData) {
           // A large object (large-object.ts): created by the session's first chunked item, it then takes every Add/Replace item.
-          this.#large ??= new (await loadLargeObjects()).LargeObjectAssembler(this.#o.maxObjSize);
-          const whole = await this.#large.accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
+          this.large ??= new (await loadLargeObjects()).LargeObjectAssembler(this.o.maxObjSize);
+          const whole = await this.large.accept(command, item, uri, (size) => this.openStream(command, item, path, query, tx, size));
           if (whole === 'chunk') return 213;
-          if (whole === 'streamed') return this.#write(command, item, undefined, path, query, tx, true);
+          if (whole === 'streamed') return this.writeNode(command, item, undefined, path, query, tx, true);
           data = whole;
-        } else if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.#o.maxObjSize ?? Number.POSITIVE_INFINITY)) {
+        } else if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.o.maxObjSize ?? Number.POSITIVE_INFINITY)) {
           throw new DmStatusError(413, 'object larger than MaxObjSize');
         }
-        return this.#write(command, item, data, path, query, tx);
+        return this.writeNode(command, item, data, path, query, tx);
       }
       case 'Delete':
         return (await loadRare()).del(this, path, tx);
@@ -207,30 +209,30 @@ export class CommandProcessor implements Runner, Checks {
    * A large object for a leaf whose CSP streams it (FUMO PkgData): the command is checked as its
    * write will be (in a throwaway fork) before the first byte is taken.
    */
-  async #openStream(command: ItemCommand, item: Item, path: string, query: string, tx: TreeTransaction, size: number): Promise<ValueStream | undefined> {
+  private async openStream(command: ItemCommand, item: Item, path: string, query: string, tx: TreeTransaction, size: number): Promise<ValueStream | undefined> {
     const csp = this.csp(path);
     if (!csp?.stream || query !== '') return undefined;
-    const node = await this.#checked(command, item, undefined, path, tx.fork());
+    const node = await this.checked(command, item, undefined, path, tx.fork());
     return csp.stream(command.cmd as 'Add' | 'Replace', path, node, size);
   }
 
   /** Abandons a large object left unfinished (the session ended in the middle of it). */
   async close(): Promise<void> {
-    await this.#large?.close();
+    await this.large?.close();
   }
 
   /** `streamed`: the value went to the CSP's stream; the node is written without it. */
-  async #write(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
+  private async writeNode(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
     if (query === 'prop=ACL' && command.cmd === 'Replace') return (await loadRare()).replaceAcl(this, path, textOf(data) ?? '', tx);
     if (query !== '') throw new DmStatusError(406, 'query not supported');
-    const node = await this.#checked(command, item, data, path, tx);
+    const node = await this.checked(command, item, data, path, tx);
     const csp = this.csp(path);
     tx.put(path, command.cmd === 'Replace' && !streamed && csp?.write ? await csp.write('Replace', path, node) : node);
     return 200;
   }
 
   /** The node an Add/Replace writes, checked (existence, ACL, description, format, CSP); an Add's (rare-commands.ts) missing parents go into `tx`. */
-  async #checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): Promise<DmNode> {
+  private async checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): Promise<DmNode> {
     const existing = tx.get(path);
     const format = item.meta?.format ?? command.meta?.format ?? existing?.format ?? 'chr';
     const type = item.meta?.type ?? command.meta?.type ?? existing?.type;

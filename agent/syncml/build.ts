@@ -53,18 +53,23 @@ function isSpace(byte: number): boolean {
 }
 
 class Builder {
-  p = 0;
+  // Declared and set in the constructor, not class fields: a class with fields gets one more function (their initializer) in a QuickJS heap.
+  declare p: number;
   /** The input as one string when byte offsets are character offsets (text.ts `wholeText`): spans are slices of it. */
-  private readonly whole: string | undefined;
+  private declare readonly whole: string | undefined;
+  private declare readonly input: Uint8Array;
+  private declare readonly t: Int32Array;
+  private declare readonly end: number;
+  private declare readonly strict: boolean;
+  private declare readonly names: TagNames;
 
-  constructor(
-    private readonly input: Uint8Array,
-    private readonly t: Int32Array,
-    private readonly end: number,
-    private readonly strict: boolean,
-    private readonly names: TagNames = tagName,
-    whole = true,
-  ) {
+  constructor(input: Uint8Array, t: Int32Array, end: number, strict: boolean, names: TagNames = tagName, whole = true) {
+    this.input = input;
+    this.t = t;
+    this.end = end;
+    this.strict = strict;
+    this.names = names;
+    this.p = 0;
     this.whole = whole ? wholeText(input) : undefined;
   }
 

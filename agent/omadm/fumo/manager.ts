@@ -98,25 +98,26 @@ const loadInline = loadOnce(() => import('./inline-package.ts'));
 const INSTANCE_NODES = 'PkgName:chr PkgVersion:chr Download Download/PkgURL:chr Update Update/PkgData:bin DownloadAndUpdate DownloadAndUpdate/PkgURL:chr State:int:10 Ext Ext/Size:int Ext/SHA256:chr';
 
 export class FumoManager implements Csp {
-  // Declared and set in the constructor, not class fields: a field initializer is one more function in a QuickJS heap.
+  // Declared and set in the constructor, not class fields, and TS-private rather than #private: in a QuickJS heap a
+  // class with fields gets one more function (their initializer), one with #private methods a brand check too.
   declare readonly root: 'FUMO';
   declare readonly describe: () => NodeDescription;
-  readonly #store: KeyValueStore;
-  readonly #pipeline: FumoPipeline;
-  readonly #instances: readonly string[];
-  readonly #pkgData: PkgDataStore | undefined;
+  private declare readonly store: KeyValueStore;
+  private declare readonly pipeline: FumoPipeline;
+  private declare readonly instances: readonly string[];
+  private declare readonly pkgData: PkgDataStore | undefined;
 
   constructor(options: { store: KeyValueStore; pipeline: FumoPipeline; instances?: readonly string[]; pkgData?: PkgDataStore }) {
-    this.#store = options.store;
-    this.#pipeline = options.pipeline;
-    this.#instances = options.instances ?? ['1'];
-    this.#pkgData = options.pkgData;
+    this.store = options.store;
+    this.pipeline = options.pipeline;
+    this.instances = options.instances ?? ['1'];
+    this.pkgData = options.pkgData;
     this.root = 'FUMO';
     this.describe = FUMO_DDF;
   }
 
   record(instance: string): FumoRecord {
-    const r = getValue<FumoRecord | undefined>(this.#store, FUMO_PREFIX + instance);
+    const r = getValue<FumoRecord | undefined>(this.store, FUMO_PREFIX + instance);
     return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number' ? r : { state: 'idle', alerts: [], sequence: 0 };
   }
 
@@ -124,8 +125,8 @@ export class FumoManager implements Csp {
     return stateCode(this.record(instance).state);
   }
 
-  async #write(instance: string, record: FumoRecord): Promise<void> {
-    await putValue(this.#store, FUMO_PREFIX + instance, record);
+  private async save(instance: string, record: FumoRecord): Promise<void> {
+    await putValue(this.store, FUMO_PREFIX + instance, record);
   }
 
   /**
@@ -139,7 +140,7 @@ export class FumoManager implements Csp {
 
   seed(): SeedNode[] {
     const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
-    for (const x of this.#instances) {
+    for (const x of this.instances) {
       nodes.push(interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'));
       for (const spec of INSTANCE_NODES.split(' ')) {
         const [name, format, value = ''] = spec.split(':') as [string, string?, string?];
@@ -166,13 +167,13 @@ export class FumoManager implements Csp {
   /** A PkgData large object: streamed into the PkgDataStore (./inline-package.ts); other nodes are assembled as usual. */
   async stream(_op: 'Add' | 'Replace', path: string, node: DmNode, size: number): Promise<ValueStream | undefined> {
     const x = PKGDATA.exec(path)?.[1];
-    return x === undefined ? undefined : (await loadInline()).streamPkgData(this.#pkgData, this.record(x).state, x, node, size);
+    return x === undefined ? undefined : (await loadInline()).streamPkgData(this.pkgData, this.record(x).state, x, node, size);
   }
 
   /** Replace Update/PkgData in one piece: the bytes go to the PkgDataStore (./inline-package.ts); other nodes are written as they are. */
   async write(_op: 'Add' | 'Replace', path: string, node: DmNode): Promise<DmNode> {
     const x = PKGDATA.exec(path)?.[1];
-    return x === undefined ? node : (await loadInline()).putPkgData(this.#pkgData, this.record(x).state, x, node);
+    return x === undefined ? node : (await loadInline()).putPkgData(this.pkgData, this.record(x).state, x, node);
   }
 
   /** Exec Download / Update / DownloadAndUpdate: the transition is persisted, `continue()` acts on it; 202. */
@@ -180,12 +181,12 @@ export class FumoManager implements Csp {
     const match = INSTANCE.exec(path);
     const x = match?.[1];
     const node = match?.[2];
-    if (x === undefined || !this.#instances.includes(x)) throw new DmStatusError(404, 'no such FUMO instance');
+    if (x === undefined || !this.instances.includes(x)) throw new DmStatusError(404, 'no such FUMO instance');
     const operation: FumoOperation | undefined = node === 'Download' ? 'download' : node === 'Update' ? 'update' : node === 'DownloadAndUpdate' ? 'downloadandupdate' : undefined;
     if (!operation) throw new DmStatusError(405, 'not an executable FUMO node');
     const record = this.record(x);
     // Exec Update without a downloaded package in the hold: the package the server put in PkgData.
-    const inline = operation === 'update' && !(record.state === 'downloadComplete' || record.state === 'readyToUpdate') && (await this.#pkgData?.size(x)) !== undefined;
+    const inline = operation === 'update' && !(record.state === 'downloadComplete' || record.state === 'readyToUpdate') && (await this.pkgData?.size(x)) !== undefined;
     const event: FumoEvent = operation === 'download' ? 'execDownload' : inline ? 'execUpdatePkgData' : operation === 'update' ? 'execUpdate' : 'execDownloadAndUpdate';
     const to = nextState(record.state, event);
     if (!to) throw new DmStatusError(405, `Exec ${node} not allowed in state ${stateCode(record.state)}`);
@@ -201,17 +202,17 @@ export class FumoManager implements Csp {
       job = { ...base, operation, url, runThrough: operation === 'downloadandupdate', ...packageOf(context.tx, x) };
     }
     // The decision is persisted before anything happens; `continue()` (after the session) acts on it.
-    await this.#write(x, { ...record, state: to, job, sequence: operation === 'update' && !inline ? record.sequence : record.sequence + 1 });
+    await this.save(x, { ...record, state: to, job, sequence: operation === 'update' && !inline ? record.sequence : record.sequence + 1 });
     return 202;
   }
 
   /** Acts on every instance's persisted state: starts or resumes downloads, releases held packages. */
   async continue(): Promise<void> {
-    for (const x of this.#instances) {
+    for (const x of this.instances) {
       const { state, job } = this.record(x);
       if (!job) continue;
-      if (state === 'downloading') await this.#pipeline.start(job);
-      else if (state === 'updating') await this.#pipeline.release(job);
+      if (state === 'downloading') await this.pipeline.start(job);
+      else if (state === 'updating') await this.pipeline.release(job);
     }
   }
 
@@ -229,20 +230,20 @@ export class FumoManager implements Csp {
     else if (event === 'updated') alert = FUMO_RESULT.success;
     else alert = result ?? FUMO_RESULT.updateFailed;
     const alerts = alert === undefined ? record.alerts : [...record.alerts, genericAlert(instance, job, alert, record.sequence)];
-    await this.#write(instance, { ...record, state: to, alerts });
+    await this.save(instance, { ...record, state: to, alerts });
   }
 
   /** Alerts waiting for acknowledgement, oldest first. */
   pendingAlerts(): GenericAlert[] {
-    return this.#instances.flatMap((x) => this.record(x).alerts);
+    return this.instances.flatMap((x) => this.record(x).alerts);
   }
 
   /** The server acknowledged an alert (Status 200 to the 1226). */
   async acknowledge(id: string): Promise<void> {
-    for (const x of this.#instances) {
+    for (const x of this.instances) {
       const record = this.record(x);
       const alerts = record.alerts.filter((a) => a.id !== id);
-      if (alerts.length < record.alerts.length) await this.#write(x, { ...record, alerts });
+      if (alerts.length < record.alerts.length) await this.save(x, { ...record, alerts });
     }
   }
 }
