@@ -8,8 +8,6 @@
  */
 import { DD_MAX_BYTES, INSTALL_STATUS } from './install-status.ts';
 
-export { DD_MAX_BYTES, DD_MIME, INSTALL_STATUS } from './install-status.ts';
-
 export interface DownloadDescriptor {
   objectURI: string;
   size: number;
