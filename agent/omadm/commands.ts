@@ -3,13 +3,13 @@
  * Status (and Get with Results). The ACL check happens here, before a CSP sees the command
  * (denied → 425). Outside Atomic each command commits its own store batch; an Atomic commits once
  * or not at all. What a FUMO cycle (Replace, Exec) does not send is in lazy chunks: Get (get.ts),
- * node creation and the other structure edits (rare-commands.ts), containers, large objects.
+ * node creation, the other structure edits and server Alerts (rare-commands.ts), containers, large objects.
  */
-import type { Alert, Command, Container, DataValue, Exec, Item, ItemCommand, Results, Status } from '../syncml/model.ts';
+import type { Command, DataValue, Exec, Item, ItemCommand, Results, Status } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
 import { utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { type AclCommand, aclAllows } from './acl.ts';
-import { isUserAlert, type UserInteraction } from './alerts.ts';
+import type { UserInteraction } from './alerts.ts';
 import type { Csp, CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
@@ -23,7 +23,7 @@ const loadGet = loadOnce(() => import('./get.ts'));
 const loadLargeObjects = loadOnce(() => import('./large-object.ts'));
 /** And Atomic / Sequence (containers.ts): loaded by the first one. */
 const loadContainers = loadOnce(() => import('./containers.ts'));
-/** And Add of a new node, Delete, Copy, ACL edits and user alerts (rare-commands.ts): loaded by the first one. */
+/** And Add of a new node, Delete, Copy, ACL edits and Alerts (rare-commands.ts): loaded by the first one. */
 const loadRare = loadOnce(() => import('./rare-commands.ts'));
 
 
@@ -100,7 +100,8 @@ export class CommandProcessor implements Runner, Checks {
         return (command.cmd === 'Atomic' ? containers.atomic : containers.sequence)(this, command, msgRef, tx, out);
       }
       case 'Alert':
-        return this.alertCommand(command, msgRef, out);
+        // Alerts from a server (user interaction, 1222 …) are rare-commands.ts's: a FUMO cycle's servers send none.
+        return (await loadRare()).alert(this, this.o.ui, command, msgRef, out);
       case 'Exec':
       case 'Add':
       case 'Replace':
@@ -114,20 +115,11 @@ export class CommandProcessor implements Runner, Checks {
     }
   }
 
-  /** A Status for `command`. Public for containers.ts. */
-  status(command: Command, msgRef: string, code: number, target?: string, items?: Item[]): Status {
+  /** A Status for `command`. Public for containers.ts and rare-commands.ts. */
+  status(command: Command, msgRef: string, code: number, target?: string): Status {
     const status: Status = { cmd: 'Status', msgRef, cmdRef: command.cmdID ?? '0', refCmd: command.cmd, data: String(code) };
     if (target !== undefined) status.targetRefs = [target];
-    if (items !== undefined && items.length > 0) status.items = items;
     return status;
-  }
-
-  /** A user interaction alert (1100–1104) is asked through `ui` (rare-commands.ts); any other Alert gets 200. */
-  private async alertCommand(command: Alert, msgRef: string, out: Response[]): Promise<number> {
-    const code = Number(textOf(command.data));
-    const answer = isUserAlert(code) ? await (await loadRare()).userAlert(this.o.ui, code, command.items ?? []) : undefined;
-    out.push(this.status(command, msgRef, answer?.status ?? 200, undefined, answer?.items));
-    return answer?.status ?? 200;
   }
 
   /** Throws 425 unless the ACL in force lets this session's server run `command` on `path`. */

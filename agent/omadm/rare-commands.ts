@@ -3,12 +3,12 @@
  * sessions (a FUMO cycle: Replace, Exec) send none. The commands that change the tree's structure
  * (Add of a new node with its missing parents, Delete, Copy, the Replace of a node's ACL
  * `?prop=ACL`), checked as commands.ts checks the others (existence, ACL, description, CSP)
- * through the processor's `Checks`, and user interaction alerts.
+ * through the processor's `Checks`, and the server's Alerts (user interaction).
  */
-import type { Item } from '../syncml/model.ts';
+import type { Alert, Item } from '../syncml/model.ts';
 import { parseAcl } from './acl.ts';
-import { answerStatus, parseAlertOptions, type UserAlert, type UserInteraction } from './alerts.ts';
-import { type Checks, checkFormat, textOf } from './commands.ts';
+import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type UserInteraction } from './alerts.ts';
+import { type Checks, checkFormat, type Response, type Runner, textOf } from './commands.ts';
 import { DmStatusError } from './errors.ts';
 import { type DmNode, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 
@@ -89,8 +89,18 @@ export function replaceAcl(p: Checks, path: string, acl: string, tx: TreeTransac
   return 200;
 }
 
+/** An Alert from the server: a user interaction alert (1100–1104) is asked through `ui` (its answer in the Status); any other gets 200. */
+export async function alert(run: Runner, ui: UserInteraction, command: Alert, msgRef: string, out: Response[]): Promise<number> {
+  const code = Number(textOf(command.data));
+  const answer = isUserAlert(code) ? await userAlert(ui, code, command.items ?? []) : undefined;
+  const status = run.status(command, msgRef, answer?.status ?? 200);
+  if (answer && answer.items.length > 0) status.items = answer.items;
+  out.push(status);
+  return answer?.status ?? 200;
+}
+
 /** A user interaction alert (DM_Protocol 1.2 §10): asked through `ui`; the Status code and the items it carries back. */
-export async function userAlert(ui: UserInteraction, code: number, items: readonly Item[]): Promise<{ status: number; items: Item[] }> {
+async function userAlert(ui: UserInteraction, code: number, items: readonly Item[]): Promise<{ status: number; items: Item[] }> {
   const alert: UserAlert = {
     code,
     options: parseAlertOptions(textOf(items[0]?.data) ?? ''),
