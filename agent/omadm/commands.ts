@@ -13,7 +13,7 @@ import type { UserInteraction } from './alerts.ts';
 import type { Csp, CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
-import type { LargeObjectAssembler, ValueStream } from './large-object.ts';
+import type { LargeObjectAssembler } from './large-object.ts';
 import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 import { loadOnce } from '../util/load-once.ts';
 
@@ -175,15 +175,14 @@ export class CommandProcessor implements Runner, Checks {
         return 200;
       case 'Add':
       case 'Replace': {
-        let data = item.data;
         if (this.large || item.moreData) {
-          // A large object (large-object.ts): created by the session's first chunked item, it then takes every Add/Replace item.
-          this.large ??= new (await loadLargeObjects()).LargeObjectAssembler(this.o.maxObjSize);
-          const whole = await this.large.accept(command, item, uri, (size) => this.openStream(command, item, path, query, tx, size));
-          if (whole === 'chunk') return 213;
-          if (whole === 'streamed') return this.writeNode(command, item, undefined, path, query, tx, true);
-          data = whole;
-        } else if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.o.maxObjSize ?? Number.POSITIVE_INFINITY)) {
+          // A large object (large-object.ts): the assembler, created by the session's first chunked item, then takes every Add/Replace item.
+          const large = await loadLargeObjects();
+          this.large ??= new large.LargeObjectAssembler(this.o.maxObjSize);
+          return large.acceptChunk(this.large, this, command, item, uri, path, query, tx);
+        }
+        const data = item.data;
+        if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.o.maxObjSize ?? Number.POSITIVE_INFINITY)) {
           throw new DmStatusError(413, 'object larger than MaxObjSize');
         }
         return this.writeNode(command, item, data, path, query, tx);
@@ -197,24 +196,13 @@ export class CommandProcessor implements Runner, Checks {
     }
   }
 
-  /**
-   * A large object for a leaf whose CSP streams it (FUMO PkgData): the command is checked as its
-   * write will be (in a throwaway fork) before the first byte is taken.
-   */
-  private async openStream(command: ItemCommand, item: Item, path: string, query: string, tx: TreeTransaction, size: number): Promise<ValueStream | undefined> {
-    const csp = this.csp(path);
-    if (!csp?.stream || query !== '') return undefined;
-    const node = await this.checked(command, item, undefined, path, tx.fork());
-    return csp.stream(command.cmd as 'Add' | 'Replace', path, node, size);
-  }
-
   /** Abandons a large object left unfinished (the session ended in the middle of it). */
   async close(): Promise<void> {
     await this.large?.close();
   }
 
-  /** `streamed`: the value went to the CSP's stream; the node is written without it. */
-  private async writeNode(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
+  /** `streamed`: the value went to the CSP's stream; the node is written without it. Public for large-object.ts. */
+  async writeNode(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
     if (query === 'prop=ACL' && command.cmd === 'Replace') return (await loadRare()).replaceAcl(this, path, textOf(data) ?? '', tx);
     if (query !== '') throw new DmStatusError(406, 'query not supported');
     const node = await this.checked(command, item, data, path, tx);
@@ -223,8 +211,8 @@ export class CommandProcessor implements Runner, Checks {
     return 200;
   }
 
-  /** The node an Add/Replace writes, checked (existence, ACL, description, format, CSP); an Add's (rare-commands.ts) missing parents go into `tx`. */
-  private async checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): Promise<DmNode> {
+  /** The node an Add/Replace writes, checked (existence, ACL, description, format, CSP); an Add's (rare-commands.ts) missing parents go into `tx`. Public for large-object.ts. */
+  async checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): Promise<DmNode> {
     const existing = tx.get(path);
     const format = item.meta?.format ?? command.meta?.format ?? existing?.format ?? 'chr';
     const type = item.meta?.type ?? command.meta?.type ?? existing?.type;
