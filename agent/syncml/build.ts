@@ -11,6 +11,7 @@ import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORD
 import { concatBytes, utf8Decode } from '../util/bytes.ts';
 import type { TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
+import type { DecodeOptions, Decoded } from './decode.ts';
 import { type DataValue, dataText, type SyncMLMessage, type XmlContent } from './model.ts';
 import { FieldKind, fieldByCode, FIELDS, PROPS, type Schema, SYNCML } from './schema.ts';
 import { decodeUtf8Span, decodeXmlSpan, wholeText } from './text.ts';
@@ -238,4 +239,14 @@ export class Builder {
 export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
   const end = Math.min(tokens.length, count * WORDS);
   return new Builder(input, tokens, end, options.mode !== 'lenient', options.rare, tagName, options.wholeText !== false).message();
+}
+
+/**
+ * Tokenizes `bytes` (the options' tokenizer) and builds the model, with the rare part `rare` (or
+ * NEEDS_RARE thrown when the message needs it and it is missing): ./decode.ts and ./lazy-decode.ts.
+ */
+export function decodeWith(bytes: Uint8Array, options: DecodeOptions, rare: RareBuilder | undefined): Decoded {
+  const mode = options.mode ?? 'strict';
+  const stream = options.tokenize(bytes, { strict: mode === 'strict', format: options.format ?? 'auto' });
+  return { message: buildMessage(bytes, stream.tokens, stream.count, { mode, wholeText: stream.format === 'xml', ...(rare ? { rare } : {}) }), encoding: stream.format };
 }

@@ -3,9 +3,8 @@
  * the agent picks the engine) then the builder. The SyncML version is the message's VerDTD /
  * VerProto (model.messageVersion), never the WBXML public id.
  */
-import type { DecodeMode } from './build.ts';
+import { type DecodeMode, decodeWith } from './build.ts';
 import { buildDocument, RARE } from './build-rare.ts';
-import { decodeWith } from './lazy-decode.ts';
 import type { DataValue, SyncmlEncoding, SyncMLMessage, XmlElement } from './model.ts';
 
 /** The part of the tokenizer result the builder reads (wasm/src/syncml-tokens.ts SyncmlTokens). */

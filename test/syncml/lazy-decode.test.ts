@@ -5,11 +5,11 @@
  * FUMO cycle must not need it; the ones that do must say so (NEEDS_RARE) rather than decode wrong.
  */
 import { describe, expect, it } from 'vitest';
-import { NEEDS_RARE } from '../../agent/syncml/build.ts';
+import { decodeWith, NEEDS_RARE } from '../../agent/syncml/build.ts';
 import { decodeMessage, type DecodeOptions } from '../../agent/syncml/decode.ts';
 import { encodeWbxml, encodeXml } from '../../agent/syncml/encoder.ts';
 import { SyncmlModelError } from '../../agent/syncml/errors.ts';
-import { decodeMessageLazily, decodeWith } from '../../agent/syncml/lazy-decode.ts';
+import { decodeMessageLazily } from '../../agent/syncml/lazy-decode.ts';
 import type { SyncMLMessage } from '../../agent/syncml/model.ts';
 import { utf8Encode } from '../../agent/util/bytes.ts';
 import { fumoDownload, fumoUpdate } from '../../server/omadm/script.ts';
