@@ -2,28 +2,28 @@
  * The DPU: runs the server's commands of one message against the DM tree and answers each with a
  * Status (and Get with Results). The ACL check happens here, before a CSP sees the command
  * (denied → 425). Outside Atomic each command commits its own store batch; an Atomic commits once
- * or not at all.
+ * or not at all. What a FUMO cycle (Replace, Exec) does not send is in lazy chunks: Get (get.ts),
+ * node creation, the other structure edits and server Alerts (rare-commands.ts), containers, large objects.
  */
-import type { Alert, Command, Container, DataValue, Exec, Item, ItemCommand, Results, Status } from '../syncml/model.ts';
+import type { Command, DataValue, Exec, Item, ItemCommand, Results, Status } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
 import { utf8Decode, utf8Encode } from '../util/bytes.ts';
 import { type AclCommand, aclAllows } from './acl.ts';
-import { isUserAlert, type UserInteraction } from './alerts.ts';
+import type { UserInteraction } from './alerts.ts';
 import type { Csp, CspRegistry } from './csp/api.ts';
 import { type AccessType, checkDescription } from './ddf.ts';
 import { DmStatusError } from './errors.ts';
-import type { LargeObjectAssembler, ValueStream } from './large-object.ts';
-import type { ListContext, ListQuery } from './list.ts';
+import type { LargeObjectAssembler } from './large-object.ts';
 import { type DmNode, type DmTree, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';
 import { loadOnce } from '../util/load-once.ts';
 
-/** Get ?list= (list.ts) is a lazy chunk: most sessions never list a subtree. */
-const loadList = loadOnce(() => import('./list.ts'));
+/** Get (get.ts) is a lazy chunk: a FUMO cycle reads nothing. */
+const loadGet = loadOnce(() => import('./get.ts'));
 /** So are large objects (large-object.ts): loaded by the first MoreData chunk. */
 const loadLargeObjects = loadOnce(() => import('./large-object.ts'));
 /** And Atomic / Sequence (containers.ts): loaded by the first one. */
 const loadContainers = loadOnce(() => import('./containers.ts'));
-/** And Delete, Copy, ACL edits, property Gets and user alerts (rare-commands.ts): loaded by the first one. */
+/** And Add of a new node, Delete, Copy, ACL edits and Alerts (rare-commands.ts): loaded by the first one. */
 const loadRare = loadOnce(() => import('./rare-commands.ts'));
 
 
@@ -45,19 +45,11 @@ export interface Runner {
   status(command: Command, msgRef: string, code: number, target?: string): Status;
 }
 
-/** The processor's checks as rare-commands.ts uses them (the processor itself). */
+/** The processor's checks as get.ts and rare-commands.ts use them (the processor itself). */
 export interface Checks {
   allowed(tx: TreeTransaction, path: string, command: AclCommand): void;
   described(tx: TreeTransaction, op: AccessType, path: string, node: DmNode | undefined, withParent?: boolean): void;
-  ensureParent(path: string, tx: TreeTransaction): void;
   csp(path: string): Csp | undefined;
-}
-
-const ITEM_COMMANDS = new Set(['Add', 'Replace', 'Delete', 'Get', 'Copy']);
-
-/** The Status a failed command gets: the DmStatusError's code, 500 for anything else. */
-function statusOf(error: unknown): number {
-  return error instanceof DmStatusError ? error.status : 500;
 }
 
 /** A DataValue as text (bytes decoded as UTF-8). */
@@ -68,7 +60,7 @@ export function textOf(data: DataValue | undefined): string | undefined {
 const INT = /^[-+]?\d+$/;
 
 /** Light format validation of leaf values (what a server can get wrong and a CSP would choke on). */
-function checkFormat(format: string, value: NodeValue | undefined): void {
+export function checkFormat(format: string, value: NodeValue | undefined): void {
   if (value === undefined || value instanceof Uint8Array) return;
   if (format === 'int' && !INT.test(value)) throw new DmStatusError(400, 'int value expected');
   if (format === 'bool' && value !== 'true' && value !== 'false') throw new DmStatusError(400, 'bool value expected');
@@ -76,23 +68,14 @@ function checkFormat(format: string, value: NodeValue | undefined): void {
 }
 
 export class CommandProcessor implements Runner, Checks {
-  readonly #o: ProcessorOptions;
-  /** Created by the session's first chunked item; it then takes every Add/Replace item. */
-  #large: LargeObjectAssembler | undefined;
+  // Declared and set in the constructor, not class fields, and TS-private rather than #private: in a QuickJS heap a
+  // class with fields gets one more function (their initializer), one with #private methods a brand check too.
+  private declare readonly o: ProcessorOptions;
+  /** Created by the session's first chunked item (large-object.ts); it then takes every Add/Replace item. */
+  private declare large: LargeObjectAssembler | undefined;
 
   constructor(options: ProcessorOptions) {
-    this.#o = options;
-  }
-
-  /** An Add/Replace item's whole value (large-object.ts `accept`), without loading large objects for an item that is not one. */
-  async #accept(command: ItemCommand, item: Item, uri: string, open: (size: number) => Promise<ValueStream | undefined>): Promise<DataValue | undefined | 'chunk' | 'streamed'> {
-    if (!this.#large && !item.moreData) {
-      const data = item.data;
-      if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.#o.maxObjSize ?? Number.POSITIVE_INFINITY)) throw new DmStatusError(413, 'object larger than MaxObjSize');
-      return data;
-    }
-    this.#large ??= new (await loadLargeObjects()).LargeObjectAssembler(this.#o.maxObjSize);
-    return this.#large.accept(command, item, uri, open);
+    this.o = options;
   }
 
   /** Answers one message's commands in order (Status and Results only; CmdIDs are the session's). */
@@ -100,7 +83,7 @@ export class CommandProcessor implements Runner, Checks {
     const out: Response[] = [];
     for (const command of commands) {
       if (command.cmd === 'Status' || command.cmd === 'Results') continue;
-      const tx = this.#o.tree.begin();
+      const tx = this.o.tree.begin();
       await this.command(command, msgRef, tx, out);
       await tx.commit();
     }
@@ -111,86 +94,61 @@ export class CommandProcessor implements Runner, Checks {
   async command(command: Command, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     switch (command.cmd) {
       case 'Atomic':
-      case 'Sequence':
-        return this.#container(command, msgRef, tx, out);
+      case 'Sequence': {
+        // containers.ts, given the processor as their Runner.
+        const containers = await loadContainers();
+        return (command.cmd === 'Atomic' ? containers.atomic : containers.sequence)(this, command, msgRef, tx, out);
+      }
       case 'Alert':
-        return this.#alert(command, msgRef, out);
+        // Alerts from a server (user interaction, 1222 …) are rare-commands.ts's: a FUMO cycle's servers send none.
+        return (await loadRare()).alert(this, this.o.ui, command, msgRef, out);
       case 'Exec':
-        return this.#exec(command, msgRef, tx, out);
+      case 'Add':
+      case 'Replace':
+      case 'Delete':
+      case 'Get':
+      case 'Copy':
+        return this.items(command, msgRef, tx, out);
       default:
-        if (ITEM_COMMANDS.has(command.cmd)) return this.#items(command as ItemCommand, msgRef, tx, out);
         out.push(this.status(command, msgRef, 406));
         return 406;
     }
   }
 
-  /** Atomic / Sequence (containers.ts), given the processor as their Runner. */
-  async #container(command: Container, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
-    const containers = await loadContainers();
-    return (command.cmd === 'Atomic' ? containers.atomic : containers.sequence)(this, command, msgRef, tx, out);
-  }
-
-  /** A Status for `command`. Public for containers.ts. */
-  status(command: Command, msgRef: string, code: number, target?: string, items?: Item[]): Status {
+  /** A Status for `command`. Public for containers.ts and rare-commands.ts. */
+  status(command: Command, msgRef: string, code: number, target?: string): Status {
     const status: Status = { cmd: 'Status', msgRef, cmdRef: command.cmdID ?? '0', refCmd: command.cmd, data: String(code) };
     if (target !== undefined) status.targetRefs = [target];
-    if (items !== undefined && items.length > 0) status.items = items;
     return status;
-  }
-
-  /** A user interaction alert (1100–1104) is asked through `ui` (rare-commands.ts); any other Alert gets 200. */
-  async #alert(command: Alert, msgRef: string, out: Response[]): Promise<number> {
-    const code = Number(textOf(command.data));
-    const answer = isUserAlert(code) ? await (await loadRare()).userAlert(this.#o.ui, code, command.items ?? []) : undefined;
-    out.push(this.status(command, msgRef, answer?.status ?? 200, undefined, answer?.items));
-    return answer?.status ?? 200;
   }
 
   /** Throws 425 unless the ACL in force lets this session's server run `command` on `path`. */
   allowed(tx: TreeTransaction, path: string, command: AclCommand): void {
-    if (!aclAllows(tx.effectiveAcl(path), command, this.#o.serverId)) throw new DmStatusError(425, `${command} not permitted`);
+    if (!aclAllows(tx.effectiveAcl(path), command, this.o.serverId)) throw new DmStatusError(425, `${command} not permitted`);
   }
 
   /** The node description's verdict (ddf.ts), after the ACL and before any CSP. */
   described(tx: TreeTransaction, op: AccessType, path: string, node: DmNode | undefined, withParent = false): void {
-    checkDescription(this.#o.csps, tx, op, path, node, withParent ? parentOf(path) : undefined);
+    checkDescription(this.o.csps, tx, op, path, node, withParent ? parentOf(path) : undefined);
   }
 
   /** The CSP owning `path`. */
   csp(path: string): Csp | undefined {
-    return this.#o.csps.owner(path);
+    return this.o.csps.owner(path);
   }
 
-  async #exec(command: Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
-    const item = command.items?.[0];
-    const uri = item?.target?.locURI ?? '';
-    let code: number;
-    try {
-      const path = normalizePath(uri);
-      if (!tx.has(path)) throw new DmStatusError(404, 'no such node');
-      this.allowed(tx, path, 'Exec');
-      this.described(tx, 'Exec', path, tx.get(path));
-      const csp = this.csp(path);
-      if (!csp?.exec) throw new DmStatusError(405, 'node cannot be executed');
-      const context = { serverId: this.#o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) };
-      code = await csp.exec(path, textOf(item?.data), context);
-    } catch (error) {
-      code = statusOf(error);
-    }
-    out.push(this.status(command, msgRef, code, uri));
-    return code;
-  }
-
-  async #items(command: ItemCommand, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
+  /** Each item of an item command (Exec: its one item) answered with a Status, a Get's followed by its Results; the worst code. */
+  private async items(command: ItemCommand | Exec, msgRef: string, tx: TreeTransaction, out: Response[]): Promise<number> {
     let worst = 200;
-    for (const item of command.items ?? []) {
+    for (const item of command.cmd === 'Exec' ? [command.items?.[0] ?? {}] : (command.items ?? [])) {
       const uri = item.target?.locURI ?? '';
       const results: Results[] = [];
       let code: number;
       try {
-        code = await this.#item(command, item, tx, msgRef, results);
+        code = await this.item(command, item, tx, msgRef, results);
       } catch (error) {
-        code = statusOf(error);
+        // A DmStatusError is its code; anything else a 500.
+        code = error instanceof DmStatusError ? error.status : 500;
       }
       // The Status comes before the Results it announces.
       out.push(this.status(command, msgRef, code, uri), ...results);
@@ -199,20 +157,35 @@ export class CommandProcessor implements Runner, Checks {
     return worst;
   }
 
-  async #item(command: ItemCommand, item: Item, tx: TreeTransaction, msgRef: string, results: Results[]): Promise<number> {
+  private async item(command: ItemCommand | Exec, item: Item, tx: TreeTransaction, msgRef: string, results: Results[]): Promise<number> {
     const uri = item.target?.locURI ?? '';
     const path = normalizePath(uri);
     const query = uri.includes('?') ? uri.slice(uri.indexOf('?') + 1) : '';
     switch (command.cmd) {
+      case 'Exec': {
+        if (!tx.has(path)) throw new DmStatusError(404, 'no such node');
+        this.allowed(tx, path, 'Exec');
+        this.described(tx, 'Exec', path, tx.get(path));
+        const csp = this.csp(path);
+        if (!csp?.exec) throw new DmStatusError(405, 'node cannot be executed');
+        return csp.exec(path, textOf(item.data), { serverId: this.o.serverId, tx, ...(command.correlator === undefined ? {} : { correlator: command.correlator }) });
+      }
       case 'Get':
-        results.push(await this.#get(command, uri, path, query, tx, msgRef));
+        results.push(await (await loadGet()).get(this, this.o.serverId, command, uri, path, query, tx, msgRef));
         return 200;
       case 'Add':
       case 'Replace': {
-        const whole = await this.#accept(command, item, uri, (size) => this.#openStream(command, item, path, query, tx, size));
-        if (whole === 'chunk') return 213;
-        if (whole === 'streamed') return this.#write(command, item, undefined, path, query, tx, true);
-        return this.#write(command, item, whole, path, query, tx);
+        if (this.large || item.moreData) {
+          // A large object (large-object.ts): the assembler, created by the session's first chunked item, then takes every Add/Replace item.
+          const large = await loadLargeObjects();
+          this.large ??= new large.LargeObjectAssembler(this.o.maxObjSize);
+          return large.acceptChunk(this.large, this, command, item, uri, path, query, tx);
+        }
+        const data = item.data;
+        if ((data instanceof Uint8Array ? data.length : utf8Encode(textOf(data) ?? '').length) > (this.o.maxObjSize ?? Number.POSITIVE_INFINITY)) {
+          throw new DmStatusError(413, 'object larger than MaxObjSize');
+        }
+        return this.writeNode(command, item, data, path, query, tx);
       }
       case 'Delete':
         return (await loadRare()).del(this, path, tx);
@@ -223,116 +196,36 @@ export class CommandProcessor implements Runner, Checks {
     }
   }
 
-  async #get(command: ItemCommand, uri: string, path: string, query: string, tx: TreeTransaction, msgRef: string): Promise<Results> {
-    const node = tx.get(path);
-    if (!node) throw new DmStatusError(404, 'no such node');
-    this.allowed(tx, path, 'Get');
-    this.described(tx, 'Get', path, node);
-    if (query.startsWith('list=')) {
-      const lists = await loadList();
-      return this.#list(lists, command, uri, path, lists.parseListQuery(query) as ListQuery, tx, msgRef);
-    }
-    let format = node.format;
-    let data: NodeValue;
-    const prop = query.startsWith('prop=') ? query.slice(5) : undefined;
-    if (prop !== undefined) {
-      format = 'chr';
-      data = (await loadRare()).property(node, path, prop);
-    } else if (query !== '') throw new DmStatusError(406, 'query not supported');
-    else if (!node.leaf) data = tx.children(path).join('/');
-    else data = this.#value(path, node);
-    const size = data instanceof Uint8Array ? data.length : utf8Encode(data).length;
-    return {
-      cmd: 'Results',
-      msgRef,
-      cmdRef: command.cmdID ?? '0',
-      items: [{ source: { locURI: uri }, meta: { format, ...(node.type && prop === undefined ? { type: node.type } : {}), size: String(size) }, data }],
-    };
-  }
-
-  #value(path: string, node: DmNode): NodeValue {
-    return this.csp(path)?.read?.(path, node) ?? node.value ?? '';
-  }
-
-  /** Get ?list=Struct|StructData|TNDS (list.ts): the subtree, readable nodes only. */
-  #list(lists: typeof import('./list.ts'), command: ItemCommand, uri: string, path: string, list: ListQuery, tx: TreeTransaction, msgRef: string): Results {
-    const context: ListContext = { tx, serverId: this.#o.serverId, value: (at, node) => this.#value(at, node) };
-    const cmdRef = command.cmdID ?? '0';
-    if (list.kind !== 'TNDS') return { cmd: 'Results', msgRef, cmdRef, items: lists.listItems(context, path, list.kind === 'StructData') };
-    const doc = lists.tnds(context, path, list.properties);
-    return { cmd: 'Results', msgRef, cmdRef, items: [{ source: { locURI: uri }, meta: { format: 'xml', type: lists.TNDS_TYPE, size: String(utf8Encode(doc).length) }, data: doc }] };
-  }
-
-  /**
-   * A large object for a leaf whose CSP streams it (FUMO PkgData): the command is checked as its
-   * write will be (in a throwaway fork) before the first byte is taken.
-   */
-  async #openStream(command: ItemCommand, item: Item, path: string, query: string, tx: TreeTransaction, size: number): Promise<ValueStream | undefined> {
-    const csp = this.csp(path);
-    if (!csp?.stream || query !== '') return undefined;
-    const node = this.#checked(command, item, undefined, path, tx.fork());
-    return csp.stream(command.cmd as 'Add' | 'Replace', path, node, size);
-  }
-
   /** Abandons a large object left unfinished (the session ended in the middle of it). */
   async close(): Promise<void> {
-    await this.#large?.close();
+    await this.large?.close();
   }
 
-  /** `streamed`: the value went to the CSP's stream; the node is written without it. */
-  async #write(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
+  /** `streamed`: the value went to the CSP's stream; the node is written without it. Public for large-object.ts. */
+  async writeNode(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed = false): Promise<number> {
     if (query === 'prop=ACL' && command.cmd === 'Replace') return (await loadRare()).replaceAcl(this, path, textOf(data) ?? '', tx);
     if (query !== '') throw new DmStatusError(406, 'query not supported');
-    const node = this.#checked(command, item, data, path, tx);
+    const node = await this.checked(command, item, data, path, tx);
     const csp = this.csp(path);
     tx.put(path, command.cmd === 'Replace' && !streamed && csp?.write ? await csp.write('Replace', path, node) : node);
     return 200;
   }
 
-  /** The node an Add/Replace writes, checked (existence, ACL, description, format, CSP); an Add's missing parents go into `tx`. */
-  #checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): DmNode {
+  /** The node an Add/Replace writes, checked (existence, ACL, description, format, CSP); an Add's (rare-commands.ts) missing parents go into `tx`. Public for large-object.ts. */
+  async checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): Promise<DmNode> {
     const existing = tx.get(path);
     const format = item.meta?.format ?? command.meta?.format ?? existing?.format ?? 'chr';
     const type = item.meta?.type ?? command.meta?.type ?? existing?.type;
     // Bytes stay bytes only for a bin leaf.
     const value: NodeValue | undefined = data instanceof Uint8Array && format !== 'bin' ? utf8Decode(data) : data instanceof Uint8Array ? data : textOf(data);
-    const csp = this.csp(path);
-    if (command.cmd === 'Replace') {
-      if (!existing) throw new DmStatusError(404, 'no such node');
-      this.allowed(tx, path, 'Replace');
-      if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
-      const node: DmNode = { ...existing, format, ...(type === undefined ? {} : { type }), ...(value === undefined ? {} : { value }) };
-      this.described(tx, 'Replace', path, node);
-      checkFormat(format, value);
-      csp?.check?.('Replace', path, node, tx);
-      return node;
-    }
-    if (existing) throw new DmStatusError(418, 'node already exists');
-    const parent = parentOf(path);
-    if (parent === undefined) throw new DmStatusError(405, 'the root exists');
-    this.ensureParent(parent, tx);
-    this.allowed(tx, parent, 'Add');
-    const leaf = format !== 'node';
-    const node: DmNode = { leaf, format, scope: 'dynamic', ...(type === undefined ? {} : { type }), ...(leaf && value !== undefined ? { value } : {}) };
-    this.described(tx, 'Add', path, node, true);
-    if (leaf) checkFormat(format, value);
-    csp?.check?.('Add', path, node, tx);
+    if (command.cmd !== 'Replace') return (await loadRare()).added(this, path, format, type, value, tx);
+    if (!existing) throw new DmStatusError(404, 'no such node');
+    this.allowed(tx, path, 'Replace');
+    if (!existing.leaf) throw new DmStatusError(405, 'an interior node has no value');
+    const node: DmNode = { ...existing, format, ...(type === undefined ? {} : { type }), ...(value === undefined ? {} : { value }) };
+    this.described(tx, 'Replace', path, node);
+    checkFormat(format, value);
+    this.csp(path)?.check?.('Replace', path, node, tx);
     return node;
-  }
-
-  /** Add creates missing interior ancestors (DM_Protocol 1.2 §6.6.1), each checked like an Add. */
-  ensureParent(path: string, tx: TreeTransaction): void {
-    const node = tx.get(path);
-    if (node) {
-      if (node.leaf) throw new DmStatusError(405, 'a leaf has no children');
-      return;
-    }
-    const parent = parentOf(path) as string;
-    this.ensureParent(parent, tx);
-    this.allowed(tx, parent, 'Add');
-    const created: DmNode = { leaf: false, format: 'node', scope: 'dynamic' };
-    this.described(tx, 'Add', path, created, true);
-    this.csp(path)?.check?.('Add', path, created, tx);
-    tx.put(path, created);
   }
 }

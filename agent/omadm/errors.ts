@@ -11,16 +11,23 @@ export type OmaDmErrorCode =
   | 'config'; // bad configuration
 
 export class OmaDmError extends Error {
-  constructor(readonly code: OmaDmErrorCode, message: string) {
+  // Declared and set in the constructor, not class fields: a class with fields gets one more function (their initializer) in a QuickJS heap.
+  declare readonly code: OmaDmErrorCode;
+
+  constructor(code: OmaDmErrorCode, message: string) {
     super(message);
+    this.code = code;
     this.name = 'OmaDmError';
   }
 }
 
 /** A tree operation that fails with a DM status code (404, 405, 418, …): becomes that Status. */
 export class DmStatusError extends Error {
-  constructor(readonly status: number, message: string) {
+  declare readonly status: number;
+
+  constructor(status: number, message: string) {
     super(message);
+    this.status = status;
     this.name = 'DmStatusError';
   }
 }

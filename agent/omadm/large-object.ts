@@ -10,7 +10,9 @@
 import type { DataValue, Item, ItemCommand } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
 import { concatBytes, utf8Decode, utf8Encode } from '../util/bytes.ts';
+import type { Csp } from './csp/api.ts';
 import { DmStatusError } from './errors.ts';
+import type { DmNode, TreeTransaction } from './tree.ts';
 
 /** Where a streamed large object goes chunk by chunk (a CSP's `stream`, e.g. FUMO PkgData to staging). */
 export interface ValueStream {
@@ -129,4 +131,29 @@ export class LargeObjectAssembler {
     await stream?.abort();
     throw new DmStatusError(status, message);
   }
+}
+
+/** What a chunked Add/Replace needs of the DPU (the processor of ./commands.ts). */
+export interface ChunkWriter {
+  csp(path: string): Csp | undefined;
+  /** The node the command writes, checked in `tx`. */
+  checked(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, tx: TreeTransaction): Promise<DmNode>;
+  /** Writes the node (`streamed`: without a value, which went to the CSP's stream); its status. */
+  writeNode(command: ItemCommand, item: Item, data: DataValue | undefined, path: string, query: string, tx: TreeTransaction, streamed?: boolean): Promise<number>;
+}
+
+/**
+ * One item of an Add/Replace once large objects are in play: 213 while chunks arrive, then the
+ * write of the whole value. A leaf whose CSP streams large objects (FUMO PkgData) gets a stream,
+ * opened after the command is checked as its write will be (in a throwaway fork), before the first
+ * byte is taken.
+ */
+export async function acceptChunk(assembler: LargeObjectAssembler, p: ChunkWriter, command: ItemCommand, item: Item, uri: string, path: string, query: string, tx: TreeTransaction): Promise<number> {
+  const whole = await assembler.accept(command, item, uri, async (size) => {
+    const csp = p.csp(path);
+    if (!csp?.stream || query !== '') return undefined;
+    return csp.stream(command.cmd as 'Add' | 'Replace', path, await p.checked(command, item, undefined, path, tx.fork()), size);
+  });
+  if (whole === 'chunk') return 213;
+  return whole === 'streamed' ? p.writeNode(command, item, undefined, path, query, tx, true) : p.writeNode(command, item, whole, path, query, tx);
 }

@@ -5,7 +5,8 @@
  * MoreData chunks, the largest first chunk that fits found by halving, then bisecting up.
  * `fits` says whether a candidate fits after what the message holds already.
  */
-import type { Item, Results } from '../syncml/model.ts';
+import type { Command, Item, Results, SyncHdr, SyncmlEncoding } from '../syncml/model.ts';
+import { withinBudget } from './messages.ts';
 
 type Fits = (results: Results) => boolean;
 
@@ -27,7 +28,7 @@ function splitResults(results: Results, size: number): [Results, Results] | unde
 }
 
 /** A Results of several items that does not fit: as many whole items as fit now, the rest (same CmdRef) later. */
-export function splitItems(results: Results, fits: Fits): [Results, Results] {
+function splitItems(results: Results, fits: Fits): [Results, Results] {
   const items = results.items ?? [];
   const part = (from: number, to: number): Results => ({ ...results, items: items.slice(from, to) });
   let count = 0;
@@ -37,7 +38,7 @@ export function splitItems(results: Results, fits: Fits): [Results, Results] {
 }
 
 /** The largest first chunk of `results` that fits: halve until it fits, then bisect up. */
-export function shrinkToFit(results: Results, fits: Fits): [Results, Results] | undefined {
+function shrinkToFit(results: Results, fits: Fits): [Results, Results] | undefined {
   const total = dataLength(results.items?.[0]?.data);
   const chunkFits = (size: number) => {
     const split = splitResults(results, size);
@@ -53,4 +54,16 @@ export function shrinkToFit(results: Results, fits: Fits): [Results, Results] | 
     else high = mid - 1;
   }
   return splitResults(results, low);
+}
+
+/**
+ * `results`, which did not fit after the commands `before` (renumbered from 1): the part that
+ * fits now and the rest, or undefined when no part of it fits.
+ */
+export function splitToFit(hdr: SyncHdr, before: readonly Command[], results: Results, encoding: SyncmlEncoding, maxMsgSize: number): [Results, Results] | undefined {
+  const fits = (candidate: Results) => {
+    const commands = [...before, candidate].map((c, i) => ({ ...c, cmdID: String(i + 1) }));
+    return withinBudget({ hdr, body: { commands, final: false } }, encoding, maxMsgSize).remaining.length === 0;
+  };
+  return (results.items?.length ?? 0) > 1 ? splitItems(results, fits) : shrinkToFit(results, fits);
 }

@@ -87,7 +87,7 @@ export interface Encoded {
 }
 
 /** The message's head under the budget, in the session's encoding (its sink loaded by the session: ../syncml/sink-loader.ts). */
-function withinBudget(message: SyncMLMessage, encoding: SyncmlEncoding, maxMsgSize: number): BudgetResult<string | Uint8Array> {
+export function withinBudget(message: SyncMLMessage, encoding: SyncmlEncoding, maxMsgSize: number): BudgetResult<string | Uint8Array> {
   return fitBudget(message, newSink(encoding), { maxMsgSize });
 }
 
@@ -111,10 +111,7 @@ export async function encodeMessage(hdr: SyncHdr, commands: readonly Command[], 
     const first = result.remaining[0];
     if (first?.cmd === 'Results') {
       // The Results that did not fit: its first items now (a ?list= answer), or a chunk of its one item (large object).
-      const before = queue.slice(0, result.included);
-      const fitsAfter = (results: Results) => fits(hdr, [...before, results], encoding, maxMsgSize);
-      const { shrinkToFit, splitItems } = await loadSplit();
-      const split = (first as Results).items!.length > 1 ? splitItems(first as Results, fitsAfter) : shrinkToFit(first as Results, fitsAfter);
+      const split = (await loadSplit()).splitToFit(hdr, queue.slice(0, result.included), first as Results, encoding, maxMsgSize);
       if (split) {
         queue = [...queue.slice(0, result.included), split[0], split[1], ...result.remaining.slice(1)];
         continue;
@@ -125,11 +122,4 @@ export async function encodeMessage(hdr: SyncHdr, commands: readonly Command[], 
     for (const command of queue.slice(0, result.included)) sent.set(command.cmdID as string, origin.get(command) ?? command);
     return { bytes, sent, remaining: result.remaining.map((command) => origin.get(command) ?? command) };
   }
-}
-
-/** Would these commands (renumbered) fit one message? */
-function fits(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncoding, maxMsgSize: number): boolean {
-  const message: SyncMLMessage = { hdr, body: { commands: commands.map((c, i) => ({ ...c, cmdID: String(i + 1) })), final: false } };
-  const result = withinBudget(message, encoding, maxMsgSize);
-  return result.remaining.length === 0;
 }

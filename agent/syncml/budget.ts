@@ -31,11 +31,17 @@ export interface BudgetOptions {
 }
 
 export class MessageEncoder<R> {
+  // Declared and set in the constructor, not class fields: a class with fields gets one more function (their initializer) in a QuickJS heap.
   /** Commands added so far. */
-  count = 0;
-  private readonly limit: number;
+  declare count: number;
+  private declare readonly limit: number;
+  private declare readonly sink: EncoderSink<R>;
+  private declare readonly frame: MessageFrame;
 
-  constructor(private readonly sink: EncoderSink<R>, private readonly frame: MessageFrame, options: BudgetOptions = {}) {
+  constructor(sink: EncoderSink<R>, frame: MessageFrame, options: BudgetOptions = {}) {
+    this.count = 0;
+    this.sink = sink;
+    this.frame = frame;
     this.limit = options.maxMsgSize ?? Number.POSITIVE_INFINITY;
     const version = frame.hdr ? (messageVersion({ hdr: frame.hdr, body: { commands: [] } }) ?? frame.version ?? '1.2') : (frame.version ?? '1.2');
     sink.begin(version);

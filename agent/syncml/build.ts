@@ -3,13 +3,16 @@
  * each element's schema (schema.ts) maps a child's code straight to a model property, and a text
  * span is decoded once, where it lands. No generic tree is built except for content the model has
  * no field for, which lenient mode keeps as raw elements (`extra`, or elements inside `Data`) and
- * strict mode rejects with the byte offset.
+ * strict mode rejects with the byte offset. That rarely needed part (mixed content, elements outside
+ * the model, error offsets) is ./build-rare.ts, given to the builder by its caller: ./decode.ts
+ * always, a DM session (./lazy-decode.ts) only once a message needs it.
  */
 import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
-import { concatBytes, utf8Decode, utf8Encode } from '../util/bytes.ts';
-import { namesForPublicId, type TagNames } from './nested-names.ts';
+import { concatBytes, utf8Decode } from '../util/bytes.ts';
+import type { TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
-import { type DataValue, dataText, type SyncMLMessage, type XmlContent, type XmlElement } from './model.ts';
+import type { DecodeOptions, Decoded } from './decode.ts';
+import { type DataValue, dataText, type SyncMLMessage, type XmlContent } from './model.ts';
 import { FieldKind, fieldByCode, FIELDS, PROPS, type Schema, SYNCML } from './schema.ts';
 import { decodeUtf8Span, decodeXmlSpan, wholeText } from './text.ts';
 
@@ -20,7 +23,25 @@ export interface BuildOptions {
   mode?: DecodeMode;
   /** Decode the input as one string first (pays off for XML, not for WBXML, whose bytes are mostly markup). */
   wholeText?: boolean;
+  /** The builder's rarely needed part (./build-rare.ts `RARE`); without it, input that needs it throws `NEEDS_RARE`. */
+  rare?: RareBuilder;
 }
+
+/** The builder's rarely needed part (./build-rare.ts). */
+export interface RareBuilder {
+  /** Mixed content up to the Close of the current element (./build-rare.ts `content`). */
+  content(b: Builder, where: 'text' | 'data' | 'raw', bytes?: Uint8Array[]): XmlContent;
+  /** What the model has no place for, at the current record inside element `parent`: kept in `bag.extra` (lenient) or refused. */
+  extra(b: Builder, bag: Bag, parent: number): void;
+  /** Byte offset for record `p` (for an error). */
+  offsetAt(b: Builder, p: number): number;
+}
+
+/**
+ * Thrown (this one object) when the input needs the rare part and the builder was given none: the
+ * caller loads ./build-rare.ts and builds again (./lazy-decode.ts).
+ */
+export const NEEDS_RARE = new Error('this message needs the SyncML builder\'s rare part (build-rare.ts), which is not loaded');
 
 // Imported bindings are read through getters when modules are not bundled (tsx, vitest): the hot
 // loop uses module-local copies.
@@ -46,33 +67,46 @@ const OPAQUE = TokenKind.Opaque;
 const CHAR = TokenKind.Char;
 const AMP = 0x26;
 
-type Bag = Record<string, unknown>;
+export type Bag = Record<string, unknown>;
 
-function isSpace(byte: number): boolean {
+export function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
-class Builder {
-  p = 0;
+export class Builder {
+  // Declared and set in the constructor, not class fields: a class with fields gets one more function (their initializer) in a QuickJS heap.
+  declare p: number;
   /** The input as one string when byte offsets are character offsets (text.ts `wholeText`): spans are slices of it. */
-  private readonly whole: string | undefined;
+  declare readonly whole: string | undefined;
+  declare readonly input: Uint8Array;
+  declare readonly t: Int32Array;
+  declare readonly end: number;
+  declare readonly strict: boolean;
+  declare readonly names: TagNames;
+  declare readonly parts: RareBuilder | undefined;
 
-  constructor(
-    private readonly input: Uint8Array,
-    private readonly t: Int32Array,
-    private readonly end: number,
-    private readonly strict: boolean,
-    private readonly names: TagNames = tagName,
-    whole = true,
-  ) {
+  constructor(input: Uint8Array, t: Int32Array, end: number, strict: boolean, rare: RareBuilder | undefined, names: TagNames = tagName, whole = true) {
+    this.input = input;
+    this.t = t;
+    this.end = end;
+    this.strict = strict;
+    this.parts = rare;
+    this.names = names;
+    this.p = 0;
     this.whole = whole ? wholeText(input) : undefined;
+  }
+
+  /** The rare part, or NEEDS_RARE thrown when the builder has none. */
+  rare(): RareBuilder {
+    if (this.parts === undefined) throw NEEDS_RARE;
+    return this.parts;
   }
 
   /**
    * The text of span [start,end): UTF-8 (WBXML strings, CDATA, names: `tag` 0), and with `tag`
    * TEXT_RAW XML character data with its references resolved (strict: a bad one is an error).
    */
-  private textOf(tag: number, start: number, end: number): string {
+  textOf(tag: number, start: number, end: number): string {
     if ((tag & RAW) !== 0) for (let i = start; i < end; i++) if (this.input[i] === AMP) return decodeXmlSpan(this.input, start, end, this.strict);
     return this.whole !== undefined ? this.whole.slice(start, end) : decodeUtf8Span(this.input, start, end);
   }
@@ -80,12 +114,12 @@ class Builder {
   message(): SyncMLMessage {
     const t = this.t;
     if (this.end < WORDS || t[0] !== OPEN || t[1] !== SYNCML_CODE) {
-      throw new SyncmlModelError('badStructure', this.offsetAt(0), 'the document root is not <SyncML>');
+      throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, 0), 'the document root is not <SyncML>');
     }
     this.p = WORDS;
     const message = this.object(SYNCML, SYNCML_CODE, {}) as unknown as SyncMLMessage;
     if (!message.body) {
-      if (this.strict) throw new SyncmlModelError('badStructure', this.offsetAt(this.p - WORDS), '<SyncML> has no <SyncBody>');
+      if (this.strict) throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, this.p - WORDS), '<SyncML> has no <SyncBody>');
       message.body = { commands: [] };
     }
     if (!message.body.commands) message.body.commands = [];
@@ -106,13 +140,13 @@ class Builder {
       if (kind !== OPEN) {
         // Indentation between elements: the tokenizer already flagged it as white space.
         if (kind === TEXT && ((t[p + 1] as number) & SPACE) !== 0) this.p = p + WORDS;
-        else this.extra(bag, code);
+        else this.rare().extra(this, bag, code);
         continue;
       }
       const child = t[p + 1] as number;
       const field = fieldByCode(schema, child);
       if (field < 0) {
-        this.extra(bag, code);
+        this.rare().extra(this, bag, code);
         continue;
       }
       this.p = p + WORDS;
@@ -164,7 +198,7 @@ class Builder {
       return this.textOf(t[p + 1] as number, start, end);
     }
     // Text around elements (lenient): the elements' text in place, then trimmed.
-    const text = dataText(this.content('text'), utf8Decode) as string;
+    const text = dataText(this.rare().content(this, 'text'), utf8Decode) as string;
     let start = 0;
     let end = text.length;
     while (start < end && isSpace(text.charCodeAt(start))) start++;
@@ -194,127 +228,25 @@ class Builder {
       }
     }
     const bytes: Uint8Array[] = [];
-    const parts = this.content('data', bytes);
+    const parts = this.rare().content(this, 'data', bytes);
     for (const part of parts) if (typeof part !== 'string') return parts;
     if (bytes.length > 0) return concatBytes(bytes);
     return parts.join('');
-  }
-
-  /**
-   * Mixed content up to the Close of the current element, which it consumes: adjacent text merged,
-   * elements as raw XmlElements (strict mode refuses them, naming where). WBXML OPAQUE parts are
-   * also collected into `bytes` when asked (a binary Data value in several pieces).
-   */
-  content(where: 'text' | 'data' | 'raw', bytes?: Uint8Array[]): XmlContent {
-    const t = this.t;
-    const out: XmlContent = [];
-    let text = '';
-    let hasText = false;
-    for (;;) {
-      const p = this.p;
-      if (p >= this.end) throw new SyncmlModelError('badStructure', this.input.length, 'the token stream ends inside an element');
-      const kind = t[p] as number;
-      if (kind === CLOSE) {
-        this.p = p + WORDS;
-        break;
-      }
-      if (kind === OPEN) {
-        if (this.strict && where !== 'raw') throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed inside ${where === 'data' ? '<Data>' : 'a text element'}`);
-        if (hasText) out.push(text);
-        text = '';
-        hasText = false;
-        this.p = p + WORDS;
-        out.push({ name: this.nameAt(p), children: this.content('raw') });
-        continue;
-      }
-      const start = t[p + 2] as number;
-      const end = t[p + 3] as number;
-      if (kind === TEXT) text += this.textOf(t[p + 1] as number, start, end);
-      else if (kind === CHAR) text += String.fromCodePoint(t[p + 1] as number);
-      else if (kind === OPAQUE) {
-        if (bytes && t[p + 1] === BYTES) {
-          if (hasText) bytes.push(utf8Encode(text));
-          text = '';
-          bytes.push(this.input.slice(start, end));
-        } else text += this.textOf(0, start, end);
-      } else throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${kind}`);
-      hasText = true;
-      this.p = p + WORDS;
-    }
-    if (hasText && text !== '') out.push(text);
-    else if (hasText && out.length === 0) out.push('');
-    return out;
-  }
-
-  nameAt(p: number): string {
-    const code = this.t[p + 1] as number;
-    if (code !== UNKNOWN) return this.names(code) ?? `tag-0x${code.toString(16)}`;
-    const start = this.t[p + 2] as number;
-    const end = this.t[p + 3] as number;
-    return end > start ? this.textOf(0, start, end) : 'unknown';
-  }
-
-  /**
-   * What the model has no place for, at the current record inside element `parent`: an element or
-   * text (white space between elements is layout and skipped); strict mode refuses it, lenient mode
-   * keeps it in `extra`, in document order.
-   */
-  private extra(bag: Bag, parent: number): void {
-    const t = this.t;
-    const p = this.p;
-    const kind = t[p];
-    let kept: XmlElement | string;
-    if (kind === OPEN) {
-      if (this.strict) throw new SyncmlModelError('unknownElement', this.offsetAt(p), `<${this.nameAt(p)}> is not allowed in <${tagName(parent)}>`);
-      this.p = p + WORDS;
-      kept = { name: this.nameAt(p), children: this.content('raw') };
-    } else {
-      const start = t[p + 2] as number;
-      const end = t[p + 3] as number;
-      if (kind === TEXT) {
-        let i = start;
-        while (i < end && isSpace(this.input[i] as number)) i++;
-        if (i === end) {
-          this.p = p + WORDS;
-          return;
-        }
-      } else if (kind !== OPAQUE && kind !== CHAR) throw new SyncmlModelError('badStructure', this.offsetAt(p), `unknown token kind ${String(kind)}`);
-      if (this.strict) throw new SyncmlModelError('unexpectedText', this.offsetAt(p), `text is not allowed directly in <${tagName(parent)}>`);
-      this.p = p + WORDS;
-      kept = kind === CHAR ? String.fromCodePoint(t[p + 1] as number) : this.textOf(kind === TEXT ? (t[p + 1] as number) : 0, start, end);
-    }
-    ((bag['extra'] as XmlContent | undefined) ?? (bag['extra'] = [] as XmlContent) as XmlContent).push(kept);
-  }
-
-  /** Byte offset for record `p`: its own span, else the end of the nearest span before it. */
-  offsetAt(p: number): number {
-    const t = this.t;
-    for (let q = p; q >= 0; q -= WORDS) {
-      const start = t[q + 2] as number;
-      const end = t[q + 3] as number;
-      if (q === p && end > start) return start;
-      if (q !== p && end > 0) return end;
-    }
-    return 0;
   }
 }
 
 /** Builds the model from `count` token records over `input`. */
 export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
   const end = Math.min(tokens.length, count * WORDS);
-  return new Builder(input, tokens, end, options.mode !== 'lenient', tagName, options.wholeText !== false).message();
+  return new Builder(input, tokens, end, options.mode !== 'lenient', options.rare, tagName, options.wholeText !== false).message();
 }
 
 /**
- * Builds raw elements from the token records of any WBXML document (lenient: nothing is refused),
- * naming elements by the tables of its public id (numeric, or the literal [start,end) of input).
+ * Tokenizes `bytes` (the options' tokenizer) and builds the model, with the rare part `rare` (or
+ * NEEDS_RARE thrown when the message needs it and it is missing): ./decode.ts and ./lazy-decode.ts.
  */
-export function buildDocument(input: Uint8Array, tokens: Int32Array, count: number, publicId: { id: number; start: number; end: number }): XmlElement {
-  const end = Math.min(tokens.length, count * WORDS);
-  const names = namesForPublicId(publicId.id, decodeUtf8Span(input, publicId.start, publicId.end));
-  // Any document as raw elements, whatever its code pages (a function, not a Builder method: the DM agent never needs it).
-  const builder = new Builder(input, tokens, end, false, names, false);
-  if (end < WORDS || tokens[0] !== OPEN) throw new SyncmlModelError('badStructure', builder.offsetAt(0), 'the document has no root element');
-  builder.p = WORDS;
-  return { name: builder.nameAt(0), children: builder.content('raw') };
+export function decodeWith(bytes: Uint8Array, options: DecodeOptions, rare: RareBuilder | undefined): Decoded {
+  const mode = options.mode ?? 'strict';
+  const stream = options.tokenize(bytes, { strict: mode === 'strict', format: options.format ?? 'auto' });
+  return { message: buildMessage(bytes, stream.tokens, stream.count, { mode, wholeText: stream.format === 'xml', ...(rare ? { rare } : {}) }), encoding: stream.format };
 }

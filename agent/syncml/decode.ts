@@ -3,7 +3,8 @@
  * the agent picks the engine) then the builder. The SyncML version is the message's VerDTD /
  * VerProto (model.messageVersion), never the WBXML public id.
  */
-import { buildDocument, buildMessage, type DecodeMode } from './build.ts';
+import { type DecodeMode, decodeWith } from './build.ts';
+import { buildDocument, RARE } from './build-rare.ts';
 import type { DataValue, SyncmlEncoding, SyncMLMessage, XmlElement } from './model.ts';
 
 /** The part of the tokenizer result the builder reads (wasm/src/syncml-tokens.ts SyncmlTokens). */
@@ -33,10 +34,9 @@ export interface Decoded {
   encoding: SyncmlEncoding;
 }
 
+/** Bytes → model, with every part of the builder (a DM session loads its rare part lazily: ./lazy-decode.ts). */
 export function decodeMessage(bytes: Uint8Array, options: DecodeOptions): Decoded {
-  const mode = options.mode ?? 'strict';
-  const stream = options.tokenize(bytes, { strict: mode === 'strict', format: options.format ?? 'auto' });
-  return { message: buildMessage(bytes, stream.tokens, stream.count, { mode, wholeText: stream.format === 'xml' }), encoding: stream.format };
+  return decodeWith(bytes, options, RARE);
 }
 
 /**

@@ -11,8 +11,9 @@ export type SyncmlModelErrorCode =
   | 'budget'; // an encoder budget cannot hold even the message frame
 
 export class SyncmlModelError extends Error {
-  readonly code: SyncmlModelErrorCode;
-  readonly offset: number;
+  // Declared and set in the constructor, not class fields: a class with fields gets one more function (their initializer) in a QuickJS heap.
+  declare readonly code: SyncmlModelErrorCode;
+  declare readonly offset: number;
 
   constructor(code: SyncmlModelErrorCode, offset: number, message: string) {
     super(offset >= 0 ? `${message} (at byte ${offset})` : message);

@@ -19,22 +19,29 @@ export interface XmlSinkOptions {
 }
 
 export class XmlSink implements EncoderSink<string> {
-  private parts: string[] = [];
-  private depth = 0;
+  // Declared and set in the constructor, not class fields: a class with fields gets one more function (their initializer) in a QuickJS heap.
+  private declare parts: string[];
+  private declare depth: number;
   /** The depth inside the open element that declared the MetInf namespace (its children inherit it); 0: none open. */
-  private ns = 0;
+  private declare ns: number;
   /** Line end ('' unless pretty). */
-  private readonly nl: string;
-  private readonly declaration: boolean;
-  private bytes = 0;
+  private declare readonly nl: string;
+  private declare readonly declaration: boolean;
+  private declare bytes: number;
   /** Per mark, 4 numbers: parts.length, depth, ns, bytes. */
-  private readonly marks: number[] = [];
+  private declare readonly marks: number[];
   /** parts.length up to which `bytes` is counted. */
-  private counted = 0;
+  private declare counted: number;
 
   constructor(options: XmlSinkOptions = {}) {
+    this.parts = [];
+    this.depth = 0;
+    this.ns = 0;
     this.nl = options.pretty === true ? '\n' : '';
     this.declaration = options.declaration !== false;
+    this.bytes = 0;
+    this.marks = [];
+    this.counted = 0;
   }
 
   begin(version: string): void {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { policyInteraction } from '../../agent/omadm/alerts.ts';
 import { CommandProcessor } from '../../agent/omadm/commands.ts';
 import { OmaDmClient, type OmaDmConfig } from '../../agent/omadm/client.ts';
-import { FUMO_STATES, FUMO_TABLE, type FumoEvent, type FumoState, nextState } from '../../agent/omadm/fumo/flow.ts';
+import { FUMO_STATES, FUMO_TABLE, type FumoEvent, type FumoState, isFumoState, nextState, stateCode } from '../../agent/omadm/fumo/flow.ts';
 import type { FumoJob, FumoPipeline } from '../../agent/omadm/fumo/manager.ts';
 import type { Alert, Command, Status } from '../../agent/syncml/model.ts';
 import { ACCOUNT, engines, FACTS, md5, newMedium } from './support.ts';
@@ -52,7 +52,14 @@ describe('FUMO', () => {
     expect(nextState('updateSuccessNoData', 'execDownload')).toBe('downloading');
     expect(nextState('idle', 'execUpdatePkgData')).toBe('updating'); // the package came inline (Update/PkgData)
     expect(nextState('downloadComplete', 'execUpdatePkgData')).toBeUndefined();
-    expect(Object.keys(FUMO_TABLE)).toHaveLength(8);
+    expect(FUMO_TABLE.split('\n')).toHaveLength(8);
+  });
+
+  it('State leaf codes follow FUMO 1.0 §5.3, and only those ten names are states', () => {
+    expect(FUMO_STATES.split(' ').map((state) => stateCode(state as FumoState))).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    expect([stateCode('idle'), stateCode('downloadComplete'), stateCode('updating'), stateCode('updateSuccessNoData')]).toEqual([10, 40, 60, 100]);
+    for (const state of FUMO_STATES.split(' ')) expect(isFumoState(state)).toBe(true);
+    for (const other of ['', ' ', 'idle ', 'idle downloading', 'Idle', 'toString', 'constructor', 10, undefined, null]) expect(isFumoState(other)).toBe(false);
   });
 
   it('the compact table reads as the FUMO 1.0 transitions, every state × event', () => {
@@ -68,8 +75,9 @@ describe('FUMO', () => {
       updated: { updating: 'updateSuccessNoData' },
       updateFailed: { updating: 'updateFailedNoData', downloading: 'downloadFailed' },
     };
-    for (const event of Object.keys(FUMO_TABLE) as FumoEvent[])
-      for (const state of Object.keys(FUMO_STATES) as FumoState[]) expect([state, event, nextState(state, event)]).toEqual([state, event, expected[event][state]]);
+    expect(FUMO_TABLE.split('\n').map((line) => line.split(' ')[0]).sort()).toEqual(Object.keys(expected).sort());
+    for (const event of Object.keys(expected) as FumoEvent[])
+      for (const state of FUMO_STATES.split(' ') as FumoState[]) expect([state, event, nextState(state, event)]).toEqual([state, event, expected[event][state]]);
   });
 
   it('Download → 202, held at 40 with a Generic Alert; Update → 202, reboot keeps State 60; success → 100 and an acknowledged 1226', async () => {

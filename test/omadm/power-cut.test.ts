@@ -10,13 +10,13 @@
  * recognised by the server and counted, never as a second alert).
  */
 import { describe, expect, it } from 'vitest';
-import { FUMO_STATES } from '../../agent/omadm/fumo/flow.ts';
+import { FUMO_STATES, type FumoState, stateCode } from '../../agent/omadm/fumo/flow.ts';
 import type { Device } from '../../hal/types.ts';
 import { fumoDownload, fumoUpdate, replace } from '../../server/omadm/index.ts';
 import { type DmDevice, type MockWorld, cutEverywhere, notification, openDmDevice } from './session-rig.ts';
 
 const IMAGE = new Uint8Array(8 * 1024).map((_, i) => (i * 13 + 5) & 0xff);
-const VALID_STATES = new Set<number>(Object.values(FUMO_STATES));
+const VALID_STATES = new Set<number>(FUMO_STATES.split(' ').map((state) => stateCode(state as FumoState)));
 
 interface Run {
   /** Mutating operations before the first cut point (the client's first open). */

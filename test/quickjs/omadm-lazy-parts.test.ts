@@ -6,10 +6,13 @@
  *  - download descriptors (fumo/descriptor.ts), loaded by the first PkgURL answering with one;
  *  - Atomic and Sequence (containers.ts), loaded by the first container;
  *  - splitting a Results that does not fit a message (message-split.ts), loaded by the first one;
- *  - Delete, Copy, ACL edits, property Gets and user alerts (rare-commands.ts), loaded by the first one.
+ *  - Add of a new node, Delete, Copy, ACL edits and user alerts (rare-commands.ts), loaded by the first one;
+ *  - Get, with its ?prop= and ?list= queries (get.ts), loaded by the first Get;
+ *  - inline FUMO packages in the FUMO CSP (fumo/inline-package.ts), loaded by the first Replace of PkgData.
  * And the family chunk does not load the push channel's wire format (agent/push/message.ts: only
  * the MQTT topic helper of push.ts needs it). Checked on the bundle and inside QuickJS: a plain
- * session loads none of them; each is loaded when its case comes, and the case is handled.
+ * session (the FUMO cycle's: Replace, Exec) loads none of them; each is loaded when its case
+ * comes, and the case is handled.
  */
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -21,7 +24,7 @@ import type { Metafile } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../agent/syncml/model.ts';
 import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
-import { atomic, del, fumoDownload, fumoPkgData, get, sendUdpPush, startDmServer, userAlert } from '../../server/omadm/index.ts';
+import { add, atomic, del, fumoDownload, fumoPkgData, get, replace, sendUdpPush, startDmServer, userAlert } from '../../server/omadm/index.ts';
 import { CLIENT, DEVICE_ID, engines as jsEngines, familySection, md5, notification, SERVER, waitFor } from '../omadm/session-rig.ts';
 import { bootPhone, small } from './phone.ts';
 import { agentChunks } from '../support/agent-chunks.ts';
@@ -39,9 +42,9 @@ function chunkOf(source: string): string {
   return path;
 }
 const FAMILY_CHUNK = chunkOf('agent/omadm/family.ts');
-const LAZY_SOURCES = ['notification.ts', 'large-object.ts', 'fumo/pkgdata-staging.ts', 'fumo/descriptor.ts', 'containers.ts', 'message-split.ts', 'rare-commands.ts'].map((file) => `agent/omadm/${file}`);
+const LAZY_SOURCES = ['notification.ts', 'large-object.ts', 'fumo/pkgdata-staging.ts', 'fumo/descriptor.ts', 'containers.ts', 'message-split.ts', 'rare-commands.ts', 'get.ts', 'fumo/inline-package.ts'].map((file) => `agent/omadm/${file}`);
 const LAZY = LAZY_SOURCES.map(chunkOf);
-const [NOTIFICATION_CHUNK, LARGE_OBJECT_CHUNK, PKGDATA_CHUNK, DESCRIPTOR_CHUNK, CONTAINERS_CHUNK, SPLIT_CHUNK, RARE_CHUNK] = LAZY as [string, string, string, string, string, string, string];
+const [NOTIFICATION_CHUNK, LARGE_OBJECT_CHUNK, PKGDATA_CHUNK, DESCRIPTOR_CHUNK, CONTAINERS_CHUNK, SPLIT_CHUNK, RARE_CHUNK, GET_CHUNK, INLINE_CHUNK] = LAZY as [string, string, string, string, string, string, string, string, string];
 const PACKAGE = new Uint8Array(3000).map((_, i) => (i * 13 + 5) & 0xff);
 const SHA256 = createHash('sha256').update(PACKAGE).digest('hex');
 const moduleName = (chunk: string) => chunk.replace(/^dist\//, '');
@@ -89,14 +92,40 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
     return { server, agent, host, udpPort, loaded: (chunk: string) => requested.includes(moduleName(chunk)) };
   }
 
-  it('a client-initiated session loads none of them, nor the push wire format', async () => {
+  it('a client-initiated FUMO session (Replace, Exec Download) loads none of them, nor the push wire format; the first Get loads get.ts and is answered', async () => {
     const { server, agent, host, loaded } = await phone();
-    server.script([get('./DevInfo/Mod')]);
+    server.script(fumoDownload('1', server.packageUrl('fw-2.0.bin'), 'corr-dl', 'Download', { version: '2.0', size: PACKAGE.length, sha256: SHA256 }));
     await host.guarded(agent.trigger('omadm', 'manual'));
-    expect(server.journal.statuses()).toEqual(['Get:200']);
+    expect(server.journal.statuses()).toEqual(['Replace:200', 'Replace:200', 'Replace:200', 'Replace:200', 'Exec:202']);
+    expect(server.journal.of('download').length).toBeGreaterThan(0);
     expect(loaded(FAMILY_CHUNK)).toBe(true);
     for (const chunk of LAZY) expect(loaded(chunk)).toBe(false);
     expect(loaded(chunkOf('agent/push/message.ts'))).toBe(false);
+    // The next session reads: a leaf's value, an interior node's children, a property.
+    server.script([get('./DevInfo/Mod', './FUMO/1/Download', './FUMO/1/State', './DevInfo/Man?prop=Format')]);
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.statuses().slice(-4)).toEqual(['Get:200', 'Get:200', 'Get:200', 'Get:200']);
+    expect(server.journal.of('result').map((e) => `${e.uri}=${e.data}`)).toEqual(['./DevInfo/Mod=Widget', './FUMO/1/Download=PkgURL', './FUMO/1/State=40', './DevInfo/Man?prop=Format=chr']);
+    expect(loaded(GET_CHUNK)).toBe(true);
+    for (const chunk of LAZY.filter((c) => c !== GET_CHUNK)) expect(loaded(chunk)).toBe(false);
+  }, 60_000);
+
+  it('an Add of a new node with missing parents (rare commands) creates them, inside QuickJS as on Node; a second Add of it is 418', async () => {
+    const { server, agent, host, loaded } = await phone();
+    // FUMO/1/Ext is the vendor area (an open description); the server first grants itself Add there.
+    server.script([
+      replace({ uri: './FUMO/1?prop=ACL', data: 'Add=*&Get=*&Replace=*&Exec=*' }),
+      add({ uri: './FUMO/1/Ext/Acme/Level', data: '3', format: 'int' }),
+      add({ uri: './FUMO/1/Ext/Acme/Level', data: '4', format: 'int' }),
+      add({ uri: './FUMO/1/Ext/Acme/Mode', data: 'x', format: 'bool' }),
+      get('./FUMO/1/Ext/Acme/Level', './FUMO/1/Ext/Acme'),
+    ]);
+    await host.guarded(agent.trigger('omadm', 'manual'));
+    expect(server.journal.statuses()).toEqual(['Replace:200', 'Add:200', 'Add:418', 'Add:400', 'Get:200', 'Get:200']);
+    expect(server.journal.of('result').map((e) => `${e.uri}=${e.data}`)).toEqual(['./FUMO/1/Ext/Acme/Level=3', './FUMO/1/Ext/Acme=Level']);
+    expect(loaded(RARE_CHUNK)).toBe(true);
+    expect(loaded(GET_CHUNK)).toBe(true);
+    expect(loaded(CONTAINERS_CHUNK)).toBe(false);
   }, 60_000);
 
   it('an inline package in MoreData chunks loads large objects and the staging part, and is taken in', async () => {
@@ -107,6 +136,7 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
     expect(server.journal.statuses()).toEqual(['Replace:200', 'Replace:213', 'Replace:213', 'Replace:213', 'Replace:200', 'Exec:202']);
     expect(loaded(LARGE_OBJECT_CHUNK)).toBe(true);
     expect(loaded(PKGDATA_CHUNK)).toBe(true);
+    expect(loaded(INLINE_CHUNK)).toBe(true);
     expect(loaded(DESCRIPTOR_CHUNK)).toBe(false);
     expect(loaded(NOTIFICATION_CHUNK)).toBe(false);
   }, 60_000);
@@ -143,7 +173,7 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
     expect(loaded(CONTAINERS_CHUNK)).toBe(false);
   });
 
-  it('a property Get, a Delete and a Copy load the rare commands and are answered as before', async () => {
+  it('a property Get (get.ts), a Delete and a Copy (the rare commands) are answered as before', async () => {
     const { server, agent, host, loaded } = await phone();
     const copy: Command = { cmd: 'Copy', items: [{ source: { locURI: './DevInfo/Mod' }, target: { locURI: './DevInfo/ModCopy' } }] };
     server.script([get('./DevInfo/Mod?prop=Format'), del('./DevInfo/Mod'), copy]);
@@ -151,6 +181,7 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
     // DevInfo is read-only for a server (ACL Get=*): the Delete and the Copy's Add are refused.
     expect(server.journal.statuses()).toEqual(['Get:200', 'Delete:425', 'Copy:425']);
     expect(server.journal.of('result').map((e) => e.data)).toEqual(['chr']);
+    expect(loaded(GET_CHUNK)).toBe(true);
     expect(loaded(RARE_CHUNK)).toBe(true);
     expect(loaded(CONTAINERS_CHUNK)).toBe(false);
   }, 60_000);

@@ -1,7 +1,7 @@
 /**
  * The OMA DM family's lazy chunks: the SyncML encoder sinks (agent/syncml/sink-loader.ts: a DM
  * session loads the sink of the encoding it speaks, never the other) and Get ?list= (list.ts,
- * loaded by the first list query). Checked on the bundle (each its own chunk, reached only through
+ * loaded by the first list query, from Get's own lazy chunk get.ts). Checked on the bundle (each its own chunk, reached only through
  * a dynamic import) and inside QuickJS (which chunks the guest asked the host's module loader
  * for), with the sessions answered correctly either way.
  */
@@ -38,16 +38,17 @@ const staticClosure = (start: string, seen = new Set<string>()): Set<string> => 
 const XML_CHUNK = chunkOf('agent/syncml/xml-sink.ts');
 const WBXML_CHUNK = chunkOf('agent/syncml/wbxml-sink.ts');
 const LIST_CHUNK = chunkOf('agent/omadm/list.ts');
+const GET_CHUNK = chunkOf('agent/omadm/get.ts');
 const FAMILY_CHUNK = chunkOf('agent/omadm/family.ts');
 const moduleName = (chunk: string) => chunk.replace(/^dist\//, '');
 
 describe('the lazy chunks of the OMA DM family', () => {
-  it('each sink and list.ts are their own chunks, imported dynamically by the family and statically by nothing the agent or the family loads', () => {
-    expect(new Set([XML_CHUNK, WBXML_CHUNK, LIST_CHUNK]).size).toBe(3);
+  it('each sink and list.ts are their own chunks, imported dynamically (the sinks by the family, list.ts by get.ts) and statically by nothing the agent or the family loads', () => {
+    expect(new Set([XML_CHUNK, WBXML_CHUNK, LIST_CHUNK, GET_CHUNK]).size).toBe(4);
     const loadedWithFamily = new Set([...staticClosure('dist/agent.js'), ...staticClosure(FAMILY_CHUNK)]);
-    for (const sink of [XML_CHUNK, WBXML_CHUNK, LIST_CHUNK]) {
-      expect(loadedWithFamily.has(sink)).toBe(false);
-      expect(meta.outputs[FAMILY_CHUNK]!.imports).toContainEqual(expect.objectContaining({ path: sink, kind: 'dynamic-import' }));
+    for (const [chunk, importer] of [[XML_CHUNK, FAMILY_CHUNK], [WBXML_CHUNK, FAMILY_CHUNK], [LIST_CHUNK, GET_CHUNK], [GET_CHUNK, FAMILY_CHUNK]] as const) {
+      expect(loadedWithFamily.has(chunk)).toBe(false);
+      expect(meta.outputs[importer]!.imports).toContainEqual(expect.objectContaining({ path: chunk, kind: 'dynamic-import' }));
     }
   });
 

@@ -8,8 +8,6 @@
  */
 import { DD_MAX_BYTES, INSTALL_STATUS } from './install-status.ts';
 
-export { DD_MAX_BYTES, DD_MIME, INSTALL_STATUS } from './install-status.ts';
-
 export interface DownloadDescriptor {
   objectURI: string;
   size: number;
@@ -21,7 +19,7 @@ export interface DownloadDescriptor {
 
 export class DescriptorError extends Error {
   constructor(
-    readonly status: (typeof INSTALL_STATUS)['invalidDescriptor' | 'invalidDdVersion'],
+    readonly status: INSTALL_STATUS.invalidDescriptor | INSTALL_STATUS.invalidDdVersion,
     message: string,
   ) {
     super(message);

@@ -2,23 +2,36 @@
  * FUMO 1.0 states and their transitions, as data. The State leaf (10…100) is this record's state;
  * the record is written before each side effect (download start, release, reboot), so after a
  * power cut the flow resumes from what the record says.
+ *
+ * The tables are strings and the code lists `const enum`s (inlined where used), not objects: in
+ * QuickJS each distinct object literal is a layout of its own kept with the code, for the agent's
+ * whole life.
  */
-export const FUMO_STATES = {
-  idle: 10,
-  downloadFailed: 20,
-  downloading: 30,
-  downloadComplete: 40,
-  readyToUpdate: 50,
-  updating: 60,
-  updateFailedHaveData: 70,
-  updateFailedNoData: 80,
-  updateSuccessHaveData: 90,
-  updateSuccessNoData: 100,
-} as const;
-
-export type FumoState = keyof typeof FUMO_STATES;
+export type FumoState =
+  | 'idle'
+  | 'downloadFailed'
+  | 'downloading'
+  | 'downloadComplete'
+  | 'readyToUpdate'
+  | 'updating'
+  | 'updateFailedHaveData'
+  | 'updateFailedNoData'
+  | 'updateSuccessHaveData'
+  | 'updateSuccessNoData';
 export type FumoOperation = 'download' | 'update' | 'downloadandupdate';
 export type FumoEvent = 'execDownload' | 'execDownloadAndUpdate' | 'execUpdate' | 'execUpdatePkgData' | 'downloaded' | 'downloadFailed' | 'updated' | 'updateFailed';
+
+/** The states in State-leaf order, space-delimited: the n-th (from 1) is State n × 10 (idle 10 … updateSuccessNoData 100). */
+export const FUMO_STATES = 'idle downloadFailed downloading downloadComplete readyToUpdate updating updateFailedHaveData updateFailedNoData updateSuccessHaveData updateSuccessNoData';
+
+/** The State leaf's value of `state` (FUMO 1.0 §5.3). */
+export function stateCode(state: FumoState): number {
+  return (FUMO_STATES.split(' ').indexOf(state) + 1) * 10;
+}
+
+export function isFumoState(value: unknown): value is FumoState {
+  return typeof value === 'string' && /^\w+$/.test(value) && ` ${FUMO_STATES} `.includes(` ${value} `);
+}
 
 /**
  * States where a new Exec Download / DownloadAndUpdate may begin (nothing in flight): `*` in the
@@ -27,47 +40,46 @@ export type FumoEvent = 'execDownload' | 'execDownloadAndUpdate' | 'execUpdate' 
 const RESTING = ' idle downloadFailed updateFailedHaveData updateFailedNoData updateSuccessHaveData updateSuccessNoData ';
 
 /**
- * event → its `from>to` transitions, space-separated (`*` = any resting state). A pair not in the
- * table is refused (the Exec gets 405 / the event is ignored). Strings, not one object per event:
- * in QuickJS each distinct object literal is a layout of its own (~140 B) kept with the code.
+ * One line per event: the event, then its `from>to` transitions (`*` = any resting state). A pair
+ * not in the table is refused (the Exec gets 405 / the event is ignored).
+ *  - downloaded / downloadFailed: download complete (Exec Download) or ready (DownloadAndUpdate),
+ *    the pipeline's hold;
+ *  - execUpdatePkgData: Exec Update on a package the server delivered in Update/PkgData: nothing
+ *    to download, straight to 60.
  */
-export const FUMO_TABLE: Record<FumoEvent, string> = {
-  execDownload: '*>downloading',
-  execDownloadAndUpdate: '*>downloading',
-  // Download complete (Exec Download) or ready (DownloadAndUpdate): the pipeline's hold.
-  downloaded: 'downloading>downloadComplete',
-  downloadFailed: 'downloading>downloadFailed',
-  execUpdate: 'downloadComplete>updating readyToUpdate>updating',
-  // Exec Update on a package the server delivered in Update/PkgData: nothing to download, straight to 60.
-  execUpdatePkgData: '*>updating',
-  updated: 'updating>updateSuccessNoData',
-  updateFailed: 'updating>updateFailedNoData downloading>downloadFailed',
-};
+export const FUMO_TABLE = `execDownload *>downloading
+execDownloadAndUpdate *>downloading
+downloaded downloading>downloadComplete
+downloadFailed downloading>downloadFailed
+execUpdate downloadComplete>updating readyToUpdate>updating
+execUpdatePkgData *>updating
+updated updating>updateSuccessNoData
+updateFailed updating>updateFailedNoData downloading>downloadFailed`;
 
 export function nextState(state: FumoState, event: FumoEvent): FumoState | undefined {
-  for (const pair of FUMO_TABLE[event].split(' ')) {
-    const [from, to] = pair.split('>') as [string, FumoState];
-    if (from === state || (from === '*' && RESTING.includes(` ${state} `))) return to;
+  for (const line of FUMO_TABLE.split('\n')) {
+    const [name, ...pairs] = line.split(' ');
+    if (name !== event) continue;
+    for (const pair of pairs) {
+      const [from, to] = pair.split('>') as [string, FumoState];
+      if (from === state || (from === '*' && RESTING.includes(` ${state} `))) return to;
+    }
   }
   return undefined;
 }
 
-export function isFumoState(value: unknown): value is FumoState {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(FUMO_STATES, value);
-}
-
 /** Generic Alert result codes (FUMO 1.0 §6.3 / PROTOCOLS.md). */
-export const FUMO_RESULT = {
-  success: 200,
-  userCancelled: 401,
-  corruptedPackage: 402,
-  packageMismatch: 403,
-  signatureFailed: 404,
-  notAcceptable: 405,
-  undefinedError: 409,
-  updateFailed: 410,
-  malformedUrl: 411,
-  downloadNetwork: 503,
-} as const;
+export const enum FUMO_RESULT {
+  success = 200,
+  userCancelled = 401,
+  corruptedPackage = 402,
+  packageMismatch = 403,
+  signatureFailed = 404,
+  notAcceptable = 405,
+  undefinedError = 409,
+  updateFailed = 410,
+  malformedUrl = 411,
+  downloadNetwork = 503,
+}
 
 export const ALERT_TYPE_PREFIX = 'org.openmobilealliance.dm.firmwareupdate.';

@@ -14,10 +14,10 @@ import { describeInterior, describeLeaf, type NodeDescription, ZERO_OR_MORE, ZER
 import { DmStatusError } from '../errors.ts';
 import { ALERT_GENERIC } from '../messages.ts';
 import type { DmNode, TreeTransaction } from '../tree.ts';
-import { fromBase64, utf8Encode } from '../../util/bytes.ts';
 import type { ValueStream } from '../large-object.ts';
-import { type PkgDataStore, pkgDataStream } from './pkgdata.ts';
-import { ALERT_TYPE_PREFIX, FUMO_RESULT, FUMO_STATES, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState } from './flow.ts';
+import type { PkgDataStore } from './pkgdata.ts';
+import { loadOnce } from '../../util/load-once.ts';
+import { ALERT_TYPE_PREFIX, FUMO_RESULT, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState, stateCode } from './flow.ts';
 
 export interface FumoJob {
   instance: string;
@@ -86,36 +86,47 @@ const FUMO_DDF = (): NodeDescription => {
   });
 };
 const INSTANCE = /^FUMO\/([^/]+)(?:\/(.*))?$/;
+const PKGDATA = /^FUMO\/([^/]+)\/Update\/PkgData$/;
+
+/** Inline packages (the Replace of Update/PkgData, ./inline-package.ts) are a lazy chunk: a FUMO cycle by URL never loads it. */
+const loadInline = loadOnce(() => import('./inline-package.ts'));
+
+/**
+ * An instance's nodes below `FUMO/<x>` in seed order, `name:format[:value]` (no format: an
+ * interior node). One string rather than a builder call per node: less code in a QuickJS heap.
+ */
+const INSTANCE_NODES = 'PkgName:chr PkgVersion:chr Download Download/PkgURL:chr Update Update/PkgData:bin DownloadAndUpdate DownloadAndUpdate/PkgURL:chr State:int:10 Ext Ext/Size:int Ext/SHA256:chr';
 
 export class FumoManager implements Csp {
-  // Declared and set in the constructor, not class fields: a field initializer is one more function in a QuickJS heap.
+  // Declared and set in the constructor, not class fields, and TS-private rather than #private: in a QuickJS heap a
+  // class with fields gets one more function (their initializer), one with #private methods a brand check too.
   declare readonly root: 'FUMO';
   declare readonly describe: () => NodeDescription;
-  readonly #store: KeyValueStore;
-  readonly #pipeline: FumoPipeline;
-  readonly #instances: readonly string[];
-  readonly #pkgData: PkgDataStore | undefined;
+  private declare readonly store: KeyValueStore;
+  private declare readonly pipeline: FumoPipeline;
+  private declare readonly instances: readonly string[];
+  private declare readonly pkgData: PkgDataStore | undefined;
 
   constructor(options: { store: KeyValueStore; pipeline: FumoPipeline; instances?: readonly string[]; pkgData?: PkgDataStore }) {
-    this.#store = options.store;
-    this.#pipeline = options.pipeline;
-    this.#instances = options.instances ?? ['1'];
-    this.#pkgData = options.pkgData;
+    this.store = options.store;
+    this.pipeline = options.pipeline;
+    this.instances = options.instances ?? ['1'];
+    this.pkgData = options.pkgData;
     this.root = 'FUMO';
     this.describe = FUMO_DDF;
   }
 
   record(instance: string): FumoRecord {
-    const r = getValue<FumoRecord | undefined>(this.#store, FUMO_PREFIX + instance);
+    const r = getValue<FumoRecord | undefined>(this.store, FUMO_PREFIX + instance);
     return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number' ? r : { state: 'idle', alerts: [], sequence: 0 };
   }
 
   state(instance: string): number {
-    return FUMO_STATES[this.record(instance).state];
+    return stateCode(this.record(instance).state);
   }
 
-  async #write(instance: string, record: FumoRecord): Promise<void> {
-    await putValue(this.#store, FUMO_PREFIX + instance, record);
+  private async save(instance: string, record: FumoRecord): Promise<void> {
+    await putValue(this.store, FUMO_PREFIX + instance, record);
   }
 
   /**
@@ -129,22 +140,14 @@ export class FumoManager implements Csp {
 
   seed(): SeedNode[] {
     const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
-    for (const x of this.#instances) {
-      nodes.push(
-        interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'),
-        leaf(`FUMO/${x}/PkgName`, '', 'chr', undefined),
-        leaf(`FUMO/${x}/PkgVersion`, '', 'chr'),
-        interior(`FUMO/${x}/Download`),
-        leaf(`FUMO/${x}/Download/PkgURL`, '', 'chr'),
-        interior(`FUMO/${x}/Update`),
-        leaf(`FUMO/${x}/Update/PkgData`, '', 'bin'),
-        interior(`FUMO/${x}/DownloadAndUpdate`),
-        leaf(`FUMO/${x}/DownloadAndUpdate/PkgURL`, '', 'chr'),
-        leaf(`FUMO/${x}/State`, '10', 'int', 'Get=*'),
-        interior(`FUMO/${x}/Ext`),
-        leaf(`FUMO/${x}/Ext/Size`, '', 'int'),
-        leaf(`FUMO/${x}/Ext/SHA256`, '', 'chr'),
-      );
+    for (const x of this.instances) {
+      nodes.push(interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'));
+      for (const spec of INSTANCE_NODES.split(' ')) {
+        const [name, format, value = ''] = spec.split(':') as [string, string?, string?];
+        const path = `FUMO/${x}/${name}`;
+        // State is the client's: the server only reads it.
+        nodes.push(format === undefined ? interior(path) : leaf(path, value, format, name === 'State' ? 'Get=*' : undefined));
+      }
     }
     return nodes;
   }
@@ -161,33 +164,16 @@ export class FumoManager implements Csp {
     if (op !== 'Replace' && !match[2].startsWith('Ext')) throw new DmStatusError(405, 'FUMO structure is fixed');
   }
 
-  /** The PkgDataStore for a Replace of `FUMO/<x>/Update/PkgData` when no package is in process; undefined for other nodes. */
-  #pkgDataFor(path: string): { x: string; store: PkgDataStore } | undefined {
-    const match = INSTANCE.exec(path);
-    if (!match || match[2] !== 'Update/PkgData') return undefined;
-    if (!this.#pkgData) throw new DmStatusError(406, 'inline packages (PkgData) are not supported here');
-    const x = match[1] as string;
-    const state = this.record(x).state;
-    if (state === 'downloading' || state === 'updating') throw new DmStatusError(405, 'a package is being processed');
-    return { x, store: this.#pkgData };
-  }
-
-  /** A PkgData large object: streamed chunk by chunk into the store (memory holds one chunk). */
+  /** A PkgData large object: streamed into the PkgDataStore (./inline-package.ts); other nodes are assembled as usual. */
   async stream(_op: 'Add' | 'Replace', path: string, node: DmNode, size: number): Promise<ValueStream | undefined> {
-    const target = this.#pkgDataFor(path);
-    if (!target) return undefined;
-    const reserve = node.format === 'b64' ? Math.ceil(size / 4) * 3 : size;
-    return pkgDataStream(await target.store.writer(target.x, reserve), node.format);
+    const x = PKGDATA.exec(path)?.[1];
+    return x === undefined ? undefined : (await loadInline()).streamPkgData(this.pkgData, this.record(x).state, x, node, size);
   }
 
-  /** Replace Update/PkgData in one piece: the bytes go to the PkgDataStore (durably, before the 200); the leaf keeps none. */
+  /** Replace Update/PkgData in one piece: the bytes go to the PkgDataStore (./inline-package.ts); other nodes are written as they are. */
   async write(_op: 'Add' | 'Replace', path: string, node: DmNode): Promise<DmNode> {
-    const target = this.#pkgDataFor(path);
-    if (!target) return node;
-    const value = node.value ?? '';
-    const bytes = typeof value !== 'string' ? value : node.format === 'b64' ? fromBase64(value) : utf8Encode(value);
-    await target.store.put(target.x, bytes);
-    return { ...node, value: '' };
+    const x = PKGDATA.exec(path)?.[1];
+    return x === undefined ? node : (await loadInline()).putPkgData(this.pkgData, this.record(x).state, x, node);
   }
 
   /** Exec Download / Update / DownloadAndUpdate: the transition is persisted, `continue()` acts on it; 202. */
@@ -195,15 +181,15 @@ export class FumoManager implements Csp {
     const match = INSTANCE.exec(path);
     const x = match?.[1];
     const node = match?.[2];
-    if (x === undefined || !this.#instances.includes(x)) throw new DmStatusError(404, 'no such FUMO instance');
+    if (x === undefined || !this.instances.includes(x)) throw new DmStatusError(404, 'no such FUMO instance');
     const operation: FumoOperation | undefined = node === 'Download' ? 'download' : node === 'Update' ? 'update' : node === 'DownloadAndUpdate' ? 'downloadandupdate' : undefined;
     if (!operation) throw new DmStatusError(405, 'not an executable FUMO node');
     const record = this.record(x);
     // Exec Update without a downloaded package in the hold: the package the server put in PkgData.
-    const inline = operation === 'update' && !(record.state === 'downloadComplete' || record.state === 'readyToUpdate') && (await this.#pkgData?.size(x)) !== undefined;
+    const inline = operation === 'update' && !(record.state === 'downloadComplete' || record.state === 'readyToUpdate') && (await this.pkgData?.size(x)) !== undefined;
     const event: FumoEvent = operation === 'download' ? 'execDownload' : inline ? 'execUpdatePkgData' : operation === 'update' ? 'execUpdate' : 'execDownloadAndUpdate';
     const to = nextState(record.state, event);
-    if (!to) throw new DmStatusError(405, `Exec ${node} not allowed in state ${FUMO_STATES[record.state]}`);
+    if (!to) throw new DmStatusError(405, `Exec ${node} not allowed in state ${stateCode(record.state)}`);
     const base = { instance: x, serverId: context.serverId, ...(context.correlator === undefined ? {} : { correlator: context.correlator }) };
     let job: FumoJob;
     if (inline) job = { ...base, operation, source: 'pkgData', runThrough: true, ...packageOf(context.tx, x) };
@@ -216,17 +202,17 @@ export class FumoManager implements Csp {
       job = { ...base, operation, url, runThrough: operation === 'downloadandupdate', ...packageOf(context.tx, x) };
     }
     // The decision is persisted before anything happens; `continue()` (after the session) acts on it.
-    await this.#write(x, { ...record, state: to, job, sequence: operation === 'update' && !inline ? record.sequence : record.sequence + 1 });
+    await this.save(x, { ...record, state: to, job, sequence: operation === 'update' && !inline ? record.sequence : record.sequence + 1 });
     return 202;
   }
 
   /** Acts on every instance's persisted state: starts or resumes downloads, releases held packages. */
   async continue(): Promise<void> {
-    for (const x of this.#instances) {
+    for (const x of this.instances) {
       const { state, job } = this.record(x);
       if (!job) continue;
-      if (state === 'downloading') await this.#pipeline.start(job);
-      else if (state === 'updating') await this.#pipeline.release(job);
+      if (state === 'downloading') await this.pipeline.start(job);
+      else if (state === 'updating') await this.pipeline.release(job);
     }
   }
 
@@ -244,20 +230,20 @@ export class FumoManager implements Csp {
     else if (event === 'updated') alert = FUMO_RESULT.success;
     else alert = result ?? FUMO_RESULT.updateFailed;
     const alerts = alert === undefined ? record.alerts : [...record.alerts, genericAlert(instance, job, alert, record.sequence)];
-    await this.#write(instance, { ...record, state: to, alerts });
+    await this.save(instance, { ...record, state: to, alerts });
   }
 
   /** Alerts waiting for acknowledgement, oldest first. */
   pendingAlerts(): GenericAlert[] {
-    return this.#instances.flatMap((x) => this.record(x).alerts);
+    return this.instances.flatMap((x) => this.record(x).alerts);
   }
 
   /** The server acknowledged an alert (Status 200 to the 1226). */
   async acknowledge(id: string): Promise<void> {
-    for (const x of this.#instances) {
+    for (const x of this.instances) {
       const record = this.record(x);
       const alerts = record.alerts.filter((a) => a.id !== id);
-      if (alerts.length < record.alerts.length) await this.#write(x, { ...record, alerts });
+      if (alerts.length < record.alerts.length) await this.save(x, { ...record, alerts });
     }
   }
 }
