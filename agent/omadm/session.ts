@@ -8,7 +8,8 @@
 import { checkManagerUrl } from '../trust/transport-policy.ts';
 import type { Clock, HttpClient } from '../../hal/types.ts';
 import { contentTypeFor } from '../syncml/content-type.ts';
-import { type Decoded, decodeMessage, type Tokenize } from '../syncml/decode.ts';
+import type { Decoded, Tokenize } from '../syncml/decode.ts';
+import { decodeMessageLazily } from '../syncml/lazy-decode.ts';
 import type { Alert, Command, Status, SyncMLMessage, SyncmlEncoding } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
 import { loadSink } from '../syncml/sink-loader.ts';
@@ -152,7 +153,7 @@ export class DmSession {
       const reply = await this.exchange(encoded.bytes);
       let decoded: Decoded | undefined;
       try {
-        decoded = decodeMessage(reply.body, { tokenize: this.o.tokenize, mode: 'lenient' });
+        decoded = await decodeMessageLazily(reply.body, { tokenize: this.o.tokenize, mode: 'lenient' });
       } catch {
         decoded = undefined;
       }

@@ -67,6 +67,9 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
       expect(familySources.omadm!.has(source)).toBe(false);
     }
     expect(familySources.omadm!.has('agent/push/message.ts')).toBe(false);
+    // The SyncML builder's rare part: the session decodes through lazy-decode.ts.
+    expect(lazyEntries.has('agent/syncml/build-rare.ts')).toBe(true);
+    expect(familySources.omadm!.has('agent/syncml/build-rare.ts')).toBe(false);
   });
 
   /** The agent inside QuickJS listening for package #0 on a UDP port; the chunks the guest loaded. */
@@ -101,6 +104,7 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
     expect(loaded(FAMILY_CHUNK)).toBe(true);
     for (const chunk of LAZY) expect(loaded(chunk)).toBe(false);
     expect(loaded(chunkOf('agent/push/message.ts'))).toBe(false);
+    expect(loaded(chunkOf('agent/syncml/build-rare.ts'))).toBe(false);
     // The next session reads: a leaf's value, an interior node's children, a property.
     server.script([get('./DevInfo/Mod', './FUMO/1/Download', './FUMO/1/State', './DevInfo/Man?prop=Format')]);
     await host.guarded(agent.trigger('omadm', 'manual'));
