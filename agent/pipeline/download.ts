@@ -304,7 +304,8 @@ class DownloadRun {
             break;
           }
           this.#hash.update(chunk);
-          queue.add(this.#offset, chunk);this.#offset += chunk.length;
+          queue.add(this.#offset, chunk);
+          this.#offset += chunk.length;
           // Let the chunk go before awaiting the disk and the next read: the queue and the sink keep
           // what they still need (on QuickJS nothing: the bridge copied it), so an idle stream holds no chunk.
           chunk = NO_BYTES;
