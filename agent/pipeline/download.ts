@@ -53,16 +53,11 @@ const NO_BYTES = new Uint8Array(0);
 const ABORTED: Stop = { code: 'aborted', message: 'aborted' };
 
 /**
- * Not async (invalid options still reject): the run's own promise is returned as it is, so no
+ * Not async: the run's own promise is returned as it is (it validates the options first), so no
  * frame of ours waits on it while the body streams (each async frame in flight costs the small
  * QuickJS board ~0.3 KB of heap, and a download nests several).
  */
 export function download(options: DownloadOptions): Promise<DownloadResult> {
-  try {
-    validateOptions(options);
-  } catch (error) {
-    return Promise.reject(error);
-  }
   return new DownloadRun(options).run();
 }
 
@@ -96,6 +91,7 @@ class DownloadRun {
 
   async run(): Promise<DownloadResult> {
     const o = this.#o;
+    validateOptions(o);
     try {
       checkDownloadUrl(o.url, o.allowedSchemes ?? ['http', 'https']);
     } catch (error) {

@@ -24,22 +24,12 @@ export class WriteQueue {
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #pendingOffset = 0;
-  /** Batches queued for the sink, in order; the first one is being written. */
-  readonly #batches: Batch[] = [];
+  #inFlight = 0;
+  #tail: Promise<void> = Promise.resolve();
   #error: { error: unknown } | undefined;
-  /** What `room()`, `drain()` and `settle()` wait on: resolved when a write settles. */
-  #settled: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   /** Batch buffers whose write settled, ready for the next batch (at most depth + 1 are kept). */
   readonly #free: Uint8Array[] = [];
-  // Bound once: a write in flight costs its own promise and nothing else (no closure, no async
-  // frame per write: each costs a small board's heap while the chunk streams).
-  readonly #written = (): void => this.#next();
-  readonly #failed = (error: unknown): void => {
-    this.#error ??= { error };
-    this.#next();
-  };
-  readonly #checkRoom = (): void => this.#throwIfFailed();
 
   constructor(sink: SinkHandle, chunkBytes: number, depth: number) {
     this.#sink = sink;
@@ -59,20 +49,16 @@ export class WriteQueue {
     if (this.#pendingBytes + bytes.length > this.#chunkBytes) this.#flush();
   }
 
-  /**
-   * Resolves once fewer than `depth` batches are in flight; throws the first write failure. Not
-   * async: with room to spare it answers at once, and a producer that waits holds one promise.
-   */
-  room(): Promise<void> | undefined {
+  /** Resolves once fewer than `depth` batches are in flight; throws the first write failure. */
+  async room(): Promise<void> {
+    while (this.#inFlight >= this.#depth && !this.#error) await new Promise<void>((resolve) => (this.#wake = resolve));
     this.#throwIfFailed();
-    // One write settling makes room: the producer is the only one adding batches.
-    return this.#batches.length < this.#depth ? undefined : this.#wait().then(this.#checkRoom);
   }
 
   /** Writes everything taken so far; throws the first write failure. */
   async drain(): Promise<void> {
     this.#flush();
-    while (this.#batches.length > 0) await this.#wait();
+    await this.#tail;
     this.#throwIfFailed();
   }
 
@@ -80,64 +66,45 @@ export class WriteQueue {
   async settle(): Promise<{ error: unknown } | undefined> {
     this.#pending = [];
     this.#pendingBytes = 0;
-    while (this.#batches.length > 0) await this.#wait();
+    await this.#tail;
     return this.#error;
-  }
-
-  #wait(): Promise<void> {
-    return (this.#settled ??= new Promise<void>((resolve) => (this.#wake = resolve)));
   }
 
   #flush(): void {
     if (this.#pendingBytes === 0) return;
     // One network chunk is written as it is; several (at most a chunk together) are copied into a reused buffer.
     const pooled = this.#pending.length === 1 ? undefined : (this.#free.pop() ?? new Uint8Array(this.#chunkBytes));
-    const bytes = pooled ? concatInto(pooled, this.#pending) : (this.#pending[0] as Uint8Array);
-    this.#batches.push({ offset: this.#pendingOffset, bytes, pooled });
+    let batch: Uint8Array | undefined = pooled ? concatInto(pooled, this.#pending) : this.#pending[0];
+    const offset = this.#pendingOffset;
     this.#pending = [];
     this.#pendingBytes = 0;
-    // The first batch starts at once; later ones when the write before them settled (a slot programs in order).
-    if (this.#batches.length === 1) this.#write();
-  }
-
-  /** Starts the first batch's write; after a failure, every later batch is dropped unwritten. */
-  #write(): void {
-    const batch = this.#batches[0];
-    if (!batch) return;
-    if (this.#error) return this.#next();
-    let written: Promise<void>;
-    try {
-      written = this.#sink.write(batch.offset, batch.bytes as Uint8Array);
-    } catch (error) {
-      written = Promise.reject(error);
-    }
-    // The reference is dropped once the sink has it: a sink that copies (the QuickJS bridge) lets
-    // a network chunk go while its write is in flight; one that keeps it holds its own.
-    batch.bytes = undefined;
-    written.then(this.#written, this.#failed);
-  }
-
-  /** The first batch's write settled (or was dropped): recycle its buffer, wake the waiters, start the next. */
-  #next(): void {
-    const batch = this.#batches.shift();
-    if (batch?.pooled && this.#free.length <= this.#depth) this.#free.push(batch.pooled);
-    const wake = this.#wake;
-    this.#wake = this.#settled = undefined;
-    wake?.();
-    this.#write();
+    // With nothing in flight the write starts at once, so the sink has the chunk (the QuickJS
+    // bridge copies it) before the producer's job ends: no job boundary of the small board's heap
+    // holds a network chunk while its write is in flight.
+    const write = async () => {
+      try {
+        if (this.#error) return;
+        // The reference is dropped once the sink has it: a sink that copies (the QuickJS bridge)
+        // lets a network chunk go while its write is in flight; one that keeps it holds its own.
+        const written = this.#sink.write(offset, batch as Uint8Array);
+        batch = undefined;
+        await written;
+      } catch (error) {
+        this.#error = { error };
+      } finally {
+        if (pooled && this.#free.length <= this.#depth) this.#free.push(pooled);
+        this.#inFlight--;
+        const wake = this.#wake;
+        this.#wake = undefined;
+        wake?.();
+      }
+    };
+    this.#tail = this.#inFlight++ === 0 ? write() : this.#tail.then(write);
   }
 
   #throwIfFailed(): void {
     if (this.#error) throw this.#error.error;
   }
-}
-
-interface Batch {
-  offset: number;
-  /** Dropped once the sink has it. */
-  bytes: Uint8Array | undefined;
-  /** The queue's own buffer the bytes were copied into (several network chunks), recycled after the write. */
-  pooled: Uint8Array | undefined;
 }
 
 /** Copies `parts` one after another into `into`; returns the filled prefix. */
