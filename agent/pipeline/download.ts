@@ -52,8 +52,12 @@ export * from './download-options.ts';
 const NO_BYTES = new Uint8Array(0);
 const ABORTED: Stop = { code: 'aborted', message: 'aborted' };
 
-export async function download(options: DownloadOptions): Promise<DownloadResult> {
-  validateOptions(options);
+/**
+ * Not async: the run's own promise is returned as it is (it validates the options first), so no
+ * frame of ours waits on it while the body streams (each async frame in flight costs the small
+ * QuickJS board ~0.3 KB of heap, and a download nests several).
+ */
+export function download(options: DownloadOptions): Promise<DownloadResult> {
   return new DownloadRun(options).run();
 }
 
@@ -87,6 +91,7 @@ class DownloadRun {
 
   async run(): Promise<DownloadResult> {
     const o = this.#o;
+    validateOptions(o);
     try {
       checkDownloadUrl(o.url, o.allowedSchemes ?? ['http', 'https']);
     } catch (error) {
@@ -106,7 +111,19 @@ class DownloadRun {
         if (this.#attempts >= o.maxAttempts) return this.#exhausted(lastFailure);
         this.#attempts++;
       }
-      const outcome = await this.#request();
+      // One GET from the current offset, streamed into the sink. Awaited here rather than in a
+      // frame of its own: one async frame less in flight while the body streams.
+      const ranged = this.#offset > 0;
+      const sent = await this.#send(ranged);
+      let outcome: Outcome;
+      if (!('status' in sent)) outcome = sent;
+      else {
+        try {
+          outcome = await this.#answer(sent, ranged);
+        } finally {
+          sent.cancel(); // idempotent; releases the connection on every early exit
+        }
+      }
       continuing = outcome.kind === 'continue';
       if (outcome.kind === 'stop') {
         // A new location continues these bytes: keep them.
@@ -187,27 +204,20 @@ class DownloadRun {
     }
   }
 
-  /** One GET from the current offset, streamed into the sink. */
-  async #request(): Promise<Outcome> {
+  /** One GET from the current offset: its answer, or the network failure that stopped it. */
+  async #send(ranged: boolean): Promise<HttpResponse | Outcome> {
     const o = this.#o;
     const headers: Record<string, string> = { ...o.headers };
-    const ranged = this.#offset > 0;
     if (ranged) {
       headers['range'] = `bytes=${this.#offset}-`;
       // If-Range needs a strong validator (RFC 9110 §13.1.5); the server then answers 200 with the
       // whole new artifact instead of splicing its bytes onto ours.
       if (this.#etag !== undefined && !this.#etag.startsWith('W/')) headers['if-range'] = this.#etag;
     }
-    let response: HttpResponse;
     try {
-      response = await o.http.request({ method: 'GET', url: o.url, headers, timeoutMs: o.timeoutMs, ...(o.signal ? { signal: o.signal } : {}) });
+      return await o.http.request({ method: 'GET', url: o.url, headers, timeoutMs: o.timeoutMs, ...(o.signal ? { signal: o.signal } : {}) });
     } catch (error) {
       return this.#networkFailure(error);
-    }
-    try {
-      return await this.#answer(response, ranged);
-    } finally {
-      response.cancel(); // idempotent; releases the connection on every early exit
     }
   }
 
@@ -262,16 +272,59 @@ class DownloadRun {
 
   /**
    * Streams the body into the sink until `end` (exclusive), hashing and checkpointing as it goes.
-   * Every write of this body has landed or failed when it returns (nothing races a truncate).
+   * Every write of this body has landed or failed when it returns (nothing races a truncate). One
+   * frame for the loop and its cleanup: this is the innermost frame alive while the body streams.
    */
   async #stream(response: HttpResponse, end: number): Promise<Outcome> {
     const o = this.#o;
     const chunkBytes = o.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     const queue = new WriteQueue(o.sink, chunkBytes, o.queueDepth ?? defaultQueueDepth(chunkBytes));
     this.#queue = queue;
-    let outcome: Outcome;
+    let outcome: Outcome | undefined;
     try {
-      outcome = await this.#pump(response, end, queue);
+      try {
+        for await (let chunk of response.body) {
+          if (o.signal?.aborted) {
+            outcome = stop('aborted', 'aborted');
+            break;
+          }
+          if (chunk.length === 0) continue;
+          this.#bytesTransferred += chunk.length;
+          checkBudget(this.#bytesTransferred, o.byteBudget);
+          if (this.#offset + chunk.length > o.size) {
+            outcome = stop('sizeMismatch', `server sent more than the ${o.size} bytes of the artifact`);
+            break;
+          }
+          if (this.#offset + chunk.length > end) {
+            outcome = { kind: 'retry', message: `body runs past its Content-Range end ${end - 1}` };
+            break;
+          }
+          this.#hash.update(chunk);
+          queue.add(this.#offset, chunk);
+          this.#offset += chunk.length;
+          // Let the chunk go before awaiting the disk and the next read: the queue and the sink keep
+          // what they still need (on QuickJS nothing: the bridge copied it), so an idle stream holds no chunk.
+          chunk = NO_BYTES;
+          o.onProgress?.(this.#offset, o.size);
+          // A checkpoint is due once enough bytes *and* enough time passed since the last one (whichever comes later).
+          const ms = o.checkpointMs ?? 0;
+          if (this.#offset - this.#dueOffset >= o.checkpointBytes && (ms <= 0 || o.clock.monotonicMs() - this.#dueAt >= ms)) {
+            if (o.sink.syncWhileWriting) {
+              // The previous sync still runs when the next checkpoint is due: wait for it. This keeps
+              // the progress a power cut can lose to two intervals, and the stream at the speed the
+              // disk makes bytes durable (a sync that never catches up would otherwise cover the
+              // whole artifact, and leave it all for the final sync).
+              await this.#settleBehind();
+              await this.#checkpointBehind(queue);
+            } else await this.#persist();
+          } else await queue.room(); // back-pressure: the next chunk waits for the disk
+          }
+      } catch (error) {
+        if (error instanceof SinkError) outcome = { kind: 'restart', message: error.message };
+        else if (error instanceof VerificationError && error.code === 'budgetExceeded') outcome = stop('budgetExceeded', error.message);
+        else outcome = this.#networkFailure(error);
+      }
+      outcome ??= this.#offset < end ? { kind: 'retry', message: `body ended at byte ${this.#offset}, expected ${end}` } : this.#offset >= o.size ? { kind: 'complete' } : { kind: 'continue' };
     } catch (error) {
       await queue.settle();
       await this.#settleBehind().catch(() => undefined); // the first failure is the one to report
@@ -288,45 +341,6 @@ class DownloadRun {
       throw failure.error;
     }
     return outcome;
-  }
-
-  async #pump(response: HttpResponse, end: number, queue: WriteQueue): Promise<Outcome> {
-    const o = this.#o;
-    try {
-      for await (let chunk of response.body) {
-        if (o.signal?.aborted) return stop('aborted', 'aborted');
-        if (chunk.length === 0) continue;
-        this.#bytesTransferred += chunk.length;
-        checkBudget(this.#bytesTransferred, o.byteBudget);
-        if (this.#offset + chunk.length > o.size) return stop('sizeMismatch', `server sent more than the ${o.size} bytes of the artifact`);
-        if (this.#offset + chunk.length > end) return { kind: 'retry', message: `body runs past its Content-Range end ${end - 1}` };
-        this.#hash.update(chunk);
-        queue.add(this.#offset, chunk);
-        this.#offset += chunk.length;
-        // Let the chunk go before awaiting the disk and the next read: the queue and the sink keep
-        // what they still need (on QuickJS nothing: the bridge copied it), so an idle stream holds no chunk.
-        chunk = NO_BYTES;
-        o.onProgress?.(this.#offset, o.size);
-        // A checkpoint is due once enough bytes *and* enough time passed since the last one (whichever comes later).
-        const ms = o.checkpointMs ?? 0;
-        if (this.#offset - this.#dueOffset >= o.checkpointBytes && (ms <= 0 || o.clock.monotonicMs() - this.#dueAt >= ms)) {
-          if (o.sink.syncWhileWriting) {
-            // The previous sync still runs when the next checkpoint is due: wait for it. This keeps
-            // the progress a power cut can lose to two intervals, and the stream at the speed the
-            // disk makes bytes durable (a sync that never catches up would otherwise cover the
-            // whole artifact, and leave it all for the final sync).
-            await this.#settleBehind();
-            await this.#checkpointBehind(queue);
-          } else await this.#persist();
-        } else await queue.room(); // back-pressure: the next chunk waits for the disk
-      }
-    } catch (error) {
-      if (error instanceof SinkError) return { kind: 'restart', message: error.message };
-      if (error instanceof VerificationError && error.code === 'budgetExceeded') return stop('budgetExceeded', error.message);
-      return this.#networkFailure(error);
-    }
-    if (this.#offset < end) return { kind: 'retry', message: `body ended at byte ${this.#offset}, expected ${end}` };
-    return this.#offset >= o.size ? { kind: 'complete' } : { kind: 'continue' };
   }
 
   /** Network errors become outcomes; anything else (sink, store, power) is the device's and propagates. */

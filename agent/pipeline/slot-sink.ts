@@ -9,6 +9,8 @@ import type { SlotName, SlotWriter, Update } from '../../hal/types.ts';
 import { equalBytes } from '../util/bytes.ts';
 import { type Sink, type SinkHandle, SinkError } from './sinks.ts';
 
+const NO_BYTES = new Uint8Array(0);
+
 export interface SlotSinkHandle extends SinkHandle {
   readonly slot: SlotName;
   /** Verifies the whole slot against `sha256` and marks it pending for the next boot (`SlotWriter.complete`). */
@@ -77,17 +79,22 @@ class SlotSinkHandleImpl implements SlotSinkHandle {
       if (!equalBytes(present, bytes.subarray(0, skip)))
         throw new SinkError('rewriteConflict', `slot ${this.slot} holds other bytes in ${offset}..${offset + skip}: the artifact changed, erase and restart`);
     }
+    const end = offset + bytes.length;
     if (skip < bytes.length) {
       this.#pristine = false; // even a failed write may have programmed some cells
       try {
-        await this.#writer.write(offset + skip, bytes.subarray(skip));
+        const written = this.#writer.write(offset + skip, skip === 0 ? bytes : bytes.subarray(skip));
+        // The writer has the bytes (the QuickJS bridge copied them): this frame does not keep the
+        // chunk alive while the flash programs it.
+        bytes = NO_BYTES;
+        await written;
       } catch (error) {
         if (error instanceof HalError && error.code === 'notErased')
           throw new SinkError('rewriteConflict', `slot ${this.slot}: flash at ${offset + skip} was programmed by an earlier session with other bytes`);
         throw error;
       }
     }
-    this.#programmedEnd = Math.max(this.#programmedEnd, offset + bytes.length);
+    this.#programmedEnd = Math.max(this.#programmedEnd, end);
   }
 
   sync(): Promise<void> {

@@ -78,8 +78,10 @@ export class WriteQueue {
     const offset = this.#pendingOffset;
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#inFlight++;
-    this.#tail = this.#tail.then(async () => {
+    // With nothing in flight the write starts at once, so the sink has the chunk (the QuickJS
+    // bridge copies it) before the producer's job ends: no job boundary of the small board's heap
+    // holds a network chunk while its write is in flight.
+    const write = async () => {
       try {
         if (this.#error) return;
         // The reference is dropped once the sink has it: a sink that copies (the QuickJS bridge)
@@ -96,7 +98,8 @@ export class WriteQueue {
         this.#wake = undefined;
         wake?.();
       }
-    });
+    };
+    this.#tail = this.#inFlight++ === 0 ? write() : this.#tail.then(write);
   }
 
   #throwIfFailed(): void {

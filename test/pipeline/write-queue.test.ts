@@ -110,4 +110,26 @@ describe('WriteQueue', () => {
     settle();
     await queue.drain();
   });
+
+  it('starts a write at once when none is in flight, so the sink has the chunk before the producer awaits', async () => {
+    const calls: number[] = [];
+    let settle = () => {};
+    const sink = {
+      location: 'memory',
+      write: (offset: number) => {
+        calls.push(offset);
+        return new Promise<void>((resolve) => (settle = resolve));
+      },
+    } as unknown as SinkHandle;
+    const queue = new WriteQueue(sink, 8192, 1);
+    queue.add(0, new Uint8Array(8192));
+    expect(calls).toEqual([0]); // no microtask in between: the producer's job ends without the chunk
+    const room = queue.room();
+    settle();
+    await room;
+    queue.add(8192, new Uint8Array(8192));
+    expect(calls).toEqual([0, 8192]);
+    settle();
+    await queue.drain();
+  });
 });

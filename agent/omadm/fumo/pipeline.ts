@@ -23,7 +23,7 @@ import type { KeyValueStore } from '../../store/index.ts';
 import { FUMO_RESULT } from './flow.ts';
 import { INSTALL_STATUS } from './install-status.ts';
 import type { FumoJob, FumoManager, FumoPipeline } from './manager.ts';
-import { type PkgDataStore, pkgDataHttp, stagingPkgData } from './pkgdata.ts';
+import { PKGDATA_ORIGIN, type PkgDataStore, pkgDataHttp, stagingPkgData } from './pkgdata.ts';
 import { type PackageExpectation, type ResolvedPackage, resolvePackage } from './source.ts';
 
 export const FAMILY = 'omadm';
@@ -114,8 +114,7 @@ function downloadStatus(message: string): string {
 
 function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>) {
   const instance = job.family.fumo.instance;
-  // The same download stage reads inline packages from staging (pkgdata.ts): one path for every source.
-  const device = { ...parts.device, net: { ...parts.device.net, http: pkgDataHttp(parts.device.staging, parts.device.net.http) } };
+  const device = downloadDevice(parts.device, job.family.source?.url ?? job.family.fumo.url);
   return createImageDownload<FumoImageData>(
     { device, engines: parts.engines, store: parts.store, outbox: parts.outbox, log: parts.log, signal: parts.signal(), trust: parts.trust },
     {
@@ -155,6 +154,17 @@ function downloadMachine(parts: FumoPipelineParts, job: ImageJob<FumoImageData>)
       },
     },
   );
+}
+
+/**
+ * The device the download stage runs on. The same stage reads inline packages from staging
+ * (./pkgdata.ts serves their reserved origin): one path for every source. Any other URL goes to
+ * the device's HTTP client as it is, without a copy of the device and an HTTP wrapper per download
+ * (the small QuickJS board's heap peaks during the download).
+ */
+function downloadDevice(device: Device, url: string | undefined): Device {
+  if (url === undefined || !url.startsWith(PKGDATA_ORIGIN)) return device;
+  return { ...device, net: { ...device.net, http: pkgDataHttp(device.staging, device.net.http) } };
 }
 
 /** The `FumoPipeline` over the image step: start = create the job (once) and run; release = run again. */
