@@ -20,7 +20,7 @@ import { type GuestMemoryUsage, QuickJsHost } from '../hal/quickjs/index.ts';
 import { Users, startUpdateServer } from '../server/updates/index.ts';
 import { newRig, startFleetManager } from '../test/e2e/harness.ts';
 import { ADMIN_TOKEN, usersJson, writeImageFolder } from '../test/server/updates-fixture.ts';
-import { fumoDownload, fumoUpdate, startDmServer } from '../server/omadm/index.ts';
+import { fumoDownload, fumoUpdate, get, startDmServer } from '../server/omadm/index.ts';
 import { createJsEngines } from '../wasm/src/engines.ts';
 import type { GuestOffer } from '../hal/quickjs/offer.ts';
 import { signDemoRelease } from '../cli/demo/trust.ts';
@@ -144,7 +144,7 @@ async function omadmCycle(offer: GuestOffer | undefined, dir: string): Promise<P
     const identity = { deviceId: 'IMEI:000000011234564', model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' };
     const account = { id: 'srv1', serverId: serverAccount.serverId, addr: server.url, allowInsecure: true, authPref: 'DIGEST', client, server: { name: serverAccount.name, secret: serverAccount.secret } };
     const config = { logLevel: 'error', trust: { allowUnsigned: true }, omadm: { accounts: [account], udpPort: 0, retries: 0, schedule: { jitterMs: 0 }, manufacturer: 'Acme' } };
-    server.script(fumoDownload('1', server.packageUrl(pkg.name), 'corr-dl', 'Download', { version: '2.0.0', size: pkg.size, sha256: pkg.digest }));
+    server.script([get('./DevDetail/SwV', './FUMO/1/State')], fumoDownload('1', server.packageUrl(pkg.name), 'corr-dl', 'Download', { version: '2.0.0', size: pkg.size, sha256: pkg.digest }));
     const held = await inQuickJs(offer, dir, identity, config, async (agent, host) => {
       await host.guarded(agent.trigger('omadm', 'manual'));
       server.script([fumoUpdate('1', 'corr-up')]);
