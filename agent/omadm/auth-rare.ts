@@ -7,7 +7,8 @@
 import type { SyncMLMessage } from '../syncml/model.ts';
 import { dataText } from '../syncml/model.ts';
 import { fromBase64, timingSafeEqual, utf8Decode, utf8Encode } from '../util/bytes.ts';
-import { authBasic, authMd5, hmacHeader, type Md5, md5Digest, parseHmacHeader } from './crypto.ts';
+import { authBasic, authMd5, type Md5, md5Digest } from './crypto.ts';
+import { hmacHeader, parseHmacHeader } from './hmac.ts';
 import { type AuthType, type DmAccount, storeNonce } from './csp/dmacc.ts';
 import type { DmTree } from './tree.ts';
 

@@ -7,7 +7,8 @@
  */
 import type { Alert, Item } from '../syncml/model.ts';
 import { parseAcl } from './acl.ts';
-import { answerStatus, isUserAlert, parseAlertOptions, type UserAlert, type UserInteraction } from './alerts.ts';
+import { answerStatus, isUserAlert, parseAlertOptions } from './alert-answer.ts';
+import type { UserAlert, UserInteraction } from './alerts.ts';
 import { type Checks, checkFormat, type Response, type Runner, textOf } from './commands.ts';
 import { DmStatusError } from './errors.ts';
 import { type DmNode, normalizePath, type NodeValue, parentOf, type TreeTransaction } from './tree.ts';

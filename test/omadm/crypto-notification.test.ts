@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { authBasic, authMd5, hmacHeader, parseHmacHeader } from '../../agent/omadm/crypto.ts';
+import { authBasic, authMd5 } from '../../agent/omadm/crypto.ts';
+import { hmacHeader, parseHmacHeader } from '../../agent/omadm/hmac.ts';
 import { findAccount } from '../../agent/omadm/csp/dmacc.ts';
 import { buildNotification, NotificationRouter, parseNotification, sessionIdText, notificationDigest, type Notification } from '../../agent/omadm/notification.ts';
 import { OmaDmError } from '../../agent/omadm/errors.ts';

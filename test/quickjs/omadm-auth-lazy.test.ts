@@ -33,6 +33,10 @@ describe('HMAC and server authentication are a lazy chunk of the OMA DM family',
     expect(familySources.omadm!.has(SOURCE)).toBe(false);
     expect(familySources.omadm!.has('agent/omadm/auth.ts')).toBe(true);
     expect(CHUNK).toBeDefined();
+    // The HMAC header (build and parse) is only the lazy half's: it comes with it, never with the family.
+    expect(familySources.omadm!.has('agent/omadm/hmac.ts')).toBe(false);
+    expect(familySources.omadm!.has('agent/omadm/crypto.ts')).toBe(true);
+    expect('agent/omadm/hmac.ts' in meta.outputs[CHUNK!]!.inputs).toBe(true);
   });
 
   /** A client-initiated session inside QuickJS with `extra` in the omadm section; whether the chunk was loaded. */

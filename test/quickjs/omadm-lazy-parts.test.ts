@@ -67,6 +67,10 @@ describe('the OMA DM family loads its rarely needed parts lazily', () => {
       expect(familySources.omadm!.has(source)).toBe(false);
     }
     expect(familySources.omadm!.has('agent/push/message.ts')).toBe(false);
+    // Reading and answering a user alert comes with the rare commands; the family keeps only the headless policy.
+    expect(familySources.omadm!.has('agent/omadm/alert-answer.ts')).toBe(false);
+    expect(familySources.omadm!.has('agent/omadm/alerts.ts')).toBe(true);
+    expect(chunkOf('agent/omadm/alert-answer.ts')).toBe(RARE_CHUNK);
     // The SyncML builder's rare part: the session decodes through lazy-decode.ts.
     expect(lazyEntries.has('agent/syncml/build-rare.ts')).toBe(true);
     expect(familySources.omadm!.has('agent/syncml/build-rare.ts')).toBe(false);
