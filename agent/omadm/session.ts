@@ -23,7 +23,7 @@ import type { Md5 } from './crypto.ts';
 import type { CspRegistry } from './csp/api.ts';
 import type { AuthType, DmAccount } from './csp/dmacc.ts';
 import { OmaDmError } from './errors.ts';
-import { ALERT_ABORT, ALERT_NEXT_MESSAGE, type DmVersion, encodeMessage, header, headerStatus, packageOne } from './messages.ts';
+import { ALERT_ABORT, ALERT_NEXT_MESSAGE, type DmVersion, type Encoded, encodeMessage, header, headerStatus, packageOne } from './messages.ts';
 import type { DmTree } from './tree.ts';
 
 /** What every session needs from the platform: HTTP, timers, randomness, MD5 and the tokenizer. */
@@ -83,6 +83,24 @@ const loadRareAuth = loadOnce(() => import('./auth-rare.ts'));
 interface Sent {
   msgId: number;
   commands: Map<string, Command>;
+}
+
+interface Reply {
+  body: Uint8Array;
+  hmac?: string;
+}
+
+/**
+ * The commands of a sent message a Status can report on (recordStatuses skips our own Status and
+ * Results), or undefined when there are none: a session does not keep its past answers.
+ */
+function statusable(commands: Map<string, Command>): Map<string, Command> | undefined {
+  let kept: Map<string, Command> | undefined;
+  for (const [id, command] of commands) {
+    if (command.cmd === 'Status' || command.cmd === 'Results') continue;
+    (kept ??= new Map()).set(id, command);
+  }
+  return kept;
 }
 
 export class DmSession {
@@ -147,17 +165,23 @@ export class DmSession {
         ...(this.o.maxObjSize ? { maxObjSize: this.o.maxObjSize } : {}),
       });
       await loadSink(this.encoding);
-      const encoded = await encodeMessage(hdr, outgoing, this.encoding, this.serverMaxMsgSize, final);
-      sent.push({ msgId: this.msgId, commands: encoded.sent });
+      let encoded: Encoded | undefined = await encodeMessage(hdr, outgoing, this.encoding, this.serverMaxMsgSize, final);
+      const awaited = statusable(encoded.sent);
+      if (awaited) sent.push({ msgId: this.msgId, commands: awaited });
+      const carry = encoded.remaining;
+      // What this message was built from is not needed again (every path sets the next one's), and
+      // its bytes only until the reply: neither stays in the heap while the reply is decoded and run.
+      outgoing = [];
       summary.messages++;
-      const reply = await this.exchange(encoded.bytes);
+      let reply: Reply | undefined = await this.exchange(encoded.bytes);
+      encoded = undefined;
       let decoded: Decoded | undefined;
       try {
         decoded = await decodeMessageLazily(reply.body, { tokenize: this.o.tokenize, mode: 'lenient' });
       } catch {
         decoded = undefined;
       }
-      const message = decoded?.message;
+      let message = decoded?.message;
       const hdrStatus = message?.body.commands.find((c): c is Status => c.cmd === 'Status' && c.cmdRef === '0');
       const code = Number(dataText(hdrStatus?.data, utf8Decode));
       if ((!message || code === 505) && this.version === '1.2' && this.o.fallback !== false && this.msgId <= authAttempts + 1) {
@@ -219,10 +243,15 @@ export class DmSession {
         replies.push(headerStatus(message, 212));
       } else replies.push(headerStatus(message, 200));
 
-      for (const alert of next) replies.push({ cmd: 'Status', msgRef: message.hdr?.msgID ?? '0', cmdRef: alert.cmdID ?? '0', refCmd: 'Alert', data: '200' });
-      replies.push(...(await this.processor.run(work, message.hdr?.msgID ?? '0')));
-      const carry = encoded.remaining;
+      const msgRef = message.hdr?.msgID ?? '0';
+      for (const alert of next) replies.push({ cmd: 'Status', msgRef, cmdRef: alert.cmdID ?? '0', refCmd: 'Alert', data: '200' });
       final = message.body.final === true;
+      // The DPU needs only `work`: the reply's bytes and the rest of its model (header, the
+      // server's Status list) are released before it runs (it is where a session's heap peaks).
+      reply = undefined;
+      decoded = undefined;
+      message = undefined;
+      replies.push(...(await this.processor.run(work, msgRef)));
       if (!final) {
         // The server's package goes on: answer and ask for its next message.
         replies.push({ cmd: 'Alert', data: ALERT_NEXT_MESSAGE, items: [{ target: { locURI: this.url }, source: { locURI: this.o.devId } }] } as Alert);
@@ -251,7 +280,7 @@ export class DmSession {
   }
 
   /** POSTs one message, retrying transport failures; returns the reply's bytes and HMAC header. */
-  private async exchange(body: Uint8Array): Promise<{ body: Uint8Array; hmac?: string }> {
+  private async exchange(body: Uint8Array): Promise<Reply> {
     const retries = this.o.retries ?? 2;
     const headers: Record<string, string> = { 'content-type': contentTypeFor(this.encoding), accept: contentTypeFor(this.encoding) };
     if (this.authType === 'HMAC') headers[HMAC_HEADER] = (await loadRareAuth()).clientHmac(this.o.md5, this.o.account, body);
