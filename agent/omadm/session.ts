@@ -153,7 +153,9 @@ export class DmSession {
     let authAttempts = 0;
     let sent: Sent[] = [];
     for (let exchange = 0; exchange < MAX_MESSAGES; exchange++) {
-      const hdr = header({
+      await loadSink(this.encoding);
+      // The header goes straight into the encoder: it is not kept while the reply is processed.
+      let encoded: Encoded | undefined = await encodeMessage(header({
         version: this.version,
         sessionId: start.sessionId,
         msgId: ++this.msgId,
@@ -163,9 +165,7 @@ export class DmSession {
         ...(this.clientAuthenticated ? {} : { cred: clientCred(this.o.md5, this.o.account, this.authType) }),
         maxMsgSize: this.o.maxMsgSize || 16 * 1024,
         ...(this.o.maxObjSize ? { maxObjSize: this.o.maxObjSize } : {}),
-      });
-      await loadSink(this.encoding);
-      let encoded: Encoded | undefined = await encodeMessage(hdr, outgoing, this.encoding, this.serverMaxMsgSize, final);
+      }), outgoing, this.encoding, this.serverMaxMsgSize, final);
       const awaited = statusable(encoded.sent);
       if (awaited) sent.push({ msgId: this.msgId, commands: awaited });
       const carry = encoded.remaining;
@@ -182,7 +182,7 @@ export class DmSession {
         decoded = undefined;
       }
       let message = decoded?.message;
-      const hdrStatus = message?.body.commands.find((c): c is Status => c.cmd === 'Status' && c.cmdRef === '0');
+      let hdrStatus = message?.body.commands.find((c): c is Status => c.cmd === 'Status' && c.cmdRef === '0');
       const code = Number(dataText(hdrStatus?.data, utf8Decode));
       if ((!message || code === 505) && this.version === '1.2' && this.o.fallback !== false && this.msgId <= authAttempts + 1) {
         // The server cannot speak 1.2: package 1 again, as DM 1.1.2.
@@ -251,6 +251,7 @@ export class DmSession {
       reply = undefined;
       decoded = undefined;
       message = undefined;
+      hdrStatus = undefined;
       replies.push(...(await this.processor.run(work, msgRef)));
       if (!final) {
         // The server's package goes on: answer and ask for its next message.
