@@ -23,7 +23,7 @@ import type { Md5 } from './crypto.ts';
 import type { CspRegistry } from './csp/api.ts';
 import type { AuthType, DmAccount } from './csp/dmacc.ts';
 import { OmaDmError } from './errors.ts';
-import { ALERT_ABORT, ALERT_NEXT_MESSAGE, type DmVersion, encodeMessage, header, headerStatus, packageOne } from './messages.ts';
+import { ALERT_ABORT, ALERT_NEXT_MESSAGE, type DmVersion, type Encoded, encodeMessage, header, headerStatus, packageOne } from './messages.ts';
 import type { DmTree } from './tree.ts';
 
 /** What every session needs from the platform: HTTP, timers, randomness, MD5 and the tokenizer. */
@@ -85,6 +85,24 @@ interface Sent {
   commands: Map<string, Command>;
 }
 
+interface Reply {
+  body: Uint8Array;
+  hmac?: string;
+}
+
+/**
+ * The commands of a sent message a Status can report on (recordStatuses skips our own Status and
+ * Results), or undefined when there are none: a session does not keep its past answers.
+ */
+function statusable(commands: Map<string, Command>): Map<string, Command> | undefined {
+  let kept: Map<string, Command> | undefined;
+  for (const [id, command] of commands) {
+    if (command.cmd === 'Status' || command.cmd === 'Results') continue;
+    (kept ??= new Map()).set(id, command);
+  }
+  return kept;
+}
+
 export class DmSession {
   // Declared and set in the constructor, not class fields (`#` ones included): in QuickJS a class's
   // field initializer is one more function, and every method reaching a `#field` one more closure variable.
@@ -135,7 +153,9 @@ export class DmSession {
     let authAttempts = 0;
     let sent: Sent[] = [];
     for (let exchange = 0; exchange < MAX_MESSAGES; exchange++) {
-      const hdr = header({
+      await loadSink(this.encoding);
+      // The header goes straight into the encoder: it is not kept while the reply is processed.
+      let encoded: Encoded | undefined = await encodeMessage(header({
         version: this.version,
         sessionId: start.sessionId,
         msgId: ++this.msgId,
@@ -145,20 +165,24 @@ export class DmSession {
         ...(this.clientAuthenticated ? {} : { cred: clientCred(this.o.md5, this.o.account, this.authType) }),
         maxMsgSize: this.o.maxMsgSize || 16 * 1024,
         ...(this.o.maxObjSize ? { maxObjSize: this.o.maxObjSize } : {}),
-      });
-      await loadSink(this.encoding);
-      const encoded = await encodeMessage(hdr, outgoing, this.encoding, this.serverMaxMsgSize, final);
-      sent.push({ msgId: this.msgId, commands: encoded.sent });
+      }), outgoing, this.encoding, this.serverMaxMsgSize, final);
+      const awaited = statusable(encoded.sent);
+      if (awaited) sent.push({ msgId: this.msgId, commands: awaited });
+      const carry = encoded.remaining;
+      // What this message was built from is not needed again (every path sets the next one's), and
+      // its bytes only until the reply: neither stays in the heap while the reply is decoded and run.
+      outgoing = [];
       summary.messages++;
-      const reply = await this.exchange(encoded.bytes);
+      let reply: Reply | undefined = await this.exchange(encoded.bytes);
+      encoded = undefined;
       let decoded: Decoded | undefined;
       try {
         decoded = await decodeMessageLazily(reply.body, { tokenize: this.o.tokenize, mode: 'lenient' });
       } catch {
         decoded = undefined;
       }
-      const message = decoded?.message;
-      const hdrStatus = message?.body.commands.find((c): c is Status => c.cmd === 'Status' && c.cmdRef === '0');
+      let message = decoded?.message;
+      let hdrStatus = message?.body.commands.find((c): c is Status => c.cmd === 'Status' && c.cmdRef === '0');
       const code = Number(dataText(hdrStatus?.data, utf8Decode));
       if ((!message || code === 505) && this.version === '1.2' && this.o.fallback !== false && this.msgId <= authAttempts + 1) {
         // The server cannot speak 1.2: package 1 again, as DM 1.1.2.
@@ -219,10 +243,16 @@ export class DmSession {
         replies.push(headerStatus(message, 212));
       } else replies.push(headerStatus(message, 200));
 
-      for (const alert of next) replies.push({ cmd: 'Status', msgRef: message.hdr?.msgID ?? '0', cmdRef: alert.cmdID ?? '0', refCmd: 'Alert', data: '200' });
-      replies.push(...(await this.processor.run(work, message.hdr?.msgID ?? '0')));
-      const carry = encoded.remaining;
+      const msgRef = message.hdr?.msgID ?? '0';
+      for (const alert of next) replies.push({ cmd: 'Status', msgRef, cmdRef: alert.cmdID ?? '0', refCmd: 'Alert', data: '200' });
       final = message.body.final === true;
+      // The DPU needs only `work`: the reply's bytes and the rest of its model (header, the
+      // server's Status list) are released before it runs (it is where a session's heap peaks).
+      reply = undefined;
+      decoded = undefined;
+      message = undefined;
+      hdrStatus = undefined;
+      replies.push(...(await this.processor.run(work, msgRef)));
       if (!final) {
         // The server's package goes on: answer and ask for its next message.
         replies.push({ cmd: 'Alert', data: ALERT_NEXT_MESSAGE, items: [{ target: { locURI: this.url }, source: { locURI: this.o.devId } }] } as Alert);
@@ -251,7 +281,7 @@ export class DmSession {
   }
 
   /** POSTs one message, retrying transport failures; returns the reply's bytes and HMAC header. */
-  private async exchange(body: Uint8Array): Promise<{ body: Uint8Array; hmac?: string }> {
+  private async exchange(body: Uint8Array): Promise<Reply> {
     const retries = this.o.retries ?? 2;
     const headers: Record<string, string> = { 'content-type': contentTypeFor(this.encoding), accept: contentTypeFor(this.encoding) };
     if (this.authType === 'HMAC') headers[HMAC_HEADER] = (await loadRareAuth()).clientHmac(this.o.md5, this.o.account, body);

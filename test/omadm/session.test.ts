@@ -59,6 +59,20 @@ describe('DM session', () => {
     expect((cmds[2] as Results).items?.[0]?.data).toBe('Acme');
   });
 
+  it('statuses count only for our own commands (not for our Status/Results), including a late one for an earlier message', async () => {
+    const { session } = await setup((ex, i) => {
+      if (i === 0) return { message: message(serverHeader(ex.message, 1), [...statusesFor(ex.message), get('5', './DevInfo/Man')], false) };
+      // Statuses for every command of message 2 (our Status, Results, Alert 1222), then one for message 1's Alert.
+      const mine = ex.message.body.commands.map((c): Status => ({ cmd: 'Status', msgRef: '2', cmdRef: c.cmdID ?? '0', refCmd: c.cmd, data: '500' }));
+      const late: Status = { cmd: 'Status', msgRef: '1', cmdRef: '1', refCmd: 'Alert', data: '202' };
+      return { message: message(serverHeader(ex.message, 2), [{ cmd: 'Status', msgRef: '2', cmdRef: '0', refCmd: 'SyncHdr', data: '200' }, ...mine, late]) };
+    });
+    const summary = await session.run({ kind: 'server', sessionId: '1A2B' });
+    expect(summary.messages).toBe(2);
+    expect(summary.statuses).toEqual([{ cmd: 'Alert', code: 200 }, { cmd: 'Replace', code: 200 }, { cmd: 'Alert', code: 500 }, { cmd: 'Alert', code: 202 }]);
+    expect(summary.acknowledged.map((c) => text((c as { data?: unknown }).data))).toEqual(['1200', '1200']);
+  });
+
   it('auth-md5 challenge (401 + Chal): the new nonce is persisted and package 1 resent with it; 3 refusals fail typed', async () => {
     const nonce = utf8Encode('fresh-nonce');
     const chal = { meta: { type: 'syncml:auth-md5', format: 'b64', nextNonce: toBase64(nonce) } };
