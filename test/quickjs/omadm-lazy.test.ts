@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadGuestCode } from '../../hal/quickjs/bundle.ts';
+import { watchGuestModules } from '../support/guest-modules.ts';
 import type { Command } from '../../agent/syncml/model.ts';
 import { get, startDmServer } from '../../server/omadm/index.ts';
 import { CLIENT, DEVICE_ID, engines as jsEngines, familySection, md5, SERVER } from '../omadm/session-rig.ts';
@@ -61,11 +61,7 @@ describe('the lazy chunks of the OMA DM family', () => {
     const server = running.server;
     const config = { logLevel: 'error', trust: { allowUnsigned: true }, omadm: familySection(server.url, { encoding }) };
     // The host's module loader reads the guest's modules through the cached GuestCode: watch it.
-    const code = await loadGuestCode();
-    const requested: string[] = [];
-    const read = code.module;
-    code.module = (name) => (requested.push(name), read(name));
-    cleanups.push(() => (code.module = read));
+    const requested = await watchGuestModules(cleanups);
 
     const { phone, host } = await bootPhone(join(dir, 'phone'), { deviceId: DEVICE_ID, model: 'Widget', hardwareId: 'hw-1', firmwareVersion: '1.0.0' }, cleanups);
     const agent = await host.start(phone, small, config);

@@ -39,3 +39,13 @@ export async function guestModules(): Promise<{ code: GuestCode; modulesLoaded(c
     },
   };
 }
+
+/** Records the names of the modules the guest's loader serves from now on; `cleanups` restores the loader. */
+export async function watchGuestModules(cleanups: Array<() => unknown>): Promise<string[]> {
+  const code = await loadGuestCode();
+  const requested: string[] = [];
+  const read = code.module;
+  code.module = (name) => (requested.push(name), read(name));
+  cleanups.push(() => (code.module = read));
+  return requested;
+}
