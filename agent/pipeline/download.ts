@@ -443,10 +443,14 @@ class DownloadRun {
   async #finish(): Promise<DownloadResult> {
     const o = this.#o;
     await this.#settleBehind();
-    await o.sink.sync();
+    // Every byte is hashed: the hash (on QuickJS the bridge's proxy of the host engine's) is let go
+    // of before the sync and the final checkpoint, the peak of a small board's download.
     const state = this.#exportState();
+    const digest = this.#hash.digest();
+    this.#hash = undefined as never;
+    await o.sink.sync();
     try {
-      verifyDigest(o.digest, this.#hash.digest());
+      verifyDigest(o.digest, digest);
     } catch (error) {
       // No final checkpoint: resuming a refused artifact could only refuse it again.
       if (error instanceof VerificationError) return this.#fail({ code: 'digestMismatch', message: `${error.message} (${redactUrl(o.url)})` });

@@ -1,0 +1,68 @@
+/**
+ * What the bridge (hal/quickjs/wire.ts) costs the guest heap (issue 16): a function the guest
+ * exports is kept with the object it was read from, not wrapped in a closure of its own (~73 B of
+ * QuickJS heap each); and proxies the guest dropped are released when a call's answer comes back,
+ * so a download's response and hash are not kept by the bridge's tables until the next proxies.
+ */
+import { readFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { QuickJsHost } from '../../hal/quickjs/index.ts';
+import { Endpoint } from '../../hal/quickjs/wire.ts';
+
+const small = JSON.parse(await readFile(new URL('../../boards/quickjs-small.json', import.meta.url), 'utf8'));
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+let host: QuickJsHost | undefined;
+afterEach(() => host?.dispose());
+
+/** A host and a guest endpoint (the guest sweeps, as in QuickJS) talking directly. */
+function pair() {
+  const hostSide = new Endpoint();
+  const guestSide = new Endpoint(undefined, 'sweep');
+  hostSide.connect({ invoke: (id, args) => guestSide.invoke(id, args), settle: (p, ok, v) => guestSide.settle(p, ok, v), release: (id) => guestSide.release(id) });
+  guestSide.connect({ invoke: (id, args) => hostSide.invoke(id, args), settle: (p, ok, v) => hostSide.settle(p, ok, v), release: (id) => hostSide.release(id) });
+  return { hostSide, guestSide };
+}
+
+describe('QuickJS bridge memory', () => {
+  it('a function the guest exports costs its heap no wrapper closure', async () => {
+    host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
+    const methods = (count: number) => ({ ...Object.fromEntries(Array.from({ length: count }, (_, i) => [`m${i}`, () => i])), tick: async () => count });
+    // The host reads the guest heap after a job: an awaited call through the guest runs one.
+    const used = async (object: { tick(): Promise<number> }) => (await object.tick(), host!.memory.lastBytes);
+    // Warm up (the echo path's own code and shapes), then compare 10 with 90 methods: the guest
+    // makes a proxy of each host method and exports that proxy back to the host, which keeps it.
+    const kept = [host.mirror(methods(10)), host.mirror(methods(10))];
+    const base = await used(kept[1]!);
+    kept.push(host.mirror(methods(90)));
+    const perMethod = ((await used(kept[2]!)) - base) / 80;
+    expect(kept[2]!.m89!()).toBe(89);
+    // Measured: ~192 B per method (its proxy and WeakRef, two table entries); ~266 B with a wrapper closure per export.
+    expect(perMethod).toBeLessThan(230);
+  });
+
+  it('the guest releases the proxies it dropped when a call of its own is answered', async () => {
+    const { hostSide, guestSide } = pair();
+    let answer: (value: number) => void = () => {};
+    const root = guestSide.unpack(
+      hostSide.pack({
+        open: () => ({ read: () => 1, write: () => 2, close: () => 3 }),
+        wait: () => new Promise<number>((resolve) => (answer = resolve)),
+      }),
+    ) as { open(): { read(): number }; wait(): Promise<number> };
+    const exported = hostSide.sizes.functions;
+    (() => {
+      expect(root.open().read()).toBe(1); // an object the guest reads once and drops (a response, a hash)
+    })();
+    expect(hostSide.sizes.functions).toBe(exported + 3);
+    const waiting = root.wait();
+    await new Promise((resolve) => setTimeout(resolve, 0)); // WeakRef targets are kept through the current job
+    gc();
+    answer(7);
+    expect(await waiting).toBe(7);
+    expect(hostSide.sizes.functions).toBe(exported);
+  });
+});
