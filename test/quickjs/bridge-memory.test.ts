@@ -30,7 +30,8 @@ function pair() {
 describe('QuickJS bridge memory', () => {
   it('a function the guest exports costs its heap no wrapper closure', async () => {
     host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
-    const methods = (count: number) => ({ ...Object.fromEntries(Array.from({ length: count }, (_, i) => [`m${i}`, () => i])), tick: async () => count });
+    type Methods = { tick(): Promise<number>; [name: `m${number}`]: () => number };
+    const methods = (count: number): Methods => ({ ...Object.fromEntries(Array.from({ length: count }, (_, i) => [`m${i}`, () => i])), tick: async () => count });
     // The host reads the guest heap after a job: an awaited call through the guest runs one.
     const used = async (object: { tick(): Promise<number> }) => (await object.tick(), host!.memory.lastBytes);
     // Warm up (the echo path's own code and shapes), then compare 10 with 90 methods: the guest
