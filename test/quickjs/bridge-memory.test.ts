@@ -1,8 +1,10 @@
 /**
- * What the bridge (hal/quickjs/wire.ts) costs the guest heap (issue 16): a function the guest
- * exports is kept with the object it was read from, not wrapped in a closure of its own (~73 B of
- * QuickJS heap each); and proxies the guest dropped are released when a call's answer comes back,
- * so a download's response and hash are not kept by the bridge's tables until the next proxies.
+ * What the bridge (hal/quickjs/wire.ts) costs the guest heap (issue 16): a host object with
+ * methods is one Proxy and one WeakRef in the guest, not a proxy function and a WeakRef per method
+ * (~137 B each); a function the guest exports is kept with the object it was read from, not
+ * wrapped in a closure of its own (~73 B); and proxies the guest dropped are released when a
+ * call's answer comes back, so a download's response and hash are not kept by the bridge's tables
+ * until the next proxies. The remote objects still behave as the HAL's objects do.
  */
 import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
@@ -28,7 +30,7 @@ function pair() {
 }
 
 describe('QuickJS bridge memory', () => {
-  it('a function the guest exports costs its heap no wrapper closure', async () => {
+  it('a host method costs the guest heap no proxy function of its own, and an export of it no wrapper closure', async () => {
     host = await QuickJsHost.create({ budgetBytes: small.memoryBudgetBytes });
     type Methods = { tick(): Promise<number>; [name: `m${number}`]: () => number };
     const methods = (count: number): Methods => ({ ...Object.fromEntries(Array.from({ length: count }, (_, i) => [`m${i}`, () => i])), tick: async () => count });
@@ -41,8 +43,9 @@ describe('QuickJS bridge memory', () => {
     kept.push(host.mirror(methods(90)));
     const perMethod = ((await used(kept[2]!)) - base) / 80;
     expect(kept[2]!.m89!()).toBe(89);
-    // Measured: ~192 B per method (its proxy and WeakRef, two table entries); ~266 B with a wrapper closure per export.
-    expect(perMethod).toBeLessThan(230);
+    // Measured per method: ~121 B (the caller the echo exports back, two table entries); ~192 B with
+    // a proxy function and WeakRef per method, ~266 B with a wrapper closure per export as well.
+    expect(perMethod).toBeLessThan(150);
   });
 
   it('the guest releases the proxies it dropped when a call of its own is answered', async () => {
@@ -64,6 +67,55 @@ describe('QuickJS bridge memory', () => {
     gc();
     answer(7);
     expect(await waiting).toBe(7);
+    expect(hostSide.sizes.functions).toBe(exported);
+  });
+
+  it('a remote object keeps the surface of the HAL object: keys, data, live getters, spreads, in, methods without this', () => {
+    const { hostSide, guestSide } = pair();
+    let durable = 0;
+    const writer = {
+      slot: 'b',
+      get durableLength() {
+        return durable;
+      },
+      write: (offset: number) => (durable = offset),
+      close: () => 'closed',
+    };
+    const remote = guestSide.unpack(hostSide.pack(writer)) as typeof writer;
+    expect(Object.keys(remote).sort()).toEqual(['close', 'durableLength', 'slot', 'write']);
+    expect(remote.slot).toBe('b');
+    expect('write' in remote && typeof remote.write).toBe('function');
+    expect(remote.write(7)).toBe(7);
+    expect(remote.durableLength).toBe(7);
+    const { write, close } = remote;
+    expect(write(9)).toBe(9);
+    expect({ ...remote }.close()).toBe('closed');
+    expect(close()).toBe('closed');
+    expect(remote.durableLength).toBe(9);
+    expect(JSON.parse(JSON.stringify(remote))).toEqual({ slot: 'b', durableLength: 9 });
+  });
+
+  it('a method taken from a remote object keeps its functions; they are released once both are dropped', async () => {
+    const { hostSide, guestSide } = pair();
+    let answer: (value: number) => void = () => {};
+    const root = guestSide.unpack(hostSide.pack({ open: () => ({ read: () => 1, close: () => 2 }), wait: () => new Promise<number>((resolve) => (answer = resolve)) })) as {
+      open(): { read(): number };
+      wait(): Promise<number>;
+    };
+    const exported = hostSide.sizes.functions;
+    const settleAfterGc = async () => {
+      const waiting = root.wait();
+      await new Promise((resolve) => setTimeout(resolve, 0)); // WeakRef targets are kept through the current job
+      gc();
+      answer(0);
+      await waiting;
+    };
+    let read: (() => number) | undefined = (() => root.open().read)(); // the object itself is dropped at once
+    await settleAfterGc();
+    expect(read()).toBe(1);
+    expect(hostSide.sizes.functions).toBe(exported + 2);
+    read = undefined;
+    await settleAfterGc();
     expect(hostSide.sizes.functions).toBe(exported);
   });
 });
