@@ -443,9 +443,10 @@ class DownloadRun {
   async #finish(): Promise<DownloadResult> {
     const o = this.#o;
     await this.#settleBehind();
-    // Every byte is hashed: the hash (on QuickJS the bridge's proxy of the host engine's) is let go
-    // of before the sync and the final checkpoint, the peak of a small board's download.
-    const state = this.#exportState();
+    // Every byte is hashed (the offset is the size): the final progress and the digest are taken, and
+    // the hash (on QuickJS the bridge's proxy of the host engine's) is let go of before the sync
+    // and the final checkpoint, the peak of a small board's download.
+    const progress = this.#progressNow();
     const digest = this.#hash.digest();
     this.#hash = undefined as never;
     await o.sink.sync();
@@ -457,8 +458,6 @@ class DownloadRun {
       throw error;
     }
     if (this.#checkpointed < o.size) {
-      const progress: DownloadProgress = { offset: o.size, hashState: state, bytesTransferred: this.#bytesTransferred, attempts: this.#attempts };
-      if (this.#etag !== undefined) progress.etag = this.#etag;
       await o.checkpoint(progress);
       this.#checkpointed = o.size;
     }

@@ -75,7 +75,7 @@ export class Endpoint {
   private readonly collected: Registry | undefined;
   private readonly weak: Map<number, { deref(): object | undefined }> | undefined;
   private sweepAt = SWEEP_EVERY;
-  /** The `Proxy` handler of every remote object ('sweep' mode), made with the first one. */
+  /** The `Proxy` handler of the guest's remote objects (see decode), made with the first one. */
   private methods: ProxyHandler<Record<string, unknown>> | undefined;
   private closed = false;
 
@@ -168,47 +168,29 @@ export class Endpoint {
 
   /** A proxy calling the peer's function `id`. */
   remote(id: number): (...args: unknown[]) => unknown {
-    const proxy = (...args: unknown[]) => this.call(id, args);
-    if (this.weak && WeakRefClass) {
-      this.weak.set(id, new WeakRefClass(proxy));
-      if (this.weak.size >= this.sweepAt) this.sweep();
-    } else this.collected?.register(proxy, id);
+    const proxy = this.caller(id);
+    if (this.weak) this.track([id], proxy);
+    else this.collected?.register(proxy, id);
     return proxy;
   }
 
-  /** Calls the peer's function `id`. `holder`: kept alive by a method caller that closes over it (remoteObject). */
-  private call(id: number, args: unknown[], holder?: object): unknown {
-    void holder;
-    const answer = this.unpack(this.requirePeer().invoke(id, this.pack(args))) as { $value?: unknown; $throw?: unknown; $pending?: number };
-    if ('$throw' in answer) throw answer.$throw;
-    if (answer.$pending === undefined) return answer.$value;
-    const promiseId = answer.$pending;
-    return new Promise((resolve, reject) => this.pending.set(promiseId, { resolve, reject }));
+  /** Watches `target` ('sweep' mode): once it is gone, the peer's functions `ids` are released. */
+  private track(ids: number[], target: object): void {
+    const ref = new (WeakRefClass as NonNullable<typeof WeakRefClass>)(target);
+    for (const id of ids) this.weak!.set(id, ref);
+    if (this.weak!.size >= this.sweepAt) this.sweep();
   }
 
-  /**
-   * An object of the peer with methods, as the guest ('sweep' mode) holds it: its data and, for
-   * each method, the peer's function id in a read-only property, behind one `Proxy` whose `get`
-   * hands out a caller of that id (a closure that lives as long as the caller keeps it). A proxy
-   * function with its WeakRef per method cost the guest ~137 B each, a HAL object ~7 of them
-   * (the device's facets alone ~50); this costs the object one Proxy and one WeakRef. Keys,
-   * spreads and `in` see the methods as before; the object stays alive while a caller of one of
-   * its methods does (the caller holds it), so its functions are released only once both are gone.
-   */
-  private remoteObject(target: Record<string, unknown>, methods: number[]): object {
-    if (methods.length === 0 || !this.weak || !WeakRefClass) return target;
-    const ref = new WeakRefClass(target);
-    for (const id of methods) this.weak.set(id, ref);
-    if (this.weak.size >= this.sweepAt) this.sweep();
-    this.methods ??= {
-      get: (object, key, receiver) => {
-        const own = Reflect.getOwnPropertyDescriptor(object, key);
-        if (own === undefined || own.writable !== false || typeof own.value !== 'number') return Reflect.get(object, key, receiver);
-        const id = own.value;
-        return (...args: unknown[]) => this.call(id, args, object);
-      },
+  /** A function calling the peer's function `id`; `holder` stays alive as long as it does (a remote object, see decode). */
+  private caller(id: number, holder?: object): (...args: unknown[]) => unknown {
+    return (...args) => {
+      void holder;
+      const answer = this.unpack(this.requirePeer().invoke(id, this.pack(args))) as { $value?: unknown; $throw?: unknown; $pending?: number };
+      if ('$throw' in answer) throw answer.$throw;
+      if (answer.$pending === undefined) return answer.$value;
+      const promiseId = answer.$pending;
+      return new Promise((resolve, reject) => this.pending.set(promiseId, { resolve, reject }));
     };
-    return new Proxy(target, this.methods);
   }
 
   /**
@@ -338,17 +320,32 @@ export class Endpoint {
     if ('$o' in tagged) {
       const fields = tagged.$o as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      // Method ids of the guest's remote objects (remoteObject); the host makes a proxy per method.
+      // In the guest ('sweep' mode) an object of the host with methods is one Proxy over its data,
+      // each method's function id in a read-only property, whose `get` hands out a caller of that
+      // id (made per use: it lives as long as the caller keeps it, and keeps the object alive).
+      // A proxy function and a WeakRef per method cost the guest ~137 B each (the device's facets
+      // have ~50 methods, a slot writer 7); this costs the object one Proxy and one WeakRef, and
+      // its functions are released once neither it nor a caller of one of its methods is left.
       const methods: number[] = [];
       for (const key of Object.keys(fields)) {
         const field = fields[key] as { $g?: number; $f?: number } | null;
-        if (field !== null && typeof field === 'object' && typeof field.$g === 'number') Object.defineProperty(out, key, { get: this.remote(field.$g), enumerable: true });
-        else if (this.weak && field !== null && typeof field === 'object' && typeof field.$f === 'number') {
-          Object.defineProperty(out, key, { value: field.$f, enumerable: true, configurable: true, writable: false });
+        if (typeof field?.$g === 'number') Object.defineProperty(out, key, { get: this.remote(field.$g), enumerable: true });
+        else if (this.weak && typeof field?.$f === 'number') {
+          Object.defineProperty(out, key, { value: field.$f, enumerable: true, configurable: true });
           methods.push(field.$f);
         } else out[key] = this.decode(field, buffers);
       }
-      return this.remoteObject(out, methods);
+      if (methods.length === 0) return out;
+      this.track(methods, out);
+      return new Proxy(
+        out,
+        (this.methods ??= {
+          get: (object, key, receiver) => {
+            const own = Reflect.getOwnPropertyDescriptor(object, key);
+            return own?.writable === false ? this.caller(own.value as number, object) : Reflect.get(object, key, receiver);
+          },
+        }),
+      );
     }
     // Answer envelopes ($value / $throw / $pending) are plain objects of the protocol itself.
     const out: Record<string, unknown> = {};
