@@ -10,10 +10,14 @@
  * `chunkBytes` (a batch is flushed before a chunk would make it longer); a sink does not keep
  * `bytes` once its write settled (files write from it, flash and the mock copy). A 256 KiB batch
  * of 64 KiB socket reads then allocates nothing, where a fresh buffer per batch was garbage that
- * only a collection returns (RSS).
+ * only a collection returns (RSS). Below the default chunk (the small boards' 8 KiB: a QuickJS
+ * heap frees a buffer the moment its last reference goes) a batch gets a buffer of its own that
+ * goes once the sink has it: reused ones stayed in the heap for the whole download, two 8 KiB
+ * buffers of a 512 KiB board's heap, between jobs that did not need them.
  *
  * The first failed write stops every later one; it is thrown by the next `room()` or `drain()`.
  */
+import { DEFAULT_CHUNK_BYTES } from './download-options.ts';
 import type { SinkHandle } from './sinks.ts';
 
 export class WriteQueue {
@@ -28,13 +32,14 @@ export class WriteQueue {
   #tail: Promise<void> = Promise.resolve();
   #error: { error: unknown } | undefined;
   #wake: (() => void) | undefined;
-  /** Batch buffers whose write settled, ready for the next batch (at most depth + 1 are kept). */
-  readonly #free: Uint8Array[] = [];
+  /** Batch buffers whose write settled, ready for the next batch (at most depth + 1 are kept); undefined: none are kept. */
+  readonly #free: Uint8Array[] | undefined;
 
   constructor(sink: SinkHandle, chunkBytes: number, depth: number) {
     this.#sink = sink;
     this.#chunkBytes = chunkBytes;
     this.#depth = depth;
+    this.#free = chunkBytes < DEFAULT_CHUNK_BYTES ? undefined : [];
   }
 
   /** Takes `bytes` for `offset` (which must follow the previous bytes). The caller keeps no reference. */
@@ -73,8 +78,9 @@ export class WriteQueue {
   #flush(): void {
     if (this.#pendingBytes === 0) return;
     // One network chunk is written as it is; several (at most a chunk together) are copied into a reused buffer.
-    const pooled = this.#pending.length === 1 ? undefined : (this.#free.pop() ?? new Uint8Array(this.#chunkBytes));
-    let batch: Uint8Array | undefined = pooled ? concatInto(pooled, this.#pending) : this.#pending[0];
+    const single = this.#pending.length === 1;
+    const pooled = single || !this.#free ? undefined : (this.#free.pop() ?? new Uint8Array(this.#chunkBytes));
+    let batch: Uint8Array | undefined = single ? this.#pending[0] : concatInto(pooled ?? new Uint8Array(this.#pendingBytes), this.#pending);
     const offset = this.#pendingOffset;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -92,7 +98,7 @@ export class WriteQueue {
       } catch (error) {
         this.#error = { error };
       } finally {
-        if (pooled && this.#free.length <= this.#depth) this.#free.push(pooled);
+        if (pooled && this.#free!.length <= this.#depth) this.#free!.push(pooled);
         this.#inFlight--;
         const wake = this.#wake;
         this.#wake = undefined;
