@@ -140,9 +140,6 @@ export class Endpoint {
     const waiter = this.pending.get(promiseId);
     if (!waiter) return;
     this.pending.delete(promiseId);
-    // A call's answer is where the guest's work resumes: proxies dropped since (a response once
-    // read, a hash once its digest is taken) are released before that work allocates more.
-    this.sweep();
     const decoded = this.unpack(value);
     if (ok) waiter.resolve(decoded);
     else waiter.reject(decoded);
