@@ -20,7 +20,7 @@
  * the area is full). A live set already over the limit (an old agent's store, a damaged medium)
  * is compacted into a single packed record, so deletes work there too.
  */
-import type { FlashPartition, FlashStatus } from '../../hal/types.ts';
+import type { FlashPartition } from '../../hal/types.ts';
 import { PowerCutError } from '../../hal/errors.ts';
 import { utf8Encode } from '../util/bytes.ts';
 import { AREA_HEADER_LENGTH, MAX_KEY_BYTES, type StoreOp, encodeAreaHeader, encodePayload, encodeRecord, putLength, recordBound, roundUp } from './format.ts';
@@ -42,7 +42,8 @@ export interface StoreStats {
 }
 
 interface Geometry {
-  status: FlashStatus;
+  /** The partition's write alignment (of its status: only this is kept, not the status object). */
+  writeAlign: number;
   areaLength: number;
   areaBlocks: number;
   dataStart: number;
@@ -91,7 +92,7 @@ export class KeyValueStore {
     const areaLength = areaBlocks * status.blockLength;
     const dataStart = roundUp(AREA_HEADER_LENGTH, status.writeAlign);
     if (dataStart >= areaLength) throw new StoreUsageError(`partition ${name}: an area of ${areaLength} bytes cannot hold its header`);
-    const geometry: Geometry = { status, areaLength, areaBlocks, dataStart, capacity: areaLength - dataStart };
+    const geometry: Geometry = { writeAlign: status.writeAlign, areaLength, areaBlocks, dataStart, capacity: areaLength - dataStart };
     // Scanned a chunk at a time (./recovery.ts): the areas never sit in memory whole.
     const read = (offset: number, length: number) => io(name, 'read', () => flash.read(offset, length));
     const scan = await scanAreas(read, { areaLength, dataStart, writeAlign: status.writeAlign, eraseValue: status.eraseValue });
@@ -183,14 +184,14 @@ export class KeyValueStore {
    * Computed when needed rather than kept per key: a Map of numbers per key was only a cache.
    */
   #bound(key: string, length: number): number {
-    return recordBound(putLength(key, length), this.#geometry.status.writeAlign);
+    return recordBound(putLength(key, length), this.#geometry.writeAlign);
   }
 
   async #append(ops: readonly StoreOp[]): Promise<void> {
     const deletesOnly = ops.every((op) => op.kind === 'delete');
     // Nothing to change (also keeps a full, over-limit store from needing room for a no-op).
     if (deletesOnly && !ops.some((op) => this.#values.has(op.key))) return;
-    const { areaLength, capacity, status } = this.#geometry;
+    const { areaLength, capacity, writeAlign } = this.#geometry;
     const changed = new Map<string, number>();
     for (const op of ops) changed.set(op.key, op.kind === 'put' ? this.#bound(op.key, op.value.length) : 0);
     let sizeAfter = this.#liveSize;
@@ -203,7 +204,7 @@ export class KeyValueStore {
 
     // A blank medium is formatted first (an empty area), so a torn first write still leaves a header.
     if (this.#liveArea === undefined) await this.#compact(new Map(), 0);
-    const record = encodeRecord(this.#sequence + 1, encodePayload(ops), status.writeAlign);
+    const record = encodeRecord(this.#sequence + 1, encodePayload(ops), writeAlign);
     if (this.#liveArea !== undefined && !this.#needsCompaction && this.#appendOffset + record.length <= areaLength) {
       const area = this.#liveArea;
       await this.#write('write', () => this.#flash.write(area * areaLength + this.#appendOffset, record));
@@ -226,14 +227,14 @@ export class KeyValueStore {
    * `size` is their compacted size (`#bound` summed over them), which the caller already knows.
    */
   async #compact(values: Map<string, HeldValue>, size: number): Promise<void> {
-    const { areaLength, areaBlocks, dataStart, capacity, status } = this.#geometry;
+    const { areaLength, areaBlocks, dataStart, capacity, writeAlign } = this.#geometry;
     const keys = [...values.keys()].sort();
     let sequence = this.#sequence;
     // One record per key: the same framing admission counts, so a store that admitted a write can
     // always compact. Only a live set that is already over the limit is packed into one record.
     let packed: Uint8Array | undefined;
     if (size > capacity) {
-      packed = encodeRecord(sequence + 1, encodePayload(keys.map((key) => ({ kind: 'put', key, value: release(values.get(key) as HeldValue) }))), status.writeAlign);
+      packed = encodeRecord(sequence + 1, encodePayload(keys.map((key) => ({ kind: 'put', key, value: release(values.get(key) as HeldValue) }))), writeAlign);
       if (packed.length > capacity)
         throw new StoreFullError(`store ${this.#flash.name} holds more than an area can take (${packed.length} of ${capacity} bytes): delete keys in one batch`);
     }
@@ -246,7 +247,7 @@ export class KeyValueStore {
       const records = packed ? [packed] : keys;
       for (const item of records) {
         const record =
-          typeof item === 'string' ? encodeRecord(sequence + 1, encodePayload([{ kind: 'put', key: item, value: release(values.get(item) as HeldValue) }]), status.writeAlign) : item;
+          typeof item === 'string' ? encodeRecord(sequence + 1, encodePayload([{ kind: 'put', key: item, value: release(values.get(item) as HeldValue) }]), writeAlign) : item;
         if (offset + record.length > areaLength) throw new StoreFullError(`compaction of ${this.#flash.name} overran its area (bound ${size} of ${capacity})`);
         await this.#write('write', () => this.#flash.write(base + offset, record));
         offset += record.length;
