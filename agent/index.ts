@@ -15,7 +15,7 @@ import type { CycleSummary, DeliveryEvent } from './delivery/events.ts';
 import type { DeliveryFamily } from './delivery/family.ts';
 import type { DeliveryService } from './delivery/service.ts';
 import type { FamilyInstance, FamilyStatus, RunReason, RunResult } from './families/family.ts';
-import { FAMILIES, checkPrefixes } from './families/registry.ts';
+import { FAMILIES, type FamilyEntry, checkPrefixes } from './families/registry.ts';
 import { Scheduler } from './families/scheduler.ts';
 import type { FirmwareFamily } from './firmware/family.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -64,6 +64,7 @@ export interface AgentInfo {
 
 export interface Agent {
   readonly version: string;
+  /** The board profile as parsed (a fresh copy on each read: the agent keeps it as its JSON text). */
   readonly board: Board;
   readonly config: AgentConfig;
   readonly store: KeyValueStore;
@@ -118,14 +119,16 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
 
   const partition = await device.flash.open({ partition: 'state' });
   const store = await openStore(partition, 'state', log);
-  // The package DB gets its own store when the board sizes one for its package count (board.ts).
-  const pkgdbPartition = findPartition(board, 'pkgdb') ? await device.flash.open({ partition: 'pkgdb' }) : undefined;
+  // The package DB gets its own store when the board sizes one for its package count (board.ts)
+  // and a configured family keeps packages (`packages` in ./families/registry.ts: the pull-model one).
+  const configured = (entry: FamilyEntry) => (config as unknown as Record<string, unknown>)[entry.name] !== undefined;
+  const pkgdbPartition = findPartition(board, 'pkgdb') && FAMILIES.some((entry) => entry.packages && configured(entry)) ? await device.flash.open({ partition: 'pkgdb' }) : undefined;
   const packageStore = pkgdbPartition ? await openStore(pkgdbPartition, 'pkgdb', log) : undefined;
 
   const identity = await device.system.identity();
   const targets: ManagedTarget[] = [{ id: identity.deviceId, kind: 'device' }, ...config.users.map((user) => ({ id: `user:${user}`, kind: 'user' as const }))];
   // Only a family that roams needs the tracker (a chunk): others read the last counter from the store.
-  const roaming = FAMILIES.some((entry) => entry.roams && (config as unknown as Record<string, unknown>)[entry.name] !== undefined)
+  const roaming = FAMILIES.some((entry) => entry.roams && configured(entry))
     ? new (await import('./roaming/tracker.ts')).RoamingTracker(store)
     : undefined;
   const random01 = () => (device.random.bytes(1)[0] as number) / 256;
@@ -187,6 +190,11 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
   const boot: BootReport = { store: store.report, engine: engines.kind, ...(signedTrust ? { verifier: signedTrust.kind } : {}), pendingJobs, setAsideJobs };
   log.info('agent started', { version: AGENT_VERSION, board: board.name, platform: device.platform, engine: engines.kind, verifier: boot.verifier, families: [...families.keys()], pendingJobs, setAsideJobs });
 
+  // After boot the agent needs the board's name only: the profile is kept as its JSON text, parsed
+  // again when `board` is read (one string instead of ~10 objects and arrays in a QuickJS heap, for
+  // the agent's whole life: issue 16). No closure below refers to `board` itself.
+  const boardText = JSON.stringify(board);
+  const boardName = board.name;
   let closed = false;
   /** A run started after `stop()` gets a fresh signal (the stop ended the earlier runs). */
   const renew = () => {
@@ -200,7 +208,9 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
 
   return {
     version: AGENT_VERSION,
-    board,
+    get board(): Board {
+      return JSON.parse(boardText) as Board;
+    },
     config,
     store,
     engines,
@@ -228,7 +238,7 @@ export async function createAgent(device: Device, boardInput: unknown, configInp
       return family.run(reason);
     },
     info() {
-      return { version: AGENT_VERSION, board: board.name, platform: device.platform, families: [...families.values()].map((family) => family.status()) };
+      return { version: AGENT_VERSION, board: boardName, platform: device.platform, families: [...families.values()].map((family) => family.status()) };
     },
     async run() {
       guard();

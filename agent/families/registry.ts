@@ -22,19 +22,25 @@ export interface FamilyEntry {
   readonly name: FamilyName;
   /** The family follows manager moves (seed 004): the agent loads the roaming tracker for it. */
   readonly roams: boolean;
+  /**
+   * The family keeps installed packages in the board's `pkgdb` store (`packageStore`): the agent
+   * opens that store only for such a family (a QuickJS heap holds no unused store, its partition's
+   * bridge and its scan; a boot reads no unused partition).
+   */
+  readonly packages: boolean;
   /** Imports the family's chunk and returns its parser, which validates and completes the config section (it throws a message naming the bad field). */
   config(): Promise<(input: unknown) => unknown>;
   load(): Promise<FamilyDefinition<never>>;
 }
 
 /** A registry entry: the family's chunk is imported once, on the first ask for its config parser or its definition. */
-function entry(name: FamilyName, load: () => Promise<FamilyDefinition<never>>, roams = false): FamilyEntry {
+function entry(name: FamilyName, load: () => Promise<FamilyDefinition<never>>, roams = false, packages = false): FamilyEntry {
   const once = loadOnce(load);
-  return { name, roams, config: async () => (await once()).parseConfig, load: once };
+  return { name, roams, packages, config: async () => (await once()).parseConfig, load: once };
 }
 
 export const FAMILIES: readonly FamilyEntry[] = [
-  entry('delivery', async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never>, true),
+  entry('delivery', async () => (await import('../delivery/family.ts')).deliveryFamily as FamilyDefinition<never>, true, true),
   entry('firmware', async () => (await import('../firmware/family.ts')).firmwareFamily as FamilyDefinition<never>),
   entry('omadm', async () => (await import('../omadm/family.ts')).omadmFamily as FamilyDefinition<never>),
 ];

@@ -30,7 +30,9 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
   name: FAMILY,
   parseConfig: parseOmaDmConfig,
   create(context): OmaDmFamily {
-    const { device, store, log, config, outbox, engines } = context;
+    // No closure here refers to `context` itself: the agent's per-family context object (with its
+    // roaming getter, wake and trust closures) is dropped once the family is built.
+    const { device, store, log, config, outbox, engines, emit } = context;
     let client: OmaDmClient | undefined;
     let udp: PushListener | undefined;
     let setAside = 0;
@@ -42,7 +44,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       log,
       fumo: () => opened().fumo,
       signal: context.signal,
-      onHold: (recheckMs: number) => context.emit({ kind: 'held', recheckMs }),
+      onHold: (recheckMs: number) => emit({ kind: 'held', recheckMs }),
       download: { ...config.download, ...(context.downloadChunkBytes !== undefined ? { chunkBytes: context.downloadChunkBytes } : {}) },
       // The DM server's repository: `<origin of the first account's address>/metadata/`.
       trust: context.trust({ metadataUrl: () => `${/^https?:\/\/[^/?#]+/i.exec(config.client.accounts[0]?.addr ?? '')?.[0] ?? ''}/metadata/` }),
@@ -95,7 +97,8 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
       triggers: [{ kind: 'schedule', schedule: config.schedule }, { kind: 'push', channel: PUSH_CHANNEL }],
       client: opened,
       async boot() {
-        const identity = await device.system.identity();
+        // The fields, not the identity object: `fwV` would keep the whole object for the agent's life.
+        const { deviceId, model, firmwareVersion } = await device.system.identity();
         client = await OmaDmClient.open({
           http: device.net.http,
           clock: device.clock,
@@ -104,7 +107,7 @@ export const omadmFamily: FamilyDefinition<OmaDmFamilyConfig> = {
           tokenize: engines.syncmlTokenize,
           store,
           config: config.client,
-          facts: { devId: identity.deviceId, man: config.manufacturer, mod: identity.model, fwV: () => identity.firmwareVersion },
+          facts: { devId: deviceId, man: config.manufacturer, mod: model, fwV: () => firmwareVersion },
           fumoPipeline: pipeline,
           pkgData: pkgDataOf(parts),
           log,

@@ -137,12 +137,15 @@ const rootNode = (): DmNode => ({ leaf: false, format: 'node', acl: ROOT_ACL, sc
  */
 export class DmTree {
   private declare readonly store: KeyValueStore;
-  /** Records found damaged when the tree was opened: treated as absent until rewritten. */
-  private declare readonly damaged: Set<string>;
+  /**
+   * Records found damaged when the tree was opened: treated as absent until rewritten. Created
+   * with the first one only: a healthy tree (the usual case) holds no Set for the agent's life.
+   */
+  private declare damaged: Set<string> | undefined;
 
   private constructor(store: KeyValueStore) {
     this.store = store;
-    this.damaged = new Set();
+    this.damaged = undefined;
   }
 
   /** Opens the tree; a damaged node record is never used (reported, and read as absent). */
@@ -151,7 +154,7 @@ export class DmTree {
     for (const key of store.keys(TREE_PREFIX)) {
       const path = key.slice(TREE_PREFIX.length);
       if (tree.read(path) !== undefined) continue;
-      tree.damaged.add(path);
+      (tree.damaged ??= new Set()).add(path);
       onDamaged?.(path);
     }
     return tree;
@@ -172,7 +175,7 @@ export class DmTree {
   }
 
   committed(path: string): DmNode | undefined {
-    if (this.damaged.has(path)) return undefined;
+    if (this.damaged?.has(path)) return undefined;
     return this.read(path) ?? (path === '' ? rootNode() : undefined);
   }
 
@@ -180,7 +183,7 @@ export class DmTree {
     const paths = [''];
     for (const key of this.store.keys(TREE_PREFIX)) {
       const path = key.slice(TREE_PREFIX.length);
-      if (path !== '' && !this.damaged.has(path)) paths.push(path);
+      if (path !== '' && !this.damaged?.has(path)) paths.push(path);
     }
     return paths;
   }
@@ -200,6 +203,6 @@ export class DmTree {
   /** One store batch: what it rewrote or removed is no longer damaged. */
   async apply(changes: ReadonlyMap<string, DmNode | null>, ops: StoreOp[]): Promise<void> {
     await this.store.batch(ops);
-    for (const path of changes.keys()) this.damaged.delete(path);
+    if (this.damaged) for (const path of changes.keys()) this.damaged.delete(path);
   }
 }

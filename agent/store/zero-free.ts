@@ -47,38 +47,41 @@ export function encodeZeroFree(data: Uint8Array): Uint8Array {
  * header can be decoded before its length is known. Any 0x00 byte or running past `end` fails.
  */
 export class ZeroFreeReader {
-  #bytes: Uint8Array;
-  #end: number;
-  #at: number;
+  // Declared and set in the constructor, not #private names nor field initializers (see KeyValueStore).
+  private declare readonly bytes: Uint8Array;
+  private declare readonly end: number;
+  private declare at: number;
   /** Data bytes left in the current group. */
-  #left = 0;
+  private declare left: number;
   /** The current group ends its segment: a zero byte follows unless the data ends there. */
-  #terminal = false;
+  private declare terminal: boolean;
 
   constructor(bytes: Uint8Array, start: number, end: number) {
-    this.#bytes = bytes;
-    this.#at = start;
-    this.#end = Math.min(end, bytes.length);
+    this.bytes = bytes;
+    this.at = start;
+    this.end = Math.min(end, bytes.length);
+    this.left = 0;
+    this.terminal = false;
   }
 
   /** Offset just after the last encoded byte consumed. */
   get offset(): number {
-    return this.#at;
+    return this.at;
   }
 
   /** The next decoded byte, or undefined when the encoding is invalid or truncated. */
   next(): number | undefined {
-    while (this.#left === 0) {
-      if (this.#terminal) {
-        this.#terminal = false;
+    while (this.left === 0) {
+      if (this.terminal) {
+        this.terminal = false;
         return 0;
       }
-      if (!this.#group()) return undefined;
+      if (!this.group()) return undefined;
     }
-    if (this.#at >= this.#end) return undefined;
-    const byte = this.#bytes[this.#at++] as number;
+    if (this.at >= this.end) return undefined;
+    const byte = this.bytes[this.at++] as number;
     if (byte === 0) return undefined;
-    this.#left--;
+    this.left--;
     return byte;
   }
 
@@ -95,16 +98,16 @@ export class ZeroFreeReader {
   /** True when the data may end here: the last group is complete and ends its segment. */
   finish(): boolean {
     // After a 255 group or a consumed zero the encoder always writes one more group; it must be empty.
-    if (this.#left === 0 && !this.#terminal && !this.#group()) return false;
-    return this.#left === 0 && this.#terminal;
+    if (this.left === 0 && !this.terminal && !this.group()) return false;
+    return this.left === 0 && this.terminal;
   }
 
-  #group(): boolean {
-    if (this.#at >= this.#end) return false;
-    const code = this.#bytes[this.#at++] as number;
+  private group(): boolean {
+    if (this.at >= this.end) return false;
+    const code = this.bytes[this.at++] as number;
     if (code === 0) return false;
-    this.#left = code - 1;
-    this.#terminal = code !== 0xff;
+    this.left = code - 1;
+    this.terminal = code !== 0xff;
     return true;
   }
 }
