@@ -193,7 +193,7 @@ function write(value: unknown, depth: number): void {
 }
 
 const BREAK = Symbol('break');
-const EMPTY = new Uint8Array(0);
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 // The reader's input while one decode runs (decoding runs no code of the caller's, so it is never re-entered).
 let input = EMPTY;
