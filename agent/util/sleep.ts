@@ -61,29 +61,31 @@ export interface AbortHandle {
   abort(reason?: unknown): void;
 }
 
-/**
- * The handle is its own signal (one object and two functions per handle rather than a signal
- * with getters and a closure each): code that is given the signal sees it as `AbortSignalLike`.
- */
 export function createAbort(): AbortHandle {
+  let aborted = false;
+  let reason: unknown;
   const listeners = new Set<(reason: unknown) => void>();
-  const handle = {
-    aborted: false,
-    reason: undefined as unknown,
-    signal: undefined as unknown as AbortSignalLike,
-    onAbort(callback: (reason: unknown) => void): () => void {
-      if (handle.aborted) callback(handle.reason);
+  const signal: AbortSignalLike = {
+    get aborted() {
+      return aborted;
+    },
+    get reason() {
+      return reason;
+    },
+    onAbort(callback) {
+      if (aborted) callback(reason);
       else listeners.add(callback);
       return () => listeners.delete(callback);
     },
+  };
+  return {
+    signal,
     abort(why?: unknown) {
-      if (handle.aborted) return;
-      handle.aborted = true;
-      handle.reason = why;
+      if (aborted) return;
+      aborted = true;
+      reason = why;
       for (const listener of [...listeners]) listener(why);
       listeners.clear();
     },
   };
-  handle.signal = handle;
-  return handle;
 }
