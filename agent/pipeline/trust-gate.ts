@@ -85,15 +85,18 @@ export function unsignedTrustGate(log: Logger, repository: string): TrustGate {
   let warned = false;
   return {
     enforced: false,
-    invalidate() {},
+    invalidate: nothing,
     async approve(request) {
       if (!warned) log.warn('installing without signed metadata (trust.allowUnsigned)', { family: repository, name: request.name, version: request.version });
       warned = true;
       return undefined;
     },
-    commitOps: () => [],
+    commitOps: nothing,
   };
 }
+
+/** Nothing to drop, no ops to commit: one function for both. */
+const nothing = (): StoreOp[] => [];
 
 /**
  * The signed delta for what the device holds: one whose source digest is the one the device
