@@ -22,6 +22,9 @@ import type { Logger } from '../log.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import type { JsonValue } from '../trust/canonical-json.ts';
 import type { TrustError } from '../trust/errors.ts';
+// TrustError in the core, with the gate: every family's pipeline loads it, and as a module of its
+// own (a class, 120 B of code) it cost every cycle a module record in a QuickJS heap.
+import '../trust/errors.ts';
 import type { ArtifactKind } from '../trust/state.ts';
 import type { TargetDelta } from '../trust/target-deltas.ts';
 import type { DeltaArtifact, HeldSource } from './delta-step.ts';

@@ -7,6 +7,9 @@
  * where a typo must not go unnoticed).
  */
 import { hasOwn, ownValue, setOwn } from '../util/own.ts';
+// Its re-export path, in the core with this module: otherwise it is a module of its own (no code,
+// ~1 KB of a QuickJS heap) that every family's chunk imports.
+import './on-demand.ts';
 
 export class SchemaError extends Error {
   // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
