@@ -66,7 +66,7 @@ interface Node {
   c: any;
 }
 
-const node = <T>(k: Kind, a?: unknown, b?: unknown, c?: unknown, optional = false): Schema<T> => ({ parse: check, optional, k, a, b, c }) as Node as Schema<T>;
+const node = <T>(k: Kind, a?: unknown, b?: unknown, c?: unknown): Schema<T> => ({ parse: check, optional: k === Kind.Optional, k, a, b, c }) as Node as Schema<T>;
 
 const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
@@ -83,10 +83,13 @@ function check(this: Node, value: unknown, path = ''): unknown {
       else if (value.length > a.max) problem = `longer than ${a.max} characters`;
       else if (a.pattern && !a.pattern.test(value)) problem = `not ${a.label ?? `matching ${a.pattern}`}`;
       break;
-    case Kind.Integer:
+    case Kind.Integer: {
+      const min = a?.min ?? Number.MIN_SAFE_INTEGER;
+      const max = a?.max ?? Number.MAX_SAFE_INTEGER;
       if (typeof value !== 'number' || !Number.isInteger(value)) type = 'an integer';
-      else if (value < a || value > b) problem = `${value} outside ${a}..${b}`;
+      else if (value < min || value > max) problem = `${value} outside ${min}..${max}`;
       break;
+    }
     case Kind.Boolean:
       if (typeof value !== 'boolean') type = 'a boolean';
       break;
@@ -157,42 +160,35 @@ function check(this: Node, value: unknown, path = ''): unknown {
   return value;
 }
 
-export function string(options: { min?: number; max: number; pattern?: RegExp; label?: string }): Schema<string> {
-  return node(Kind.String, options);
-}
+/**
+ * Most combinators only record their arguments as their node's `a` and `b`: one function for all of
+ * them and a closure each, rather than a function each. (`Schema<any>`: each export below states
+ * its own type.)
+ */
+const combinator = (k: Kind) => (a?: unknown, b?: unknown): Schema<any> => node(k, a, b);
 
-export function integer(options: { min?: number; max?: number } = {}): Schema<number> {
-  return node(Kind.Integer, options.min ?? Number.MIN_SAFE_INTEGER, options.max ?? Number.MAX_SAFE_INTEGER);
-}
+export const string: (options: { min?: number; max: number; pattern?: RegExp; label?: string }) => Schema<string> = combinator(Kind.String);
 
-export function boolean(): Schema<boolean> {
-  return node(Kind.Boolean);
-}
+/** Bounds default to the safe integers. */
+export const integer: (options?: { min?: number; max?: number }) => Schema<number> = combinator(Kind.Integer);
 
-export function bytes(options: { max: number }): Schema<Uint8Array> {
-  return node(Kind.Bytes, options);
-}
+export const boolean: () => Schema<boolean> = combinator(Kind.Boolean);
 
-export function literal<const T extends string | number | boolean>(expected: T): Schema<T> {
-  return node(Kind.Literal, expected);
-}
+export const bytes: (options: { max: number }) => Schema<Uint8Array> = combinator(Kind.Bytes);
 
-export function oneOf<const T extends string>(values: readonly T[]): Schema<T> {
-  return node(Kind.OneOf, values);
-}
+export const literal: <const T extends string | number | boolean>(expected: T) => Schema<T> = combinator(Kind.Literal);
 
-export function array<T>(item: Schema<T>, options: { max: number; min?: number }): Schema<T[]> {
-  return node(Kind.Array, item, options);
-}
+export const oneOf: <const T extends string>(values: readonly T[]) => Schema<T> = combinator(Kind.OneOf);
 
-export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
-  return node(Kind.Optional, schema, undefined, undefined, true);
-}
+export const array: <T>(item: Schema<T>, options: { max: number; min?: number }) => Schema<T[]> = combinator(Kind.Array);
+
+export const optional: <T>(schema: Schema<T>) => Schema<T | undefined> = combinator(Kind.Optional);
 
 /** A map with string keys (e.g. environment variables, per-target addresses). */
-export function record<T>(valueSchema: Schema<T>, options: { maxKeys: number; key?: Schema<string> }): Schema<Record<string, T>> {
-  return node(Kind.Record, valueSchema, options);
-}
+export const record: <T>(valueSchema: Schema<T>, options: { maxKeys: number; key?: Schema<string> }) => Schema<Record<string, T>> = combinator(Kind.Record);
+
+/** A tagged union: `field` picks the member schema. */
+export const union: <const K extends string, M extends Record<string, Schema<unknown>>>(field: K, members: M) => Schema<Infer<M[keyof M]>> = combinator(Kind.Union);
 
 type Shape = Record<string, Schema<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends { optional: true } ? K : undefined extends Infer<S[K]> ? K : never }[keyof S];
@@ -204,10 +200,6 @@ export function object<S extends Shape>(shape: S, options: { strict?: boolean } 
   return node(Kind.Object, shape, options, Object.entries(shape));
 }
 
-/** A tagged union: `field` picks the member schema. */
-export function union<const K extends string, M extends Record<string, Schema<unknown>>>(field: K, members: M): Schema<Infer<M[keyof M]>> {
-  return node(Kind.Union, field, members);
-}
 
 /** Common field shapes. */
 export const hexSha256 = () => string({ min: 64, max: 64, pattern: /^[0-9a-f]{64}$/, label: 'a lower-case hex SHA-256' });
