@@ -63,17 +63,15 @@ function redactQuery(rest: string): string {
   if (queryStart < 0) return rest;
   const hash = rest.indexOf('#', queryStart);
   const queryEnd = hash >= 0 ? hash : rest.length;
-  const query = rest
-    .slice(queryStart + 1, queryEnd)
-    .split(/([&;])/)
-    .map((part) => {
-      if (part === '&' || part === ';') return part;
-      const eq = part.indexOf('=');
-      if (eq < 0) return part;
-      return isSecretParameter(part.slice(0, eq)) ? `${part.slice(0, eq)}=${REDACTED}` : part;
-    })
-    .join('');
-  return `${rest.slice(0, queryStart + 1)}${query}${rest.slice(queryEnd)}`;
+  return `${rest.slice(0, queryStart)}${rest.slice(queryStart, queryEnd).replace(QUERY_PARAMETER, redactParameter)}${rest.slice(queryEnd)}`;
+}
+
+/** `name=value` in a query (after `?`, `&` or `;`): the name is what comes before the first `=`. */
+const QUERY_PARAMETER = /([?&;])([^&;=]*)=[^&;]*/g;
+
+/** A replacer for `(separator)(name)=value` matches: the value of a secret parameter redacted. */
+function redactParameter(whole: string, separator: string, name: string): string {
+  return isSecretParameter(name) ? `${separator}${name}=${REDACTED}` : whole;
 }
 
 /** `?name=value` / `&name=value` outside a recognisable URL (a scheme-less or truncated one); the value, as a URL, without closing punctuation. */
@@ -90,7 +88,7 @@ export function redactText(text: string): string {
   return text
     .replace(BEARER_IN_TEXT, `$1$2${REDACTED}`)
     .replace(URL_IN_TEXT, redactUrl)
-    .replace(PARAMETER_IN_TEXT, (whole, separator: string, name: string) => (isSecretParameter(name) ? `${separator}${name}=${REDACTED}` : whole));
+    .replace(PARAMETER_IN_TEXT, redactParameter);
 }
 
 /**
