@@ -141,41 +141,50 @@ type Json = Record<string, unknown>;
 type Add = (path: string, message: string) => void;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const has = (object: Json, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
-const at = (path: string, key: string) => (path ? `${path}.${key}` : key);
+/** A safe integer >= min. */
+const isInteger = (value: unknown, min: number): value is number => Number.isSafeInteger(value) && (value as number) >= min;
+const NOT_AN_OBJECT = 'a board profile is a JSON object';
 
-/** Checks a value against a field table entry; returns true when it has the right shape. */
-function checkSpec(value: unknown, spec: Spec, path: string, add: Add): boolean {
+/**
+ * Checks a value against a field table entry; returns true when it has the right shape. `open`:
+ * an object's keys the table does not name are not reported (the layout check of a whole profile).
+ */
+function checkSpec(value: unknown, spec: Spec, path: string, add: Add, open = false): boolean {
+  let problem: string | undefined;
   switch (spec.type) {
     case 'string':
-      if (typeof value !== 'string') return add(path, 'must be a string'), false;
-      if (spec.pattern && !spec.pattern.test(value)) return add(path, `must be ${spec.patternHelp}`), false;
-      return true;
+      if (typeof value !== 'string') problem = 'must be a string';
+      else if (spec.pattern && !spec.pattern.test(value)) problem = `must be ${spec.patternHelp}`;
+      break;
     case 'enum':
-      if (!spec.values.includes(value as string)) return add(path, spec.help ?? `must be one of ${spec.values.join(', ')}`), false;
-      return true;
+      if (!spec.values.includes(value as string)) problem = spec.help ?? `must be one of ${spec.values.join(', ')}`;
+      break;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < spec.min) return add(path, spec.min === 0 ? 'must be a non-negative integer' : 'must be a positive integer'), false;
-      return true;
-    case 'array': {
-      if (!Array.isArray(value) || value.length < spec.minItems) return add(path, 'must be a non-empty array'), false;
-      let ok = true;
-      value.forEach((item, index) => (ok = checkSpec(item, spec.items, `${path}[${index}]`, add) && ok));
-      return ok;
-    }
+      if (!isInteger(value, spec.min)) problem = spec.min === 0 ? 'must be a non-negative integer' : 'must be a positive integer';
+      break;
+    case 'array':
+      if (!Array.isArray(value) || value.length < spec.minItems) problem = 'must be a non-empty array';
+      else return value.reduce((ok: boolean, item, index) => checkSpec(item, spec.items, `${path}[${index}]`, add) && ok, true);
+      break;
     case 'object': {
-      if (!isObject(value)) return add(path || '', path ? 'must be an object' : 'a board profile is a JSON object'), false;
-      const allowed = Object.keys(spec.fields);
+      if (!isObject(value)) {
+        problem = path ? 'must be an object' : NOT_AN_OBJECT;
+        break;
+      }
       let ok = true;
-      for (const key of Object.keys(value))
-        if (!has(spec.fields, key)) (ok = false), add(at(path, key), `unknown key (allowed: ${allowed.filter((k) => k !== '$schema').join(', ')})`);
-      for (const [key, field] of Object.entries(spec.fields)) {
-        if (!has(value, key)) {
-          if (field.required) (ok = false), add(at(path, key), 'missing');
-        } else ok = checkSpec(value[key], field.spec, at(path, key), add) && ok;
+      const keys = Object.keys(spec.fields);
+      const at = (key: string) => (path ? `${path}.${key}` : key);
+      if (!open) for (const key of Object.keys(value)) if (!has(spec.fields, key)) (ok = false), add(at(key), `unknown key (allowed: ${keys.filter((k) => k !== '$schema').join(', ')})`);
+      for (const key of keys) {
+        const field = spec.fields[key] as Field;
+        if (has(value, key)) ok = checkSpec(value[key], field.spec, at(key), add) && ok;
+        else if (field.required) (ok = false), add(at(key), 'missing');
       }
       return ok;
     }
   }
+  if (problem !== undefined) add(path, problem);
+  return problem === undefined;
 }
 
 /**
@@ -183,29 +192,25 @@ function checkSpec(value: unknown, spec: Spec, path: string, add: Add): boolean 
  * its flash image. Used by `checkBoard` and by `hal/node/options.ts`.
  */
 export function checkLayout(input: unknown, profile = boardProfile()): BoardIssue[] {
-  const issues: BoardIssue[] = [];
-  const add: Add = (path, message) => issues.push({ path, message });
-  if (!isObject(input)) return [{ path: '', message: 'a board profile is a JSON object' }];
-  const flash = profile.flash as Field;
-  const partitions = profile.partitions as Field;
-  let blockLength: number | undefined;
-  if (!has(input, 'flash')) add('flash', 'missing');
-  else if (checkSpec(input.flash, flash.spec, 'flash', add)) {
-    const { blockLength: block, writeAlign } = input.flash as unknown as BoardFlash;
-    blockLength = block;
-    if (block % writeAlign !== 0) add('flash.writeAlign', `${writeAlign} does not divide the block length ${block}`);
-  } else if (isObject(input.flash) && Number.isSafeInteger(input.flash.blockLength) && (input.flash.blockLength as number) > 0) {
-    blockLength = input.flash.blockLength as number; // still check the partitions' alignment
-  }
-  if (!has(input, 'partitions')) add('partitions', 'missing');
-  else {
-    checkSpec(input.partitions, partitions.spec, 'partitions', add);
-    if (Array.isArray(input.partitions)) checkPartitionLayout(input.partitions, blockLength, add);
-  }
-  return issues;
+  return check(input, profile, false);
 }
 
-function checkPartitionLayout(partitions: unknown[], blockLength: number | undefined, add: Add): void {
+/** Returns every problem found (empty when the profile is good). */
+export function checkBoard(input: unknown): BoardIssue[] {
+  return check(input, boardProfile(), true);
+}
+
+/** The field table's checks (all fields, or only the layout's), then the rules across fields. */
+function check(input: unknown, profile: Record<string, Field>, whole: boolean): BoardIssue[] {
+  const issues: BoardIssue[] = [];
+  const add: Add = (path, message) => void issues.push({ path, message });
+  checkSpec(input, { type: 'object', fields: whole ? profile : { flash: profile.flash as Field, partitions: profile.partitions as Field } }, '', add, !whole);
+  if (!isObject(input)) return issues;
+  // The layout: what the flash geometry and the partitions must agree on.
+  const flash = isObject(input.flash) ? input.flash : {};
+  const block = isInteger(flash.blockLength, 1) ? flash.blockLength : undefined;
+  if (block !== undefined && isInteger(flash.writeAlign, 1) && block % flash.writeAlign !== 0) add('flash.writeAlign', `${flash.writeAlign} does not divide the block length ${block}`);
+  const partitions = Array.isArray(input.partitions) ? input.partitions : [];
   const seen = new Map<string, number>();
   const raw: { name: string; start: number; end: number; index: number }[] = [];
   let staging = 0;
@@ -218,19 +223,24 @@ function checkPartitionLayout(partitions: unknown[], blockLength: number | undef
       if (seen.has(name)) add(`${path}.name`, `duplicate partition name ${name} (also partitions[${seen.get(name)}])`);
       else seen.set(name, index);
     }
-    const validSize = typeof size === 'number' && Number.isSafeInteger(size) && size > 0;
+    if (whole) {
+      // What the agent itself needs: its stores and slots are raw flash, a store spans two erase blocks.
+      if (kind !== 'raw' && [...REQUIRED_PARTITIONS, ...STORE_PARTITIONS].includes(name as never)) add(`${path}.kind`, `${String(name)} must be a raw flash partition`);
+      if (STORE_PARTITIONS.includes(name as never) && block !== undefined && typeof size === 'number' && size < 2 * block)
+        add(`${path}.size`, `the ${String(name)} partition needs at least two erase blocks (${2 * block} bytes)`);
+    }
     if (kind === 'staging') {
       // Staging is a filesystem area: only its capacity matters, it has no place in the flash image.
       if (has(partition, 'offset')) add(`${path}.offset`, 'a staging partition has no offset');
       if (++staging === 2) add(path, 'more than one staging partition');
-      return;
     }
     if (kind !== 'raw') return;
     if (!has(partition, 'offset')) add(`${path}.offset`, 'missing (a raw partition needs its place in the flash image)');
-    const validOffset = typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0;
-    if (blockLength !== undefined) {
-      if (validOffset && offset % blockLength !== 0) add(`${path}.offset`, `${offset} is not a multiple of the block length ${blockLength}`);
-      if (validSize && size % blockLength !== 0) add(`${path}.size`, `${size} is not a multiple of the block length ${blockLength}`);
+    const validOffset = isInteger(offset, 0);
+    const validSize = isInteger(size, 1);
+    if (block !== undefined) {
+      if (validOffset && offset % block !== 0) add(`${path}.offset`, `${offset} is not a multiple of the block length ${block}`);
+      if (validSize && size % block !== 0) add(`${path}.size`, `${size} is not a multiple of the block length ${block}`);
     }
     if (typeof name === 'string' && validOffset && validSize) raw.push({ name, start: offset, end: offset + size, index });
   });
@@ -241,39 +251,12 @@ function checkPartitionLayout(partitions: unknown[], blockLength: number | undef
     if (current.start < previous.end)
       add(`partitions[${current.index}]`, `${current.name} (${current.start}..${current.end}) overlaps ${previous.name} (${previous.start}..${previous.end})`);
   }
-}
-
-/** Returns every problem found (empty when the profile is good). */
-export function checkBoard(input: unknown): BoardIssue[] {
-  if (!isObject(input)) return [{ path: '', message: 'a board profile is a JSON object' }];
-  const issues: BoardIssue[] = [];
-  const add: Add = (path, message) => issues.push({ path, message });
-  // Every field except the layout, which checkLayout covers (with its cross-field rules).
-  const profile = boardProfile();
-  const rest: Record<string, Field> = { ...profile };
-  delete rest.flash;
-  delete rest.partitions;
-  const others: Json = { ...input };
-  delete others.flash;
-  delete others.partitions;
-  checkSpec(others, { type: 'object', fields: rest }, '', add);
-  issues.push(...checkLayout(input, profile));
-  // What the agent itself needs from the board beyond a well-formed layout.
-  const partitions = Array.isArray(input.partitions) ? input.partitions.filter(isObject) : [];
-  const block = isObject(input.flash) && typeof input.flash.blockLength === 'number' ? input.flash.blockLength : undefined;
-  partitions.forEach((partition) => {
-    const index = (input.partitions as unknown[]).indexOf(partition);
-    const kind = has(partition, 'kind') ? partition.kind : 'raw';
-    const raw = [...REQUIRED_PARTITIONS, ...STORE_PARTITIONS].includes(partition.name as never);
-    if (raw && kind !== 'raw') add(`partitions[${index}].kind`, `${String(partition.name)} must be a raw flash partition`);
-    if (STORE_PARTITIONS.includes(partition.name as never) && block !== undefined && typeof partition.size === 'number' && partition.size < 2 * block)
-      add(`partitions[${index}].size`, `the ${String(partition.name)} partition needs at least two erase blocks (${2 * block} bytes)`);
-  });
-  for (const name of REQUIRED_PARTITIONS) if (!partitions.some((p) => p.name === name)) add('partitions', `missing required partition ${name}`);
-  const budget = has(input, 'memoryBudgetBytes') ? input.memoryBudgetBytes : DEFAULT_MEMORY_BUDGET_BYTES;
-  const chunk = has(input, 'downloadChunkBytes') ? input.downloadChunkBytes : DEFAULT_DOWNLOAD_CHUNK_BYTES;
-  if (typeof chunk === 'number' && typeof budget === 'number' && Number.isSafeInteger(chunk) && Number.isSafeInteger(budget) && chunk * 4 > budget)
-    add('downloadChunkBytes', `${chunk} is more than a quarter of the memory budget ${budget}`);
+  if (whole) {
+    for (const name of REQUIRED_PARTITIONS) if (!seen.has(name)) add('partitions', `missing required partition ${name}`);
+    const budget = has(input, 'memoryBudgetBytes') ? input.memoryBudgetBytes : DEFAULT_MEMORY_BUDGET_BYTES;
+    const chunk = has(input, 'downloadChunkBytes') ? input.downloadChunkBytes : DEFAULT_DOWNLOAD_CHUNK_BYTES;
+    if (isInteger(chunk, -Infinity) && isInteger(budget, -Infinity) && chunk * 4 > budget) add('downloadChunkBytes', `${chunk} is more than a quarter of the memory budget ${budget}`);
+  }
   return issues;
 }
 

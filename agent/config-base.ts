@@ -9,7 +9,7 @@ import type { DeliveryConfig } from './delivery/config.ts';
 import { FAMILIES, type FamilyName } from './families/registry.ts';
 import type { FirmwareConfig } from './firmware/config.ts';
 import type { PushConfig } from './push/config.ts';
-import { SchemaError, array, object, oneOf, optional, string, type Infer, type Schema } from './transport/schema.ts';
+import { SchemaError, array, object, oneOf, optional, string, type Schema } from './transport/schema.ts';
 import type { TrustConfig } from './trust/config.ts';
 import { loadOnce } from './util/load-once.ts';
 import { onDemand } from './transport/schema.ts';
@@ -17,19 +17,23 @@ import { onDemand } from './transport/schema.ts';
 /** A section passes through here; its own module checks it. */
 const section: Schema<unknown> = { parse: (value) => value };
 
-const baseShape = () => ({
-  engine: optional(oneOf(['auto', 'wasm', 'js'] as const)),
-  logLevel: optional(oneOf(['debug', 'info', 'warn', 'error'] as const)),
-  /** User profiles the agent manages besides the device itself (seed 004 targets). */
-  users: optional(array(string({ min: 1, max: 120, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }), { max: 63 })),
-  /** The root of trust for signed updates (./trust/config.ts); required with any protocol section. */
-  trust: optional(section),
-  /** The MQTT push channel (agent/push/config.ts): wake-ups and OMA DM package #0. */
-  push: optional(section),
-});
-
 /** The top-level keys, checked once per config: built per check, so an agent's heap does not keep it. */
-export const agentConfigSchema = onDemand(() => object({ ...baseShape(), ...Object.fromEntries(FAMILIES.map((family) => [family.name, optional(section)])) }, { strict: true }));
+export const agentConfigSchema = onDemand(() =>
+  object(
+    {
+      engine: optional(oneOf(['auto', 'wasm', 'js'] as const)),
+      logLevel: optional(oneOf(['debug', 'info', 'warn', 'error'] as const)),
+      /** User profiles the agent manages besides the device itself (seed 004 targets). */
+      users: optional(array(string({ min: 1, max: 120, pattern: /^[\x21-\x7e]+$/, label: 'printable ASCII without spaces' }), { max: 63 })),
+      /** The root of trust for signed updates (./trust/config.ts); required with any protocol section. */
+      trust: optional(section),
+      /** The MQTT push channel (agent/push/config.ts): wake-ups and OMA DM package #0. */
+      push: optional(section),
+      ...Object.fromEntries(FAMILIES.map((family) => [family.name, optional(section)])),
+    },
+    { strict: true },
+  ),
+);
 
 export interface AgentConfig {
   engine: 'auto' | 'wasm' | 'js';
@@ -56,7 +60,7 @@ export class ConfigError extends Error {
 export type SectionName = 'trust' | 'push' | FamilyName;
 /** Checks and completes one section; throws a message naming the bad field. */
 export type SectionParser = (input: unknown) => unknown;
-type Parsed = Infer<ReturnType<typeof object<ReturnType<typeof baseShape>>>> & Record<string, unknown>;
+type Parsed = Pick<Partial<AgentConfig>, 'engine' | 'logLevel' | 'users'> & Record<string, unknown>;
 
 const SERVICE_SECTIONS: Record<'trust' | 'push', () => Promise<SectionParser>> = {
   trust: loadOnce(async () => (await import('./trust/config.ts')).parseTrustConfig as SectionParser),
@@ -81,8 +85,9 @@ export function parseTopLevel(input: unknown): Parsed {
   }
 }
 
-function sectionsIn(parsed: Parsed): SectionName[] {
-  return (['trust', 'push', ...FAMILIES.map((family) => family.name)] as SectionName[]).filter((name) => parsed[name] !== undefined);
+/** The sections present, in the order they are checked; `services`: trust and push too, not only the families'. */
+function sectionsIn(parsed: object, services = true): SectionName[] {
+  return ([...(services ? ['trust', 'push'] : []), ...FAMILIES.map((family) => family.name)] as SectionName[]).filter((name) => (parsed as Record<string, unknown>)[name] !== undefined);
 }
 
 /** The config with every present section checked by `parserOf(name)`, in a fixed order; any failure is a ConfigError. */
@@ -107,5 +112,5 @@ export function completeConfig(parsed: Parsed, parserOf: (name: SectionName) => 
  * `dm-agent run` refuses such a config before it creates anything on disk.
  */
 export function protocolSections(config: AgentConfig): string[] {
-  return FAMILIES.map((family) => family.name).filter((name) => (config as unknown as Record<string, unknown>)[name] !== undefined);
+  return sectionsIn(config, false);
 }

@@ -22,6 +22,9 @@ import type { Logger } from '../log.ts';
 import type { KeyValueStore, StoreOp } from '../store/index.ts';
 import type { JsonValue } from '../trust/canonical-json.ts';
 import type { TrustError } from '../trust/errors.ts';
+// TrustError in the core, with the gate: every family's pipeline loads it, and as a module of its
+// own (a class, 120 B of code) it cost every cycle a module record in a QuickJS heap.
+import '../trust/errors.ts';
 import type { ArtifactKind } from '../trust/state.ts';
 import type { TargetDelta } from '../trust/target-deltas.ts';
 import type { DeltaArtifact, HeldSource } from './delta-step.ts';
@@ -85,15 +88,18 @@ export function unsignedTrustGate(log: Logger, repository: string): TrustGate {
   let warned = false;
   return {
     enforced: false,
-    invalidate() {},
+    invalidate: nothing,
     async approve(request) {
       if (!warned) log.warn('installing without signed metadata (trust.allowUnsigned)', { family: repository, name: request.name, version: request.version });
       warned = true;
       return undefined;
     },
-    commitOps: () => [],
+    commitOps: nothing,
   };
 }
+
+/** Nothing to drop, no ops to commit: one function for both. */
+const nothing = (): StoreOp[] => [];
 
 /**
  * The signed delta for what the device holds: one whose source digest is the one the device

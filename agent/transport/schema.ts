@@ -7,6 +7,9 @@
  * where a typo must not go unnoticed).
  */
 import { hasOwn, ownValue, setOwn } from '../util/own.ts';
+// Its re-export path, in the core with this module: otherwise it is a module of its own (no code,
+// ~1 KB of a QuickJS heap) that every family's chunk imports.
+import './on-demand.ts';
 
 export class SchemaError extends Error {
   // Declared and set in the constructor, not class fields: each class's field initializer is one more function in a QuickJS heap.
@@ -32,104 +35,160 @@ export type Infer<S> = S extends Schema<infer T> ? T : never;
 const describe = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'an array' : value instanceof Uint8Array ? 'bytes' : typeof value;
 
-export function string(options: { min?: number; max: number; pattern?: RegExp; label?: string }): Schema<string> {
-  return {
-    parse(value, path = '') {
-      if (typeof value !== 'string') throw new SchemaError(path, `expected a string, got ${describe(value)}`);
-      if (value.length < (options.min ?? 0)) throw new SchemaError(path, `shorter than ${options.min}`);
-      if (value.length > options.max) throw new SchemaError(path, `longer than ${options.max} characters`);
-      if (options.pattern && !options.pattern.test(value)) throw new SchemaError(path, `not ${options.label ?? `matching ${options.pattern}`}`);
-      return value;
-    },
-  };
+/**
+ * The combinators below build data, not closures: a schema is a node `{ parse, optional, k, a, b, c }`
+ * whose `parse` is the one interpreter `check` (a QuickJS heap holds one function for every kind
+ * instead of one per kind, and a built schema is plain objects of one shape). `k` is the kind,
+ * `a`..`c` its arguments. Hand-written schemas (`{ parse(value, path) { … } }`) nest as before.
+ */
+const enum Kind {
+  String,
+  Integer,
+  Boolean,
+  Bytes,
+  Literal,
+  OneOf,
+  Array,
+  Optional,
+  Record,
+  Object,
+  Union,
+  OnDemand,
 }
 
-export function integer(options: { min?: number; max?: number } = {}): Schema<number> {
-  const min = options.min ?? Number.MIN_SAFE_INTEGER;
-  const max = options.max ?? Number.MAX_SAFE_INTEGER;
-  return {
-    parse(value, path = '') {
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw new SchemaError(path, `expected an integer, got ${describe(value)}`);
-      if (value < min || value > max) throw new SchemaError(path, `${value} outside ${min}..${max}`);
-      return value;
-    },
-  };
+interface Node {
+  parse(value: unknown, path?: string): unknown;
+  optional: boolean;
+  k: Kind;
+  // The kind's arguments (see `check`); `c` of an on-demand node is the schema it keeps.
+  a: any;
+  b: any;
+  c: any;
 }
 
-export function boolean(): Schema<boolean> {
-  return {
-    parse(value, path = '') {
-      if (typeof value !== 'boolean') throw new SchemaError(path, `expected a boolean, got ${describe(value)}`);
-      return value;
-    },
-  };
-}
+const node = <T>(k: Kind, a?: unknown, b?: unknown, c?: unknown): Schema<T> => ({ parse: check, optional: k === Kind.Optional, k, a, b, c }) as Node as Schema<T>;
 
-export function bytes(options: { max: number }): Schema<Uint8Array> {
-  return {
-    parse(value, path = '') {
-      if (!(value instanceof Uint8Array)) throw new SchemaError(path, `expected bytes, got ${describe(value)}`);
-      if (value.length > options.max) throw new SchemaError(path, `more than ${options.max} bytes`);
-      return value;
-    },
-  };
-}
+const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
 
-export function literal<const T extends string | number | boolean>(expected: T): Schema<T> {
-  return {
-    parse(value, path = '') {
-      if (value !== expected) throw new SchemaError(path, `expected ${JSON.stringify(expected)}, got ${JSON.stringify(value)}`);
-      return expected;
-    },
-  };
-}
-
-export function oneOf<const T extends string>(values: readonly T[]): Schema<T> {
-  return {
-    parse(value, path = '') {
-      if (typeof value !== 'string' || !values.includes(value as T)) throw new SchemaError(path, `expected one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
-      return value as T;
-    },
-  };
-}
-
-export function array<T>(item: Schema<T>, options: { max: number; min?: number }): Schema<T[]> {
-  return {
-    parse(value, path = '') {
-      if (!Array.isArray(value)) throw new SchemaError(path, `expected an array, got ${describe(value)}`);
-      if (value.length > options.max) throw new SchemaError(path, `more than ${options.max} items`);
-      if (value.length < (options.min ?? 0)) throw new SchemaError(path, `fewer than ${options.min} items`);
-      return value.map((entry, index) => item.parse(entry, `${path}[${index}]`));
-    },
-  };
-}
-
-export function optional<T>(schema: Schema<T>): Schema<T | undefined> {
-  return {
-    optional: true,
-    parse(value, path = '') {
-      return value === undefined || value === null ? undefined : schema.parse(value, path);
-    },
-  };
-}
-
-/** A map with string keys (e.g. environment variables, per-target addresses). */
-export function record<T>(valueSchema: Schema<T>, options: { maxKeys: number; key?: Schema<string> }): Schema<Record<string, T>> {
-  return {
-    parse(value, path = '') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
-        throw new SchemaError(path, `expected a map, got ${describe(value)}`);
-      const entries = Object.entries(value);
-      if (entries.length > options.maxKeys) throw new SchemaError(path, `more than ${options.maxKeys} keys`);
-      const out: Record<string, T> = {};
-      for (const [key, inner] of entries) {
-        options.key?.parse(key, `${path}{${key}}`);
-        setOwn(out, key, valueSchema.parse(inner, `${path}.${key}`)); // `__proto__` stays a key
+function check(this: Node, value: unknown, path = ''): unknown {
+  const { k, a, b } = this;
+  // The expected type, for the one "expected …, got …" message.
+  let type: string | undefined;
+  let problem: string | undefined;
+  switch (k) {
+    case Kind.String:
+      if (typeof value !== 'string') type = 'a string';
+      else if (value.length < (a.min ?? 0)) problem = `shorter than ${a.min}`;
+      else if (value.length > a.max) problem = `longer than ${a.max} characters`;
+      else if (a.pattern && !a.pattern.test(value)) problem = `not ${a.label ?? `matching ${a.pattern}`}`;
+      break;
+    case Kind.Integer: {
+      const min = a?.min ?? Number.MIN_SAFE_INTEGER;
+      const max = a?.max ?? Number.MAX_SAFE_INTEGER;
+      if (typeof value !== 'number' || !Number.isInteger(value)) type = 'an integer';
+      else if (value < min || value > max) problem = `${value} outside ${min}..${max}`;
+      break;
+    }
+    case Kind.Boolean:
+      if (typeof value !== 'boolean') type = 'a boolean';
+      break;
+    case Kind.Bytes:
+      if (!(value instanceof Uint8Array)) type = 'bytes';
+      else if (value.length > a.max) problem = `more than ${a.max} bytes`;
+      break;
+    case Kind.Literal:
+    case Kind.OneOf:
+      if (k === Kind.Literal ? value !== a : typeof value !== 'string' || !a.includes(value))
+        problem = `expected ${k === Kind.Literal ? JSON.stringify(a) : `one of ${a.join(', ')}`}, got ${JSON.stringify(value)}`;
+      break;
+    case Kind.Array:
+      if (!Array.isArray(value)) type = 'an array';
+      else if (value.length > b.max) problem = `more than ${b.max} items`;
+      else if (value.length < (b.min ?? 0)) problem = `fewer than ${b.min} items`;
+      else return value.map((entry, index) => a.parse(entry, `${path}[${index}]`));
+      break;
+    case Kind.Optional:
+      return value === undefined || value === null ? undefined : a.parse(value, path);
+    case Kind.Record:
+    case Kind.Object: {
+      if (!isMap(value)) {
+        type = k === Kind.Record ? 'a map' : 'an object';
+        break;
+      }
+      const out: Record<string, unknown> = {};
+      if (k === Kind.Record) {
+        const entries = Object.entries(value);
+        if (entries.length > b.maxKeys) {
+          problem = `more than ${b.maxKeys} keys`;
+          break;
+        }
+        for (const [key, inner] of entries) {
+          b.key?.parse(key, `${path}{${key}}`);
+          setOwn(out, key, a.parse(inner, `${path}.${key}`)); // `__proto__` stays a key
+        }
+        return out;
+      }
+      if (b.strict) for (const key of Object.keys(value)) if (!hasOwn(a, key)) throw new SchemaError(join(path, key), `unknown key (allowed: ${Object.keys(a).join(', ')})`);
+      for (const [key, schema] of this.c as [string, Schema<unknown>][]) {
+        const at = join(path, key);
+        // Own properties only: an inherited `toString` is not a value the sender gave.
+        const given = hasOwn(value, key) ? value[key] : undefined;
+        if (given === undefined && !schema.optional) throw new SchemaError(at, 'missing');
+        const parsed = schema.parse(given, at);
+        if (parsed !== undefined) out[key] = parsed;
       }
       return out;
-    },
-  };
+    }
+    case Kind.Union: {
+      const tag = typeof value === 'object' && value !== null && hasOwn(value, a) ? (value as Record<string, unknown>)[a] : undefined;
+      // Own members only: the tag `constructor` or `toString` must not pick Object.prototype's.
+      const member = typeof tag === 'string' ? ownValue<Schema<unknown>>(b, tag) : undefined;
+      if (!member) throw new SchemaError(join(path, a), `expected one of ${Object.keys(b).join(', ')}, got ${JSON.stringify(tag)}`);
+      return member.parse(value, path);
+    }
+    default:
+      // On demand (below): `a` builds the schema, `c` keeps it while schemas are retained.
+      if (!retain) {
+        this.c = undefined; // one kept before the switch is let go
+        return a().parse(value, path);
+      }
+      return (this.c ??= a()).parse(value, path);
+  }
+  if (type !== undefined) problem = `expected ${type}, got ${describe(value)}`;
+  if (problem !== undefined) throw new SchemaError(path, problem);
+  return value;
 }
+
+/**
+ * Most combinators only record their arguments as their node's `a` and `b`: one function for all of
+ * them and a closure each, rather than a function each. (`Schema<any>`: each export below states
+ * its own type.)
+ */
+const combinator = (k: Kind) => (a?: unknown, b?: unknown): Schema<any> => node(k, a, b);
+
+export const string: (options: { min?: number; max: number; pattern?: RegExp; label?: string }) => Schema<string> = combinator(Kind.String);
+
+/** Bounds default to the safe integers. */
+export const integer: (options?: { min?: number; max?: number }) => Schema<number> = combinator(Kind.Integer);
+
+export const boolean: () => Schema<boolean> = combinator(Kind.Boolean);
+
+export const bytes: (options: { max: number }) => Schema<Uint8Array> = combinator(Kind.Bytes);
+
+export const literal: <const T extends string | number | boolean>(expected: T) => Schema<T> = combinator(Kind.Literal);
+
+export const oneOf: <const T extends string>(values: readonly T[]) => Schema<T> = combinator(Kind.OneOf);
+
+export const array: <T>(item: Schema<T>, options: { max: number; min?: number }) => Schema<T[]> = combinator(Kind.Array);
+
+export const optional: <T>(schema: Schema<T>) => Schema<T | undefined> = combinator(Kind.Optional);
+
+/** A map with string keys (e.g. environment variables, per-target addresses). */
+export const record: <T>(valueSchema: Schema<T>, options: { maxKeys: number; key?: Schema<string> }) => Schema<Record<string, T>> = combinator(Kind.Record);
+
+/** A tagged union: `field` picks the member schema. */
+export const union: <const K extends string, M extends Record<string, Schema<unknown>>>(field: K, members: M) => Schema<Infer<M[keyof M]>> = combinator(Kind.Union);
 
 type Shape = Record<string, Schema<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends { optional: true } ? K : undefined extends Infer<S[K]> ? K : never }[keyof S];
@@ -137,41 +196,10 @@ type ObjectOf<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>>]: Inf
 type Flatten<T> = { [K in keyof T]: T[K] };
 
 export function object<S extends Shape>(shape: S, options: { strict?: boolean } = {}): Schema<Flatten<ObjectOf<S>>> {
-  // Listed once: every message of the protocol passes here, several times per poll.
-  const fields = Object.entries(shape);
-  return {
-    parse(value, path = '') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
-        throw new SchemaError(path, `expected an object, got ${describe(value)}`);
-      const input = value as Record<string, unknown>;
-      if (options.strict)
-        for (const key of Object.keys(input)) if (!hasOwn(shape, key)) throw new SchemaError(path ? `${path}.${key}` : key, `unknown key (allowed: ${Object.keys(shape).join(', ')})`);
-      const out: Record<string, unknown> = {};
-      for (const [key, schema] of fields) {
-        const at = path ? `${path}.${key}` : key;
-        // Own properties only: an inherited `toString` is not a value the sender gave.
-        const given = hasOwn(input, key) ? input[key] : undefined;
-        if (given === undefined && !schema.optional) throw new SchemaError(at, 'missing');
-        const parsed = schema.parse(given, at);
-        if (parsed !== undefined) out[key] = parsed;
-      }
-      return out as Flatten<ObjectOf<S>>;
-    },
-  };
+  // The fields listed once: every message of the protocol passes here, several times per poll.
+  return node(Kind.Object, shape, options, Object.entries(shape));
 }
 
-/** A tagged union: `field` picks the member schema. */
-export function union<const K extends string, M extends Record<string, Schema<unknown>>>(field: K, members: M): Schema<Infer<M[keyof M]>> {
-  return {
-    parse(value, path = '') {
-      const tag = typeof value === 'object' && value !== null && hasOwn(value, field) ? (value as Record<string, unknown>)[field] : undefined;
-      // Own members only: the tag `constructor` or `toString` must not pick Object.prototype's.
-      const member = typeof tag === 'string' ? ownValue<Schema<unknown>>(members, tag) : undefined;
-      if (!member) throw new SchemaError(path ? `${path}.${field}` : field, `expected one of ${Object.keys(members).join(', ')}, got ${JSON.stringify(tag)}`);
-      return member.parse(value, path) as Infer<M[keyof M]>;
-    },
-  };
-}
 
 /** Common field shapes. */
 export const hexSha256 = () => string({ min: 64, max: 64, pattern: /^[0-9a-f]{64}$/, label: 'a lower-case hex SHA-256' });
@@ -204,14 +232,5 @@ export function retainSchemas(keep: boolean): void {
 }
 
 export function onDemand<T>(build: () => Schema<T>): Schema<T> {
-  let built: Schema<T> | undefined;
-  return {
-    parse(value, path) {
-      if (!retain) {
-        built = undefined; // one kept before the switch is let go
-        return build().parse(value, path);
-      }
-      return (built ??= build()).parse(value, path);
-    },
-  };
+  return node(Kind.OnDemand, build);
 }

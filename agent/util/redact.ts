@@ -33,8 +33,12 @@ export function isSecretParameter(name: string): boolean {
   return lower.split(/[-_.]/).some(isSecretPart);
 }
 
-/** `scheme://` followed by anything up to whitespace, quotes or angle brackets. */
-const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
+/**
+ * `scheme://` followed by anything up to whitespace, quotes or angle brackets, but not the
+ * punctuation that closes the sentence around it: "(see http://x/?a=b)." (the last character is
+ * none of `).,;:!?]`).
+ */
+const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]*[^\s"'<>`).,;:!?\]]/gi;
 
 /** One URL with its userinfo and secret query values replaced by `REDACTED`. */
 export function redactUrl(url: string): string {
@@ -59,21 +63,19 @@ function redactQuery(rest: string): string {
   if (queryStart < 0) return rest;
   const hash = rest.indexOf('#', queryStart);
   const queryEnd = hash >= 0 ? hash : rest.length;
-  const query = rest
-    .slice(queryStart + 1, queryEnd)
-    .split(/([&;])/)
-    .map((part) => {
-      if (part === '&' || part === ';') return part;
-      const eq = part.indexOf('=');
-      if (eq < 0) return part;
-      return isSecretParameter(part.slice(0, eq)) ? `${part.slice(0, eq)}=${REDACTED}` : part;
-    })
-    .join('');
-  return `${rest.slice(0, queryStart + 1)}${query}${rest.slice(queryEnd)}`;
+  return `${rest.slice(0, queryStart)}${rest.slice(queryStart, queryEnd).replace(QUERY_PARAMETER, redactParameter)}${rest.slice(queryEnd)}`;
 }
 
-/** `?name=value` / `&name=value` outside a recognisable URL (a scheme-less or truncated one). */
-const PARAMETER_IN_TEXT = /([?&;])([^=\s&;#?"'<>]+)=([^\s&;#"'<>]*)/g;
+/** `name=value` in a query (after `?`, `&` or `;`): the name is what comes before the first `=`. */
+const QUERY_PARAMETER = /([?&;])([^&;=]*)=[^&;]*/g;
+
+/** A replacer for `(separator)(name)=value` matches: the value of a secret parameter redacted. */
+function redactParameter(whole: string, separator: string, name: string): string {
+  return isSecretParameter(name) ? `${separator}${name}=${REDACTED}` : whole;
+}
+
+/** `?name=value` / `&name=value` outside a recognisable URL (a scheme-less or truncated one); the value, as a URL, without closing punctuation. */
+const PARAMETER_IN_TEXT = /([?&;])([^=\s&;#?"'<>]+)=(?:[^\s&;#"'<>]*[^\s&;#"'<>).,:!?\]])?/g;
 
 /**
  * `Bearer <token>` (an Authorization header quoted in an error or a log line): a device or admin
@@ -84,17 +86,9 @@ const BEARER_IN_TEXT = /\b(bearer)(\s+)[^\s"'<>,;]{12,}/gi;
 /** Free text (an error message, a command's output) with every URL and bearer token in it redacted. */
 export function redactText(text: string): string {
   return text
-    .replace(BEARER_IN_TEXT, (_whole, word: string, space: string) => `${word}${space}${REDACTED}`)
-    .replace(URL_IN_TEXT, (match) => keepTrail(match, redactUrl))
-    .replace(PARAMETER_IN_TEXT, (whole, separator: string, name: string) =>
-      isSecretParameter(name) ? keepTrail(whole, () => `${separator}${name}=${REDACTED}`) : whole,
-    );
-}
-
-/** Punctuation that closes the sentence around a URL is not part of it: "(see http://x/?a=b)." */
-function keepTrail(match: string, redact: (core: string) => string): string {
-  const trail = /[).,;:!?\]]*$/.exec(match)?.[0] ?? '';
-  return `${redact(match.slice(0, match.length - trail.length))}${trail}`;
+    .replace(BEARER_IN_TEXT, `$1$2${REDACTED}`)
+    .replace(URL_IN_TEXT, redactUrl)
+    .replace(PARAMETER_IN_TEXT, redactParameter);
 }
 
 /**

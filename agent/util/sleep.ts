@@ -25,7 +25,7 @@ export class AbortedError extends Error {
  * `signal` aborts (at once if it already has), and then leaves no timer behind.
  */
 export function sleep(clock: Pick<Clock, 'setTimer' | 'clearTimer'>, ms: number, signal?: AbortSignalLike): Promise<void> {
-  return wait(clock, ms, signal, (reason, _resolve, reject) => reject(new AbortedError(reason)));
+  return wait(clock, ms, signal, false) as Promise<void>;
 }
 
 /**
@@ -34,30 +34,24 @@ export function sleep(clock: Pick<Clock, 'setTimer' | 'clearTimer'>, ms: number,
  * Error, with its stack trace, per interruption is pure cost there.
  */
 export function pause(clock: Pick<Clock, 'setTimer' | 'clearTimer'>, ms: number, signal?: AbortSignalLike): Promise<boolean> {
-  return wait<boolean>(clock, ms, signal, (_reason, resolve) => resolve(false), true);
+  return wait(clock, ms, signal, true) as Promise<boolean>;
 }
 
-function wait<T>(
-  clock: Pick<Clock, 'setTimer' | 'clearTimer'>,
-  ms: number,
-  signal: AbortSignalLike | undefined,
-  onAbort: (reason: unknown, resolve: (value: T) => void, reject: (error: unknown) => void) => void,
-  elapsed?: T,
-): Promise<T> {
+/** `quiet`: an abort resolves false (`pause`) rather than rejecting (`sleep`, which resolves nothing). */
+function wait(clock: Pick<Clock, 'setTimer' | 'clearTimer'>, ms: number, signal: AbortSignalLike | undefined, quiet: boolean): Promise<boolean | undefined> {
   if (!(typeof ms === 'number' && Number.isFinite(ms) && ms >= 0)) return Promise.reject(new RangeError(`sleep: ms must be a finite number >= 0, got ${ms}`));
-  return new Promise<T>((resolve, reject) => {
-    if (signal?.aborted) return onAbort(signal.reason, resolve, reject);
-    let unregister: () => void = () => {};
+  return new Promise((resolve, reject) => {
+    const stop = (reason: unknown) => (quiet ? resolve(false) : reject(new AbortedError(reason)));
+    if (signal?.aborted) return stop(signal.reason);
+    let unregister: (() => void) | undefined;
     const timer = clock.setTimer(() => {
-      unregister();
-      resolve(elapsed as T);
+      unregister?.();
+      resolve(quiet || undefined);
     }, ms);
-    if (signal) {
-      unregister = signal.onAbort((reason) => {
-        clock.clearTimer(timer);
-        onAbort(reason, resolve, reject);
-      });
-    }
+    unregister = signal?.onAbort((reason) => {
+      clock.clearTimer(timer);
+      stop(reason);
+    });
   });
 }
 
@@ -79,11 +73,8 @@ export function createAbort(): AbortHandle {
       return reason;
     },
     onAbort(callback) {
-      if (aborted) {
-        callback(reason);
-        return () => {};
-      }
-      listeners.add(callback);
+      if (aborted) callback(reason);
+      else listeners.add(callback);
       return () => listeners.delete(callback);
     },
   };

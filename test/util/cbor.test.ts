@@ -81,6 +81,20 @@ describe('CBOR codec against cbor-x', () => {
     expect([...bytes]).toEqual([1, 2, 3]);
   });
 
+  it('encodes inside an encode (a getter that encodes) without mixing the two outputs', () => {
+    const inner = { a: 'x'.repeat(300), n: 1 };
+    const outer = {
+      before: 'é'.repeat(100),
+      get nested() {
+        return encodeCbor(inner);
+      },
+      after: [1, 2, 3],
+    };
+    const plain = { before: outer.before, nested: peerEncode(inner), after: [1, 2, 3] };
+    expect(toHex(encodeCbor(outer))).toBe(toHex(peerEncode(plain)));
+    expect(toHex(encodeCbor(inner))).toBe(toHex(peerEncode(inner))); // the writer is whole again
+  });
+
   it('writes a lone surrogate as U+FFFD', () => {
     expect(decodeCbor(encodeCbor('a\ud800b'))).toBe('a\ufffdb');
   });

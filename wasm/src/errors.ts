@@ -80,23 +80,24 @@ export const SYNCML_ERROR_CODES = [
 
 export type SyncmlErrorCode = (typeof SYNCML_ERROR_CODES)[number];
 
-const SYNCML_ERROR_TEXT: Record<SyncmlErrorCode, string> = {
-  tooLarge: 'message larger than the maxBytes limit',
-  tooDeep: 'elements nested deeper than the maxDepth limit',
-  tooManyTokens: 'more tokens than the maxTokens limit',
-  unexpectedEnd: 'message ends inside an element, string or markup',
-  malformed: 'malformed markup',
-  mismatchedTag: 'end tag does not match the open element',
-  badReference: 'invalid entity or character reference',
-  badComment: "'--' inside an XML comment",
-  unknownFormat: 'neither SyncML XML nor WBXML 1.1-1.3',
-  badHeader: 'invalid WBXML header',
-  unsupportedCharset: 'unsupported WBXML charset',
-  badStringRef: 'invalid WBXML string-table reference',
-  wbxmlAttributes: 'WBXML attributes are not used by SyncML',
-  unsupportedToken: 'unsupported WBXML token (extension or processing instruction)',
-  trailingData: 'bytes after the root element',
-};
+/** What each code means, in SYNCML_ERROR_CODES order (an array: its strings without a key each). */
+const SYNCML_ERROR_TEXT: readonly string[] = [
+  'message larger than the maxBytes limit', // tooLarge
+  'elements nested deeper than the maxDepth limit', // tooDeep
+  'more tokens than the maxTokens limit', // tooManyTokens
+  'message ends inside an element, string or markup', // unexpectedEnd
+  'malformed markup', // malformed
+  'end tag does not match the open element', // mismatchedTag
+  'invalid entity or character reference', // badReference
+  "'--' inside an XML comment", // badComment
+  'neither SyncML XML nor WBXML 1.1-1.3', // unknownFormat
+  'invalid WBXML header', // badHeader
+  'unsupported WBXML charset', // unsupportedCharset
+  'invalid WBXML string-table reference', // badStringRef
+  'WBXML attributes are not used by SyncML', // wbxmlAttributes
+  'unsupported WBXML token (extension or processing instruction)', // unsupportedToken
+  'bytes after the root element', // trailingData
+];
 
 export class SyncmlError extends Error {
   declare readonly code: SyncmlErrorCode;
@@ -104,7 +105,7 @@ export class SyncmlError extends Error {
   declare readonly offset: number;
   declare readonly format: 'xml' | 'wbxml' | undefined;
   constructor(code: SyncmlErrorCode, offset: number, format?: 'xml' | 'wbxml') {
-    super(`${format === undefined ? 'SyncML' : format === 'xml' ? 'SyncML XML' : 'SyncML WBXML'}: ${SYNCML_ERROR_TEXT[code]} at byte ${offset}`);
+    super(`${format === undefined ? 'SyncML' : format === 'xml' ? 'SyncML XML' : 'SyncML WBXML'}: ${SYNCML_ERROR_TEXT[SYNCML_ERROR_CODES.indexOf(code)]} at byte ${offset}`);
     this.code = code;
     this.offset = offset;
     this.format = format;
