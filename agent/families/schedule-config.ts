@@ -11,9 +11,12 @@ export type { ScheduleConfig } from './schedule.ts';
 
 const HOUR_MS = 60 * MINUTE_MS;
 
+/** "HH:MM-HH:MM", one regular expression for the schema and the parser (each literal is code a QuickJS board keeps). */
+const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
+
 /** Parses "HH:MM-HH:MM" (UTC) into a window. */
 export function parseWindow(text: string): PollWindow | undefined {
-  const match = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+  const match = WINDOW.exec(text);
   if (!match) return undefined;
   const [, h1, m1, h2, m2] = match as unknown as [string, string, string, string, string];
   return { startMinute: Number(h1) * 60 + Number(m1), endMinute: Number(h2) * 60 + Number(m2) };
@@ -30,7 +33,7 @@ export const scheduleSchema = onDemand(() =>
       minBatteryPercent: optional(integer({ min: 0, max: 100 })),
       allowMetered: optional(boolean()),
       /** "HH:MM-HH:MM" in UTC. */
-      window: optional(string({ max: 11, pattern: /^\d\d:\d\d-\d\d:\d\d$/, label: 'HH:MM-HH:MM' })),
+      window: optional(string({ max: 11, pattern: WINDOW, label: 'a valid HH:MM-HH:MM UTC window' })),
       backoffInitialMs: optional(integer({ min: 1 })),
       backoffMaxMs: optional(integer({ min: 1 })),
       conditionRecheckMs: optional(integer({ min: 1000 })),
