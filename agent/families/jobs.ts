@@ -1,7 +1,7 @@
 /**
  * Jobs belong to a family and live under its job prefix. Two rules keep them from hurting the
  * agent as a whole:
- *  - **Bounded**: a family creates jobs lazily from its plan, a few at a time (`jobRoom`): never
+ *  - **Bounded**: a family creates jobs lazily from its plan, a few at a time (`jobRoom`, ./job-limits.ts): never
  *    more than `maxJobs` at once, and none while the store's live data is past `maxStoreShare`
  *    of its area. A long package list no longer fills the store with jobs and locks the agent
  *    up; the rest of the plan waits for the next batch or the next poll.
@@ -12,23 +12,10 @@
  */
 import type { Logger } from '../log.ts';
 import type { KeyValueStore } from '../store/index.ts';
+import type { JobLimits } from './job-limits.ts';
 import { errorMessage } from '../util/retry.ts';
 
-export interface JobLimits {
-  /** Jobs of one family in the store at once. */
-  maxJobs: number;
-  /** Create no job while live store data exceeds this share of the store area (0–1). */
-  maxStoreShare: number;
-}
-
 export const DEFAULT_JOB_LIMITS: JobLimits = { maxJobs: 8, maxStoreShare: 0.6 };
-
-/** How many new jobs the family may create now (0: finish the ones it has first). */
-export function jobRoom(store: KeyValueStore, jobPrefix: string, limits: JobLimits): number {
-  const stats = store.stats();
-  if (stats.liveBytes > stats.areaLength * limits.maxStoreShare) return 0;
-  return Math.max(0, limits.maxJobs - store.keys(jobPrefix).length);
-}
 
 /**
  * Opens each job record under `jobPrefix` with `open` (which throws when the record cannot be

@@ -43,19 +43,26 @@ export const scheduleSchema = onDemand(() =>
 );
 
 /** Fills in defaults (24 h interval, 5 min jitter, at boot, …); `section` names the config path in errors. */
-export function resolveSchedule(input: Infer<typeof scheduleSchema> | undefined, section: string, defaults: Partial<ScheduleConfig> = {}): ScheduleConfig {
-  const s = input ?? {};
-  const window = s.window === undefined ? undefined : parseWindow(s.window);
-  if (s.window !== undefined && window === undefined) throw new Error(`${section}.window: ${s.window} is not a valid HH:MM-HH:MM UTC window`);
+export function resolveSchedule(
+  input: Infer<typeof scheduleSchema> | undefined,
+  section: string,
+  defaults: Partial<Pick<ScheduleConfig, 'intervalMs' | 'jitterMs' | 'onBoot'>> = {},
+): ScheduleConfig {
+  // The parsed section holds only the keys given (../transport/schema.ts), so spreading it over the defaults keeps them.
+  const { window: text, backoffInitialMs: initialMs = 30_000, backoffMaxMs = HOUR_MS, ...given } = input ?? {};
+  const window = text === undefined ? undefined : parseWindow(text);
+  if (text !== undefined && window === undefined) throw new Error(`${section}.window: ${text} is not a valid HH:MM-HH:MM UTC window`);
   return {
-    intervalMs: s.intervalMs ?? defaults.intervalMs ?? 24 * HOUR_MS,
-    jitterMs: s.jitterMs ?? defaults.jitterMs ?? 5 * MINUTE_MS,
-    onBoot: s.onBoot ?? defaults.onBoot ?? true,
-    requireExternalPower: s.requireExternalPower ?? false,
-    minBatteryPercent: s.minBatteryPercent ?? 20,
-    allowMetered: s.allowMetered ?? false,
+    intervalMs: 24 * HOUR_MS,
+    jitterMs: 5 * MINUTE_MS,
+    onBoot: true,
+    requireExternalPower: false,
+    minBatteryPercent: 20,
+    allowMetered: false,
+    conditionRecheckMs: 5 * MINUTE_MS,
+    ...defaults,
+    ...given,
     ...(window ? { window } : {}),
-    backoff: { initialMs: s.backoffInitialMs ?? 30_000, maxMs: Math.max(s.backoffMaxMs ?? HOUR_MS, s.backoffInitialMs ?? 30_000), factor: 2 },
-    conditionRecheckMs: s.conditionRecheckMs ?? 5 * MINUTE_MS,
+    backoff: { initialMs, maxMs: Math.max(backoffMaxMs, initialMs), factor: 2 },
   };
 }

@@ -262,7 +262,7 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
       const result = await download({
         http: device.net.http,
         clock: device.clock,
-        hasher: { create: (state) => engines.createHash('sha256', state) },
+        hasher: { create: engines.createHash.bind(engines, 'sha256') },
         url,
         size: job.artifact.size,
         digest: job.artifact.digest,
