@@ -4,8 +4,9 @@
  * retry), a failure before the download, an install interrupted by a power cut.
  * On a QuickJS board each function kept loaded costs its code for the agent's life.
  *
- * It imports nothing at run time but the core (agent.js): a pipeline module it imported would be
- * split from the chunk every family loads (../../scripts/chunk-plan.ts), one more module per cycle.
+ * It imports nothing at run time but the core (agent.js) and the trust error: a pipeline module it
+ * imported would be split from the chunk every family loads (../../scripts/chunk-plan.ts), one more
+ * module per cycle. So ./verify.ts's `VerificationError` is told by its name here.
  */
 import type { HandlerResult } from '../machine/machine.ts';
 import type { StoreOp } from '../store/index.ts';
@@ -13,22 +14,27 @@ import type { DownloadResult } from './download.ts';
 import type { PipelineEvent } from './flow.ts';
 import type { DownloadOutcome, PipelineJob, PipelineMachineOptions } from './runner.ts';
 import type { SinkHandle } from './sinks.ts';
-import { trustFailureCode } from './trust-gate.ts';
-import type { TrustError } from '../trust/errors.ts';
+import { type TrustGate, trustFailureCode } from './trust-gate.ts';
+import { TrustError } from '../trust/errors.ts';
 
 type Job = PipelineJob<unknown>;
 type Options = PipelineMachineOptions<unknown>;
 type Result = HandlerResult<PipelineEvent, Job>;
 type Failure = Extract<DownloadResult, { ok: false }>;
 
+/** A family that names no signed target for its jobs: refused where signed metadata is enforced. */
+export function untargeted<J extends { artifact: { name: string } }>(gate: TrustGate, job: J): J {
+  if (gate.enforced) throw new TrustError('unknownTarget', `${job.artifact.name}: the family names no signed target for this job`);
+  return job;
+}
+
 /**
  * A job that failed before its download (locating, no space): the failure is its download outcome.
- * A refusal of ./verify.ts or the trust gate keeps its own code (told by name: see above).
+ * A refusal of ./verify.ts or of the trust gate keeps its own code.
  */
 export function failed(job: Job, code: string, error: unknown): Result {
   const message = error instanceof Error ? error.message : String(error);
-  const name = error instanceof Error ? error.name : '';
-  const errorCode = name === 'VerificationError' ? (error as { code: string }).code : name === 'TrustError' ? trustFailureCode(error as TrustError) : code;
+  const errorCode = error instanceof Error && error.name === 'VerificationError' ? (error as Error & { code: string }).code : error instanceof TrustError ? trustFailureCode(error) : code;
   return { event: 'failed', context: { ...job, download: { ok: false, code: errorCode, message, bytesTransferred: 0, attempts: 0 } } };
 }
 

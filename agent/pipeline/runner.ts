@@ -20,13 +20,16 @@ import { type Sink, type SinkHandle, stagingSink } from './sinks.ts';
 import type { slotSink } from './slot-sink.ts';
 import { checkArtifactSize, checkDownloadUrl } from './verify.ts';
 import { type TrustGate, type TrustRequest, type TrustedArtifact, signedDeltaArtifact } from './trust-gate.ts';
-import { TrustError } from '../trust/errors.ts';
 import { loadOnce } from '../util/load-once.ts';
 
 /** The delta stage, imported when a job first has a delta to run (a lazy chunk: most cycles have none). */
 const deltaStage = loadOnce(() => import('./delta-step.ts'));
-/** The rare paths (failures, retries, interrupted installs): a lazy chunk a planned job never loads. */
-const rare = loadOnce(() => import('./runner-rare.ts'));
+/**
+ * The rare paths (failures, retries, interrupted installs): a lazy chunk a planned job never loads.
+ * Imported where needed, not through `loadOnce`: a rare path may pay the loader's trip, and the
+ * wrapper would be one more function and closure held for the agent's life.
+ */
+const rare = () => import('./runner-rare.ts');
 
 export interface ArtifactSpec {
   name: string;
@@ -171,10 +174,7 @@ export interface PipelineMachineOptions<F> {
 async function approve<F>(options: PipelineMachineOptions<F>, job: PipelineJob<F>): Promise<PipelineJob<F>> {
   const gate = options.trust?.gate;
   if (!gate || job.trusted) return job;
-  if (!options.hooks.trustTarget) {
-    if (gate.enforced) throw new TrustError('unknownTarget', `${job.artifact.name}: the family names no signed target for this job`);
-    return job;
-  }
+  if (!options.hooks.trustTarget) return (await import('./runner-rare.ts')).untargeted(gate, job);
   // A delta the family's message offered stays the job's; else signed metadata may name one.
   const held = !job.delta && options.hooks.delta?.held ? await options.hooks.delta.held(job) : undefined;
   const trusted = await gate.approve({ ...(await options.hooks.trustTarget(job)), ...(held ? { held } : {}) });
@@ -282,7 +282,8 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
         random01: () => (device.random.bytes(1)[0] as number) / 256,
         headers,
         signal: o.signal,
-        onProgress: (offset, size) => hooks.onProgress?.(current, offset, size),
+        // No closure held through the download for a family that follows no progress (OMA DM).
+        onProgress: hooks.onProgress && ((offset, size) => hooks.onProgress?.(current, offset, size)),
       });
       if (result.ok) return { event: 'downloaded', context: { ...current, download: { ok: true, bytesTransferred: result.bytesTransferred, attempts: result.attempts } } };
       if (result.code === 'aborted') return { suspend: 'aborted', context: current };
