@@ -78,7 +78,8 @@ export function validateTable<S extends string, E extends string>(table: Machine
     let targets = 0;
     for (const [event, target] of Object.entries(on)) {
       targets++;
-      if (!states.includes(target as string)) problem ??= `${state} --${event}--> ${target}: no such state`;
+      // A final state's transitions are its problem, wherever they lead (below).
+      if (!final && !states.includes(target as string)) problem ??= `${state} --${event}--> ${target}: no such state`;
     }
     if (final) finals += ` ${state} `;
     problem ??= final
