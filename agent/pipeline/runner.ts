@@ -287,7 +287,8 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
       });
       if (result.ok) return { event: 'downloaded', context: { ...current, download: { ok: true, bytesTransferred: result.bytesTransferred, attempts: result.attempts } } };
       if (result.code === 'aborted') return { suspend: 'aborted', context: current };
-      return (await rare()).downloadFailed(o, current, result, sink);
+      // Awaited here: the sink must stay open until the rare path is done with it (`finally` closes it).
+      return await (await rare()).downloadFailed(o, current, result, sink);
     } finally {
       await sink.close();
     }
