@@ -11,7 +11,8 @@
  */
 import type { AbortSignalLike, Device } from '../../hal/types.ts';
 import type { Engines } from '../../wasm/index.ts';
-import { DEFAULT_JOB_LIMITS, type JobLimits, jobRoom, readableJobs } from '../families/jobs.ts';
+import { DEFAULT_JOB_LIMITS, readableJobs } from '../families/jobs.ts';
+import { type JobLimits, jobRoom } from '../families/job-limits.ts';
 import type { Outbox, OutboxEntry } from '../outbox/outbox.ts';
 import { newJob, type PipelineJob } from '../pipeline/runner.ts';
 import { StoreFullError } from '../store/index.ts';

@@ -1,7 +1,7 @@
 /**
  * Jobs belong to a family and live under its job prefix. Two rules keep them from hurting the
  * agent as a whole:
- *  - **Bounded**: a family creates jobs lazily from its plan, a few at a time (`jobRoom`): never
+ *  - **Bounded**: a family creates jobs lazily from its plan, a few at a time (`jobRoom`, ./job-limits.ts): never
  *    more than `maxJobs` at once, and none while the store's live data is past `maxStoreShare`
  *    of its area. A long package list no longer fills the store with jobs and locks the agent
  *    up; the rest of the plan waits for the next batch or the next poll.
@@ -11,39 +11,11 @@
  *    (../machine/table.ts) for the records an update can still read.
  */
 import type { Logger } from '../log.ts';
-import { type KeyValueStore, type StoreOp, deleteOp, putOp } from '../store/index.ts';
+import type { KeyValueStore } from '../store/index.ts';
+import type { JobLimits } from './job-limits.ts';
 import { errorMessage } from '../util/retry.ts';
 
-export const SET_ASIDE_PREFIX = 'setAside/';
-/** Records kept set aside for diagnosis; older ones are dropped first. */
-const MAX_SET_ASIDE = 8;
-/** Bytes of a set-aside record kept for diagnosis. */
-const MAX_SET_ASIDE_BYTES = 512;
-
-export interface JobLimits {
-  /** Jobs of one family in the store at once. */
-  maxJobs: number;
-  /** Create no job while live store data exceeds this share of the store area (0–1). */
-  maxStoreShare: number;
-}
-
 export const DEFAULT_JOB_LIMITS: JobLimits = { maxJobs: 8, maxStoreShare: 0.6 };
-
-export interface SetAsideRecord {
-  family: string;
-  key: string;
-  reason: string;
-  utcMs: number;
-  /** The first bytes of the record as found. */
-  head: Uint8Array;
-}
-
-/** How many new jobs the family may create now (0: finish the ones it has first). */
-export function jobRoom(store: KeyValueStore, jobPrefix: string, limits: JobLimits): number {
-  const stats = store.stats();
-  if (stats.liveBytes > stats.areaLength * limits.maxStoreShare) return 0;
-  return Math.max(0, limits.maxJobs - store.keys(jobPrefix).length);
-}
 
 /**
  * Opens each job record under `jobPrefix` with `open` (which throws when the record cannot be
@@ -72,13 +44,10 @@ export async function readableJobs(options: {
   return { keys, setAside };
 }
 
-/** Moves a record out of the family's way in one atomic batch (set aside + delete), bounded. */
-export async function setAsideRecord(store: KeyValueStore, entry: Omit<SetAsideRecord, 'head'>, log: Logger): Promise<void> {
-  const raw = store.get(entry.key) ?? new Uint8Array();
-  const existing = store.keys(SET_ASIDE_PREFIX);
-  const ops: StoreOp[] = existing.slice(0, Math.max(0, existing.length - MAX_SET_ASIDE + 1)).map((key) => deleteOp(key));
-  const record: SetAsideRecord = { ...entry, head: raw.slice(0, MAX_SET_ASIDE_BYTES) };
-  ops.push(putOp(`${SET_ASIDE_PREFIX}${String(entry.utcMs).padStart(15, '0')}/${entry.key}`, record), deleteOp(entry.key));
-  await store.batch(ops);
-  log.error('job record set aside: the agent cannot read it', { family: entry.family, key: entry.key, reason: entry.reason });
+/**
+ * Moves a record out of the family's way (./set-aside.ts, a lazy chunk: only a record the agent
+ * cannot read loads it).
+ */
+export async function setAsideRecord(...args: Parameters<typeof import('./set-aside.ts').setAsideRecord>): Promise<void> {
+  return (await import('./set-aside.ts')).setAsideRecord(...args);
 }

@@ -11,9 +11,12 @@ export type { ScheduleConfig } from './schedule.ts';
 
 const HOUR_MS = 60 * MINUTE_MS;
 
+/** "HH:MM-HH:MM", one regular expression for the schema and the parser (each literal is code a QuickJS board keeps). */
+const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
+
 /** Parses "HH:MM-HH:MM" (UTC) into a window. */
 export function parseWindow(text: string): PollWindow | undefined {
-  const match = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(text);
+  const match = WINDOW.exec(text);
   if (!match) return undefined;
   const [, h1, m1, h2, m2] = match as unknown as [string, string, string, string, string];
   return { startMinute: Number(h1) * 60 + Number(m1), endMinute: Number(h2) * 60 + Number(m2) };
@@ -30,7 +33,7 @@ export const scheduleSchema = onDemand(() =>
       minBatteryPercent: optional(integer({ min: 0, max: 100 })),
       allowMetered: optional(boolean()),
       /** "HH:MM-HH:MM" in UTC. */
-      window: optional(string({ max: 11, pattern: /^\d\d:\d\d-\d\d:\d\d$/, label: 'HH:MM-HH:MM' })),
+      window: optional(string({ max: 11, pattern: WINDOW, label: 'a valid HH:MM-HH:MM UTC window' })),
       backoffInitialMs: optional(integer({ min: 1 })),
       backoffMaxMs: optional(integer({ min: 1 })),
       conditionRecheckMs: optional(integer({ min: 1000 })),
@@ -40,19 +43,26 @@ export const scheduleSchema = onDemand(() =>
 );
 
 /** Fills in defaults (24 h interval, 5 min jitter, at boot, …); `section` names the config path in errors. */
-export function resolveSchedule(input: Infer<typeof scheduleSchema> | undefined, section: string, defaults: Partial<ScheduleConfig> = {}): ScheduleConfig {
-  const s = input ?? {};
-  const window = s.window === undefined ? undefined : parseWindow(s.window);
-  if (s.window !== undefined && window === undefined) throw new Error(`${section}.window: ${s.window} is not a valid HH:MM-HH:MM UTC window`);
+export function resolveSchedule(
+  input: Infer<typeof scheduleSchema> | undefined,
+  section: string,
+  defaults: Partial<Pick<ScheduleConfig, 'intervalMs' | 'jitterMs' | 'onBoot'>> = {},
+): ScheduleConfig {
+  // The parsed section holds only the keys given (../transport/schema.ts), so spreading it over the defaults keeps them.
+  const { window: text, backoffInitialMs: initialMs = 30_000, backoffMaxMs = HOUR_MS, ...given } = input ?? {};
+  const window = text === undefined ? undefined : parseWindow(text);
+  if (text !== undefined && window === undefined) throw new Error(`${section}.window: ${text} is not a valid HH:MM-HH:MM UTC window`);
   return {
-    intervalMs: s.intervalMs ?? defaults.intervalMs ?? 24 * HOUR_MS,
-    jitterMs: s.jitterMs ?? defaults.jitterMs ?? 5 * MINUTE_MS,
-    onBoot: s.onBoot ?? defaults.onBoot ?? true,
-    requireExternalPower: s.requireExternalPower ?? false,
-    minBatteryPercent: s.minBatteryPercent ?? 20,
-    allowMetered: s.allowMetered ?? false,
+    intervalMs: 24 * HOUR_MS,
+    jitterMs: 5 * MINUTE_MS,
+    onBoot: true,
+    requireExternalPower: false,
+    minBatteryPercent: 20,
+    allowMetered: false,
+    conditionRecheckMs: 5 * MINUTE_MS,
+    ...defaults,
+    ...given,
     ...(window ? { window } : {}),
-    backoff: { initialMs: s.backoffInitialMs ?? 30_000, maxMs: Math.max(s.backoffMaxMs ?? HOUR_MS, s.backoffInitialMs ?? 30_000), factor: 2 },
-    conditionRecheckMs: s.conditionRecheckMs ?? 5 * MINUTE_MS,
+    backoff: { initialMs, maxMs: Math.max(backoffMaxMs, initialMs), factor: 2 },
   };
 }

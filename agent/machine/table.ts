@@ -65,30 +65,39 @@ export function stateDefinition<S extends string, E extends string>(table: Machi
   return read as StateDefinition<S, E>;
 }
 
-/** Checks a table once, when a machine is built: every target exists, finals are terminal, the guard can act. */
+/**
+ * Checks a table once, when a machine is built: every target exists, finals are terminal, the guard
+ * can act. Plain loops, no helper closures: its code stays loaded on a QuickJS board.
+ */
 export function validateTable<S extends string, E extends string>(table: MachineTable<S, E>, handled: readonly string[]): void {
-  const fail = (message: string): never => {
-    throw new MachineError('badTable', table.name, message);
-  };
-  const states = Object.keys(table.states) as S[];
-  const exists = (state: string | undefined): boolean => state !== undefined && states.includes(state as S);
-  if (!exists(table.initial)) fail(`initial state ${table.initial} is not defined`);
-  if (!exists(table.loopState)) fail(`loopState ${table.loopState} is not defined`);
-  if (!Number.isInteger(table.maxStoreCount) || table.maxStoreCount < 1) fail('maxStoreCount must be a positive integer');
-  if (!states.some((state) => stateDefinition(table, state).final)) fail('no final state');
-  if (!exists(table.giveUpState) || !stateDefinition(table, table.giveUpState).final) fail(`giveUpState ${table.giveUpState} must be a final state`);
+  const states: string[] = Object.keys(table.states);
+  let finals = '';
+  let problem: string | undefined;
   for (const state of states) {
-    const definition = stateDefinition(table, state);
-    const targets = Object.entries(definition.on ?? {}) as [string, S][];
-    if (definition.final) {
-      if (targets.length > 0) fail(`final state ${state} has transitions`);
-      continue;
+    const { on = {}, final, resume = state, onLoop = state } = stateDefinition(table, state as S);
+    let targets = 0;
+    for (const [event, target] of Object.entries(on)) {
+      targets++;
+      // A final state's transitions are its problem, wherever they lead (below).
+      if (!final && !states.includes(target as string)) problem ??= `${state} --${event}--> ${target}: no such state`;
     }
-    if (targets.length === 0) fail(`state ${state} is neither final nor has transitions`);
-    for (const [event, target] of targets) if (!exists(target)) fail(`${state} --${event}--> ${target}: no such state`);
-    if (definition.resume !== undefined && !exists(definition.resume)) fail(`${state} resumes at unknown state ${definition.resume}`);
-    if (definition.onLoop !== undefined && !exists(definition.onLoop)) fail(`${state} loops to unknown state ${definition.onLoop}`);
-    if (!handled.includes(state)) fail(`state ${state} has no handler`);
+    if (final) finals += ` ${state} `;
+    problem ??= final
+      ? targets > 0 ? `final state ${state} has transitions` : undefined
+      : targets === 0 ? `state ${state} is neither final nor has transitions`
+      : !states.includes(resume) ? `${state} resumes at unknown state ${resume}`
+      : !states.includes(onLoop) ? `${state} loops to unknown state ${onLoop}`
+      : !handled.includes(state) ? `state ${state} has no handler`
+      : undefined;
   }
-  for (const name of handled) if (!exists(name)) fail(`handler for unknown state ${name}`);
+  for (const name of handled) if (!states.includes(name)) problem ??= `handler for unknown state ${name}`;
+  // The table's own fields first: their problems are reported before any state's.
+  problem =
+    !states.includes(table.initial) ? `initial state ${table.initial} is not defined`
+    : !states.includes(table.loopState) ? `loopState ${table.loopState} is not defined`
+    : !(Number.isInteger(table.maxStoreCount) && table.maxStoreCount > 0) ? 'maxStoreCount must be a positive integer'
+    : !finals ? 'no final state'
+    : !finals.includes(` ${table.giveUpState} `) ? `giveUpState ${table.giveUpState} must be a final state`
+    : problem;
+  if (problem !== undefined) throw new MachineError('badTable', table.name, problem);
 }

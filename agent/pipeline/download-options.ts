@@ -121,37 +121,33 @@ export type DownloadResult =
     };
 
 
+/**
+ * Refuses options the stage cannot run with (`InvalidOptionsError`, before any request). The checks
+ * are data, one loop each (a QuickJS board keeps every check's code for the agent's life):
+ * `name` must be a function, `name#` a count (>= 0), `name+` a positive count, `name?` a positive
+ * count or absent; `a.b` is a member of `a`.
+ */
 export function validateOptions(o: DownloadOptions): void {
-  const fail = (what: string): never => {
-    throw new InvalidOptionsError(`download: ${what}`);
-  };
-  const count = (value: unknown, min = 0): boolean => Number.isSafeInteger(value) && (value as number) >= min;
-  if (typeof o !== 'object' || o === null) fail('options object required');
-  if (typeof o.http?.request !== 'function') fail('http must be an HttpClient');
-  if (typeof o.clock?.setTimer !== 'function') fail('clock must be a Clock');
-  if (typeof o.hasher?.create !== 'function') fail('hasher must have create()');
-  if (typeof o.sink?.write !== 'function') fail('sink must be a SinkHandle');
-  if (typeof o.checkpoint !== 'function') fail('checkpoint must be a function');
-  if (!count(o.size)) fail('size must be a byte count');
-  if (!isSha256Hex(o.digest)) fail('digest must be 64 hex digits (SHA-256)');
-  // The positive integers, checked by name (one check, not one per option); `?`: may be absent.
-  for (const name of ['checkpointBytes', 'chunkBytes?', 'queueDepth?', 'maxAttempts'] as const) {
-    const key = name.replace('?', '') as 'checkpointBytes' | 'chunkBytes' | 'queueDepth' | 'maxAttempts';
-    if (!(o[key] === undefined && name !== key) && !count(o[key], 1)) fail(`${key} must be a positive integer`);
+  if (typeof o !== 'object' || o === null) throw new InvalidOptionsError('download: options object required');
+  const from = o.resumeFrom;
+  let wrong = !isSha256Hex(o.digest) ? 'digest must be 64 hex digits (SHA-256)' : undefined;
+  const checks = 'http.request clock.setTimer hasher.create sink.write checkpoint size# checkpointBytes+ maxAttempts+ chunkBytes? queueDepth?';
+  for (const check of (from === undefined ? checks : `${checks} resumeFrom.offset# resumeFrom.bytesTransferred# resumeFrom.attempts#`).split(' ')) {
+    const kind = check.slice(-1);
+    const name = '#+?'.includes(kind) ? check.slice(0, -1) : check;
+    const [first = '', member] = name.split('.');
+    const value: unknown = member === undefined ? o[first as keyof DownloadOptions] : (o[first as keyof DownloadOptions] as Record<string, unknown> | undefined)?.[member];
+    const count = Number.isSafeInteger(value) && (value as number) >= (kind === '#' ? 0 : 1);
+    if (kind === '?' ? value !== undefined && !count : name === check ? typeof value !== 'function' : !count) wrong ??= `${name} must be ${name === check ? 'a function' : kind === '#' ? 'a count' : 'a positive integer'}`;
   }
-  if (o.checkpointMs !== undefined && !(Number.isFinite(o.checkpointMs) && o.checkpointMs >= 0)) fail('checkpointMs must be a number >= 0');
-  if (!(typeof o.byteBudget === 'number' && o.byteBudget >= 0)) fail('byteBudget must be a number >= 0');
-  if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) fail('timeoutMs must be a positive number');
+  if (o.checkpointMs !== undefined && !(Number.isFinite(o.checkpointMs) && o.checkpointMs >= 0)) wrong ??= 'checkpointMs must be a number >= 0';
+  if (!(typeof o.byteBudget === 'number' && o.byteBudget >= 0)) wrong ??= 'byteBudget must be a number >= 0';
+  if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) wrong ??= 'timeoutMs must be a positive number';
+  if (from !== undefined && !(from.hashState instanceof Uint8Array)) wrong ??= 'resumeFrom.hashState must be a Uint8Array';
   try {
     validatePolicy(o.backoff);
   } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
+    wrong ??= error instanceof Error ? error.message : String(error);
   }
-  const from = o.resumeFrom;
-  if (from !== undefined) {
-    if (!count(from.offset)) fail('resumeFrom.offset must be a byte count');
-    if (!(from.hashState instanceof Uint8Array)) fail('resumeFrom.hashState must be a Uint8Array');
-    if (!count(from.bytesTransferred)) fail('resumeFrom.bytesTransferred must be a byte count');
-    if (!count(from.attempts)) fail('resumeFrom.attempts must be a count');
-  }
+  if (wrong !== undefined) throw new InvalidOptionsError(`download: ${wrong}`);
 }

@@ -56,7 +56,7 @@ export const pipelineFlow: MachineTable<PipelineState, PipelineEvent> = {
   name: 'pipeline',
   // 2: `holding` added. A version-1 record is a valid version-2 record (no state was renamed).
   version: 2,
-  migrate: (record) => (record.version === 1 ? { state: record.state as PipelineState, context: record.context } : undefined),
+  migrate: (record) => (record.version === 1 ? (record as { state: PipelineState; context: unknown }) : undefined),
   initial: 'locating',
   loopState: 'abandoning',
   giveUpState: 'failed',

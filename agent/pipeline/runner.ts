@@ -18,13 +18,18 @@ import { type PipelineEvent, type PipelineState, pipelineFlow } from './flow.ts'
 import type { HoldDecision, HoldRecord } from './hold.ts';
 import { type Sink, type SinkHandle, stagingSink } from './sinks.ts';
 import type { slotSink } from './slot-sink.ts';
-import { VerificationError, checkArtifactSize, checkDownloadUrl } from './verify.ts';
-import { type TrustGate, type TrustRequest, type TrustedArtifact, signedDeltaArtifact, trustFailureCode } from './trust-gate.ts';
-import { TrustError } from '../trust/errors.ts';
+import { checkArtifactSize, checkDownloadUrl } from './verify.ts';
+import { type TrustGate, type TrustRequest, type TrustedArtifact, signedDeltaArtifact } from './trust-gate.ts';
 import { loadOnce } from '../util/load-once.ts';
 
 /** The delta stage, imported when a job first has a delta to run (a lazy chunk: most cycles have none). */
 const deltaStage = loadOnce(() => import('./delta-step.ts'));
+/**
+ * The rare paths (failures, retries, interrupted installs): a lazy chunk a planned job never loads.
+ * Imported where needed, not through `loadOnce`: a rare path may pay the loader's trip, and the
+ * wrapper would be one more function and closure held for the agent's life.
+ */
+const rare = () => import('./runner-rare.ts');
 
 export interface ArtifactSpec {
   name: string;
@@ -169,10 +174,7 @@ export interface PipelineMachineOptions<F> {
 async function approve<F>(options: PipelineMachineOptions<F>, job: PipelineJob<F>): Promise<PipelineJob<F>> {
   const gate = options.trust?.gate;
   if (!gate || job.trusted) return job;
-  if (!options.hooks.trustTarget) {
-    if (gate.enforced) throw new TrustError('unknownTarget', `${job.artifact.name}: the family names no signed target for this job`);
-    return job;
-  }
+  if (!options.hooks.trustTarget) return (await import('./runner-rare.ts')).untargeted(gate, job);
   // A delta the family's message offered stays the job's; else signed metadata may name one.
   const held = !job.delta && options.hooks.delta?.held ? await options.hooks.delta.held(job) : undefined;
   const trusted = await gate.approve({ ...(await options.hooks.trustTarget(job)), ...(held ? { held } : {}) });
@@ -219,7 +221,7 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
       checkDownloadUrl(location.url, o.settings.allowedSchemes);
       return { event: 'located', context: { ...approved, location } };
     } catch (error) {
-      return isTransient(error) ? { suspend: 'network' } : failed(job, 'locateFailed', error);
+      return isTransient(error) ? { suspend: 'network' } : (await rare()).failed(job, 'locateFailed', error);
     }
   },
 
@@ -249,7 +251,7 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
       try {
         checkArtifactSize(job.artifact.size, { maxBytes: Number.MAX_SAFE_INTEGER, available: available + (job.progress?.offset ?? 0) });
       } catch (error) {
-        return failed(job, 'noSpace', error);
+        return (await rare()).failed(job, 'noSpace', error);
       }
     }
     const headers = hooks.requestHeaders ? await hooks.requestHeaders(job, url) : undefined;
@@ -260,7 +262,7 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
       const result = await download({
         http: device.net.http,
         clock: device.clock,
-        hasher: { create: (state) => engines.createHash('sha256', state) },
+        hasher: { create: engines.createHash.bind(engines, 'sha256') },
         url,
         size: job.artifact.size,
         digest: job.artifact.digest,
@@ -280,32 +282,13 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
         random01: () => (device.random.bytes(1)[0] as number) / 256,
         headers,
         signal: o.signal,
-        onProgress: (offset, size) => hooks.onProgress?.(current, offset, size),
+        // No closure held through the download for a family that follows no progress (OMA DM).
+        onProgress: hooks.onProgress && ((offset, size) => hooks.onProgress?.(current, offset, size)),
       });
-      const outcome: DownloadOutcome = result.ok
-        ? { ok: true, bytesTransferred: result.bytesTransferred, attempts: result.attempts }
-        : { ok: false, code: result.code, message: result.message, bytesTransferred: result.bytesTransferred, attempts: result.attempts };
-      // A failed source the family can replace (seeds 002/003: the image's other URL) is a relocation too.
-      const fallback = !result.ok && ['attemptsExhausted', 'httpStatus'].includes(result.code) && hooks.fallback?.(current) === true;
-      if (!result.ok && (result.code === 'relocate' || fallback)) {
-        if (current.relocations >= settings.maxRelocations) return { event: 'failed', context: { ...current, download: outcome } };
-        const { location: _expired, progress, ...rest } = current;
-        // The new source gets its own attempts; the bytes already verified stay (the digest decides in the end).
-        let kept = progress;
-        if (progress && fallback) {
-          kept = { ...progress, attempts: 0 };
-          delete kept.etag;
-        }
-        return { event: 'relocate', context: { ...rest, ...(kept ? { progress: kept } : {}), relocations: current.relocations + 1 } };
-      }
-      if (!result.ok && result.code === 'aborted') return { suspend: 'aborted', context: current };
-      if (!result.ok && result.code === 'digestMismatch') {
-        // Never keep bytes that failed verification: nothing may install them, not even by mistake.
-        await sink.truncate(0);
-        const { progress: _dropped, ...rest } = current;
-        return { event: 'failed', context: { ...rest, download: outcome, corruptDownloads: current.corruptDownloads + 1 } };
-      }
-      return { event: result.ok ? 'downloaded' : 'failed', context: { ...current, download: outcome } };
+      if (result.ok) return { event: 'downloaded', context: { ...current, download: { ok: true, bytesTransferred: result.bytesTransferred, attempts: result.attempts } } };
+      if (result.code === 'aborted') return { suspend: 'aborted', context: current };
+      // Awaited here: the sink must stay open until the rare path is done with it (`finally` closes it).
+      return await (await rare()).downloadFailed(o, current, result, sink);
     } finally {
       await sink.close();
     }
@@ -315,12 +298,7 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
     await deliver(o);
     const effects = reportOps(o, job, 'downloadEnd');
     if (job.download?.ok) return o.hooks.hold ? { event: 'hold', context: { ...job, hold: { sinceUtcMs: o.device.clock.utcMs() } }, effects } : { event: 'install', effects };
-    if (job.download?.code === 'digestMismatch' && job.corruptDownloads <= o.settings.corruptRetries) {
-      // A fresh download event: new location, new begin/end reports.
-      const { progress: _p, location: _l, download: _d, ...rest } = job;
-      return { event: 'retry', context: { ...rest, announced: false }, effects };
-    }
-    return { event: 'abandon', effects };
+    return (await rare()).retryOrAbandon(o, job, effects);
   },
 
   holding: async (job, _step, o) => {
@@ -346,11 +324,7 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
 
   recoveringInstall: async (job, _step, o) => {
     await deliver(o);
-    if (o.hooks.installRepeatable) return { event: 'retryInstall' };
-    return {
-      event: 'interrupted',
-      context: { ...job, install: { ok: false, interrupted: true, message: 'power was lost while installing; the install was not repeated' } },
-    };
+    return (await rare()).recoveringInstall(job, o);
   },
 
   reportingInstall: async (job, _step, o) => {
@@ -358,22 +332,24 @@ const stages: Record<Stage, (job: Job, step: Step, o: Options) => Promise<Result
     return { event: job.install?.ok ? 'reported' : 'abandon', effects: reportOps(o, job, 'installEnd') };
   },
 
-  finishing: async (job, _step, o) => {
-    await deliver(o);
-    const { device, trust } = o;
-    if (job.delta) await device.staging.remove(patchFileName(job));
-    if (job.sink.kind === 'staging' && !o.settings.keepArtifact) await device.staging.remove(job.sink.name);
-    const raise = trust && trust.raiseMinimum !== 'none' ? trust.gate.commitOps(job.trusted) : [];
-    return { event: 'finished', effects: [...o.hooks.commit(job), ...raise] };
-  },
-
-  abandoning: async (job, _step, o) => {
-    await deliver(o);
-    if (job.delta) await o.device.staging.remove(patchFileName(job));
-    if (job.sink.kind === 'staging') await o.device.staging.remove(job.sink.name);
-    return { event: 'abandoned' };
-  },
+  finishing: tidy,
+  abandoning: tidy,
 };
+
+/**
+ * The last stage of a job, either way: its files go (the artifact stays after a success with
+ * `keepArtifact`); a finished job commits the family's writes and raises the minimum version.
+ */
+async function tidy(job: Job, step: Step, o: Options): Promise<Result<unknown>> {
+  await deliver(o);
+  const { device, trust } = o;
+  const finished = step.state === 'finishing';
+  if (job.delta) await device.staging.remove(patchFileName(job));
+  if (job.sink.kind === 'staging' && !(finished && o.settings.keepArtifact)) await device.staging.remove(job.sink.name);
+  if (!finished) return { event: 'abandoned' };
+  const raise = trust && trust.raiseMinimum !== 'none' ? trust.gate.commitOps(job.trusted) : [];
+  return { event: 'finished', effects: [...o.hooks.commit(job), ...raise] };
+}
 
 /** Delivers what earlier stages queued (best effort: a report that cannot go now stays queued and never holds the job up). */
 function deliver(o: Options): Promise<unknown> {
@@ -390,12 +366,6 @@ export function createPipelineMachine<F>(options: PipelineMachineOptions<F>): St
     key: options.key,
     onTransition: logTransitions(options.log, options.outbox.family, options.key),
   });
-}
-
-function failed<F>(job: PipelineJob<F>, code: string, error: unknown): Result<F> {
-  const message = error instanceof Error ? error.message : String(error);
-  const errorCode = error instanceof VerificationError ? error.code : error instanceof TrustError ? trustFailureCode(error) : code;
-  return { event: 'failed', context: { ...job, download: { ok: false, code: errorCode, message, bytesTransferred: 0, attempts: 0 } } };
 }
 
 /** A new job's initial context. */

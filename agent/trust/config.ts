@@ -12,18 +12,16 @@
  * starts (`verifyTrustRoot`), once it has a signature verifier (./verify.ts: the HAL's, or the JS
  * chunk); so a config with a broken root is refused at start, not at the first update.
  */
-import { SchemaError, boolean, httpUrl, integer, object, optional, type Schema } from '../transport/schema.ts';
+import { SchemaError, boolean, httpUrl, integer, object, optional } from '../transport/schema.ts';
 import { utf8Encode } from '../util/bytes.ts';
 import { onDemand } from '../transport/on-demand.ts';
-
-/** The JSON object of a root envelope, or its text: checked below. */
-const anyValue: Schema<unknown> = { parse: (value) => value };
 
 /** Built per check (a QuickJS board drops it after: ../transport/on-demand.ts), not held for the agent's life. */
 export const trustConfigSchema = onDemand(() =>
   object(
     {
-      root: optional(anyValue),
+      /** The JSON object of a root envelope, or its text: checked below. */
+      root: optional<unknown>({ parse: (value) => value }),
       /** Overrides each family's default metadata location (`<manager>/metadata/`). */
       metadataUrl: optional(httpUrl()),
       /** Installs without signed metadata (the manager's digest only). Logged at start and per install. */
@@ -50,7 +48,7 @@ export function parseTrustConfig(input: unknown, path = 'trust'): TrustConfig {
   if (parsed.root === undefined) throw new SchemaError(`${path}.root`, 'missing: the initial root metadata (or "allowUnsigned": true to install unsigned updates)');
   const shape = typeof parsed.root === 'object' && parsed.root !== null && !Array.isArray(parsed.root);
   if (typeof parsed.root !== 'string' && !shape) throw new SchemaError(`${path}.root`, 'expected the root metadata: a JSON object or its text');
-  const root = typeof parsed.root === 'string' ? utf8Encode(parsed.root) : utf8Encode(JSON.stringify(parsed.root));
+  const root = utf8Encode(typeof parsed.root === 'string' ? parsed.root : JSON.stringify(parsed.root));
   const timeout = parsed.requestTimeoutMs ?? 30_000;
   return {
     allowUnsigned: false,
