@@ -39,6 +39,8 @@ async function load(agentPath: string): Promise<GuestCode> {
   const result = await build({
     ...neutralBundle,
     entryPoints: [fileURLToPath(new URL('hal/quickjs/guest.ts', root))],
+    // Minified like the agent's own build: the bridge's code lives in the same guest heap (~0.4 KiB).
+    minify: true,
     write: false,
     logLevel: 'silent',
     plugins: [
