@@ -17,11 +17,17 @@ const loadSplit = loadOnce(() => import('./message-split.ts'));
 
 export type DmVersion = '1.2' | '1.1';
 
-export const ALERT_SERVER_INITIATED = '1200';
-export const ALERT_CLIENT_INITIATED = '1201';
-export const ALERT_NEXT_MESSAGE = '1222';
-export const ALERT_ABORT = '1223';
-export const ALERT_GENERIC = '1226';
+/**
+ * The Alert codes the client sends or reads. A `const enum` (inlined where used), not constants:
+ * each top-level binding is a module variable and a name (an atom) in a QuickJS heap.
+ */
+export const enum AlertCode {
+  serverInitiated = '1200',
+  clientInitiated = '1201',
+  nextMessage = '1222',
+  abort = '1223',
+  generic = '1226',
+}
 
 export interface HeaderFields {
   version: DmVersion;
@@ -58,7 +64,7 @@ export function packageOne(tree: DmTree, initiated: 'server' | 'client', extra: 
     const node = tx.get(`DevInfo/${name}`);
     if (node?.value !== undefined) items.push({ source: { locURI: `./DevInfo/${name}` }, meta: { format: node.format, type: node.type ?? 'text/plain' }, data: node.value });
   }
-  const alert: Alert = { cmd: 'Alert', data: initiated === 'server' ? ALERT_SERVER_INITIATED : ALERT_CLIENT_INITIATED };
+  const alert: Alert = { cmd: 'Alert', data: initiated === 'server' ? AlertCode.serverInitiated : AlertCode.clientInitiated };
   const replace: ItemCommand = { cmd: 'Replace', items };
   return [alert, replace, ...extra];
 }

@@ -17,13 +17,13 @@ import { toBase64, utf8Decode } from '../util/bytes.ts';
 import { loadOnce } from '../util/load-once.ts';
 import { sleep } from '../util/sleep.ts';
 import type { UserInteraction } from './alerts.ts';
-import { acceptChal, AUTH_MD5, clientCred, HMAC_HEADER } from './auth.ts';
+import { acceptChal, AuthMeta, clientCred } from './auth.ts';
 import { CommandProcessor } from './commands.ts';
 import type { Md5 } from './crypto.ts';
 import type { CspRegistry } from './csp/api.ts';
 import type { AuthType, DmAccount } from './csp/dmacc.ts';
 import { OmaDmError } from './errors.ts';
-import { ALERT_ABORT, ALERT_NEXT_MESSAGE, type DmVersion, type Encoded, encodeMessage, header, headerStatus, packageOne } from './messages.ts';
+import { AlertCode, type DmVersion, type Encoded, encodeMessage, header, headerStatus, packageOne } from './messages.ts';
 import type { DmTree } from './tree.ts';
 
 /** What every session needs from the platform: HTTP, timers, randomness, MD5 and the tokenizer. */
@@ -73,9 +73,12 @@ export interface SessionSummary {
   statuses: { cmd: string; code: number }[];
 }
 
-const MAX_MESSAGES = 500;
-const MAX_AUTH_ATTEMPTS = 3;
-const NONCE_BYTES = 16;
+/** A `const enum`, inlined where used: no module variables (each one a name, an atom, in a QuickJS heap). */
+const enum Limit {
+  messages = 500,
+  authAttempts = 3,
+  nonceBytes = 16,
+}
 
 /** HMAC and the server's credentials (auth-rare.ts) are a lazy chunk: most sessions need neither. */
 const loadRareAuth = loadOnce(() => import('./auth-rare.ts'));
@@ -152,7 +155,7 @@ export class DmSession {
     let final = true;
     let authAttempts = 0;
     let sent: Sent[] = [];
-    for (let exchange = 0; exchange < MAX_MESSAGES; exchange++) {
+    for (let exchange = 0; exchange < Limit.messages; exchange++) {
       await loadSink(this.encoding);
       // The header goes straight into the encoder: it is not kept while the reply is processed.
       let encoded: Encoded | undefined = await encodeMessage(header({
@@ -201,7 +204,7 @@ export class DmSession {
       if (Number.isInteger(theirMax) && theirMax > 0) this.serverMaxMsgSize = theirMax;
 
       if (code === 401 || code === 407) {
-        if (++authAttempts >= MAX_AUTH_ATTEMPTS) throw new OmaDmError('auth', `the server refused our credentials (${code})`);
+        if (++authAttempts >= Limit.authAttempts) throw new OmaDmError('auth', `the server refused our credentials (${code})`);
         this.authType = (await acceptChal(this.o.tree, this.o.account, hdrStatus?.chal)) ?? this.authType;
         this.clientAuthenticated = false;
         outgoing = pkg1();
@@ -220,8 +223,8 @@ export class DmSession {
       for (const c of message.body.commands) {
         if (c.cmd === 'Status' || c.cmd === 'Results') continue;
         const alert = c.cmd === 'Alert' ? dataText(c.data, utf8Decode) : undefined;
-        if (alert === ALERT_ABORT) abort = true;
-        if (alert === ALERT_NEXT_MESSAGE) next.push(c as Alert);
+        if (alert === AlertCode.abort) abort = true;
+        if (alert === AlertCode.nextMessage) next.push(c as Alert);
         else work.push(c);
       }
       if (abort) {
@@ -233,10 +236,10 @@ export class DmSession {
         const rare = await loadRareAuth();
         if (!rare.serverAuthenticated(this.o.md5, this.o.account, this.authType, message, reply.body, reply.hmac)) {
           // Not who it claims: challenge it and run none of its commands.
-          const nonce = this.o.random(NONCE_BYTES);
+          const nonce = this.o.random(Limit.nonceBytes);
           await rare.challengeServer(this.o.tree, this.o.account, nonce);
-          outgoing = [headerStatus(message, 401, { meta: { type: AUTH_MD5, format: 'b64', nextNonce: toBase64(nonce) } })];
-          if (++authAttempts >= MAX_AUTH_ATTEMPTS) throw new OmaDmError('auth', 'the server did not authenticate');
+          outgoing = [headerStatus(message, 401, { meta: { type: AuthMeta.md5, format: 'b64', nextNonce: toBase64(nonce) } })];
+          if (++authAttempts >= Limit.authAttempts) throw new OmaDmError('auth', 'the server did not authenticate');
           continue;
         }
         this.serverAuthenticated = true;
@@ -255,13 +258,13 @@ export class DmSession {
       replies.push(...(await this.processor.run(work, msgRef)));
       if (!final) {
         // The server's package goes on: answer and ask for its next message.
-        replies.push({ cmd: 'Alert', data: ALERT_NEXT_MESSAGE, items: [{ target: { locURI: this.url }, source: { locURI: this.o.devId } }] } as Alert);
+        replies.push({ cmd: 'Alert', data: AlertCode.nextMessage, items: [{ target: { locURI: this.url }, source: { locURI: this.o.devId } }] } as Alert);
       } else if (work.length === 0 && carry.length === 0 && next.length === 0) {
         return summary;
       }
       outgoing = [...replies, ...carry];
     }
-    throw new OmaDmError('protocol', `session exceeded ${MAX_MESSAGES} messages`);
+    throw new OmaDmError('protocol', `session exceeded ${Limit.messages} messages`);
   }
 
   private recordStatuses(message: SyncMLMessage, sent: readonly Sent[], summary: SessionSummary): void {
@@ -284,7 +287,7 @@ export class DmSession {
   private async exchange(body: Uint8Array): Promise<Reply> {
     const retries = this.o.retries ?? 2;
     const headers: Record<string, string> = { 'content-type': contentTypeFor(this.encoding), accept: contentTypeFor(this.encoding) };
-    if (this.authType === 'HMAC') headers[HMAC_HEADER] = (await loadRareAuth()).clientHmac(this.o.md5, this.o.account, body);
+    if (this.authType === 'HMAC') headers[AuthMeta.hmacHeader] = (await loadRareAuth()).clientHmac(this.o.md5, this.o.account, body);
     // Before every message: the URL may have changed since the config was read (RespURI, a DMAcc
     // Replace by the server), and gets the same transport policy as the configured one.
     checkManagerUrl(this.url, { allowInsecure: this.o.allowInsecure === true }, this.o.warn ?? (() => undefined));
@@ -300,7 +303,7 @@ export class DmSession {
           continue;
         }
         const bytes = await response.bytes(this.o.maxReplyBytes ?? 1024 * 1024);
-        const hmac = response.headers[HMAC_HEADER];
+        const hmac = response.headers[AuthMeta.hmacHeader];
         return hmac === undefined ? { body: bytes } : { body: bytes, hmac };
       } catch (error) {
         lastError = error instanceof Error ? error.name : 'error';

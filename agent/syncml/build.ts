@@ -7,7 +7,7 @@
  * the model, error offsets) is ./build-rare.ts, given to the builder by its caller: ./decode.ts
  * always, a DM session (./lazy-decode.ts) only once a message needs it.
  */
-import { OPAQUE_WBXML, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
+import { OPAQUE_WBXML, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORDS, tagName, FrameCode } from '../../wasm/src/syncml-tokens.ts';
 import { concatBytes, utf8Decode } from '../util/bytes.ts';
 import type { TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
@@ -43,10 +43,9 @@ export interface RareBuilder {
  */
 export const NEEDS_RARE = new Error('this message needs the SyncML builder\'s rare part (build-rare.ts), which is not loaded');
 
-// The constants below are used as imported (const enums and numbers, inlined by the bundler), not
+// The token constants are used as imported (const enums and numbers, inlined by the bundler), not
 // copied into module-local constants: each top-level binding is a variable and a name (an atom) of
 // the module in a QuickJS heap.
-const SYNCML_CODE = codeForName('SyncML');
 
 export type Bag = Record<string, unknown>;
 
@@ -94,11 +93,11 @@ export class Builder {
 
   message(): SyncMLMessage {
     const t = this.t;
-    if (this.end < RECORD_WORDS || t[0] !== TokenKind.Open || t[1] !== SYNCML_CODE) {
+    if (this.end < RECORD_WORDS || t[0] !== TokenKind.Open || t[1] !== FrameCode.SyncML) {
       throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, 0), 'the document root is not <SyncML>');
     }
     this.p = RECORD_WORDS;
-    const message = this.object(SYNCML, SYNCML_CODE, {}) as unknown as SyncMLMessage;
+    const message = this.object(SYNCML, FrameCode.SyncML, {}) as unknown as SyncMLMessage;
     if (!message.body) {
       if (this.strict) throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, this.p - RECORD_WORDS), '<SyncML> has no <SyncBody>');
       message.body = { commands: [] };

@@ -83,6 +83,18 @@ export const METINF_TAGS: readonly string[] = (
 
 export const FIRST_TOKEN = 0x05;
 
+/**
+ * Codes of the frame elements the encoder and the model builder write or expect by name, as
+ * numbers (SyncML page, FIRST_TOKEN + their index in SYNCML_TAGS; a test checks them against
+ * codeForName): a `const enum` inlined where used, not module constants computed at load.
+ */
+export const enum FrameCode {
+  Final = 0x12,
+  SyncBody = 0x2b,
+  SyncHdr = 0x2c,
+  SyncML = 0x2d,
+}
+
 export function tagCode(page: number, token: number): number {
   return (page << 8) | token;
 }

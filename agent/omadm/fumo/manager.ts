@@ -12,7 +12,7 @@ import { getValue, type KeyValueStore, putValue } from '../../store/index.ts';
 import { type Csp, type ExecContext, interior, leaf, type SeedNode, type WriteOp } from '../csp/api.ts';
 import { describeInterior, describeLeaf, type NodeDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
-import { ALERT_GENERIC } from '../messages.ts';
+import { AlertCode } from '../messages.ts';
 import type { DmNode, TreeTransaction } from '../tree.ts';
 import type { ValueStream } from '../large-object.ts';
 import type { PkgDataStore } from './pkgdata.ts';
@@ -63,7 +63,10 @@ export interface FumoRecord {
   sequence: number;
 }
 
-export const FUMO_PREFIX = 'omadm/fumo/';
+/** Store key prefix of the instances' records (`const enum`: inlined, no module variable and name in a QuickJS heap). */
+const enum Key {
+  record = 'omadm/fumo/',
+}
 
 /**
  * FUMO 1.0 §5 (the MO's DDF): what each node supports; `Ext` is the vendor area (Size, SHA256, …).
@@ -117,7 +120,7 @@ export class FumoManager implements Csp {
   }
 
   record(instance: string): FumoRecord {
-    const r = getValue<FumoRecord | undefined>(this.store, FUMO_PREFIX + instance);
+    const r = getValue<FumoRecord | undefined>(this.store, Key.record + instance);
     return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number' ? r : { state: 'idle', alerts: [], sequence: 0 };
   }
 
@@ -126,7 +129,7 @@ export class FumoManager implements Csp {
   }
 
   private async save(instance: string, record: FumoRecord): Promise<void> {
-    await putValue(this.store, FUMO_PREFIX + instance, record);
+    await putValue(this.store, Key.record + instance, record);
   }
 
   /**
@@ -280,7 +283,7 @@ function genericAlert(instance: string, job: FumoJob, result: number, sequence: 
 export function genericAlertCommand(alert: GenericAlert): Alert {
   return {
     cmd: 'Alert',
-    data: ALERT_GENERIC,
+    data: AlertCode.generic,
     ...(alert.correlator === undefined ? {} : { correlator: alert.correlator }),
     items: [{ source: { locURI: alert.source }, meta: { type: alert.type, format: 'int', mark: alert.mark }, data: String(alert.result) }],
   };
