@@ -19,8 +19,6 @@ export const enum AuthMeta {
   hmacHeader = 'x-syncml-hmac',
 }
 
-const TYPE_OF_META: Record<string, AuthType> = { [AuthMeta.basic]: 'BASIC', [AuthMeta.md5]: 'DIGEST', [AuthMeta.hmac]: 'HMAC' };
-
 /** Cred for the SyncHdr (basic or md5); undefined for HMAC, which travels in the HTTP header. */
 export function clientCred(md5: Md5, account: DmAccount, type: AuthType): Cred | undefined {
   const { name, secret, nonce } = account.client;
@@ -32,7 +30,8 @@ export function clientCred(md5: Md5, account: DmAccount, type: AuthType): Cred |
 /** A challenge: which type the server wants next and the nonce to use (b64 in NextNonce). */
 export function readChal(chal: Chal | undefined): { type?: AuthType; nonce?: Uint8Array } | undefined {
   if (!chal?.meta) return undefined;
-  const type = chal.meta.type === undefined ? undefined : TYPE_OF_META[chal.meta.type];
+  const meta = chal.meta.type;
+  const type: AuthType | undefined = meta === AuthMeta.basic ? 'BASIC' : meta === AuthMeta.md5 ? 'DIGEST' : meta === AuthMeta.hmac ? 'HMAC' : undefined;
   let nonce: Uint8Array | undefined;
   if (chal.meta.nextNonce !== undefined) {
     try {

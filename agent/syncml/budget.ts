@@ -8,7 +8,7 @@ import { element, walkCommand } from './emit.ts';
 import type { EncoderSink } from './encoder-sink.ts';
 import { SyncmlModelError } from './errors.ts';
 import { type Command, messageVersion, type SyncHdr, type SyncMLMessage, type XmlContent } from './model.ts';
-import { SYNC_HDR } from './schema.ts';
+import { Model } from './schema.ts';
 
 /** What surrounds the commands: the header, and raw content a lenient decode kept. */
 export interface MessageFrame {
@@ -41,7 +41,7 @@ export class MessageEncoder<R> {
     this.limit = options.maxMsgSize ?? Number.POSITIVE_INFINITY;
     const version = frame.hdr ? (messageVersion({ hdr: frame.hdr, body: { commands: [] } }) ?? frame.version ?? '1.2') : (frame.version ?? '1.2');
     sink.begin(version);
-    if (frame.hdr) element(FrameCode.SyncHdr, SYNC_HDR, frame.hdr as unknown as Record<string, unknown>, sink);
+    if (frame.hdr) element(FrameCode.SyncHdr, Model.SyncHdr, frame.hdr as unknown as Record<string, unknown>, sink);
     sink.start(FrameCode.SyncBody, 'SyncBody', true);
     const size = this.limit === Number.POSITIVE_INFINITY ? 0 : this.sizeIfFinished();
     if (size > this.limit) throw new SyncmlModelError('budget', -1, `MaxMsgSize ${this.limit} cannot hold the message frame (${size} bytes without commands)`);

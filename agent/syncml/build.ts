@@ -13,7 +13,7 @@ import type { TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
 import type { DecodeOptions, Decoded } from './decode.ts';
 import { type DataValue, dataText, type SyncMLMessage, type XmlContent } from './model.ts';
-import { FieldKind, fieldByCode, FIELDS, PROPS, type Schema, SYNCML } from './schema.ts';
+import { FieldKind, fieldByCode, FIELDS, Model, PROPS, type Schema } from './schema.ts';
 import { decodeUtf8Span, decodeXmlSpan, wholeText } from './text.ts';
 
 export type DecodeMode = 'strict' | 'lenient';
@@ -97,7 +97,7 @@ export class Builder {
       throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, 0), 'the document root is not <SyncML>');
     }
     this.p = RECORD_WORDS;
-    const message = this.object(SYNCML, FrameCode.SyncML, {}) as unknown as SyncMLMessage;
+    const message = this.object(Model.SyncML, FrameCode.SyncML, {}) as unknown as SyncMLMessage;
     if (!message.body) {
       if (this.strict) throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, this.p - RECORD_WORDS), '<SyncML> has no <SyncBody>');
       message.body = { commands: [] };

@@ -17,7 +17,7 @@ import type { DmNode, TreeTransaction } from '../tree.ts';
 import type { ValueStream } from '../large-object.ts';
 import type { PkgDataStore } from './pkgdata.ts';
 import { loadOnce } from '../../util/load-once.ts';
-import { ALERT_TYPE_PREFIX, FUMO_RESULT, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState, stateCode } from './flow.ts';
+import { Fumo, FUMO_RESULT, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState, stateCode } from './flow.ts';
 
 export interface FumoJob {
   instance: string;
@@ -63,9 +63,15 @@ export interface FumoRecord {
   sequence: number;
 }
 
-/** Store key prefix of the instances' records (`const enum`: inlined, no module variable and name in a QuickJS heap). */
+/** `const enum`: inlined where used, no module variables (each a name, an atom, in a QuickJS heap). */
 const enum Key {
+  /** Store key prefix of the instances' records. */
   record = 'omadm/fumo/',
+  /**
+   * An instance's nodes below `FUMO/<x>` in seed order, `name:format[:value]` (no format: an
+   * interior node). One string rather than a builder call per node: less code in a QuickJS heap.
+   */
+  nodes = 'PkgName:chr PkgVersion:chr Download Download/PkgURL:chr Update Update/PkgData:bin DownloadAndUpdate DownloadAndUpdate/PkgURL:chr State:int:10 Ext Ext/Size:int Ext/SHA256:chr',
 }
 
 /**
@@ -93,12 +99,6 @@ const PKGDATA = /^FUMO\/([^/]+)\/Update\/PkgData$/;
 
 /** Inline packages (the Replace of Update/PkgData, ./inline-package.ts) are a lazy chunk: a FUMO cycle by URL never loads it. */
 const loadInline = loadOnce(() => import('./inline-package.ts'));
-
-/**
- * An instance's nodes below `FUMO/<x>` in seed order, `name:format[:value]` (no format: an
- * interior node). One string rather than a builder call per node: less code in a QuickJS heap.
- */
-const INSTANCE_NODES = 'PkgName:chr PkgVersion:chr Download Download/PkgURL:chr Update Update/PkgData:bin DownloadAndUpdate DownloadAndUpdate/PkgURL:chr State:int:10 Ext Ext/Size:int Ext/SHA256:chr';
 
 export class FumoManager implements Csp {
   // Declared and set in the constructor, not class fields, and TS-private rather than #private: in a QuickJS heap a
@@ -145,7 +145,7 @@ export class FumoManager implements Csp {
     const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
     for (const x of this.instances) {
       nodes.push(interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'));
-      for (const spec of INSTANCE_NODES.split(' ')) {
+      for (const spec of Key.nodes.split(' ')) {
         const [name, format, value = ''] = spec.split(':') as [string, string?, string?];
         const path = `FUMO/${x}/${name}`;
         // State is the client's: the server only reads it.
@@ -273,7 +273,7 @@ function genericAlert(instance: string, job: FumoJob, result: number, sequence: 
     serverId: job.serverId,
     ...(job.correlator === undefined ? {} : { correlator: job.correlator }),
     source: `./FUMO/${instance}`,
-    type: ALERT_TYPE_PREFIX + job.operation,
+    type: Fumo.alertTypePrefix + job.operation,
     mark: result >= 200 && result < 300 ? 'informational' : 'critical',
     result,
   };
