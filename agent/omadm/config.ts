@@ -66,11 +66,13 @@ export function resolveOmaDmConfig(input: Infer<ReturnType<typeof omadmConfigSch
   for (const a of accounts) requireSecureUrl(a.addr, { allowInsecure: a.allowInsecure ?? false }, `omadm.accounts[${a.id}].addr`);
   const client: OmaDmConfig = { accounts: [] };
   for (const [key, value] of Object.entries(rest)) if (value !== undefined) (client as unknown as Record<string, unknown>)[key] = value;
-  client.accounts = accounts.map((a) => ({
-    ...a,
-    client: { name: a.client.name, secret: a.client.secret, nonce: utf8Encode(a.client.nonce ?? '') },
-    server: { name: a.server.name, secret: a.server.secret, nonce: utf8Encode(a.server.nonce ?? '') },
-  }));
+  for (const a of accounts) {
+    client.accounts.push({
+      ...a,
+      client: { name: a.client.name, secret: a.client.secret, nonce: utf8Encode(a.client.nonce ?? '') },
+      server: { name: a.server.name, secret: a.server.secret, nonce: utf8Encode(a.server.nonce ?? '') },
+    });
+  }
   return { client, schedule: resolveSchedule(schedule, 'omadm.schedule'), manufacturer: manufacturer ?? 'dm-agent', udpPort: udpPort ?? 2948,
     download: resolveImageDownload(download) };
 }

@@ -103,14 +103,16 @@ export function withinBudget(message: SyncMLMessage, encoding: SyncmlEncoding, m
  */
 export async function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncoding, maxMsgSize: number, final: boolean): Promise<Encoded> {
   // Copies carry the CmdIDs; `origin` maps each back to the caller's command (a chunk to its Results).
+  // Loops, not map/forEach callbacks: each callback is one more function in a QuickJS heap.
   const origin = new Map<Command, Command>();
-  let queue = commands.map((command) => {
+  let queue: Command[] = [];
+  for (const command of commands) {
     const copy = { ...command };
     origin.set(copy, command);
-    return copy;
-  });
+    queue.push(copy);
+  }
   for (;;) {
-    queue.forEach((command, i) => (command.cmdID = String(i + 1)));
+    for (let i = 0; i < queue.length; i++) (queue[i] as Command).cmdID = String(i + 1);
     const message: SyncMLMessage = { hdr, body: { commands: queue, final } };
     const result = withinBudget(message, encoding, maxMsgSize);
     const bytes = typeof result.encoded === 'string' ? utf8Encode(result.encoded) : result.encoded;
@@ -126,6 +128,8 @@ export async function encodeMessage(hdr: SyncHdr, commands: readonly Command[], 
     if (result.included === 0 && result.remaining.length > 0) throw new OmaDmError('protocol', `a ${first?.cmd} does not fit MaxMsgSize ${maxMsgSize}`);
     const sent = new Map<string, Command>();
     for (const command of queue.slice(0, result.included)) sent.set(command.cmdID as string, origin.get(command) ?? command);
-    return { bytes, sent, remaining: result.remaining.map((command) => origin.get(command) ?? command) };
+    const remaining: Command[] = [];
+    for (const command of result.remaining) remaining.push(origin.get(command) ?? command);
+    return { bytes, sent, remaining };
   }
 }

@@ -174,7 +174,12 @@ export class DmSession {
           decoded = undefined;
         }
         let message = decoded?.message;
-        let hdrStatus = message?.body.commands.find((c): c is Status => c.cmd === 'Status' && c.cmdRef === '0');
+        let hdrStatus: Status | undefined;
+        for (const c of message?.body.commands ?? []) {
+          if (c.cmd !== 'Status' || c.cmdRef !== '0') continue;
+          hdrStatus = c;
+          break;
+        }
         const code = Number(dataText(hdrStatus?.data, utf8Decode));
         if ((!message || code === 505) && this.version === '1.2' && this.o.fallback !== false && this.msgId <= authAttempts + 1) {
           // The server cannot speak 1.2: package 1 again, as DM 1.1.2.
