@@ -18,15 +18,6 @@ import { decodeUtf8Span, decodeXmlSpan, wholeText } from './text.ts';
 
 export type DecodeMode = 'strict' | 'lenient';
 
-export interface BuildOptions {
-  /** strict (default): anything outside the model is an error; lenient: kept as raw elements. */
-  mode?: DecodeMode;
-  /** Decode the input as one string first (pays off for XML, not for WBXML, whose bytes are mostly markup). */
-  wholeText?: boolean;
-  /** The builder's rarely needed part (./build-rare.ts `RARE`); without it, input that needs it throws `NEEDS_RARE`. */
-  rare?: RareBuilder;
-}
-
 /** The builder's rarely needed part (./build-rare.ts). */
 export interface RareBuilder {
   /** Mixed content up to the Close of the current element (./build-rare.ts `content`). */
@@ -215,18 +206,15 @@ export class Builder {
   }
 }
 
-/** Builds the model from `count` token records over `input`. */
-export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
-  const end = Math.min(tokens.length, count * RECORD_WORDS);
-  return new Builder(input, tokens, end, options.mode !== 'lenient', options.rare, tagName, options.wholeText !== false).message();
-}
-
 /**
- * Tokenizes `bytes` (the options' tokenizer) and builds the model, with the rare part `rare` (or
- * NEEDS_RARE thrown when the message needs it and it is missing): ./decode.ts and ./lazy-decode.ts.
+ * Tokenizes `bytes` (the options' tokenizer) and builds the model from its records, with the rare
+ * part `rare` (or NEEDS_RARE thrown when the message needs it and it is missing): ./decode.ts and
+ * ./lazy-decode.ts. XML is decoded as one string first (text.ts `wholeText`; not WBXML, whose
+ * bytes are mostly markup).
  */
 export function decodeWith(bytes: Uint8Array, options: DecodeOptions, rare: RareBuilder | undefined): Decoded {
   const mode = options.mode ?? 'strict';
   const stream = options.tokenize(bytes, { strict: mode === 'strict', format: options.format ?? 'auto' });
-  return { message: buildMessage(bytes, stream.tokens, stream.count, { mode, wholeText: stream.format === 'xml', ...(rare ? { rare } : {}) }), encoding: stream.format };
+  const end = Math.min(stream.tokens.length, stream.count * RECORD_WORDS);
+  return { message: new Builder(bytes, stream.tokens, end, mode !== 'lenient', rare, tagName, stream.format === 'xml').message(), encoding: stream.format };
 }
