@@ -137,9 +137,8 @@ export class DmSession {
     // One method, not run() around a runOnce(): each method is one more function in a QuickJS heap.
     try {
       const extra = start.kind === 'client' ? (start.commands ?? []) : [];
-      const pkg1 = () => packageOne(this.o.tree, start.kind, extra);
       const summary: SessionSummary = { version: '1.2', messages: 0, aborted: false, acknowledged: [], statuses: [] };
-      let outgoing: Command[] = pkg1();
+      let outgoing: Command[] = packageOne(this.o.tree, start.kind, extra);
       // Our package ends with Final unless the server's package goes on (we then ask with 1222).
       let final = true;
       let authAttempts = 0;
@@ -185,7 +184,7 @@ export class DmSession {
           // The server cannot speak 1.2: package 1 again, as DM 1.1.2.
           this.version = '1.1';
           summary.version = '1.1';
-          outgoing = pkg1();
+          outgoing = packageOne(this.o.tree, start.kind, extra);
           sent = [];
           this.msgId = 0;
           continue;
@@ -201,7 +200,7 @@ export class DmSession {
           if (++authAttempts >= Limit.authAttempts) throw new OmaDmError('auth', `the server refused our credentials (${code})`);
           this.authType = (await acceptChal(this.o.tree, this.o.account, hdrStatus?.chal)) ?? this.authType;
           this.clientAuthenticated = false;
-          outgoing = pkg1();
+          outgoing = packageOne(this.o.tree, start.kind, extra);
           sent = [];
           continue;
         }
