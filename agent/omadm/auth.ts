@@ -11,25 +11,27 @@ import { authBasic, authMd5, type Md5 } from './crypto.ts';
 import { type AuthType, type DmAccount, storeNonce } from './csp/dmacc.ts';
 import type { DmTree } from './tree.ts';
 
-export const AUTH_BASIC = 'syncml:auth-basic';
-export const AUTH_MD5 = 'syncml:auth-md5';
-export const AUTH_HMAC = 'syncml:auth-MAC';
-export const HMAC_HEADER = 'x-syncml-hmac';
-
-const TYPE_OF_META: Record<string, AuthType> = { [AUTH_BASIC]: 'BASIC', [AUTH_MD5]: 'DIGEST', [AUTH_HMAC]: 'HMAC' };
+/** The auth types' Meta Type and the HMAC header: a `const enum` (inlined where used, no module variables in a QuickJS heap). */
+export const enum AuthMeta {
+  basic = 'syncml:auth-basic',
+  md5 = 'syncml:auth-md5',
+  hmac = 'syncml:auth-MAC',
+  hmacHeader = 'x-syncml-hmac',
+}
 
 /** Cred for the SyncHdr (basic or md5); undefined for HMAC, which travels in the HTTP header. */
 export function clientCred(md5: Md5, account: DmAccount, type: AuthType): Cred | undefined {
   const { name, secret, nonce } = account.client;
-  if (type === 'BASIC') return { meta: { type: AUTH_BASIC, format: 'b64' }, data: authBasic(name, secret) };
-  if (type === 'DIGEST') return { meta: { type: AUTH_MD5, format: 'b64' }, data: authMd5(md5, name, secret, nonce ?? new Uint8Array(0)) };
+  if (type === 'BASIC') return { meta: { type: AuthMeta.basic, format: 'b64' }, data: authBasic(name, secret) };
+  if (type === 'DIGEST') return { meta: { type: AuthMeta.md5, format: 'b64' }, data: authMd5(md5, name, secret, nonce ?? new Uint8Array(0)) };
   return undefined;
 }
 
 /** A challenge: which type the server wants next and the nonce to use (b64 in NextNonce). */
 export function readChal(chal: Chal | undefined): { type?: AuthType; nonce?: Uint8Array } | undefined {
   if (!chal?.meta) return undefined;
-  const type = chal.meta.type === undefined ? undefined : TYPE_OF_META[chal.meta.type];
+  const meta = chal.meta.type;
+  const type: AuthType | undefined = meta === AuthMeta.basic ? 'BASIC' : meta === AuthMeta.md5 ? 'DIGEST' : meta === AuthMeta.hmac ? 'HMAC' : undefined;
   let nonce: Uint8Array | undefined;
   if (chal.meta.nextNonce !== undefined) {
     try {

@@ -52,8 +52,8 @@ export class OmaDmClient implements PushRouter {
   /** Package #0 from any transport: the client itself (`receive` below), not a wrapper object. */
   declare readonly router: PushRouter;
   private declare readonly o: OmaDmClientOptions;
-  /** The NotificationRouter, created with the first package #0. */
-  private declare notifications: Promise<NotificationRouter> | undefined;
+  /** The NotificationRouter, created with the first package #0 (./notification.ts `clientRouter`). */
+  private declare notifications: NotificationRouter | undefined;
   private declare busyQueue: Promise<unknown>;
   private declare sessions: number;
   private declare running: number;
@@ -70,17 +70,9 @@ export class OmaDmClient implements PushRouter {
   }
 
   async receive(bytes: Uint8Array): Promise<boolean> {
-    this.notifications ??= loadNotification().then(({ NotificationRouter }) => {
-      const options = this.o;
-      return new NotificationRouter({
-        md5: options.md5,
-        store: options.store,
-        account: (serverId) => findAccount(this.tree, serverId),
-        startSession: async (notification, account) => void (await this.serverSession(notification, account)),
-        onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
-      });
-    });
-    return (await this.notifications).receive(bytes);
+    const { clientRouter } = await loadNotification();
+    this.notifications ??= clientRouter(this, this.o);
+    return this.notifications.receive(bytes);
   }
 
   static async open(options: OmaDmClientOptions): Promise<OmaDmClient> {

@@ -57,12 +57,10 @@ export function textOf(data: DataValue | undefined): string | undefined {
   return dataText(data, utf8Decode);
 }
 
-const INT = /^[-+]?\d+$/;
-
 /** Light format validation of leaf values (what a server can get wrong and a CSP would choke on). */
 export function checkFormat(format: string, value: NodeValue | undefined): void {
   if (value === undefined || value instanceof Uint8Array) return;
-  if (format === 'int' && !INT.test(value)) throw new DmStatusError(400, 'int value expected');
+  if (format === 'int' && !/^[-+]?\d+$/.test(value)) throw new DmStatusError(400, 'int value expected');
   if (format === 'bool' && value !== 'true' && value !== 'false') throw new DmStatusError(400, 'bool value expected');
   if (format === 'float' && Number.isNaN(Number(value))) throw new DmStatusError(400, 'float value expected');
 }

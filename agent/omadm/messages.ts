@@ -17,11 +17,17 @@ const loadSplit = loadOnce(() => import('./message-split.ts'));
 
 export type DmVersion = '1.2' | '1.1';
 
-export const ALERT_SERVER_INITIATED = '1200';
-export const ALERT_CLIENT_INITIATED = '1201';
-export const ALERT_NEXT_MESSAGE = '1222';
-export const ALERT_ABORT = '1223';
-export const ALERT_GENERIC = '1226';
+/**
+ * The Alert codes the client sends or reads. A `const enum` (inlined where used), not constants:
+ * each top-level binding is a module variable and a name (an atom) in a QuickJS heap.
+ */
+export const enum AlertCode {
+  serverInitiated = '1200',
+  clientInitiated = '1201',
+  nextMessage = '1222',
+  abort = '1223',
+  generic = '1226',
+}
 
 export interface HeaderFields {
   version: DmVersion;
@@ -58,7 +64,7 @@ export function packageOne(tree: DmTree, initiated: 'server' | 'client', extra: 
     const node = tx.get(`DevInfo/${name}`);
     if (node?.value !== undefined) items.push({ source: { locURI: `./DevInfo/${name}` }, meta: { format: node.format, type: node.type ?? 'text/plain' }, data: node.value });
   }
-  const alert: Alert = { cmd: 'Alert', data: initiated === 'server' ? ALERT_SERVER_INITIATED : ALERT_CLIENT_INITIATED };
+  const alert: Alert = { cmd: 'Alert', data: initiated === 'server' ? AlertCode.serverInitiated : AlertCode.clientInitiated };
   const replace: ItemCommand = { cmd: 'Replace', items };
   return [alert, replace, ...extra];
 }
@@ -97,14 +103,16 @@ export function withinBudget(message: SyncMLMessage, encoding: SyncmlEncoding, m
  */
 export async function encodeMessage(hdr: SyncHdr, commands: readonly Command[], encoding: SyncmlEncoding, maxMsgSize: number, final: boolean): Promise<Encoded> {
   // Copies carry the CmdIDs; `origin` maps each back to the caller's command (a chunk to its Results).
+  // Loops, not map/forEach callbacks: each callback is one more function in a QuickJS heap.
   const origin = new Map<Command, Command>();
-  let queue = commands.map((command) => {
+  let queue: Command[] = [];
+  for (const command of commands) {
     const copy = { ...command };
     origin.set(copy, command);
-    return copy;
-  });
+    queue.push(copy);
+  }
   for (;;) {
-    queue.forEach((command, i) => (command.cmdID = String(i + 1)));
+    for (let i = 0; i < queue.length; i++) (queue[i] as Command).cmdID = String(i + 1);
     const message: SyncMLMessage = { hdr, body: { commands: queue, final } };
     const result = withinBudget(message, encoding, maxMsgSize);
     const bytes = typeof result.encoded === 'string' ? utf8Encode(result.encoded) : result.encoded;
@@ -120,6 +128,8 @@ export async function encodeMessage(hdr: SyncHdr, commands: readonly Command[], 
     if (result.included === 0 && result.remaining.length > 0) throw new OmaDmError('protocol', `a ${first?.cmd} does not fit MaxMsgSize ${maxMsgSize}`);
     const sent = new Map<string, Command>();
     for (const command of queue.slice(0, result.included)) sent.set(command.cmdID as string, origin.get(command) ?? command);
-    return { bytes, sent, remaining: result.remaining.map((command) => origin.get(command) ?? command) };
+    const remaining: Command[] = [];
+    for (const command of result.remaining) remaining.push(origin.get(command) ?? command);
+    return { bytes, sent, remaining };
   }
 }

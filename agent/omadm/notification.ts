@@ -11,8 +11,10 @@ import { getValue, type KeyValueStore, putValue } from '../store/index.ts';
 import { timingSafeEqual, toHex, utf8Decode, utf8Encode } from '../util/bytes.ts';
 import type { Md5 } from './crypto.ts';
 import { md5Digest } from './crypto.ts';
-import type { DmAccount } from './csp/dmacc.ts';
+import type { Logger } from '../log.ts';
+import { type DmAccount, findAccount } from './csp/dmacc.ts';
 import { OmaDmError } from './errors.ts';
+import type { DmTree } from './tree.ts';
 
 export const NOTIFICATION_CONTENT_TYPE = 'application/vnd.syncml.notification';
 export const UDP_PUSH_PORT = 2948;
@@ -81,6 +83,23 @@ export interface RouterOptions {
   /** How many verified notifications to remember against replays. */
   remember?: number;
   onRejected?(reason: 'malformed' | 'unknownServer' | 'digest' | 'replay', serverId?: string): void;
+}
+
+/**
+ * The router of a DM client (./client.ts `receive`), built here rather than in the client: its
+ * callbacks are code only package #0 needs, so they come with this lazy chunk.
+ */
+export function clientRouter(
+  client: { readonly tree: DmTree; serverSession(notification: Notification, account?: DmAccount): Promise<unknown> },
+  options: { md5: Md5; store: KeyValueStore; log?: Logger },
+): NotificationRouter {
+  return new NotificationRouter({
+    md5: options.md5,
+    store: options.store,
+    account: (serverId) => findAccount(client.tree, serverId),
+    startSession: async (notification, account) => void (await client.serverSession(notification, account)),
+    onRejected: (reason, serverId) => options.log?.warn('package #0 rejected', { reason, ...(serverId === undefined ? {} : { serverId }) }),
+  });
 }
 
 const SEEN_KEY = 'omadm/notify/seen';

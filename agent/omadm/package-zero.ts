@@ -18,8 +18,11 @@ export interface PushListener {
   close(): Promise<void>;
 }
 
-/** Largest package #0 accepted (digest + header + 255-byte server id + a vendor body). */
-const MAX_NOTIFICATION = 4096;
+/** `const enum`: inlined, no module variable (a name, an atom, in a QuickJS heap). */
+const enum Limit {
+  /** Largest package #0 accepted (digest + header + 255-byte server id + a vendor body). */
+  notification = 4096,
+}
 
 /** The family's channel name on the agent's push channel (agent/push/): topic `<prefix>/<device>/pkg0`. */
 export const PUSH_CHANNEL = 'pkg0';
@@ -30,7 +33,7 @@ export function feed(router: PushRouter, payload: Uint8Array, onError?: (error: 
 
 /** Package #0 from any transport into the router; an oversized one is refused before parsing. */
 export async function pushPackageZero(router: PushRouter, payload: Uint8Array): Promise<void> {
-  if (payload.length > MAX_NOTIFICATION) throw new OmaDmError('notification', `package #0 of ${payload.length} bytes (max ${MAX_NOTIFICATION})`);
+  if (payload.length > Limit.notification) throw new OmaDmError('notification', `package #0 of ${payload.length} bytes (max ${Limit.notification})`);
   await router.receive(payload);
 }
 

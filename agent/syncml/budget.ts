@@ -3,16 +3,12 @@
  * into a sink it is given. The sinks are not imported here, so a DM session can load only the one
  * its encoding needs (./sink-loader.ts); encoder.ts binds both for callers that encode either.
  */
-import { codeForName } from '../../wasm/src/syncml-tokens.ts';
+import { FrameCode } from '../../wasm/src/syncml-tokens.ts';
 import { element, walkCommand } from './emit.ts';
 import type { EncoderSink } from './encoder-sink.ts';
 import { SyncmlModelError } from './errors.ts';
 import { type Command, messageVersion, type SyncHdr, type SyncMLMessage, type XmlContent } from './model.ts';
-import { SYNC_HDR } from './schema.ts';
-
-const SYNC_BODY_CODE = codeForName('SyncBody');
-const FINAL_CODE = codeForName('Final');
-const SYNC_HDR_CODE = codeForName('SyncHdr');
+import { Model } from './schema.ts';
 
 /** What surrounds the commands: the header, and raw content a lenient decode kept. */
 export interface MessageFrame {
@@ -45,8 +41,8 @@ export class MessageEncoder<R> {
     this.limit = options.maxMsgSize ?? Number.POSITIVE_INFINITY;
     const version = frame.hdr ? (messageVersion({ hdr: frame.hdr, body: { commands: [] } }) ?? frame.version ?? '1.2') : (frame.version ?? '1.2');
     sink.begin(version);
-    if (frame.hdr) element(SYNC_HDR_CODE, SYNC_HDR, frame.hdr as unknown as Record<string, unknown>, sink);
-    sink.start(SYNC_BODY_CODE, 'SyncBody', true);
+    if (frame.hdr) element(FrameCode.SyncHdr, Model.SyncHdr, frame.hdr as unknown as Record<string, unknown>, sink);
+    sink.start(FrameCode.SyncBody, 'SyncBody', true);
     const size = this.limit === Number.POSITIVE_INFINITY ? 0 : this.sizeIfFinished();
     if (size > this.limit) throw new SyncmlModelError('budget', -1, `MaxMsgSize ${this.limit} cannot hold the message frame (${size} bytes without commands)`);
   }
@@ -74,9 +70,9 @@ export class MessageEncoder<R> {
 
   private close(final: boolean): void {
     const sink = this.sink;
-    if (final) sink.leaf(FINAL_CODE, 'Final', '');
+    if (final) sink.leaf(FrameCode.Final, 'Final', '');
     if (this.frame.bodyExtra !== undefined && this.frame.bodyExtra.length > 0) sink.raw(this.frame.bodyExtra);
-    sink.end(SYNC_BODY_CODE, 'SyncBody');
+    sink.end(FrameCode.SyncBody, 'SyncBody');
     if (this.frame.extra !== undefined && this.frame.extra.length > 0) sink.raw(this.frame.extra);
     sink.finishRoot();
   }

@@ -111,7 +111,7 @@ function offsetAt(b: Builder, p: number): number {
   return 0;
 }
 
-/** The rare part, as the builder takes it (BuildOptions.rare). */
+/** The rare part, as the builder takes it (`decodeWith`'s `rare`). */
 export const RARE: RareBuilder = { content, extra, offsetAt };
 
 /**

@@ -7,25 +7,16 @@
  * the model, error offsets) is ./build-rare.ts, given to the builder by its caller: ./decode.ts
  * always, a DM session (./lazy-decode.ts) only once a message needs it.
  */
-import { OPAQUE_WBXML, TAG_UNKNOWN, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORDS, tagName, codeForName } from '../../wasm/src/syncml-tokens.ts';
+import { OPAQUE_WBXML, TEXT_RAW, TEXT_SPACE, TokenKind, RECORD_WORDS, tagName, FrameCode } from '../../wasm/src/syncml-tokens.ts';
 import { concatBytes, utf8Decode } from '../util/bytes.ts';
 import type { TagNames } from './nested-names.ts';
 import { SyncmlModelError } from './errors.ts';
 import type { DecodeOptions, Decoded } from './decode.ts';
 import { type DataValue, dataText, type SyncMLMessage, type XmlContent } from './model.ts';
-import { FieldKind, fieldByCode, FIELDS, PROPS, type Schema, SYNCML } from './schema.ts';
+import { FieldKind, fieldByCode, FIELDS, Model, PROPS, type Schema } from './schema.ts';
 import { decodeUtf8Span, decodeXmlSpan, wholeText } from './text.ts';
 
 export type DecodeMode = 'strict' | 'lenient';
-
-export interface BuildOptions {
-  /** strict (default): anything outside the model is an error; lenient: kept as raw elements. */
-  mode?: DecodeMode;
-  /** Decode the input as one string first (pays off for XML, not for WBXML, whose bytes are mostly markup). */
-  wholeText?: boolean;
-  /** The builder's rarely needed part (./build-rare.ts `RARE`); without it, input that needs it throws `NEEDS_RARE`. */
-  rare?: RareBuilder;
-}
 
 /** The builder's rarely needed part (./build-rare.ts). */
 export interface RareBuilder {
@@ -43,29 +34,9 @@ export interface RareBuilder {
  */
 export const NEEDS_RARE = new Error('this message needs the SyncML builder\'s rare part (build-rare.ts), which is not loaded');
 
-// Imported bindings are read through getters when modules are not bundled (tsx, vitest): the hot
-// loop uses module-local copies.
-const SYNCML_CODE = codeForName('SyncML');
-const WORDS = RECORD_WORDS;
-const RAW = TEXT_RAW;
-const SPACE = TEXT_SPACE;
-const BYTES = OPAQUE_WBXML;
-const UNKNOWN = TAG_UNKNOWN;
-const K_TEXT = FieldKind.Text;
-const K_TEXT_LIST = FieldKind.TextList;
-const K_FLAG = FieldKind.Flag;
-const K_CHILD = FieldKind.Child;
-const K_CHILD_LIST = FieldKind.ChildList;
-const K_DATA = FieldKind.Data;
-const K_COMMAND = FieldKind.Command;
-const F = FIELDS;
-const P = PROPS;
-const OPEN = TokenKind.Open;
-const CLOSE = TokenKind.Close;
-const TEXT = TokenKind.Text;
-const OPAQUE = TokenKind.Opaque;
-const CHAR = TokenKind.Char;
-const AMP = 0x26;
+// The token constants are used as imported (const enums and numbers, inlined by the bundler), not
+// copied into module-local constants: each top-level binding is a variable and a name (an atom) of
+// the module in a QuickJS heap.
 
 export type Bag = Record<string, unknown>;
 
@@ -107,19 +78,19 @@ export class Builder {
    * TEXT_RAW XML character data with its references resolved (strict: a bad one is an error).
    */
   textOf(tag: number, start: number, end: number): string {
-    if ((tag & RAW) !== 0) for (let i = start; i < end; i++) if (this.input[i] === AMP) return decodeXmlSpan(this.input, start, end, this.strict);
+    if ((tag & TEXT_RAW) !== 0) for (let i = start; i < end; i++) if (this.input[i] === 0x26 /* & */) return decodeXmlSpan(this.input, start, end, this.strict);
     return this.whole !== undefined ? this.whole.slice(start, end) : decodeUtf8Span(this.input, start, end);
   }
 
   message(): SyncMLMessage {
     const t = this.t;
-    if (this.end < WORDS || t[0] !== OPEN || t[1] !== SYNCML_CODE) {
+    if (this.end < RECORD_WORDS || t[0] !== TokenKind.Open || t[1] !== FrameCode.SyncML) {
       throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, 0), 'the document root is not <SyncML>');
     }
-    this.p = WORDS;
-    const message = this.object(SYNCML, SYNCML_CODE, {}) as unknown as SyncMLMessage;
+    this.p = RECORD_WORDS;
+    const message = this.object(Model.SyncML, FrameCode.SyncML, {}) as unknown as SyncMLMessage;
     if (!message.body) {
-      if (this.strict) throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, this.p - WORDS), '<SyncML> has no <SyncBody>');
+      if (this.strict) throw new SyncmlModelError('badStructure', this.rare().offsetAt(this, this.p - RECORD_WORDS), '<SyncML> has no <SyncBody>');
       message.body = { commands: [] };
     }
     if (!message.body.commands) message.body.commands = [];
@@ -133,13 +104,13 @@ export class Builder {
       const p = this.p;
       if (p >= this.end) throw new SyncmlModelError('badStructure', this.input.length, `the token stream ends inside ${tagName(code)}`);
       const kind = t[p] as number;
-      if (kind === CLOSE) {
-        this.p = p + WORDS;
+      if (kind === TokenKind.Close) {
+        this.p = p + RECORD_WORDS;
         return bag;
       }
-      if (kind !== OPEN) {
+      if (kind !== TokenKind.Open) {
         // Indentation between elements: the tokenizer already flagged it as white space.
-        if (kind === TEXT && ((t[p + 1] as number) & SPACE) !== 0) this.p = p + WORDS;
+        if (kind === TokenKind.Text && ((t[p + 1] as number) & TEXT_SPACE) !== 0) this.p = p + RECORD_WORDS;
         else this.rare().extra(this, bag, code);
         continue;
       }
@@ -149,30 +120,30 @@ export class Builder {
         this.rare().extra(this, bag, code);
         continue;
       }
-      this.p = p + WORDS;
-      const word = F.charCodeAt(field * 3 + 1);
-      const prop = P[F.charCodeAt(field * 3 + 2)] as string;
+      this.p = p + RECORD_WORDS;
+      const word = FIELDS.charCodeAt(field * 3 + 1);
+      const prop = PROPS[FIELDS.charCodeAt(field * 3 + 2)] as string;
       switch (word & 7) {
-        case K_TEXT:
+        case FieldKind.Text:
           bag[prop] = this.text();
           break;
-        case K_TEXT_LIST:
+        case FieldKind.TextList:
           ((bag[prop] as string[] | undefined) ?? (bag[prop] = [] as string[]) as string[]).push(this.text());
           break;
-        case K_FLAG:
+        case FieldKind.Flag:
           this.text();
           bag[prop] = true;
           break;
-        case K_CHILD:
+        case FieldKind.Child:
           bag[prop] = this.object(word >> 3, child, {});
           break;
-        case K_CHILD_LIST:
+        case FieldKind.ChildList:
           ((bag[prop] as Bag[] | undefined) ?? (bag[prop] = [] as Bag[]) as Bag[]).push(this.object(word >> 3, child, {}));
           break;
-        case K_DATA:
+        case FieldKind.Data:
           bag[prop] = this.data();
           break;
-        case K_COMMAND:
+        case FieldKind.Command:
           ((bag[prop] as Bag[] | undefined) ?? (bag[prop] = [] as Bag[]) as Bag[]).push(this.object(word >> 3, child, { cmd: tagName(child) }));
           break;
       }
@@ -184,12 +155,12 @@ export class Builder {
     const t = this.t;
     const p = this.p;
     const kind = t[p];
-    if (kind === CLOSE) {
-      this.p = p + WORDS;
+    if (kind === TokenKind.Close) {
+      this.p = p + RECORD_WORDS;
       return '';
     }
-    if (kind === TEXT && t[p + WORDS] === CLOSE) {
-      this.p = p + 2 * WORDS;
+    if (kind === TokenKind.Text && t[p + RECORD_WORDS] === TokenKind.Close) {
+      this.p = p + 2 * RECORD_WORDS;
       const input = this.input;
       let start = t[p + 2] as number;
       let end = t[p + 3] as number;
@@ -211,19 +182,19 @@ export class Builder {
     const t = this.t;
     const p = this.p;
     const kind = t[p];
-    if (t[p + WORDS] === CLOSE || kind === CLOSE) {
-      if (kind === CLOSE) {
-        this.p = p + WORDS;
+    if (t[p + RECORD_WORDS] === TokenKind.Close || kind === TokenKind.Close) {
+      if (kind === TokenKind.Close) {
+        this.p = p + RECORD_WORDS;
         return '';
       }
       const start = t[p + 2] as number;
       const end = t[p + 3] as number;
-      if (kind === TEXT) {
-        this.p = p + 2 * WORDS;
+      if (kind === TokenKind.Text) {
+        this.p = p + 2 * RECORD_WORDS;
         return this.textOf(t[p + 1] as number, start, end);
       }
-      if (kind === OPAQUE && t[p + 1] === BYTES) {
-        this.p = p + 2 * WORDS;
+      if (kind === TokenKind.Opaque && t[p + 1] === OPAQUE_WBXML) {
+        this.p = p + 2 * RECORD_WORDS;
         return this.input.slice(start, end);
       }
     }
@@ -235,18 +206,15 @@ export class Builder {
   }
 }
 
-/** Builds the model from `count` token records over `input`. */
-export function buildMessage(input: Uint8Array, tokens: Int32Array, count: number, options: BuildOptions = {}): SyncMLMessage {
-  const end = Math.min(tokens.length, count * WORDS);
-  return new Builder(input, tokens, end, options.mode !== 'lenient', options.rare, tagName, options.wholeText !== false).message();
-}
-
 /**
- * Tokenizes `bytes` (the options' tokenizer) and builds the model, with the rare part `rare` (or
- * NEEDS_RARE thrown when the message needs it and it is missing): ./decode.ts and ./lazy-decode.ts.
+ * Tokenizes `bytes` (the options' tokenizer) and builds the model from its records, with the rare
+ * part `rare` (or NEEDS_RARE thrown when the message needs it and it is missing): ./decode.ts and
+ * ./lazy-decode.ts. XML is decoded as one string first (text.ts `wholeText`; not WBXML, whose
+ * bytes are mostly markup).
  */
 export function decodeWith(bytes: Uint8Array, options: DecodeOptions, rare: RareBuilder | undefined): Decoded {
   const mode = options.mode ?? 'strict';
   const stream = options.tokenize(bytes, { strict: mode === 'strict', format: options.format ?? 'auto' });
-  return { message: buildMessage(bytes, stream.tokens, stream.count, { mode, wholeText: stream.format === 'xml', ...(rare ? { rare } : {}) }), encoding: stream.format };
+  const end = Math.min(stream.tokens.length, stream.count * RECORD_WORDS);
+  return { message: new Builder(bytes, stream.tokens, end, mode !== 'lenient', rare, tagName, stream.format === 'xml').message(), encoding: stream.format };
 }

@@ -4,11 +4,17 @@
  */
 import type { SyncmlEncoding } from './model.ts';
 
-export const CONTENT_TYPE_XML = 'application/vnd.syncml.dm+xml';
-export const CONTENT_TYPE_WBXML = 'application/vnd.syncml.dm+wbxml';
+/** Inlined where used (a `const enum`): the DM client's bundle then has no module variable for them (each a name in a QuickJS heap). */
+const enum ContentType {
+  xml = 'application/vnd.syncml.dm+xml',
+  wbxml = 'application/vnd.syncml.dm+wbxml',
+}
+
+export const CONTENT_TYPE_XML = ContentType.xml;
+export const CONTENT_TYPE_WBXML = ContentType.wbxml;
 
 export function contentTypeFor(encoding: SyncmlEncoding): string {
-  return encoding === 'wbxml' ? CONTENT_TYPE_WBXML : CONTENT_TYPE_XML;
+  return encoding === 'wbxml' ? ContentType.wbxml : ContentType.xml;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { codeForName } from '../../wasm/src/syncml-tokens.ts';
 import { element, type Sink, walkCommand } from './emit.ts';
 import type { DataValue, SyncMLMessage } from './model.ts';
-import { SYNC_HDR } from './schema.ts';
+import { Model } from './schema.ts';
 
 const MIN_LENGTH = 4;
 
@@ -24,7 +24,7 @@ class CountingSink implements Sink {
 
 export function collectRepeatedStrings(message: SyncMLMessage): Set<string> {
   const sink = new CountingSink();
-  if (message.hdr) element(codeForName('SyncHdr'), SYNC_HDR, message.hdr as unknown as Record<string, unknown>, sink);
+  if (message.hdr) element(codeForName('SyncHdr'), Model.SyncHdr, message.hdr as unknown as Record<string, unknown>, sink);
   for (const command of message.body.commands) walkCommand(command, sink);
   const repeated = new Set<string>();
   for (const [text, count] of sink.counts) if (count > 1) repeated.add(text);

@@ -10,10 +10,19 @@ import { SyncmlModelError } from './errors.ts';
 interface Utf8Decoder {
   decode(bytes: Uint8Array): string;
 }
-const HostDecoder = (globalThis as { TextDecoder?: new () => Utf8Decoder }).TextDecoder;
-const hostDecoder: Utf8Decoder | undefined = HostDecoder ? new HostDecoder() : undefined;
+let hostDecoder: Utf8Decoder | undefined;
+{
+  // A block-scoped name rather than a module constant (each of those is a name, an atom, in a QuickJS heap).
+  const HostDecoder = (globalThis as { TextDecoder?: new () => Utf8Decoder }).TextDecoder;
+  if (HostDecoder) hostDecoder = new HostDecoder();
+}
 
-const CHUNK = 4096;
+/** Inlined where used (`const enum`): no module variables (each one a name, an atom, in a QuickJS heap). */
+const enum Span {
+  /** Bytes per String.fromCharCode call. */
+  chunk = 4096,
+  amp = 0x26,
+}
 
 /** UTF-8 bytes [start,end) to a string; malformed sequences become U+FFFD. */
 export function decodeUtf8Span(input: Uint8Array, start: number, end: number): string {
@@ -34,18 +43,16 @@ export function decodeUtf8Span(input: Uint8Array, start: number, end: number): s
     default: break;
   }
   let out = '';
-  for (let i = start; i < end; i += CHUNK) {
-    out += String.fromCharCode.apply(null, input.subarray(i, Math.min(end, i + CHUNK)) as unknown as number[]);
+  for (let i = start; i < end; i += Span.chunk) {
+    out += String.fromCharCode.apply(null, input.subarray(i, Math.min(end, i + Span.chunk)) as unknown as number[]);
   }
   return out;
 }
 
-const AMP = 0x26;
-
 /** XML character data [start,end): UTF-8 with references resolved. */
 export function decodeXmlSpan(input: Uint8Array, start: number, end: number, strict: boolean): string {
   let i = start;
-  while (i < end && input[i] !== AMP) i++;
+  while (i < end && input[i] !== Span.amp) i++;
   if (i === end) return decodeUtf8Span(input, start, end);
   let out = decodeUtf8Span(input, start, i);
   while (i < end) {
@@ -62,7 +69,7 @@ export function decodeXmlSpan(input: Uint8Array, start: number, end: number, str
       i = semi + 1;
     }
     let next = i;
-    while (next < end && input[next] !== AMP) next++;
+    while (next < end && input[next] !== Span.amp) next++;
     out += decodeUtf8Span(input, i, next);
     i = next;
   }

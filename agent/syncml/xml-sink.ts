@@ -55,14 +55,9 @@ export class XmlSink implements EncoderSink<string> {
     this.depth = 0;
   }
 
-  /** Indentation and the start tag up to its name (and the MetInf namespace where that page starts). */
-  private open(code: number, name: string): string {
-    return `${this.nl && '  '.repeat(this.depth)}<${name}${this.ns === 0 && code >> 8 === PAGE_METINF ? ' xmlns="syncml:metinf"' : ''}`;
-  }
-
   start(code: number, name: string, hasContent: boolean): void {
-    if (!hasContent) return this.line(code, name, '');
-    this.parts.push(`${this.open(code, name)}>${this.nl}`);
+    this.line(code, name, hasContent ? undefined : '');
+    if (!hasContent) return;
     this.depth++;
     if (this.ns === 0 && code >> 8 === PAGE_METINF) this.ns = this.depth;
   }
@@ -73,10 +68,13 @@ export class XmlSink implements EncoderSink<string> {
     this.parts.push(`${this.nl && '  '.repeat(this.depth)}</${name}>${this.nl}`);
   }
 
-  /** One element on one line, `body` already escaped; '' writes it empty. */
-  private line(code: number, name: string, body: string): void {
-    const open = this.open(code, name);
-    this.parts.push(body === '' ? `${open}/>${this.nl}` : `${open}>${body}</${name}>${this.nl}`);
+  /**
+   * One element on one line, `body` already escaped; '' writes it empty, undefined only its start
+   * tag. The start tag gets the indentation and, where that page starts, the MetInf namespace.
+   */
+  private line(code: number, name: string, body: string | undefined): void {
+    const open = `${this.nl && '  '.repeat(this.depth)}<${name}${this.ns === 0 && code >> 8 === PAGE_METINF ? ' xmlns="syncml:metinf"' : ''}`;
+    this.parts.push(body === undefined ? `${open}>${this.nl}` : body === '' ? `${open}/>${this.nl}` : `${open}>${body}</${name}>${this.nl}`);
   }
 
   leaf(code: number, name: string, text: string): void {

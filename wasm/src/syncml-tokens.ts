@@ -64,23 +64,36 @@ export const TAG_UNKNOWN = 0x10000;
 export const PAGE_SYNCML = 0;
 export const PAGE_METINF = 1;
 
+// Each table is one string split at load rather than an array literal: every string literal in
+// code is an atom in a QuickJS heap, and 74 more atoms pushed the OMA DM cycle past a growth step
+// of the runtime's atom array (+4.7 KB of empty slots: QuickJS grows it by half when it is full).
 /** SyncML code page 0 (SyncML 1.1/1.2), tokens 0x05… in this order. */
-export const SYNCML_TAGS = [
-  'Add', 'Alert', 'Archive', 'Atomic', 'Chal', 'Cmd', 'CmdID', 'CmdRef', 'Copy', 'Cred', 'Data', 'Delete',
-  'Exec', 'Final', 'Get', 'Item', 'Lang', 'LocName', 'LocURI', 'Map', 'MapItem', 'Meta', 'MsgID', 'MsgRef',
-  'NoResp', 'NoResults', 'Put', 'Replace', 'RespURI', 'Results', 'Search', 'Sequence', 'SessionID', 'SftDel',
-  'Source', 'SourceRef', 'Status', 'Sync', 'SyncBody', 'SyncHdr', 'SyncML', 'Target', 'TargetRef',
-  'Reserved', 'VerDTD', 'VerProto', 'NumberOfChanges', 'MoreData', 'Field', 'Filter', 'Record',
-  'FilterType', 'SourceParent', 'TargetParent', 'Move', 'Correlator',
-] as const;
+export const SYNCML_TAGS: readonly string[] = (
+  'Add Alert Archive Atomic Chal Cmd CmdID CmdRef Copy Cred Data Delete Exec Final Get Item Lang LocName ' +
+  'LocURI Map MapItem Meta MsgID MsgRef NoResp NoResults Put Replace RespURI Results Search Sequence SessionID ' +
+  'SftDel Source SourceRef Status Sync SyncBody SyncHdr SyncML Target TargetRef Reserved VerDTD VerProto ' +
+  'NumberOfChanges MoreData Field Filter Record FilterType SourceParent TargetParent Move Correlator'
+).split(' ');
 
 /** MetInf code page 1, tokens 0x05… in this order. */
-export const METINF_TAGS = [
-  'Anchor', 'EMI', 'Format', 'FreeID', 'FreeMem', 'Last', 'Mark', 'MaxMsgSize', 'Mem', 'MetInf', 'Next',
-  'NextNonce', 'SharedMem', 'Size', 'Type', 'Version', 'MaxObjSize', 'FieldLevel',
-] as const;
+export const METINF_TAGS: readonly string[] = (
+  'Anchor EMI Format FreeID FreeMem Last Mark MaxMsgSize Mem MetInf Next NextNonce SharedMem Size Type ' +
+  'Version MaxObjSize FieldLevel'
+).split(' ');
 
 export const FIRST_TOKEN = 0x05;
+
+/**
+ * Codes of the frame elements the encoder and the model builder write or expect by name, as
+ * numbers (SyncML page, FIRST_TOKEN + their index in SYNCML_TAGS; a test checks them against
+ * codeForName): a `const enum` inlined where used, not module constants computed at load.
+ */
+export const enum FrameCode {
+  Final = 0x12,
+  SyncBody = 0x2b,
+  SyncHdr = 0x2c,
+  SyncML = 0x2d,
+}
 
 export function tagCode(page: number, token: number): number {
   return (page << 8) | token;
@@ -90,8 +103,8 @@ export function tagCode(page: number, token: number): number {
 export function tagName(code: number): string | undefined {
   const page = code >> 8;
   const index = (code & 0xff) - FIRST_TOKEN;
-  const table: readonly string[] = page === PAGE_SYNCML ? SYNCML_TAGS : page === PAGE_METINF ? METINF_TAGS : [];
-  return index >= 0 ? table[index] : undefined;
+  const table = page === PAGE_SYNCML ? SYNCML_TAGS : page === PAGE_METINF ? METINF_TAGS : undefined;
+  return index >= 0 ? table?.[index] : undefined;
 }
 
 /** No name exists on both pages, so a local name alone gives the code. */

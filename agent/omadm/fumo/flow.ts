@@ -21,48 +21,49 @@ export type FumoState =
 export type FumoOperation = 'download' | 'update' | 'downloadandupdate';
 export type FumoEvent = 'execDownload' | 'execDownloadAndUpdate' | 'execUpdate' | 'execUpdatePkgData' | 'downloaded' | 'downloadFailed' | 'updated' | 'updateFailed';
 
-/** The states in State-leaf order, space-delimited: the n-th (from 1) is State n × 10 (idle 10 … updateSuccessNoData 100). */
-export const FUMO_STATES = 'idle downloadFailed downloading downloadComplete readyToUpdate updating updateFailedHaveData updateFailedNoData updateSuccessHaveData updateSuccessNoData';
+/**
+ * The tables below as a `const enum`, inlined where used: module constants are each a variable and a
+ * name (an atom) in a QuickJS heap. The exported constants name them for tests and the manager.
+ */
+export const enum Fumo {
+  /** The states in State-leaf order, space-delimited: the n-th (from 1) is State n × 10 (idle 10 … updateSuccessNoData 100). */
+  states = 'idle downloadFailed downloading downloadComplete readyToUpdate updating updateFailedHaveData updateFailedNoData updateSuccessHaveData updateSuccessNoData',
+  /** States where a new Exec Download / DownloadAndUpdate may begin (nothing in flight): `*` in the table. Space-delimited, matched as ` state `. */
+  resting = ' idle downloadFailed updateFailedHaveData updateFailedNoData updateSuccessHaveData updateSuccessNoData ',
+  /**
+   * One line per event: the event, then its `from>to` transitions (`*` = any resting state). A pair
+   * not in the table is refused (the Exec gets 405 / the event is ignored).
+   *  - downloaded / downloadFailed: download complete (Exec Download) or ready (DownloadAndUpdate),
+   *    the pipeline's hold;
+   *  - execUpdatePkgData: Exec Update on a package the server delivered in Update/PkgData: nothing
+   *    to download, straight to 60.
+   */
+  table = 'execDownload *>downloading\nexecDownloadAndUpdate *>downloading\ndownloaded downloading>downloadComplete\ndownloadFailed downloading>downloadFailed\nexecUpdate downloadComplete>updating readyToUpdate>updating\nexecUpdatePkgData *>updating\nupdated updating>updateSuccessNoData\nupdateFailed updating>updateFailedNoData downloading>downloadFailed',
+  /** Generic Alert type of an operation's result: this, then the operation. */
+  alertTypePrefix = 'org.openmobilealliance.dm.firmwareupdate.',
+}
+
+export const FUMO_STATES = Fumo.states;
 
 /** The State leaf's value of `state` (FUMO 1.0 §5.3). */
 export function stateCode(state: FumoState): number {
-  return (FUMO_STATES.split(' ').indexOf(state) + 1) * 10;
+  return (Fumo.states.split(' ').indexOf(state) + 1) * 10;
 }
 
 export function isFumoState(value: unknown): value is FumoState {
-  return typeof value === 'string' && /^\w+$/.test(value) && ` ${FUMO_STATES} `.includes(` ${value} `);
+  return typeof value === 'string' && /^\w+$/.test(value) && ` ${Fumo.states} `.includes(` ${value} `);
 }
 
-/**
- * States where a new Exec Download / DownloadAndUpdate may begin (nothing in flight): `*` in the
- * table. Space-delimited, matched as ` state `.
- */
-const RESTING = ' idle downloadFailed updateFailedHaveData updateFailedNoData updateSuccessHaveData updateSuccessNoData ';
-
-/**
- * One line per event: the event, then its `from>to` transitions (`*` = any resting state). A pair
- * not in the table is refused (the Exec gets 405 / the event is ignored).
- *  - downloaded / downloadFailed: download complete (Exec Download) or ready (DownloadAndUpdate),
- *    the pipeline's hold;
- *  - execUpdatePkgData: Exec Update on a package the server delivered in Update/PkgData: nothing
- *    to download, straight to 60.
- */
-export const FUMO_TABLE = `execDownload *>downloading
-execDownloadAndUpdate *>downloading
-downloaded downloading>downloadComplete
-downloadFailed downloading>downloadFailed
-execUpdate downloadComplete>updating readyToUpdate>updating
-execUpdatePkgData *>updating
-updated updating>updateSuccessNoData
-updateFailed updating>updateFailedNoData downloading>downloadFailed`;
+/** The transition table (Fumo.table), for tests. */
+export const FUMO_TABLE = Fumo.table;
 
 export function nextState(state: FumoState, event: FumoEvent): FumoState | undefined {
-  for (const line of FUMO_TABLE.split('\n')) {
+  for (const line of Fumo.table.split('\n')) {
     const [name, ...pairs] = line.split(' ');
     if (name !== event) continue;
     for (const pair of pairs) {
       const [from, to] = pair.split('>') as [string, FumoState];
-      if (from === state || (from === '*' && RESTING.includes(` ${state} `))) return to;
+      if (from === state || (from === '*' && Fumo.resting.includes(` ${state} `))) return to;
     }
   }
   return undefined;
@@ -82,4 +83,3 @@ export const enum FUMO_RESULT {
   downloadNetwork = 503,
 }
 
-export const ALERT_TYPE_PREFIX = 'org.openmobilealliance.dm.firmwareupdate.';

@@ -12,12 +12,12 @@ import { getValue, type KeyValueStore, putValue } from '../../store/index.ts';
 import { type Csp, type ExecContext, interior, leaf, type SeedNode, type WriteOp } from '../csp/api.ts';
 import { describeInterior, describeLeaf, type NodeDescription, ZERO_OR_MORE, ZERO_OR_ONE } from '../ddf.ts';
 import { DmStatusError } from '../errors.ts';
-import { ALERT_GENERIC } from '../messages.ts';
+import { AlertCode } from '../messages.ts';
 import type { DmNode, TreeTransaction } from '../tree.ts';
 import type { ValueStream } from '../large-object.ts';
 import type { PkgDataStore } from './pkgdata.ts';
 import { loadOnce } from '../../util/load-once.ts';
-import { ALERT_TYPE_PREFIX, FUMO_RESULT, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState, stateCode } from './flow.ts';
+import { Fumo, FUMO_RESULT, type FumoEvent, type FumoOperation, type FumoState, isFumoState, nextState, stateCode } from './flow.ts';
 
 export interface FumoJob {
   instance: string;
@@ -63,7 +63,16 @@ export interface FumoRecord {
   sequence: number;
 }
 
-export const FUMO_PREFIX = 'omadm/fumo/';
+/** `const enum`: inlined where used, no module variables (each a name, an atom, in a QuickJS heap). */
+const enum Key {
+  /** Store key prefix of the instances' records. */
+  record = 'omadm/fumo/',
+  /**
+   * An instance's nodes below `FUMO/<x>` in seed order, `name:format[:value]` (no format: an
+   * interior node). One string rather than a builder call per node: less code in a QuickJS heap.
+   */
+  nodes = 'PkgName:chr PkgVersion:chr Download Download/PkgURL:chr Update Update/PkgData:bin DownloadAndUpdate DownloadAndUpdate/PkgURL:chr State:int:10 Ext Ext/Size:int Ext/SHA256:chr',
+}
 
 /**
  * FUMO 1.0 §5 (the MO's DDF): what each node supports; `Ext` is the vendor area (Size, SHA256, …).
@@ -91,12 +100,6 @@ const PKGDATA = /^FUMO\/([^/]+)\/Update\/PkgData$/;
 /** Inline packages (the Replace of Update/PkgData, ./inline-package.ts) are a lazy chunk: a FUMO cycle by URL never loads it. */
 const loadInline = loadOnce(() => import('./inline-package.ts'));
 
-/**
- * An instance's nodes below `FUMO/<x>` in seed order, `name:format[:value]` (no format: an
- * interior node). One string rather than a builder call per node: less code in a QuickJS heap.
- */
-const INSTANCE_NODES = 'PkgName:chr PkgVersion:chr Download Download/PkgURL:chr Update Update/PkgData:bin DownloadAndUpdate DownloadAndUpdate/PkgURL:chr State:int:10 Ext Ext/Size:int Ext/SHA256:chr';
-
 export class FumoManager implements Csp {
   // Declared and set in the constructor, not class fields, and TS-private rather than #private: in a QuickJS heap a
   // class with fields gets one more function (their initializer), one with #private methods a brand check too.
@@ -117,7 +120,7 @@ export class FumoManager implements Csp {
   }
 
   record(instance: string): FumoRecord {
-    const r = getValue<FumoRecord | undefined>(this.store, FUMO_PREFIX + instance);
+    const r = getValue<FumoRecord | undefined>(this.store, Key.record + instance);
     return typeof r === 'object' && r !== null && isFumoState(r.state) && Array.isArray(r.alerts) && typeof r.sequence === 'number' ? r : { state: 'idle', alerts: [], sequence: 0 };
   }
 
@@ -126,7 +129,7 @@ export class FumoManager implements Csp {
   }
 
   private async save(instance: string, record: FumoRecord): Promise<void> {
-    await putValue(this.store, FUMO_PREFIX + instance, record);
+    await putValue(this.store, Key.record + instance, record);
   }
 
   /**
@@ -142,7 +145,7 @@ export class FumoManager implements Csp {
     const nodes: SeedNode[] = [interior('FUMO', 'Get=*')];
     for (const x of this.instances) {
       nodes.push(interior(`FUMO/${x}`, 'Get=*&Replace=*&Exec=*'));
-      for (const spec of INSTANCE_NODES.split(' ')) {
+      for (const spec of Key.nodes.split(' ')) {
         const [name, format, value = ''] = spec.split(':') as [string, string?, string?];
         const path = `FUMO/${x}/${name}`;
         // State is the client's: the server only reads it.
@@ -235,14 +238,18 @@ export class FumoManager implements Csp {
 
   /** Alerts waiting for acknowledgement, oldest first. */
   pendingAlerts(): GenericAlert[] {
-    return this.instances.flatMap((x) => this.record(x).alerts);
+    // Loops here, not flatMap/filter callbacks: each is one more function in a QuickJS heap.
+    const pending: GenericAlert[] = [];
+    for (const x of this.instances) pending.push(...this.record(x).alerts);
+    return pending;
   }
 
   /** The server acknowledged an alert (Status 200 to the 1226). */
   async acknowledge(id: string): Promise<void> {
     for (const x of this.instances) {
       const record = this.record(x);
-      const alerts = record.alerts.filter((a) => a.id !== id);
+      const alerts: GenericAlert[] = [];
+      for (const alert of record.alerts) if (alert.id !== id) alerts.push(alert);
       if (alerts.length < record.alerts.length) await this.save(x, { ...record, alerts });
     }
   }
@@ -270,7 +277,7 @@ function genericAlert(instance: string, job: FumoJob, result: number, sequence: 
     serverId: job.serverId,
     ...(job.correlator === undefined ? {} : { correlator: job.correlator }),
     source: `./FUMO/${instance}`,
-    type: ALERT_TYPE_PREFIX + job.operation,
+    type: Fumo.alertTypePrefix + job.operation,
     mark: result >= 200 && result < 300 ? 'informational' : 'critical',
     result,
   };
@@ -280,7 +287,7 @@ function genericAlert(instance: string, job: FumoJob, result: number, sequence: 
 export function genericAlertCommand(alert: GenericAlert): Alert {
   return {
     cmd: 'Alert',
-    data: ALERT_GENERIC,
+    data: AlertCode.generic,
     ...(alert.correlator === undefined ? {} : { correlator: alert.correlator }),
     items: [{ source: { locURI: alert.source }, meta: { type: alert.type, format: 'int', mark: alert.mark }, data: String(alert.result) }],
   };

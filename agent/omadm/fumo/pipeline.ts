@@ -193,7 +193,7 @@ export function createFumoPipeline(parts: FumoPipelineParts): FumoPipeline & { r
     if (machine.record()) return true;
     // A finished job whose result is still in the outbox (a cut after the job was cleared, before
     // FUMO heard of it): the result is on its way; starting again would run the package twice.
-    if (parts.outbox.pending(FAMILY).some((e) => e.kind === 'fumoResult' && (e.body as FumoResultReport).instance === job.instance)) return false;
+    for (const e of parts.outbox.pending(FAMILY)) if (e.kind === 'fumoResult' && (e.body as FumoResultReport).instance === job.instance) return false;
     const http = pkgDataHttp(parts.device.staging, parts.device.net.http);
     const resolved = await resolvePackage({ http, pkgData: pkgDataOf(parts), timeoutMs: parts.download?.timeoutMs ?? 30_000, ...(parts.expected ? { expected: parts.expected } : {}) }, job);
     if (resolved.kind === 'refused') {
