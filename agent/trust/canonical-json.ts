@@ -43,157 +43,161 @@ export function parseJson(input: Uint8Array | string, limits: JsonLimits = METAD
   return new Parser(text, limits).document();
 }
 
+// TypeScript-private fields set in the constructor, not `#` fields or initializers: in a QuickJS
+// heap each `#` name and each initializer is more code (the parser is loaded with every root).
 class Parser {
-  #i = 0;
-  #values = 0;
-  readonly #s: string;
-  readonly #limits: JsonLimits;
+  private declare i: number;
+  private declare values: number;
+  private declare readonly s: string;
+  private declare readonly limits: JsonLimits;
 
   constructor(text: string, limits: JsonLimits) {
-    this.#s = text;
-    this.#limits = limits;
+    this.i = 0;
+    this.values = 0;
+    this.s = text;
+    this.limits = limits;
   }
 
   document(): JsonValue {
-    const value = this.#value(0);
-    this.#space();
-    if (this.#i !== this.#s.length) this.#fail('data after the document');
+    const value = this.value(0);
+    this.space();
+    if (this.i !== this.s.length) this.fail('data after the document');
     return value;
   }
 
-  #fail(what: string): never {
-    throw new TrustError('malformed', `${what} at offset ${this.#i}`);
+  private fail(what: string): never {
+    throw new TrustError('malformed', `${what} at offset ${this.i}`);
   }
 
-  #space(): void {
-    const s = this.#s;
-    while (this.#i < s.length) {
-      const c = s.charCodeAt(this.#i);
+  private space(): void {
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
       if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      this.#i++;
+      this.i++;
     }
   }
 
-  #value(depth: number): JsonValue {
-    if (++this.#values > this.#limits.maxValues) throw new TrustError('tooLarge', `more than ${this.#limits.maxValues} values`);
-    this.#space();
-    const c = this.#s[this.#i];
+  private value(depth: number): JsonValue {
+    if (++this.values > this.limits.maxValues) throw new TrustError('tooLarge', `more than ${this.limits.maxValues} values`);
+    this.space();
+    const c = this.s[this.i];
     if (c === '{' || c === '[') {
-      if (depth >= this.#limits.maxDepth) throw new TrustError('tooLarge', `nested deeper than ${this.#limits.maxDepth}`);
-      return c === '{' ? this.#object(depth + 1) : this.#array(depth + 1);
+      if (depth >= this.limits.maxDepth) throw new TrustError('tooLarge', `nested deeper than ${this.limits.maxDepth}`);
+      return c === '{' ? this.object(depth + 1) : this.array(depth + 1);
     }
-    if (c === '"') return this.#string();
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.#number();
+    if (c === '"') return this.string();
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
     for (const [word, value] of WORDS) {
-      if (this.#s.startsWith(word, this.#i)) {
-        this.#i += word.length;
+      if (this.s.startsWith(word, this.i)) {
+        this.i += word.length;
         return value;
       }
     }
-    return this.#fail(c === undefined ? 'unexpected end' : 'unexpected character');
+    return this.fail(c === undefined ? 'unexpected end' : 'unexpected character');
   }
 
-  #object(depth: number): JsonValue {
+  private object(depth: number): JsonValue {
     const out: { [key: string]: JsonValue } = {};
-    this.#i++;
-    this.#space();
-    if (this.#s[this.#i] === '}') {
-      this.#i++;
+    this.i++;
+    this.space();
+    if (this.s[this.i] === '}') {
+      this.i++;
       return out;
     }
     for (;;) {
-      this.#space();
-      if (this.#s[this.#i] !== '"') this.#fail('expected a key');
-      const key = this.#string();
-      if (hasOwn(out, key)) this.#fail(`duplicate key ${JSON.stringify(key.slice(0, 40))}`);
-      this.#space();
-      if (this.#s[this.#i] !== ':') this.#fail('expected :');
-      this.#i++;
-      setOwn(out, key, this.#value(depth));
-      this.#space();
-      const c = this.#s[this.#i++];
+      this.space();
+      if (this.s[this.i] !== '"') this.fail('expected a key');
+      const key = this.string();
+      if (hasOwn(out, key)) this.fail(`duplicate key ${JSON.stringify(key.slice(0, 40))}`);
+      this.space();
+      if (this.s[this.i] !== ':') this.fail('expected :');
+      this.i++;
+      setOwn(out, key, this.value(depth));
+      this.space();
+      const c = this.s[this.i++];
       if (c === '}') return out;
-      if (c !== ',') this.#fail('expected , or }');
+      if (c !== ',') this.fail('expected , or }');
     }
   }
 
-  #array(depth: number): JsonValue {
+  private array(depth: number): JsonValue {
     const out: JsonValue[] = [];
-    this.#i++;
-    this.#space();
-    if (this.#s[this.#i] === ']') {
-      this.#i++;
+    this.i++;
+    this.space();
+    if (this.s[this.i] === ']') {
+      this.i++;
       return out;
     }
     for (;;) {
-      out.push(this.#value(depth));
-      this.#space();
-      const c = this.#s[this.#i++];
+      out.push(this.value(depth));
+      this.space();
+      const c = this.s[this.i++];
       if (c === ']') return out;
-      if (c !== ',') this.#fail('expected , or ]');
+      if (c !== ',') this.fail('expected , or ]');
     }
   }
 
-  #number(): number {
-    const match = INTEGER.exec(this.#s.slice(this.#i, this.#i + 24));
-    if (!match) this.#fail('invalid number');
+  private number(): number {
+    const match = INTEGER.exec(this.s.slice(this.i, this.i + 24));
+    if (!match) this.fail('invalid number');
     const text = match[0];
-    const next = this.#s[this.#i + text.length];
-    if (next === '.' || next === 'e' || next === 'E') this.#fail('fractions and exponents are not canonical JSON');
+    const next = this.s[this.i + text.length];
+    if (next === '.' || next === 'e' || next === 'E') this.fail('fractions and exponents are not canonical JSON');
     const value = Number(text);
-    if (!Number.isSafeInteger(value)) this.#fail('integer beyond 2^53');
-    this.#i += text.length;
+    if (!Number.isSafeInteger(value)) this.fail('integer beyond 2^53');
+    this.i += text.length;
     return value === 0 ? 0 : value; // -0 is 0
   }
 
-  #string(): string {
-    const s = this.#s;
+  private string(): string {
+    const s = this.s;
     let out = '';
-    let start = ++this.#i;
+    let start = ++this.i;
     for (;;) {
-      if (this.#i >= s.length) this.#fail('unterminated string');
-      const c = s.charCodeAt(this.#i);
+      if (this.i >= s.length) this.fail('unterminated string');
+      const c = s.charCodeAt(this.i);
       if (c === 0x22) break;
-      if (c < 0x20) this.#fail('control character in a string');
-      if (c >= 0xd800 && c <= 0xdfff) this.#surrogate(c, s.charCodeAt(this.#i + 1));
+      if (c < 0x20) this.fail('control character in a string');
+      if (c >= 0xd800 && c <= 0xdfff) this.surrogate(c, s.charCodeAt(this.i + 1));
       if (c !== 0x5c) {
-        this.#i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+        this.i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
         continue;
       }
-      out += s.slice(start, this.#i);
-      const e = s[this.#i + 1];
+      out += s.slice(start, this.i);
+      const e = s[this.i + 1];
       const simple = e === undefined ? undefined : ESCAPES[e];
       if (simple !== undefined) {
         out += simple;
-        this.#i += 2;
+        this.i += 2;
       } else if (e === 'u') {
-        const unit = this.#hex4(this.#i + 2);
-        this.#i += 6;
+        const unit = this.hex4(this.i + 2);
+        this.i += 6;
         if (unit >= 0xd800 && unit <= 0xdbff) {
-          if (s[this.#i] !== '\\' || s[this.#i + 1] !== 'u') this.#fail('lone surrogate');
-          const low = this.#hex4(this.#i + 2);
-          this.#surrogate(unit, low);
-          this.#i += 6;
+          if (s[this.i] !== '\\' || s[this.i + 1] !== 'u') this.fail('lone surrogate');
+          const low = this.hex4(this.i + 2);
+          this.surrogate(unit, low);
+          this.i += 6;
           out += String.fromCharCode(unit, low);
         } else {
-          if (unit >= 0xdc00 && unit <= 0xdfff) this.#fail('lone surrogate');
+          if (unit >= 0xdc00 && unit <= 0xdfff) this.fail('lone surrogate');
           out += String.fromCharCode(unit);
         }
-      } else this.#fail('invalid escape');
-      start = this.#i;
+      } else this.fail('invalid escape');
+      start = this.i;
     }
-    out += s.slice(start, this.#i);
-    this.#i++;
+    out += s.slice(start, this.i);
+    this.i++;
     return out;
   }
 
-  #surrogate(high: number, low: number): void {
-    if (!(high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff)) this.#fail('lone surrogate');
+  private surrogate(high: number, low: number): void {
+    if (!(high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff)) this.fail('lone surrogate');
   }
 
-  #hex4(at: number): number {
-    const text = this.#s.slice(at, at + 4);
-    if (!/^[0-9a-fA-F]{4}$/.test(text)) this.#fail('invalid \\u escape');
+  private hex4(at: number): number {
+    const text = this.s.slice(at, at + 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(text)) this.fail('invalid \\u escape');
     return parseInt(text, 16);
   }
 }

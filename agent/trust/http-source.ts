@@ -22,8 +22,13 @@ export interface HttpSourceOptions {
 
 /** Why a metadata fetch failed at the transport level (the caller retries later). */
 export class MetadataFetchError extends Error {
-  override readonly name = 'MetadataFetchError';
-  readonly retryable = true;
+  // Declared and set in the constructor: class field initializers are one more function each in a QuickJS heap.
+  declare readonly retryable: true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'MetadataFetchError';
+    this.retryable = true;
+  }
 }
 
 export function httpMetadataSource(options: HttpSourceOptions): MetadataSource {

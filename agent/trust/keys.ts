@@ -26,8 +26,6 @@ export interface PublicKey {
   kind: KeyKind;
   /** Raw key: 32 bytes (Ed25519) or the 65-byte uncompressed point (P-256). */
   raw: Uint8Array;
-  /** The key as metadata lists it (`keytype`, `scheme`, `keyval`), to re-serialize unchanged. */
-  json: KeyJson;
 }
 
 export interface KeyJson {
@@ -44,12 +42,11 @@ export function parseKey(value: unknown, where: string): PublicKey {
   const { keytype, scheme, keyval } = value as Record<string, unknown>;
   const pub = typeof keyval === 'object' && keyval !== null ? (keyval as Record<string, unknown>).public : undefined;
   if (typeof keytype !== 'string' || typeof scheme !== 'string' || typeof pub !== 'string') throw new TrustError('malformed', `${where}: keytype, scheme and keyval.public are strings`);
-  const json: KeyJson = { keytype, scheme, keyval: { public: pub } };
   if (keytype === 'ed25519' && scheme === 'ed25519') {
     if (!/^[0-9a-f]{64}$/.test(pub)) throw new TrustError('malformed', `${where}: an ed25519 key is 64 hex digits`);
     const raw = fromHex(pub);
     if (!usableEd25519(raw)) throw new TrustError('malformed', `${where}: not a usable Ed25519 key (non-canonical or of small order)`);
-    return { kind: 'ed25519', raw, json };
+    return { kind: 'ed25519', raw };
   }
   if ((keytype === 'ecdsa' || keytype === 'ecdsa-sha2-nistp256') && scheme === 'ecdsa-sha2-nistp256') {
     const der = pub.startsWith('-----BEGIN PUBLIC KEY-----') ? pemBody(pub, where) : /^[0-9a-f]+$/.test(pub) ? fromHex(pub) : undefined;
@@ -57,7 +54,7 @@ export function parseKey(value: unknown, where: string): PublicKey {
       throw new TrustError('malformed', `${where}: not a P-256 public key`);
     const raw = der.slice(P256_SPKI_PREFIX.length);
     if (!onP256(raw)) throw new TrustError('malformed', `${where}: not a point on P-256`);
-    return { kind: 'ecdsa-p256', raw, json };
+    return { kind: 'ecdsa-p256', raw };
   }
   throw new TrustError('malformed', `${where}: unsupported key type ${JSON.stringify(keytype.slice(0, 40))} / scheme ${JSON.stringify(scheme.slice(0, 40))}`);
 }

@@ -40,34 +40,33 @@ export interface ClockSources {
 const REPOSITORY = /^[a-z][a-z0-9-]{0,31}$/;
 
 export class TrustState {
-  readonly #store: KeyValueStore;
-  readonly #repo: string;
+  // TypeScript-private and declared, set in the constructor (no `#` names: less QuickJS heap).
+  private declare readonly store: KeyValueStore;
+  private declare readonly repo: string;
+  private declare readonly rootKey: string;
 
   constructor(store: KeyValueStore, options: { repository?: string } = {}) {
     if (options.repository !== undefined && !REPOSITORY.test(options.repository)) throw new Error(`bad trust repository id: ${options.repository}`);
-    this.#store = store;
-    this.#repo = options.repository === undefined ? TRUST_PREFIX : `${TRUST_PREFIX}repo/${options.repository}/`;
+    this.store = store;
+    this.repo = options.repository === undefined ? TRUST_PREFIX : `${TRUST_PREFIX}repo/${options.repository}/`;
+    this.rootKey = `${this.repo}root`;
   }
 
-  get #rootKey(): string {
-    return `${this.#repo}root`;
-  }
-
-  #roleKey(name: string): string {
-    return `${this.#repo}role/${name}`;
+  private roleKey(name: string): string {
+    return `${this.repo}role/${name}`;
   }
 
   rootBytes(): Uint8Array | undefined {
-    return this.#store.get(this.#rootKey);
+    return this.store.get(this.rootKey);
   }
 
   /** Installs the shipped root once; an existing (possibly rotated) root is kept. */
   async provision(shippedRoot: Uint8Array): Promise<void> {
-    if (!this.#store.has(this.#rootKey)) await this.#store.put(this.#rootKey, shippedRoot);
+    if (!this.store.has(this.rootKey)) await this.store.put(this.rootKey, shippedRoot);
   }
 
   role(name: BaselineRole): Uint8Array | undefined {
-    return this.#store.get(this.#roleKey(name));
+    return this.store.get(this.roleKey(name));
   }
 
   /**
@@ -76,37 +75,37 @@ export class TrustState {
    * cannot pin the device (TUF 5.3.11).
    */
   async saveRoot(bytes: Uint8Array, keysChanged: boolean): Promise<void> {
-    const ops: StoreOp[] = [{ kind: 'put', key: this.#rootKey, value: bytes }];
-    if (keysChanged) ops.push(deleteOp(this.#roleKey('timestamp')), deleteOp(this.#roleKey('snapshot')));
-    await this.#store.batch(ops);
+    const ops: StoreOp[] = [{ kind: 'put', key: this.rootKey, value: bytes }];
+    if (keysChanged) ops.push(deleteOp(this.roleKey('timestamp')), deleteOp(this.roleKey('snapshot')));
+    await this.store.batch(ops);
   }
 
   async saveRole(name: BaselineRole, bytes: Uint8Array): Promise<void> {
     if (!BASELINE.includes(name)) throw new Error(`not a baseline role: ${name}`);
-    await this.#store.put(this.#roleKey(name), bytes);
+    await this.store.put(this.roleKey(name), bytes);
   }
 
   /** The trusted time: the largest of the RTC, the persisted trusted time and the reference counter. */
   now(sources: ClockSources): number {
-    const persisted = getValue<number>(this.#store, CLOCK_KEY, isTime) ?? 0;
+    const persisted = getValue<number>(this.store, CLOCK_KEY, isTime) ?? 0;
     return trustedTime(sources, persisted);
   }
 
   /** Persists the trusted time after a successful verification, when it moved forward. */
   async advanceClock(ms: number): Promise<void> {
-    const persisted = getValue<number>(this.#store, CLOCK_KEY, isTime) ?? 0;
-    if (isTime(ms) && ms > persisted) await this.#store.batch([putOp(CLOCK_KEY, ms)]);
+    const persisted = getValue<number>(this.store, CLOCK_KEY, isTime) ?? 0;
+    if (isTime(ms) && ms > persisted) await this.store.batch([putOp(CLOCK_KEY, ms)]);
   }
 
   minimum(kind: ArtifactKind, name: string): string | undefined {
-    return getValue<string>(this.#store, minKey(kind, name), (v): v is string => typeof v === 'string');
+    return getValue<string>(this.store, minKey(kind, name), (v): v is string => typeof v === 'string');
   }
 
   /** Called at commit (the install is confirmed): the minimum only ever goes up. */
   async raiseMinimum(kind: ArtifactKind, name: string, version: string): Promise<boolean> {
     const ops = this.raiseMinimumOps(kind, name, version);
     if (ops.length === 0) return false;
-    await this.#store.batch(ops);
+    await this.store.batch(ops);
     return true;
   }
 

@@ -28,13 +28,15 @@ export type TargetLookup =
   | { kind: 'none' };
 
 export class TrustedSet {
-  #root: Root;
-  #rootBytes: Uint8Array;
-  #timestamp?: Timestamp;
-  #snapshot?: Snapshot;
-  readonly #targets = new Map<string, Targets>();
-  readonly #nowMs: number;
-  readonly #crypto: TrustCrypto;
+  // TypeScript-private fields set in the constructor, not `#` fields or initializers (less code
+  // in a QuickJS heap); the `_` names keep them apart from the public getters.
+  private declare _root: Root;
+  private declare _rootBytes: Uint8Array;
+  private declare _timestamp?: Timestamp;
+  private declare _snapshot?: Snapshot;
+  private declare readonly _targets: Map<string, Targets>;
+  private declare readonly nowMs: number;
+  private declare readonly crypto: TrustCrypto;
 
   /**
    * `rootBytes`: the root the device already trusts (shipped, or the last one this set accepted).
@@ -43,30 +45,31 @@ export class TrustedSet {
    * signature verifier and SHA-256 (./verify.ts).
    */
   constructor(rootBytes: Uint8Array, nowMs: number, crypto: TrustCrypto) {
-    this.#crypto = crypto;
+    this.crypto = crypto;
+    this._targets = new Map();
     const envelope = envelopeOf(rootBytes, 'root');
     const root = parseRoot(envelope.signed);
-    this.#checkSigned(envelope, root.keys, root.roles.root, 'root');
-    this.#root = root;
-    this.#rootBytes = rootBytes;
-    this.#nowMs = nowMs;
+    this.checkSigned(envelope, root.keys, root.roles.root, 'root');
+    this._root = root;
+    this._rootBytes = rootBytes;
+    this.nowMs = nowMs;
   }
 
   get root(): Root {
-    return this.#root;
+    return this._root;
   }
   /** The bytes of the trusted root, to persist after a rotation. */
   get rootBytes(): Uint8Array {
-    return this.#rootBytes;
+    return this._rootBytes;
   }
   get timestamp(): Timestamp | undefined {
-    return this.#timestamp;
+    return this._timestamp;
   }
   get snapshot(): Snapshot | undefined {
-    return this.#snapshot;
+    return this._snapshot;
   }
   targets(role = 'targets'): Targets | undefined {
-    return this.#targets.get(role);
+    return this._targets.get(role);
   }
 
   /**
@@ -74,16 +77,16 @@ export class TrustedSet {
    * of its own, so neither a rotated-out key set nor a stolen minority can move the chain.
    */
   updateRoot(bytes: Uint8Array): Root {
-    if (this.#timestamp) throw new TrustError('missingRole', 'root updates come before the timestamp');
+    if (this._timestamp) throw new TrustError('missingRole', 'root updates come before the timestamp');
     const envelope = envelopeOf(bytes, 'root');
     const next = parseRoot(envelope.signed);
-    this.#checkSigned(envelope, this.#root.keys, this.#root.roles.root, 'root (by the trusted root)');
-    this.#checkSigned(envelope, next.keys, next.roles.root, 'root (by itself)');
-    if (next.version !== this.#root.version + 1) {
-      throw new TrustError(next.version <= this.#root.version ? 'rollback' : 'versionMismatch', `root version ${next.version} after ${this.#root.version}`);
+    this.checkSigned(envelope, this._root.keys, this._root.roles.root, 'root (by the trusted root)');
+    this.checkSigned(envelope, next.keys, next.roles.root, 'root (by itself)');
+    if (next.version !== this._root.version + 1) {
+      throw new TrustError(next.version <= this._root.version ? 'rollback' : 'versionMismatch', `root version ${next.version} after ${this._root.version}`);
     }
-    this.#root = next;
-    this.#rootBytes = bytes;
+    this._root = next;
+    this._rootBytes = bytes;
     return next;
   }
 
@@ -92,31 +95,31 @@ export class TrustedSet {
    * Otherwise the root chain is complete here, so the root must not be expired either.
    */
   updateTimestamp(bytes: Uint8Array, trusted = false): Timestamp {
-    if (this.#snapshot) throw new TrustError('missingRole', 'the timestamp comes before the snapshot');
-    if (!trusted) this.#checkExpiry(this.#root, 'root');
+    if (this._snapshot) throw new TrustError('missingRole', 'the timestamp comes before the snapshot');
+    if (!trusted) this.checkExpiry(this._root, 'root');
     const envelope = envelopeOf(bytes, 'timestamp');
     const next = parseTimestamp(envelope.signed);
-    this.#checkSigned(envelope, this.#root.keys, this.#root.roles.timestamp, 'timestamp');
-    const current = this.#timestamp;
+    this.checkSigned(envelope, this._root.keys, this._root.roles.timestamp, 'timestamp');
+    const current = this._timestamp;
     if (current) {
       if (next.version < current.version) throw new TrustError('rollback', `timestamp version ${next.version} below ${current.version}`);
       if (next.snapshot.version < current.snapshot.version)
         throw new TrustError('rollback', `timestamp names snapshot version ${next.snapshot.version}, below ${current.snapshot.version}`);
     }
-    if (!trusted) this.#checkExpiry(next, 'timestamp');
-    this.#timestamp = next;
+    if (!trusted) this.checkExpiry(next, 'timestamp');
+    this._timestamp = next;
     return next;
   }
 
   updateSnapshot(bytes: Uint8Array, trusted = false): Snapshot {
-    const timestamp = this.#timestamp;
+    const timestamp = this._timestamp;
     if (!timestamp) throw new TrustError('missingRole', 'the snapshot needs a timestamp');
-    if (this.#targets.size > 0) throw new TrustError('missingRole', 'the snapshot comes before targets');
-    if (!trusted) this.#checkMetaFile(bytes, timestamp.snapshot, 'snapshot');
+    if (this._targets.size > 0) throw new TrustError('missingRole', 'the snapshot comes before targets');
+    if (!trusted) this.checkMetaFile(bytes, timestamp.snapshot, 'snapshot');
     const envelope = envelopeOf(bytes, 'snapshot');
     const next = parseSnapshot(envelope.signed);
-    this.#checkSigned(envelope, this.#root.keys, this.#root.roles.snapshot, 'snapshot');
-    const current = this.#snapshot;
+    this.checkSigned(envelope, this._root.keys, this._root.roles.snapshot, 'snapshot');
+    const current = this._snapshot;
     if (current) {
       for (const [name, old] of current.meta) {
         const now = next.meta.get(name);
@@ -127,36 +130,36 @@ export class TrustedSet {
     if (!trusted) {
       if (next.version !== timestamp.snapshot.version)
         throw new TrustError('versionMismatch', `snapshot version ${next.version}, the timestamp names ${timestamp.snapshot.version}`);
-      this.#checkExpiry(next, 'snapshot');
+      this.checkExpiry(next, 'snapshot');
     }
-    this.#snapshot = next;
+    this._snapshot = next;
     return next;
   }
 
   updateTargets(bytes: Uint8Array): Targets {
-    return this.#updateTargetsRole(bytes, 'targets', this.#root.keys, this.#root.roles.targets);
+    return this.updateTargetsRole(bytes, 'targets', this._root.keys, this._root.roles.targets);
   }
 
   /** A delegated targets role, verified with the keys its delegator lists for it. */
   updateDelegatedTargets(bytes: Uint8Array, role: string, delegator: string): Targets {
-    const parent = this.#targets.get(delegator);
+    const parent = this._targets.get(delegator);
     const delegation = parent?.delegations?.roles.find((r) => r.name === role);
     if (!parent || !delegation || !parent.delegations) throw new TrustError('missingRole', `${delegator} does not delegate to ${role}`);
-    return this.#updateTargetsRole(bytes, role, parent.delegations.keys, delegation);
+    return this.updateTargetsRole(bytes, role, parent.delegations.keys, delegation);
   }
 
-  #updateTargetsRole(bytes: Uint8Array, role: string, keys: Map<string, PublicKey>, roleKeys: RoleKeys): Targets {
-    const snapshot = this.#snapshot;
+  private updateTargetsRole(bytes: Uint8Array, role: string, keys: Map<string, PublicKey>, roleKeys: RoleKeys): Targets {
+    const snapshot = this._snapshot;
     if (!snapshot) throw new TrustError('missingRole', `${role} needs a snapshot`);
     const meta = snapshot.meta.get(role);
     if (!meta) throw new TrustError('unknownTarget', `the snapshot does not list ${role}`);
-    this.#checkMetaFile(bytes, meta, role);
+    this.checkMetaFile(bytes, meta, role);
     const envelope = envelopeOf(bytes, 'targets');
     const next = parseTargets(envelope.signed, role);
-    this.#checkSigned(envelope, keys, roleKeys, role);
+    this.checkSigned(envelope, keys, roleKeys, role);
     if (next.version !== meta.version) throw new TrustError('versionMismatch', `${role} version ${next.version}, the snapshot names ${meta.version}`);
-    this.#checkExpiry(next, role);
-    this.#targets.set(role, next);
+    this.checkExpiry(next, role);
+    this._targets.set(role, next);
     return next;
   }
 
@@ -169,7 +172,7 @@ export class TrustedSet {
       if (seen.has(role)) continue;
       if (seen.size >= MAX_DELEGATIONS) break;
       seen.add(role);
-      const targets = this.#targets.get(role);
+      const targets = this._targets.get(role);
       if (!targets) {
         if (delegator === undefined) throw new TrustError('missingRole', 'targets are not loaded');
         return { kind: 'need', role, delegator };
@@ -178,7 +181,7 @@ export class TrustedSet {
       if (found) return { kind: 'found', target: found, role };
       const children: { role: string; delegator: string }[] = [];
       for (const d of targets.delegations?.roles ?? []) {
-        if (!delegates(d, path, this.#crypto.sha256)) continue;
+        if (!delegates(d, path, this.crypto.sha256)) continue;
         children.push({ role: d.name, delegator: role });
         if (d.terminating) {
           stack.length = 0;
@@ -191,7 +194,7 @@ export class TrustedSet {
   }
 
   /** At least `threshold` distinct listed keys made a valid signature over the canonical signed part. */
-  #checkSigned(envelope: Envelope, keys: Map<string, PublicKey>, role: RoleKeys, name: string): void {
+  private checkSigned(envelope: Envelope, keys: Map<string, PublicKey>, role: RoleKeys, name: string): void {
     const message = canonicalBytes(envelope.signed);
     const tried = new Set<string>();
     let valid = 0;
@@ -200,18 +203,18 @@ export class TrustedSet {
       if (tried.has(keyid) || !role.keyids.includes(keyid)) continue;
       tried.add(keyid);
       const key = keys.get(keyid);
-      if (key && verifySignature(this.#crypto.verify, key, message, sig)) valid++;
+      if (key && verifySignature(this.crypto.verify, key, message, sig)) valid++;
     }
     if (valid < role.threshold) throw new TrustError('badSignature', `${name}: ${valid} valid signature(s), threshold ${role.threshold}`);
   }
 
-  #checkMetaFile(bytes: Uint8Array, meta: MetaFile, name: string): void {
+  private checkMetaFile(bytes: Uint8Array, meta: MetaFile, name: string): void {
     if (meta.length !== undefined && bytes.length !== meta.length) throw new TrustError('hashMismatch', `${name} is ${bytes.length} bytes, signed length ${meta.length}`);
-    if (meta.sha256 !== undefined && toHex(this.#crypto.sha256(bytes)) !== meta.sha256) throw new TrustError('hashMismatch', `${name} does not match its signed SHA-256`);
+    if (meta.sha256 !== undefined && toHex(this.crypto.sha256(bytes)) !== meta.sha256) throw new TrustError('hashMismatch', `${name} does not match its signed SHA-256`);
   }
 
-  #checkExpiry(role: { expiresMs: number; type: string }, name: string): void {
-    if (role.expiresMs <= this.#nowMs) throw new TrustError('expired', `${name} expired ${new Date(role.expiresMs).toISOString()}`);
+  private checkExpiry(role: { expiresMs: number; type: string }, name: string): void {
+    if (role.expiresMs <= this.nowMs) throw new TrustError('expired', `${name} expired ${new Date(role.expiresMs).toISOString()}`);
   }
 }
 
