@@ -28,12 +28,12 @@ export type TargetLookup =
   | { kind: 'none' };
 
 export class TrustedSet {
-  // TypeScript-private fields set in the constructor, not `#` fields or initializers (less code
-  // in a QuickJS heap); the `_` names keep them apart from the public getters.
-  private declare _root: Root;
-  private declare _rootBytes: Uint8Array;
-  private declare _timestamp?: Timestamp;
-  private declare _snapshot?: Snapshot;
+  // The accepted roles are plain declared fields, read-only outside and set only by the updates
+  // below; the rest TypeScript-private. No `#` fields, initializers or getters: each is more code
+  // in a QuickJS heap. The root's bytes are not kept: the caller has them (it persists them).
+  declare readonly root: Root;
+  declare readonly timestamp?: Timestamp;
+  declare readonly snapshot?: Snapshot;
   private declare readonly _targets: Map<string, Targets>;
   private declare readonly nowMs: number;
   private declare readonly crypto: TrustCrypto;
@@ -50,24 +50,10 @@ export class TrustedSet {
     const envelope = envelopeOf(rootBytes, 'root');
     const root = parseRoot(envelope.signed);
     this.checkSigned(envelope, root.keys, root.roles.root, 'root');
-    this._root = root;
-    this._rootBytes = rootBytes;
+    this.root = root;
     this.nowMs = nowMs;
   }
 
-  get root(): Root {
-    return this._root;
-  }
-  /** The bytes of the trusted root, to persist after a rotation. */
-  get rootBytes(): Uint8Array {
-    return this._rootBytes;
-  }
-  get timestamp(): Timestamp | undefined {
-    return this._timestamp;
-  }
-  get snapshot(): Snapshot | undefined {
-    return this._snapshot;
-  }
   targets(role = 'targets'): Targets | undefined {
     return this._targets.get(role);
   }
@@ -77,16 +63,15 @@ export class TrustedSet {
    * of its own, so neither a rotated-out key set nor a stolen minority can move the chain.
    */
   updateRoot(bytes: Uint8Array): Root {
-    if (this._timestamp) throw new TrustError('missingRole', 'root updates come before the timestamp');
+    if (this.timestamp) throw new TrustError('missingRole', 'root updates come before the timestamp');
     const envelope = envelopeOf(bytes, 'root');
     const next = parseRoot(envelope.signed);
-    this.checkSigned(envelope, this._root.keys, this._root.roles.root, 'root (by the trusted root)');
+    this.checkSigned(envelope, this.root.keys, this.root.roles.root, 'root (by the trusted root)');
     this.checkSigned(envelope, next.keys, next.roles.root, 'root (by itself)');
-    if (next.version !== this._root.version + 1) {
-      throw new TrustError(next.version <= this._root.version ? 'rollback' : 'versionMismatch', `root version ${next.version} after ${this._root.version}`);
+    if (next.version !== this.root.version + 1) {
+      throw new TrustError(next.version <= this.root.version ? 'rollback' : 'versionMismatch', `root version ${next.version} after ${this.root.version}`);
     }
-    this._root = next;
-    this._rootBytes = bytes;
+    (this as Accepted).root = next;
     return next;
   }
 
@@ -95,31 +80,31 @@ export class TrustedSet {
    * Otherwise the root chain is complete here, so the root must not be expired either.
    */
   updateTimestamp(bytes: Uint8Array, trusted = false): Timestamp {
-    if (this._snapshot) throw new TrustError('missingRole', 'the timestamp comes before the snapshot');
-    if (!trusted) this.checkExpiry(this._root, 'root');
+    if (this.snapshot) throw new TrustError('missingRole', 'the timestamp comes before the snapshot');
+    if (!trusted) this.checkExpiry(this.root, 'root');
     const envelope = envelopeOf(bytes, 'timestamp');
     const next = parseTimestamp(envelope.signed);
-    this.checkSigned(envelope, this._root.keys, this._root.roles.timestamp, 'timestamp');
-    const current = this._timestamp;
+    this.checkSigned(envelope, this.root.keys, this.root.roles.timestamp, 'timestamp');
+    const current = this.timestamp;
     if (current) {
       if (next.version < current.version) throw new TrustError('rollback', `timestamp version ${next.version} below ${current.version}`);
       if (next.snapshot.version < current.snapshot.version)
         throw new TrustError('rollback', `timestamp names snapshot version ${next.snapshot.version}, below ${current.snapshot.version}`);
     }
     if (!trusted) this.checkExpiry(next, 'timestamp');
-    this._timestamp = next;
+    (this as Accepted).timestamp = next;
     return next;
   }
 
   updateSnapshot(bytes: Uint8Array, trusted = false): Snapshot {
-    const timestamp = this._timestamp;
+    const timestamp = this.timestamp;
     if (!timestamp) throw new TrustError('missingRole', 'the snapshot needs a timestamp');
     if (this._targets.size > 0) throw new TrustError('missingRole', 'the snapshot comes before targets');
     if (!trusted) this.checkMetaFile(bytes, timestamp.snapshot, 'snapshot');
     const envelope = envelopeOf(bytes, 'snapshot');
     const next = parseSnapshot(envelope.signed);
-    this.checkSigned(envelope, this._root.keys, this._root.roles.snapshot, 'snapshot');
-    const current = this._snapshot;
+    this.checkSigned(envelope, this.root.keys, this.root.roles.snapshot, 'snapshot');
+    const current = this.snapshot;
     if (current) {
       for (const [name, old] of current.meta) {
         const now = next.meta.get(name);
@@ -132,12 +117,12 @@ export class TrustedSet {
         throw new TrustError('versionMismatch', `snapshot version ${next.version}, the timestamp names ${timestamp.snapshot.version}`);
       this.checkExpiry(next, 'snapshot');
     }
-    this._snapshot = next;
+    (this as Accepted).snapshot = next;
     return next;
   }
 
   updateTargets(bytes: Uint8Array): Targets {
-    return this.updateTargetsRole(bytes, 'targets', this._root.keys, this._root.roles.targets);
+    return this.updateTargetsRole(bytes, 'targets', this.root.keys, this.root.roles.targets);
   }
 
   /** A delegated targets role, verified with the keys its delegator lists for it. */
@@ -149,7 +134,7 @@ export class TrustedSet {
   }
 
   private updateTargetsRole(bytes: Uint8Array, role: string, keys: Map<string, PublicKey>, roleKeys: RoleKeys): Targets {
-    const snapshot = this._snapshot;
+    const snapshot = this.snapshot;
     if (!snapshot) throw new TrustError('missingRole', `${role} needs a snapshot`);
     const meta = snapshot.meta.get(role);
     if (!meta) throw new TrustError('unknownTarget', `the snapshot does not list ${role}`);
@@ -217,6 +202,9 @@ export class TrustedSet {
     if (role.expiresMs <= this.nowMs) throw new TrustError('expired', `${name} expired ${new Date(role.expiresMs).toISOString()}`);
   }
 }
+
+/** What the updates write (read-only to everyone else). */
+type Accepted = { root: Root; timestamp?: Timestamp; snapshot?: Snapshot };
 
 function envelopeOf(bytes: Uint8Array, role: string): Envelope {
   return parseEnvelope(parseJson(bytes), role);

@@ -58,12 +58,12 @@ export async function refreshMetadata(
     await state.saveRoot(bytes, keysChanged(before, set.root));
   }
 
-  loadBaseline(() => set.updateTimestamp(state.role('timestamp')!, true), state.role('timestamp'));
+  loadBaseline(set, state, 'timestamp');
   const timestampBytes = await required(source, 'timestamp.json', limits.timestampBytes);
   const timestamp = set.updateTimestamp(timestampBytes);
   await state.saveRole('timestamp', timestampBytes);
 
-  loadBaseline(() => set.updateSnapshot(state.role('snapshot')!, true), state.role('snapshot'));
+  loadBaseline(set, state, 'snapshot');
   const snapshotFile = set.root.consistentSnapshot ? `${timestamp.snapshot.version}.snapshot.json` : 'snapshot.json';
   const snapshotBytes = await required(source, snapshotFile, timestamp.snapshot.length ?? limits.snapshotBytes);
   const snapshot = set.updateSnapshot(snapshotBytes);
@@ -102,10 +102,12 @@ async function required(source: MetadataSource, file: string, maxBytes: number):
 }
 
 /** A stored baseline that no longer verifies (keys rotated) is simply not a baseline. */
-function loadBaseline(load: () => void, bytes: Uint8Array | undefined): void {
+function loadBaseline(set: TrustedSet, state: TrustState, role: 'timestamp' | 'snapshot'): void {
+  const bytes = state.role(role);
   if (!bytes) return;
   try {
-    load();
+    if (role === 'timestamp') set.updateTimestamp(bytes, true);
+    else set.updateSnapshot(bytes, true);
   } catch (error) {
     if (!(error instanceof TrustError)) throw error;
   }
