@@ -229,22 +229,23 @@ function write(value: unknown, out: string[], depth: number): void {
     out.push(String(value === 0 ? 0 : value));
   } else if (typeof value === 'string') out.push(quote(value));
   else if (Array.isArray(value)) {
+    // Plain loops, not forEach callbacks: two functions fewer in a QuickJS heap.
     out.push('[');
-    value.forEach((item, i) => {
+    for (let i = 0; i < value.length; i++) {
       if (i > 0) out.push(',');
-      write(item, out, depth + 1);
-    });
+      write(value[i], out, depth + 1);
+    }
     out.push(']');
   } else if (typeof value === 'object' && isPlain(value)) {
     out.push('{');
     const record = value as Record<string, unknown>;
-    Object.keys(record)
-      .sort()
-      .forEach((key, i) => {
-        if (i > 0) out.push(',');
-        out.push(quote(key), ':');
-        write(record[key], out, depth + 1);
-      });
+    const keys = Object.keys(record).sort();
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      if (i > 0) out.push(',');
+      out.push(quote(key), ':');
+      write(record[key], out, depth + 1);
+    }
     out.push('}');
   } else throw new TrustError('malformed', `cannot encode ${typeof value} as canonical JSON`);
 }

@@ -88,9 +88,8 @@ const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
 /** An uncompressed point (0x04 ‖ x ‖ y) on P-256 with both coordinates below p. */
 function onP256(raw: Uint8Array): boolean {
   if (raw.length !== 65 || raw[0] !== 0x04) return false;
-  const coordinate = (from: number) => raw.subarray(from, from + 32).reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
-  const x = coordinate(1);
-  const y = coordinate(33);
+  const x = BigInt(`0x${toHex(raw.subarray(1, 33))}`);
+  const y = BigInt(`0x${toHex(raw.subarray(33))}`);
   if (x >= P || y >= P) return false;
   return (y * y - (x * x * x - 3n * x + B)) % P === 0n;
 }
@@ -112,6 +111,6 @@ function usableEd25519(raw: Uint8Array): boolean {
   const y = raw.slice();
   y[31] = (y[31] as number) & 0x7f;
   // y ≥ p only when bytes 1…30 are 0xff, byte 31 is 0x7f and byte 0 is at least 0xed.
-  if (y[31] === 0x7f && y.subarray(1, 31).every((byte) => byte === 0xff) && (y[0] as number) >= 0xed) return false;
+  if (y[31] === 0x7f && (y[0] as number) >= 0xed && toHex(y.subarray(1, 31)) === 'ff'.repeat(30)) return false;
   return !SMALL_ORDER_Y.has(toHex(y));
 }

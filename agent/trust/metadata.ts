@@ -99,11 +99,9 @@ export interface Targets extends Common {
 
 type Obj = { [key: string]: JsonValue };
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function obj(v: unknown, where: string): Obj {
-  if (!isObj(v)) throw new TrustError('malformed', `${where} is not an object`);
-  return v;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TrustError('malformed', `${where} is not an object`);
+  return v as Obj;
 }
 
 function field(o: Obj, key: string): JsonValue | undefined {
@@ -123,7 +121,9 @@ function int(o: Obj, key: string, where: string, min: number): number {
 }
 
 function strings(v: unknown, where: string): string[] {
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new TrustError('malformed', `${where} is not a list of strings`);
+  let ok = Array.isArray(v);
+  for (let i = 0; ok && i < (v as unknown[]).length; i++) ok = typeof (v as unknown[])[i] === 'string';
+  if (!ok) throw new TrustError('malformed', `${where} is not a list of strings`);
   return v as string[];
 }
 

@@ -214,13 +214,18 @@ function envelopeOf(bytes: Uint8Array, role: string): Envelope {
 export function delegates(role: DelegatedRole, path: string, sha256: (bytes: Uint8Array) => Uint8Array): boolean {
   if (role.pathHashPrefixes) {
     const digest = toHex(sha256(utf8Encode(path)));
-    return role.pathHashPrefixes.some((prefix) => digest.startsWith(prefix));
+    for (const prefix of role.pathHashPrefixes) if (digest.startsWith(prefix)) return true;
+    return false;
   }
+  // Plain loops, not some/every callbacks: fewer functions in a QuickJS heap.
   const segments = path.split('/');
-  return (role.paths ?? []).some((pattern) => {
+  for (const pattern of role.paths ?? []) {
     const parts = pattern.split('/');
-    return parts.length === segments.length && parts.every((part, i) => globSegment(part, segments[i] as string));
-  });
+    let match = parts.length === segments.length;
+    for (let i = 0; match && i < parts.length; i++) match = globSegment(parts[i] as string, segments[i] as string);
+    if (match) return true;
+  }
+  return false;
 }
 
 function globSegment(pattern: string, text: string): boolean {

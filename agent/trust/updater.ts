@@ -114,6 +114,11 @@ function loadBaseline(set: TrustedSet, state: TrustState, role: 'timestamp' | 's
 }
 
 function keysChanged(before: Root, after: Root): boolean {
-  const same = (a: string[], b: string[]) => a.length === b.length && a.every((id) => b.includes(id));
-  return !same(before.roles.timestamp.keyids, after.roles.timestamp.keyids) || !same(before.roles.snapshot.keyids, after.roles.snapshot.keyids);
+  return !sameKeys(before.roles.timestamp.keyids, after.roles.timestamp.keyids) || !sameKeys(before.roles.snapshot.keyids, after.roles.snapshot.keyids);
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (const id of a) if (!b.includes(id)) return false;
+  return true;
 }
