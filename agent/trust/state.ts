@@ -98,7 +98,7 @@ export class TrustState {
   }
 
   minimum(kind: ArtifactKind, name: string): string | undefined {
-    return getValue<string>(this.store, minKey(kind, name), (v): v is string => typeof v === 'string');
+    return getValue<string>(this.store, minKey(kind, name), isString);
   }
 
   /** Called at commit (the install is confirmed): the minimum only ever goes up. */
@@ -119,6 +119,10 @@ export class TrustState {
     if (current !== undefined && compareVersions(version, current) <= 0) return [];
     return [putOp(minKey(kind, name), version)];
   }
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
 }
 
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

@@ -94,7 +94,9 @@ export function parseTargetDeltas(v: JsonValue | undefined, where: string): Targ
   if (!Array.isArray(v)) return fail(where, ' is not a list');
   const list = v as JsonValue[];
   if (list.length > MAX_TARGET_DELTAS) throw new TrustError('tooLarge', `${where} lists ${list.length} deltas, at most ${MAX_TARGET_DELTAS}`);
-  return list.map((item, i) => entry(item, `${where}[${i}]`));
+  const out: TargetDelta[] = [];
+  for (let i = 0; i < list.length; i++) out.push(entry(list[i], `${where}[${i}]`)); // a loop: no callback function in a QuickJS heap
+  return out;
 }
 
 /** How a delta is written into targets metadata (the release tooling's side of `parseTargetDeltas`). */

@@ -128,7 +128,12 @@ export class TrustedSet {
   /** A delegated targets role, verified with the keys its delegator lists for it. */
   updateDelegatedTargets(bytes: Uint8Array, role: string, delegator: string): Targets {
     const parent = this._targets.get(delegator);
-    const delegation = parent?.delegations?.roles.find((r) => r.name === role);
+    let delegation: DelegatedRole | undefined;
+    for (const r of parent?.delegations?.roles ?? []) {
+      if (r.name !== role) continue;
+      delegation = r;
+      break;
+    }
     if (!parent || !delegation || !parent.delegations) throw new TrustError('missingRole', `${delegator} does not delegate to ${role}`);
     return this.updateTargetsRole(bytes, role, parent.delegations.keys, delegation);
   }
